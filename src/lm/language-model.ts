@@ -1,0 +1,129 @@
+/**
+ * The LanguageModel interface (DESIGN.md "lm/"). decode/, probe/, eval/ and serve/ see
+ * models only through this; each backend declares what it can do in `capabilities`.
+ */
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+
+export interface Capabilities {
+  /** next-token log-probs over the whole vocabulary (DecodeState.nextLogprobs) */
+  fullLogits: boolean;
+  /** how many top next-token log-probs the backend can return (0 = none) */
+  topLogprobs: number;
+  /** exact log p(continuation | prefix) per token */
+  scoring: boolean;
+  hiddenStates: boolean;
+  /** prompts may be given as token ids (otherwise text only) */
+  tokenIds: boolean;
+  maxContext: number;
+}
+
+/** A prompt as text, or as token ids (ids need capabilities.tokenIds). */
+export type Prompt = string | readonly number[];
+
+export interface SampleRequest {
+  prompt: Prompt;
+  /** number of continuations (default 1) */
+  n?: number;
+  maxNewTokens: number;
+  /** 0 = greedy (default 1) */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  stop?: readonly string[];
+  seed?: number;
+  /** also return the log-prob of each sampled token under the sampling distribution's model */
+  logprobs?: boolean;
+}
+
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface Sample {
+  text: string;
+  /** token ids of the continuation (empty when the backend cannot say) */
+  tokens: number[];
+  finishReason: FinishReason;
+  /** log-prob of each token under the model (temperature 1), when requested */
+  logprobs?: number[];
+}
+
+export interface ScoreItem {
+  prefix: Prompt;
+  continuation: Prompt;
+}
+
+export interface TokenLogprobs {
+  /** ids of the continuation tokens */
+  tokens: number[];
+  /** log p(token_i | prefix, tokens_<i), one per token */
+  logprobs: number[];
+  total: number;
+}
+
+/** next-token log-probs of `rows` sequences over a vocabulary, row-major [rows, vocab] */
+export interface LogprobMatrix {
+  rows: number;
+  vocab: number;
+  data: Float32Array;
+}
+
+/**
+ * A batch of KV-cached sequences for token-by-token work. Sequence i of a state is addressed
+ * by its index; fork() makes a new state from chosen sequences (beam reordering) without
+ * recomputing anything.
+ */
+export interface DecodeState {
+  readonly size: number;
+  /** tokens of each sequence so far (prefix + appended) */
+  tokens(index: number): readonly number[];
+  /** next-token log-probs (full vocabulary) of every sequence */
+  nextLogprobs(): Promise<LogprobMatrix>;
+  /**
+   * Appends chunks (one per sequence, lengths may differ, may be empty) and returns the
+   * log-prob of each appended token given everything before it.
+   */
+  append(chunks: readonly (readonly number[])[]): Promise<number[][]>;
+  /** New state whose sequence i copies this state's sequence indices[i]. */
+  fork(indices: readonly number[]): DecodeState;
+  /** Frees the cache. */
+  close(): void;
+  /** Hidden states at the last prefix position, per requested layer, [size, hiddenSize] each. */
+  readonly prefixHidden?: Float32Array[];
+}
+
+export interface OpenOptions {
+  /** layers whose hidden state at the last prefix token is returned in `prefixHidden` (0 = embeddings) */
+  hiddenLayers?: readonly number[];
+}
+
+export interface HiddenRequest {
+  sequences: readonly (readonly number[])[];
+  /** layer indices, 0 = embedding output, L = after the last block (before the final norm) */
+  layers: readonly number[];
+  /** one position per sequence; default: its last token */
+  positions?: readonly number[];
+}
+
+/** Counts of work done, for reporting compute (tokens processed by each model). */
+export interface Usage {
+  promptTokens: number;
+  generatedTokens: number;
+  /** total tokens run through the model's forward passes */
+  processedTokens: number;
+}
+
+export interface LanguageModel {
+  readonly id: string;
+  readonly tokenizer: Tokenizer;
+  readonly capabilities: Capabilities;
+  readonly usage: Usage;
+  sample(req: SampleRequest): Promise<Sample[]>;
+  score(items: readonly ScoreItem[]): Promise<TokenLogprobs[]>;
+  /** Needs capabilities.fullLogits. */
+  open(prefixes: readonly (readonly number[])[], options?: OpenOptions): Promise<DecodeState>;
+  /** Needs capabilities.hiddenStates; per layer, [sequences, hiddenSize]. */
+  hiddenStates?(req: HiddenRequest): Promise<Float32Array[]>;
+  /** Frees sessions and connections. */
+  dispose(): Promise<void>;
+}
+
+export const emptyUsage = (): Usage => ({ promptTokens: 0, generatedTokens: 0, processedTokens: 0 });
