@@ -1,0 +1,113 @@
+/**
+ * The graph IR: values with a dtype and a (possibly symbolic) shape, and nodes that are ONNX
+ * operators (standard domain, opset 17). Shapes are inferred as nodes are added so that
+ * autodiff can undo broadcasting and the writer can declare outputs.
+ */
+import { encodeModel, type AttrValue, type DType, type NodeProto, type TensorValue, type ValueInfo } from './onnx-proto.ts';
+import { AlignkitError } from '../errors.ts';
+
+export type Dim = number | string;
+export type Shape = Dim[];
+
+export interface Value {
+  readonly id: number;
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  /** the node that computes it; undefined for graph inputs and initializers */
+  readonly producer?: GraphNode;
+}
+
+export interface GraphNode {
+  readonly op: string;
+  readonly inputs: readonly Value[];
+  readonly outputs: readonly Value[];
+  readonly attrs: Record<string, AttrValue>;
+}
+
+export const OPSET = 17;
+
+export class Graph {
+  readonly name: string;
+  readonly inputs: Value[] = [];
+  readonly outputs: { value: Value; name: string }[] = [];
+  readonly nodes: GraphNode[] = [];
+  readonly initializers = new Map<number, TensorValue>();
+  private nextId = 0;
+  private constantCache = new Map<string, Value>();
+
+  constructor(name: string) { this.name = name; }
+
+  private newValue(name: string, dtype: DType, shape: Shape, producer?: GraphNode): Value {
+    const id = this.nextId++;
+    return { id, name: `${name}_${id}`, dtype, shape, producer };
+  }
+
+  input(name: string, dtype: DType, shape: Shape): Value {
+    if (this.inputs.some((v) => v.name === name)) throw new AlignkitError('internal', `duplicate graph input ${name}`);
+    const v: Value = { id: this.nextId++, name, dtype, shape };
+    this.inputs.push(v);
+    return v;
+  }
+
+  /** An initializer (weights of inference graphs, constants). */
+  tensor(name: string, dtype: DType, dims: readonly number[], data: ArrayBufferView): Value {
+    const v = this.newValue(name, dtype, [...dims]);
+    this.initializers.set(v.id, { name: v.name, dtype, dims, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return v;
+  }
+
+  /** A small constant, deduplicated by content. */
+  constant(values: readonly number[], dtype: DType = 'float32', dims: readonly number[] = values.length === 1 ? [] : [values.length]): Value {
+    const key = `${dtype}|${dims.join(',')}|${values.join(',')}`;
+    const hit = this.constantCache.get(key);
+    if (hit) return hit;
+    let data: ArrayBufferView;
+    if (dtype === 'float32') data = Float32Array.from(values);
+    else if (dtype === 'int64') data = BigInt64Array.from(values.map((x) => BigInt(x)));
+    else if (dtype === 'int32') data = Int32Array.from(values);
+    else if (dtype === 'bool') data = Uint8Array.from(values);
+    else throw new AlignkitError('internal', `constant of dtype ${dtype}`);
+    const v = this.tensor('const', dtype, dims, data);
+    this.constantCache.set(key, v);
+    return v;
+  }
+
+  /** Adds a node; `outputs` gives the dtype and shape of each output (see ops.ts for inference). */
+  node(op: string, inputs: readonly Value[], attrs: Record<string, AttrValue>, outputs: readonly { dtype: DType; shape: Shape }[]): Value[] {
+    const outs: Value[] = [];
+    const node: GraphNode = { op, inputs: [...inputs], outputs: outs, attrs };
+    for (const o of outputs) outs.push(this.newValue(op.toLowerCase(), o.dtype, o.shape, node));
+    this.nodes.push(node);
+    return outs;
+  }
+
+  output(value: Value, name: string): void {
+    this.outputs.push({ value, name });
+  }
+
+  isInitializer(v: Value): boolean { return this.initializers.has(v.id); }
+
+  /** Serializes to ONNX bytes. Graph outputs are renamed through Identity nodes when needed. */
+  toOnnx(): Uint8Array {
+    const nodes: NodeProto[] = this.nodes.map((n, i) => ({
+      op: n.op, name: `${n.op}_${i}`, attrs: n.attrs,
+      inputs: n.inputs.map((v) => v.name), outputs: n.outputs.map((v) => v.name),
+    }));
+    let unknown = 0;
+    const info = (name: string, v: Value): ValueInfo => ({
+      name, dtype: v.dtype,
+      shape: v.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : `unk_${unknown++}`)),
+    });
+    const outputs = this.outputs.map(({ value, name }) => {
+      nodes.push({ op: 'Identity', name: `out_${name}`, attrs: {}, inputs: [value.name], outputs: [name] });
+      return info(name, value);
+    });
+    return encodeModel({
+      name: this.name, nodes, opset: OPSET,
+      inputs: this.inputs.map((v) => info(v.name, v)),
+      outputs,
+      initializers: [...this.initializers.values()],
+    });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * KV-cached decoding state of the native backend. All sequences share one padded cache
+ * [B, Hkv, P, hd] per layer; `valid[b][k]` says whether cache column k holds a real token of
+ * row b. Appending chunks of different lengths leaves masked holes, which `compact` squeezes out
+ * when they start to cost more than they save. fork() copies rows (beam reordering) without
+ * recomputation.
+ */
+import type { DecodeState, LogprobMatrix } from '../language-model.ts';
+import type { KvLayer, NativeRuntime } from './runtime.ts';
+import { appendBias } from './attention-bias.ts';
+import { inputError } from '../../errors.ts';
+
+export interface StateCounters { processedTokens: number }
+
+export class NativeDecodeState implements DecodeState {
+  private next: Float32Array | null = null;
+  prefixHidden?: Float32Array[];
+  private closed = false;
+
+  constructor(
+    private readonly rt: NativeRuntime,
+    private readonly counters: StateCounters,
+    private seqs: number[][],
+    private cache: KvLayer[],
+    private pastLength: number,
+    private valid: Uint8Array[],
+    next: Float32Array | null,
+  ) {
+    this.next = next;
+  }
+
+  static empty(rt: NativeRuntime, counters: StateCounters, batch: number): NativeDecodeState {
+    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(batch), 0, Array.from({ length: batch }, () => new Uint8Array(0)), null);
+  }
+
+  get size(): number { return this.seqs.length; }
+
+  tokens(index: number): readonly number[] { return this.seqs[index]; }
+
+  async nextLogprobs(): Promise<LogprobMatrix> {
+    this.assertOpen();
+    if (!this.next) throw inputError('no tokens in this state yet: open() it with a non-empty prefix');
+    return { rows: this.size, vocab: this.rt.cfg.vocabSize, data: this.next };
+  }
+
+  async append(chunks: readonly (readonly number[])[]): Promise<number[][]> {
+    return (await this.appendChunks(chunks, [])).logprobs;
+  }
+
+  /**
+   * Runs the chunks through the model. Returns each appended token's log-prob (the first token
+   * of a row is scored by the row's previous next-token distribution; rows with no history get
+   * NaN for it) and, for requested layers, the residual stream at each row's last new token.
+   */
+  async appendChunks(chunks: readonly (readonly number[])[], layers: readonly number[]): Promise<{ logprobs: number[][]; lastHidden: Float32Array[] }> {
+    this.assertOpen();
+    const cfg = this.rt.cfg;
+    const B = this.size;
+    if (chunks.length !== B) throw inputError(`append got ${chunks.length} chunks for ${B} sequences`);
+    const lengths = chunks.map((c) => c.length);
+    const T = Math.max(0, ...lengths);
+    if (T === 0) return { logprobs: chunks.map(() => []), lastHidden: layers.map(() => new Float32Array(0)) };
+    for (let b = 0; b < B; b++) {
+      if (this.seqs[b].length + lengths[b] > cfg.maxPositions)
+        throw inputError(`sequence of ${this.seqs[b].length + lengths[b]} tokens exceeds the model's context of ${cfg.maxPositions}`);
+      for (const t of chunks[b]) if (!Number.isInteger(t) || t < 0 || t >= cfg.vocabSize) throw inputError(`token id ${t} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
+    }
+    this.maybeCompact(T);
+    const P = this.pastLength;
+    const ids = new Array<number>(B * T).fill(0);
+    const positions = new Array<number>(B * T).fill(0);
+    for (let b = 0; b < B; b++) {
+      const before = this.seqs[b].length;
+      for (let i = 0; i < T; i++) {
+        ids[b * T + i] = i < lengths[b] ? chunks[b][i] : 0;
+        positions[b * T + i] = Math.min(before + Math.min(i, Math.max(lengths[b] - 1, 0)), cfg.maxPositions - 1);
+      }
+    }
+    const bias = appendBias(this.valid, P, lengths, T, slidingWindowOf(cfg), this.seqs.map((s) => s.length));
+    const step = await this.rt.runStep({ ids, positions, bias, batch: B, length: T, past: this.cache, pastLength: P, fetchPresent: true, layers });
+    this.counters.processedTokens += lengths.reduce((a, b) => a + b, 0);
+
+    // rows whose hidden state feeds the head: every new token (its successor's log-prob)
+    const D = cfg.hiddenSize;
+    const rowsTotal = lengths.reduce((a, b) => a + b, 0);
+    const rows = new Float32Array(rowsTotal * D);
+    const targets: number[] = [];
+    let r = 0;
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < lengths[b]; i++, r++) {
+        rows.set(step.hidden.subarray((b * T + i) * D, (b * T + i + 1) * D), r * D);
+        targets.push(i + 1 < lengths[b] ? chunks[b][i + 1] : 0);
+      }
+    }
+    const head = await this.rt.runHead(rows, rowsTotal, targets, true);
+    const V = cfg.vocabSize;
+    const full = head.logprobs!;
+    const logprobs: number[][] = [];
+    const next = this.next ?? new Float32Array(B * V).fill(NaN);
+    r = 0;
+    for (let b = 0; b < B; b++) {
+      const lp: number[] = [];
+      for (let i = 0; i < lengths[b]; i++, r++) {
+        if (i === 0) lp.push(next[b * V + chunks[b][0]]);
+        if (i + 1 < lengths[b]) lp.push(head.targetLogprobs![r]);
+        else next.set(full.subarray(r * V, (r + 1) * V), b * V);
+      }
+      logprobs.push(lp);
+    }
+    this.next = next;
+
+    const lastHidden = layers.map((l) => {
+      const src = step.layers.get(l)!;
+      const out = new Float32Array(B * D);
+      for (let b = 0; b < B; b++) if (lengths[b] > 0) out.set(src.subarray((b * T + lengths[b] - 1) * D, (b * T + lengths[b]) * D), b * D);
+      return out;
+    });
+
+    this.cache = step.present!;
+    this.pastLength = P + T;
+    this.valid = this.valid.map((v, b) => {
+      const nv = new Uint8Array(P + T);
+      nv.set(v);
+      for (let i = 0; i < lengths[b]; i++) nv[P + i] = 1;
+      return nv;
+    });
+    this.seqs = this.seqs.map((s, b) => s.concat(chunks[b]));
+    return { logprobs, lastHidden };
+  }
+
+  fork(indices: readonly number[]): NativeDecodeState {
+    this.assertOpen();
+    for (const i of indices) if (!Number.isInteger(i) || i < 0 || i >= this.size) throw inputError(`fork index ${i} out of range 0..${this.size - 1}`);
+    const rowFloats = this.rt.kvRowSize * this.pastLength;
+    const copyRows = (src: Float32Array) => {
+      const dst = new Float32Array(indices.length * rowFloats);
+      indices.forEach((from, to) => dst.set(src.subarray(from * rowFloats, (from + 1) * rowFloats), to * rowFloats));
+      return dst;
+    };
+    const V = this.rt.cfg.vocabSize;
+    let next: Float32Array | null = null;
+    if (this.next) {
+      next = new Float32Array(indices.length * V);
+      indices.forEach((from, to) => next!.set(this.next!.subarray(from * V, (from + 1) * V), to * V));
+    }
+    return new NativeDecodeState(
+      this.rt, this.counters,
+      indices.map((i) => this.seqs[i].slice()),
+      this.cache.map((layer) => ({ k: copyRows(layer.k), v: copyRows(layer.v) })),
+      this.pastLength,
+      indices.map((i) => this.valid[i].slice()),
+      next,
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cache = [];
+    this.next = null;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw inputError('this decode state was closed');
+  }
+
+  /** Removes masked columns when they make up most of the cache. */
+  private maybeCompact(incoming: number): void {
+    const P = this.pastLength;
+    if (P < 32) return;
+    const counts = this.valid.map((v) => v.reduce((a, x) => a + x, 0));
+    const Pc = Math.max(...counts);
+    if ((P - Pc) * 2 < P + incoming) return;
+    const { numKvHeads: Hkv, headDim: hd } = this.rt.cfg;
+    const B = this.size;
+    this.cache = this.cache.map((layer) => {
+      const pack = (src: Float32Array) => {
+        const dst = new Float32Array(B * Hkv * Pc * hd);
+        for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
+          let c = 0;
+          for (let k = 0; k < P; k++) {
+            if (!this.valid[b][k]) continue;
+            const from = ((b * Hkv + h) * P + k) * hd;
+            dst.set(src.subarray(from, from + hd), ((b * Hkv + h) * Pc + c) * hd);
+            c++;
+          }
+        }
+        return dst;
+      };
+      return { k: pack(layer.k), v: pack(layer.v) };
+    });
+    this.valid = counts.map((n) => { const v = new Uint8Array(Pc); v.fill(1, 0, n); return v; });
+    this.pastLength = Pc;
+  }
+}
+
+function slidingWindowOf(cfg: { slidingWindow: number | null; maxPositions: number }): number | null {
+  return cfg.slidingWindow !== null && cfg.slidingWindow < cfg.maxPositions ? cfg.slidingWindow : null;
+}

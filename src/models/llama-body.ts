@@ -1,0 +1,46 @@
+import type { Value } from '../engine/graph.ts';
+import type { Ops } from '../engine/ops.ts';
+import type { ModelConfig } from './config.ts';
+import type { ParameterSource } from './parameters.ts';
+import type { BodyInputs, BodyOptions, BodyOutputs } from './transformer.ts';
+import { attention } from './attention.ts';
+import { applyRope, ropeTables, rotateHalfMatrix } from './rope.ts';
+
+/** Llama / Qwen2 / Mistral: RMSNorm, RoPE, grouped-query attention (optional q/k/v bias), SwiGLU. */
+export function buildLlamaBody(o: Ops, cfg: ModelConfig, p: ParameterSource, io: BodyInputs, options: BodyOptions): BodyOutputs {
+  const { numHeads: H, numKvHeads: Hkv, headDim: hd } = cfg;
+  const tables = ropeTables(cfg.maxPositions, hd, cfg.ropeTheta);
+  const cosTable = o.g.tensor('rope_cos', 'float32', [cfg.maxPositions, hd], tables.cos);
+  const sinTable = o.g.tensor('rope_sin', 'float32', [cfg.maxPositions, hd], tables.sin);
+  const rotate = o.g.tensor('rope_rotate', 'float32', [hd, hd], rotateHalfMatrix(hd));
+  const cos = o.unsqueeze(o.gather(cosTable, io.positions), [1]);
+  const sin = o.unsqueeze(o.gather(sinTable, io.positions), [1]);
+
+  const wanted = new Set(options.hiddenLayers ?? []);
+  const layerHidden = new Map<number, Value>();
+  const present: { k: Value; v: Value }[] = [];
+  let x = o.gather(p.tensor('model.embed_tokens.weight'), io.ids);
+  if (wanted.has(0)) layerHidden.set(0, x);
+
+  const heads = (t: Value, n: number) => o.transpose(o.reshape(t, [0, 0, n, hd]), [0, 2, 1, 3]);
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const pre = `model.layers.${l}.`;
+    const h = o.rmsNorm(x, p.tensor(pre + 'input_layernorm.weight'), cfg.normEps);
+    const bias = (n: string) => (cfg.attentionBias ? p.tensor(pre + `self_attn.${n}.bias`) : undefined);
+    const q = heads(o.linear(h, p.linear(pre + 'self_attn.q_proj.weight'), bias('q_proj')), H);
+    const k = heads(o.linear(h, p.linear(pre + 'self_attn.k_proj.weight'), bias('k_proj')), Hkv);
+    const v = heads(o.linear(h, p.linear(pre + 'self_attn.v_proj.weight'), bias('v_proj')), Hkv);
+    const att = attention(o, {
+      q: applyRope(o, q, cos, sin, rotate), k: applyRope(o, k, cos, sin, rotate), v,
+      pastK: io.past?.[l].k, pastV: io.past?.[l].v, bias: io.bias, numHeads: H, numKvHeads: Hkv, headDim: hd,
+    });
+    present.push({ k: att.keys, v: att.values });
+    x = o.add(x, o.matmul(att.out, p.linear(pre + 'self_attn.o_proj.weight')));
+    const h2 = o.rmsNorm(x, p.tensor(pre + 'post_attention_layernorm.weight'), cfg.normEps);
+    const gate = o.silu(o.matmul(h2, p.linear(pre + 'mlp.gate_proj.weight')));
+    const up = o.matmul(h2, p.linear(pre + 'mlp.up_proj.weight'));
+    x = o.add(x, o.matmul(o.mul(gate, up), p.linear(pre + 'mlp.down_proj.weight')));
+    if (wanted.has(l + 1)) layerHidden.set(l + 1, x);
+  }
+  return { hidden: o.rmsNorm(x, p.tensor('model.norm.weight'), cfg.normEps), present, layerHidden };
+}
