@@ -1,0 +1,41 @@
+import type { LanguageModel } from '../lm/language-model.ts';
+import { createRng } from '../util/random.ts';
+import type { SamplingOptions } from './chunk-sampler.ts';
+import { type BeamSearchOptions, beamScorerOf, chunkBeamSearch, validateBeamShape } from './chunk-beam-search.ts';
+import { eftTerms } from './eft.ts';
+import type { GuidancePair } from './log-ratio.ts';
+import { type PromptFormat, renderPrompt } from './prompt-format.ts';
+import { type SeedOption, type SteerResult, withClosing } from './steer-result.ts';
+import { TokenStreamSampler } from './token-stream-sampler.ts';
+import { UsageMeter } from './usage.ts';
+import { type ValueModel, valueScorer } from './value-model.ts';
+import { W2S_DEFAULTS, definedOnly } from './weak-to-strong-search.ts';
+import { assertSameVocabulary } from './vocabulary.ts';
+
+export interface IvgOptions extends SamplingOptions, SeedOption, Partial<BeamSearchOptions> {
+  /** weight w of the implicit value (tuned − untuned) in token-wise sampling (default 1) */
+  beta?: number;
+  largeFormat?: PromptFormat;
+}
+
+/**
+ * Integrated value guidance: chunks are sampled token by token from the EFT mixture
+ * large + w·(tuned − untuned) (the implicit value), and the chunk-level beam search ranks them
+ * by the explicit value model V(x, y≤t). Without a guidance pair the chunks come from the large
+ * model alone (the "explicit value only" cell of the paper's grid). The value's β scale drops
+ * out of the ranking.
+ */
+export async function integratedValueGuidance(large: LanguageModel, pair: GuidancePair | null, value: ValueModel, prompt: string, options: IvgOptions): Promise<SteerResult> {
+  const shape = { ...W2S_DEFAULTS, ...definedOnly({ beams: options.beams, successors: options.successors, chunkLength: options.chunkLength }) };
+  validateBeamShape(shape);
+  const meter = new UsageMeter({ large, tuned: pair?.tuned, untuned: pair?.untuned, value });
+  const terms = pair ? eftTerms(large, pair, prompt, options.beta ?? 1, options.largeFormat)
+    : [{ role: 'large', model: large, weight: 1, prompt: renderPrompt(options.largeFormat, prompt, large.tokenizer) }];
+  if (terms.length > 1) assertSameVocabulary(terms, 'ivg');
+  const sampler = await TokenStreamSampler.open(terms.filter((t) => t.weight !== 0), shape.beams * shape.successors, { ...options, method: 'ivg' }, createRng(options.seed ?? 0));
+  const scorer = beamScorerOf(valueScorer(value));
+  return withClosing([sampler, scorer], async () => {
+    const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
+    return { method: 'ivg', ...found, usage: meter.delta() };
+  });
+}

@@ -1,0 +1,145 @@
+import type { DecodeState, LanguageModel, LogprobMatrix } from '../lm/language-model.ts';
+import type { Rng } from '../util/random.ts';
+import { sampleToken } from '../lm/sampling.ts';
+import { AlignkitError, inputError } from '../errors.ts';
+import { type ChunkRow, type ChunkSampler, type SamplingOptions, cloneRow, cutAtStop } from './chunk-sampler.ts';
+import { mixLogprobs } from './mixture.ts';
+import { assertSameVocabulary } from './vocabulary.ts';
+import { encodeWithBos } from './prompt-format.ts';
+
+/** A model in a token-level mixture, with the prompt text it sees (models may see different templates). */
+export interface WeightedModel {
+  role: string;
+  model: LanguageModel;
+  weight: number;
+  prompt: string;
+}
+
+export interface TokenStreamOptions extends SamplingOptions {
+  /** ids never sampled, applied after mixing (ED suppresses EOS when stop strings end responses) */
+  suppress?: readonly number[];
+  /** name used in error messages, e.g. "eft" */
+  method?: string;
+}
+
+/**
+ * Samples one token stream per row from log-softmax(Σ weight·log p_model), each model keeping
+ * its own prompt and KV cache; every sampled token is appended to every model. With one model of
+ * weight 1 this is plain sampling from it. Used by sampling, BoN and W2S (the large model alone),
+ * EFT, ED and IVG (mixtures). Temperature/top-k/top-p act on the mixed distribution.
+ */
+export class TokenStreamSampler implements ChunkSampler {
+  private constructor(
+    private readonly terms: readonly WeightedModel[],
+    private states: DecodeState[],
+    private readonly promptIds: readonly number[],
+    private readonly promptText: string,
+    private readonly maxLength: number,
+    private readonly options: TokenStreamOptions,
+    private readonly rng: Rng,
+    private batch: ChunkRow[],
+  ) {}
+
+  get size(): number { return this.batch.length; }
+
+  static async open(terms: readonly WeightedModel[], size: number, options: TokenStreamOptions, rng: Rng): Promise<TokenStreamSampler> {
+    const method = options.method ?? 'token sampling';
+    if (terms.length === 0) throw inputError(`${method} needs at least one model`);
+    if (!Number.isInteger(size) || size < 1) throw inputError(`number of rows must be a positive integer, got ${size}`);
+    for (const t of terms) {
+      const c = t.model.capabilities;
+      if (!c.fullLogits || !c.tokenIds)
+        throw new AlignkitError('capability', `${method} needs full next-token log-probs over token ids from the ${t.role} model "${t.model.id}", which this backend does not provide`);
+    }
+    if (terms.length > 1) assertSameVocabulary(terms, method);
+    let maxLength = options.maxNewTokens;
+    const prompts = terms.map((t) => encodeWithBos(t.model.tokenizer, t.prompt));
+    terms.forEach((t, i) => {
+      const room = t.model.capabilities.maxContext - prompts[i].length;
+      if (room < 1) throw inputError(`the prompt is ${prompts[i].length} tokens for the ${t.role} model "${t.model.id}", which has a context of ${t.model.capabilities.maxContext} tokens`, { field: 'prompt' });
+      maxLength = Math.min(maxLength, room);
+    });
+    const states: DecodeState[] = [];
+    try {
+      for (let i = 0; i < terms.length; i++) {
+        const single = await terms[i].model.open([prompts[i]]);
+        states.push(single.fork(new Array(size).fill(0)));
+        single.close();
+      }
+    } catch (e) {
+      for (const s of states) s.close();
+      throw e;
+    }
+    const rows = Array.from({ length: size }, (): ChunkRow => ({ text: '', tokens: [], generated: 0, finishReason: null }));
+    const lead = terms[0].model.tokenizer;
+    return new TokenStreamSampler(terms, states, prompts[0], lead.decode(prompts[0]), maxLength, options, rng, rows);
+  }
+
+  rows(): readonly ChunkRow[] { return this.batch; }
+
+  async extend(maxTokens: number): Promise<void> {
+    const { options } = this;
+    const eos = this.terms[0].model.tokenizer.eosId;
+    const sampling = { temperature: options.temperature, topK: options.topK, topP: options.topP };
+    const random = () => this.rng.next();
+    for (let step = 0; step < maxTokens && this.batch.some((r) => r.finishReason === null); step++) {
+      const next = await this.nextDistribution();
+      const chunks: number[][] = this.batch.map(() => []);
+      this.batch.forEach((row, r) => {
+        if (row.finishReason !== null) return;
+        const token = sampleToken(next.data, r * next.vocab, next.vocab, sampling, random);
+        if (token === eos) { row.finishReason = 'eos'; return; }
+        row.tokens.push(token);
+        row.generated++;
+        if (options.stop?.length) {
+          const cut = cutAtStop(this.decodeResponse(row.tokens), options.stop);
+          if (cut !== null) { row.text = cut; row.finishReason = 'stop'; return; }
+        }
+        if (row.generated >= this.maxLength) { row.finishReason = 'length'; return; }
+        chunks[r].push(token);
+      });
+      if (chunks.some((c) => c.length > 0)) await Promise.all(this.states.map((s) => s.append(chunks)));
+    }
+    for (const row of this.batch) if (row.finishReason !== 'stop') row.text = this.decodeResponse(row.tokens);
+  }
+
+  private async nextDistribution(): Promise<LogprobMatrix> {
+    const lps = await Promise.all(this.states.map((s) => s.nextLogprobs()));
+    const [only] = this.terms;
+    if (this.terms.length === 1 && only.weight === 1 && !this.options.suppress?.length) return lps[0];
+    return mixLogprobs(lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight })), this.options.suppress);
+  }
+
+  /** Decodes prompt+response and strips the prompt by length, so the first token keeps its leading space. */
+  private decodeResponse(tokens: readonly number[]): string {
+    return this.terms[0].model.tokenizer.decode([...this.promptIds, ...tokens]).slice(this.promptText.length);
+  }
+
+  reorder(indices: readonly number[]): void {
+    const old = this.states;
+    this.states = old.map((s) => s.fork(indices));
+    for (const s of old) s.close();
+    this.batch = indices.map((i) => cloneRow(this.batch[i]));
+  }
+
+  close(): void {
+    for (const s of this.states) s.close();
+    this.states = [];
+  }
+}
+
+/**
+ * Samples `rows` complete responses from a mixture. Vocabularies are checked across all models;
+ * models of weight 0 are then left out, so they cost nothing and weight 0 reproduces the others
+ * exactly (EFT with β = 0 is the large model, ED with α = 0 the base model).
+ */
+export async function sampleMixture(terms: readonly WeightedModel[], rows: number, options: TokenStreamOptions, rng: Rng): Promise<ChunkRow[]> {
+  if (terms.length > 1) assertSameVocabulary(terms, options.method ?? 'token-level mixing');
+  const sampler = await TokenStreamSampler.open(terms.filter((t) => t.weight !== 0), rows, options, rng);
+  try {
+    await sampler.extend(Infinity);
+    return sampler.rows().map(cloneRow);
+  } finally {
+    sampler.close();
+  }
+}

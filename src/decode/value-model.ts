@@ -1,0 +1,27 @@
+import type { Usage } from '../lm/language-model.ts';
+import type { PromptFormat } from './prompt-format.ts';
+import { type ScalarHeadModel, scalarHeadScores } from './scalar-head.ts';
+import type { ScoreInput, Scorer } from './scorer.ts';
+
+/**
+ * An explicit value model for IVG's chunk-level search: V(x, y≤t), the expected final reward of
+ * a partial response (trained by `alignkit train value` on partial responses). Higher = better.
+ */
+export interface ValueModel {
+  readonly id: string;
+  readonly usage?: Usage;
+  values(items: readonly ScoreInput[]): Promise<number[]>;
+}
+
+/** A value model backed by a scalar-head model; the value is read at the last token of prompt + partial response. */
+export function valueModelFromHead(model: ScalarHeadModel, format?: PromptFormat): ValueModel {
+  return {
+    id: model.id,
+    get usage() { return model.usage; },
+    values: (items) => scalarHeadScores(model, format, items),
+  };
+}
+
+export function valueScorer(value: ValueModel): Scorer {
+  return { name: `value(${value.id})`, score: (items) => value.values(items) };
+}

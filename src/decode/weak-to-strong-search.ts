@@ -1,0 +1,53 @@
+import type { LanguageModel } from '../lm/language-model.ts';
+import { createRng } from '../util/random.ts';
+import type { SamplingOptions } from './chunk-sampler.ts';
+import { type BeamScorer, type BeamSearchOptions, beamScorerOf, chunkBeamSearch, validateBeamShape } from './chunk-beam-search.ts';
+import { openModelSampler } from './large-model-sampler.ts';
+import { type GuidancePair, LogRatioBeamScorer, logRatioScorer } from './log-ratio.ts';
+import { type PromptFormat, renderPrompt } from './prompt-format.ts';
+import { type SeedOption, type SteerResult, withClosing } from './steer-result.ts';
+import { UsageMeter } from './usage.ts';
+
+export interface WeakToStrongOptions extends SamplingOptions, SeedOption, Partial<BeamSearchOptions> {
+  largeFormat?: PromptFormat;
+  /**
+   * "cached" (default when both small models have KV-cached decode states): only new ids are run
+   * each round. "rescore": every round re-scores each whole response from scratch, as the
+   * reference code does (for comparison, and for small models served without decode states).
+   */
+  scoring?: 'cached' | 'rescore';
+}
+
+/** Defaults of the reference code's sentiment runs (notes §2.7). */
+export const W2S_DEFAULTS = { beams: 4, successors: 4, chunkLength: 5 } as const;
+
+/**
+ * Weak-to-strong search: chunk-level beam search over the large model's samples, ranked by the
+ * small pair's log-ratio log π_tuned(y|x) − log π_untuned(y|x). The large model may have any
+ * tokenizer and may be text-only (the small models re-tokenize the response text).
+ */
+export async function weakToStrongSearch(large: LanguageModel, pair: GuidancePair, prompt: string, options: WeakToStrongOptions): Promise<SteerResult> {
+  const shape = { ...W2S_DEFAULTS, ...definedOnly({ beams: options.beams, successors: options.successors, chunkLength: options.chunkLength }) };
+  validateBeamShape(shape);
+  const meter = new UsageMeter({ large, tuned: pair.tuned, untuned: pair.untuned });
+  const size = shape.beams * shape.successors;
+  const cacheable = [pair.tuned, pair.untuned].every((m) => m.capabilities.fullLogits && m.capabilities.tokenIds);
+  const scoring = options.scoring ?? (cacheable ? 'cached' : 'rescore');
+  const sampler = await openModelSampler(large, renderPrompt(options.largeFormat, prompt, large.tokenizer), size, options, createRng(options.seed ?? 0));
+  let scorer: BeamScorer;
+  try {
+    scorer = scoring === 'cached' ? await LogRatioBeamScorer.open(pair, prompt, size) : beamScorerOf(logRatioScorer(pair));
+  } catch (e) {
+    sampler.close();
+    throw e;
+  }
+  return withClosing([sampler, scorer], async () => {
+    const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
+    const rebuilds = scorer instanceof LogRatioBeamScorer ? scorer.rebuilds : 0;
+    return { method: 'w2s', ...found, usage: meter.delta(), stats: { cacheRebuilds: rebuilds } };
+  });
+}
+
+export function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
