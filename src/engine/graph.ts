@@ -88,11 +88,19 @@ export class Graph {
 
   isInitializer(v: Value): boolean { return this.initializers.has(v.id); }
 
-  /** Serializes to ONNX bytes. Graph outputs are renamed through Identity nodes when needed. */
+  /**
+   * Serializes to ONNX bytes. A graph output takes over the name of the value it exposes when
+   * that value is computed by a node and exposed once; otherwise an Identity node renames it.
+   */
   toOnnx(): Uint8Array {
+    const exposures = new Map<number, number>();
+    for (const { value } of this.outputs) exposures.set(value.id, (exposures.get(value.id) ?? 0) + 1);
+    const rename = new Map<number, string>();
+    for (const { value, name } of this.outputs) if (value.producer && exposures.get(value.id) === 1) rename.set(value.id, name);
+    const nameOf = (v: Value) => rename.get(v.id) ?? v.name;
     const nodes: NodeProto[] = this.nodes.map((n, i) => ({
       op: n.op, name: `${n.op}_${i}`, attrs: n.attrs,
-      inputs: n.inputs.map((v) => v.name), outputs: n.outputs.map((v) => v.name),
+      inputs: n.inputs.map(nameOf), outputs: n.outputs.map(nameOf),
     }));
     let unknown = 0;
     const info = (name: string, v: Value): ValueInfo => ({
@@ -100,7 +108,7 @@ export class Graph {
       shape: v.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : `unk_${unknown++}`)),
     });
     const outputs = this.outputs.map(({ value, name }) => {
-      nodes.push({ op: 'Identity', name: `out_${name}`, attrs: {}, inputs: [value.name], outputs: [name] });
+      if (!rename.has(value.id)) nodes.push({ op: 'Identity', name: `out_${name}`, attrs: {}, inputs: [value.name], outputs: [name] });
       return info(name, value);
     });
     return encodeModel({

@@ -180,24 +180,23 @@ export class Ops {
 
   // ---- compositions used by the model builders ----
 
-  /** x · W with W stored [out, in] (HF nn.Linear layout) by transposing once. */
-  linear(x: Value, weightOutIn: Value, bias?: Value): Value {
-    const y = this.matmul(x, this.transpose(weightOutIn, [1, 0]));
+  /** x · W (+ b) with W laid out [in, out]. */
+  affine(x: Value, weightInOut: Value, bias?: Value): Value {
+    const y = this.matmul(x, weightInOut);
     return bias ? this.add(y, bias) : y;
   }
 
+  // Norms are written in the exact op patterns onnxruntime fuses into one kernel
+  // (SimplifiedLayerNormalization / LayerNormalization) while staying standard ONNX.
   rmsNorm(x: Value, weight: Value, eps: number): Value {
-    const ms = this.reduceMean(this.mul(x, x), [-1]);
-    const inv = this.reciprocal(this.sqrt(this.add(ms, this.scalar(eps))));
-    return this.mul(this.mul(x, inv), weight);
+    const ms = this.reduceMean(this.pow(x, this.scalar(2)), [-1]);
+    return this.mul(this.div(x, this.sqrt(this.add(ms, this.scalar(eps)))), weight);
   }
 
   layerNorm(x: Value, weight: Value, bias: Value, eps: number): Value {
-    const mean = this.reduceMean(x, [-1]);
-    const centered = this.sub(x, mean);
-    const variance = this.reduceMean(this.mul(centered, centered), [-1]);
-    const inv = this.reciprocal(this.sqrt(this.add(variance, this.scalar(eps))));
-    return this.add(this.mul(this.mul(centered, inv), weight), bias);
+    const centered = this.sub(x, this.reduceMean(x, [-1]));
+    const variance = this.reduceMean(this.pow(centered, this.scalar(2)), [-1]);
+    return this.add(this.mul(this.div(centered, this.sqrt(this.add(variance, this.scalar(eps)))), weight), bias);
   }
 
   silu(x: Value): Value { return this.mul(x, this.sigmoid(x)); }

@@ -1,10 +1,8 @@
 /**
- * The two inference graphs of a model, with weights embedded as initializers:
- *  - step: new tokens (+ KV cache) → final hidden states, the new cache, and the residual stream
- *    of every layer (fetched only when asked for). Prefill is a step with an empty cache.
- *  - head: hidden rows [N, D] → next-token log-probs [N, V], and the log-prob of given targets [N].
- * Splitting the LM head off lets prefill and scoring run the vocabulary projection only on the
- * rows that are needed.
+ * The inference graph of a model, with weights embedded as initializers: new tokens (+ KV
+ * cache) → log-probs on chosen rows, the new cache, and the residual stream of every layer
+ * (fetched only when asked for). Prefill is a step with an empty cache. Running the vocabulary
+ * projection only on chosen rows keeps prefill and scoring from paying for every position.
  */
 import { Graph, type Value } from '../engine/graph.ts';
 import { Ops } from '../engine/ops.ts';
@@ -43,41 +41,41 @@ export function initializerSource(g: Graph, weights: Weights): ParameterSource {
 }
 
 export const stepNames = {
-  ids: 'input_ids', positions: 'position_ids', bias: 'attn_bias', hidden: 'hidden',
+  ids: 'input_ids', positions: 'position_ids', bias: 'attn_bias',
+  rows: 'score_rows', targets: 'targets', lastRows: 'next_rows',
+  targetLogprobs: 'target_logprobs', nextLogprobs: 'next_logprobs',
   pastK: (l: number) => `past_key_${l}`, pastV: (l: number) => `past_value_${l}`,
   presentK: (l: number) => `present_key_${l}`, presentV: (l: number) => `present_value_${l}`,
   layer: (l: number) => `layer_hidden_${l}`,
 };
 
+/**
+ * One step of the model over new tokens [B, T] with a KV cache [B, Hkv, P, hd] (P may be 0).
+ * The LM head runs only on chosen rows of the flattened [B·T] positions: `score_rows` with their
+ * `targets` give the targets' log-probs, `next_rows` give full next-token log-probs.
+ */
 export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   const g = new Graph('step');
   const o = new Ops(g);
   const ids = g.input(stepNames.ids, 'int64', ['B', 'T']);
   const positions = g.input(stepNames.positions, 'int64', ['B', 'T']);
   const bias = g.input(stepNames.bias, 'float32', ['B', 1, 'T', 'S']);
+  const rows = g.input(stepNames.rows, 'int64', ['N']);
+  const targets = g.input(stepNames.targets, 'int64', ['N']);
+  const lastRows = g.input(stepNames.lastRows, 'int64', ['M']);
   const past = Array.from({ length: cfg.numLayers }, (_, l) => ({
     k: g.input(stepNames.pastK(l), 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
     v: g.input(stepNames.pastV(l), 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
   }));
   const layers = Array.from({ length: cfg.numLayers + 1 }, (_, l) => l);
-  const body = buildBody(o, cfg, initializerSource(g, weights), { ids, positions, bias, past }, { hiddenLayers: layers });
-  g.output(body.hidden, stepNames.hidden);
+  const params = initializerSource(g, weights);
+  const body = buildBody(o, cfg, params, { ids, positions, bias, past }, { hiddenLayers: layers });
+  const flat = o.reshape(body.hidden, [-1, cfg.hiddenSize]);
+  const head = params.linear(lmHeadName(cfg, params));
+  const scored = o.logSoftmax(o.matmul(o.gather(flat, rows), head), -1);
+  g.output(o.squeeze(o.gatherElements(scored, o.unsqueeze(targets, [1]), 1), [1]), stepNames.targetLogprobs);
+  g.output(o.logSoftmax(o.matmul(o.gather(flat, lastRows), head), -1), stepNames.nextLogprobs);
   body.present.forEach((p, l) => { g.output(p.k, stepNames.presentK(l)); g.output(p.v, stepNames.presentV(l)); });
   for (const [l, v] of body.layerHidden) g.output(v, stepNames.layer(l));
-  return g;
-}
-
-export const headNames = { hidden: 'hidden_rows', targets: 'targets', logprobs: 'logprobs', targetLogprobs: 'target_logprobs' };
-
-export function buildHeadGraph(cfg: ModelConfig, weights: Weights): Graph {
-  const g = new Graph('head');
-  const o = new Ops(g);
-  const p = initializerSource(g, weights);
-  const h = g.input(headNames.hidden, 'float32', ['N', cfg.hiddenSize]);
-  const targets = g.input(headNames.targets, 'int64', ['N']);
-  const logits = o.matmul(h, p.linear(lmHeadName(cfg, p)));
-  const logprobs = o.logSoftmax(logits, -1);
-  g.output(logprobs, headNames.logprobs);
-  g.output(o.squeeze(o.gatherElements(logprobs, o.unsqueeze(targets, [1]), 1), [1]), headNames.targetLogprobs);
   return g;
 }

@@ -3,7 +3,7 @@ import type { Ops } from '../engine/ops.ts';
 import type { ModelConfig } from './config.ts';
 import type { ParameterSource } from './parameters.ts';
 import type { BodyInputs, BodyOptions, BodyOutputs } from './transformer.ts';
-import { attention } from './attention.ts';
+import { attention, groupedBias } from './attention.ts';
 import { applyRope, ropeTables, rotateHalfMatrix } from './rope.ts';
 
 /** Llama / Qwen2 / Mistral: RMSNorm, RoPE, grouped-query attention (optional q/k/v bias), SwiGLU. */
@@ -16,6 +16,7 @@ export function buildLlamaBody(o: Ops, cfg: ModelConfig, p: ParameterSource, io:
   const cos = o.unsqueeze(o.gather(cosTable, io.positions), [1]);
   const sin = o.unsqueeze(o.gather(sinTable, io.positions), [1]);
 
+  const bias = groupedBias(o, io.bias, H, Hkv);
   const wanted = new Set(options.hiddenLayers ?? []);
   const layerHidden = new Map<number, Value>();
   const present: { k: Value; v: Value }[] = [];
@@ -26,13 +27,13 @@ export function buildLlamaBody(o: Ops, cfg: ModelConfig, p: ParameterSource, io:
   for (let l = 0; l < cfg.numLayers; l++) {
     const pre = `model.layers.${l}.`;
     const h = o.rmsNorm(x, p.tensor(pre + 'input_layernorm.weight'), cfg.normEps);
-    const bias = (n: string) => (cfg.attentionBias ? p.tensor(pre + `self_attn.${n}.bias`) : undefined);
-    const q = heads(o.linear(h, p.linear(pre + 'self_attn.q_proj.weight'), bias('q_proj')), H);
-    const k = heads(o.linear(h, p.linear(pre + 'self_attn.k_proj.weight'), bias('k_proj')), Hkv);
-    const v = heads(o.linear(h, p.linear(pre + 'self_attn.v_proj.weight'), bias('v_proj')), Hkv);
+    const projBias = (n: string) => (cfg.attentionBias ? p.tensor(pre + `self_attn.${n}.bias`) : undefined);
+    const q = heads(o.affine(h, p.linear(pre + 'self_attn.q_proj.weight'), projBias('q_proj')), H);
+    const k = heads(o.affine(h, p.linear(pre + 'self_attn.k_proj.weight'), projBias('k_proj')), Hkv);
+    const v = heads(o.affine(h, p.linear(pre + 'self_attn.v_proj.weight'), projBias('v_proj')), Hkv);
     const att = attention(o, {
       q: applyRope(o, q, cos, sin, rotate), k: applyRope(o, k, cos, sin, rotate), v,
-      pastK: io.past?.[l].k, pastV: io.past?.[l].v, bias: io.bias, numHeads: H, numKvHeads: Hkv, headDim: hd,
+      pastK: io.past?.[l].k, pastV: io.past?.[l].v, bias, numHeads: H, numKvHeads: Hkv, headDim: hd,
     });
     present.push({ k: att.keys, v: att.values });
     x = o.add(x, o.matmul(att.out, p.linear(pre + 'self_attn.o_proj.weight')));

@@ -30,7 +30,7 @@ export class NativeDecodeState implements DecodeState {
   }
 
   static empty(rt: NativeRuntime, counters: StateCounters, batch: number): NativeDecodeState {
-    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(batch), 0, Array.from({ length: batch }, () => new Uint8Array(0)), null);
+    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(), 0, Array.from({ length: batch }, () => new Uint8Array(0)), null);
   }
 
   get size(): number { return this.seqs.length; }
@@ -77,36 +77,30 @@ export class NativeDecodeState implements DecodeState {
       }
     }
     const bias = appendBias(this.valid, P, lengths, T, slidingWindowOf(cfg), this.seqs.map((s) => s.length));
-    const step = await this.rt.runStep({ ids, positions, bias, batch: B, length: T, past: this.cache, pastLength: P, fetchPresent: true, layers });
+    // the head scores each new token from its predecessor and gives full log-probs after each row's last token
+    const scoreRows: number[] = [];
+    const targets: number[] = [];
+    const nextRows: number[] = [];
+    const rowsWithNext: number[] = [];
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i + 1 < lengths[b]; i++) { scoreRows.push(b * T + i); targets.push(chunks[b][i + 1]); }
+      if (lengths[b] > 0) { nextRows.push(b * T + lengths[b] - 1); rowsWithNext.push(b); }
+    }
+    const step = await this.rt.run({ ids, positions, bias, batch: B, length: T, past: this.cache, pastLength: P, scoreRows, targets, nextRows, fetchPresent: true, layers });
     this.counters.processedTokens += lengths.reduce((a, b) => a + b, 0);
 
-    // rows whose hidden state feeds the head: every new token (its successor's log-prob)
+    const V = cfg.vocabSize;
     const D = cfg.hiddenSize;
-    const rowsTotal = lengths.reduce((a, b) => a + b, 0);
-    const rows = new Float32Array(rowsTotal * D);
-    const targets: number[] = [];
+    const next = this.next ?? new Float32Array(B * V).fill(NaN);
+    const logprobs: number[][] = [];
     let r = 0;
     for (let b = 0; b < B; b++) {
-      for (let i = 0; i < lengths[b]; i++, r++) {
-        rows.set(step.hidden.subarray((b * T + i) * D, (b * T + i + 1) * D), r * D);
-        targets.push(i + 1 < lengths[b] ? chunks[b][i + 1] : 0);
-      }
-    }
-    const head = await this.rt.runHead(rows, rowsTotal, targets, true);
-    const V = cfg.vocabSize;
-    const full = head.logprobs!;
-    const logprobs: number[][] = [];
-    const next = this.next ?? new Float32Array(B * V).fill(NaN);
-    r = 0;
-    for (let b = 0; b < B; b++) {
       const lp: number[] = [];
-      for (let i = 0; i < lengths[b]; i++, r++) {
-        if (i === 0) lp.push(next[b * V + chunks[b][0]]);
-        if (i + 1 < lengths[b]) lp.push(head.targetLogprobs![r]);
-        else next.set(full.subarray(r * V, (r + 1) * V), b * V);
-      }
+      if (lengths[b] > 0) lp.push(next[b * V + chunks[b][0]]);
+      for (let i = 1; i < lengths[b]; i++) lp.push(step.targetLogprobs[r++]);
       logprobs.push(lp);
     }
+    rowsWithNext.forEach((b, j) => next.set(step.nextLogprobs.subarray(j * V, (j + 1) * V), b * V));
     this.next = next;
 
     const lastHidden = layers.map((l) => {

@@ -1,0 +1,77 @@
+/**
+ * Turns a model reference into a LanguageModel: a local HF directory or llama2.c checkpoint runs
+ * in-process on the engine; `BASE_URL#MODEL_NAME` talks to an OpenAI-compatible server.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { LanguageModel } from './language-model.ts';
+import { parseModelRef } from './model-ref.ts';
+import { NativeModel } from './native/native-model.ts';
+import { readHfDirectory, isHfDirectory } from '../models/hf-directory.ts';
+import { readLlama2cCheckpoint } from '../models/llama2c-checkpoint.ts';
+import type { ModelConfig } from '../models/config.ts';
+import type { Weights } from '../models/weights.ts';
+import { loadTokenizer, checkTokenizerMatchesModel } from '../tokenizers/load-tokenizer.ts';
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { inputError } from '../errors.ts';
+
+export interface LoadOptions {
+  /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */
+  tokenizer?: string;
+  /** env var holding the API key of a remote server (default OPENAI_API_KEY) */
+  apiKeyEnv?: string;
+  /** on-disk response cache for remote models */
+  cacheDir?: string;
+  concurrency?: number;
+  timeoutMs?: number;
+}
+
+export interface LocalCheckpoint {
+  config: ModelConfig;
+  weights: Weights;
+  tokenizer: Tokenizer;
+  /** the file or directory the weights came from */
+  source: string;
+}
+
+/** Reads a local checkpoint (HF directory or llama2.c .bin) with its tokenizer, validated. */
+export function readLocalCheckpoint(path: string, tokenizerPath?: string): LocalCheckpoint {
+  if (!existsSync(path)) throw inputError('model not found (expected an HF directory or a llama2.c .bin checkpoint)', { file: path });
+  let config: ModelConfig, weights: Weights, defaultTokenizer: string | undefined;
+  if (isHfDirectory(path)) {
+    ({ config, weights } = readHfDirectory(path));
+    defaultTokenizer = path;
+  } else if (statSync(path).isDirectory()) {
+    throw inputError('not a model directory: no config.json (expected an HF directory or a llama2.c .bin checkpoint)', { file: path });
+  } else {
+    ({ config, weights } = readLlama2cCheckpoint(path));
+    defaultTokenizer = siblingLlama2cTokenizer(path);
+  }
+  const tokPath = tokenizerPath ?? defaultTokenizer;
+  if (!tokPath) throw inputError('no tokenizer found beside the checkpoint; pass --tokenizer PATH (a llama2.c tokenizer .bin or an HF tokenizer)', { file: path });
+  const tokenizer = loadTokenizer(tokPath);
+  checkTokenizerMatchesModel(tokenizer, config.vocabSize, path);
+  return { config, weights, tokenizer, source: path };
+}
+
+/** llama2.c keeps its tokenizer next to the checkpoint: tokenizer.bin, or a single tok*.bin. */
+function siblingLlama2cTokenizer(file: string): string | undefined {
+  const dir = dirname(file);
+  if (existsSync(join(dir, 'tokenizer.bin'))) return join(dir, 'tokenizer.bin');
+  const candidates = readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(f) && join(dir, f) !== file);
+  return candidates.length === 1 ? join(dir, candidates[0]) : undefined;
+}
+
+export async function loadModel(ref: string, options: LoadOptions = {}): Promise<LanguageModel> {
+  const parsed = parseModelRef(ref);
+  if (parsed.kind === 'openai') {
+    const { createOpenAIModel } = await import('./openai/openai-model.ts');
+    return createOpenAIModel(ref, options);
+  }
+  return loadNativeModel(parsed.path, options.tokenizer);
+}
+
+export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
+  const ckpt = readLocalCheckpoint(path, tokenizerPath);
+  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer);
+}
