@@ -21,25 +21,25 @@ function float16Table(): Float32Array {
   return table;
 }
 
-export function float16ToFloat32(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+export function float16ToFloat32(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   const table = float16Table();
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   return out;
 }
 
-export function bfloat16ToFloat32(bits: Uint16Array, out = new Float32Array(bits.length)): Float32Array {
+export function bfloat16ToFloat32(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
   return out;
 }
 
-export function float32ToFloat16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
+export function float32ToFloat16(values: Float32Array, out: Uint16Array = new Uint16Array(values.length)): Uint16Array {
   const inBits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   for (let i = 0; i < values.length; i++) out[i] = float32BitsToFloat16(inBits[i]);
   return out;
 }
 
-export function float32ToBfloat16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
+export function float32ToBfloat16(values: Float32Array, out: Uint16Array = new Uint16Array(values.length)): Uint16Array {
   const inBits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   for (let i = 0; i < values.length; i++) {
     const x = inBits[i];
