@@ -6,14 +6,12 @@ import { openModelSampler } from './large-model-sampler.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
 import { type Scorer, argmax, scoreChecked } from './scorer.ts';
 import type { SeedOption, SteerResult } from './steer-result.ts';
-import { UsageMeter, type UsageSource } from './usage.ts';
+import { UsageMeter } from './usage.ts';
 
 export interface BestOfNOptions extends SamplingOptions, SeedOption {
   n: number;
   scorer: Scorer;
   largeFormat?: PromptFormat;
-  /** models behind the scorer, so their tokens are counted too (e.g. { tuned, untuned }) */
-  scorerModels?: Record<string, UsageSource | undefined>;
 }
 
 /**
@@ -23,7 +21,7 @@ export interface BestOfNOptions extends SamplingOptions, SeedOption {
  */
 export async function bestOfN(large: LanguageModel, prompt: string, options: BestOfNOptions): Promise<SteerResult> {
   if (!Number.isInteger(options.n) || options.n < 1) throw inputError(`Best-of-N needs N ≥ 1, got ${options.n}`, { field: 'n' });
-  const meter = new UsageMeter({ large, ...options.scorerModels });
+  const meter = new UsageMeter({ large, ...options.scorer.models });
   const sampler = await openModelSampler(large, renderPrompt(options.largeFormat, prompt, large.tokenizer), options.n, options, createRng(options.seed ?? 0));
   try {
     await sampler.extend(Infinity);

@@ -30,6 +30,7 @@ const roles = (pair: GuidancePair) => [
 export function logRatioScorer(pair: GuidancePair): Scorer {
   return {
     name: 'log-ratio',
+    models: { tuned: pair.tuned, untuned: pair.untuned },
     async score(items) {
       const [tuned, untuned] = await Promise.all(roles(pair).map(({ model, format }) => responseLogprobs(model, format, items)));
       return tuned.map((t, i) => t - untuned[i]);

@@ -49,5 +49,5 @@ export function sentimentReward(options: { lexicon?: SentimentLexicon; includePr
 
 /** A trained reward model (scalar head at the last token of prompt + response) as a Scorer. */
 export function rewardModelScorer(model: ScalarHeadModel, format?: PromptFormat): Scorer {
-  return { name: `reward(${model.id})`, score: (items) => scalarHeadScores(model, format, items) };
+  return { name: `reward(${model.id})`, models: { reward: model }, score: (items) => scalarHeadScores(model, format, items) };
 }

@@ -1,5 +1,6 @@
 import type { FinishReason } from '../lm/language-model.ts';
 import { AlignkitError } from '../errors.ts';
+import type { UsageSource } from './usage.ts';
 
 /** A (partial) response to score. `finishReason` is null while the response is still growing. */
 export interface ScoreInput {
@@ -15,6 +16,8 @@ export interface ScoreInput {
  */
 export interface Scorer {
   readonly name: string;
+  /** models the scorer runs, by role, so runs can count their tokens */
+  readonly models?: Record<string, UsageSource>;
   score(items: readonly ScoreInput[]): Promise<number[]>;
 }
 

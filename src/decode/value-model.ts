@@ -23,5 +23,5 @@ export function valueModelFromHead(model: ScalarHeadModel, format?: PromptFormat
 }
 
 export function valueScorer(value: ValueModel): Scorer {
-  return { name: `value(${value.id})`, score: (items) => value.values(items) };
+  return { name: `value(${value.id})`, models: { value }, score: (items) => value.values(items) };
 }
