@@ -26,16 +26,18 @@ export function readRecords(path: string): LocatedRecord[] {
   });
 }
 
+export const fieldAt = (record: LocatedRecord, field: string) => ({ ...record.where, field: record.where.field ? `${record.where.field}.${field}` : field });
+
 /** A required string field; missing or mistyped names the file, line and field. */
 export function stringField(record: LocatedRecord, field: string, options: { allowNumber?: boolean } = {}): string {
   const v = record.value[field];
   if (typeof v === 'string') return v;
   if (options.allowNumber && typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw inputError(v === undefined ? 'missing field (expected a string)' : `expected a string, got ${JSON.stringify(v)}`, { ...record.where, field });
+  throw inputError(v === undefined ? 'missing field (expected a string)' : `expected a string, got ${JSON.stringify(v)}`, fieldAt(record, field));
 }
 
 export function integerField(record: LocatedRecord, field: string): number {
   const v = record.value[field];
   if (typeof v === 'number' && Number.isInteger(v)) return v;
-  throw inputError(v === undefined ? 'missing field (expected an integer)' : `expected an integer, got ${JSON.stringify(v)}`, { ...record.where, field });
+  throw inputError(v === undefined ? 'missing field (expected an integer)' : `expected an integer, got ${JSON.stringify(v)}`, fieldAt(record, field));
 }
