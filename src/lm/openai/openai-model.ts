@@ -1,4 +1,5 @@
 import { inputError } from '../../errors.ts';
+import { loadTokenizer } from '../../tokenizers/load-tokenizer.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import {
   emptyUsage,
@@ -242,12 +243,6 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 }
 
-async function loadLocalTokenizer(path: string): Promise<Tokenizer> {
-  const modulePath = '../../tokenizers/load-tokenizer.ts';
-  const { loadTokenizer } = (await import(modulePath)) as { loadTokenizer: (path: string) => Tokenizer | Promise<Tokenizer> };
-  return loadTokenizer(path);
-}
-
 /**
  * Connects to `BASE_URL#MODEL_NAME`, probes what the server can do (once per server and
  * model) and returns it as a LanguageModel.
@@ -272,7 +267,7 @@ export async function createOpenAIModel(ref: string, options: OpenAIModelOptions
   const server = await serverCapabilities(transport, parsed.model);
   const id = `${parsed.baseUrl}#${parsed.model}`;
   if (options.tokenizer !== undefined) {
-    const tokenizer = typeof options.tokenizer === 'string' ? await loadLocalTokenizer(options.tokenizer) : options.tokenizer;
+    const tokenizer = typeof options.tokenizer === 'string' ? loadTokenizer(options.tokenizer) : options.tokenizer;
     return new OpenAICompatibleModel(id, tokenizer, transport, parsed.model, server, true);
   }
   if (server.tokenize && server.detokenize) {
