@@ -12,16 +12,35 @@ export interface Table {
 
 export interface Series {
   name: string;
-  /** [x, y] points; for bar plots x is the category label */
+  /**
+   * [x, y] points; for bar, radar and heatmap plots x is the category label. A y that is not a
+   * finite number (NaN and Infinity are stored by JSON as null) is skipped when drawn; a line
+   * breaks there.
+   */
   points: [number | string, number][];
+  /** line and scatter plots: how to draw this series (default: the plot type's) */
+  mode?: 'line' | 'markers' | 'line+markers';
 }
 
 export interface Plot {
-  type: 'line' | 'scatter' | 'bar' | 'radar';
+  /**
+   * line/scatter: x numeric (or categories when any x is a string); bar: grouped bars per
+   * category; radar: one polygon per series over the categories; heatmap: one row per series,
+   * one column per category, y is the cell's value.
+   */
+  type: 'line' | 'scatter' | 'bar' | 'radar' | 'heatmap';
   title: string;
+  /** axis labels; put the unit in them, e.g. "tokens processed (log)", "gold reward" */
   xLabel?: string;
   yLabel?: string;
   series: Series[];
+  /** line/scatter: 'log' for quantities spanning decades (compute, tokens); values ≤ 0 are then skipped */
+  xScale?: 'linear' | 'log';
+  yScale?: 'linear' | 'log';
+  /** a value range the axis always covers, e.g. [1, 10] for judge scores (radar rings, y axes, heatmap colors) */
+  yRange?: [number, number];
+  /** optional note printed under the plot */
+  note?: string;
 }
 
 export interface Summary {
