@@ -18,7 +18,7 @@ import { parseModelRef } from '../model-ref.ts';
 import { missingCapability, serverCapabilities, type ServerCapabilities } from './capabilities.ts';
 import { HttpDecodeState } from './http-decode-state.ts';
 import { RemoteTokenizer, UnavailableTokenizer } from './remote-tokenizer.ts';
-import { scoreIds } from './scoring.ts';
+import { scoreIds, type IdScoreItem } from './scoring.ts';
 import { SyncHttpClient } from './sync-http.ts';
 import { HttpTransport, type CachePolicy, type TransportStats } from './transport.ts';
 
@@ -188,15 +188,27 @@ export class OpenAICompatibleModel implements LanguageModel {
 
   async score(items: readonly ScoreItem[]): Promise<TokenLogprobs[]> {
     if (!this.capabilities.scoring) return scoreIds(this.transport, this.modelName, this.server, []); // throws the capability error
-    const idItems = await Promise.all(items.map(async (item) => ({
-      prefix: await this.ids(item.prefix, true),
-      continuation: await this.ids(item.continuation, false),
-    })));
+    const idItems = await Promise.all(items.map((item) => this.scoreItemIds(item)));
     const scored = await scoreIds(this.transport, this.modelName, this.server, idItems);
     const tokens = idItems.reduce((sum, item) => sum + item.prefix.length + item.continuation.length, 0);
     this.usage.promptTokens += tokens;
     this.usage.processedTokens += tokens;
     return scored;
+  }
+
+  /**
+   * A text continuation is tokenized together with its text prefix and split where the prefix's
+   * own tokens end, so it gets the tokens it has in context (as the native backend does).
+   */
+  private async scoreItemIds(item: ScoreItem): Promise<IdScoreItem> {
+    const prefix = await this.ids(item.prefix, true);
+    if (typeof item.continuation !== 'string') return { prefix, continuation: [...item.continuation] };
+    if (typeof item.prefix !== 'string') return { prefix, continuation: await this.tokenize(item.continuation, { addSpecialTokens: false }) };
+    const whole = await this.tokenize(item.prefix + item.continuation, { addSpecialTokens: true });
+    let shared = 0;
+    while (shared < prefix.length && whole[shared] === prefix[shared]) shared++;
+    const cut = Math.max(shared, 1);
+    return { prefix: whole.slice(0, cut), continuation: whole.slice(cut) };
   }
 
   async open(prefixes: readonly (readonly number[])[]): Promise<DecodeState> {
