@@ -31,7 +31,11 @@ export function isHfDirectory(path: string): boolean {
 }
 
 export function readHfDirectory(dir: string, options: ReadHfOptions = {}): HfModel {
-  if (!existsSync(dir)) throw inputError('model directory not found', { file: dir });
+  if (!existsSync(dir)) {
+    const interrupted = leftovers(dir).find((f) => f.kind === 'old');
+    const hint = interrupted ? ` (a save was interrupted while replacing it; the previous model is in ${interrupted.path})` : '';
+    throw inputError(`model directory not found${hint}`, { file: dir });
+  }
   if (!statSync(dir).isDirectory()) throw inputError('expected an HF model directory (config.json + *.safetensors)', { file: dir });
   if (!existsSync(join(dir, CONFIG_FILE))) throw formatError(`not an HF model directory: no ${CONFIG_FILE}`, { file: dir });
   const config = readHfConfig(join(dir, CONFIG_FILE));
@@ -89,6 +93,7 @@ export function writeHfDirectory(dir: string, config: ModelConfig, weights: Weig
 
   const parent = dirname(resolve(dir));
   mkdirSync(parent, { recursive: true });
+  removeDeadLeftovers(dir);
   const stamp = `${process.pid}-${Date.now()}`;
   const tmp = join(parent, `.${basename(resolve(dir))}.tmp-${stamp}`);
   mkdirSync(tmp);
@@ -118,6 +123,37 @@ export function writeHfDirectory(dir: string, config: ModelConfig, weights: Weig
     rmSync(old, { recursive: true, force: true });
   } else {
     renameSync(tmp, dir);
+  }
+}
+
+/** Temp (`.NAME.tmp-PID-TIME`) and replaced (`.NAME.old-PID-TIME`) siblings that saves of `dir` leave when killed. */
+function leftovers(dir: string): { path: string; kind: 'tmp' | 'old'; pid: number }[] {
+  const parent = dirname(resolve(dir));
+  if (!existsSync(parent)) return [];
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(resolve(dir)))}\\.(tmp|old)-(\\d+)-\\d+$`);
+  return readdirSync(parent).flatMap((name) => {
+    const m = pattern.exec(name);
+    return m ? [{ path: join(parent, name), kind: m[1] as 'tmp' | 'old', pid: Number(m[2]) }] : [];
+  });
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Deletes what killed saves left behind; an `.old` copy only once `dir` itself is whole again. */
+function removeDeadLeftovers(dir: string): void {
+  for (const left of leftovers(dir)) {
+    if (left.pid === process.pid || isRunning(left.pid)) continue;
+    if (left.kind === 'old' && !existsSync(dir)) continue;
+    rmSync(left.path, { recursive: true, force: true });
   }
 }
 
