@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -157,6 +157,11 @@ test('corrupt files give one clear error naming the file', async (t) => {
   await t.test('header length beyond the file', () => {
     const path = writeRaw('long.safetensors', rawFile({ a: 1 }, Buffer.alloc(0), 1_000_000));
     assertFormatError(() => SafetensorsCheckpoint.open(path), path, /header length \(1000000 bytes\) runs past the end of the file/);
+  });
+  await t.test('header length over the format limit', () => {
+    const path = writeRaw('huge.safetensors', rawFile({}, Buffer.alloc(0), 200_000_000));
+    truncateSync(path, 200_000_100); // sparse: no disk space used
+    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /over the format's 100 MB limit/);
   });
   await t.test('data cut off (truncated file)', () => {
     const path = writeRaw('cut.safetensors', good.subarray(0, good.length - 5));

@@ -22,6 +22,8 @@ const FLOAT_DTYPES = ['F32', 'F16', 'BF16', 'F64'];
 /** Dtypes alignkit writes. */
 export type SaveDtype = 'F32' | 'F16' | 'BF16';
 
+const MAX_HEADER_BYTES = 100_000_000n;
+
 export const SINGLE_FILE_NAME = 'model.safetensors';
 export const INDEX_FILE_NAME = 'model.safetensors.index.json';
 
@@ -55,6 +57,9 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     const headerLength = lengthBytes.readBigUInt64LE(0);
     if (headerLength > BigInt(fileSize - 8)) {
       throw formatError(`the header length (${headerLength} bytes) runs past the end of the file (${fileSize} bytes): truncated, or not a safetensors file`, { file });
+    }
+    if (headerLength > MAX_HEADER_BYTES) {
+      throw formatError(`the header length (${headerLength} bytes) is over the format's 100 MB limit: not a safetensors file`, { file });
     }
     const headerBytes = Buffer.alloc(Number(headerLength));
     readFully(fd, headerBytes, 8, file);
