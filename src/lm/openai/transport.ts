@@ -45,6 +45,8 @@ export interface TransportStats {
   attempts: number;
   retries: number;
   cacheHits: number;
+  /** the delays chosen before the most recent retries (Retry-After or backoff), newest last */
+  retryDelaysMs: number[];
 }
 
 /**
@@ -54,7 +56,7 @@ export interface TransportStats {
  */
 export class HttpTransport {
   readonly urls: ServerUrls;
-  readonly stats: TransportStats = { requests: 0, attempts: 0, retries: 0, cacheHits: 0 };
+  readonly stats: TransportStats = { requests: 0, attempts: 0, retries: 0, cacheHits: 0, retryDelaysMs: [] };
   private readonly client: OpenAI;
   private readonly limiter: ConcurrencyLimiter;
   private readonly cache?: ResponseCache;
@@ -174,7 +176,11 @@ export class HttpTransport {
         maxDelayMs: this.options.retryMaxDelayMs,
         random: this.options.random,
         signal: options.signal,
-        onRetry: () => void this.stats.retries++,
+        onRetry: ({ delayMs }) => {
+          this.stats.retries++;
+          this.stats.retryDelaysMs.push(delayMs);
+          if (this.stats.retryDelaysMs.length > 100) this.stats.retryDelaysMs.shift();
+        },
       },
     );
   }

@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import type { LanguageModel } from '../../src/lm/language-model.ts';
+import { loadModel } from '../../src/lm/load.ts';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/serve/http-server.ts';
+import { serveModel } from '../../src/serve/served-model.ts';
+
+export const STORIES = '../shared/data/stories260K/stories260K.bin';
+export const STORIES_TOKENIZER = '../shared/data/stories260K/tok512.bin';
+export const haveStories = existsSync(STORIES) && existsSync(STORIES_TOKENIZER);
+export const SKIP_STORIES = haveStories ? false : `needs ${STORIES} and ${STORIES_TOKENIZER} (the shared test data)`;
+
+export function loadStories(): Promise<LanguageModel> {
+  return loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
+}
+
+type After = { after: (fn: () => Promise<void> | void) => void };
+
+/** stories260K (in this process) behind a gateway on a free loopback port; both go away after the test. */
+export async function storiesGateway(t: After, options: Partial<GatewayOptions> = {}): Promise<{ gateway: Gateway; model: LanguageModel }> {
+  const model = await loadStories();
+  const gateway = await startGateway({ models: [serveModel('stories', model)], port: 0, ...options });
+  t.after(async () => {
+    await gateway.shutdown(1000);
+    await model.dispose();
+  });
+  return { gateway, model };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await response.text();
+  let parsed: any = text;
+  try { parsed = JSON.parse(text); } catch { /* keep the text */ }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
