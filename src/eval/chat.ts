@@ -12,22 +12,46 @@ export interface GenerationSettings {
   seed?: number;
 }
 
-/** Renders the conversation with the model's chat template and samples one reply. */
-export async function sampleChat(model: LanguageModel, messages: readonly ChatMessage[], settings: GenerationSettings, seed?: number): Promise<string> {
-  const prompt = model.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-  return samplePrompt(model, prompt, settings, seed);
+/**
+ * A backend that renders chat itself (an OpenAI-compatible server's /chat/completions). The
+ * LanguageModel interface has no chat method; remote models that cannot render their template
+ * locally (no /tokenize, e.g. OpenAI) expose this one, and it is used only then.
+ */
+interface ServerChat {
+  chat(req: { messages: readonly ChatMessage[]; maxNewTokens: number; temperature?: number; topP?: number; seed?: number }): Promise<{ text: string }[]>;
 }
 
-export async function samplePrompt(model: LanguageModel, prompt: string, settings: GenerationSettings, seed?: number): Promise<string> {
-  const [sample] = await model.sample({
-    prompt,
-    n: 1,
-    maxNewTokens: settings.maxNewTokens,
-    temperature: settings.temperature,
-    topP: settings.topP,
-    seed: seed ?? settings.seed,
-  });
+const serverChat = (model: LanguageModel): ServerChat | undefined =>
+  typeof (model as Partial<ServerChat>).chat === 'function' ? (model as unknown as ServerChat) : undefined;
+
+/** A conversation ready to sample: a rendered prompt, or messages a server renders. */
+export type RenderedChat = { prompt: string } | { messages: readonly ChatMessage[] };
+
+/**
+ * Renders with the model's own chat template when it has one (the usual path); otherwise lets a
+ * server render it; otherwise uses the tokenizer's plain fallback rendering.
+ */
+export function renderChat(model: LanguageModel, messages: readonly ChatMessage[]): RenderedChat {
+  if (!model.tokenizer.hasChatTemplate && serverChat(model)) return { messages };
+  return { prompt: model.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }) };
+}
+
+/** A stable text identity of a rendered chat (for cache keys). */
+export const renderedText = (r: RenderedChat) => ('prompt' in r ? r.prompt : `chat:${JSON.stringify(r.messages)}`);
+
+export async function sampleRendered(model: LanguageModel, rendered: RenderedChat, settings: GenerationSettings, seed?: number): Promise<string> {
+  const common = { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topP: settings.topP, seed: seed ?? settings.seed };
+  if ('messages' in rendered) {
+    const [result] = await serverChat(model)!.chat({ messages: rendered.messages, ...common });
+    return result?.text ?? '';
+  }
+  const [sample] = await model.sample({ prompt: rendered.prompt, n: 1, ...common });
   return sample?.text ?? '';
+}
+
+/** Renders the conversation for the model and samples one reply. */
+export function sampleChat(model: LanguageModel, messages: readonly ChatMessage[], settings: GenerationSettings, seed?: number): Promise<string> {
+  return sampleRendered(model, renderChat(model, messages), settings, seed);
 }
 
 /** A per-item seed: stable across runs and resumes, different between items. */

@@ -1,6 +1,6 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import type { ChatMessage } from '../tokenizers/tokenizer.ts';
-import { samplePrompt } from './chat.ts';
+import { renderChat, renderedText, sampleRendered, type RenderedChat } from './chat.ts';
 import { JudgeCache, judgeCacheHash, type JudgeCacheKey } from './judge-cache.ts';
 
 export interface JudgeSettings {
@@ -34,8 +34,8 @@ export interface JudgeFailure {
 }
 
 /**
- * A model used as a judge: renders the benchmark's judge messages with the judge's chat template
- * (or takes a raw prompt), samples, parses. Every output is cached on disk keyed by (judge id,
+ * A model used as a judge: renders the benchmark's judge messages for the judge model (or takes
+ * a raw prompt), samples, parses. Every output is cached on disk keyed by (judge id,
  * prompt, settings, attempt), so a re-run with a warm cache makes no model calls and replays the
  * same outputs. Identical requests in flight share one call.
  */
@@ -56,17 +56,21 @@ export class Judge {
 
   get id(): string { return this.model.id; }
 
-  /** Judges a conversation rendered with the judge model's chat template. */
+  /** Judges a conversation rendered for the judge model (its chat template, or its server's). */
   judgeChat<T>(messages: readonly ChatMessage[], parse: JudgeParser<T>): Promise<Judgement<T>> {
-    return this.judgePrompt(this.model.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), parse);
+    return this.judgeRendered(renderChat(this.model, messages), parse);
   }
 
   /** Judges a prompt given verbatim. */
-  async judgePrompt<T>(prompt: string, parse: JudgeParser<T>): Promise<Judgement<T>> {
+  judgePrompt<T>(prompt: string, parse: JudgeParser<T>): Promise<Judgement<T>> {
+    return this.judgeRendered({ prompt }, parse);
+  }
+
+  private async judgeRendered<T>(rendered: RenderedChat, parse: JudgeParser<T>): Promise<Judgement<T>> {
     const raws: string[] = [];
     let lastError = '';
     for (let attempt = 0; attempt < this.settings.maxAttempts; attempt++) {
-      const raw = await this.output(prompt, attempt);
+      const raw = await this.output(rendered, attempt);
       raws.push(raw);
       const parsed = parse(raw);
       if ('value' in parsed) return { ok: true, value: parsed.value, raw, attempts: attempt + 1 };
@@ -84,9 +88,9 @@ export class Judge {
     };
   }
 
-  private output(prompt: string, attempt: number): Promise<string> {
+  private output(rendered: RenderedChat, attempt: number): Promise<string> {
     const settings = this.attemptSettings(attempt);
-    const key: JudgeCacheKey = { judge: this.id, prompt, settings, attempt };
+    const key: JudgeCacheKey = { judge: this.id, prompt: renderedText(rendered), settings, attempt };
     const cached = this.cache?.get(key);
     if (cached !== undefined) return Promise.resolve(cached);
     const hash = judgeCacheHash(key);
@@ -94,7 +98,7 @@ export class Judge {
     if (pending) return pending;
     const call = (async () => {
       this.calls++;
-      const text = await samplePrompt(this.model, prompt, settings);
+      const text = await sampleRendered(this.model, rendered, settings);
       this.cache?.set(key, text);
       return text;
     })().finally(() => this.inFlight.delete(hash));

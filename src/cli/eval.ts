@@ -1,0 +1,309 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
+import { inputError } from '../errors.ts';
+import type { LanguageModel } from '../lm/language-model.ts';
+import { loadModel } from '../lm/load.ts';
+import { RunDir } from '../report/run-dir.ts';
+import type { Summary, Table } from '../report/summary.ts';
+import { writeReport } from '../report/write-report.ts';
+import type { GenerationSettings } from '../eval/chat.ts';
+import { Judge, defaultJudgeSettings } from '../eval/judge.ts';
+import { JudgeCache } from '../eval/judge-cache.ts';
+import { RESPONSES_FILE, type EvalProgress } from '../eval/staged-run.ts';
+import { firstPerTask, loadMtBench101, loadMtBenchResponses } from '../eval/mt-bench-101/data.ts';
+import { defaultMtBenchGeneration, runMtBench101 } from '../eval/mt-bench-101/run.ts';
+import { loadConceptMath, loadConceptMathResponses, type ConceptMathItem } from '../eval/conceptmath/data.ts';
+import { PROMPT_STYLES, type PromptStyle } from '../eval/conceptmath/prompts.ts';
+import { defaultConceptMathGeneration, runConceptMath } from '../eval/conceptmath/run.ts';
+import { loadBaselineOutputs, loadModelOutputs } from '../eval/winrate/data.ts';
+import { defaultWinrateGeneration, runWinrate, type PairOrder } from '../eval/winrate/run.ts';
+import { loadSafetyPrompts } from '../eval/safety/prompts.ts';
+import { GuardClassifier, RefusalClassifier, type GuardFormat, type SafetyClassifier } from '../eval/safety/classifiers.ts';
+import { resolveAttacks, TEMPLATE_ATTACKS } from '../eval/safety/attacks.ts';
+import { DEFENSES, resolveDefense } from '../eval/safety/defenses.ts';
+import { defaultSafetyGeneration, loadSafetyResponses, runSafety, safetyGrid } from '../eval/safety/run.ts';
+
+const BENCHMARKS = ['mt-bench-101', 'conceptmath', 'winrate', 'safety'] as const;
+type Benchmark = (typeof BENCHMARKS)[number];
+
+const USAGE = `usage: alignkit eval mt-bench-101|conceptmath|winrate|safety --out DIR [flags]
+
+Stages: with --model, responses are generated (OUT/responses.jsonl); with --responses FILE,
+existing responses are scored instead; with a judge (or rule-based scoring), they are scored
+(OUT/results.jsonl). Both are streamed, and --resume continues a killed run. OUT/summary.json
+and OUT/report.html hold the tables and plots.
+
+  --model REF            the evaluated model: a local path, or BASE_URL#MODEL for an OpenAI-compatible server
+  --judge REF            the judge model (MT-Bench-101 ratings, win-rate preferences, safety guard)
+  --data PATH[,PATH]     the dataset:
+                           mt-bench-101  mtbench101.jsonl
+                           conceptmath   ConceptMath files ({idx, cate0, cate1, cate2, question, answer, grade})
+                           winrate       the baseline's outputs ({instruction, output, generator?} JSON or JSONL)
+                           safety        prompt sets: AdvBench CSV, HH-RLHF JSONL(.gz), or CSV/JSONL with "prompt"
+  --responses FILE       score these responses instead of generating:
+                           mt-bench-101  JSONL {id, turn, response}
+                           conceptmath   the dataset records plus "response" (no --data needed)
+                           winrate       {instruction, output} (AlpacaEval format)
+                           safety        JSONL {prompt, response, attack?, defense?} (no --data needed)
+  --out DIR              run folder (required)
+  --concurrency N        model and judge calls in flight (default 4)
+  --limit N              mt-bench-101: first N dialogues of each task; conceptmath, safety: first N per file;
+                         winrate: first N instructions
+  --resume               continue the run in --out without repeating finished work
+  --cache-dir DIR        judge cache, shareable between runs (default OUT/judge-cache)
+  --max-new-tokens N, --temperature T, --top-p P, --seed S     generation settings of --model
+  --judge-temperature T  (default 0)   --judge-max-new-tokens N (default 512)
+  --judge-attempts N     attempts before a judgement is recorded as a failure (default 3)
+  --tokenizer PATH       tokenizer of a local --model;  --api-key-env VAR  API key of remote models
+
+conceptmath:  --prompt zs|zs-cot|fs (default zs)   --weakest N (weakest leaf concepts listed, default 10)
+winrate:      --order random|both (default random; both = judge both orders, cancels position bias)
+safety:       --attacks LIST  none, ${Object.keys(TEMPLATE_ATTACKS).join(', ')}, emulated-disalignment (default none)
+              --defenses LIST ${DEFENSES.join(', ')} (default none)
+              --classifier guard|refusal (default guard with --judge, else refusal strings)
+              --guard-format prompt|native (prompt: Llama-Guard-style instruction to any chat model;
+                                            native: the conversation through a Llama Guard model's own template)
+              --filter-judge REF  guard of the input/output filters (default --judge)
+              --base REF --aligned REF --alpha A --ed-family NAME   emulated disalignment (aligned default: --model)`;
+
+const FLAGS = {
+  model: { type: 'string' }, judge: { type: 'string' }, data: { type: 'string', multiple: true }, responses: { type: 'string', multiple: true },
+  out: { type: 'string' }, concurrency: { type: 'string' }, limit: { type: 'string' }, resume: { type: 'boolean' },
+  'cache-dir': { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
+  seed: { type: 'string' }, 'judge-temperature': { type: 'string' }, 'judge-max-new-tokens': { type: 'string' }, 'judge-attempts': { type: 'string' },
+  tokenizer: { type: 'string' }, 'api-key-env': { type: 'string' },
+  prompt: { type: 'string' }, weakest: { type: 'string' }, order: { type: 'string' },
+  attacks: { type: 'string', multiple: true }, defenses: { type: 'string', multiple: true }, classifier: { type: 'string' },
+  'guard-format': { type: 'string' }, 'filter-judge': { type: 'string' }, base: { type: 'string' }, aligned: { type: 'string' },
+  alpha: { type: 'string' }, 'ed-family': { type: 'string' }, help: { type: 'boolean' },
+} as const;
+
+/** The flags that define what a run computes; a --resume with different values is refused. */
+const IDENTITY_FLAGS = ['model', 'judge', 'data', 'responses', 'limit', 'prompt', 'order', 'attacks', 'defenses', 'classifier', 'guard-format', 'filter-judge', 'base', 'aligned', 'alpha', 'ed-family', 'max-new-tokens', 'temperature', 'top-p', 'seed', 'judge-temperature', 'judge-max-new-tokens'];
+
+function oneOf<T extends string>(values: Record<string, any>, flag: string, allowed: readonly T[], fallback: T): T {
+  const v = values[flag] ?? fallback;
+  if (!allowed.includes(v)) throw inputError(`--${flag} expects one of ${allowed.join(', ')}, got "${v}"`);
+  return v;
+}
+
+function positive(values: Record<string, any>, flag: string, fallback?: number): number | undefined {
+  const n = intFlag(values, flag, fallback);
+  if (n !== undefined && n < 1) throw inputError(`--${flag} expects a positive integer, got "${values[flag]}"`);
+  return n;
+}
+
+/** Renders progress: a bar on a terminal, a plain line every 10 % (or 30 s) otherwise. */
+function progressRenderer(label: string): { onProgress: (p: EvalProgress) => void; stop: () => void } {
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      format: `${label} [{bar}] {value}/{total} | {percentage}% | ETA {eta_formatted} | judge failures {failures}`,
+      stream: process.stderr, hideCursor: true,
+    }, cliProgress.Presets.shades_classic);
+    let started = false;
+    return {
+      onProgress: (p) => {
+        if (!started) { bar.start(p.total, p.done, { failures: p.failures }); started = true; } else bar.update(p.done, { failures: p.failures });
+      },
+      stop: () => { if (started) bar.stop(); },
+    };
+  }
+  let lastStep = -1;
+  let lastTime = 0;
+  const startTime = Date.now();
+  let startDone: number | undefined;
+  return {
+    onProgress: (p) => {
+      startDone ??= p.done;
+      const step = p.total ? Math.floor((10 * p.done) / p.total) : 10;
+      const now = Date.now();
+      if (step === lastStep && now - lastTime < 30_000 && p.done !== p.total) return;
+      lastStep = step;
+      lastTime = now;
+      const rate = (p.done - startDone) / Math.max(1e-3, (now - startTime) / 1000);
+      console.error(`${label}: ${p.done}/${p.total} (${p.total ? Math.round((100 * p.done) / p.total) : 100}%)${p.done > startDone ? `, ${rate.toFixed(2)}/s` : ''}, judge failures ${p.failures}`);
+    },
+    stop: () => undefined,
+  };
+}
+
+function formatCell(v: string | number | null): string {
+  return v === null ? '—' : String(v);
+}
+
+const MAX_PRINTED_ROWS = 25;
+
+export function formatTable(table: Table): string {
+  const rows = table.rows.slice(0, MAX_PRINTED_ROWS).map((r) => r.map(formatCell));
+  const widths = table.columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (typeof table.rows[0]?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const out = [table.title, line(table.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  if (table.rows.length > MAX_PRINTED_ROWS) out.push(`… ${table.rows.length - MAX_PRINTED_ROWS} more rows in summary.json / report.html`);
+  if (table.note) out.push(table.note);
+  return out.join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [benchmark, ...rest] = argv;
+  if (!benchmark || benchmark === '--help' || benchmark === '-h') {
+    console.log(USAGE);
+    return benchmark ? 0 : 1;
+  }
+  if (!(BENCHMARKS as readonly string[]).includes(benchmark)) throw inputError(`unknown benchmark "${benchmark}" (expected one of: ${BENCHMARKS.join(', ')})\n${USAGE}`);
+  const { values } = parseFlags(rest, FLAGS as any);
+  if (values.help) { console.log(USAGE); return 0; }
+  const bench = benchmark as Benchmark;
+  const out = requireFlag(values, 'out');
+  const resume = !!values.resume;
+  if (!resume && existsSync(join(out, RESPONSES_FILE))) throw inputError(`${out} already holds a run; pass --resume to continue it or choose another --out`, { field: '--out' });
+  const runDir = RunDir.create(out, { resume });
+  const previous = resume ? runDir.readConfig() : undefined;
+  if (previous?.flags) {
+    const before = previous.flags as Record<string, unknown>;
+    for (const flag of IDENTITY_FLAGS) {
+      if (JSON.stringify(before[flag] ?? null) !== JSON.stringify(values[flag] ?? null)) throw inputError(`--resume with a different --${flag} than the run in ${out} (${JSON.stringify(before[flag] ?? null)}); start a new --out instead`, { field: `--${flag}` });
+    }
+    if (previous.benchmark !== bench) throw inputError(`${out} holds an eval ${previous.benchmark} run, not ${bench}`, { field: '--out' });
+  }
+
+  const concurrency = positive(values, 'concurrency', 4)!;
+  const limit = positive(values, 'limit');
+  const dataPaths = listFlag(values, 'data');
+  const responsePaths = listFlag(values, 'responses');
+  const loaded: LanguageModel[] = [];
+  const modelCache = new Map<string, Promise<LanguageModel>>();
+  const load = (ref: string, local = true) => {
+    const key = `${ref}\u0000${local}`;
+    if (!modelCache.has(key)) {
+      const p = loadModel(ref, { tokenizer: local ? values.tokenizer : undefined, apiKeyEnv: values['api-key-env'], concurrency });
+      p.then((m) => loaded.push(m), () => undefined);
+      modelCache.set(key, p);
+    }
+    return modelCache.get(key)!;
+  };
+  const generation = (defaults: GenerationSettings): GenerationSettings => ({
+    maxNewTokens: positive(values, 'max-new-tokens', defaults.maxNewTokens)!,
+    temperature: numberFlag(values, 'temperature', defaults.temperature),
+    topP: numberFlag(values, 'top-p', defaults.topP),
+    seed: intFlag(values, 'seed', defaults.seed),
+  });
+  const cache = new JudgeCache(values['cache-dir'] ?? join(out, 'judge-cache'));
+  const makeJudge = async (ref: string) => new Judge(await load(ref, false), {
+    temperature: numberFlag(values, 'judge-temperature', defaultJudgeSettings.temperature),
+    maxNewTokens: positive(values, 'judge-max-new-tokens', defaultJudgeSettings.maxNewTokens),
+    maxAttempts: positive(values, 'judge-attempts', defaultJudgeSettings.maxAttempts),
+  }, cache);
+  const needData = (what: string) => { if (!dataPaths.length) throw inputError(`eval ${bench} needs --data (${what})`, { field: '--data' }); return dataPaths; };
+  const needModelOrResponses = () => {
+    if (!values.model && !responsePaths.length) throw inputError(`eval ${bench} needs --model REF (to generate responses) or --responses FILE (to score existing ones)`);
+    if (responsePaths.length > 1 && bench !== 'conceptmath') throw inputError('--responses takes one file for this benchmark', { field: '--responses' });
+  };
+
+  runDir.writeConfig({ command: `eval ${bench}`, benchmark: bench, flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)), judgeCache: cache.dir });
+  const progress = progressRenderer(`eval ${bench}`);
+  let summary: Summary;
+  try {
+    switch (bench) {
+      case 'mt-bench-101': {
+        needModelOrResponses();
+        const all = loadMtBench101(needData('mtbench101.jsonl')[0]);
+        const dialogues = limit ? firstPerTask(all, limit) : all;
+        if (!values.judge && !values.model) throw inputError('eval mt-bench-101 needs --judge REF to score --responses');
+        const responses = responsePaths.length ? loadMtBenchResponses(responsePaths[0]) : undefined;
+        ({ summary } = await runMtBench101({
+          dialogues, runDir, responses, concurrency, onProgress: progress.onProgress,
+          model: responses ? undefined : await load(values.model),
+          generation: generation(defaultMtBenchGeneration),
+          judge: values.judge ? await makeJudge(values.judge) : undefined,
+        }));
+        break;
+      }
+      case 'conceptmath': {
+        let items: ConceptMathItem[];
+        let responses;
+        if (responsePaths.length) {
+          ({ items, responses } = loadConceptMathResponses(responsePaths));
+        } else {
+          needModelOrResponses();
+          items = loadConceptMath(needData('ConceptMath JSONL files'));
+        }
+        if (limit) {
+          const seen = new Map<string, number>();
+          items = items.filter((i) => { const n = (seen.get(i.grade) ?? 0) + 1; seen.set(i.grade, n); return n <= limit; });
+        }
+        ({ summary } = await runConceptMath({
+          items, runDir, responses, concurrency, onProgress: progress.onProgress,
+          model: responses ? undefined : await load(values.model),
+          generation: generation(defaultConceptMathGeneration),
+          promptStyle: oneOf<PromptStyle>(values, 'prompt', PROMPT_STYLES, 'zs'),
+          weakest: positive(values, 'weakest', 10),
+        }));
+        break;
+      }
+      case 'winrate': {
+        needModelOrResponses();
+        const examples = loadBaselineOutputs(needData('baseline outputs')[0]).slice(0, limit);
+        if (!values.judge && !values.model) throw inputError('eval winrate needs --judge REF to score --responses');
+        const responses = responsePaths.length ? loadModelOutputs(responsePaths[0]) : undefined;
+        ({ summary } = await runWinrate({
+          examples, runDir, responses, concurrency, onProgress: progress.onProgress,
+          model: responses ? undefined : await load(values.model),
+          generation: generation(defaultWinrateGeneration),
+          judge: values.judge ? await makeJudge(values.judge) : undefined,
+          order: oneOf<PairOrder>(values, 'order', ['random', 'both'], 'random'),
+        }));
+        break;
+      }
+      case 'safety': {
+        const classifierKind = oneOf(values, 'classifier', ['guard', 'refusal'], values.judge ? 'guard' : 'refusal');
+        const guardFormat = oneOf<GuardFormat>(values, 'guard-format', ['prompt', 'native'], 'prompt');
+        if (classifierKind === 'guard' && !values.judge) throw inputError('--classifier guard needs --judge REF', { field: '--classifier' });
+        const classifier: SafetyClassifier = classifierKind === 'guard' ? new GuardClassifier(await makeJudge(values.judge), guardFormat) : new RefusalClassifier();
+        if (responsePaths.length) {
+          if (responsePaths.length > 1) throw inputError('--responses takes one file for this benchmark', { field: '--responses' });
+          const given = loadSafetyResponses(responsePaths[0]);
+          ({ summary } = await runSafety({ ...given, items: given.items.slice(0, limit), runDir, classifier, concurrency, onProgress: progress.onProgress }));
+          break;
+        }
+        const attackNames = listFlag(values, 'attacks');
+        const defenseNames = listFlag(values, 'defenses');
+        const wantsEd = attackNames.some((a) => a === 'emulated-disalignment' || a === 'ed');
+        const needsTarget = (attackNames.length ? attackNames : ['none']).some((a) => a !== 'emulated-disalignment' && a !== 'ed');
+        if (needsTarget && !values.model) throw inputError('eval safety needs --model REF (the target model) or --responses FILE');
+        const ed = wantsEd
+          ? {
+              base: await load(requireFlag(values, 'base')),
+              aligned: await load(values.aligned ?? requireFlag(values, 'model')),
+              alpha: numberFlag(values, 'alpha'),
+              family: values['ed-family'],
+            }
+          : undefined;
+        const attacks = resolveAttacks(attackNames.length ? attackNames : ['none'], ed);
+        const defenses = (defenseNames.length ? defenseNames : ['none']).map(resolveDefense);
+        const filterRef = values['filter-judge'] ?? values.judge;
+        const needsFilter = defenses.some((d) => d.inputFilter || d.outputFilter);
+        if (needsFilter && !filterRef) throw inputError('the input-filter and output-filter defenses need a guard judge: --filter-judge REF or --judge REF', { field: '--defenses' });
+        const prompts = needData('prompt set').flatMap((p) => loadSafetyPrompts(p, { limit }));
+        ({ summary } = await runSafety({
+          items: safetyGrid(prompts, attacks, defenses), attacks, defenses, runDir, classifier, concurrency, onProgress: progress.onProgress,
+          model: needsTarget ? await load(values.model) : undefined,
+          generation: generation(defaultSafetyGeneration),
+          filter: needsFilter ? new GuardClassifier(await makeJudge(filterRef), guardFormat) : undefined,
+        }));
+        break;
+      }
+    }
+  } finally {
+    progress.stop();
+    for (const m of loaded) await m.dispose();
+  }
+  runDir.writeSummary(summary);
+  const report = writeReport(runDir.dir);
+  console.log(`\n${summary.title}`);
+  if (summary.metrics) console.log(Object.entries(summary.metrics).map(([k, v]) => `  ${k}: ${v ?? '—'}`).join('\n'));
+  for (const table of summary.tables) console.log(`\n${formatTable(table)}`);
+  console.log(`\nsummary: ${runDir.path('summary.json')}\nreport: ${report}`);
+  return 0;
+}
