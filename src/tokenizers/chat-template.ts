@@ -1,7 +1,8 @@
 /**
  * Chat templates: the Jinja `chat_template` of tokenizer_config.json rendered with
  * @huggingface/jinja, with the variables transformers passes (messages, add_generation_prompt,
- * bos_token, eos_token, raise_exception, and the other special tokens).
+ * bos_token, eos_token, and the other special tokens; raise_exception is built into
+ * @huggingface/jinja, and what it raises surfaces as an input error with the template's message).
  *
  * Tokenizers without a template get a plain fallback (`hasChatTemplate` false):
  *
@@ -12,7 +13,7 @@
  *                                  tokenizers attach a space to the word that follows)
  */
 import { Template } from '@huggingface/jinja';
-import { AlignkitError, formatError, inputError } from '../errors.ts';
+import { formatError, inputError } from '../errors.ts';
 import type { ChatMessage } from './tokenizer.ts';
 
 export interface ChatTemplateVariables {
@@ -58,13 +59,9 @@ export class ChatTemplate {
         add_generation_prompt: addGenerationPrompt,
         bos_token: this.variables.bosToken ?? '',
         eos_token: this.variables.eosToken ?? '',
-        raise_exception: (message: unknown) => {
-          throw inputError(`the chat template rejected the conversation: ${String(message)}`, where);
-        },
       });
     } catch (e) {
-      if (e instanceof AlignkitError) throw e;
-      throw formatError(`the chat template failed to render: ${(e as Error).message}`, where);
+      throw inputError(`the chat template failed on this conversation: ${(e as Error).message}`, where);
     }
   }
 }

@@ -67,8 +67,10 @@ export class HfTokenizer implements Tokenizer {
   readonly specialIds: ReadonlySet<number>;
   private readonly lib: HfLibTokenizer;
   private readonly cleanUpSpaces: boolean;
-  private readonly pieceDecoder: PieceDecoder | null;
-  private readonly fastEncoder: ByteLevelBpeEncoder | null;
+  private readonly jsonFile: string;
+  // Built on first use (undefined until then; null when the tokenizer does not qualify).
+  private pieceDecoderCache: PieceDecoder | null | undefined;
+  private fastEncoderCache: ByteLevelBpeEncoder | null | undefined;
 
   constructor(json: TokenizerJson, config: TokenizerConfigJson = {}, source = '<memory>', options: { chatTemplate?: string | null } = {}) {
     const { jsonFile, configFile } = filesOf(source);
@@ -87,7 +89,7 @@ export class HfTokenizer implements Tokenizer {
       throw formatError(`the tokenizer could not be built: ${(e as Error).message}`, { file: jsonFile });
     }
     this.vocabSize = maxId(json) + 1;
-    this.fastEncoder = ByteLevelBpeEncoder.fromTokenizerJson(json, config);
+    this.jsonFile = jsonFile;
 
     const idOfSpecial = (field: string, required: boolean): number | null => {
       const name = specialTokenName(config[field]);
@@ -116,7 +118,6 @@ export class HfTokenizer implements Tokenizer {
     }
     this.specialIds = specialIds;
     this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
-    this.pieceDecoder = this.cleanUpSpaces ? null : buildPieceDecoder(json, this.lib, this.vocabSize, specialIds, jsonFile);
 
     const templateSource = options.chatTemplate !== undefined ? options.chatTemplate : selectChatTemplate(config.chat_template, configFile);
     const extra: Record<string, unknown> = {};
@@ -162,7 +163,8 @@ export class HfTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: { addBos?: boolean } = {}): number[] {
-    const ids = this.fastEncoder ? this.fastEncoder.encode(text) : this.encodeWithLibrary(text);
+    const fast = this.fastEncoder;
+    const ids = fast ? fast.encode(text) : this.encodeWithLibrary(text);
     const addBos = options.addBos ?? this.addBosByDefault;
     if (addBos && this.bosId !== null && ids[0] !== this.bosId) ids.unshift(this.bosId);
     return ids;
@@ -170,7 +172,8 @@ export class HfTokenizer implements Tokenizer {
 
   decode(ids: readonly number[], options: { skipSpecial?: boolean } = {}): string {
     const skipSpecial = options.skipSpecial ?? true;
-    if (this.pieceDecoder) return this.pieceDecoder.decode(ids, skipSpecial);
+    const pieces = this.pieceDecoder;
+    if (pieces) return pieces.decode(ids, skipSpecial);
     if (ids.length === 0) return '';
     for (const id of ids) {
       if (!Number.isInteger(id) || this.lib.id_to_token(id) === undefined) {
@@ -201,6 +204,18 @@ export class HfTokenizer implements Tokenizer {
 
   get usesFastEncoder(): boolean {
     return this.fastEncoder !== null;
+  }
+
+  private get pieceDecoder(): PieceDecoder | null {
+    if (this.pieceDecoderCache === undefined) {
+      this.pieceDecoderCache = this.cleanUpSpaces ? null : buildPieceDecoder(this.json, this.lib, this.vocabSize, this.specialIds, this.jsonFile);
+    }
+    return this.pieceDecoderCache;
+  }
+
+  private get fastEncoder(): ByteLevelBpeEncoder | null {
+    if (this.fastEncoderCache === undefined) this.fastEncoderCache = ByteLevelBpeEncoder.fromTokenizerJson(this.json, this.config);
+    return this.fastEncoderCache;
   }
 
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
