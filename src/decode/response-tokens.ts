@@ -21,7 +21,7 @@ export interface ResponseTokens {
  */
 export function responseTokens(tokenizer: Tokenizer, prompt: string, promptIds: readonly number[], response: string, ending: { finished: boolean; eos: boolean }): ResponseTokens {
   const text = prompt + response;
-  const ids = encodeWithBos(tokenizer, text);
+  const ids = encodeMemo(tokenizer, text);
   const responseStart = commonPrefixLength(promptIds, ids);
   if (ending.eos && tokenizer.eosId !== null) ids.push(tokenizer.eosId);
   if (ending.finished) return { ids, responseStart, stable: ids.length };
@@ -30,16 +30,46 @@ export function responseTokens(tokenizer: Tokenizer, prompt: string, promptIds: 
 
 /**
  * Appending text can re-tokenize only the last word (BPE merges stay inside a pre-token, and
- * SentencePiece pieces start at a space), so ids up to the last whitespace are final. Checked
- * against the head's own tokenization; a tokenizer that breaks the rule just gets a shorter cut.
+ * SentencePiece pieces start at a space), so ids that decode to text before the last whitespace
+ * are final. Found by bisection on decoded prefixes (decoding is far cheaper than encoding); a
+ * prefix that ends inside a multi-byte character just makes the cut shorter.
  */
 function stablePrefix(tokenizer: Tokenizer, text: string, ids: readonly number[]): number {
   let cut = text.length;
   while (cut > 0 && !/\s/.test(text[cut - 1])) cut--;
   while (cut > 0 && /\s/.test(text[cut - 1])) cut--;
-  if (cut === 0) return Math.min(ids.length, tokenizer.bosId !== null && ids[0] === tokenizer.bosId ? 1 : 0);
-  return commonPrefixLength(encodeWithBos(tokenizer, text.slice(0, cut)), ids);
+  const head = text.slice(0, cut);
+  const within = (j: number) => {
+    const decoded = tokenizer.decode(ids.slice(0, j));
+    return decoded.length <= head.length && head.startsWith(decoded);
+  };
+  let lo = 0, hi = ids.length; // within(lo) holds (nothing decodes to ""), find the largest such j
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (within(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** Ids of a rendered prompt, for `responseTokens`. */
-export const promptTokens = (tokenizer: Tokenizer, prompt: string): number[] => encodeWithBos(tokenizer, prompt);
+export const promptTokens = (tokenizer: Tokenizer, prompt: string): number[] => encodeMemo(tokenizer, prompt);
+
+const MEMO_ENTRIES = 512;
+const memos = new WeakMap<Tokenizer, Map<string, number[]>>();
+
+/**
+ * encodeWithBos with a small per-tokenizer memo: the tuned and untuned models usually share a
+ * tokenizer and a prompt, so each text is encoded once per round, not once per model.
+ */
+function encodeMemo(tokenizer: Tokenizer, text: string): number[] {
+  let memo = memos.get(tokenizer);
+  if (!memo) memos.set(tokenizer, (memo = new Map()));
+  let ids = memo.get(text);
+  if (!ids) {
+    ids = encodeWithBos(tokenizer, text);
+    if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+    memo.set(text, ids);
+  }
+  return [...ids];
+}

@@ -52,7 +52,7 @@ export class TextChunkSampler implements ChunkSampler {
   private grow(row: ChunkRow, sample: Sample): void {
     // a backend that cannot name the sampled ids: count (and, for id prompts, continue from) a re-tokenization
     const tokens = sample.tokens.length > 0 || sample.text === '' ? sample.tokens : this.model.tokenizer.encode(sample.text, { addBos: false });
-    row.tokens.push(...tokens);
+    if (sample.tokens.length > 0 || this.promptIds) row.tokens.push(...tokens);
     row.generated += tokens.length;
     row.text = this.promptIds && sample.tokens.length > 0
       ? this.model.tokenizer.decode([...this.promptIds, ...row.tokens]).slice(this.model.tokenizer.decode(this.promptIds).length)
