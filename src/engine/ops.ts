@@ -48,6 +48,7 @@ export class Ops {
   greater(a: Value, b: Value): Value { return this.binary('Greater', a, b, 'bool'); }
   and(a: Value, b: Value): Value { return this.binary('And', a, b, 'bool'); }
   max(a: Value, b: Value): Value { return this.binary('Max', a, b); }
+  min(a: Value, b: Value): Value { return this.binary('Min', a, b); }
   neg(x: Value): Value { return this.unary('Neg', x); }
   exp(x: Value): Value { return this.unary('Exp', x); }
   log(x: Value): Value { return this.unary('Log', x); }
@@ -57,6 +58,8 @@ export class Ops {
   tanh(x: Value): Value { return this.unary('Tanh', x); }
   erf(x: Value): Value { return this.unary('Erf', x); }
   relu(x: Value): Value { return this.unary('Relu', x); }
+  /** log(1 + exp(x)), computed stably by onnxruntime */
+  softplus(x: Value): Value { return this.unary('Softplus', x); }
   identity(x: Value): Value { return this.unary('Identity', x); }
   softmax(x: Value, axis = -1): Value { return this.unary('Softmax', x, { axis: { kind: 'int', value: axis } }); }
   logSoftmax(x: Value, axis = -1): Value { return this.unary('LogSoftmax', x, { axis: { kind: 'int', value: axis } }); }
@@ -173,6 +176,28 @@ export class Ops {
 
   scatterElementsAdd(data: Value, indices: Value, updates: Value, axis: number): Value {
     return this.g.node('ScatterElements', [data, indices, updates], { axis: { kind: 'int', value: axis }, reduction: { kind: 'string', value: 'add' } }, [{ dtype: data.dtype, shape: [...data.shape] }])[0];
+  }
+
+  /** Adds `updates` [...I, ...rest] into rows `indices` [...I, k] of data (duplicates accumulate). */
+  scatterNDAdd(data: Value, indices: Value, updates: Value): Value {
+    return this.g.node('ScatterND', [data, indices, updates], { reduction: { kind: 'string', value: 'add' } }, [{ dtype: data.dtype, shape: [...data.shape] }])[0];
+  }
+
+  /** Elementwise sum of any number of tensors (broadcasting), one pass. */
+  sum(xs: readonly Value[]): Value {
+    if (xs.length === 1) return xs[0];
+    if (xs.length === 2) return this.add(xs[0], xs[1]);
+    return this.g.node('Sum', xs, {}, [{ dtype: xs[0].dtype, shape: xs.map((x) => x.shape).reduce(broadcastShapes) }])[0];
+  }
+
+  /** Zero padding; `pads` is an int64 [2·rank] tensor (all begins, then all ends). */
+  pad(x: Value, pads: Value, outShape: Shape): Value {
+    return this.g.node('Pad', [x, pads], { mode: { kind: 'string', value: 'constant' } }, [{ dtype: x.dtype, shape: outShape }])[0];
+  }
+
+  /** Splits along `axis` into pieces of the sizes in the int64 [n] tensor `sizes`. */
+  split(x: Value, sizes: Value, axis: number, pieceShapes: readonly Shape[]): Value[] {
+    return this.g.node('Split', [x, sizes], { axis: { kind: 'int', value: axis } }, pieceShapes.map((shape) => ({ dtype: x.dtype, shape: [...shape] })));
   }
 
   /** A zero tensor shaped like `like`. */

@@ -1,0 +1,98 @@
+/**
+ * Reverse-mode automatic differentiation over the graph IR. The backward nodes are emitted into
+ * the same graph, so one graph computes the loss and its gradients and onnxruntime runs them as
+ * one step (weights fed as inputs, gradients fetched as outputs).
+ *
+ * Gradients are summed per value (one Sum node when several consumers contribute) and may stay
+ * smaller than their value where that value was only broadcast (a [B,T,1] gradient of a
+ * [B,T,D] value), which saves a full-size pass per broadcast; they are expanded only where an
+ * op needs the exact shape.
+ */
+import type { Graph, Value } from './graph.ts';
+import type { Ops } from './ops.ts';
+import { gradientRule } from './gradient-rules.ts';
+import { gradBug, isFloat, materialize } from './grad-helpers.ts';
+
+export interface GradientOptions {
+  /** the gradient of the loss itself (default 1; the loss must then be a scalar or broadcast 1 is meant) */
+  seed?: Value;
+}
+
+/**
+ * Emits the gradients of `loss` with respect to each of `wrt` (graph inputs or any values) into
+ * the graph of `o`. A value the loss does not depend on gets zeros.
+ */
+export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: GradientOptions = {}): Value[] {
+  const g = o.g;
+  const forward = g.nodes.slice();
+  const wanted = new Set(wrt.map((v) => v.id));
+
+  // values that depend on a `wrt` value through float math
+  const dependent = new Set<number>(wanted);
+  for (const node of forward) {
+    if (node.inputs.some((v) => dependent.has(v.id))) for (const out of node.outputs) if (isFloat(out)) dependent.add(out.id);
+  }
+  if (!dependent.has(loss.id)) return wrt.map((w) => o.zerosLike(w));
+
+  // of those, the ones the loss depends on
+  const onPath = new Set<number>([loss.id]);
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const node = forward[i];
+    if (!node.outputs.some((v) => onPath.has(v.id))) continue;
+    for (const v of node.inputs) if (dependent.has(v.id)) onPath.add(v.id);
+  }
+
+  const contributions = new Map<number, Value[]>();
+  const contribute = (v: Value, grad: Value) => {
+    const list = contributions.get(v.id);
+    if (list) list.push(grad);
+    else contributions.set(v.id, [grad]);
+  };
+  const total = (v: Value): Value | null => {
+    const list = contributions.get(v.id);
+    if (!list) return null;
+    const sum = o.sum(list);
+    contributions.set(v.id, [sum]);
+    return sum;
+  };
+  contribute(loss, options.seed ?? o.scalar(1, loss.dtype));
+
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const node = forward[i];
+    if (!node.outputs.some((v) => contributions.has(v.id))) continue;
+    const needs = node.inputs.map((v) => onPath.has(v.id));
+    if (!needs.some(Boolean)) continue;
+    const rule = gradientRule(node.op);
+    if (!rule) throw gradBug(`no gradient rule for ${node.op} (it lies between the loss and a trained value)`);
+    const dy = node.outputs.map((v) => {
+      const grad = total(v);
+      return grad && !rule.broadcastable ? materialize(o, grad, v) : grad;
+    });
+    const dx = rule.grad({ o, node, dy, needs });
+    node.inputs.forEach((v, k) => { if (needs[k] && dx[k]) contribute(v, dx[k]!); });
+  }
+
+  return wrt.map((w) => {
+    const grad = total(w);
+    return grad ? materialize(o, grad, w) : o.zerosLike(w);
+  });
+}
+
+/**
+ * Removes nodes whose outputs no graph output needs, and initializers nothing reads. Call it
+ * once the graph is complete (it invalidates the graph's constant cache for pruned constants).
+ */
+export function pruneGraph(g: Graph): void {
+  const live = new Set<number>(g.outputs.map((o) => o.value.id));
+  const keep = new Array<boolean>(g.nodes.length).fill(false);
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const node = g.nodes[i];
+    if (!node.outputs.some((v) => live.has(v.id))) continue;
+    keep[i] = true;
+    for (const v of node.inputs) live.add(v.id);
+  }
+  const kept = g.nodes.filter((_, i) => keep[i]);
+  g.nodes.length = 0;
+  g.nodes.push(...kept);
+  for (const id of [...g.initializers.keys()]) if (!live.has(id)) g.initializers.delete(id);
+}
