@@ -4,6 +4,8 @@
  * autodiff can undo broadcasting and the writer can declare outputs.
  */
 import { encodeModel, type AttrValue, type DType, type NodeProto, type TensorValue, type ValueInfo } from './onnx-proto.ts';
+
+export type { TensorValue };
 import { AlignkitError } from '../errors.ts';
 
 export type Dim = number | string;
@@ -88,11 +90,18 @@ export class Graph {
 
   isInitializer(v: Value): boolean { return this.initializers.has(v.id); }
 
+  /** Total bytes of the initializers (weights and constants). */
+  initializerBytes(): number {
+    let n = 0;
+    for (const t of this.initializers.values()) n += t.data.byteLength;
+    return n;
+  }
+
   /**
    * Serializes to ONNX bytes. A graph output takes over the name of the value it exposes when
    * that value is computed by a node and exposed once; otherwise an Identity node renames it.
    */
-  toOnnx(): Uint8Array {
+  toOnnx(external?: (t: TensorValue) => TensorValue['external']): Uint8Array {
     const exposures = new Map<number, number>();
     for (const { value } of this.outputs) exposures.set(value.id, (exposures.get(value.id) ?? 0) + 1);
     const rename = new Map<number, string>();
@@ -115,7 +124,10 @@ export class Graph {
       name: this.name, nodes, opset: OPSET,
       inputs: this.inputs.map((v) => info(v.name, v)),
       outputs,
-      initializers: [...this.initializers.values()],
+      initializers: [...this.initializers.values()].map((t) => {
+        const location = external?.(t);
+        return location ? { ...t, external: location } : t;
+      }),
     });
   }
 }

@@ -75,6 +75,8 @@ export interface TensorValue {
   name: string;
   dtype: DType;
   dims: readonly number[];
+  /** when set, the bytes live in an external data file at this offset (ONNX external data) */
+  external?: { location: string; offset: number; length: number };
   /** raw little-endian bytes */
   data: Uint8Array;
 }
@@ -116,7 +118,15 @@ function writeTensor(w: ProtoWriter, t: TensorValue): void {
   w.packedInts(1, t.dims);
   w.int(2, OnnxDataType[t.dtype]);
   w.string(8, t.name);
-  w.bytes(9, t.data);
+  if (!t.external) {
+    w.bytes(9, t.data);
+    return;
+  }
+  const entry = (key: string, value: string) => w.message(13, (e) => { e.string(1, key); e.string(2, value); });
+  entry('location', t.external.location);
+  entry('offset', String(t.external.offset));
+  entry('length', String(t.external.length));
+  w.int(14, 1); // data_location = EXTERNAL
 }
 
 function writeAttr(w: ProtoWriter, name: string, a: AttrValue): void {

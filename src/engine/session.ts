@@ -10,9 +10,12 @@
  */
 import ort from 'onnxruntime-node';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { AlignkitError } from '../errors.ts';
 import type { Graph } from './graph.ts';
+import { collectGarbage } from '../util/collect-garbage.ts';
 
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 
@@ -46,16 +49,17 @@ interface NativeSession {
   dispose(): void;
 }
 
-function nativeBinding(): { create(bytes: Uint8Array, options: object): NativeSession } | null {
+function nativeBinding(): { create(model: Uint8Array | string, options: object): NativeSession } | null {
   try {
     const require = createRequire(import.meta.url);
     const { binding, initOrt } = require('onnxruntime-node/dist/binding.js');
     if (typeof binding?.InferenceSession !== 'function' || typeof initOrt !== 'function') return null;
     return {
-      create(bytes, options) {
+      create(model, options) {
         initOrt();
         const s = new binding.InferenceSession();
-        s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, options);
+        if (typeof model === 'string') s.loadModel(model, options);
+        else s.loadModel(model.buffer, model.byteOffset, model.byteLength, options);
         return s;
       },
     };
@@ -74,8 +78,33 @@ export class GraphSession {
     readonly outputNames: readonly string[],
   ) {}
 
-  static async create(graph: Graph | Uint8Array, name: string): Promise<GraphSession> {
-    const bytes = graph instanceof Uint8Array ? graph : graph.toOnnx();
+  /**
+   * Creates a session. Graphs with large weights are handed to onnxruntime through a temporary
+   * model file with external data, so the weights are never held as one protobuf buffer in JS;
+   * `releaseWeights` runs once they are on disk (the graph's initializers are dropped then too),
+   * letting the caller drop its copy before onnxruntime loads its own.
+   */
+  static async create(graph: Graph | Uint8Array, name: string, releaseWeights?: () => void): Promise<GraphSession> {
+    if (graph instanceof Uint8Array || graph.initializerBytes() < EXTERNAL_DATA_THRESHOLD) {
+      const bytes = graph instanceof Uint8Array ? graph : graph.toOnnx();
+      releaseWeights?.();
+      return GraphSession.load(bytes, name);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'alignkit-graph-'));
+    try {
+      const modelPath = writeWithExternalData(graph, dir);
+      if (releaseWeights) {
+        graph.initializers.clear();
+        releaseWeights();
+        collectGarbage();
+      }
+      return await GraphSession.load(modelPath, name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private static async load(model: Uint8Array | string, name: string): Promise<GraphSession> {
     const options = {
       executionProviders: ['cpu'],
       intraOpNumThreads: threadCount(),
@@ -86,10 +115,10 @@ export class GraphSession {
     } as const;
     try {
       if (binding) {
-        const native = binding.create(bytes, options);
+        const native = binding.create(model, options);
         return new GraphSession(native, null, name, native.outputMetadata.map((m) => m.name));
       }
-      const session = await ort.InferenceSession.create(bytes, options);
+      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
       return new GraphSession(null, session, name, session.outputNames);
     } catch (e) {
       throw new AlignkitError('internal', `onnxruntime could not load ${name}: ${(e as Error).message}`, {}, { cause: e });
@@ -120,4 +149,27 @@ export class GraphSession {
     if (this.native) this.native.dispose();
     else await this.session!.release();
   }
+}
+
+const EXTERNAL_DATA_THRESHOLD = 64 * 1024 * 1024;
+
+/** Writes model.onnx + weights.bin (initializers ≥ 4 KiB, 64-byte aligned) and returns the model path. */
+function writeWithExternalData(graph: Graph, dir: string): string {
+  const fd = openSync(join(dir, 'weights.bin'), 'w');
+  let offset = 0;
+  const pad = new Uint8Array(64);
+  try {
+    const bytes = graph.toOnnx((t) => {
+      if (t.data.byteLength < 4096) return undefined;
+      const aligned = Math.ceil(offset / 64) * 64;
+      if (aligned > offset) writeSync(fd, pad, 0, aligned - offset);
+      writeSync(fd, t.data);
+      offset = aligned + t.data.byteLength;
+      return { location: 'weights.bin', offset: aligned, length: t.data.byteLength };
+    });
+    writeFileSync(join(dir, 'model.onnx'), bytes);
+  } finally {
+    closeSync(fd);
+  }
+  return join(dir, 'model.onnx');
 }

@@ -73,5 +73,5 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
 
 export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath);
-  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer);
+  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true });
 }

@@ -13,6 +13,7 @@ import type { Weights } from './weights.ts';
 import { buildBody, lmHeadName } from './transformer.ts';
 
 export function initializerSource(g: Graph, weights: Weights): ParameterSource {
+  const o = new Ops(g);
   const cache = new Map<string, Value>();
   const get = (name: string) => {
     const w = weights.get(name);
@@ -27,14 +28,9 @@ export function initializerSource(g: Graph, weights: Weights): ParameterSource {
       return cache.get(key)!;
     },
     linear(name) {
+      // stored [out, in]; onnxruntime folds the constant Transpose away when the session loads
       const key = 'l:' + name;
-      if (!cache.has(key)) {
-        const w = get(name);
-        const [out, inp] = w.shape;
-        const t = new Float32Array(out * inp);
-        for (let r = 0; r < out; r++) for (let c = 0; c < inp; c++) t[c * out + r] = w.data[r * inp + c];
-        cache.set(key, g.tensor(name + '.T', 'float32', [inp, out], t));
-      }
+      if (!cache.has(key)) cache.set(key, o.transpose(this.tensor(name), [1, 0]));
       return cache.get(key)!;
     },
   };

@@ -36,7 +36,8 @@ export function buildLlamaBody(o: Ops, cfg: ModelConfig, p: ParameterSource, io:
       pastK: io.past?.[l].k, pastV: io.past?.[l].v, bias, numHeads: H, numKvHeads: Hkv, headDim: hd,
     });
     present.push({ k: att.keys, v: att.values });
-    x = o.add(x, o.matmul(att.out, p.linear(pre + 'self_attn.o_proj.weight')));
+    // Llama with attention_bias also biases o_proj (Qwen2 biases only q/k/v)
+    x = o.add(x, o.affine(att.out, p.linear(pre + 'self_attn.o_proj.weight'), p.has(pre + 'self_attn.o_proj.bias') ? p.tensor(pre + 'self_attn.o_proj.bias') : undefined));
     const h2 = o.rmsNorm(x, p.tensor(pre + 'post_attention_layernorm.weight'), cfg.normEps);
     const gate = o.silu(o.matmul(h2, p.linear(pre + 'mlp.gate_proj.weight')));
     const up = o.matmul(h2, p.linear(pre + 'mlp.up_proj.weight'));

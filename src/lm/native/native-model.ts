@@ -25,8 +25,9 @@ export class NativeModel implements LanguageModel {
     this.capabilities = { fullLogits: true, topLogprobs: config.vocabSize, scoring: true, hiddenStates: true, tokenIds: true, maxContext: config.maxPositions };
   }
 
-  static async create(id: string, config: ModelConfig, weights: Weights, tokenizer: Tokenizer): Promise<NativeModel> {
-    return new NativeModel(id, tokenizer, config, await NativeRuntime.create(config, weights, id));
+  /** With `consumeWeights`, `weights` is emptied once the engine has what it needs (saves memory). */
+  static async create(id: string, config: ModelConfig, weights: Weights, tokenizer: Tokenizer, options: { consumeWeights?: boolean } = {}): Promise<NativeModel> {
+    return new NativeModel(id, tokenizer, config, await NativeRuntime.create(config, weights, id, options.consumeWeights));
   }
 
   /** Token ids of a prompt; text is encoded with BOS (when the tokenizer uses one). */

@@ -39,8 +39,13 @@ export interface StepResult {
 export class NativeRuntime {
   private constructor(readonly cfg: ModelConfig, private readonly step: GraphSession) {}
 
-  static async create(cfg: ModelConfig, weights: Weights, name: string): Promise<NativeRuntime> {
-    return new NativeRuntime(cfg, await GraphSession.create(buildStepGraph(cfg, weights), `${name} step graph`));
+  /**
+   * Builds the session. With `consumeWeights` the map is emptied once the graph bytes exist, so
+   * the JS copy of the weights can be collected before onnxruntime makes its own.
+   */
+  static async create(cfg: ModelConfig, weights: Weights, name: string, consumeWeights = false): Promise<NativeRuntime> {
+    const graph = buildStepGraph(cfg, weights);
+    return new NativeRuntime(cfg, await GraphSession.create(graph, `${name} step graph`, consumeWeights ? () => weights.clear() : undefined));
   }
 
   /** floats per (row, cache column) of one layer's keys: Hkv · hd */

@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseFlags, listFlag } from './args.ts';
+import type { Figure } from '../lm/native/bench.ts';
+import { inputError } from '../errors.ts';
+
+const STORIES_DIR = '../shared/data/stories260K';
+
+/** Each section returns figures; sections from other areas are added here as they land. */
+const sections: Record<string, { about: string; run: (values: Record<string, any>) => Promise<Figure[]> }> = {
+  engine: {
+    about: 'native inference: stories260K decode, GPT-2-small-sized prefill/scoring/decode',
+    async run(values) {
+      const { benchStories, benchGpt2SizedLlama } = await import('../lm/native/bench.ts');
+      const dir = values.stories ?? STORIES_DIR;
+      const figures: Figure[] = [];
+      if (existsSync(`${dir}/stories260K.bin`)) figures.push(...(await benchStories(`${dir}/stories260K.bin`, `${dir}/tok512.bin`)));
+      else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
+      return [...figures, ...(await benchGpt2SizedLlama())];
+    },
+  },
+  memory: {
+    about: 'peak memory of a GPT-2-small-sized model (in a fresh process)',
+    async run() {
+      const bin = fileURLToPath(new URL('../../bin/alignkit.mjs', import.meta.url));
+      const child = spawnSync(process.execPath, [bin, 'bench', '--section', 'memory-child', '--json'], { encoding: 'utf8' });
+      if (child.status !== 0) throw new Error(child.stderr);
+      return JSON.parse(child.stdout);
+    },
+  },
+  'memory-child': { about: '', async run() { return (await import('../lm/native/bench.ts')).benchMemory(); } },
+};
+
+function formatFigure(f: Figure): string {
+  const v = Number.isFinite(f.value) ? (f.value >= 100 ? f.value.toFixed(0) : f.value.toFixed(2)) : '—';
+  const ref = f.reference ? `   vs ${f.reference.name}: ${f.reference.value} → ${f.reference.ratio.toFixed(2)}×` : '';
+  return `  ${f.name.padEnd(58)} ${v.padStart(9)} ${f.unit.padEnd(9)}${ref}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { section: { type: 'string', multiple: true }, stories: { type: 'string' }, json: { type: 'boolean' } });
+  const wanted = listFlag(values, 'section');
+  for (const w of wanted) if (!(w in sections)) throw inputError(`unknown bench section "${w}" (expected one of: ${Object.keys(sections).filter((s) => !s.endsWith('-child')).join(', ')})`, { field: '--section' });
+  const chosen = wanted.length ? wanted : Object.keys(sections).filter((s) => !s.endsWith('-child'));
+  const all: Figure[] = [];
+  for (const name of chosen) {
+    if (!values.json) console.log(`\n${name}: ${sections[name].about}`);
+    const figures = await sections[name].run(values);
+    all.push(...figures);
+    if (!values.json) for (const f of figures) console.log(formatFigure(f));
+  }
+  if (values.json) console.log(JSON.stringify(all));
+  else console.log('\nRatios > 1 mean alignkit is faster (or uses less memory) than the reference. Figures vary with machine load.');
+  return 0;
+}
