@@ -103,7 +103,8 @@ export class TokenStreamSampler implements ChunkSampler {
     for (const row of this.batch) if (row.finishReason !== 'stop') row.text = this.decodeResponse(row.tokens);
   }
 
-  private async nextDistribution(): Promise<LogprobMatrix> {
+  /** The distribution each row's next token is drawn from, before temperature/top-k/top-p. */
+  async nextDistribution(): Promise<LogprobMatrix> {
     const lps = await Promise.all(this.states.map((s) => s.nextLogprobs()));
     const [only] = this.terms;
     if (this.terms.length === 1 && only.weight === 1 && !this.options.suppress?.length) return lps[0];
