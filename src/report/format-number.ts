@@ -10,7 +10,7 @@ export function formatValue(value: unknown): string {
   if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-4 || abs >= 1e15)) return value.toExponential(2).replace('-', '−');
-  const text = Number.isInteger(value) ? wholeNumber.format(value) : abs >= 1000 ? oneDecimal.format(value) : upToFourDigits.format(value);
+  const text = Number.isInteger(value) || abs >= 1e5 ? wholeNumber.format(value) : abs >= 1000 ? oneDecimal.format(value) : upToFourDigits.format(value);
   return text.replace('-', '−');
 }
 

@@ -1,8 +1,8 @@
 import { REPORT_CSS } from './html-style.ts';
 import { escapeHtml } from './escape-html.ts';
 
-/** Collapsed sections (the configuration) open before printing, so paper shows them too. */
-const OPEN_DETAILS_FOR_PRINT = `addEventListener('beforeprint', function () { document.querySelectorAll('details').forEach(function (d) { d.open = true; }); });`;
+/** The collapsed configuration tables open before printing, so paper shows them too (raw JSON stays shut). */
+const OPEN_DETAILS_FOR_PRINT = `addEventListener('beforeprint', function () { document.querySelectorAll('details.config').forEach(function (d) { d.open = true; }); });`;
 
 /** A whole self-contained page: inline CSS, inline SVG, one tiny inline script, nothing fetched. */
 export function htmlPage(title: string, body: string): string {

@@ -22,7 +22,9 @@ h3 { font-size: 15px; margin: 0 0 6px; overflow-wrap: anywhere; }
 .metrics { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 12px; }
 .metric { background: #fff; border: 1px solid var(--border); border-left: 4px solid var(--accent); border-radius: 8px; padding: 10px 14px; min-width: 0; }
 .metric .name { font-size: 12.5px; color: var(--muted); overflow-wrap: anywhere; }
-.metric .value { font-size: 23px; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; line-height: 1.3; }
+.metric .value { font-size: 23px; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: break-word; line-height: 1.3; }
+.metric .value.medium { font-size: 18px; }
+.metric .value.small { font-size: 15px; }
 .card { background: #fff; border: 1px solid var(--border); border-radius: 8px; padding: 14px 18px; margin-bottom: 16px; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; min-width: 40%; }
@@ -52,7 +54,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
   main { max-width: none; padding: 0; }
   nav.toc { display: none; }
   .report-header, .card, figure.plot, .metric, .run-card { border-color: #bbb; }
-  .plots { grid-template-columns: 1fr 1fr; }
+  .plots { display: block; }
+  figure.plot { max-width: 16cm; margin: 0 auto 12px; }
   figure.plot, .metric, tr, .card { break-inside: avoid; }
   h2 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }

@@ -7,6 +7,7 @@ import { renderPlotFigure } from './html-plot.ts';
 import { renderConfig, rawJson } from './html-config.ts';
 import { renderHeader, renderSections, FOOTER, type Section } from './html-sections.ts';
 import { runFacts } from './run-meta.ts';
+import { plural } from './plot-body.ts';
 
 export interface ReportOptions {
   /** the run folder's name, shown under the title */
@@ -27,7 +28,7 @@ export function renderReport(summary: Summary, config?: Record<string, unknown>,
   if (summary.plots.length) sections.push({ id: 'plots', heading: summary.plots.length === 1 ? 'Plot' : 'Plots', html: `<div class="plots">\n${summary.plots.map((p) => renderPlotFigure(p, colors)).join('\n')}\n</div>` });
   sections.push({ id: 'configuration', heading: 'Configuration', html: renderConfig(config) });
   const extra = Object.fromEntries(Object.entries(summary).filter(([k]) => !SUMMARY_KEYS.has(k)));
-  if (Object.keys(extra).length) sections.push({ id: 'other', heading: 'Other summary fields', html: `<div class="card">${rawJson(`${Object.keys(extra).length} more fields in summary.json`, extra)}</div>` });
+  if (Object.keys(extra).length) sections.push({ id: 'other', heading: 'Other summary fields', html: `<div class="card">${rawJson(`${plural(Object.keys(extra).length, 'more field')} in summary.json`, extra)}</div>` });
 
   const facts = [...(options.runName ? [`run ${options.runName}`] : []), ...runFacts(config)];
   return htmlPage(`${summary.title} — alignkit`, `${renderHeader(summary.kind, summary.title, facts, sections)}\n${renderSections(sections)}\n${FOOTER}`);

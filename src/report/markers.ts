@@ -6,18 +6,18 @@ export function marker(shape: MarkerShape, x: number, y: number, r: number, attr
   const children = tooltip ? [tooltip] : [];
   switch (shape) {
     case 'circle':
-      return el('circle', { cx: x, cy: y, r, ...attrs }, ...children);
+      return el('circle', { ...attrs, cx: x, cy: y, r }, ...children);
     case 'square': {
       const s = r * 0.9;
-      return el('rect', { x: x - s, y: y - s, width: 2 * s, height: 2 * s, ...attrs }, ...children);
+      return el('rect', { ...attrs, x: x - s, y: y - s, width: 2 * s, height: 2 * s }, ...children);
     }
     case 'triangle': {
       const s = r * 1.2;
-      return el('path', { d: `M${px(x)} ${px(y - s)}L${px(x + s * 0.94)} ${px(y + s * 0.6)}L${px(x - s * 0.94)} ${px(y + s * 0.6)}Z`, ...attrs }, ...children);
+      return el('path', { ...attrs, d: `M${px(x)} ${px(y - s)}L${px(x + s * 0.94)} ${px(y + s * 0.6)}L${px(x - s * 0.94)} ${px(y + s * 0.6)}Z` }, ...children);
     }
     case 'diamond': {
       const s = r * 1.25;
-      return el('path', { d: `M${px(x)} ${px(y - s)}L${px(x + s)} ${px(y)}L${px(x)} ${px(y + s)}L${px(x - s)} ${px(y)}Z`, ...attrs }, ...children);
+      return el('path', { ...attrs, d: `M${px(x)} ${px(y - s)}L${px(x + s)} ${px(y)}L${px(x)} ${px(y + s)}L${px(x - s)} ${px(y)}Z` }, ...children);
     }
   }
 }

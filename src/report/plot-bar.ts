@@ -35,8 +35,8 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   const roughBand = (ctx.width - 90) / categories.length;
   const sideways = widest > roughBand - 6 && widest > 60;
   const groupSize = plot.series.length;
-  const band = Math.max(22, groupSize * 12 + 10);
-  const height = sideways ? legend.height + 6 + 8 + categories.length * band + 52 : HEIGHT + legend.height;
+  const band = Math.max(26, groupSize * 12 + 10);
+  const height = sideways ? legend.height + 6 + 8 + Math.max(150, categories.length * band) + 52 : HEIGHT + legend.height;
 
   const valueAxis: AxisSpec = { kind: 'numeric', scale, title: plot.yLabel };
   const categoryAxis: AxisSpec = { kind: 'category', categories, title: plot.xLabel };
@@ -45,7 +45,7 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
     : layoutCartesian(categoryAxis, valueAxis, ctx.width, height, legend.height + 6);
   const categoryPlaced = sideways ? frame.y : frame.x;
   const valuePlaced = sideways ? frame.x : frame.y;
-  const slot = (categoryPlaced.band * 0.8) / groupSize;
+  const slot = Math.min(38, (categoryPlaced.band * 0.8) / groupSize);
   const thickness = Math.max(1, slot - (groupSize > 1 ? 2 : 0));
   const zero = valuePlaced.at(Math.min(Math.max(0, scale.min), scale.max));
   const labelled = categories.length * groupSize <= LABELLED_BARS_UP_TO;
@@ -56,7 +56,7 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
     const { color, opacity } = ctx.colors.style(s.name);
     values[si].forEach((v, ci) => {
       if (!Number.isFinite(v)) return;
-      const start = categoryPlaced.at(ci) - categoryPlaced.band * 0.4 + slot * si + (slot - thickness) / 2;
+      const start = categoryPlaced.at(ci) - (slot * groupSize) / 2 + slot * si + (slot - thickness) / 2;
       const end = valuePlaced.at(v);
       const length = Math.abs(end - zero);
       const tooltip = el('title', {}, escapeHtml(`${plot.series.length > 1 ? s.name + ': ' : ''}${categories[ci]} = ${formatValue(v)}`));

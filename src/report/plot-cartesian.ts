@@ -23,7 +23,7 @@ export interface Cartesian {
 const TICK_FONT = 11;
 const CATEGORY_FONT = 12;
 const TITLE_FONT = 12;
-const CATEGORY_LABEL_MAX = 170;
+const CATEGORY_LABEL_MAX = 200;
 const ROTATED_LABEL_MAX = 130;
 const ROTATION = 40;
 

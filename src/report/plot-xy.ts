@@ -71,7 +71,7 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
 
   const xAxis: AxisSpec = categorical
     ? { kind: 'category', categories, title: plot.xLabel }
-    : { kind: 'numeric', scale: makeScale(drawn.map((p) => p.x), { log: xLog })!, title: plot.xLabel };
+    : { kind: 'numeric', scale: makeScale(drawn.map((p) => p.x), { log: xLog, pad: plot.type === 'scatter' ? 0.03 : 0 })!, title: plot.xLabel };
   const yAxis: AxisSpec = { kind: 'numeric', scale: makeScale(drawn.map((p) => p.y), { log: yLog, range: plot.yRange, pad: 0.03 })!, title: plot.yLabel };
 
   const defaultMode = (count: number) => (plot.type === 'scatter' ? 'markers' : count <= MARKERS_UP_TO ? 'line+markers' : 'line');

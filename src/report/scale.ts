@@ -21,16 +21,17 @@ export interface ScaleOptions {
   pad?: number;
 }
 
+const clean = (v: number) => +v.toPrecision(12);
+
 /** A round step near span/target: 1, 2 or 5 times a power of ten, whichever is nearest on a log scale. */
 export function niceStep(span: number, target: number): number {
   const raw = span / Math.max(1, target);
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const normalized = raw / magnitude;
   const factor = normalized >= Math.sqrt(50) ? 10 : normalized >= Math.sqrt(10) ? 5 : normalized >= Math.sqrt(2) ? 2 : 1;
-  return factor * magnitude;
+  return clean(factor * magnitude);
 }
 
-const clean = (v: number) => +v.toPrecision(12);
 
 /**
  * A scale covering `values` (non-finite ones ignored; on a log scale, also those ≤ 0).

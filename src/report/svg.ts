@@ -15,7 +15,8 @@ export function el(tag: string, attrs: Attrs = {}, ...children: string[]): strin
 }
 
 /**
- * About how wide `text` renders in a sans-serif font, in px. Reports are laid out before any
+ * About how wide `text` renders in a sans-serif font, in px, erring wide (calibrated on DejaVu Sans,
+ * the widest common default). Reports are laid out before any
  * browser sees them, so margins and truncation use this estimate.
  */
 export function textWidth(text: string, fontSize: number): number {
@@ -23,11 +24,12 @@ export function textWidth(text: string, fontSize: number): number {
   for (const ch of text) {
     const code = ch.codePointAt(0)!;
     if (code >= 0x2e80) units += 1;
-    else if ("il.,:;|!'`ijt()[]".includes(ch)) units += 0.32;
-    else if ('mwMW@%'.includes(ch)) units += 0.86;
-    else if (ch >= 'A' && ch <= 'Z') units += 0.68;
-    else if (ch === ' ') units += 0.28;
-    else units += 0.56;
+    else if ("il.,:;|!'`ijt()[]".includes(ch)) units += 0.34;
+    else if ('mwMW@%'.includes(ch)) units += 0.9;
+    else if (ch >= 'A' && ch <= 'Z') units += 0.7;
+    else if (ch >= '0' && ch <= '9') units += 0.64;
+    else if (ch === ' ') units += 0.32;
+    else units += 0.6;
   }
   return units * fontSize;
 }
