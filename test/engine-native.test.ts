@@ -11,6 +11,7 @@ import { writeRandomLlama, writeRandomGpt2 } from './helpers/random-models.ts';
 import { ReferenceLlama } from './helpers/reference-llama.ts';
 import { maxAbsDiff } from './helpers/graph-harness.ts';
 import { createRng } from '../src/util/random.ts';
+import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 
 const STORIES = '../shared/data/stories260K/stories260K.bin';
 const TOK = '../shared/data/stories260K/tok512.bin';
@@ -24,6 +25,13 @@ function tmp(t: { after: (f: () => void) => void }): string {
 }
 
 const tokenizer = () => Llama2cTokenizer.fromFile(TOK);
+
+/** ids-only tokenizer for random models without a vocabulary */
+const idTokenizer = (vocab: number): Tokenizer => ({
+  vocabSize: vocab, bosId: null, eosId: null, padId: 0, hasChatTemplate: false,
+  encode: (text) => Array.from(text, (c) => c.charCodeAt(0) % vocab), decode: (ids) => ids.join(' '),
+  applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
+});
 
 /** Random-weight models of each supported architecture, loaded back from safetensors written in HF layout. */
 async function randomModels(t: { after: (f: () => void) => void }) {
@@ -67,6 +75,22 @@ test('llama-family logits equal an independent float64 forward pass', { skip: !h
     }
     state.close();
   }
+});
+
+test('GPT-2 log-probs equal a plain PyTorch forward pass (golden file from scripts/torch-gpt2-reference.py)', async (t) => {
+  const dir = tmp(t);
+  // the same random model the golden file was computed from (seeded)
+  const { config, weights } = writeRandomGpt2(join(dir, 'gpt2'), { vocabSize: 96, hiddenSize: 32, numHeads: 4, numLayers: 2, maxPositions: 32, seed: 42, std: 0.2 });
+  const golden = JSON.parse(readFileSync(new URL('./fixtures/gpt2-random-golden.json', import.meta.url), 'utf8'));
+  const model = await NativeModel.create('gpt2', config, weights, idTokenizer(96));
+  const state = await model.open([golden.tokens.slice(0, 1)]);
+  for (let i = 0; i < golden.tokens.length; i++) {
+    const lp = await state.nextLogprobs();
+    assert.ok(maxAbsDiff(lp.data, golden.logprobs[i]) < 2e-5, `position ${i}: ${maxAbsDiff(lp.data, golden.logprobs[i])}`);
+    if (i + 1 < golden.tokens.length) await state.append([[golden.tokens[i + 1]]]);
+  }
+  state.close();
+  await model.dispose();
 });
 
 test('prefill + KV-cached decode gives the same log-probs as one prefill, for every architecture', { skip: !haveShared && 'needs ../shared' }, async (t) => {
