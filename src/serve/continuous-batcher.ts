@@ -134,6 +134,9 @@ export class ContinuousBatcher {
     this.running = true;
     try {
       while (this.active.length || this.waiting.length) {
+        // The model may compute on this thread: let the server read requests, see disconnects
+        // and flush streamed tokens between steps.
+        await new Promise((resolve) => setImmediate(resolve));
         try {
           this.dropCancelled();
           await this.admit();

@@ -33,3 +33,28 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   try { parsed = JSON.parse(text); } catch { /* keep the text */ }
   return { status: response.status, body: parsed, headers: response.headers };
 }
+
+/**
+ * Fault injection: the model answers `sample` only when `release()` is called (a stalled
+ * backend, for timeouts), and has no full distributions, so requests bypass the batcher.
+ */
+export function stalledModel(model: LanguageModel): { model: LanguageModel; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    release,
+    model: {
+      id: `${model.id} (stalled)`,
+      tokenizer: model.tokenizer,
+      capabilities: { ...model.capabilities, fullLogits: false },
+      get usage() { return model.usage; },
+      sample: async () => {
+        await released;
+        return [];
+      },
+      score: (items) => model.score(items),
+      open: (prefixes) => model.open(prefixes),
+      dispose: async () => release(),
+    },
+  };
+}

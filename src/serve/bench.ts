@@ -1,0 +1,133 @@
+import type { LanguageModel } from '../lm/language-model.ts';
+import type { BatcherStats } from './continuous-batcher.ts';
+import { startGateway } from './http-server.ts';
+import { serveModel } from './served-model.ts';
+
+export interface GatewayBenchOptions {
+  /** concurrent clients of the batched run (default 8) */
+  clients?: number;
+  /** requests each client sends in turn (default 4) */
+  requestsPerClient?: number;
+  /** tokens per request (default 32) */
+  maxTokens?: number;
+  prompt?: string;
+  /** requests timed for the overhead figure (default 40) */
+  overheadRequests?: number;
+}
+
+export interface GatewayBenchResult {
+  singleClientTokensPerSecond: number;
+  concurrentTokensPerSecond: number;
+  concurrentClients: number;
+  /** concurrent ÷ single: how much continuous batching buys */
+  speedup: number;
+  /** median over interleaved pairs of (HTTP round trip of a small scoring request − the same work in-process) */
+  gatewayOverheadMs: number;
+  httpLatencyMs: number;
+  inProcessMs: number;
+  /** median round trip of GET /v1/models (no model work at all) */
+  emptyRequestMs: number;
+  batcher: BatcherStats;
+}
+
+/** The figure shape `alignkit bench` prints. */
+export interface BenchFigure {
+  name: string;
+  value: number;
+  unit: string;
+  reference?: { name: string; value: number; ratio: number };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timeEach(count: number, fn: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+/**
+ * Throughput of a model with full distributions behind the gateway on loopback: aggregate
+ * completion tokens/s of `clients` concurrent clients vs one client (continuous batching),
+ * and the gateway's per-request overhead. Returns numbers; prints nothing.
+ */
+export async function benchGateway(model: LanguageModel, options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
+  const clients = options.clients ?? 8;
+  const perClient = options.requestsPerClient ?? 4;
+  const maxTokens = options.maxTokens ?? 32;
+  const prompt = options.prompt ?? 'Once upon a time';
+  const served = serveModel('bench', model);
+  const gateway = await startGateway({ models: [served], port: 0 });
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(gateway.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await r.json()) as any;
+    if (!r.ok) throw new Error(`bench request failed: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  let seed = 0;
+  // min_tokens is not offered, so EOS may end a request early: count what was generated
+  const complete = async () => (await post('/v1/completions', { model: 'bench', prompt, max_tokens: maxTokens, seed: seed++, temperature: 1 })).usage.completion_tokens as number;
+  const run = async (concurrency: number) => {
+    const t = performance.now();
+    const counts = await Promise.all(Array.from({ length: concurrency }, async () => {
+      let tokens = 0;
+      for (let i = 0; i < perClient; i++) tokens += await complete();
+      return tokens;
+    }));
+    return (counts.reduce((a, b) => a + b, 0) / (performance.now() - t)) * 1000;
+  };
+  try {
+    await complete(); // warm-up: sessions, JIT
+    const single = await run(1);
+    const concurrent = await run(clients);
+    const ids = model.tokenizer.encode(prompt);
+    const scoring = { model: 'bench', prompt: ids, max_tokens: 0, echo: true, logprobs: 0 };
+    const overheadRequests = options.overheadRequests ?? 100;
+    const inProcess = () => model.score([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
+    await post('/v1/completions', scoring);
+    // interleaved, so that machine noise hits both sides alike
+    const http: number[] = [], local: number[] = [], overhead: number[] = [];
+    for (let i = 0; i < overheadRequests; i++) {
+      const h = await timeEach(1, () => post('/v1/completions', scoring));
+      const l = await timeEach(1, inProcess);
+      http.push(h);
+      local.push(l);
+      overhead.push(h - l);
+    }
+    const emptyRequestMs = await timeEach(overheadRequests, () => fetch(`${gateway.url}/v1/models`).then((r) => r.json()));
+    const [httpLatencyMs, inProcessMs, gatewayOverheadMs] = [median(http), median(local), median(overhead)];
+    return {
+      singleClientTokensPerSecond: single,
+      concurrentTokensPerSecond: concurrent,
+      concurrentClients: clients,
+      speedup: concurrent / single,
+      gatewayOverheadMs,
+      httpLatencyMs,
+      inProcessMs,
+      emptyRequestMs,
+      batcher: { ...served.batcher!.stats },
+    };
+  } finally {
+    await gateway.shutdown(1000);
+  }
+}
+
+/** The bench result as figures, with the issue's targets as references (≥ 3× speedup, < 2 ms overhead). */
+export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
+  return [
+    { name: 'gateway: 1 client, completion tokens/s', value: r.singleClientTokensPerSecond, unit: 'tokens/s' },
+    {
+      name: `gateway: ${r.concurrentClients} concurrent clients, aggregate tokens/s`,
+      value: r.concurrentTokensPerSecond,
+      unit: 'tokens/s',
+      reference: { name: 'target 3× one client', value: 3 * r.singleClientTokensPerSecond, ratio: r.speedup / 3 },
+    },
+    { name: 'gateway: batching speedup', value: r.speedup, unit: '×' },
+    { name: 'gateway: per-request overhead on loopback', value: r.gatewayOverheadMs, unit: 'ms', reference: { name: 'target', value: 2, ratio: 2 / Math.max(r.gatewayOverheadMs, 1e-3) } },
+    { name: 'gateway: GET /v1/models round trip', value: r.emptyRequestMs, unit: 'ms' },
+  ];
+}
