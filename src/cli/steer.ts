@@ -106,7 +106,7 @@ export function readPrompts(file: string): { prompt: string; line: number }[] {
 function methodsOf(positional: string | undefined, compare: string[]): SteerMethod[] {
   const names = [...new Set([...(positional && positional !== 'compare' ? [positional] : []), ...compare])];
   if (names.length === 0) throw inputError(`name a method (${STEER_METHODS.join(', ')}) or pass --compare`);
-  for (const m of names) if (!isSteerMethod(m)) throw inputError(`unknown method "${m}" (expected one of ${STEER_METHODS.join(', ')})`, { field: compare.includes(m) ? '--compare' : 'method' });
+  for (const m of names) if (!isSteerMethod(m)) throw inputError(`unknown method "${m}" (expected one of ${STEER_METHODS.join(', ')})`);
   return names as SteerMethod[];
 }
 
@@ -126,7 +126,7 @@ function oneOf<T extends string>(values: Record<string, any>, flag: string, allo
 /** Which model flags each method needs, checked before anything is loaded. */
 function checkModelFlags(methods: SteerMethod[], values: Record<string, any>, bonScorer: string): void {
   const need = (flag: string, method: string, why = '') => {
-    if (!values[flag]) throw inputError(`method ${method} needs --${flag}${why}`, { field: `--${flag}` });
+    if (!values[flag]) throw inputError(`method ${method} needs --${flag}${why}`);
   };
   for (const m of methods) {
     if (m !== 'ed') need('large', m);
@@ -244,15 +244,15 @@ export async function run(argv: string[]): Promise<number> {
   const seed = intFlag(values, 'seed', 1);
 
   const runDir = RunDir.create(out, { resume: values.resume });
-  const identity = Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && !NON_IDENTITY_FLAGS.has(k)));
+  const identity: Record<string, unknown> = { ...Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && !NON_IDENTITY_FLAGS.has(k))), methods };
   const previous = values.resume ? runDir.readConfig() : undefined;
   if (previous?.identity) {
     for (const key of new Set([...Object.keys(identity), ...Object.keys(previous.identity as object)])) {
       const was = JSON.stringify((previous.identity as Record<string, unknown>)[key]), now = JSON.stringify(identity[key]);
-      if (was !== now) throw inputError(`--resume with a different --${key} (${was ?? 'unset'} before, ${now ?? 'unset'} now); use another --out`, { field: `--${key}` });
+      if (was !== now) throw inputError(`--resume with a different ${key === 'methods' ? 'method list' : `--${key}`} (${was ?? 'unset'} before, ${now ?? 'unset'} now); use another --out`);
     }
   }
-  runDir.writeConfig({ command: 'steer', methods, identity: { ...identity, methods }, settings: { ...settings, seed, scoring: scoring ?? 'cached', prompts: promptsFile, limit: limit ?? null } });
+  runDir.writeConfig({ command: 'steer', methods, identity, settings: { ...settings, seed, scoring: scoring ?? 'cached', prompts: promptsFile, limit: limit ?? null } });
 
   const loaded = new Map<string, Promise<LanguageModel>>();
   const load = (ref: string) => {
