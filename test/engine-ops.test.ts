@@ -10,7 +10,7 @@ const row4 = { shape: [4], data: randomFloats(4, 3) };
 
 const map = (a: Float32Array, f: (v: number, i: number) => number) => Float32Array.from(a, f);
 
-async function expectClose(actual: Promise<{ data: ArrayLike<number>; dims: readonly number[] }>, expected: ArrayLike<number>, dims: number[], tol = 1e-5) {
+async function expectClose(actual: Promise<{ data: unknown; dims: readonly number[] }>, expected: ArrayLike<number>, dims: number[], tol = 1e-5) {
   const out = await actual;
   assert.deepEqual([...out.dims], dims);
   const d = maxAbsDiff(Array.from(out.data as ArrayLike<number>, Number), expected);
