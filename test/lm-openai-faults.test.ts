@@ -187,3 +187,25 @@ test('a server with no scoring route: score() names the server features that wou
   });
   await model.dispose();
 });
+
+test('an SGLang-shaped server: scoring through /generate with logprob_start_len, top-k through top_logprobs_num', { skip: SKIP_STORIES }, async (t) => {
+  const { emulateSglang } = await import('./helpers/sglang-emulator.ts');
+  const sglang = await startFaultProxy(gateway.url);
+  t.after(() => sglang.close());
+  emulateSglang(sglang, native);
+  const model = await remote({}, sglang.url);
+  assert.equal(model.server.scoring, 'sglang-generate');
+  assert.equal(model.server.topLogprobsRoute, 'sglang-generate');
+  const items = [{ prefix: PROMPT.slice(0, 2), continuation: PROMPT.slice(2) }, { prefix: [1], continuation: [403] }];
+  const [expected, got] = [await native.score(items), await model.score(items)];
+  got.forEach((g, i) => g.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - expected[i].logprobs[j]) < 1e-6)));
+  const state = await model.open([PROMPT]);
+  const row = await state.nextLogprobs();
+  const local = await native.open([PROMPT]);
+  const full = await local.nextLogprobs();
+  local.close();
+  const best = [...full.data.keys()].sort((a, b) => full.data[b] - full.data[a])[0];
+  assert.equal(row.data[best], full.data[best]);
+  assert.equal([...row.data].filter(Number.isFinite).length, model.capabilities.topLogprobs);
+  await model.dispose();
+});

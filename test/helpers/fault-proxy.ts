@@ -27,6 +27,8 @@ export interface FaultProxy {
   inject(faults: Fault[], match?: (req: SeenRequest) => boolean): void;
   /** a fault for every matching request, until removed */
   always(rule: (req: SeenRequest) => Fault | undefined): void;
+  /** answers POST `path` itself (e.g. to speak another server's protocol) */
+  handle(path: string, handler: (body: any) => Promise<unknown>): void;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const queued: { fault: Fault; match: (req: SeenRequest) => boolean }[] = [];
   const rules: ((req: SeenRequest) => Fault | undefined)[] = [];
   const sockets = new Set<Socket>();
+  const handlers = new Map<string, (body: any) => Promise<unknown>>();
 
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -74,6 +77,13 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         }
       }
     }
+    const own = handlers.get(request.path);
+    if (own && request.method === 'POST') {
+      const text = JSON.stringify(await own(body));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(text);
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const h of ['content-type', 'authorization']) if (req.headers[h]) headers[h] = String(req.headers[h]);
     const upstreamResponse = await fetch(upstream + (req.url ?? '/'), { method: req.method, headers, body: raw || undefined });
@@ -99,6 +109,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     },
     always(rule) {
       rules.push(rule);
+    },
+    handle(path, handler) {
+      handlers.set(path, handler);
     },
     close() {
       for (const s of sockets) s.destroy();
