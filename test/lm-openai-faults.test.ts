@@ -209,3 +209,11 @@ test('an SGLang-shaped server: scoring through /generate with logprob_start_len,
   assert.equal([...row.data].filter(Number.isFinite).length, model.capabilities.topLogprobs);
   await model.dispose();
 });
+
+test('a server that refuses the key: creating the model says so instead of probing on', { skip: SKIP_STORIES }, async (t) => {
+  const locked = await startFaultProxy(gateway.url);
+  t.after(() => locked.close());
+  locked.always(() => ({ kind: 'status', status: 401, body: '{"error":{"message":"Incorrect API key provided."}}' }));
+  await assert.rejects(remote({}, locked.url), /refused the credentials \(401\).*--api-key-env/);
+  assert.equal(locked.seen.length, 1);
+});

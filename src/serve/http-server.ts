@@ -129,8 +129,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     let release: (() => void) | undefined;
     try {
-      const { route, params } = findRoute(method, path);
       if (options.apiKey) checkBearer(req.headers.authorization, options.apiKey);
+      const { route, params } = findRoute(method, path);
       const body = method === 'POST' ? await readJsonBody(req, limits.maxBodyBytes) : {};
       if (route.admitted) release = await queue.acquire(controller.signal);
       const work = route.handler({ body: new RequestFields(body as Record<string, unknown>), res, signal: controller.signal, models, limits, params });

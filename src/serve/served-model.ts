@@ -1,5 +1,6 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { ContinuousBatcher } from './continuous-batcher.ts';
+import { inputError } from '../errors.ts';
 import { unknownModel } from './errors.ts';
 
 /** A model as the gateway serves it under a name. */
@@ -38,7 +39,7 @@ export class ModelTable {
 
   constructor(models: readonly ServedModel[]) {
     for (const m of models) {
-      if (this.byName.has(m.name)) throw new Error(`two models are served as "${m.name}"`);
+      if (this.byName.has(m.name)) throw inputError(`two models are served as "${m.name}"; each needs its own name`);
       this.byName.set(m.name, m);
     }
   }

@@ -44,6 +44,9 @@ async function probe<T>(call: () => Promise<any>, check: (response: any) => T | 
     return { value: check(await call()) };
   } catch (error) {
     const status = httpStatusOf(error);
+    if (status === 401 || status === 403) {
+      throw new AlignkitError('backend', `the server refused the credentials (${status}): put its API key in the environment variable named by --api-key-env (default OPENAI_API_KEY)`, {}, { cause: error });
+    }
     if (status !== undefined && status >= 400 && status < 500) return { error };
     throw error;
   }
