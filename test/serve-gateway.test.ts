@@ -191,3 +191,17 @@ test('tokenize, detokenize, models, health', { skip: SKIP_STORIES }, async () =>
   assert.equal(health.status, 200);
   assert.deepEqual(remote.tokenizer.vocabSize, native.tokenizer.vocabSize);
 });
+
+test('the openai-compatible backend: chat and async tokenize through the server', { skip: SKIP_STORIES }, async () => {
+  const messages = [{ role: 'user', content: 'Tell me a story.' }];
+  const [viaBackend] = await remote.chat({ messages, maxNewTokens: 8, temperature: 0, topLogprobs: 2 });
+  const viaClient = await client.chat.completions.create({ model: 'stories', messages: messages as any, max_tokens: 8, temperature: 0 });
+  assert.equal(viaBackend.text, viaClient.choices[0].message.content);
+  assert.equal(viaBackend.finishReason, 'length');
+  assert.equal(viaBackend.logprobs!.length, 8);
+  viaBackend.logprobs!.forEach((l) => assert.equal(l.topLogprobs.length, 2));
+  const ids = await remote.tokenize(PROMPT);
+  assert.deepEqual(ids, native.tokenizer.encode(PROMPT));
+  assert.equal(await remote.detokenize(ids), PROMPT);
+  assert.ok(remote.usage.generatedTokens > 0 && remote.usage.promptTokens > 0);
+});

@@ -18,7 +18,7 @@ import { parseModelRef } from '../model-ref.ts';
 import { missingCapability, serverCapabilities, type ServerCapabilities } from './capabilities.ts';
 import { HttpDecodeState } from './http-decode-state.ts';
 import { RemoteTokenizer, UnavailableTokenizer } from './remote-tokenizer.ts';
-import { scoreIds, type IdScoreItem } from './scoring.ts';
+import { SCORING_PROVIDERS, scoreIds, type IdScoreItem } from './scoring.ts';
 import { SyncHttpClient } from './sync-http.ts';
 import { HttpTransport, type CachePolicy, type TransportStats } from './transport.ts';
 
@@ -187,7 +187,7 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   async score(items: readonly ScoreItem[]): Promise<TokenLogprobs[]> {
-    if (!this.capabilities.scoring) return scoreIds(this.transport, this.modelName, this.server, []); // throws the capability error
+    if (!this.capabilities.scoring) throw missingCapability('scoring', SCORING_PROVIDERS, this.where);
     const idItems = await Promise.all(items.map((item) => this.scoreItemIds(item)));
     const scored = await scoreIds(this.transport, this.modelName, this.server, idItems);
     const tokens = idItems.reduce((sum, item) => sum + item.prefix.length + item.continuation.length, 0);
