@@ -217,3 +217,16 @@ test('a server that refuses the key: creating the model says so instead of probi
   await assert.rejects(remote({}, locked.url), /refused the credentials \(401\).*--api-key-env/);
   assert.equal(locked.seen.length, 1);
 });
+
+test('a server without return_token_ids: sampled ids come from "token_id:N" logprob tokens', { skip: SKIP_STORIES }, async (t) => {
+  const older = await startFaultProxy(gateway.url);
+  t.after(() => older.close());
+  older.always((r) => (r.path === '/v1/completions' && r.body?.return_token_ids ? { kind: 'status', status: 400 } : undefined));
+  const model = await remote({}, older.url);
+  assert.equal(model.server.returnTokenIds, false);
+  const [got] = await model.sample(greedy);
+  const [expected] = await native.sample(greedy);
+  assert.deepEqual(got.tokens, expected.tokens);
+  assert.equal(got.logprobs, undefined);
+  await model.dispose();
+});

@@ -153,7 +153,8 @@ export class OpenAICompatibleModel implements LanguageModel {
     const n = req.n ?? 1;
     if (!Number.isInteger(n) || n < 1) throw inputError(`n must be a positive integer, got ${n}`, { field: 'n' });
     const temperature = req.temperature ?? 1;
-    const wantIdsFromLogprobs = req.logprobs && !this.server.returnTokenIds && this.server.topLogprobsRoute === 'completions';
+    // without return_token_ids, servers that name tokens "token_id:N" in logprobs still give the ids
+    const wantIdsFromLogprobs = !this.server.returnTokenIds && this.server.topLogprobsRoute === 'completions';
     const body: Record<string, unknown> = {
       model: this.modelName,
       prompt: this.serverPrompt(req.prompt),
@@ -164,7 +165,7 @@ export class OpenAICompatibleModel implements LanguageModel {
       top_k: req.topK && req.topK > 0 ? req.topK : undefined,
       stop: req.stop?.length ? [...req.stop] : undefined,
       seed: req.seed,
-      logprobs: req.logprobs ? 0 : undefined,
+      logprobs: req.logprobs || wantIdsFromLogprobs ? 0 : undefined,
       return_token_ids: this.server.returnTokenIds || undefined,
       return_tokens_as_token_ids: wantIdsFromLogprobs || undefined,
     };
