@@ -46,6 +46,16 @@ test('W2S: cached scoring picks the same beams with the same scores as re-scorin
   assert.ok(smallTokens(cached) < smallTokens(rescored) / 2, `cached ${smallTokens(cached)} vs rescored ${smallTokens(rescored)} small-model tokens`);
 });
 
+test('W2S: rows finishing in different rounds (stop strings, EOS) keep frozen scores, cached = re-scored', { skip: storiesMissing }, async () => {
+  const options = { ...sampling, maxNewTokens: 60, stop: ['.', '!'], beams: 3, successors: 2, chunkLength: 3, seed: 21 };
+  const cached = await weakToStrongSearch(model, pair, PROMPT, { ...options, scoring: 'cached' });
+  const rescored = await weakToStrongSearch(model, pair, PROMPT, { ...options, scoring: 'rescore' });
+  assert.ok(cached.candidates!.every((c) => c.finishReason === 'stop' && !/[.!]/.test(c.text)));
+  assert.ok(new Set(cached.candidates!.map((c) => c.text)).size > 1);
+  assert.equal(cached.text, rescored.text);
+  cached.candidates!.forEach((c, i) => assert.ok(close(c.score, rescored.candidates![i].score), `row ${i}: ${c.score} vs ${rescored.candidates![i].score}`));
+});
+
 test('CBS with W=1, K=N, L=∞ equals Best-of-N on the same samples', { skip: storiesMissing }, async () => {
   const cbs = await weakToStrongSearch(model, pair, PROMPT, { ...sampling, beams: 1, successors: 5, chunkLength: Infinity, seed: 3 });
   const bon = await bestOfN(model, PROMPT, { ...sampling, n: 5, scorer: logRatioScorer(pair), seed: 3 });
@@ -78,6 +88,37 @@ test('the EOS term counts only when the sampling model stopped', { skip: stories
   const [eosTerm] = await model.score([{ prefix: ids, continuation: [model.tokenizer.eosId!] }]);
   assert.ok(eosTerm.total < 0);
   assert.ok(close(withEos - withoutEos, eosTerm.total, 1e-3), `${withEos - withoutEos} vs ${eosTerm.total}`);
+});
+
+test('cached scoring: a finished row keeps its frozen score while others grow, across reorders', { skip: storiesMissing }, async () => {
+  const scorer = await CachedResponseLogprob.open(model, PROMPT, 3);
+  const rows = (a: string, b: string, c: string) => [
+    { prompt: PROMPT, response: a, finishReason: 'eos' as const },
+    { prompt: PROMPT, response: b, finishReason: null },
+    { prompt: PROMPT, response: c, finishReason: null },
+  ];
+  const first = await scorer.logprobs(rows(' named Max.', ' named Ma', ' who'));
+  scorer.reorder([0, 1, 1]);
+  const second = await scorer.logprobs(rows(' named Max.', ' named Max. He', ' named Max. He was sad'));
+  scorer.reorder([2, 0, 2]);
+  const third = await scorer.logprobs([
+    { prompt: PROMPT, response: ' named Max. He was sad and', finishReason: null },
+    { prompt: PROMPT, response: ' named Max.', finishReason: 'eos' },
+    { prompt: PROMPT, response: ' named Max. He was sad.', finishReason: 'length' },
+  ]);
+  scorer.close();
+  assert.equal(second[0], first[0]);
+  assert.equal(third[1], first[0]);
+  const direct = async (response: string, eos: boolean) => {
+    const ids = model.tokenizer.encode(PROMPT + response, { addBos: true });
+    const promptIds = model.tokenizer.encode(PROMPT, { addBos: true });
+    const [r] = await model.score([{ prefix: promptIds, continuation: [...ids.slice(promptIds.length), ...(eos ? [model.tokenizer.eosId!] : [])] }]);
+    return r.total;
+  };
+  assert.ok(close(first[0], await direct(' named Max.', true)));
+  assert.ok(close(third[0], await direct(' named Max. He was sad and', false)));
+  assert.ok(close(third[2], await direct(' named Max. He was sad.', false)));
+  assert.ok(close(second[1], await direct(' named Max. He', false)));
 });
 
 test('finished beams keep competing with a frozen score and fill K rows when kept', { skip: storiesMissing }, async () => {

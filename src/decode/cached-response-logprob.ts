@@ -56,7 +56,9 @@ export class CachedResponseLogprob {
     if (stableChunks.some((c) => c.length > 0)) {
       const lps = await this.state.append(stableChunks);
       stableChunks.forEach((chunk, i) => {
-        this.cachedSum[i] += sumFrom(lps[i], this.cached[i].length, targets[i]!.responseStart);
+        const t = targets[i];
+        if (!t || chunk.length === 0) return;
+        this.cachedSum[i] += sumFrom(lps[i], this.cached[i].length, t.responseStart);
         this.cached[i].push(...chunk);
       });
     }
@@ -67,7 +69,10 @@ export class CachedResponseLogprob {
       const scratch = this.state.fork(rows.map((_, i) => i));
       try {
         const lps = await scratch.append(tails);
-        tails.forEach((_, i) => { if (targets[i]) tailSums[i] = sumFrom(lps[i], this.cached[i].length, targets[i]!.responseStart); });
+        tails.forEach((tail, i) => {
+          const t = targets[i];
+          if (t && tail.length > 0) tailSums[i] = sumFrom(lps[i], this.cached[i].length, t.responseStart);
+        });
       } finally {
         scratch.close();
       }
