@@ -3,7 +3,8 @@
  * score is chosen and the worst rejected. The selection score is r − λ·|y|; λ defaults to 0
  * because the length penalty already enters through the loss margin α·(|y_w| − |y_l|), and
  * penalising both would count α twice (notes §3.2). A prompt is skipped when its responses are
- * all the same text, or when every score ties (no preference to learn).
+ * all the same text, when every score ties (no preference to learn), or when fewer than two
+ * responses have any text.
  */
 export interface ScoredResponse {
   text: string;
@@ -21,15 +22,20 @@ export type Selection =
 
 export const selectionScore = (r: ScoredResponse, lengthPenalty: number) => r.reward - lengthPenalty * r.length;
 
+/**
+ * Best vs worst of one prompt's responses (indices into `responses`). Blank responses are not
+ * candidates (a preference pair needs text on both sides); ties go to the earliest response.
+ */
 export function selectPair(responses: readonly ScoredResponse[], lengthPenalty = 0): Selection {
-  if (responses.length < 2) return { skip: 'too-few' };
-  if (responses.every((r) => r.text === responses[0].text)) return { skip: 'identical' };
-  const scores = responses.map((r) => selectionScore(r, lengthPenalty));
-  let best = 0, worst = 0;
-  scores.forEach((s, i) => {
-    if (s > scores[best]) best = i;
-    if (s < scores[worst]) worst = i;
-  });
-  if (scores[best] === scores[worst] || responses[best].text === responses[worst].text) return { skip: 'tied' };
-  return { chosen: best, rejected: worst, chosenScore: scores[best], rejectedScore: scores[worst] };
+  const candidates = responses.map((_, i) => i).filter((i) => responses[i].text.trim() !== '');
+  if (candidates.length < 2) return { skip: 'too-few' };
+  if (candidates.every((i) => responses[i].text === responses[candidates[0]].text)) return { skip: 'identical' };
+  const score = (i: number) => selectionScore(responses[i], lengthPenalty);
+  let best = candidates[0], worst = candidates[0];
+  for (const i of candidates) {
+    if (score(i) > score(best)) best = i;
+    if (score(i) < score(worst)) worst = i;
+  }
+  if (score(best) === score(worst)) return { skip: 'tied' };
+  return { chosen: best, rejected: worst, chosenScore: score(best), rejectedScore: score(worst) };
 }

@@ -16,6 +16,7 @@ export interface SampleSettings {
   temperature?: number;
   topP?: number;
   topK?: number;
+  stop?: readonly string[];
   /** prompt i is sampled with seed + i */
   seed: number;
   /** how the policy sees a raw prompt (default: as is) */
@@ -52,6 +53,7 @@ export async function samplePrompt(model: LanguageModel, index: number, prompt: 
     temperature: settings.temperature ?? 1,
     topP: settings.topP,
     topK: settings.topK,
+    stop: settings.stop,
     seed: settings.seed + index,
   });
   const items: ScoreInput[] = samples.map((s) => ({ prompt, response: s.text, finishReason: s.finishReason }));
