@@ -196,3 +196,22 @@ test('bad input gives one clear error naming the problem', { skip: !haveShared &
   await assert.rejects(loadNativeModel(join(dir, 'm'), TOK), /config\.json.*FalconForCausalLM/s);
   await assert.rejects(loadNativeModel(join(dir, 'missing'), TOK), /not found/);
 });
+
+test('concat joins running batches without recomputation and stays exact', { skip: !haveShared && 'needs ../shared' }, async (t) => {
+  const [{ model }] = await randomModels(t);
+  const a = seq(6, 31), b = seq(11, 32);
+  const left = await model.open([a]);
+  await left.append([[5, 6, 7]]);
+  const right = await model.open([b]);
+  const processed = model.usage.processedTokens;
+  const joined = left.concat(right);
+  assert.equal(model.usage.processedTokens, processed);
+  assert.equal(joined.size, 2);
+  assert.deepEqual(joined.tokens(1), b);
+  const out = await joined.append([[8], [9, 10]]);
+  const [ra] = await model.score([{ prefix: [...a, 5, 6, 7], continuation: [8] }]);
+  const [rb] = await model.score([{ prefix: b, continuation: [9, 10] }]);
+  assert.ok(maxAbsDiff(out[0], ra.logprobs) < 1e-5);
+  assert.ok(maxAbsDiff(out[1], rb.logprobs) < 1e-5);
+  left.close(); right.close(); joined.close();
+});

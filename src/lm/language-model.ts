@@ -84,6 +84,11 @@ export interface DecodeState {
   append(chunks: readonly (readonly number[])[]): Promise<number[][]>;
   /** New state whose sequence i copies this state's sequence indices[i]. */
   fork(indices: readonly number[]): DecodeState;
+  /**
+   * New state holding this state's sequences followed by `other`'s (same model), without
+   * recomputation: how a continuous batcher lets new requests join a running batch.
+   */
+  concat?(other: DecodeState): DecodeState;
   /** Frees the cache. */
   close(): void;
   /** Hidden states at the last prefix position, per requested layer, [size, hiddenSize] each. */

@@ -147,6 +147,25 @@ export class NativeDecodeState implements DecodeState {
     );
   }
 
+  concat(other: DecodeState): NativeDecodeState {
+    this.assertOpen();
+    if (!(other instanceof NativeDecodeState) || other.rt !== this.rt) throw inputError('concat needs two decode states of the same native model');
+    other.assertOpen();
+    const P = Math.max(this.pastLength, other.pastLength);
+    const V = this.rt.cfg.vocabSize;
+    const widen = (state: NativeDecodeState) => state.cache.map((layer) => ({ k: padColumns(layer.k, state.size, state.pastLength, P, this.rt), v: padColumns(layer.v, state.size, state.pastLength, P, this.rt) }));
+    const a = widen(this), b = widen(other);
+    const joined = a.map((layer, l) => ({ k: joinRows(layer.k, b[l].k), v: joinRows(layer.v, b[l].v) }));
+    const valid = [...this.valid, ...other.valid].map((v) => { const w = new Uint8Array(P); w.set(v); return w; });
+    let next: Float32Array | null = null;
+    if (this.next && other.next) {
+      next = new Float32Array((this.size + other.size) * V);
+      next.set(this.next);
+      next.set(other.next, this.size * V);
+    }
+    return new NativeDecodeState(this.rt, this.counters, [...this.seqs, ...other.seqs].map((s) => s.slice()), joined, P, valid, next);
+  }
+
   close(): void {
     this.closed = true;
     this.cache = [];
@@ -185,6 +204,22 @@ export class NativeDecodeState implements DecodeState {
     this.valid = counts.map((n) => { const v = new Uint8Array(Pc); v.fill(1, 0, n); return v; });
     this.pastLength = Pc;
   }
+}
+
+/** [B, Hkv, P, hd] → [B, Hkv, P', hd] with the new columns zero (they are masked as invalid). */
+function padColumns(src: Float32Array, batch: number, from: number, to: number, rt: NativeRuntime): Float32Array {
+  if (from === to) return src;
+  const { numKvHeads: Hkv, headDim: hd } = rt.cfg;
+  const dst = new Float32Array(batch * Hkv * to * hd);
+  for (let r = 0; r < batch * Hkv; r++) dst.set(src.subarray(r * from * hd, (r + 1) * from * hd), r * to * hd);
+  return dst;
+}
+
+function joinRows(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function slidingWindowOf(cfg: { slidingWindow: number | null; maxPositions: number }): number | null {
