@@ -70,6 +70,13 @@ function nativeBinding(): { create(model: Uint8Array | string, options: object):
 
 const binding = nativeBinding();
 
+export interface SessionOptions {
+  /** intra-op threads (default: the machine's cores, or ALIGNKIT_THREADS) */
+  threads?: number;
+  /** called once the weights are serialized, so the caller can drop its copy first */
+  releaseWeights?: () => void;
+}
+
 export class GraphSession {
   private constructor(
     private readonly native: NativeSession | null,
@@ -84,11 +91,12 @@ export class GraphSession {
    * `releaseWeights` runs once they are on disk (the graph's initializers are dropped then too),
    * letting the caller drop its copy before onnxruntime loads its own.
    */
-  static async create(graph: Graph | Uint8Array, name: string, releaseWeights?: () => void): Promise<GraphSession> {
+  static async create(graph: Graph | Uint8Array, name: string, options: SessionOptions = {}): Promise<GraphSession> {
+    const { releaseWeights } = options;
     if (graph instanceof Uint8Array || graph.initializerBytes() < EXTERNAL_DATA_THRESHOLD) {
       const bytes = graph instanceof Uint8Array ? graph : graph.toOnnx();
       releaseWeights?.();
-      return GraphSession.load(bytes, name);
+      return GraphSession.load(bytes, name, options);
     }
     const dir = mkdtempSync(join(tmpdir(), 'alignkit-graph-'));
     try {
@@ -98,16 +106,19 @@ export class GraphSession {
         releaseWeights();
         collectGarbage();
       }
-      return await GraphSession.load(modelPath, name);
+      return await GraphSession.load(modelPath, name, options);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  private static async load(model: Uint8Array | string, name: string): Promise<GraphSession> {
+  private static async load(model: Uint8Array | string, name: string, sessionOptions: SessionOptions): Promise<GraphSession> {
     const options = {
       executionProviders: ['cpu'],
-      intraOpNumThreads: threadCount(),
+      intraOpNumThreads: sessionOptions.threads ?? threadCount(),
+      // Spinning intra-op threads busy-wait between runs; with several sessions (three models in
+      // weak-to-strong search) and node's own thread on a few cores they starve each other.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',

@@ -44,8 +44,14 @@ export class NativeRuntime {
    * the JS copy of the weights can be collected before onnxruntime makes its own.
    */
   static async create(cfg: ModelConfig, weights: Weights, name: string, consumeWeights = false): Promise<NativeRuntime> {
+    let parameters = 0;
+    for (const w of weights.values()) parameters += w.data.length;
     const graph = buildStepGraph(cfg, weights);
-    return new NativeRuntime(cfg, await GraphSession.create(graph, `${name} step graph`, consumeWeights ? () => weights.clear() : undefined));
+    return new NativeRuntime(cfg, await GraphSession.create(graph, `${name} step graph`, {
+      // below ~10M parameters a decode step is too small to split across threads
+      threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
+      releaseWeights: consumeWeights ? () => weights.clear() : undefined,
+    }));
   }
 
   /** floats per (row, cache column) of one layer's keys: Hkv · hd */
