@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, listFlag } from './args.ts';
-import type { Figure } from '../lm/native/bench.ts';
+import type { Figure } from '../util/bench-figure.ts';
 import { inputError } from '../errors.ts';
+import type { LanguageModel } from '../lm/language-model.ts';
 
 const STORIES_DIR = '../shared/data/stories260K';
 
@@ -20,6 +21,36 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       return [...figures, ...(await benchGpt2SizedLlama())];
     },
   },
+  gateway: {
+    about: 'a native model behind the gateway: 8 concurrent clients vs 1, per-request overhead',
+    async run(values) {
+      const { benchGateway, gatewayBenchFigures } = await import('../serve/bench.ts');
+      return withStories(values, async (load) => {
+        const model = await load();
+        try { return gatewayBenchFigures(await benchGateway(model)); } finally { await model.dispose(); }
+      });
+    },
+  },
+  steering: {
+    about: 'weak-to-strong search: small-model tokens per generated token, cached vs re-scoring; token-level overhead',
+    async run(values) {
+      const { benchDecode } = await import('../decode/bench.ts');
+      return withStories(values, async (load) => {
+        const [large, tuned, untuned] = [await load(), await load(), await load()];
+        try { return await benchDecode({ large, tuned, untuned }); } finally { for (const m of [large, tuned, untuned]) await m.dispose(); }
+      });
+    },
+  },
+  probe: {
+    about: 'probe collect items/s (one prefill per prompt + generation) and probe fitting',
+    async run(values) {
+      const { benchProbe } = await import('../probe/bench.ts');
+      return withStories(values, async (load) => {
+        const model = await load();
+        try { return await benchProbe(model); } finally { await model.dispose(); }
+      });
+    },
+  },
   memory: {
     about: 'peak memory of a GPT-2-small-sized model (in a fresh process)',
     async run() {
@@ -31,6 +62,14 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
   },
   'memory-child': { about: '', async run() { return (await import('../lm/native/bench.ts')).benchMemory(); } },
 };
+
+/** Runs a section on stories260K (from ../shared or --stories DIR), or reports that it is missing. */
+async function withStories(values: Record<string, any>, body: (load: () => Promise<LanguageModel>) => Promise<Figure[]>): Promise<Figure[]> {
+  const dir = values.stories ?? STORIES_DIR;
+  if (!existsSync(`${dir}/stories260K.bin`)) return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
+  const { loadNativeModel } = await import('../lm/load.ts');
+  return body(() => loadNativeModel(`${dir}/stories260K.bin`, `${dir}/tok512.bin`));
+}
 
 function formatFigure(f: Figure): string {
   const v = Number.isFinite(f.value) ? (f.value >= 100 ? f.value.toFixed(0) : f.value.toFixed(2)) : '—';

@@ -2,6 +2,9 @@ import type { LanguageModel } from '../lm/language-model.ts';
 import type { BatcherStats } from './continuous-batcher.ts';
 import { startGateway } from './http-server.ts';
 import { serveModel } from './served-model.ts';
+import { median, type Figure } from '../util/bench-figure.ts';
+
+export type BenchFigure = Figure;
 
 export interface GatewayBenchOptions {
   /** concurrent clients of the batched run (default 8) */
@@ -31,14 +34,7 @@ export interface GatewayBenchResult {
 }
 
 /** The figure shape `alignkit bench` prints. */
-export interface BenchFigure {
-  name: string;
-  value: number;
-  unit: string;
-  reference?: { name: string; value: number; ratio: number };
-}
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timeEach(count: number, fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];

@@ -7,16 +7,9 @@ import { randomInitWeights } from '../../models/random-init.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { createRng } from '../../util/random.ts';
+import { median, type Figure } from '../../util/bench-figure.ts';
 
-export interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  /** what it is compared with, and the ratio (> 1 = alignkit better) */
-  reference?: { name: string; value: number; ratio: number };
-}
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timeIt(fn: () => Promise<unknown>, reps: number): Promise<number> {
   await fn();
