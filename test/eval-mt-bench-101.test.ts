@@ -191,6 +191,21 @@ test('an endpoint that goes down mid-run stops the run; --resume finishes withou
   assert.deepEqual(resumed.scores!.tasks, run.scores!.tasks);
 });
 
+test('generate only (no judge): responses.jsonl streamed, nothing scored; resuming generates nothing twice', async (t) => {
+  const dir = tempDir(t);
+  const dialogues = loadMtBench101(writeData(dir));
+  const model = makeModel();
+  const run = await runMtBench101({ dialogues, runDir: RunDir.create(join(dir, 'out')), model, concurrency: 2 });
+  assert.equal(model.calls, 7);
+  assert.equal(run.scores, undefined);
+  assert.equal(run.summary.metrics!.responses, 7);
+  assert.equal(readFileSync(join(dir, 'out', 'responses.jsonl'), 'utf8').trim().split('\n').length, 7);
+  assert.ok(!existsSync(join(dir, 'out', 'results.jsonl')));
+  const again = makeModel();
+  await runMtBench101({ dialogues, runDir: RunDir.create(join(dir, 'out'), { resume: true }), model: again, concurrency: 2 });
+  assert.equal(again.calls, 0);
+});
+
 test('a dataset line with a missing field names the file, line and field', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'bad.jsonl');
