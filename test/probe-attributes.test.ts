@@ -9,6 +9,10 @@ import { countReasoningSteps } from '../src/probe/structural-attributes.ts';
 import { firstCharacter } from '../src/probe/content-attributes.ts';
 import { choiceLetter, finalNumber } from '../src/probe/answer-extraction.ts';
 import { tokensCoveringChars } from '../src/probe/token-span.ts';
+import { registerAttributeModule } from '../src/probe/attribute-module.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const GSM8K = '../shared/data/gsm8k/test.jsonl';
 const TOKENIZER = '../shared/data/stories260K/tok512.bin';
@@ -105,4 +109,17 @@ test('users add attributes as functions or as data fields', () => {
   assert.equal(explicit.compute(context({ fields: { length: 7 } })), 7, 'field:NAME reads the field even when a built-in has the name');
   assert.throws(() => custom.resolve(['colour'], items), /unknown attribute "colour": not a built-in \(length, steps, character, choice, confidence, consistency, exclaims\) and no data item has a field "colour"/);
   assert.throws(() => custom.register({ ...exclaims, name: 'length' }), /already registered/);
+});
+
+test('CLI users add attribute functions through a module', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'probe-attr-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'attrs.mjs');
+  writeFileSync(file, "export const attributes = [{ name: 'questions', task: 'regression', compute: ({ response }) => (response.match(/\\?/g) ?? []).length }];\n");
+  const registry = builtinAttributes();
+  assert.deepEqual(await registerAttributeModule(registry, file), ['questions']);
+  assert.equal(registry.resolve(['questions'], [])[0].compute(context({ response: 'Why? How?' })), 2);
+  const bad = join(dir, 'bad.mjs');
+  writeFileSync(bad, "export default { name: 'x', compute: 3 };\n");
+  await assert.rejects(registerAttributeModule(builtinAttributes(), bad), /bad\.mjs: attribute 0 needs a name, task "regression" or "classification", and a compute\(context\) function/);
 });

@@ -20,6 +20,7 @@ import { defaultProbeGrid, probeKinds, type ProbeGrid, type ProbeKind } from '..
 import { runSweep, type SweepRow } from '../probe/probe-sweep.ts';
 import { buildProbeSummary } from '../probe/probe-summary.ts';
 import type { AttributeOptions } from '../probe/attribute.ts';
+import { registerAttributeModule } from '../probe/attribute-module.ts';
 
 const USAGE = `usage: alignkit probe collect|fit [flags]
 
@@ -32,7 +33,8 @@ alignkit probe collect --model M [--model M2 ...] --data FILE --attributes a,b -
   --template T           build the prompt from fields, e.g. "Q: {question}\\nA:"
   --limit N              first N prompts
   --attributes LIST      length, steps, character, choice, confidence, consistency, or a data field
-                         (NAME or field:NAME)
+                         (NAME or field:NAME), or one from --attribute-module
+  --attribute-module F   an ES module (.mjs/.ts) exporting \`attributes\`: [{ name, task, compute(context) }]
   --layers LIST          layers to keep (0 = embeddings; default all)
   --max-new-tokens N     (default 256)   --temperature T (default 0 = greedy)   --top-p P  --top-k K
   --seed S               sampling seed (default 0)
@@ -80,7 +82,7 @@ const COLLECT_FLAGS = {
   stop: { type: 'string', multiple: true }, 'prompt-field': { type: 'string' }, template: { type: 'string' }, limit: { type: 'string' },
   names: { type: 'string' }, 'reference-field': { type: 'string' }, confidence: { type: 'string' }, 'max-steps': { type: 'string' },
   dtype: { type: 'string' }, 'batch-size': { type: 'string' }, 'control-random-init': { type: 'boolean' }, resume: { type: 'boolean' },
-  'api-key-env': { type: 'string' },
+  'api-key-env': { type: 'string' }, 'attribute-module': { type: 'string', multiple: true },
 } as const;
 
 function intList(values: Record<string, any>, flag: string): number[] | undefined {
@@ -118,7 +120,9 @@ async function collect(argv: string[]): Promise<number> {
   const out = requireFlag(values, 'out');
   const resume = !!values.resume;
   const items = readPromptItems(data, { promptField: values['prompt-field'], template: values.template, limit: intFlag(values, 'limit') });
-  const attributes = builtinAttributes().resolve(listFlag(values, 'attributes'), items.map((i) => i.fields));
+  const registry = builtinAttributes();
+  for (const file of values['attribute-module'] ?? []) await registerAttributeModule(registry, file);
+  const attributes = registry.resolve(listFlag(values, 'attributes'), items.map((i) => i.fields));
   const attributeOptions: AttributeOptions = {
     ...(values.names ? { names: listFlag(values, 'names') } : {}),
     ...(values['reference-field'] ? { referenceField: values['reference-field'] } : {}),

@@ -13,7 +13,7 @@ import { createRng, type Rng } from '../util/random.ts';
 import type { Attribute, AttributeOptions, AttributeValue } from './attribute.ts';
 import { resolveLayers } from './model-layers.ts';
 import type { PromptItem } from './prompt-data.ts';
-import { promptGroup, randomInitGroup, RepresentationWriter, timelineGroup, type StateDtype, type StoredItem } from './representation-store.ts';
+import { promptGroup, randomInitGroup, RepresentationWriter, timelineGroup, timelineStep, type StateDtype, type StoredItem } from './representation-store.ts';
 
 export interface CollectOptions {
   model: LanguageModel;
@@ -261,9 +261,9 @@ function describe(g: Generation, options: CollectOptions): Omit<StoredItem, 'ind
   for (const a of attributes) values[a.name] = a.compute(context);
   const timeline: Record<string, Record<string, AttributeValue>> = {};
   for (const group of Object.keys(g.states)) {
-    const t = /^after-(\d+)$/.exec(group);
-    if (!t || g.states[group].length === 0) continue;
-    timeline[t[1]] = Object.fromEntries(attributes.map((a) => [a.name, a.atStep ? a.atStep(values[a.name], Number(t[1]), context) : values[a.name]]));
+    const t = timelineStep(group);
+    if (t === null || g.states[group].length === 0) continue;
+    timeline[String(t)] = Object.fromEntries(attributes.map((a) => [a.name, a.atStep ? a.atStep(values[a.name], t, context) : values[a.name]]));
   }
   return {
     id: g.item.id, ...(g.item.line !== undefined ? { line: g.item.line } : {}),

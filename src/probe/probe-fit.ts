@@ -24,7 +24,7 @@ export interface ProbeGrid {
 export const defaultProbeGrid: ProbeGrid = {
   ridgeLambdas: [1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100],
   logisticL2: [1e-4, 1e-3, 1e-2, 1e-1, 1],
-  mlpHidden: [16, 64, 256],
+  mlpHidden: [16, 64],
   mlpL2: [1e-4, 1e-2],
   mlpLearningRate: defaultMlpTraining.learningRate,
   mlpBatchSize: defaultMlpTraining.batchSize,

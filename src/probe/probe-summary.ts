@@ -143,9 +143,23 @@ export function buildProbeSummary(rows: readonly SweepRow[], options: ProbeSumma
   tables.push({
     title: 'Layer curves (test, mean over seeds)',
     columns: ['model', 'attribute', 'probe', 'states', 'control', 'layer', 'metric', 'test', 'validation', 'chance'],
-    rows: rows.map((r) => [r.model, r.attribute, r.probe, r.representation, r.control, r.layer, metricOf(r), meanSd(r.test[metricOf(r)]), round(r.val[metricOf(r)].mean), round(r.chance[metricOf(r)].mean)]),
+    rows: sortedForTable(rows).map((r) => [r.model, r.attribute, r.probe, r.representation, r.control, r.layer, metricOf(r), meanSd(r.test[metricOf(r)]), round(r.val[metricOf(r)].mean), round(r.chance[metricOf(r)].mean)]),
   });
   if (options.skipped?.length)
     tables.push({ title: 'Not probed', columns: ['model', 'states', 'attribute', 'reason'], rows: options.skipped.map((s) => [s.model, s.representation, s.attribute, s.reason]) });
   return { kind: 'probe fit', title: options.title ?? 'Probing emergent response planning', metrics, tables, plots };
+}
+
+/** Model, attribute and probe in order of appearance; then prompt, shuffled, random-init, timeline, surface; then layer. */
+function sortedForTable(rows: readonly SweepRow[]): SweepRow[] {
+  const firstSeen = (values: string[]) => new Map([...new Set(values)].map((v, i) => [v, i]));
+  const model = firstSeen(rows.map((r) => r.model)), attribute = firstSeen(rows.map((r) => r.attribute)), probe = firstSeen(rows.map((r) => r.probe));
+  const kind = (r: SweepRow) =>
+    r.representation === promptGroup ? (r.control === 'none' ? 0 : 1) : r.representation === randomInitGroup ? 2 : r.representation === surfaceRepresentation ? 1e9 : 3 + (r.step ?? 0);
+  const key = (r: SweepRow) => [model.get(r.model)!, attribute.get(r.attribute)!, probe.get(r.probe)!, kind(r), r.layer ?? -1];
+  return [...rows].sort((a, b) => {
+    const ka = key(a), kb = key(b);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
+    return 0;
+  });
 }
