@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
+import { parseFlags, requireFlag, numberFlag, intFlag, listFlag, type FlagSpec } from './args.ts';
 import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import { loadModel } from '../lm/load.ts';
@@ -68,7 +68,7 @@ safety:       --attacks LIST  none, ${Object.keys(TEMPLATE_ATTACKS).join(', ')},
               --filter-judge REF  guard of the input/output filters (default --judge)
               --base REF --aligned REF --alpha A --ed-family NAME   emulated disalignment (aligned default: --model)`;
 
-const FLAGS = {
+const FLAGS: FlagSpec = {
   model: { type: 'string' }, judge: { type: 'string' }, data: { type: 'string', multiple: true }, responses: { type: 'string', multiple: true },
   out: { type: 'string' }, concurrency: { type: 'string' }, limit: { type: 'string' }, resume: { type: 'boolean' },
   'cache-dir': { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
@@ -78,7 +78,7 @@ const FLAGS = {
   attacks: { type: 'string', multiple: true }, defenses: { type: 'string', multiple: true }, classifier: { type: 'string' },
   'guard-format': { type: 'string' }, 'filter-judge': { type: 'string' }, base: { type: 'string' }, aligned: { type: 'string' },
   alpha: { type: 'string' }, 'ed-family': { type: 'string' }, help: { type: 'boolean' },
-} as const;
+};
 
 /** The flags that define what a run computes; a --resume with different values is refused. */
 const IDENTITY_FLAGS = ['model', 'judge', 'data', 'responses', 'limit', 'prompt', 'order', 'attacks', 'defenses', 'classifier', 'guard-format', 'filter-judge', 'base', 'aligned', 'alpha', 'ed-family', 'max-new-tokens', 'temperature', 'top-p', 'seed', 'judge-temperature', 'judge-max-new-tokens'];
@@ -152,7 +152,7 @@ export async function run(argv: string[]): Promise<number> {
     return benchmark ? 0 : 1;
   }
   if (!(BENCHMARKS as readonly string[]).includes(benchmark)) throw inputError(`unknown benchmark "${benchmark}" (expected one of: ${BENCHMARKS.join(', ')})\n${USAGE}`);
-  const { values } = parseFlags(rest, FLAGS as any);
+  const { values } = parseFlags(rest, FLAGS);
   if (values.help) { console.log(USAGE); return 0; }
   const bench = benchmark as Benchmark;
   const out = requireFlag(values, 'out');

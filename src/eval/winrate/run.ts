@@ -41,6 +41,7 @@ export interface Verdict {
 }
 
 export interface WinrateResult {
+  instruction: string;
   /** P(model preferred); null when a judgement failed */
   p: number | null;
   modelLength: number;
@@ -85,6 +86,7 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
           }
           const failed = verdicts.some((v) => v.error !== undefined);
           return {
+            instruction: e.instruction,
             p: failed ? null : verdicts.filter((v) => v.winner === 'model').length / verdicts.length,
             modelLength: r.response.length,
             baselineLength: e.baseline.length,
@@ -103,7 +105,8 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
   }
   const failures: JudgeFailure[] = results.filter((r) => r.p === null).map((r) => {
     const bad = r.verdicts.find((v) => v.error !== undefined)!;
-    return { key: r.key, error: bad.error!, raws: bad.raws ?? [] };
+    const snippet = r.instruction.length > 60 ? `${r.instruction.slice(0, 60)}…` : r.instruction;
+    return { key: r.key, error: `${bad.error} (instruction "${snippet}")`, raws: bad.raws ?? [] };
   });
   const scored = results.filter((r) => r.p !== null);
   const raw = scored.length ? rawWinRate(scored.map((r) => r.p!)) : undefined;
