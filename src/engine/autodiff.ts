@@ -13,6 +13,26 @@ import type { Ops } from './ops.ts';
 import { gradientRule } from './gradient-rules.ts';
 import { gradBug, isFloat, materialize } from './grad-helpers.ts';
 
+/**
+ * A hand-written gradient for a composite: given the upstream gradient of `output`, the
+ * gradients of `inputs` (null where none is needed). Autodiff uses it instead of
+ * differentiating the composite's nodes one by one, which lets a composite skip intermediate
+ * tensors (cross-entropy never materializes its [rows, vocab] gradient twice).
+ */
+export interface CustomGradient {
+  inputs: readonly Value[];
+  grad(o: Ops, dy: Value, needs: readonly boolean[]): (Value | null)[];
+}
+
+const customGradients = new WeakMap<Graph, Map<number, CustomGradient>>();
+
+/** Registers `custom` as the gradient of `output` (a value computed from `custom.inputs`). */
+export function defineGradient(g: Graph, output: Value, custom: CustomGradient): void {
+  let map = customGradients.get(g);
+  if (!map) customGradients.set(g, (map = new Map()));
+  map.set(output.id, custom);
+}
+
 export interface GradientOptions {
   /** the gradient of the loss itself (default 1; the loss must then be a scalar or broadcast 1 is meant) */
   seed?: Value;
@@ -57,9 +77,18 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
   };
   contribute(loss, options.seed ?? o.scalar(1, loss.dtype));
 
+  const custom = customGradients.get(g);
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i];
     if (!node.outputs.some((v) => contributions.has(v.id))) continue;
+    const composite = node.outputs.length === 1 ? custom?.get(node.outputs[0].id) : undefined;
+    if (composite) {
+      const y = node.outputs[0];
+      const needs = composite.inputs.map((v) => onPath.has(v.id));
+      const dx = composite.grad(o, materialize(o, total(y)!, y), needs);
+      composite.inputs.forEach((v, k) => { if (needs[k] && dx[k]) contribute(v, dx[k]!); });
+      continue;
+    }
     const needs = node.inputs.map((v) => onPath.has(v.id));
     if (!needs.some(Boolean)) continue;
     const rule = gradientRule(node.op);

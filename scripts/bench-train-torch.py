@@ -1,0 +1,128 @@
+"""PyTorch reference for `alignkit bench` training figures: one training step (forward,
+backward, AdamW) of the same llama-shaped and GPT-2-small-shaped models, written in plain
+PyTorch (no transformers), eager mode. Prints one JSON line per configuration.
+
+  /usr/bin/python3 scripts/bench-train-torch.py [llama|gpt2|all] [--steps N] [--threads 1,2]
+
+Debian's python3-torch (1.13, OpenBLAS): `apt-get install -y python3-torch libopenblas0-pthread`.
+The fastest setup on a 2-core machine is torch 1 thread with OpenBLAS at its default (2 threads).
+Not used by tests or CI.
+"""
+import json, math, statistics, sys, time
+import torch
+import torch.nn.functional as F
+
+SHAPES = {
+    "llama": dict(family="llama", d=256, layers=4, heads=4, ffn=1024, vocab=32000, batch=8, seq=128),
+    "gpt2": dict(family="gpt2", d=768, layers=12, heads=12, ffn=3072, vocab=50257, batch=8, seq=128),
+}
+
+def param(*shape, std=0.02):
+    return torch.nn.Parameter(torch.randn(*shape) * std)
+
+class Llama(torch.nn.Module):
+    def __init__(s, c):
+        super().__init__()
+        d, f, v = c["d"], c["ffn"], c["vocab"]
+        s.c = c
+        s.embed = param(v, d)
+        s.layers = torch.nn.ModuleList()
+        for _ in range(c["layers"]):
+            m = torch.nn.Module()
+            m.ln1, m.ln2 = torch.nn.Parameter(torch.ones(d)), torch.nn.Parameter(torch.ones(d))
+            m.q, m.k, m.v, m.o = param(d, d), param(d, d), param(d, d), param(d, d)
+            m.gate, m.up, m.down = param(f, d), param(f, d), param(d, f)
+            s.layers.append(m)
+        s.norm = torch.nn.Parameter(torch.ones(d))
+        s.head = param(v, d)
+        hd = d // c["heads"]
+        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
+        ang = torch.outer(torch.arange(c["seq"]).float(), inv)
+        ang = torch.cat([ang, ang], -1)
+        s.cos, s.sin = ang.cos(), ang.sin()
+
+    @staticmethod
+    def rms(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w
+
+    def rope(s, x):
+        h = x.shape[-1] // 2
+        rot = torch.cat([-x[..., h:], x[..., :h]], -1)
+        return x * s.cos + rot * s.sin
+
+    def forward(s, ids):
+        B, T = ids.shape
+        H = s.c["heads"]
+        x = s.embed[ids]
+        mask = torch.full((T, T), float("-inf")).triu(1)
+        for m in s.layers:
+            h = s.rms(x, m.ln1)
+            q, k, v = [(h @ w.t()).view(B, T, H, -1).transpose(1, 2) for w in (m.q, m.k, m.v)]
+            q, k = s.rope(q), s.rope(k)
+            att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + mask, -1) @ v
+            x = x + att.transpose(1, 2).reshape(B, T, -1) @ m.o.t()
+            h = s.rms(x, m.ln2)
+            x = x + (F.silu(h @ m.gate.t()) * (h @ m.up.t())) @ m.down.t()
+        return s.rms(x, s.norm), s.head
+
+class Gpt2(torch.nn.Module):
+    def __init__(s, c):
+        super().__init__()
+        d, f, v = c["d"], c["ffn"], c["vocab"]
+        s.c = c
+        s.wte, s.wpe = param(v, d), param(1024, d)
+        s.layers = torch.nn.ModuleList()
+        for _ in range(c["layers"]):
+            m = torch.nn.Module()
+            m.ln1w, m.ln1b = torch.nn.Parameter(torch.ones(d)), torch.nn.Parameter(torch.zeros(d))
+            m.ln2w, m.ln2b = torch.nn.Parameter(torch.ones(d)), torch.nn.Parameter(torch.zeros(d))
+            m.attn_w, m.attn_b = param(d, 3 * d), torch.nn.Parameter(torch.zeros(3 * d))
+            m.proj_w, m.proj_b = param(d, d), torch.nn.Parameter(torch.zeros(d))
+            m.fc_w, m.fc_b = param(d, f), torch.nn.Parameter(torch.zeros(f))
+            m.out_w, m.out_b = param(f, d), torch.nn.Parameter(torch.zeros(d))
+            s.layers.append(m)
+        s.lnfw, s.lnfb = torch.nn.Parameter(torch.ones(d)), torch.nn.Parameter(torch.zeros(d))
+
+    def forward(s, ids):
+        B, T = ids.shape
+        d, H = s.c["d"], s.c["heads"]
+        x = s.wte[ids] + s.wpe[torch.arange(T)]
+        mask = torch.full((T, T), float("-inf")).triu(1)
+        for m in s.layers:
+            h = F.layer_norm(x, (d,), m.ln1w, m.ln1b, 1e-5)
+            q, k, v = [t.view(B, T, H, -1).transpose(1, 2) for t in (h @ m.attn_w + m.attn_b).split(d, -1)]
+            att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + mask, -1) @ v
+            x = x + att.transpose(1, 2).reshape(B, T, d) @ m.proj_w + m.proj_b
+            h = F.layer_norm(x, (d,), m.ln2w, m.ln2b, 1e-5)
+            x = x + F.gelu(h @ m.fc_w + m.fc_b, approximate="tanh") @ m.out_w + m.out_b
+        return F.layer_norm(x, (d,), s.lnfw, s.lnfb, 1e-5), s.wte
+
+def bench(name, threads, steps):
+    torch.manual_seed(0)
+    torch.set_num_threads(threads)
+    c = SHAPES[name]
+    model = (Llama if c["family"] == "llama" else Gpt2)(c)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
+    ids = torch.randint(0, c["vocab"], (c["batch"], c["seq"]))
+    times = []
+    for i in range(steps + 3):
+        t0 = time.perf_counter()
+        hidden, head = model(ids)
+        logits = hidden[:, :-1] @ head.t()
+        loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), ids[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if i >= 3:
+            times.append((time.perf_counter() - t0) * 1000)
+    params = sum(p.numel() for p in model.parameters())
+    print(json.dumps({"model": name, "threads": threads, "median_ms": statistics.median(times), "min_ms": min(times), "steps": steps, "params": params, "loss": loss.item()}), flush=True)
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    which = args[0] if args and not args[0].startswith("--") else "all"
+    steps = int(args[args.index("--steps") + 1]) if "--steps" in args else 10
+    threads = [int(t) for t in (args[args.index("--threads") + 1] if "--threads" in args else "1,2").split(",")]
+    for name in (SHAPES if which == "all" else [which]):
+        for t in threads:
+            bench(name, t, steps)

@@ -1,0 +1,181 @@
+/**
+ * Training speed and memory figures for `alignkit bench`: one training step (forward, backward
+ * and AdamW) of a llama-shaped and a GPT-2-small-shaped model on random tokens, DPO against SFT
+ * on the same tokens, and the peak memory of full fine-tuning against LoRA (each measured in a
+ * child process, since a process's peak RSS only grows). Returns figures; printing is the CLI's.
+ * scripts/bench-train-torch.py measures the same steps in PyTorch for comparison.
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { GraphSession, type Feed } from '../engine/session.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { randomInitWeights } from '../models/random-init.ts';
+import type { Weights } from '../models/weights.ts';
+import { createRng } from '../util/random.ts';
+import { dpoObjective } from './dpo-objective.ts';
+import type { PreferencePair, SftExample } from './examples.ts';
+import { initAdapters, type LoraConfig } from './lora.ts';
+import type { Objective } from './objective.ts';
+import { clipScale, defaultOptimizer, globalNorm, Optimizer, type Parameter } from './optimizer.ts';
+import { sftObjective } from './sft-objective.ts';
+import { buildTrainGraph, gradOutputName, LOSS_OUTPUT } from './train-graph.ts';
+import type { FrozenPlacement, TrainableSpec } from './training-parameters.ts';
+
+export interface BenchShape {
+  name: string;
+  config: ModelConfig;
+  batch: number;
+  seq: number;
+}
+
+const base = { ropeTheta: 10000, tieWordEmbeddings: false, slidingWindow: null, bosTokenId: 1, eosTokenId: 2, torchDtype: 'float32' };
+
+export const BENCH_SHAPES: Record<'llama' | 'gpt2', BenchShape> = {
+  llama: {
+    name: 'llama-shaped (d 256, 4 layers, 4 heads, FFN 1024, vocab 32000)', batch: 8, seq: 128,
+    config: {
+      ...base, family: 'llama', architecture: 'LlamaForCausalLM', vocabSize: 32000, hiddenSize: 256, numLayers: 4, numHeads: 4, numKvHeads: 4,
+      headDim: 64, intermediateSize: 1024, maxPositions: 512, normEps: 1e-5, attentionBias: false,
+    },
+  },
+  gpt2: {
+    name: 'GPT-2-small-shaped (d 768, 12 layers, 12 heads, FFN 3072, vocab 50257)', batch: 8, seq: 128,
+    config: {
+      ...base, family: 'gpt2', architecture: 'GPT2LMHeadModel', vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, numKvHeads: 12,
+      headDim: 64, intermediateSize: 3072, maxPositions: 1024, normEps: 1e-5, attentionBias: true, tieWordEmbeddings: true,
+    },
+  },
+};
+
+export interface StepTiming {
+  /** median and min over the timed steps, milliseconds */
+  medianMs: number;
+  minMs: number;
+  /** of which the optimizer update (median) */
+  optimizerMs: number;
+  steps: number;
+  tokensPerSecond: number;
+}
+
+interface StepSetup<Item> {
+  shape: BenchShape;
+  objective: Objective<Item>;
+  items: Item[];
+  lora?: LoraConfig;
+  frozen?: FrozenPlacement;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Random token sequences of the shape's length. */
+function randomSequences(shape: BenchShape, count: number, seed: number): number[][] {
+  const rng = createRng(seed);
+  return Array.from({ length: count }, () => Array.from({ length: shape.seq }, () => 3 + rng.int(shape.config.vocabSize - 3)));
+}
+
+/** The shape's batch as SFT examples (one BOS-like prompt token, the rest scored). */
+export function sftBatch(shape: BenchShape, promptLength = 1): SftExample[] {
+  return randomSequences(shape, shape.batch, 1).map((s) => ({ promptIds: s.slice(0, promptLength), responseIds: s.slice(promptLength), file: 'bench', line: 0, truncated: false }));
+}
+
+/** The same tokens as preference pairs: batch/2 pairs whose 2 responses follow a shared prompt. */
+export function dpoBatch(shape: BenchShape, promptLength: number): PreferencePair[] {
+  const seqs = randomSequences(shape, shape.batch, 1);
+  return Array.from({ length: shape.batch / 2 }, (_, i) => ({
+    promptIds: seqs[i].slice(0, promptLength), chosenIds: seqs[i].slice(promptLength), rejectedIds: seqs[i + shape.batch / 2].slice(promptLength),
+    refChosen: -100, refRejected: -100, file: 'bench', line: 0, truncated: false,
+  }));
+}
+
+/** Times `steps` training steps (after `warmup` untimed ones) of one setup. */
+export async function timeTrainingStep<Item>(setup: StepSetup<Item>, options: { steps?: number; warmup?: number; weights?: Weights } = {}): Promise<StepTiming> {
+  const cfg = setup.shape.config;
+  const weights = options.weights ?? randomInitWeights(cfg, 0);
+  const adapters = setup.lora ? initAdapters(cfg, weights, setup.lora, 0) : new Map();
+  const trainable: TrainableSpec = setup.lora ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen } : { full: new Set(weights.keys()) };
+  const graph = buildTrainGraph(cfg, weights, trainable, setup.objective, { gradients: true });
+  const session = await GraphSession.create(graph.graph, 'bench training graph');
+  const tensorOf = (n: string) => adapters.get(n) ?? weights.get(n)!;
+  const params: Parameter[] = graph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
+  const optimizer = new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.01 });
+  const normalizer = setup.objective.normalizer(setup.items);
+  const feeds: Record<string, Feed> = { ...setup.objective.feeds(setup.items, normalizer) };
+  for (const n of graph.weightInputs) feeds[n] = { dims: tensorOf(n).shape, data: tensorOf(n).data };
+  const tokens = setup.objective.sequences(setup.items).reduce((a, s) => a + s.length, 0);
+  const total: number[] = [];
+  const opt: number[] = [];
+  try {
+    for (let i = 0; i < (options.warmup ?? 2) + (options.steps ?? 5); i++) {
+      const t0 = performance.now();
+      const out = await session.run(feeds);
+      if (!Number.isFinite((out[LOSS_OUTPUT].data as Float32Array)[0])) throw new Error('benchmark loss is not finite');
+      const grads = new Map(graph.trained.map((n) => [n, out[gradOutputName(n)].data as Float32Array]));
+      const t1 = performance.now();
+      optimizer.step(params, grads, 1e-4, clipScale(globalNorm(grads.values()), 1));
+      const t2 = performance.now();
+      if (i >= (options.warmup ?? 2)) { total.push(t2 - t0); opt.push(t2 - t1); }
+    }
+  } finally {
+    await session.release();
+  }
+  const medianMs = median(total);
+  return { medianMs, minMs: Math.min(...total), optimizerMs: median(opt), steps: total.length, tokensPerSecond: (tokens / medianMs) * 1000 };
+}
+
+export interface MemoryFigure {
+  /** peak resident memory of a process that trains one step, bytes */
+  peakRss: number;
+  /** float32 bytes of all weights */
+  weightBytes: number;
+  trainedParameters: number;
+}
+
+/** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA). */
+export function measureTrainingMemory(shape: 'llama' | 'gpt2', mode: 'full' | 'lora'): Promise<MemoryFigure> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./bench-memory-worker.ts', import.meta.url)), [shape, mode], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let err = '';
+    child.stderr?.on('data', (d) => { err += d; });
+    child.on('message', (m) => resolve(m as MemoryFigure));
+    child.on('exit', (code) => { if (code !== 0) reject(new Error(`memory benchmark child exited with ${code}: ${err.slice(-500)}`)); });
+  });
+}
+
+export interface TrainingBench {
+  llama: StepTiming;
+  gpt2?: StepTiming;
+  /** DPO step / SFT step on the same tokens (llama-shaped) */
+  dpoOverSft: { sft: StepTiming; dpo: StepTiming; ratio: number };
+  /** LoRA (q,v; rank 8) step times with the frozen base as initializers vs inputs (llama-shaped) */
+  lora: { initializer: StepTiming; input: StepTiming };
+  memory?: { full: MemoryFigure; lora: MemoryFigure };
+}
+
+export async function benchTraining(options: { gpt2?: boolean; memory?: boolean; steps?: number; onProgress?: (what: string) => void } = {}): Promise<TrainingBench> {
+  const steps = options.steps ?? 5;
+  const llama = BENCH_SHAPES.llama;
+  const say = options.onProgress ?? (() => {});
+  say(`training step: ${llama.name}`);
+  const llamaTiming = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama) }, { steps });
+  let gpt2: StepTiming | undefined;
+  if (options.gpt2 !== false) {
+    say(`training step: ${BENCH_SHAPES.gpt2.name}`);
+    gpt2 = await timeTrainingStep({ shape: BENCH_SHAPES.gpt2, objective: sftObjective(), items: sftBatch(BENCH_SHAPES.gpt2) }, { steps: Math.min(steps, 3) });
+  }
+  say('DPO vs SFT on the same tokens');
+  const weights = randomInitWeights(llama.config, 0);
+  const prompt = llama.seq / 2;
+  const sft = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama, prompt) }, { steps, weights });
+  const dpo = await timeTrainingStep({ shape: llama, objective: dpoObjective({ beta: 0.1 }), items: dpoBatch(llama, prompt) }, { steps, weights });
+  say('LoRA: frozen base as initializers vs inputs');
+  const lora = { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'] };
+  const loraInit = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'initializer' }, { steps, weights });
+  const loraInput = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'input' }, { steps, weights });
+  let memory: TrainingBench['memory'];
+  if (options.memory !== false) {
+    say('peak memory: full fine-tuning vs LoRA');
+    const shape = options.gpt2 === false ? 'llama' : 'gpt2';
+    memory = { full: await measureTrainingMemory(shape, 'full'), lora: await measureTrainingMemory(shape, 'lora') };
+  }
+  return { llama: llamaTiming, gpt2, dpoOverSft: { sft, dpo, ratio: dpo.medianMs / sft.medianMs }, lora: { initializer: loraInit, input: loraInput }, memory };
+}

@@ -1,0 +1,35 @@
+/**
+ * Ops for graphs with LoRA layers. The model builders multiply activations by a weight value;
+ * for an adapted weight that value is W + s·(B·A) (kept correct for any other use), but a
+ * matmul by it is emitted as x·W + s·((x·Aᵀ)·Bᵀ), so neither the forward nor the backward pass
+ * ever forms or differentiates a full-size weight.
+ */
+import type { Value } from '../engine/graph.ts';
+import { Ops } from '../engine/ops.ts';
+
+interface LowRank {
+  /** frozen weight [in, out] */
+  base: Value;
+  /** Aᵀ [in, r] and Bᵀ [r, out] */
+  down: Value;
+  up: Value;
+  scale: number;
+}
+
+export class LoraOps extends Ops {
+  private readonly lowRank = new Map<number, LowRank>();
+
+  /** The effective weight [in, out] of a LoRA layer, recognized by matmul. */
+  adaptedWeight(base: Value, down: Value, up: Value, scale: number): Value {
+    const merged = this.add(base, this.mul(super.matmul(down, up), this.scalar(scale)));
+    this.lowRank.set(merged.id, { base, down, up, scale });
+    return merged;
+  }
+
+  override matmul(a: Value, b: Value): Value {
+    const l = this.lowRank.get(b.id);
+    if (!l) return super.matmul(a, b);
+    const low = this.mul(super.matmul(a, l.down), this.scalar(l.scale));
+    return this.add(super.matmul(a, l.base), super.matmul(low, l.up));
+  }
+}

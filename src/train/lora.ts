@@ -1,0 +1,97 @@
+/**
+ * LoRA adapters (Hu et al., PEFT's layout): for a target weight W, trainable A [r, in] and
+ * B [out, r], the layer computing x·Wᵀ + (alpha/r)·(x·Aᵀ)·Bᵀ. A starts as PEFT's kaiming-uniform
+ * (bound 1/√in), B at zero, so training starts from the base model exactly. GPT-2's Conv1D
+ * weights are stored [in, out] (PEFT's fan_in_fan_out); the adapters keep the same shapes.
+ */
+import type { ModelConfig } from '../models/config.ts';
+import type { Weights } from '../models/weights.ts';
+import { createRng } from '../util/random.ts';
+import { inputError } from '../errors.ts';
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  /** module names (the path segment before `.weight`), e.g. q_proj, v_proj, c_attn */
+  targets: readonly string[];
+}
+
+export const defaultLoraTargets = (cfg: ModelConfig): string[] => (cfg.family === 'gpt2' ? ['c_attn'] : ['q_proj', 'v_proj']);
+
+export const loraScale = (lora: LoraConfig) => lora.alpha / lora.rank;
+
+/** GPT-2 Conv1D weights are [in, out]; every other 2-D weight is an nn.Linear [out, in]. */
+export const isConv1d = (cfg: ModelConfig, name: string) => cfg.family === 'gpt2' && /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
+
+const moduleOf = (name: string) => name.replace(/\.weight$/, '');
+
+export function adapterNames(weightName: string): { a: string; b: string } {
+  const m = moduleOf(weightName);
+  return { a: `${m}.lora_A.weight`, b: `${m}.lora_B.weight` };
+}
+
+/** Weights the adapters attach to: 2-D `.weight` tensors whose module name is a target (embeddings excluded). */
+export function loraTargetWeights(weights: Weights, lora: LoraConfig): string[] {
+  const out: string[] = [];
+  for (const [name, t] of weights) {
+    if (!name.endsWith('.weight') || t.shape.length !== 2 || /embed_tokens|wte|wpe|score/.test(name)) continue;
+    const module = moduleOf(name).split('.').pop()!;
+    if (lora.targets.includes(module)) out.push(name);
+  }
+  return out;
+}
+
+export function checkLoraConfig(weights: Weights, lora: LoraConfig): string[] {
+  if (!Number.isInteger(lora.rank) || lora.rank <= 0) throw inputError(`LoRA rank must be a positive integer, got ${lora.rank}`, { field: 'lora-rank' });
+  if (!(lora.alpha > 0)) throw inputError(`LoRA alpha must be positive, got ${lora.alpha}`, { field: 'lora-alpha' });
+  const targets = loraTargetWeights(weights, lora);
+  if (targets.length === 0) {
+    const modules = [...new Set([...weights.keys()].filter((n) => n.endsWith('.weight')).map((n) => moduleOf(n).split('.').pop()!))];
+    throw inputError(`no weight matches the LoRA targets ${lora.targets.join(',')} (modules of this model: ${modules.join(', ')})`, { field: 'lora-targets' });
+  }
+  return targets;
+}
+
+/** [in, out] of a target weight as the layer uses it. */
+export function layerDims(cfg: ModelConfig, name: string, shape: readonly number[]): { inDim: number; outDim: number } {
+  return isConv1d(cfg, name) ? { inDim: shape[0], outDim: shape[1] } : { inDim: shape[1], outDim: shape[0] };
+}
+
+export function initAdapters(cfg: ModelConfig, weights: Weights, lora: LoraConfig, seed: number): Weights {
+  const rng = createRng(seed);
+  const adapters: Weights = new Map();
+  for (const name of checkLoraConfig(weights, lora)) {
+    const { inDim, outDim } = layerDims(cfg, name, weights.get(name)!.shape);
+    const bound = 1 / Math.sqrt(inDim);
+    const a = Float32Array.from({ length: lora.rank * inDim }, () => (rng.next() * 2 - 1) * bound);
+    const { a: aName, b: bName } = adapterNames(name);
+    adapters.set(aName, { shape: [lora.rank, inDim], data: a });
+    adapters.set(bName, { shape: [outDim, lora.rank], data: new Float32Array(outDim * lora.rank) });
+  }
+  return adapters;
+}
+
+/** Base weights with (alpha/r)·B·A added into each target (transposed for Conv1D); the base is not modified. */
+export function mergeAdapters(cfg: ModelConfig, weights: Weights, adapters: Weights, lora: LoraConfig): Weights {
+  const merged: Weights = new Map(weights);
+  const s = loraScale(lora);
+  for (const name of loraTargetWeights(weights, lora)) {
+    const { a: aName, b: bName } = adapterNames(name);
+    const A = adapters.get(aName), B = adapters.get(bName);
+    if (!A || !B) continue;
+    const w = weights.get(name)!;
+    const { inDim, outDim } = layerDims(cfg, name, w.shape);
+    const r = lora.rank;
+    const out = Float32Array.from(w.data);
+    const conv = isConv1d(cfg, name);
+    for (let o = 0; o < outDim; o++) {
+      for (let i = 0; i < inDim; i++) {
+        let d = 0;
+        for (let k = 0; k < r; k++) d += B.data[o * r + k] * A.data[k * inDim + i];
+        out[conv ? i * outDim + o : o * inDim + i] += s * d;
+      }
+    }
+    merged.set(name, { shape: [...w.shape], data: out });
+  }
+  return merged;
+}

@@ -1,0 +1,149 @@
+/**
+ * What training writes: HF directories that alignkit and other tools load.
+ * - a causal LM: config.json + model.safetensors + generation_config.json + tokenizer files;
+ * - a reward model: the same with `architectures: [<Family>ForSequenceClassification]`,
+ *   `num_labels: 1` and the head `score.weight` [1, D] (transformers'
+ *   AutoModelForSequenceClassification reads it; the LM head is kept so alignkit can also run
+ *   it as a language model);
+ * - LoRA adapters: PEFT's adapter_config.json + adapter_model.safetensors.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatError, inputError } from '../errors.ts';
+import { configToHf, parseHfConfig, type ModelConfig } from '../models/config.ts';
+import { writeHfDirectory, CONFIG_FILE } from '../models/hf-directory.ts';
+import { findCheckpointFile, readSafetensors, writeSafetensors, writeSafetensorsCheckpoint } from '../models/safetensors.ts';
+import { checkWeightShapes, expectedWeightShapes, gpt2PrefixOf } from '../models/weight-shapes.ts';
+import type { Weights } from '../models/weights.ts';
+import { HfTokenizer } from '../tokenizers/hf-tokenizer.ts';
+import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer.ts';
+import { loadTokenizer } from '../tokenizers/load-tokenizer.ts';
+import { hfTokenizerFiles, saveTokenizer } from '../tokenizers/save-tokenizer.ts';
+import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { writeDirectoryAtomic } from './atomic-directory.ts';
+import { isConv1d, type LoraConfig } from './lora.ts';
+import { SCORE_WEIGHT } from './reward-objective.ts';
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+const PEFT_PREFIX = 'base_model.model.';
+
+const SEQUENCE_CLASSIFIER: Record<string, string> = {
+  LlamaForCausalLM: 'LlamaForSequenceClassification',
+  Qwen2ForCausalLM: 'Qwen2ForSequenceClassification',
+  MistralForCausalLM: 'MistralForSequenceClassification',
+  GPT2LMHeadModel: 'GPT2ForSequenceClassification',
+};
+
+export interface SavedModel {
+  config: ModelConfig;
+  weights: Weights;
+  tokenizer: Tokenizer;
+}
+
+function tokenizerFiles(tokenizer: Tokenizer, cfg: ModelConfig): Record<string, string> {
+  if (!(tokenizer instanceof HfTokenizer) && !(tokenizer instanceof Llama2cTokenizer)) return {};
+  const files = hfTokenizerFiles(tokenizer, { modelMaxLength: cfg.maxPositions });
+  return { 'tokenizer.json': JSON.stringify(files.tokenizerJson), 'tokenizer_config.json': JSON.stringify(files.tokenizerConfig, null, 2) };
+}
+
+export function writeLanguageModel(dir: string, m: SavedModel): void {
+  writeHfDirectory(dir, m.config, m.weights, { extraFiles: tokenizerFiles(m.tokenizer, m.config) });
+}
+
+export function writeRewardModel(dir: string, m: SavedModel): void {
+  const score = m.weights.get(SCORE_WEIGHT);
+  if (!score) throw inputError(`a reward model needs ${SCORE_WEIGHT}`);
+  const lm: Weights = new Map([...m.weights].filter(([n]) => n !== SCORE_WEIGHT));
+  checkWeightShapes(m.config, new Map([...lm].map(([n, t]) => [n, t.shape])), `weights to save in ${dir}`);
+  writeDirectoryAtomic(dir, (tmp) => {
+    const hf = configToHf(m.config);
+    const config = {
+      ...hf,
+      architectures: [SEQUENCE_CLASSIFIER[m.config.architecture]],
+      num_labels: 1,
+      id2label: { 0: 'LABEL_0' },
+      label2id: { LABEL_0: 0 },
+      pad_token_id: m.tokenizer.padId,
+    };
+    writeFileSync(join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    const toSave: Weights = new Map([...lm].filter(([name]) => !(m.config.tieWordEmbeddings && name === 'lm_head.weight')));
+    toSave.set(SCORE_WEIGHT, score);
+    writeSafetensorsCheckpoint(tmp, toSave);
+    if (m.tokenizer instanceof HfTokenizer || m.tokenizer instanceof Llama2cTokenizer) saveTokenizer(m.tokenizer, tmp, { modelMaxLength: m.config.maxPositions });
+  });
+}
+
+export function isRewardModelDirectory(dir: string): boolean {
+  if (!existsSync(join(dir, CONFIG_FILE))) return false;
+  const raw = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8'));
+  return Array.isArray(raw.architectures) && raw.architectures.some((a: unknown) => typeof a === 'string' && a.endsWith('ForSequenceClassification'));
+}
+
+/**
+ * Reads a reward model directory: the LM config and weights (lm_head may be absent in models
+ * from other tools) plus `score.weight`.
+ */
+export function readRewardModel(dir: string): SavedModel & { score: Float32Array } {
+  const file = join(dir, CONFIG_FILE);
+  if (!existsSync(file)) throw inputError('not a model directory: no config.json', { file: dir });
+  const raw = JSON.parse(readFileSync(file, 'utf8'));
+  const arch = Object.entries(SEQUENCE_CLASSIFIER).find(([, seq]) => raw.architectures?.includes(seq))?.[0];
+  if (!arch) throw formatError(`expected a reward model (architectures: one of ${Object.values(SEQUENCE_CLASSIFIER).join(', ')})`, { file, field: 'architectures' });
+  if (raw.num_labels !== undefined && raw.num_labels !== 1) throw formatError(`a reward model has num_labels 1, got ${raw.num_labels}`, { file, field: 'num_labels' });
+  const config = parseHfConfig({ ...raw, architectures: [arch] }, file);
+  const all = readSafetensors(findCheckpointFile(dir));
+  const score = all.get(SCORE_WEIGHT);
+  if (!score || score.data.length !== config.hiddenSize) throw formatError(`missing ${SCORE_WEIGHT} [1, ${config.hiddenSize}]`, { file: dir });
+  const prefix = config.family === 'gpt2' ? gpt2PrefixOf(all.keys()) : undefined;
+  const diskNames = [...expectedWeightShapes(config, prefix).keys()];
+  const memoryNames = [...expectedWeightShapes(config).keys()];
+  const weights: Weights = new Map();
+  diskNames.forEach((name, i) => {
+    const t = all.get(name);
+    if (t) weights.set(memoryNames[i], t);
+    else if (name !== 'lm_head.weight') throw formatError(`tensor "${name}" is missing`, { file: dir });
+  });
+  weights.set(SCORE_WEIGHT, score);
+  return { config, weights, tokenizer: loadTokenizer(dir), score: score.data };
+}
+
+export function writeAdapters(dir: string, adapters: Weights, lora: LoraConfig, info: { config: ModelConfig; baseModel: string; taskType: 'CAUSAL_LM' | 'SEQ_CLS'; extra?: Weights }): void {
+  writeDirectoryAtomic(dir, (tmp) => {
+    const tensors: Weights = new Map();
+    for (const [name, t] of adapters) tensors.set(PEFT_PREFIX + name, t);
+    for (const [name, t] of info.extra ?? []) tensors.set(PEFT_PREFIX + name, t);
+    writeSafetensors(join(tmp, ADAPTER_WEIGHTS), tensors);
+    const adapterConfig = {
+      peft_type: 'LORA',
+      task_type: info.taskType,
+      r: lora.rank,
+      lora_alpha: lora.alpha,
+      lora_dropout: 0,
+      target_modules: [...lora.targets],
+      bias: 'none',
+      fan_in_fan_out: [...adapters.keys()].some((n) => isConv1d(info.config, n.replace(/\.lora_[AB]\.weight$/, '.weight'))),
+      inference_mode: true,
+      init_lora_weights: true,
+      modules_to_save: info.extra?.size ? [...info.extra.keys()].map((n) => n.replace(/\.weight$/, '')) : null,
+      base_model_name_or_path: info.baseModel,
+    };
+    writeFileSync(join(tmp, ADAPTER_CONFIG), JSON.stringify(adapterConfig, null, 2) + '\n');
+  });
+}
+
+/** Adapters (alignkit names, without PEFT's prefix), the LoRA config, and extra trained tensors (a reward head). */
+export function readAdapters(dir: string): { adapters: Weights; lora: LoraConfig; extra: Weights } {
+  const cfgFile = join(dir, ADAPTER_CONFIG);
+  if (!existsSync(cfgFile)) throw inputError(`not a LoRA adapter directory: no ${ADAPTER_CONFIG}`, { file: dir });
+  const raw = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  if (raw.peft_type !== 'LORA') throw formatError(`expected peft_type "LORA", got ${JSON.stringify(raw.peft_type)}`, { file: cfgFile, field: 'peft_type' });
+  const adapters: Weights = new Map();
+  const extra: Weights = new Map();
+  for (const [name, t] of readSafetensors(join(dir, ADAPTER_WEIGHTS))) {
+    const bare = name.startsWith(PEFT_PREFIX) ? name.slice(PEFT_PREFIX.length) : name;
+    (/\.lora_[AB]\.weight$/.test(bare) ? adapters : extra).set(bare, t);
+  }
+  const targets = Array.isArray(raw.target_modules) ? raw.target_modules : [raw.target_modules];
+  return { adapters, lora: { rank: raw.r, alpha: raw.lora_alpha, targets }, extra };
+}

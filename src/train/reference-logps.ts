@@ -1,0 +1,97 @@
+/**
+ * DPO's reference log-probs, computed once before training by a forward pass of the reference
+ * model (the initial policy unless another is given) and cached on disk, keyed by the data's
+ * token ids and the reference weights, so a resumed or repeated run reuses them and a trained
+ * policy is never mistaken for the reference.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { GraphSession } from '../engine/session.ts';
+import type { ModelConfig } from '../models/config.ts';
+import type { Weights } from '../models/weights.ts';
+import { writeJsonAtomic } from '../util/atomic-write.ts';
+import { sequenceLogpFeeds, sequenceLogpOutputs, sequenceLogps } from './dpo-objective.ts';
+import type { PreferencePair } from './examples.ts';
+import { pairLength } from './examples.ts';
+import type { Objective } from './objective.ts';
+import { buildTrainGraph } from './train-graph.ts';
+
+/** Token budget of one reference batch (rows × padded length). */
+const BATCH_TOKENS = 8192;
+
+interface CacheFile {
+  key: string;
+  chosen: number[];
+  rejected: number[];
+}
+
+export function weightsFingerprint(cfg: ModelConfig, weights: Weights): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(cfg));
+  for (const name of [...weights.keys()].sort()) {
+    const t = weights.get(name)!;
+    h.update(name);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+function dataFingerprint(pairs: readonly PreferencePair[]): string {
+  const h = createHash('sha256');
+  for (const p of pairs) h.update(JSON.stringify([p.promptIds, p.chosenIds, p.rejectedIds]));
+  return h.digest('hex');
+}
+
+/** A forward-only graph giving the summed response log-probs of each pair, weights embedded. */
+const logpsOnly: Objective<PreferencePair> = {
+  kind: 'reference-logps',
+  addLoss(ctx) {
+    const { chosen, rejected } = sequenceLogps(ctx);
+    return { loss: ctx.o.reduceSum(chosen, [0], false), outputs: { [sequenceLogpOutputs.chosen]: chosen, [sequenceLogpOutputs.rejected]: rejected } };
+  },
+  normalizer: (items) => items.length,
+  feeds: (items) => sequenceLogpFeeds(items),
+  sequences: () => [],
+  metrics: (items) => ({ sums: {}, count: items.length }),
+  length: pairLength,
+};
+
+export async function computeSequenceLogps(cfg: ModelConfig, weights: Weights, pairs: readonly PreferencePair[], onProgress?: (done: number, total: number) => void): Promise<{ chosen: number[]; rejected: number[] }> {
+  const graph = buildTrainGraph(cfg, weights, { full: new Set(), frozen: 'initializer' }, logpsOnly, { gradients: false, name: 'reference-logps' });
+  const session = await GraphSession.create(graph.graph, 'reference log-probs graph');
+  const chosen = new Array<number>(pairs.length);
+  const rejected = new Array<number>(pairs.length);
+  try {
+    const order = pairs.map((_, i) => i).sort((a, b) => pairLength(pairs[b]) - pairLength(pairs[a]));
+    for (let start = 0; start < order.length;) {
+      const size = Math.max(1, Math.floor(BATCH_TOKENS / (2 * pairLength(pairs[order[start]]))));
+      const idx = order.slice(start, start + size);
+      start += idx.length;
+      const out = await session.run(logpsOnly.feeds(idx.map((i) => pairs[i]), 1), [sequenceLogpOutputs.chosen, sequenceLogpOutputs.rejected]);
+      const c = out[sequenceLogpOutputs.chosen].data as Float32Array;
+      const r = out[sequenceLogpOutputs.rejected].data as Float32Array;
+      idx.forEach((i, k) => { chosen[i] = c[k]; rejected[i] = r[k]; });
+      onProgress?.(start, order.length);
+    }
+  } finally {
+    await session.release();
+  }
+  return { chosen, rejected };
+}
+
+/** Fills refChosen/refRejected of every pair, from `cacheFile` when it matches, else computed and cached. */
+export async function attachReferenceLogps(cfg: ModelConfig, referenceWeights: Weights, pairs: PreferencePair[], cacheFile: string, onProgress?: (done: number, total: number) => void): Promise<{ cached: boolean }> {
+  const key = `${weightsFingerprint(cfg, referenceWeights)}:${dataFingerprint(pairs)}`;
+  let values: { chosen: number[]; rejected: number[] } | undefined;
+  if (existsSync(cacheFile)) {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as CacheFile;
+    if (cached.key === key && cached.chosen.length === pairs.length) values = cached;
+  }
+  const cached = values !== undefined;
+  if (!values) {
+    values = await computeSequenceLogps(cfg, referenceWeights, pairs, onProgress);
+    writeJsonAtomic(cacheFile, { key, chosen: values.chosen, rejected: values.rejected } satisfies CacheFile);
+  }
+  pairs.forEach((p, i) => { p.refChosen = values!.chosen[i]; p.refRejected = values!.rejected[i]; });
+  return { cached };
+}

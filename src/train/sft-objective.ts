@@ -1,0 +1,36 @@
+/** Supervised fine-tuning: token cross-entropy over response tokens (the prompt masked), averaged over the step's response tokens. */
+import { floatFeed, packSequences, scoredRows } from './batch-tensors.ts';
+import type { SftExample } from './examples.ts';
+import { sftLength } from './examples.ts';
+import type { Objective } from './objective.ts';
+import { scoredRowFeeds, targetLogprobs } from './token-logprobs.ts';
+
+const TOKEN_WEIGHTS = 'token_weights';
+const TOKEN_LOGPROBS = 'token_logprobs';
+
+export function sftObjective(): Objective<SftExample> {
+  return {
+    kind: 'sft',
+    addLoss(ctx) {
+      const logp = targetLogprobs(ctx);
+      const weights = ctx.g.input(TOKEN_WEIGHTS, 'float32', ['N']);
+      const loss = ctx.o.neg(ctx.o.reduceSum(ctx.o.mul(logp, weights), [0], false));
+      return { loss, outputs: { [TOKEN_LOGPROBS]: logp } };
+    },
+    normalizer: (items) => items.reduce((a, e) => a + e.responseIds.length, 0),
+    sequences: (items) => items.map((e) => [...e.promptIds, ...e.responseIds]),
+    length: sftLength,
+    feeds(items, normalizer) {
+      const seqs = this.sequences(items);
+      const packed = packSequences(seqs);
+      const rows = scoredRows(seqs, items.map((e) => e.promptIds.length), packed.length);
+      return { ...packed.feeds, ...scoredRowFeeds(rows), [TOKEN_WEIGHTS]: floatFeed(new Float32Array(rows.rows.length).fill(1 / normalizer)) };
+    },
+    metrics(items, fetched) {
+      const logp = fetched[TOKEN_LOGPROBS].data as Float32Array;
+      let nll = 0;
+      for (const v of logp) nll -= v;
+      return { sums: { nll }, counts: { nll: logp.length }, count: items.length };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The LM head run only on scored rows: log p(target | prefix) for chosen flattened positions.
+ * Prompt and padding rows never reach the vocabulary projection, in the forward or the
+ * backward pass.
+ *
+ * Its gradient is written by hand (cross-entropy through the head): with p = softmax(logits),
+ * g the upstream gradient per row and W the head [V, D],
+ *   ∂h = g ⊙ (W[target] − p·W)      ∂W = scatter_add(target, g ⊙ h) − pᵀ·(g ⊙ h)
+ * so the only [rows, V] tensors ever written are the log-softmax and p: the one-hot term
+ * becomes a row gather and a row scatter, and g scales [rows, D] tensors instead of [rows, V]
+ * ones (generic differentiation writes about eight [rows, V] tensors).
+ */
+import { defineGradient } from '../engine/autodiff.ts';
+import { swapLast, transposed } from '../engine/grad-helpers.ts';
+import type { Value } from '../engine/graph.ts';
+import type { Feed } from '../engine/session.ts';
+import { lmHeadName } from '../models/transformer.ts';
+import { int64Feed, type ScoredRows } from './batch-tensors.ts';
+import type { LossContext } from './objective.ts';
+
+export const scoredRowNames = { rows: 'score_rows', targets: 'score_targets' } as const;
+
+/** [N] log-probs of `score_targets` at `score_rows` of the flattened [B·T] positions. */
+export function targetLogprobs({ o, g, cfg, params, hidden }: LossContext): Value {
+  const rows = g.input(scoredRowNames.rows, 'int64', ['N']);
+  const targets = g.input(scoredRowNames.targets, 'int64', ['N']);
+  const h = o.gather(o.reshape(hidden, [-1, cfg.hiddenSize]), rows);
+  const headT = params.linear(lmHeadName(cfg, params)); // [D, V]
+  const logSoftmax = o.logSoftmax(o.matmul(h, headT), -1);
+  const targetColumn = o.unsqueeze(targets, [1]);
+  const logp = o.squeeze(o.gatherElements(logSoftmax, targetColumn, 1), [1]);
+  // the head as [V, D]: the weight itself when it is fed transposed (trained), else a transpose of a constant
+  const head = headT.producer?.op === 'Transpose' ? headT.producer.inputs[0] : undefined;
+  defineGradient(g, logp, {
+    inputs: [h, head ?? headT],
+    grad(o, dy, needs) {
+      const gRow = o.unsqueeze(dy, [1]);
+      const p = o.exp(logSoftmax);
+      const W = head ?? transposed(o, headT, [1, 0]);
+      const dh = needs[0] ? o.mul(gRow, o.sub(o.gather(W, targets), o.matmul(p, W))) : null;
+      let dW: Value | null = null;
+      if (needs[1]) {
+        const gh = o.mul(gRow, h);
+        const dHead = o.scatterNDAdd(o.matmul(swapLast(o, p), o.neg(gh)), targetColumn, gh);
+        dW = head ? dHead : transposed(o, dHead, [1, 0]);
+      }
+      return [dh, dW];
+    },
+  });
+  return logp;
+}
+
+export function scoredRowFeeds(rows: ScoredRows): Record<string, Feed> {
+  return { [scoredRowNames.rows]: int64Feed(rows.rows), [scoredRowNames.targets]: int64Feed(rows.targets) };
+}

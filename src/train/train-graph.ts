@@ -1,0 +1,59 @@
+/**
+ * One graph per (model, objective, trainable set): token batch + weights in; loss, the
+ * objective's outputs and the gradient of every trained tensor out. Built without gradients it
+ * is the matching evaluation graph (same forward, same numerics).
+ */
+import { Graph } from '../engine/graph.ts';
+import { Ops } from '../engine/ops.ts';
+import { gradients, pruneGraph } from '../engine/autodiff.ts';
+import type { ModelConfig } from '../models/config.ts';
+import type { Weights } from '../models/weights.ts';
+import { buildBody } from '../models/transformer.ts';
+import { trainInputNames } from './batch-tensors.ts';
+import { LoraOps } from './lora-ops.ts';
+import type { Objective } from './objective.ts';
+import { TrainingParameters, type TrainableSpec } from './training-parameters.ts';
+
+export const LOSS_OUTPUT = 'loss';
+export const gradOutputName = (name: string) => `grad.${name}`;
+
+export interface TrainGraph {
+  graph: Graph;
+  /** weight inputs to feed each run, by name (trained ones and frozen ones placed as inputs) */
+  weightInputs: string[];
+  /** inputs whose gradients the graph returns (empty for an evaluation graph) */
+  trained: string[];
+  /** the objective's outputs (besides the loss) */
+  outputs: string[];
+}
+
+export interface TrainGraphOptions {
+  /** false builds the forward-only evaluation graph */
+  gradients: boolean;
+  name?: string;
+}
+
+export function buildTrainGraph<Item>(cfg: ModelConfig, weights: Weights, trainable: TrainableSpec, objective: Objective<Item>, options: TrainGraphOptions): TrainGraph {
+  const g = new Graph(options.name ?? `${objective.kind}-${options.gradients ? 'train' : 'eval'}`);
+  const o = trainable.lora ? new LoraOps(g) : new Ops(g);
+  const ids = g.input(trainInputNames.ids, 'int64', ['B', 'T']);
+  const positions = g.input(trainInputNames.positions, 'int64', ['B', 'T']);
+  const bias = g.input(trainInputNames.bias, 'float32', ['B', 1, 'T', 'T']);
+  const params = new TrainingParameters(o, cfg, weights, trainable);
+  const body = buildBody(o, cfg, params, { ids, positions, bias });
+  const { loss, outputs } = objective.addLoss({ o, g, cfg, params, hidden: body.hidden });
+  g.output(loss, LOSS_OUTPUT);
+  for (const [name, v] of Object.entries(outputs)) g.output(v, name);
+  const trained = options.gradients ? [...params.trained] : [];
+  if (trained.length) {
+    const grads = gradients(o, loss, trained.map((n) => params.inputs.get(n)!));
+    grads.forEach((grad, i) => g.output(grad, gradOutputName(trained[i])));
+  }
+  pruneGraph(g);
+  return {
+    graph: g,
+    weightInputs: [...params.inputs.keys()],
+    trained,
+    outputs: Object.keys(outputs),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The ParameterSource of training graphs: trained tensors are graph inputs (fed from the
+ * optimizer's arrays each step, zero-copy, and differentiated); frozen ones are initializers
+ * (prepacked by onnxruntime) or inputs; LoRA targets become adapted weights.
+ */
+import type { Graph, Value } from '../engine/graph.ts';
+import type { Ops } from '../engine/ops.ts';
+import { initializerSource } from '../models/inference-graphs.ts';
+import type { ModelConfig } from '../models/config.ts';
+import type { ParameterSource } from '../models/parameters.ts';
+import type { Weights } from '../models/weights.ts';
+import { AlignkitError } from '../errors.ts';
+import { LoraOps } from './lora-ops.ts';
+import { adapterNames, isConv1d, loraScale, loraTargetWeights, type LoraConfig } from './lora.ts';
+
+export type FrozenPlacement = 'initializer' | 'input';
+
+export interface TrainableSpec {
+  /** tensors trained directly (all of them for full fine-tuning; a new head for LoRA reward models) */
+  full: ReadonlySet<string>;
+  lora?: { config: LoraConfig; adapters: Weights };
+  /** where frozen weights go (default: initializer) */
+  frozen?: FrozenPlacement;
+}
+
+export class TrainingParameters implements ParameterSource {
+  /** weight inputs of the graph by name, in creation order (what each run must feed) */
+  readonly inputs = new Map<string, Value>();
+  /** names of the inputs that get gradients */
+  readonly trained: string[] = [];
+  private readonly frozenSource: ParameterSource;
+  private readonly linears = new Map<string, Value>();
+  private readonly loraTargets: Set<string>;
+
+  constructor(private readonly o: Ops, private readonly cfg: ModelConfig, private readonly weights: Weights, private readonly spec: TrainableSpec) {
+    const g: Graph = o.g;
+    this.frozenSource = initializerSource(g, weights);
+    this.loraTargets = new Set(spec.lora ? loraTargetWeights(weights, spec.lora.config) : []);
+    if (this.loraTargets.size && !(o instanceof LoraOps)) throw new AlignkitError('internal', 'LoRA training graphs need LoraOps');
+  }
+
+  has(name: string): boolean { return this.weights.has(name); }
+
+  tensor(name: string): Value {
+    if (this.loraTargets.has(name) && isConv1d(this.cfg, name)) return this.adapted(name, this.frozenSource.tensor(name), () => this.input(name, false));
+    return this.plain(name);
+  }
+
+  linear(name: string): Value {
+    const hit = this.linears.get(name);
+    if (hit) return hit;
+    let v: Value;
+    if (this.loraTargets.has(name)) {
+      v = this.adapted(name, this.frozenSource.linear(name), () => this.o.transpose(this.input(name, false), [1, 0]));
+    } else if (this.isInput(name)) {
+      v = this.o.transpose(this.plain(name), [1, 0]);
+    } else {
+      v = this.frozenSource.linear(name);
+    }
+    this.linears.set(name, v);
+    return v;
+  }
+
+  private isInput(name: string): boolean {
+    return this.spec.full.has(name) || this.spec.frozen === 'input';
+  }
+
+  private plain(name: string): Value {
+    return this.isInput(name) ? this.input(name, this.spec.full.has(name)) : this.frozenSource.tensor(name);
+  }
+
+  private input(name: string, trained: boolean, tensor = this.weights.get(name) ?? this.spec.lora?.adapters.get(name)): Value {
+    const hit = this.inputs.get(name);
+    if (hit) return hit;
+    if (!tensor) throw new AlignkitError('format', `missing weight ${name}`);
+    const v = this.o.g.input(name, 'float32', [...tensor.shape]);
+    this.inputs.set(name, v);
+    if (trained) this.trained.push(name);
+    return v;
+  }
+
+  /** W + s·(B·A) as [in, out]; the frozen base as the frozen placement says. */
+  private adapted(name: string, frozenInitializer: Value, frozenInput: () => Value): Value {
+    const lora = this.spec.lora!;
+    const { a, b } = adapterNames(name);
+    const base = this.spec.frozen === 'input' ? frozenInput() : frozenInitializer;
+    const down = this.o.transpose(this.input(a, true), [1, 0]);
+    const up = this.o.transpose(this.input(b, true), [1, 0]);
+    return (this.o as LoraOps).adaptedWeight(base, down, up, loraScale(lora.config));
+  }
+}
