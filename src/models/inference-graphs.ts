@@ -36,10 +36,13 @@ export function initializerSource(g: Graph, weights: Weights): ParameterSource {
   };
 }
 
+/** the scalar head of reward and value models, [1, D] as in HF's *ForSequenceClassification */
+export const SCORE_HEAD = 'score.weight';
+
 export const stepNames = {
   ids: 'input_ids', positions: 'position_ids', bias: 'attn_bias',
   rows: 'score_rows', targets: 'targets', lastRows: 'next_rows',
-  targetLogprobs: 'target_logprobs', nextLogprobs: 'next_logprobs',
+  targetLogprobs: 'target_logprobs', nextLogprobs: 'next_logprobs', scalar: 'scalar_head',
   pastK: (l: number) => `past_key_${l}`, pastV: (l: number) => `past_value_${l}`,
   presentK: (l: number) => `present_key_${l}`, presentV: (l: number) => `present_value_${l}`,
   layer: (l: number) => `layer_hidden_${l}`,
@@ -70,7 +73,10 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   const head = params.linear(lmHeadName(cfg, params));
   const scored = o.logSoftmax(o.matmul(o.gather(flat, rows), head), -1);
   g.output(o.squeeze(o.gatherElements(scored, o.unsqueeze(targets, [1]), 1), [1]), stepNames.targetLogprobs);
-  g.output(o.logSoftmax(o.matmul(o.gather(flat, lastRows), head), -1), stepNames.nextLogprobs);
+  const last = o.gather(flat, lastRows);
+  g.output(o.logSoftmax(o.matmul(last, head), -1), stepNames.nextLogprobs);
+  // reward and value models (*ForSequenceClassification) read a scalar head at the same rows
+  if (weights.has(SCORE_HEAD)) g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);
   body.present.forEach((p, l) => { g.output(p.k, stepNames.presentK(l)); g.output(p.v, stepNames.presentV(l)); });
   for (const [l, v] of body.layerHidden) g.output(v, stepNames.layer(l));
   return g;

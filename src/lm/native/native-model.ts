@@ -12,6 +12,7 @@ import { NativeDecodeState } from './native-decode-state.ts';
 import { sampleToken } from '../sampling.ts';
 import { createRng } from '../../util/random.ts';
 import { inputError } from '../../errors.ts';
+import { SCORE_HEAD } from '../../models/inference-graphs.ts';
 import { appendBias } from './attention-bias.ts';
 
 /** Token budget of one scoring batch (rows × padded length). */
@@ -21,13 +22,21 @@ export class NativeModel implements LanguageModel {
   readonly capabilities: Capabilities;
   readonly usage: Usage = emptyUsage();
 
-  private constructor(readonly id: string, readonly tokenizer: Tokenizer, readonly config: ModelConfig, private readonly rt: NativeRuntime) {
+  /**
+   * Reward and value models (a `score.weight` head) have this: the head read at the last token
+   * of each sequence. Absent on plain language models, so `hasScalarHead()` tells them apart.
+   */
+  readonly scalarHead?: (sequences: readonly (readonly number[])[]) => Promise<number[]>;
+
+  private constructor(readonly id: string, readonly tokenizer: Tokenizer, readonly config: ModelConfig, private readonly rt: NativeRuntime, hasScalarHead: boolean) {
+    if (hasScalarHead) this.scalarHead = (sequences) => this.runScalarHead(sequences);
     this.capabilities = { fullLogits: true, topLogprobs: config.vocabSize, scoring: true, hiddenStates: true, tokenIds: true, maxContext: config.maxPositions };
   }
 
   /** With `consumeWeights`, `weights` is emptied once the engine has what it needs (saves memory). */
   static async create(id: string, config: ModelConfig, weights: Weights, tokenizer: Tokenizer, options: { consumeWeights?: boolean } = {}): Promise<NativeModel> {
-    return new NativeModel(id, tokenizer, config, await NativeRuntime.create(config, weights, id, options.consumeWeights));
+    const hasHead = weights.has(SCORE_HEAD);
+    return new NativeModel(id, tokenizer, config, await NativeRuntime.create(config, weights, id, options.consumeWeights), hasHead);
   }
 
   /** Token ids of a prompt; text is encoded with BOS (when the tokenizer uses one). */
@@ -184,6 +193,20 @@ export class NativeModel implements LanguageModel {
       positions.forEach((p, b) => out.set(src.subarray((b * T + p) * D, (b * T + p + 1) * D), b * D));
       return out;
     });
+  }
+
+  private async runScalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> {
+    const out: number[] = [];
+    const longest = Math.max(1, ...sequences.map((s) => s.length));
+    const size = Math.max(1, Math.floor(SCORE_BATCH_TOKENS / longest));
+    for (let start = 0; start < sequences.length;) {
+      const seqs = sequences.slice(start, start + size).map((s, i) => this.promptIds(s, `sequence ${start + i}`));
+      start += seqs.length;
+      const batch = this.prefillBatch(seqs);
+      const step = await this.rt.run({ ...batch, nextRows: seqs.map((s, b) => b * batch.length + s.length - 1), fetchPresent: false, fetchScalar: true });
+      out.push(...step.scalar!);
+    }
+    return out;
   }
 
   private checkLayers(layers: readonly number[]): void {

@@ -26,12 +26,16 @@ export interface StepRequest {
   fetchPresent: boolean;
   /** residual-stream layers to return, each [B, T, D] */
   layers?: readonly number[];
+  /** also return the scalar head at `nextRows` (reward/value models) */
+  fetchScalar?: boolean;
 }
 
 export interface StepResult {
   targetLogprobs: Float32Array;
   /** [nextRows.length, V] */
   nextLogprobs: Float32Array;
+  /** [nextRows.length] scalar-head values, when requested */
+  scalar?: Float32Array;
   present?: KvLayer[];
   layers: Map<number, Float32Array>;
 }
@@ -81,6 +85,7 @@ export class NativeRuntime {
     const fetch: string[] = [stepNames.targetLogprobs, stepNames.nextLogprobs];
     if (req.fetchPresent) for (let l = 0; l < this.cfg.numLayers; l++) fetch.push(stepNames.presentK(l), stepNames.presentV(l));
     for (const l of req.layers ?? []) fetch.push(stepNames.layer(l));
+    if (req.fetchScalar) fetch.push(stepNames.scalar);
     const out = await this.step.run(feeds, fetch);
     const layers = new Map<number, Float32Array>();
     for (const l of req.layers ?? []) layers.set(l, out[stepNames.layer(l)].data as Float32Array);
@@ -92,6 +97,7 @@ export class NativeRuntime {
       nextLogprobs: out[stepNames.nextLogprobs].data as Float32Array,
       present,
       layers,
+      scalar: req.fetchScalar ? (out[stepNames.scalar].data as Float32Array) : undefined,
     };
   }
 
