@@ -56,6 +56,8 @@ export interface BeamSearchResult {
   rounds: number;
   /** the W·K candidates of the last selection, in row order */
   candidates: Candidate[];
+  /** wall time spent sampling chunks and scoring them */
+  timing: { samplingSeconds: number; scoringSeconds: number };
 }
 
 export function validateBeamShape(o: { beams: number; successors: number; chunkLength: number }): void {
@@ -76,11 +78,16 @@ export async function chunkBeamSearch(prompt: string, sampler: ChunkSampler, sco
   validateBeamShape(options);
   const { beams, successors, chunkLength } = options;
   if (sampler.size !== beams * successors) throw inputError(`the sampler holds ${sampler.size} rows; W·K = ${beams * successors} expected`);
+  const timing = { samplingSeconds: 0, scoringSeconds: 0 };
   for (let round = 1; ; round++) {
+    let t = performance.now();
     await sampler.extend(chunkLength);
+    timing.samplingSeconds += (performance.now() - t) / 1000;
     const rows = sampler.rows();
     const inputs = rows.map((r): ScoreInput => ({ prompt, response: r.text, finishReason: r.finishReason }));
+    t = performance.now();
     const scores = assertScores(scorer.name, await scorer.score(inputs), inputs);
+    timing.scoringSeconds += (performance.now() - t) / 1000;
     const top = topIndices(scores, beams);
     options.onProgress?.({ round, generated: Math.max(...rows.map((r) => r.generated)), finished: rows.filter((r) => r.finishReason !== null).length, rows: rows.length });
     if (top.every((i) => rows[i].finishReason !== null)) {
@@ -92,6 +99,7 @@ export async function chunkBeamSearch(prompt: string, sampler: ChunkSampler, sco
         score: scores[top[0]],
         rounds: round,
         candidates: rows.map((r, i) => ({ text: r.text, score: scores[i], finishReason: r.finishReason })),
+        timing,
       };
     }
     const indices = Array.from({ length: successors }, () => top).flat();

@@ -32,15 +32,13 @@ export function mixLogprobs(terms: readonly MixtureTerm[], suppress: readonly nu
     for (const { logprobs, weight } of terms) {
       if (weight === 0) continue;
       const src = logprobs.data;
-      const floor = weight < 0 ? rowFiniteMin(src, base, vocab) : 0;
-      for (let v = 0; v < vocab; v++) {
-        let x = src[base + v];
-        if (Number.isNaN(x)) throw new AlignkitError('numeric', `a model returned NaN log-probs (row ${r}, token ${v})`);
-        if (x === -Infinity) {
-          if (weight > 0) { out[base + v] = -Infinity; continue; }
-          x = floor;
-        }
-        out[base + v] += weight * x;
+      let floor: number | undefined;
+      for (let v = base; v < base + vocab; v++) {
+        const x = src[v];
+        if (x > -Infinity) { out[v] += weight * x; continue; }
+        if (Number.isNaN(x)) throw new AlignkitError('numeric', `a model returned NaN log-probs (row ${r}, token ${v - base})`);
+        if (weight > 0) out[v] = -Infinity;
+        else out[v] += weight * (floor ??= rowFiniteMin(src, base, vocab));
       }
     }
     for (const id of suppress) if (id >= 0 && id < vocab) out[base + id] = -Infinity;

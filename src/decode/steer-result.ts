@@ -19,6 +19,8 @@ export interface SteerResult {
   candidates?: Candidate[];
   /** method-specific counters */
   stats?: Record<string, number>;
+  /** search methods: wall time spent sampling chunks and scoring them */
+  timing?: { samplingSeconds: number; scoringSeconds: number };
 }
 
 /** Knobs common to every method. */
