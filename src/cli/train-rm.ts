@@ -8,9 +8,9 @@ export async function run(argv: string[]): Promise<number> {
   const values = parseTrainFlags(argv);
   const model = loadStartModel(values);
   const maxLength = maxLengthOf(values, model);
+  const common = commonOptions(values, model, 1e-5);
   const data = loadPreferenceData(requireFile(values, 'data'), model.tokenizer, { maxLength });
   const evalData = values['eval-data'] ? loadPreferenceData(requireFile(values, 'eval-data'), model.tokenizer, { maxLength }) : undefined;
-  const common = commonOptions(values, model, 1e-5);
   if (!values.quiet) dataNote(data.stats, evalData?.stats, maxLength);
   await runTraining('train rm', {
     ...common, objective: rewardObjective(), model, train: data.pairs, eval: evalData?.pairs, modelKind: 'reward-model',

@@ -8,9 +8,9 @@ export async function run(argv: string[]): Promise<number> {
   const values = parseTrainFlags(argv);
   const model = loadStartModel(values);
   const maxLength = maxLengthOf(values, model);
+  const common = commonOptions(values, model, 2e-5);
   const data = loadSftData(requireFile(values, 'data'), model.tokenizer, { maxLength });
   const evalData = values['eval-data'] ? loadSftData(requireFile(values, 'eval-data'), model.tokenizer, { maxLength }) : undefined;
-  const common = commonOptions(values, model, 2e-5);
   if (!values.quiet) dataNote(data.stats, evalData?.stats, maxLength);
   await runTraining('train sft', {
     ...common, objective: sftObjective(), model, train: data.examples, eval: evalData?.examples, modelKind: 'causal-lm',

@@ -23,7 +23,12 @@ export interface LoadOptions {
   maxLength: number;
 }
 
+const SFT_FORMATS = '"prompt" and "completion", "messages", or "text" (TRL SFT formats)';
+
 function promptAndCompletion(r: RecordAt): { prompt: TextOrChat; completion: TextOrChat; field: string } {
+  if (!has(r, 'completion') && (has(r, 'chosen') || has(r, 'rejected'))) {
+    throw inputError(`this is preference data ("chosen"/"rejected"; train it with rm or dpo); SFT expected ${SFT_FORMATS}`, { file: r.file, line: r.line });
+  }
   if (has(r, 'prompt') || has(r, 'completion')) return { prompt: textField(r, 'prompt', true), completion: textField(r, 'completion'), field: 'completion' };
   if (has(r, 'messages')) {
     const messages = textField(r, 'messages') as { role: string; content: string }[];
@@ -33,7 +38,7 @@ function promptAndCompletion(r: RecordAt): { prompt: TextOrChat; completion: Tex
     return { prompt: messages.slice(0, last), completion: [messages[last]], field: 'messages' };
   }
   if (has(r, 'text')) return { prompt: '', completion: textField(r, 'text'), field: 'text' };
-  throw inputError('expected "prompt" and "completion", "messages", or "text" (TRL SFT formats)', { file: r.file, line: r.line });
+  throw inputError(`expected ${SFT_FORMATS}`, { file: r.file, line: r.line });
 }
 
 export function loadSftData(file: string, tokenizer: Tokenizer, options: LoadOptions): { examples: SftExample[]; stats: DataStats } {
