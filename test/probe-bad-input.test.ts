@@ -83,5 +83,8 @@ test('prompt data files: missing fields and malformed lines name the file and li
   const txt = join(dir, 'prompts.txt');
   writeFileSync(txt, 'first\n\nsecond\n');
   assert.deepEqual(readPromptItems(txt).map((i) => [i.id, i.prompt]), [['1', 'first'], ['3', 'second']]);
+  writeFileSync(txt, 'one two three four\n');
+  assert.deepEqual(readPromptItems(txt, { words: -2 }).map((i) => i.prompt), ['three four']);
+  assert.deepEqual(readPromptItems(txt, { words: 3 }).map((i) => i.prompt), ['one two three']);
   assert.throws(() => readPromptItems(join(dir, 'nope.jsonl')), /nope\.jsonl: file not found/);
 });

@@ -32,6 +32,7 @@ alignkit probe collect --model M [--model M2 ...] --data FILE --attributes a,b -
   --prompt-field F       field holding the prompt (default: prompt, question, instruction, input or text)
   --template T           build the prompt from fields, e.g. "Q: {question}\\nA:"
   --limit N              first N prompts
+  --prompt-words N       keep the first N words of each prompt (negative N: the last |N| words)
   --attributes LIST      length, steps, character, choice, confidence, consistency, or a data field
                          (NAME or field:NAME), or one from --attribute-module
   --attribute-module F   an ES module (.mjs/.ts) exporting \`attributes\`: [{ name, task, compute(context) }]
@@ -79,7 +80,7 @@ const COLLECT_FLAGS = {
   model: { type: 'string', multiple: true }, tokenizer: { type: 'string' }, data: { type: 'string' }, attributes: { type: 'string', multiple: true },
   out: { type: 'string' }, layers: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
   'top-p': { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' }, timeline: { type: 'string' }, chat: { type: 'boolean' },
-  stop: { type: 'string', multiple: true }, 'prompt-field': { type: 'string' }, template: { type: 'string' }, limit: { type: 'string' },
+  stop: { type: 'string', multiple: true }, 'prompt-field': { type: 'string' }, 'prompt-words': { type: 'string' }, template: { type: 'string' }, limit: { type: 'string' },
   names: { type: 'string' }, 'reference-field': { type: 'string' }, confidence: { type: 'string' }, 'max-steps': { type: 'string' },
   dtype: { type: 'string' }, 'batch-size': { type: 'string' }, 'control-random-init': { type: 'boolean' }, resume: { type: 'boolean' },
   'api-key-env': { type: 'string' }, 'attribute-module': { type: 'string', multiple: true },
@@ -119,7 +120,7 @@ async function collect(argv: string[]): Promise<number> {
   const data = requireFlag(values, 'data');
   const out = requireFlag(values, 'out');
   const resume = !!values.resume;
-  const items = readPromptItems(data, { promptField: values['prompt-field'], template: values.template, limit: intFlag(values, 'limit') });
+  const items = readPromptItems(data, { promptField: values['prompt-field'], template: values.template, limit: intFlag(values, 'limit'), words: intFlag(values, 'prompt-words') });
   const registry = builtinAttributes();
   for (const file of values['attribute-module'] ?? []) await registerAttributeModule(registry, file);
   const attributes = registry.resolve(listFlag(values, 'attributes'), items.map((i) => i.fields));

@@ -18,6 +18,8 @@ export interface PromptDataOptions {
   template?: string;
   /** keep the first N items */
   limit?: number;
+  /** keep the first N words of each prompt (negative: the last |N| words) */
+  words?: number;
 }
 
 const PROMPT_FIELDS = ['prompt', 'question', 'instruction', 'input', 'text'];
@@ -48,7 +50,7 @@ export function readPromptItems(file: string, options: PromptDataOptions = {}): 
     const prompt = options.template ? fillTemplate(options.template, fields, file, line) : fields[promptField!];
     if (typeof prompt !== 'string' || !prompt) throw inputError('missing or empty prompt', { file, line, field: promptField });
     const id = fields.id !== undefined ? String(fields.id) : String(line);
-    return { id, line, prompt, fields };
+    return { id, line, prompt: options.words ? keepWords(prompt, options.words) : prompt, fields };
   });
 }
 
@@ -58,4 +60,9 @@ function fillTemplate(template: string, fields: Record<string, unknown>, file: s
     if (v === undefined || v === null) throw inputError(`the template needs field "${name}"`, { file, line, field: name });
     return String(v);
   });
+}
+
+function keepWords(text: string, words: number): string {
+  const all = text.trim().split(/\s+/);
+  return (words > 0 ? all.slice(0, words) : all.slice(words)).join(' ');
 }
