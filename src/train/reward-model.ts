@@ -1,7 +1,8 @@
 /**
  * A trained reward model put to use: the scalar head read at the last token of each sequence,
  * on the engine (weights embedded), and the same model as a LanguageModel with a `scalarHead`
- * (decode/'s ScalarHeadModel: reward-guided decoding, Best-of-N, evaluation).
+ * (decode/'s ScalarHeadModel: reward-guided decoding, Best-of-N, evaluation). The two run
+ * different graphs, so each checks the other in tests.
  */
 import { GraphSession } from '../engine/session.ts';
 import { inputError } from '../errors.ts';
@@ -71,15 +72,11 @@ export class RewardModel {
   async dispose(): Promise<void> { await this.session.release(); }
 }
 
-/** The reward model directory as a LanguageModel with a scalar head (it needs its LM head, which alignkit saves). */
+/** The reward model directory as a LanguageModel whose `scalarHead` is the reward (the native backend runs the head). */
 export async function loadRewardLanguageModel(dir: string): Promise<NativeModel & { scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> }> {
   const m = readRewardModel(dir);
-  const lmWeights: Weights = new Map([...m.weights].filter(([n]) => n !== 'score.weight'));
-  if (!m.config.tieWordEmbeddings && !lmWeights.has('lm_head.weight')) throw inputError('this reward model has no LM head (lm_head.weight), so it cannot also run as a language model', { file: dir });
-  const [lm, head] = [await NativeModel.create(dir, m.config, lmWeights, m.tokenizer), await RewardModel.create(m.config, m.weights, m.tokenizer)];
-  const dispose = lm.dispose.bind(lm);
-  return Object.assign(lm, {
-    scalarHead: (sequences: readonly (readonly number[])[]) => head.scores(sequences),
-    dispose: async () => { await dispose(); await head.dispose(); },
-  });
+  if (!m.config.tieWordEmbeddings && !m.weights.has('lm_head.weight')) throw inputError('this reward model has no LM head (lm_head.weight), so it cannot also run as a language model', { file: dir });
+  const lm = await NativeModel.create(dir, m.config, m.weights, m.tokenizer);
+  if (!lm.scalarHead) throw inputError('the native backend did not pick up the reward head', { file: dir });
+  return lm as NativeModel & { scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> };
 }
