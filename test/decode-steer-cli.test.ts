@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { run } from '../src/cli/steer.ts';
 import type { SteerRecord } from '../src/cli/steer.ts';
-import { STORIES, storiesMissing } from './helpers/model-wrappers.ts';
+import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
+import { readLocalCheckpoint } from '../src/lm/load.ts';
+import { writeRewardModel } from '../src/train/model-directory.ts';
+import { createRng } from '../src/util/random.ts';
 
 const exec = promisify(execFile);
 
@@ -84,4 +87,27 @@ test('steer: bad input gets one clear line naming the file, line or flag', { ski
   const r = await exec(process.execPath, ['bin/alignkit.mjs', 'steer', 'w2s', '--large', STORIES, '--prompts', prompts, '--out', join(dir, 'f')]).catch((e) => e);
   assert.equal(r.code, 1);
   assert.match(r.stderr.trim(), /^alignkit steer: method w2s needs --tuned$/);
+});
+
+test('steer ivg and bon --bon-scorer reward with scalar-head model directories (value model, reward model)', { skip: storiesMissing }, async (t) => {
+  const dir = tempDir(t);
+  // a value model in the layout `alignkit train value|rm` writes: stories260K with a random scalar head
+  const base = readLocalCheckpoint(STORIES, STORIES_TOKENIZER);
+  const rng = createRng(7);
+  base.weights.set('score.weight', { shape: [1, base.config.hiddenSize], data: Float32Array.from({ length: base.config.hiddenSize }, () => rng.normal()) });
+  const head = join(dir, 'value-model');
+  writeRewardModel(head, base);
+  const prompts = writePrompts(dir, PROMPTS.slice(0, 2));
+  const out = join(dir, 'run');
+  const args = ['--large', STORIES, '--tuned', STORIES, '--untuned', STORIES, '--value', head, '--reward', head, '--bon-scorer', 'reward',
+    '--prompts', prompts, '--out', out, '--max-new-tokens', '16', '--w', '2', '--k', '2', '--l', '4'];
+  assert.equal(await run(['--compare', 'ivg,bon', ...args]), 0);
+  const records = readRecords(out);
+  assert.equal(records.length, 4);
+  for (const r of records) {
+    assert.equal(typeof r.score, 'number');
+    assert.ok(Object.keys(r.usage).some((role) => role.includes('value') || role.includes('reward')), `scalar-head model tokens counted: ${Object.keys(r.usage)}`);
+  }
+  // BoN ranked by the reward model picks the response the gold (the same model) likes best
+  for (const r of records.filter((x) => x.method === 'bon')) assert.ok(Math.abs(r.score! - r.gold!) < 1e-4);
 });
