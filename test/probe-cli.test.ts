@@ -81,6 +81,20 @@ test('probe collect then probe fit: the table, summary.json with layer curves pe
   assert.equal(readFileSync(join(dir, 'fit-mlp', 'results.jsonl'), 'utf8').trim().split('\n').length, 1);
 });
 
+test('several --model: one store per model, and fit compares them', { skip }, async () => {
+  const out = join(dir, 'models');
+  const collected = await cli(['probe', 'collect', '--model', MODEL, '--model', MODEL, '--tokenizer', TOKENIZER, '--data', join(dir, 'prompts.jsonl'),
+    '--attributes', 'paragraph', '--out', out, '--max-new-tokens', '4', '--layers', '2,5']);
+  assert.equal(collected.code, 0, collected.stderr);
+  assert.ok(existsSync(join(out, 'stories260K', 'meta.json')) && existsSync(join(out, 'stories260K-2', 'meta.json')));
+  const fitted = await cli(['probe', 'fit', '--in', out, '--probe', 'linear', '--seeds', '1', '--controls', 'none', '--out', join(dir, 'models-fit')]);
+  assert.equal(fitted.code, 0, fitted.stderr);
+  const summary: Summary = JSON.parse(readFileSync(join(dir, 'models-fit', 'summary.json'), 'utf8'));
+  const perModel = summary.plots.find((p) => p.title === 'Per model: best-layer test score');
+  assert.deepEqual(perModel?.series[0].points.map((p) => p[0]), ['stories260K', 'stories260K-2']);
+  assert.equal(perModel?.series[0].points[0][1], perModel?.series[0].points[1][1], 'the same model gives the same score');
+});
+
 test('bad flags and inputs give one clear line and a non-zero exit', async () => {
   const cases: [string[], RegExp][] = [
     [['probe', 'fit', '--in', join(dir, 'missing'), '--probe', 'linear', '--out', join(dir, 'x')], /missing, field "--in": folder not found/],

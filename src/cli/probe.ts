@@ -32,7 +32,7 @@ alignkit probe collect --model M [--model M2 ...] --data FILE --attributes a,b -
   --prompt-field F       field holding the prompt (default: prompt, question, instruction, input or text)
   --template T           build the prompt from fields, e.g. "Q: {question}\\nA:"
   --limit N              first N prompts
-  --prompt-words N       keep the first N words of each prompt (negative N: the last |N| words)
+  --prompt-words N       keep the first N words of each prompt (negative: the last |N| words, e.g. --prompt-words=-40)
   --attributes LIST      length, steps, character, choice, confidence, consistency, or a data field
                          (NAME or field:NAME), or one from --attribute-module
   --attribute-module F   an ES module (.mjs/.ts) exporting \`attributes\`: [{ name, task, compute(context) }]
