@@ -121,6 +121,28 @@ test('cached scoring: a finished row keeps its frozen score while others grow, a
   assert.ok(close(second[1], await direct(' named Max. He', false)));
 });
 
+test('cached scoring stays exact when earlier ids change (the cache is rebuilt, and counted)', { skip: storiesMissing }, async () => {
+  const scorer = await CachedResponseLogprob.open(model, PROMPT, 2);
+  await scorer.logprobs([
+    { prompt: PROMPT, response: ' named Max and his friend', finishReason: null },
+    { prompt: PROMPT, response: ' who', finishReason: null },
+  ]);
+  assert.equal(scorer.rebuilds, 0);
+  // row 0 no longer extends what its cache holds
+  const scores = await scorer.logprobs([
+    { prompt: PROMPT, response: ' who liked to run in the park', finishReason: null },
+    { prompt: PROMPT, response: ' who was big', finishReason: null },
+  ]);
+  assert.equal(scorer.rebuilds, 1);
+  scorer.close();
+  const promptIds = model.tokenizer.encode(PROMPT, { addBos: true });
+  for (const [i, response] of [' who liked to run in the park', ' who was big'].entries()) {
+    const ids = model.tokenizer.encode(PROMPT + response, { addBos: true });
+    const [direct] = await model.score([{ prefix: promptIds, continuation: ids.slice(promptIds.length) }]);
+    assert.ok(close(scores[i], direct.total), `${scores[i]} vs ${direct.total}`);
+  }
+});
+
 test('finished beams keep competing with a frozen score and fill K rows when kept', { skip: storiesMissing }, async () => {
   // a short budget makes all rows finish in the same round; with EOS-prone prompts some finish early
   const r = await weakToStrongSearch(model, pair, 'The end.', { ...sampling, maxNewTokens: 30, beams: 2, successors: 3, chunkLength: 3, seed: 9 });

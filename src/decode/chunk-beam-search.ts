@@ -60,7 +60,20 @@ export interface BeamSearchResult {
   timing: { samplingSeconds: number; scoringSeconds: number };
 }
 
-export function validateBeamShape(o: { beams: number; successors: number; chunkLength: number }): void {
+export interface BeamShape {
+  beams: number;
+  successors: number;
+  chunkLength: number;
+}
+
+/** W, K, L from the options given, the rest from `defaults`; checked. */
+export function beamShape(o: Partial<BeamShape>, defaults: BeamShape): BeamShape {
+  const shape = { beams: o.beams ?? defaults.beams, successors: o.successors ?? defaults.successors, chunkLength: o.chunkLength ?? defaults.chunkLength };
+  validateBeamShape(shape);
+  return shape;
+}
+
+export function validateBeamShape(o: BeamShape): void {
   if (!Number.isInteger(o.beams) || o.beams < 1) throw inputError(`beam width W must be a positive integer, got ${o.beams}`, { field: 'w' });
   if (!Number.isInteger(o.successors) || o.successors < 1) throw inputError(`successors per beam K must be a positive integer, got ${o.successors}`, { field: 'k' });
   if (!(o.chunkLength === Infinity || (Number.isInteger(o.chunkLength) && o.chunkLength >= 1))) throw inputError(`chunk length L must be a positive integer or Infinity, got ${o.chunkLength}`, { field: 'l' });

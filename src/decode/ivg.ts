@@ -1,7 +1,7 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
-import { type BeamSearchOptions, beamScorerOf, chunkBeamSearch, validateBeamShape } from './chunk-beam-search.ts';
+import { type BeamSearchOptions, beamScorerOf, beamShape, chunkBeamSearch } from './chunk-beam-search.ts';
 import { eftTerms } from './eft.ts';
 import type { GuidancePair } from './log-ratio.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
@@ -9,7 +9,7 @@ import { type SeedOption, type SteerResult, withClosing } from './steer-result.t
 import { TokenStreamSampler } from './token-stream-sampler.ts';
 import { UsageMeter } from './usage.ts';
 import { type ValueModel, valueScorer } from './value-model.ts';
-import { W2S_DEFAULTS, definedOnly } from './weak-to-strong-search.ts';
+import { W2S_DEFAULTS } from './weak-to-strong-search.ts';
 import { assertSameVocabulary } from './vocabulary.ts';
 
 export interface IvgOptions extends SamplingOptions, SeedOption, Partial<BeamSearchOptions> {
@@ -26,8 +26,7 @@ export interface IvgOptions extends SamplingOptions, SeedOption, Partial<BeamSea
  * out of the ranking.
  */
 export async function integratedValueGuidance(large: LanguageModel, pair: GuidancePair | null, value: ValueModel, prompt: string, options: IvgOptions): Promise<SteerResult> {
-  const shape = { ...W2S_DEFAULTS, ...definedOnly({ beams: options.beams, successors: options.successors, chunkLength: options.chunkLength }) };
-  validateBeamShape(shape);
+  const shape = beamShape(options, W2S_DEFAULTS);
   const meter = new UsageMeter({ large, tuned: pair?.tuned, untuned: pair?.untuned, value });
   const terms = pair ? eftTerms(large, pair, prompt, options.beta ?? 1, options.largeFormat)
     : [{ role: 'large', model: large, weight: 1, prompt: renderPrompt(options.largeFormat, prompt, large.tokenizer) }];

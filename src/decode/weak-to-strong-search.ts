@@ -1,7 +1,7 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
-import { type BeamScorer, type BeamSearchOptions, beamScorerOf, chunkBeamSearch, validateBeamShape } from './chunk-beam-search.ts';
+import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, chunkBeamSearch } from './chunk-beam-search.ts';
 import { openModelSampler } from './large-model-sampler.ts';
 import { type GuidancePair, LogRatioBeamScorer, logRatioScorer } from './log-ratio.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
@@ -27,8 +27,7 @@ export const W2S_DEFAULTS = { beams: 4, successors: 4, chunkLength: 5 } as const
  * tokenizer and may be text-only (the small models re-tokenize the response text).
  */
 export async function weakToStrongSearch(large: LanguageModel, pair: GuidancePair, prompt: string, options: WeakToStrongOptions): Promise<SteerResult> {
-  const shape = { ...W2S_DEFAULTS, ...definedOnly({ beams: options.beams, successors: options.successors, chunkLength: options.chunkLength }) };
-  validateBeamShape(shape);
+  const shape = beamShape(options, W2S_DEFAULTS);
   const meter = new UsageMeter({ large, tuned: pair.tuned, untuned: pair.untuned });
   const size = shape.beams * shape.successors;
   const cacheable = [pair.tuned, pair.untuned].every((m) => m.capabilities.fullLogits && m.capabilities.tokenIds);
@@ -46,8 +45,4 @@ export async function weakToStrongSearch(large: LanguageModel, pair: GuidancePai
     const rebuilds = scorer instanceof LogRatioBeamScorer ? scorer.rebuilds : 0;
     return { method: 'w2s', ...found, usage: meter.delta(), stats: { cacheRebuilds: rebuilds } };
   });
-}
-
-export function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
