@@ -32,9 +32,9 @@ test('selected pairs are TRL JSONL that the trainer reads back as the same pairs
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-ilr-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const samples = [
-    { index: 0, prompt: 'Once upon a time', samples: [{ text: ' a happy cat.', finishReason: 'eos' as const, length: 4, scores: [] }, { text: ' a sad dog.', finishReason: 'eos' as const, length: 4, scores: [] }] },
-    { index: 1, prompt: 'Lily', samples: [{ text: ' ran.', finishReason: 'eos' as const, length: 2, scores: [] }, { text: ' ran.', finishReason: 'eos' as const, length: 2, scores: [] }] },
-    { index: 2, prompt: 'Tom', samples: [{ text: ' smiled and played all day long.', finishReason: 'length' as const, length: 8, scores: [] }, { text: ' cried.', finishReason: 'eos' as const, length: 2, scores: [] }] },
+    { index: 0, prompt: 'Once upon a time', rendered: 'Story: Once upon a time', samples: [{ text: ' a happy cat.', finishReason: 'eos' as const, length: 4, scores: [] }, { text: ' a sad dog.', finishReason: 'eos' as const, length: 4, scores: [] }] },
+    { index: 1, prompt: 'Lily', rendered: 'Story: Lily', samples: [{ text: ' ran.', finishReason: 'eos' as const, length: 2, scores: [] }, { text: ' ran.', finishReason: 'eos' as const, length: 2, scores: [] }] },
+    { index: 2, prompt: 'Tom', rendered: 'Story: Tom', samples: [{ text: ' smiled and played all day long.', finishReason: 'length' as const, length: 8, scores: [] }, { text: ' cried.', finishReason: 'eos' as const, length: 2, scores: [] }] },
   ];
   const scores = [{ rewards: [0.8, -0.6] }, { rewards: [0.1, 0.1] }, { rewards: [0.5, -0.4] }];
   const { rows, stats } = selectPairs(samples, scores, 0);
@@ -45,7 +45,8 @@ test('selected pairs are TRL JSONL that the trainer reads back as the same pairs
   const file = join(dir, 'preferences.jsonl');
   writeTrlPreferences(file, rows);
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines[0], { prompt: 'Once upon a time', chosen: ' a happy cat.', rejected: ' a sad dog.', score_chosen: 0.8, score_rejected: -0.6, length_chosen: 4, length_rejected: 4 });
+  // the prompt as the policy saw it (template applied): what it was trained to continue
+  assert.deepEqual(lines[0], { prompt: 'Story: Once upon a time', chosen: ' a happy cat.', rejected: ' a sad dog.', score_chosen: 0.8, score_rejected: -0.6, length_chosen: 4, length_rejected: 4 });
   // alignkit's own reader (TRL format) sees prompt/chosen/rejected and ignores the extra columns
   const chars: Tokenizer = {
     vocabSize: 260, bosId: 256, eosId: 257, padId: 258, hasChatTemplate: false,
@@ -55,8 +56,8 @@ test('selected pairs are TRL JSONL that the trainer reads back as the same pairs
   };
   const { pairs } = loadPreferenceData(file, chars, { maxLength: 256 });
   assert.deepEqual(pairs.map((p) => p.text), [
-    { prompt: 'Once upon a time', chosen: ' a happy cat.', rejected: ' a sad dog.' },
-    { prompt: 'Tom', chosen: ' smiled and played all day long.', rejected: ' cried.' },
+    { prompt: 'Story: Once upon a time', chosen: ' a happy cat.', rejected: ' a sad dog.' },
+    { prompt: 'Story: Tom', chosen: ' smiled and played all day long.', rejected: ' cried.' },
   ]);
 });
 

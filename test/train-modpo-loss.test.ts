@@ -99,7 +99,7 @@ test('length regularization sign: a shorter chosen response costs more loss, so 
   const push = (z: number) => beta / (1 + Math.exp(z));
   assert.ok(push(shortChosen.logit) > push(longChosen.logit));
   assert.equal(lengthRegularizedLoss(beta, 0, 2, 10, 30).loss, lengthRegularizedLoss(beta, 0, 2, 30, 10).loss);
-  assert.throws(() => checkLengthAlpha(-0.1), /≥ 0/);
+  assert.throws(() => checkLengthAlpha(-0.1), /length-alpha.*≥ 0/);
 });
 
 test('weights: must sum to 1, one per objective, w_k > 0', () => {

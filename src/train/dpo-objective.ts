@@ -16,7 +16,7 @@ import { scoredRowFeeds, targetLogprobs } from './token-logprobs.ts';
 
 const names = {
   chosenSelect: 'chosen_select', rejectedSelect: 'rejected_select', refChosen: 'ref_chosen', refRejected: 'ref_rejected',
-  scale: 'dpo_scale', chosen: 'logps_chosen', rejected: 'logps_rejected',
+  scale: 'dpo_scale', chosen: 'logps_chosen', rejected: 'logps_rejected', tokens: 'response_token_logps',
 } as const;
 
 export interface DpoObjectiveOptions extends DpoLossOptions {
@@ -26,12 +26,33 @@ export interface DpoObjectiveOptions extends DpoLossOptions {
   kind?: string;
 }
 
-/** Summed response log-probs per pair, chosen and rejected ([P] each), from one forward over 2P sequences. */
-export function sequenceLogps(ctx: LossContext): { chosen: Value; rejected: Value } {
+/**
+ * Summed response log-probs per pair, chosen and rejected ([P] each), from one forward over 2P
+ * sequences, and the per-token log-probs they sum (`tokens`, [N]).
+ */
+export function sequenceLogps(ctx: LossContext): { chosen: Value; rejected: Value; tokens: Value } {
   const { o, g } = ctx;
-  const logp = o.unsqueeze(targetLogprobs(ctx), [1]);
+  const tokens = targetLogprobs(ctx);
+  const logp = o.unsqueeze(tokens, [1]);
   const sum = (input: string) => o.reshape(o.matmul(g.input(input, 'float32', ['P', 'N']), logp), [-1]);
-  return { chosen: sum(names.chosenSelect), rejected: sum(names.rejectedSelect) };
+  return { chosen: sum(names.chosenSelect), rejected: sum(names.rejectedSelect), tokens };
+}
+
+/**
+ * The summed response log-probs of each pair in float64 from the per-token ones: the same
+ * tokens give the same sums whatever the batch (a float32 sum inside the graph depends on the
+ * batch's shape), so a policy equal to the reference scores rewards of exactly 0.
+ */
+export function pairSums(items: readonly PreferencePair[], tokenLogps: ArrayLike<number>): { chosen: number[]; rejected: number[] } {
+  const seqs = pairSequences(items);
+  const sums = new Array<number>(seqs.length).fill(0);
+  let n = 0;
+  seqs.forEach((s, b) => {
+    const from = Math.max(1, (b < items.length ? items[b] : items[b - items.length]).promptIds.length);
+    for (let i = from; i < s.length; i++) sums[b] += tokenLogps[n++];
+  });
+  if (n !== tokenLogps.length) throw new AlignkitError('internal', `${tokenLogps.length} token log-probs for ${n} response tokens`);
+  return { chosen: sums.slice(0, items.length), rejected: sums.slice(items.length) };
 }
 
 /** Feeds of sequenceLogps: the 2P sequences, scored response rows and each pair's row selectors. */
@@ -52,7 +73,7 @@ export function sequenceLogpFeeds(items: readonly PreferencePair[]) {
   };
 }
 
-export const sequenceLogpOutputs = { chosen: names.chosen, rejected: names.rejected } as const;
+export const sequenceLogpOutputs = { chosen: names.chosen, rejected: names.rejected, tokens: names.tokens } as const;
 
 export function dpoObjective(options: DpoObjectiveOptions): Objective<PreferencePair> {
   const reference = (p: PreferencePair, i: number) => {
@@ -65,7 +86,7 @@ export function dpoObjective(options: DpoObjectiveOptions): Objective<Preference
     kind: options.kind ?? 'dpo',
     addLoss(ctx) {
       const { o, g } = ctx;
-      const { chosen, rejected } = sequenceLogps(ctx);
+      const { chosen, rejected, tokens } = sequenceLogps(ctx);
       const refChosen = g.input(names.refChosen, 'float32', ['P']);
       const refRejected = g.input(names.refRejected, 'float32', ['P']);
       const scale = g.input(names.scale, 'float32', []);
@@ -73,7 +94,7 @@ export function dpoObjective(options: DpoObjectiveOptions): Objective<Preference
       const weights = g.input(pairInputNames.weights, 'float32', ['P']);
       const delta = o.sub(o.sub(chosen, refChosen), o.sub(rejected, refRejected));
       const z = o.add(o.mul(delta, scale), margins);
-      return { loss: pairLossGraph(o, z, weights, options.loss ?? 'sigmoid'), outputs: { [names.chosen]: chosen, [names.rejected]: rejected } };
+      return { loss: pairLossGraph(o, z, weights, options.loss ?? 'sigmoid'), outputs: { [names.chosen]: chosen, [names.rejected]: rejected, [names.tokens]: tokens } };
     },
     normalizer: (items) => items.length,
     sequences: pairSequences,
@@ -90,9 +111,8 @@ export function dpoObjective(options: DpoObjectiveOptions): Objective<Preference
       };
     },
     metrics(items, fetched) {
-      const w = fetched[names.chosen].data as Float32Array;
-      const l = fetched[names.rejected].data as Float32Array;
-      const pairs = items.map((p, i) => ({ policyChosen: w[i], policyRejected: l[i], refChosen: reference(p, i).chosen, refRejected: reference(p, i).rejected }));
+      const policy = pairSums(items, fetched[names.tokens].data as Float32Array);
+      const pairs = items.map((p, i) => ({ policyChosen: policy.chosen[i], policyRejected: policy.rejected[i], refChosen: reference(p, i).chosen, refRejected: reference(p, i).rejected }));
       const { loss: _loss, ...sums } = dpoMetricSums(pairs, options, items.map((p) => options.margin?.(p) ?? 0));
       return { sums, count: items.length };
     },

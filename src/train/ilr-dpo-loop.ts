@@ -129,7 +129,7 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IterationRecord[]> {
       const policy = await o.load(previous);
       await streamPerPrompt(join(dir, 'samples.jsonl'), prompts.length, progress('sample'), async (i) => {
         const s = await samplePrompt(policy, i, prompts[i], [], { ...o.sampling, seed: o.seed + 1_000_003 * t });
-        return { index: i, prompt: s.prompt, samples: s.samples.map(({ text, finishReason, length }) => ({ text, finishReason, length })) };
+        return { index: i, prompt: s.prompt, rendered: s.rendered, samples: s.samples.map(({ text, finishReason, length }) => ({ text, finishReason, length })) };
       });
       advance(state, 'score'); save();
     }
@@ -232,7 +232,7 @@ export function selectPairs(samples: readonly PromptSamples[], scores: readonly 
     const sel = selectPair(responses, lengthPenalty);
     if ('skip' in sel) { skipped[sel.skip]++; return; }
     const c = responses[sel.chosen], r = responses[sel.rejected];
-    rows.push({ prompt: p.prompt, chosen: c.text, rejected: r.text, score_chosen: c.reward, score_rejected: r.reward, length_chosen: c.length, length_rejected: r.length });
+    rows.push({ prompt: p.rendered ?? p.prompt, chosen: c.text, rejected: r.text, score_chosen: c.reward, score_rejected: r.reward, length_chosen: c.length, length_rejected: r.length });
   });
   const all = samples.flatMap((p, i) => p.samples.map((s, k) => ({ length: s.length, reward: scores[i].rewards[k] })));
   return {

@@ -13,6 +13,9 @@
  * sides, so it cancels).
  */
 import { pairLoss } from './pair-loss.ts';
+import type { PreferencePair } from './examples.ts';
+import type { DpoObjectiveOptions } from './dpo-objective.ts';
+import type { Objective } from './objective.ts';
 import { inputError } from '../errors.ts';
 
 /** α·(|y_w| − |y_l|): the per-pair offset the DPO-family loss adds to β·Δh. */
@@ -26,7 +29,25 @@ export function lengthRegularizedLoss(beta: number, alpha: number, deltaH: numbe
   return { logit, loss: pairLoss(logit) };
 }
 
-export function checkLengthAlpha(alpha: number, field = '--length-alpha'): number {
+export function checkLengthAlpha(alpha: number, field = 'length-alpha'): number {
   if (!Number.isFinite(alpha) || alpha < 0) throw inputError(`expected a number ≥ 0 (0 = plain DPO; the notes suggest 0.001–0.03 per token for chat-length responses), got ${alpha}`, { field });
   return alpha;
+}
+
+/** The dpoObjective options that add the length term (none for α = 0: plain DPO). */
+export function lengthRegularization(alpha: number): Pick<DpoObjectiveOptions, 'margin' | 'kind'> {
+  if (checkLengthAlpha(alpha) === 0) return {};
+  return { kind: 'lr-dpo', margin: (p: PreferencePair) => lengthOffset(alpha, p.chosenIds.length, p.rejectedIds.length) };
+}
+
+/** Adds TRL-style length metrics (mean response tokens of chosen and rejected) to a preference objective. */
+export function withLengthMetrics(objective: Objective<PreferencePair>): Objective<PreferencePair> {
+  return {
+    ...objective,
+    metrics(items, fetched) {
+      const m = objective.metrics(items, fetched);
+      const sum = (f: (p: PreferencePair) => number) => items.reduce((a, p) => a + f(p), 0);
+      return { ...m, sums: { ...m.sums, 'length/chosen': sum((p) => p.chosenIds.length), 'length/rejected': sum((p) => p.rejectedIds.length) } };
+    },
+  };
 }

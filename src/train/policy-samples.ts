@@ -33,7 +33,10 @@ export interface ScoredSample {
 
 export interface PromptSamples {
   index: number;
+  /** the raw prompt (what rewards score) */
   prompt: string;
+  /** the prompt as the policy saw it (its template applied; what training pairs hold) */
+  rendered: string;
   samples: ScoredSample[];
 }
 
@@ -62,6 +65,7 @@ export async function samplePrompt(model: LanguageModel, index: number, prompt: 
   return {
     index,
     prompt,
+    rendered,
     samples: samples.map((s, k) => ({ text: s.text, finishReason: s.finishReason, length: responseLength(model, rendered, s), scores: perReward.map((sc) => sc[k]) })),
   };
 }

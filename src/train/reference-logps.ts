@@ -10,7 +10,7 @@ import { GraphSession } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
-import { sequenceLogpFeeds, sequenceLogpOutputs, sequenceLogps } from './dpo-objective.ts';
+import { pairSums, sequenceLogpFeeds, sequenceLogpOutputs, sequenceLogps } from './dpo-objective.ts';
 import type { PreferencePair } from './examples.ts';
 import { pairLength } from './examples.ts';
 import type { Objective } from './objective.ts';
@@ -46,8 +46,8 @@ function dataFingerprint(pairs: readonly PreferencePair[]): string {
 const logpsOnly: Objective<PreferencePair> = {
   kind: 'reference-logps',
   addLoss(ctx) {
-    const { chosen, rejected } = sequenceLogps(ctx);
-    return { loss: ctx.o.reduceSum(chosen, [0], false), outputs: { [sequenceLogpOutputs.chosen]: chosen, [sequenceLogpOutputs.rejected]: rejected } };
+    const { chosen, tokens } = sequenceLogps(ctx);
+    return { loss: ctx.o.reduceSum(chosen, [0], false), outputs: { [sequenceLogpOutputs.tokens]: tokens } };
   },
   normalizer: (items) => items.length,
   feeds: (items) => sequenceLogpFeeds(items),
@@ -57,7 +57,9 @@ const logpsOnly: Objective<PreferencePair> = {
 };
 
 export async function computeSequenceLogps(cfg: ModelConfig, weights: Weights, pairs: readonly PreferencePair[], onProgress?: (done: number, total: number) => void): Promise<{ chosen: number[]; rejected: number[] }> {
-  const graph = buildTrainGraph(cfg, weights, { full: new Set(), frozen: 'initializer' }, logpsOnly, { gradients: false, name: 'reference-logps' });
+  // weights fed as inputs, as in the training and evaluation graphs, so that the policy at step 0 scores the same
+  const graph = buildTrainGraph(cfg, weights, { full: new Set(), frozen: 'input' }, logpsOnly, { gradients: false, name: 'reference-logps' });
+  const weightFeeds = Object.fromEntries(graph.weightInputs.map((n) => [n, { dims: weights.get(n)!.shape, data: weights.get(n)!.data }]));
   const session = await GraphSession.create(graph.graph, 'reference log-probs graph');
   const chosen = new Array<number>(pairs.length);
   const rejected = new Array<number>(pairs.length);
@@ -67,10 +69,10 @@ export async function computeSequenceLogps(cfg: ModelConfig, weights: Weights, p
       const size = Math.max(1, Math.floor(BATCH_TOKENS / (2 * pairLength(pairs[order[start]]))));
       const idx = order.slice(start, start + size);
       start += idx.length;
-      const out = await session.run(logpsOnly.feeds(idx.map((i) => pairs[i]), 1), [sequenceLogpOutputs.chosen, sequenceLogpOutputs.rejected]);
-      const c = out[sequenceLogpOutputs.chosen].data as Float32Array;
-      const r = out[sequenceLogpOutputs.rejected].data as Float32Array;
-      idx.forEach((i, k) => { chosen[i] = c[k]; rejected[i] = r[k]; });
+      const batch = idx.map((i) => pairs[i]);
+      const out = await session.run({ ...logpsOnly.feeds(batch, 1), ...weightFeeds }, [sequenceLogpOutputs.tokens]);
+      const sums = pairSums(batch, out[sequenceLogpOutputs.tokens].data as Float32Array);
+      idx.forEach((i, k) => { chosen[i] = sums.chosen[k]; rejected[i] = sums.rejected[k]; });
       onProgress?.(start, order.length);
     }
   } finally {

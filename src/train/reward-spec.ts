@@ -41,6 +41,8 @@ export interface RewardSource {
   /** what a cache keys on (undefined: a cheap rule, recomputed rather than cached) */
   fingerprint?: string;
   scorer: Scorer;
+  /** an implicit reward's tuned model π_φ, itself a policy (the w_k = 0 end of a MODPO front) */
+  policy?: string;
 }
 
 export const SPEC_HELP = 'length, sentiment, vader, afinn, rm:PATH, dpo:PATH[@REF] or a model path';
@@ -114,6 +116,7 @@ async function implicit(spec: string, ref: string, referenceRef: string | undefi
   return {
     spec,
     name: `implicit(${ref})`,
+    policy: ref,
     fingerprint: `dpo|${modelFingerprint(ref)}|${modelFingerprint(refRef)}|β=${ctx.beta}|${formatKey(ctx.format)}`,
     scorer: implicitReward(tuned, reference, ctx.beta, ctx.format),
   };

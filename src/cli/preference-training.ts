@@ -1,0 +1,74 @@
+/**
+ * The PreferenceTrainer the MODPO and iLR-DPO commands use: `train dpo`'s machinery (the same
+ * training flags, cached reference log-probs, the trainer loop and its run folder) with MODPO's
+ * scale β/w_k and per-pair margins and/or the length term α·(|y_w| − |y_l|).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { AlignkitError, inputError } from '../errors.ts';
+import { readLocalCheckpoint } from '../lm/load.ts';
+import { loadPreferenceData } from '../train/data/load-preferences.ts';
+import { dpoObjective } from '../train/dpo-objective.ts';
+import type { PreferencePair } from '../train/examples.ts';
+import { lengthOffset, withLengthMetrics } from '../train/length-regularized.ts';
+import { modpoDpoTerms } from '../train/modpo-loss.ts';
+import type { PreferenceTrainer } from '../train/preference-trainer.ts';
+import { attachReferenceLogps } from '../train/reference-logps.ts';
+import { type FlagSpec } from './args.ts';
+import { commonOptions, maxLengthOf, runTraining } from './train-flags.ts';
+
+/** Flags of the DPO family beyond the common training flags. */
+export const preferenceFlagSpec: FlagSpec = { beta: { type: 'string' }, loss: { type: 'string' } };
+
+export function lossOf(values: Record<string, any>): 'sigmoid' | 'hinge' {
+  const loss = values.loss ?? 'sigmoid';
+  if (loss !== 'sigmoid' && loss !== 'hinge') throw inputError(`--loss must be sigmoid or hinge, got "${loss}"`, { field: 'loss' });
+  return loss;
+}
+
+/** Where margins are cached unless --margin-cache says: $ALIGNKIT_CACHE_DIR, $XDG_CACHE_HOME/alignkit or ~/.cache/alignkit. */
+export function defaultCacheDir(kind: string): string {
+  const base = process.env.ALIGNKIT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'alignkit');
+  return join(base, kind);
+}
+
+/**
+ * @param values the command's parsed training flags (lr, epochs, batch size, LoRA, ...)
+ * @param tokenizerFor the --tokenizer of a checkpoint that needs one (llama2.c π_0); trained iterates carry their own
+ */
+export function preferenceTrainer(command: string, values: Record<string, any>, tokenizerFor: (path: string) => string | undefined): PreferenceTrainer {
+  if (values.save === 'adapter') throw inputError(`${command} trains from each result, so it needs merged weights; use --save merged or both`, { field: 'save' });
+  const loss = lossOf(values);
+  return async (job, onProgress) => {
+    const model = readLocalCheckpoint(job.policy, tokenizerFor(job.policy));
+    const maxLength = maxLengthOf(values, model);
+    const data = loadPreferenceData(job.data, model.tokenizer, { maxLength });
+    const common = { ...commonOptions({ ...values, out: job.out }, model, 1e-6), seed: job.seed, resume: job.resume };
+    const reference = job.reference === job.policy ? model : readLocalCheckpoint(job.reference, tokenizerFor(job.reference));
+    if (JSON.stringify(reference.config) !== JSON.stringify(model.config)) throw inputError(`the reference ${job.reference} has another architecture or vocabulary than the policy ${job.policy}`, { field: 'model' });
+    await attachReferenceLogps(reference.config, reference.weights, data.pairs, join(job.out, 'reference-logps.json'));
+
+    let scale = job.beta;
+    const offsets = new Map<PreferencePair, number>();
+    if (job.modpo) {
+      if (job.modpo.margins.length !== data.pairs.length) throw new AlignkitError('internal', `${job.modpo.margins.length} margins for ${data.pairs.length} pairs of ${job.data}`);
+      const terms = modpoDpoTerms(job.beta, job.modpo.weights, job.modpo.margins);
+      scale = terms.beta;
+      data.pairs.forEach((p, i) => offsets.set(p, terms.offsets[i]));
+    }
+    const alpha = job.lengthAlpha ?? 0;
+    const kind = job.modpo ? 'modpo' : alpha > 0 ? 'lr-dpo' : 'dpo';
+    const margin = (p: PreferencePair) => (offsets.get(p) ?? 0) + lengthOffset(alpha, p.chosenIds.length, p.rejectedIds.length);
+    const objective = withLengthMetrics(dpoObjective({ beta: job.beta, scale, loss, margin, kind }));
+    const result = await runTraining(command, {
+      ...common, objective, model, train: data.pairs, modelKind: 'causal-lm',
+      runConfig: {
+        command, objective: kind, model: job.policy, refModel: job.reference, data: job.data, maxLength, beta: job.beta, scale, loss, lengthAlpha: alpha,
+        ...(job.modpo ? { weights: [job.modpo.weights.trained, ...job.modpo.weights.margins] } : {}), data_stats: data.stats, ...common,
+      },
+      onProgress: (p) => { if (p.phase === 'train') onProgress?.({ step: p.step, steps: p.totalSteps, loss: p.loss }); },
+    }, { metrics: [], quiet: true });
+    if (!result.modelDir) throw new AlignkitError('internal', `${command}: the trainer wrote no merged model`);
+    return { checkpoint: result.modelDir, metrics: result.final };
+  };
+}
