@@ -1,0 +1,43 @@
+/**
+ * Fixtures for the MODPO and iLR-DPO checks: story-opening prompts from TinyStories, a
+ * stories260K SFT that learns to end its paragraph with EOS (so response length can move),
+ * and the library pieces wired as the CLI wires them.
+ */
+import { join } from 'node:path';
+import { run as trainCli } from '../../src/cli/train.ts';
+import { preferenceTrainer } from '../../src/cli/preference-training.ts';
+import { loadModel } from '../../src/lm/load.ts';
+import { RunDir } from '../../src/report/run-dir.ts';
+import { ModelPool } from '../../src/train/model-pool.ts';
+import { STORIES, STORIES_TOKENIZER } from './model-wrappers.ts';
+import { tinyStories, writeJsonl } from './stories-data.ts';
+
+const sentences = (paragraph: string) => paragraph.split(/(?<=[.!?])\s+/);
+
+/** First sentences of TinyStories paragraphs (no quotes, 20–90 characters), from `offset`. */
+export function storyPrompts(count: number, offset = 0): string[] {
+  const firsts = tinyStories().map((p) => sentences(p)[0]).filter((s) => s.length > 20 && s.length < 90 && !s.includes('"'));
+  return firsts.slice(offset, offset + count);
+}
+
+/**
+ * stories260K fine-tuned to continue a paragraph's first sentence with the rest of it and EOS:
+ * stories260K itself never stops (llama2.c stories have no EOS), so its lengths cannot change.
+ */
+export async function trainEosModel(dir: string, options: { steps?: number; seed?: number } = {}): Promise<string> {
+  const rows = tinyStories().map(sentences).filter((s) => s.length >= 2).map((s) => ({ prompt: s[0], completion: ' ' + s.slice(1).join(' ') }));
+  const data = writeJsonl(join(dir, 'sft.jsonl'), rows);
+  const out = join(dir, 'sft');
+  const code = await trainCli(['sft', '--model', STORIES, '--tokenizer', STORIES_TOKENIZER, '--data', data, '--out', out, '--lr', '1e-3', '--batch-size', '16',
+    '--max-length', '256', ...(options.steps ? ['--steps', String(options.steps)] : ['--epochs', '1']), '--seed', String(options.seed ?? 42), '--quiet']);
+  if (code !== 0) throw new Error(`train sft exited ${code}`);
+  return join(out, 'model');
+}
+
+/** What `train ilr-dpo` / `sweep modpo` pass the loops: a model pool, a DPO-family trainer, a run folder. */
+export function loopParts(out: string, trainFlags: Record<string, string>, startModel = STORIES) {
+  const pool = new ModelPool({}, (ref) => loadModel(ref, { tokenizer: ref === STORIES ? STORIES_TOKENIZER : undefined }));
+  const values = { ...trainFlags, quiet: true };
+  const trainer = preferenceTrainer('test', values, (p) => (p === startModel && p === STORIES ? STORIES_TOKENIZER : undefined));
+  return { pool, trainer, runDir: (resume: boolean) => RunDir.create(out, { resume }) };
+}
