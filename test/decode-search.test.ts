@@ -41,7 +41,7 @@ test('W2S: cached scoring picks the same beams with the same scores as re-scorin
   const [direct] = await scoreChecked(logRatioScorer(pair), [{ prompt: PROMPT, response: cached.text, finishReason: cached.finishReason }]);
   assert.ok(close(direct, cached.score!), `${direct} vs ${cached.score}`);
   assert.notEqual(cached.score, 0);
-  assert.equal(cached.stats!.cacheRebuilds, 0);
+  assert.equal(cached.stats!.cacheRebuilds, 0, 'ordinary text never needs a rebuild from scratch');
   const smallTokens = (r: typeof cached) => r.usage['tuned+untuned'].processedTokens;
   assert.ok(smallTokens(cached) < smallTokens(rescored) / 2, `cached ${smallTokens(cached)} vs rescored ${smallTokens(rescored)} small-model tokens`);
 });
@@ -121,26 +121,28 @@ test('cached scoring: a finished row keeps its frozen score while others grow, a
   assert.ok(close(second[1], await direct(' named Max. He', false)));
 });
 
-test('cached scoring stays exact when earlier ids change (the cache is rebuilt, and counted)', { skip: storiesMissing }, async () => {
+test('cached scoring stays exact when ids already cached change: rows roll back to their snapshot, or are rebuilt', { skip: storiesMissing }, async () => {
+  const promptIds = model.tokenizer.encode(PROMPT, { addBos: true });
+  const direct = async (response: string) => {
+    const ids = model.tokenizer.encode(PROMPT + response, { addBos: true });
+    return (await model.score([{ prefix: promptIds, continuation: ids.slice(promptIds.length) }]))[0].total;
+  };
+  const row = (response: string) => ({ prompt: PROMPT, response, finishReason: null });
   const scorer = await CachedResponseLogprob.open(model, PROMPT, 2);
-  await scorer.logprobs([
-    { prompt: PROMPT, response: ' named Max and his friend', finishReason: null },
-    { prompt: PROMPT, response: ' who', finishReason: null },
-  ]);
-  assert.equal(scorer.rebuilds, 0);
-  // row 0 no longer extends what its cache holds
-  const scores = await scorer.logprobs([
-    { prompt: PROMPT, response: ' who liked to run in the park', finishReason: null },
-    { prompt: PROMPT, response: ' who was big', finishReason: null },
-  ]);
+  const rounds = [
+    [' named Max', ' who l'],
+    // row 1: " l" is tokenized differently inside " liked", so it resumes from its snapshot
+    [' named Max and his friend', ' who liked'],
+    // row 0 no longer extends even its snapshot (" named Max"): rebuilt from scratch
+    [' who is big', ' who liked to run'],
+  ];
+  for (const [r, responses] of rounds.entries()) {
+    const scores = await scorer.logprobs(responses.map(row));
+    for (const [i, response] of responses.entries()) assert.ok(close(scores[i], await direct(response)), `round ${r} row ${i}: ${scores[i]} vs ${await direct(response)}`);
+  }
+  assert.equal(scorer.rollbacks, 1);
   assert.equal(scorer.rebuilds, 1);
   scorer.close();
-  const promptIds = model.tokenizer.encode(PROMPT, { addBos: true });
-  for (const [i, response] of [' who liked to run in the park', ' who was big'].entries()) {
-    const ids = model.tokenizer.encode(PROMPT + response, { addBos: true });
-    const [direct] = await model.score([{ prefix: promptIds, continuation: ids.slice(promptIds.length) }]);
-    assert.ok(close(scores[i], direct.total), `${scores[i]} vs ${direct.total}`);
-  }
 });
 
 test('finished beams keep competing with a frozen score and fill K rows when kept', { skip: storiesMissing }, async () => {

@@ -1,28 +1,42 @@
 import type { DecodeState, LanguageModel } from '../lm/language-model.ts';
-import { inputError } from '../errors.ts';
+import { AlignkitError, inputError } from '../errors.ts';
 import type { ScoreInput } from './scorer.ts';
 import { type ResponseTokens, promptTokens, responseTokens } from './response-tokens.ts';
 
+/** Where a row's cache comes from this round. */
+type Source = 'current' | 'snapshot' | 'fresh';
+
 /**
  * log p_model(response | prompt) for a batch of growing responses, keeping the model's KV cache
- * across chunks and beams: each call runs only the ids that are new since the row's last
- * call. Ids that later text could still re-tokenize (the last word) are scored on a throwaway
- * fork, so the cache only ever holds final ids; if a tokenizer does re-tokenize earlier ids
- * anyway, the cache is rebuilt from scratch (exact, counted in `rebuilds`).
+ * across chunks and beams: each round runs only the ids that are new since the row's last round,
+ * for all rows in one batched append.
+ *
+ * Responses are re-tokenized as whole texts (as the reference does), and appending text can
+ * change the ids of a row's last word. The cache therefore holds everything appended so far,
+ * optimistically, plus a snapshot of each row at a point that later text cannot re-tokenize
+ * (before its last word). A row whose cached ids no longer prefix its new ids resumes from its
+ * snapshot (counted in `rollbacks`); if a tokenizer breaks even that, the row is recomputed
+ * from scratch (`rebuilds`). Rows from different sources are joined with DecodeState.concat,
+ * so the scores are always exact.
  */
 export class CachedResponseLogprob {
-  /** times the cache had to be recomputed from scratch because earlier ids changed */
+  /** rows resumed from their snapshot because the ids of their last word changed */
+  rollbacks = 0;
+  /** rows recomputed from scratch because earlier ids changed (0 with ordinary tokenizers) */
   rebuilds = 0;
 
   private constructor(
     readonly model: LanguageModel,
     private readonly prompt: string,
     private readonly promptIds: number[],
+    /** row i holds ids[i] */
     private state: DecodeState,
-    /** ids held by the cache, per row */
-    private cached: number[][],
-    /** Σ log-probs of the cached response ids, per row */
-    private cachedSum: number[],
+    /** row i holds ids[i].slice(0, snapshotLength[i]) */
+    private snapshot: DecodeState,
+    private ids: number[][],
+    /** tokenLogprobs[i][j] = log p(ids[i][j] | ids[i][<j]); NaN where never computed (prompt head) */
+    private tokenLogprobs: number[][],
+    private snapshotLength: number[],
     /** scores of finished rows, which never change */
     private frozen: (number | null)[],
   ) {}
@@ -32,12 +46,21 @@ export class CachedResponseLogprob {
     if (promptIds.length === 0) throw inputError(`the prompt for "${model.id}" encodes to no tokens; scoring needs at least one token of context`, { field: 'prompt' });
     if (promptIds.length >= model.capabilities.maxContext)
       throw inputError(`the prompt is ${promptIds.length} tokens for model "${model.id}", which has a context of ${model.capabilities.maxContext} tokens`, { field: 'prompt' });
-    const start = Math.max(1, responseTokens(model.tokenizer, prompt, promptIds, '', { finished: false, eos: false }).stable);
-    const head = promptIds.slice(0, start);
-    const single = await model.open([head]);
-    const state = single.fork(new Array(size).fill(0));
-    single.close();
-    return new CachedResponseLogprob(model, prompt, promptIds, state, Array.from({ length: size }, () => [...head]), new Array(size).fill(0), new Array(size).fill(null));
+    const cut = Math.max(1, responseTokens(model.tokenizer, prompt, promptIds, '', { finished: false, eos: false }).stable);
+    const head = await model.open([promptIds.slice(0, cut)]);
+    if (!head.concat) {
+      head.close();
+      throw new AlignkitError('capability', `model "${model.id}" has decode states without concat, which cached search scoring needs; its responses are re-scored from scratch instead`);
+    }
+    const whole = head.fork([0]);
+    const rest = promptIds.length > cut ? (await whole.append([promptIds.slice(cut)]))[0] : [];
+    const state = whole.fork(new Array(size).fill(0));
+    const snapshot = head.fork(new Array(size).fill(0));
+    whole.close();
+    head.close();
+    const logprobs = [...new Array(cut).fill(NaN), ...rest];
+    return new CachedResponseLogprob(model, prompt, promptIds, state, snapshot,
+      Array.from({ length: size }, () => [...promptIds]), Array.from({ length: size }, () => [...logprobs]), new Array(size).fill(cut), new Array(size).fill(null));
   }
 
   /** log p(response | prompt) of every row (summed over response ids, EOS included when the row ended with it). */
@@ -50,84 +73,112 @@ export class CachedResponseLogprob {
         throw inputError(`prompt + response is ${t.ids.length} tokens for model "${this.model.id}", over its context of ${capabilities.maxContext}; lower --max-new-tokens`, { field: 'max-new-tokens' });
       return t;
     });
-    if (targets.some((t, i) => t && !extendsCache(t.ids, this.cached[i]))) await this.rebuild(targets);
 
-    const stableChunks = targets.map((t, i) => (t ? t.ids.slice(this.cached[i].length, Math.max(t.stable, this.cached[i].length)) : []));
-    if (stableChunks.some((c) => c.length > 0)) {
-      const lps = await this.state.append(stableChunks);
-      stableChunks.forEach((chunk, i) => {
-        const t = targets[i];
-        if (!t || chunk.length === 0) return;
-        this.cachedSum[i] += sumFrom(lps[i], this.cached[i].length, t.responseStart);
-        this.cached[i].push(...chunk);
+    const sources = targets.map((t, i): Source => {
+      if (!t || startsWith(t.ids, this.ids[i])) return 'current';
+      if (startsWith(t.ids, this.ids[i].slice(0, this.snapshotLength[i]))) return 'snapshot';
+      return 'fresh';
+    });
+    const base = await this.baseState(sources, targets);
+    sources.forEach((source, i) => {
+      if (source === 'snapshot') { this.rollbacks++; this.truncate(i, this.snapshotLength[i]); }
+      if (source === 'fresh') { this.rebuilds++; this.ids[i] = targets[i]!.ids.slice(0, 1); this.tokenLogprobs[i] = [NaN]; }
+    });
+
+    // rows whose cache ends before their last word become the new snapshot (state before the append)
+    const fromBase = targets.map((t, i) => t !== null && this.ids[i].length <= t.stable);
+    const snapshot = this.assemble([{ state: base, rows: indicesWhere(fromBase, true) }, { state: this.snapshot, rows: indicesWhere(fromBase, false) }]);
+    this.snapshot.close();
+    this.snapshot = snapshot;
+    fromBase.forEach((yes, i) => { if (yes) this.snapshotLength[i] = this.ids[i].length; });
+
+    const chunks = targets.map((t, i) => (t ? t.ids.slice(this.ids[i].length) : []));
+    if (chunks.some((c) => c.length > 0)) {
+      const appended = await base.append(chunks);
+      chunks.forEach((chunk, i) => {
+        this.ids[i].push(...chunk);
+        this.tokenLogprobs[i].push(...appended[i]);
       });
     }
-
-    const tails = targets.map((t, i) => (t ? t.ids.slice(this.cached[i].length) : []));
-    const tailSums = new Array(rows.length).fill(0);
-    if (tails.some((c) => c.length > 0)) {
-      const scratch = this.state.fork(rows.map((_, i) => i));
-      try {
-        const lps = await scratch.append(tails);
-        tails.forEach((tail, i) => {
-          const t = targets[i];
-          if (t && tail.length > 0) tailSums[i] = sumFrom(lps[i], this.cached[i].length, t.responseStart);
-        });
-      } finally {
-        scratch.close();
-      }
-    }
+    if (base !== this.state) this.state.close();
+    this.state = base;
 
     return rows.map((row, i) => {
       if (this.frozen[i] !== null) return this.frozen[i]!;
-      const score = this.cachedSum[i] + tailSums[i];
+      const lps = this.tokenLogprobs[i];
+      let score = 0;
+      for (let j = Math.max(1, targets[i]!.responseStart); j < lps.length; j++) score += lps[j];
       if (row.finishReason !== null) this.frozen[i] = score;
       return score;
     });
   }
 
-  /** Recomputes the cache for every live row from its first id (rare: see the class comment). */
-  private async rebuild(targets: readonly (ResponseTokens | null)[]): Promise<void> {
-    this.rebuilds++;
-    const keep = targets.map((t, i) => (t ? t.ids.slice(0, Math.max(1, t.stable)) : this.cached[i].slice(0, 1)));
-    const fresh = await this.model.open(keep.map((ids) => ids.slice(0, 1)));
-    let lps: number[][];
+  /** The cache to append to: the current one, or one joined from current rows, snapshots and fresh rows. */
+  private async baseState(sources: readonly Source[], targets: readonly (ResponseTokens | null)[]): Promise<DecodeState> {
+    if (sources.every((s) => s === 'current')) return this.state;
+    const freshRows = indicesWhere(sources.map((s) => s === 'fresh'), true);
+    const fresh = freshRows.length ? await this.model.open(freshRows.map((i) => targets[i]!.ids.slice(0, 1))) : null;
     try {
-      lps = await fresh.append(keep.map((ids) => ids.slice(1)));
-    } catch (e) {
-      fresh.close();
-      throw e;
+      return this.assemble([
+        { state: this.state, rows: indicesWhere(sources.map((s) => s === 'current'), true) },
+        { state: this.snapshot, rows: indicesWhere(sources.map((s) => s === 'snapshot'), true) },
+        ...(fresh ? [{ state: fresh, rows: freshRows.map((_, k) => k), as: freshRows }] : []),
+      ]);
+    } finally {
+      fresh?.close();
     }
-    this.state.close();
-    this.state = fresh;
-    keep.forEach((ids, i) => {
-      this.cached[i] = ids;
-      const t = targets[i];
-      if (t) this.cachedSum[i] = sumFrom(lps[i], 1, t.responseStart);
-    });
+  }
+
+  /**
+   * A new state whose row i comes from the part listing i: parts give source states and the rows
+   * they supply (by default row r of the source becomes row r; `as` renames them).
+   */
+  private assemble(parts: readonly { state: DecodeState; rows: number[]; as?: number[] }[]): DecodeState {
+    const used = parts.filter((p) => p.rows.length > 0);
+    const pieces = used.map((p) => p.state.fork(p.rows));
+    let joined = pieces[0];
+    for (const piece of pieces.slice(1)) {
+      const next = joined.concat!(piece);
+      joined.close();
+      piece.close();
+      joined = next;
+    }
+    const order = used.flatMap((p) => p.as ?? p.rows);
+    if (order.every((row, k) => row === k)) return joined;
+    const position = new Array<number>(order.length);
+    order.forEach((row, k) => { position[row] = k; });
+    const sorted = joined.fork(position);
+    joined.close();
+    return sorted;
+  }
+
+  private truncate(i: number, length: number): void {
+    this.ids[i] = this.ids[i].slice(0, length);
+    this.tokenLogprobs[i] = this.tokenLogprobs[i].slice(0, length);
   }
 
   reorder(indices: readonly number[]): void {
-    const old = this.state;
-    this.state = old.fork(indices);
-    old.close();
-    this.cached = indices.map((i) => [...this.cached[i]]);
-    this.cachedSum = indices.map((i) => this.cachedSum[i]);
+    const [state, snapshot] = [this.state, this.snapshot];
+    this.state = state.fork(indices);
+    this.snapshot = snapshot.fork(indices);
+    state.close();
+    snapshot.close();
+    this.ids = indices.map((i) => [...this.ids[i]]);
+    this.tokenLogprobs = indices.map((i) => [...this.tokenLogprobs[i]]);
+    this.snapshotLength = indices.map((i) => this.snapshotLength[i]);
     this.frozen = indices.map((i) => this.frozen[i]);
   }
 
-  close(): void { this.state.close(); }
+  close(): void {
+    this.state.close();
+    this.snapshot.close();
+  }
 }
 
-function extendsCache(ids: readonly number[], cached: readonly number[]): boolean {
-  if (ids.length < cached.length) return false;
-  for (let i = 0; i < cached.length; i++) if (ids[i] !== cached[i]) return false;
+function startsWith(ids: readonly number[], prefix: readonly number[]): boolean {
+  if (ids.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (ids[i] !== prefix[i]) return false;
   return true;
 }
 
-/** Σ of the log-probs of ids at absolute positions ≥ responseStart, given that lps[0] is position `offset`. */
-function sumFrom(lps: readonly number[], offset: number, responseStart: number): number {
-  let sum = 0;
-  for (let j = Math.max(0, responseStart - offset); j < lps.length; j++) sum += lps[j];
-  return sum;
-}
+const indicesWhere = (flags: readonly boolean[], value: boolean): number[] => flags.flatMap((f, i) => (f === value ? [i] : []));

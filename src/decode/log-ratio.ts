@@ -56,7 +56,7 @@ async function responseLogprobs(model: LanguageModel, format: PromptFormat | und
 /**
  * The log-ratio for chunk-level search: both small models keep KV caches across chunks and
  * beams, so each round runs only the new ids of all W·K rows, in one batched append per model
- * (plus the last word of each row on a throwaway fork, see CachedResponseLogprob).
+ * (see CachedResponseLogprob).
  */
 export class LogRatioBeamScorer implements BeamScorer {
   readonly name = 'log-ratio';
@@ -82,7 +82,10 @@ export class LogRatioBeamScorer implements BeamScorer {
     return a.map((x, i) => x - b[i]);
   }
 
-  /** times a cache was recomputed because a tokenizer re-tokenized earlier ids (0 in normal runs) */
+  /** rows resumed from their snapshot (their last word re-tokenized), over both models */
+  get rollbacks(): number { return this.tuned.rollbacks + this.untuned.rollbacks; }
+
+  /** rows recomputed from scratch (a tokenizer re-tokenized earlier ids; 0 in normal runs) */
   get rebuilds(): number { return this.tuned.rebuilds + this.untuned.rebuilds; }
 
   reorder(indices: readonly number[]): void {

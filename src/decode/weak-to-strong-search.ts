@@ -1,4 +1,5 @@
 import type { LanguageModel } from '../lm/language-model.ts';
+import { AlignkitError } from '../errors.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
 import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, chunkBeamSearch } from './chunk-beam-search.ts';
@@ -35,14 +36,24 @@ export async function weakToStrongSearch(large: LanguageModel, pair: GuidancePai
   const sampler = await openModelSampler(large, renderPrompt(options.largeFormat, prompt, large.tokenizer), size, options, createRng(options.seed ?? 0));
   let scorer: BeamScorer;
   try {
-    scorer = scoring === 'cached' ? await LogRatioBeamScorer.open(pair, prompt, size) : beamScorerOf(logRatioScorer(pair));
+    scorer = scoring === 'cached' ? await openCachedScorer(pair, prompt, size, options.scoring === undefined) : beamScorerOf(logRatioScorer(pair));
   } catch (e) {
     sampler.close();
     throw e;
   }
   return withClosing([sampler, scorer], async () => {
     const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
-    const rebuilds = scorer instanceof LogRatioBeamScorer ? scorer.rebuilds : 0;
-    return { method: 'w2s', ...found, usage: meter.delta(), stats: { cacheRebuilds: rebuilds } };
+    const stats: Record<string, number> = scorer instanceof LogRatioBeamScorer ? { cacheRollbacks: scorer.rollbacks, cacheRebuilds: scorer.rebuilds } : {};
+    return { method: 'w2s', ...found, usage: meter.delta(), stats };
   });
+}
+
+/** The cached scorer; in automatic mode, a backend whose decode states cannot be joined falls back to re-scoring. */
+async function openCachedScorer(pair: GuidancePair, prompt: string, size: number, automatic: boolean): Promise<BeamScorer> {
+  try {
+    return await LogRatioBeamScorer.open(pair, prompt, size);
+  } catch (e) {
+    if (automatic && e instanceof AlignkitError && e.kind === 'capability') return beamScorerOf(logRatioScorer(pair));
+    throw e;
+  }
 }
