@@ -13,7 +13,7 @@ export interface SoftmaxClassifier {
  * Fits mean cross-entropy + (l2/2)·‖W‖² with L-BFGS (biases unpenalized). Expects
  * standardized features; `warmStart` continues from another fit (used along a λ path).
  */
-export function fitLogistic(x: Matrix, labels: Int32Array, classes: number, l2: number, warmStart?: SoftmaxClassifier, maxIterations = 300): SoftmaxClassifier {
+export function fitLogistic(x: Matrix, labels: Int32Array, classes: number, l2: number, warmStart?: SoftmaxClassifier, maxIterations = 100): SoftmaxClassifier {
   const { rows: n, cols: d, data } = x;
   const size = d * classes + classes;
   const x0 = new Float64Array(size);
@@ -55,7 +55,7 @@ export function fitLogistic(x: Matrix, labels: Int32Array, classes: number, l2: 
     }
     return loss;
   };
-  const { x: theta } = minimizeLbfgs(objective, x0, { maxIterations, gradientTolerance: 1e-5 });
+  const { x: theta } = minimizeLbfgs(objective, x0, { maxIterations, gradientTolerance: 1e-4, functionTolerance: 1e-9 });
   return { classes, weights: theta.slice(0, d * classes), bias: theta.slice(d * classes), l2 };
 }
 
