@@ -76,6 +76,15 @@ test('with tuned = untuned every candidate scores 0 (cached and from scratch)', 
   for (const c of b.candidates!) assert.ok(Math.abs(c.score) < 1e-6);
 });
 
+test('batched log-ratio scores equal one-at-a-time scores (responses of different lengths)', { skip: storiesMissing }, async () => {
+  const items = [' named Max.', ' who liked to run in the big green park with his friends', ' and'].map((response, i) => ({ prompt: PROMPT, response, finishReason: i === 0 ? 'eos' as const : null }));
+  const batched = await scoreChecked(logRatioScorer(pair), items);
+  for (const [i, item] of items.entries()) {
+    const [single] = await scoreChecked(logRatioScorer(pair), [item]);
+    assert.ok(close(batched[i], single, 1e-4), `${batched[i]} vs ${single}`);
+  }
+});
+
 test('the EOS term counts only when the sampling model stopped', { skip: storiesMissing }, async () => {
   const scorer = await CachedResponseLogprob.open(model, PROMPT, 2);
   const response = ' named Max. Max was happy.';
