@@ -9,7 +9,7 @@ import { readJsonl } from '../src/util/jsonl.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { STORIES, storiesMissing } from './helpers/model-wrappers.ts';
 import { tinystoriesMissing } from './helpers/stories-data.ts';
-import { loopParts, storyPrompts } from './helpers/ilr-fixtures.ts';
+import { loopParts, storyPrompts } from './helpers/preference-fixtures.ts';
 
 const skip = storiesMissing || tinystoriesMissing;
 const trainFlags = { steps: '2', 'batch-size': '2', lr: '1e-3', 'save-every': '1', 'max-length': '128' };

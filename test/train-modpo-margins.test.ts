@@ -3,15 +3,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLocalCheckpoint, loadModel } from '../src/lm/load.ts';
-import { saveCheckpoint } from '../src/lm/save-checkpoint.ts';
-import { createRng } from '../src/util/random.ts';
+import { loadModel } from '../src/lm/load.ts';
 import { ModelPool } from '../src/train/model-pool.ts';
 import { openReward, type RewardContext, type RewardSource } from '../src/train/reward-spec.ts';
 import { marginCacheKey, marginsFor, pairMargins, type PairText } from '../src/train/margin-cache.ts';
 import { sentimentReward } from '../src/decode/rewards.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { STORIES, STORIES_TOKENIZER, permutedVocabulary, storiesMissing } from './helpers/model-wrappers.ts';
+import { writePerturbedStories } from './helpers/preference-fixtures.ts';
 
 const pairs: PairText[] = [
   { prompt: 'Once upon a time', chosen: ' there was a happy cat. The cat played all day.', rejected: ' a dog was sad.' },
@@ -23,16 +22,6 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-modpo-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** stories260K with every weight nudged: a "DPO-tuned" model with the same tokenizer. */
-function writePerturbedStories(dir: string, seed = 3): string {
-  const ckpt = readLocalCheckpoint(STORIES, STORIES_TOKENIZER);
-  const rng = createRng(seed);
-  const weights = new Map([...ckpt.weights].map(([name, t]) => [name, { shape: t.shape, data: Float32Array.from(t.data, (v) => v * (1 + 0.1 * rng.normal())) }]));
-  const out = join(dir, 'tuned');
-  saveCheckpoint(out, ckpt.config, weights, ckpt.tokenizer);
-  return out;
 }
 
 const context = (pool: ModelPool, tokenizerOf: RewardContext['policyTokenizer'], extra: Partial<RewardContext> = {}): RewardContext => ({

@@ -16,7 +16,7 @@ import type { PairMargins } from '../src/train/modpo-loss.ts';
 import { run as trainModpo } from '../src/cli/train-modpo.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { happySadPairs, tinyStories, tinystoriesMissing, writeJsonl } from './helpers/stories-data.ts';
-import { loopParts } from './helpers/ilr-fixtures.ts';
+import { loopParts } from './helpers/preference-fixtures.ts';
 
 const skip = storiesMissing || tinystoriesMissing;
 const sgd = { optimizer: 'sgd', lr: '0.05', steps: '2', 'batch-size': '4', 'max-length': '128' };

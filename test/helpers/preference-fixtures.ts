@@ -9,6 +9,9 @@ import { preferenceTrainer } from '../../src/cli/preference-training.ts';
 import { loadModel } from '../../src/lm/load.ts';
 import { RunDir } from '../../src/report/run-dir.ts';
 import { ModelPool } from '../../src/train/model-pool.ts';
+import { readLocalCheckpoint } from '../../src/lm/load.ts';
+import { saveCheckpoint } from '../../src/lm/save-checkpoint.ts';
+import { createRng } from '../../src/util/random.ts';
 import { STORIES, STORIES_TOKENIZER } from './model-wrappers.ts';
 import { tinyStories, writeJsonl } from './stories-data.ts';
 
@@ -40,4 +43,14 @@ export function loopParts(out: string, trainFlags: Record<string, string>, start
   const values = { ...trainFlags, quiet: true };
   const trainer = preferenceTrainer('test', values, (p) => (p === startModel && p === STORIES ? STORIES_TOKENIZER : undefined));
   return { pool, trainer, runDir: (resume: boolean) => RunDir.create(out, { resume }) };
+}
+
+/** stories260K with every weight nudged: a "DPO-tuned" model with the same tokenizer, saved as an HF directory. */
+export function writePerturbedStories(dir: string, seed = 3): string {
+  const ckpt = readLocalCheckpoint(STORIES, STORIES_TOKENIZER);
+  const rng = createRng(seed);
+  const weights = new Map([...ckpt.weights].map(([name, t]) => [name, { shape: t.shape, data: Float32Array.from(t.data, (v) => v * (1 + 0.1 * rng.normal())) }]));
+  const out = join(dir, `perturbed-${seed}`);
+  saveCheckpoint(out, ckpt.config, weights, ckpt.tokenizer);
+  return out;
 }
