@@ -44,40 +44,85 @@ export function sampleToken(row: ArrayLike<number>, offset: number, vocab: numbe
 
 /**
  * Unnormalized probabilities (id, weight) of the tokens that survive top-k / top-p, most likely
- * first when filtering applies. Only the candidates are sorted: for top-p, tokens far below the
- * maximum are set aside first, and a full sort happens only if their mass could matter.
+ * first when filtering applies. Never sorts the whole vocabulary: top-k keeps a k-sized heap;
+ * top-p sorts only the tokens above a threshold that is lowered until they hold enough mass.
  */
 export function filteredWeights(row: ArrayLike<number>, offset: number, vocab: number, temperature: number, topK: number, topP: number): [number, number][] {
   let max = -Infinity;
-  for (let i = 0; i < vocab; i++) max = Math.max(max, row[offset + i]);
+  for (let i = 0; i < vocab; i++) if (row[offset + i] > max) max = row[offset + i];
   const w = new Float64Array(vocab);
   let total = 0;
   for (let i = 0; i < vocab; i++) { const e = Math.exp((row[offset + i] - max) / temperature); w[i] = e; total += e; }
-  if (topK <= 0 && topP >= 1) {
-    const all: [number, number][] = [];
-    for (let i = 0; i < vocab; i++) if (w[i] > 0) all.push([i, w[i]]);
-    return all;
+  let candidates: [number, number][];
+  if (topK > 0 && topK < vocab) candidates = topKOf(w, topK);
+  else if (topP < 1) candidates = nucleusCandidates(w, total, topP);
+  else {
+    candidates = [];
+    for (let i = 0; i < vocab; i++) if (w[i] > 0) candidates.push([i, w[i]]);
+    return candidates;
   }
-  const sortedCandidates = (threshold: number): [number, number][] => {
-    const c: [number, number][] = [];
-    for (let i = 0; i < vocab; i++) if (w[i] >= threshold && w[i] > 0) c.push([i, w[i]]);
-    return c.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-  };
-  let candidates = sortedCandidates(1e-7);
-  const kept = candidates.reduce((s, [, x]) => s + x, 0);
-  const needFull = (topK > 0 && candidates.length < topK) || (topP < 1 && total - kept > (1 - topP) * total * 0.5);
-  if (needFull) candidates = sortedCandidates(0);
-  if (topK > 0) candidates = candidates.slice(0, topK);
   if (topP < 1) {
-    const mass = candidates.reduce((s, [, x]) => s + x, 0);
-    let cum = 0, cut = candidates.length;
+    const mass = candidates.reduce((sum, [, x]) => sum + x, 0);
+    let cum = 0;
     for (let i = 0; i < candidates.length; i++) {
       cum += candidates[i][1];
-      if (cum >= topP * mass) { cut = i + 1; break; }
+      if (cum >= topP * mass) return candidates.slice(0, i + 1);
     }
-    candidates = candidates.slice(0, cut);
   }
   return candidates;
+}
+
+const byWeight = (a: [number, number], b: [number, number]) => b[1] - a[1] || a[0] - b[0];
+
+/** The k largest weights, sorted, via a size-k min-heap (O(V log k)). */
+function topKOf(w: Float64Array, k: number): [number, number][] {
+  const heapIds = new Int32Array(k);
+  const heapW = new Float64Array(k);
+  let size = 0;
+  const less = (i: number, j: number) => heapW[i] < heapW[j] || (heapW[i] === heapW[j] && heapIds[i] > heapIds[j]);
+  const swap = (i: number, j: number) => {
+    const t = heapW[i]; heapW[i] = heapW[j]; heapW[j] = t;
+    const u = heapIds[i]; heapIds[i] = heapIds[j]; heapIds[j] = u;
+  };
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < size && less(l, m)) m = l;
+      if (r < size && less(r, m)) m = r;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  for (let id = 0; id < w.length; id++) {
+    const x = w[id];
+    if (x <= 0) continue;
+    if (size < k) {
+      heapIds[size] = id; heapW[size] = x;
+      for (let i = size++; i > 0;) { const p = (i - 1) >> 1; if (!less(i, p)) break; swap(i, p); i = p; }
+    } else if (x > heapW[0]) {
+      heapIds[0] = id; heapW[0] = x;
+      siftDown(0);
+    }
+  }
+  const out: [number, number][] = [];
+  for (let i = 0; i < size; i++) out.push([heapIds[i], heapW[i]]);
+  return out.sort(byWeight);
+}
+
+/** Every token whose weight could be in the top-p nucleus, sorted. */
+function nucleusCandidates(w: Float64Array, total: number, topP: number): [number, number][] {
+  let max = 0;
+  for (const x of w) if (x > max) max = x;
+  for (let threshold = max * 1e-3; ; threshold *= 1e-3) {
+    const c: [number, number][] = [];
+    let mass = 0;
+    for (let i = 0; i < w.length; i++) if (w[i] >= threshold && w[i] > 0) { c.push([i, w[i]]); mass += w[i]; }
+    // tokens below the threshold all weigh less than any kept one, so once the kept ones reach
+    // p of the total, the nucleus lies among them
+    if (mass >= topP * total || threshold === 0 || threshold < Number.MIN_VALUE) return c.sort(byWeight);
+  }
 }
 
 /** Log-softmax of a row in place semantics: returns a new Float32Array. */
