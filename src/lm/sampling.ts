@@ -54,7 +54,8 @@ export function filteredWeights(row: ArrayLike<number>, offset: number, vocab: n
   let total = 0;
   for (let i = 0; i < vocab; i++) { const e = Math.exp((row[offset + i] - max) / temperature); w[i] = e; total += e; }
   let candidates: [number, number][];
-  if (topK > 0 && topK < vocab) candidates = topKOf(w, topK);
+  const cutByK = topK > 0 && topK < vocab;
+  if (cutByK) candidates = topKOf(w, topK);
   else if (topP < 1) candidates = nucleusCandidates(w, total, topP);
   else {
     candidates = [];
@@ -62,7 +63,8 @@ export function filteredWeights(row: ArrayLike<number>, offset: number, vocab: n
     return candidates;
   }
   if (topP < 1) {
-    const mass = candidates.reduce((sum, [, x]) => sum + x, 0);
+    // the nucleus is measured against what survived top-k, or against the whole vocabulary
+    const mass = cutByK ? candidates.reduce((sum, [, x]) => sum + x, 0) : total;
     let cum = 0;
     for (let i = 0; i < candidates.length; i++) {
       cum += candidates[i][1];
