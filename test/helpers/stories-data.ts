@@ -48,7 +48,12 @@ export function happySadPairs(stories: readonly string[], seed: number): { promp
   });
 }
 
-/** HH-RLHF harmless-base pairs (implicit prompt format: chosen and rejected share the conversation). */
+/**
+ * HH-RLHF harmless-base pairs (implicit prompt format: chosen and rejected share the
+ * conversation), without the few whose one response is a prefix of the other (an empty
+ * response once the shared prompt is taken off, which the loader rejects).
+ */
 export function harmlessPairs(): { chosen: string; rejected: string }[] {
-  return gunzipSync(readFileSync(HH_HARMLESS)).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const rows: { chosen: string; rejected: string }[] = gunzipSync(readFileSync(HH_HARMLESS)).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return rows.filter((r) => !r.chosen.trimEnd().startsWith(r.rejected.trimEnd()) && !r.rejected.trimEnd().startsWith(r.chosen.trimEnd()));
 }
