@@ -6,9 +6,6 @@ import { formatTable } from './eval.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import type { FinishReason, LanguageModel } from '../lm/language-model.ts';
 import { loadModel } from '../lm/load.ts';
-import { isRemoteRef } from '../lm/model-ref.ts';
-import { isRewardModelDirectory } from '../train/model-directory.ts';
-import { loadRewardLanguageModel } from '../train/reward-model.ts';
 import { RunDir } from '../report/run-dir.ts';
 import type { Plot, Summary, Table } from '../report/summary.ts';
 import { writeReport } from '../report/write-report.ts';
@@ -258,11 +255,9 @@ export async function run(argv: string[]): Promise<number> {
   runDir.writeConfig({ command: 'steer', methods, identity, settings: { ...settings, seed, scoring: scoring ?? 'cached', prompts: promptsFile, limit: limit ?? null } });
 
   const loaded = new Map<string, Promise<LanguageModel>>();
-  // reward and value model directories (train rm / train value) come with their scalar head
+  // reward and value model directories (train rm / train value) load with their scalar head
   const load = (ref: string) => {
-    if (!loaded.has(ref)) loaded.set(ref, !isRemoteRef(ref) && isRewardModelDirectory(ref)
-      ? loadRewardLanguageModel(ref)
-      : loadModel(ref, { tokenizer: values.tokenizer, apiKeyEnv: values['api-key-env'] }));
+    if (!loaded.has(ref)) loaded.set(ref, loadModel(ref, { tokenizer: values.tokenizer, apiKeyEnv: values['api-key-env'] }));
     return loaded.get(ref)!;
   };
   const progress = progressRenderer(prompts.length * methods.length);

@@ -1,6 +1,7 @@
 /**
- * Turns a model reference into a LanguageModel: a local HF directory or llama2.c checkpoint runs
- * in-process on the engine; `BASE_URL#MODEL_NAME` talks to an OpenAI-compatible server.
+ * Turns a model reference into a LanguageModel: a local HF directory (a causal LM, or a reward /
+ * value model whose scalar head then runs too) or llama2.c checkpoint runs in-process on the
+ * engine; `BASE_URL#MODEL_NAME` talks to an OpenAI-compatible server.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ import { parseModelRef } from './model-ref.ts';
 import { NativeModel } from './native/native-model.ts';
 import { readHfDirectory, isHfDirectory } from '../models/hf-directory.ts';
 import { readLlama2cCheckpoint } from '../models/llama2c-checkpoint.ts';
+import { isRewardModelDirectory, readRewardModel } from './reward-model-directory.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { loadTokenizer, checkTokenizerMatchesModel } from '../tokenizers/load-tokenizer.ts';
@@ -38,7 +40,13 @@ export interface LocalCheckpoint {
 export function readLocalCheckpoint(path: string, tokenizerPath?: string): LocalCheckpoint {
   if (!existsSync(path)) throw inputError('model not found (expected an HF directory or a llama2.c .bin checkpoint)', { file: path });
   let config: ModelConfig, weights: Weights, defaultTokenizer: string | undefined;
-  if (isHfDirectory(path)) {
+  if (isRewardModelDirectory(path)) {
+    // reward / value models keep their score head in `weights`; the native model runs it
+    const rm = readRewardModel(path);
+    if (!rm.config.tieWordEmbeddings && !rm.weights.has('lm_head.weight')) throw inputError('this reward model has no LM head (lm_head.weight), so it cannot run as a language model', { file: path });
+    ({ config, weights } = rm);
+    defaultTokenizer = path;
+  } else if (isHfDirectory(path)) {
     ({ config, weights } = readHfDirectory(path));
     defaultTokenizer = path;
   } else if (statSync(path).isDirectory()) {

@@ -23,17 +23,14 @@ import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { writeDirectoryAtomic } from './atomic-directory.ts';
 import { isConv1d, type LoraConfig } from './lora.ts';
 import { SCORE_WEIGHT } from './reward-objective.ts';
+import { SEQUENCE_CLASSIFIER } from '../lm/reward-model-directory.ts';
+
+export { isRewardModelDirectory, readRewardModel } from '../lm/reward-model-directory.ts';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 const PEFT_PREFIX = 'base_model.model.';
 
-const SEQUENCE_CLASSIFIER: Record<string, string> = {
-  LlamaForCausalLM: 'LlamaForSequenceClassification',
-  Qwen2ForCausalLM: 'Qwen2ForSequenceClassification',
-  MistralForCausalLM: 'MistralForSequenceClassification',
-  GPT2LMHeadModel: 'GPT2ForSequenceClassification',
-};
 
 export interface SavedModel {
   config: ModelConfig;
@@ -72,40 +69,6 @@ export function writeRewardModel(dir: string, m: SavedModel): void {
     writeSafetensorsCheckpoint(tmp, toSave);
     if (m.tokenizer instanceof HfTokenizer || m.tokenizer instanceof Llama2cTokenizer) saveTokenizer(m.tokenizer, tmp, { modelMaxLength: m.config.maxPositions });
   });
-}
-
-export function isRewardModelDirectory(dir: string): boolean {
-  if (!existsSync(join(dir, CONFIG_FILE))) return false;
-  const raw = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8'));
-  return Array.isArray(raw.architectures) && raw.architectures.some((a: unknown) => typeof a === 'string' && a.endsWith('ForSequenceClassification'));
-}
-
-/**
- * Reads a reward model directory: the LM config and weights (lm_head may be absent in models
- * from other tools) plus `score.weight`.
- */
-export function readRewardModel(dir: string): SavedModel & { score: Float32Array } {
-  const file = join(dir, CONFIG_FILE);
-  if (!existsSync(file)) throw inputError('not a model directory: no config.json', { file: dir });
-  const raw = JSON.parse(readFileSync(file, 'utf8'));
-  const arch = Object.entries(SEQUENCE_CLASSIFIER).find(([, seq]) => raw.architectures?.includes(seq))?.[0];
-  if (!arch) throw formatError(`expected a reward model (architectures: one of ${Object.values(SEQUENCE_CLASSIFIER).join(', ')})`, { file, field: 'architectures' });
-  if (raw.num_labels !== undefined && raw.num_labels !== 1) throw formatError(`a reward model has num_labels 1, got ${raw.num_labels}`, { file, field: 'num_labels' });
-  const config = parseHfConfig({ ...raw, architectures: [arch] }, file);
-  const all = readSafetensors(findCheckpointFile(dir));
-  const score = all.get(SCORE_WEIGHT);
-  if (!score || score.data.length !== config.hiddenSize) throw formatError(`missing ${SCORE_WEIGHT} [1, ${config.hiddenSize}]`, { file: dir });
-  const prefix = config.family === 'gpt2' ? gpt2PrefixOf(all.keys()) : undefined;
-  const diskNames = [...expectedWeightShapes(config, prefix).keys()];
-  const memoryNames = [...expectedWeightShapes(config).keys()];
-  const weights: Weights = new Map();
-  diskNames.forEach((name, i) => {
-    const t = all.get(name);
-    if (t) weights.set(memoryNames[i], t);
-    else if (name !== 'lm_head.weight') throw formatError(`tensor "${name}" is missing`, { file: dir });
-  });
-  weights.set(SCORE_WEIGHT, score);
-  return { config, weights, tokenizer: loadTokenizer(dir), score: score.data };
 }
 
 export function writeAdapters(dir: string, adapters: Weights, lora: LoraConfig, info: { config: ModelConfig; baseModel: string; taskType: 'CAUSAL_LM' | 'SEQ_CLS'; extra?: Weights }): void {

@@ -6,7 +6,8 @@
  */
 import { GraphSession } from '../engine/session.ts';
 import { inputError } from '../errors.ts';
-import { NativeModel } from '../lm/native/native-model.ts';
+import type { NativeModel } from '../lm/native/native-model.ts';
+import { loadNativeModel } from '../lm/load.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
@@ -74,9 +75,7 @@ export class RewardModel {
 
 /** The reward model directory as a LanguageModel whose `scalarHead` is the reward (the native backend runs the head). */
 export async function loadRewardLanguageModel(dir: string): Promise<NativeModel & { scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> }> {
-  const m = readRewardModel(dir);
-  if (!m.config.tieWordEmbeddings && !m.weights.has('lm_head.weight')) throw inputError('this reward model has no LM head (lm_head.weight), so it cannot also run as a language model', { file: dir });
-  const lm = await NativeModel.create(dir, m.config, m.weights, m.tokenizer);
-  if (!lm.scalarHead) throw inputError('the native backend did not pick up the reward head', { file: dir });
+  const lm = await loadNativeModel(dir);
+  if (!lm.scalarHead) throw inputError('expected a reward model directory (score.weight)', { file: dir });
   return lm as NativeModel & { scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> };
 }
