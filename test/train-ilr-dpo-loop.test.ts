@@ -9,7 +9,7 @@ import { readJsonl } from '../src/util/jsonl.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { STORIES, storiesMissing } from './helpers/model-wrappers.ts';
 import { tinystoriesMissing } from './helpers/stories-data.ts';
-import { loopParts, storyPrompts } from './helpers/preference-fixtures.ts';
+import { loopParts, storyPrompts, writePerturbedStories } from './helpers/preference-fixtures.ts';
 
 const skip = storiesMissing || tinystoriesMissing;
 const trainFlags = { steps: '2', 'batch-size': '2', lr: '1e-3', 'save-every': '1', 'max-length': '128' };
@@ -24,6 +24,10 @@ class Killed extends Error {}
 
 /** Runs the loop on stories260K; `killAt` throws (a simulated kill) the first time progress reaches each point. */
 async function runLoop(out: string, resume: boolean, overrides: Partial<IlrDpoOptions> = {}, killAt: Set<string> = new Set()) {
+  return (await runLoopResult(out, resume, overrides, killAt)).records;
+}
+
+async function runLoopResult(out: string, resume: boolean, overrides: Partial<IlrDpoOptions> = {}, killAt: Set<string> = new Set()) {
   const parts = loopParts(out, trainFlags);
   try {
     const policy = await parts.pool.load(STORIES);
@@ -91,4 +95,20 @@ test('iLR-DPO loop: an iteration whose prompts all give identical responses is a
   assert.deepEqual(selection.skipped, { identical: 4, tied: 0, 'too-few': 0 });
   assert.equal(existsSync(join(out, 'iter-1', 'preferences.jsonl')), false);
   await assert.rejects(runLoop(`${out}-one`, false, { sampling: { samplesPerPrompt: 1, maxNewTokens: 12 } }), /at least 2 samples per prompt/);
+});
+
+test('iLR-DPO loop with an external trainer: it stops before each training step and continues with the model trained elsewhere', { skip }, async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'external');
+  const first = await runLoopResult(out, false, { train: 'external' });
+  assert.deepEqual(first.records.map((r) => r.iteration), [0]);
+  assert.deepEqual(first.waiting, { iteration: 1, data: join(out, 'iter-1', 'preferences.jsonl'), policy: STORIES });
+  assert.ok(readJsonl(first.waiting!.data).length > 0);
+  // resuming without the trained model waits again; with it, the loop evaluates it and samples from it
+  assert.equal((await runLoopResult(out, true, { train: 'external' })).waiting?.iteration, 1);
+  const trainedElsewhere = writePerturbedStories(dir, 11);
+  const second = await runLoopResult(out, true, { train: 'external', iterate: trainedElsewhere });
+  assert.deepEqual(second.records.map((r) => [r.iteration, r.policy]), [[0, STORIES], [1, trainedElsewhere]]);
+  assert.deepEqual(second.waiting, { iteration: 2, data: join(out, 'iter-2', 'preferences.jsonl'), policy: trainedElsewhere });
+  await assert.rejects(runLoopResult(out, true, { iterate: trainedElsewhere }), /only taken when the loop waits for an external training step/);
 });

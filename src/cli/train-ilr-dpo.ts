@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { inputError } from '../errors.ts';
 import { RunDir } from '../report/run-dir.ts';
 import { writeReport } from '../report/write-report.ts';
-import { runIlrDpo, type IterationRecord } from '../train/ilr-dpo-loop.ts';
+import { runIlrDpo, type IlrDpoResult, type IterationRecord } from '../train/ilr-dpo-loop.ts';
 import { ilrDpoSummary } from '../train/ilr-dpo-summary.ts';
 import { checkLengthAlpha } from '../train/length-regularized.ts';
 import { openReward } from '../train/reward-spec.ts';
@@ -30,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     prompts: { type: 'string' }, 'eval-prompts': { type: 'string' }, reward: { type: 'string' }, iterations: { type: 'string' },
     'samples-per-prompt': { type: 'string' }, 'eval-samples-per-prompt': { type: 'string' }, 'prompts-per-iteration': { type: 'string' },
     'length-alpha': { type: 'string' }, 'selection-length-penalty': { type: 'string' }, 'api-key-env': { type: 'string' },
+    'external-training': { type: 'boolean' }, iterate: { type: 'string' },
   });
   if (values.data !== undefined || values['eval-data'] !== undefined) throw inputError('train ilr-dpo makes its own preference data each iteration; give --prompts (and --eval-prompts), not --data', { field: 'data' });
   const modelPath = requireFlag(values, 'model');
@@ -49,7 +50,9 @@ export async function run(argv: string[]): Promise<number> {
   const promptsPerIteration = intFlag(values, 'prompts-per-iteration');
   const evalSamplesPerPrompt = intFlag(values, 'eval-samples-per-prompt');
   const resume = values.resume === true;
-  const trainer = preferenceTrainer('train ilr-dpo', values, (p) => (p === modelPath ? values.tokenizer : undefined));
+  const external = values['external-training'] === true;
+  const trainer = external ? 'external' as const : preferenceTrainer('train ilr-dpo', values, (p) => (p === modelPath ? values.tokenizer : undefined));
+  if (values.iterate !== undefined && !resume) throw inputError('--iterate continues a loop that waits for an external training step; pass it with --resume', { field: 'iterate' });
 
   const config = {
     command: 'train ilr-dpo', model: modelPath, prompts: promptsFile, evalPrompts: evalFile ?? null, reward: rewardSpec, iterations, lengthAlpha,
@@ -68,19 +71,20 @@ export async function run(argv: string[]): Promise<number> {
   const pool = modelPool(values);
   const progress = values.quiet ? undefined : stageProgressRenderer('train ilr-dpo');
   let records: IterationRecord[] = [];
+  let waiting: IlrDpoResult['waiting'];
   const rewardName = { value: rewardSpec };
   try {
     const start = await pool.load(modelPath);
     const reward = await openReward(rewardSpec, { load: pool.load, policyTokenizer: start.tokenizer, sftRef: modelPath, beta, format: sampling.format }, 'reward');
     rewardName.value = reward.name;
-    records = await runIlrDpo({
+    ({ records, waiting } = await runIlrDpo({
       out, model: modelPath, prompts, evalPrompts, iterations, promptsPerIteration, reward, sampling, evalSamplesPerPrompt,
       beta, lengthAlpha, selectionLengthPenalty, seed, resume,
       // iterates the loop wrote are freed when done; π_0 and reward models stay loaded
       load: pool.load, release: (ref) => (resolve(ref).startsWith(resolve(out)) ? pool.release(ref) : Promise.resolve()),
-      train: trainer, results: runDir,
+      train: trainer, iterate: values.iterate, results: runDir,
       onProgress: (e) => progress?.update({ stage: `iteration ${e.iteration} ${e.stage}`, done: e.done, total: e.total, note: e.detail }),
-    });
+    }));
   } catch (e) {
     records = runDir.finished<IterationRecord>();
     throw e;
@@ -93,6 +97,16 @@ export async function run(argv: string[]): Promise<number> {
     await pool.dispose();
   }
   const summary = ilrDpoSummary(records, { rewardName: rewardName.value, lengthAlpha, beta });
+  if (waiting) {
+    console.log([
+      `iteration ${waiting.iteration} waits for external training.`,
+      `  pairs (TRL JSONL):  ${waiting.data}`,
+      `  start and reference: ${waiting.policy}`,
+      `  loss: DPO with beta ${beta}${lengthAlpha > 0 ? ` plus the length margin ${lengthAlpha}·(length_chosen − length_rejected) (columns in the file, policy tokens)` : ''}`,
+      `then continue with the same flags plus: --resume --iterate <the trained checkpoint, or BASE_URL#MODEL serving it>`,
+    ].join('\n'));
+    return 0;
+  }
   if (!values.quiet) {
     console.log(`\n${summary.title}\n\n${formatTable(summary.tables[0])}`);
     console.log(`\npreference data    ${out}/iter-<t>/preferences.jsonl (TRL format)\nfinal model        ${records.at(-1)?.policy}\nreport             ${out}/report.html`);

@@ -49,7 +49,10 @@ export interface IlrDpoOptions {
   resume: boolean;
   load(ref: string): Promise<LanguageModel>;
   release(ref: string): Promise<void>;
-  train: PreferenceTrainer;
+  /** the trainer, or 'external': the loop stops before each training step (see `iterate`) */
+  train: PreferenceTrainer | 'external';
+  /** with an external trainer: the model it trained on the waiting iteration's pairs (a path or BASE_URL#MODEL) */
+  iterate?: string;
   /** per-iteration records (a RunDir's results.jsonl) */
   results: { finished<T>(): T[]; append(record: unknown): void };
   onProgress?: (event: IlrProgress) => void;
@@ -98,7 +101,13 @@ interface LoopState {
 
 const iterDir = (out: string, t: number) => join(out, `iter-${t}`);
 
-export async function runIlrDpo(o: IlrDpoOptions): Promise<IterationRecord[]> {
+export interface IlrDpoResult {
+  records: IterationRecord[];
+  /** set when the loop stopped for an external training step */
+  waiting?: { iteration: number; data: string; policy: string };
+}
+
+export async function runIlrDpo(o: IlrDpoOptions): Promise<IlrDpoResult> {
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw inputError(`expected a positive integer, got ${o.iterations}`, { field: '--iterations' });
   if (!o.prompts.length) throw inputError('no prompts given', { field: '--prompts' });
   if (o.sampling.samplesPerPrompt < 2) throw inputError(`need at least 2 samples per prompt to form a pair, got ${o.sampling.samplesPerPrompt}`, { field: '--samples-per-prompt' });
@@ -117,6 +126,7 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IterationRecord[]> {
   const evalPrompts = o.evalPrompts ?? o.prompts;
   const evalSettings: SampleSettings = { ...o.sampling, samplesPerPrompt: o.evalSamplesPerPrompt ?? o.sampling.samplesPerPrompt, seed: o.seed + 7 };
 
+  o = { ...o };
   while (state.iteration <= o.iterations) {
     const t = state.iteration;
     const dir = iterDir(o.out, t);
@@ -150,7 +160,15 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IterationRecord[]> {
       writeTrlPreferences(join(dir, 'preferences.jsonl'), rows);
       advance(state, 'train'); save();
     }
-    if (state.stage === 'train') {
+    if (o.iterate !== undefined && (state.stage !== 'train' || o.train !== 'external'))
+      throw inputError(`an iterate is only taken when the loop waits for an external training step (this run is at iteration ${t}, step ${state.stage})`, { field: '--iterate' });
+    if (state.stage === 'train' && o.train === 'external') {
+      if (o.iterate === undefined) return { records: sorted(records), waiting: { iteration: t, data: join(dir, 'preferences.jsonl'), policy: previous } };
+      state.policies[t] = o.iterate;
+      o.iterate = undefined;
+      advance(state, 'evaluate'); save();
+    }
+    if (state.stage === 'train' && o.train !== 'external') {
       await o.release(previous);
       const onTrain: TrainProgress = (e) => progress('train')(e.step, e.steps, e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : undefined);
       const trained = await o.train({
@@ -187,8 +205,10 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IterationRecord[]> {
       save();
     }
   }
-  return records.sort((a, b) => a.iteration - b.iteration);
+  return { records: sorted(records) };
 }
+
+const sorted = (records: IterationRecord[]) => [...records].sort((a, b) => a.iteration - b.iteration);
 
 function advance(state: LoopState, stage: IlrStage): void {
   if (STAGES.indexOf(stage) <= STAGES.indexOf(state.stage)) throw new AlignkitError('internal', `iLR-DPO stage ${state.stage} cannot go to ${stage}`);
