@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseFlags, intFlag } from './args.ts';
+import { formatTable } from './eval.ts';
+import { DEFAULT_MAIN_JOB, runMainJob } from '../demo/main-job.ts';
+import { defaultCacheDir } from './preference-training.ts';
+import { stageProgressRenderer } from './stage-progress.ts';
+
+const EMBEDDED = fileURLToPath(new URL('../../embedded', import.meta.url));
+
+/** The main job on the embedded models (also `npm start`). */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    out: { type: 'string' }, embedded: { type: 'string' }, 'cache-dir': { type: 'string' }, resume: { type: 'boolean' },
+    prompts: { type: 'string' }, 'max-new-tokens': { type: 'string' }, seed: { type: 'string' },
+  });
+  const out = values.out ?? join('runs', 'demo');
+  const progress = stageProgressRenderer('demo');
+  const started = performance.now();
+  const result = await runMainJob({
+    ...DEFAULT_MAIN_JOB,
+    embeddedDir: values.embedded ?? EMBEDDED,
+    cacheDir: values['cache-dir'] ?? defaultCacheDir('demo'),
+    outDir: out,
+    resume: values.resume ?? false,
+    testPrompts: intFlag(values, 'prompts', DEFAULT_MAIN_JOB.testPrompts),
+    maxNewTokens: intFlag(values, 'max-new-tokens', DEFAULT_MAIN_JOB.maxNewTokens),
+    seed: intFlag(values, 'seed', DEFAULT_MAIN_JOB.seed),
+    onProgress: (stage, done, total, note) => progress.update({ stage, done, total, note }),
+  });
+  progress.stop();
+  for (const table of result.summary.tables.slice(0, 2)) console.log('\n' + formatTable(table));
+  console.log(`\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`);
+  return 0;
+}
