@@ -8,6 +8,10 @@ import { run as trainCli } from '../../src/cli/train.ts';
 import { preferenceTrainer } from '../../src/cli/preference-training.ts';
 import { loadModel } from '../../src/lm/load.ts';
 import { RunDir } from '../../src/report/run-dir.ts';
+import { selectPairs } from '../../src/train/ilr-dpo-loop.ts';
+import { samplePrompt, type PromptSamples } from '../../src/train/policy-samples.ts';
+import { openReward } from '../../src/train/reward-spec.ts';
+import { writeTrlPreferences } from '../../src/train/trl-export.ts';
 import { ModelPool } from '../../src/train/model-pool.ts';
 import { readLocalCheckpoint } from '../../src/lm/load.ts';
 import { saveCheckpoint } from '../../src/lm/save-checkpoint.ts';
@@ -53,4 +57,25 @@ export function writePerturbedStories(dir: string, seed = 3): string {
   const out = join(dir, `perturbed-${seed}`);
   saveCheckpoint(out, ckpt.config, weights, ckpt.tokenizer);
   return out;
+}
+
+/**
+ * Two preference sets from the same samples of `model` (N per prompt): sentiment (the happiest
+ * vs the saddest by VADER) and brevity (the shortest vs the longest), as TRL JSONL files.
+ */
+export async function sentimentAndBrevityPairs(modelPath: string, prompts: readonly string[], dir: string, options: { samples: number; maxNewTokens: number; seed: number }) {
+  const model = await loadModel(modelPath);
+  try {
+    const sentiment = await openReward('sentiment', { load: async () => model, policyTokenizer: model.tokenizer, beta: 0.1 });
+    const samples: PromptSamples[] = [];
+    for (let i = 0; i < prompts.length; i++) samples.push(await samplePrompt(model, i, prompts[i], [sentiment], { samplesPerPrompt: options.samples, maxNewTokens: options.maxNewTokens, seed: options.seed }));
+    const bySentiment = selectPairs(samples, samples.map((p) => ({ rewards: p.samples.map((s) => s.scores[0]) })), 0);
+    const byBrevity = selectPairs(samples, samples.map((p) => ({ rewards: p.samples.map((s) => -s.length) })), 0);
+    const files = { sentiment: join(dir, 'sentiment-pairs.jsonl'), brevity: join(dir, 'brevity-pairs.jsonl') };
+    writeTrlPreferences(files.sentiment, bySentiment.rows);
+    writeTrlPreferences(files.brevity, byBrevity.rows);
+    return { files, stats: { sentiment: bySentiment.stats, brevity: byBrevity.stats } };
+  } finally {
+    await model.dispose();
+  }
 }
