@@ -7,7 +7,6 @@ import { intFlag, listFlag, numberFlag, parseFlags, requireFlag, type FlagSpec }
 import { stageProgressRenderer } from './stage-progress.ts';
 import { inputError } from '../errors.ts';
 import { readLocalCheckpoint, type LocalCheckpoint } from '../lm/load.ts';
-import { isRewardModelDirectory, readRewardModel } from '../train/model-directory.ts';
 import { defaultLoraTargets, type LoraConfig } from '../train/lora.ts';
 import { defaultOptimizer, OPTIMIZERS, type OptimizerKind } from '../train/optimizer.ts';
 import { SCHEDULES, type ScheduleKind } from '../train/schedule.ts';
@@ -30,12 +29,7 @@ export function parseTrainFlags(argv: string[], extra: FlagSpec = {}) {
 
 /** The starting model: an HF directory or llama2.c checkpoint (a reward model directory for `rm` continuing one). */
 export function loadStartModel(values: Record<string, any>): LocalCheckpoint {
-  const path = requireFlag(values, 'model');
-  if (isRewardModelDirectory(path)) {
-    const rm = readRewardModel(path);
-    return { config: rm.config, weights: rm.weights, tokenizer: rm.tokenizer, source: path };
-  }
-  return readLocalCheckpoint(path, values.tokenizer);
+  return readLocalCheckpoint(requireFlag(values, 'model'), values.tokenizer);
 }
 
 export function maxLengthOf(values: Record<string, any>, model: LocalCheckpoint): number {

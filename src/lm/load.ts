@@ -42,9 +42,7 @@ export function readLocalCheckpoint(path: string, tokenizerPath?: string): Local
   let config: ModelConfig, weights: Weights, defaultTokenizer: string | undefined;
   if (isRewardModelDirectory(path)) {
     // reward / value models keep their score head in `weights`; the native model runs it
-    const rm = readRewardModel(path);
-    if (!rm.config.tieWordEmbeddings && !rm.weights.has('lm_head.weight')) throw inputError('this reward model has no LM head (lm_head.weight), so it cannot run as a language model', { file: path });
-    ({ config, weights } = rm);
+    ({ config, weights } = readRewardModel(path));
     defaultTokenizer = path;
   } else if (isHfDirectory(path)) {
     ({ config, weights } = readHfDirectory(path));
@@ -81,5 +79,7 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
 
 export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath);
+  if (ckpt.config.family === 'llama' && !ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
+    throw inputError('this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model', { file: path });
   return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true });
 }
