@@ -85,7 +85,8 @@ export function improveSummary(o: {
     {
       title: 'Concept classifier (TF-IDF + logistic regression, trained on the reference part)',
       columns: ['held-out accuracy %', 'majority baseline %', 'concepts', 'train', 'held out'],
-      rows: [[percent(data.classifier.accuracy, 1), percent(data.classifier.majorityAccuracy, 1), data.classifier.labels, data.classifier.trainSize, data.classifier.testSize]],
+      rows: data.classifier ? [[percent(data.classifier.accuracy, 1), percent(data.classifier.majorityAccuracy, 1), data.classifier.labels, data.classifier.trainSize, data.classifier.testSize]] : [],
+      note: data.classifier ? 'Held out: a stratified 30 % of the reference part, scored by a classifier trained on the rest.' : 'Too few reference questions per concept to hold any out; not scored.',
     },
   ];
   if (data.teacher) {
@@ -131,8 +132,8 @@ export function improveSummary(o: {
       evaluation_items: o.split.evaluation.length,
       training_examples: data.records,
       duplicates_removed: data.removed.length,
-      classifier_heldout_accuracy: percent(data.classifier.accuracy, 1),
-      classifier_majority_baseline: percent(data.classifier.majorityAccuracy, 1),
+      classifier_heldout_accuracy: percent(data.classifier?.accuracy, 1),
+      classifier_majority_baseline: percent(data.classifier?.majorityAccuracy, 1),
       ...(data.teacher ? { teacher_kept: data.teacher.kept, teacher_dropped: data.teacher.calls - data.teacher.kept } : {}),
       model: o.model,
       fine_tuned_model: o.fineTune.modelDir,

@@ -15,7 +15,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputError } from '../errors.ts';
+import { AlignkitError, inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import { RunDir } from '../report/run-dir.ts';
 import type { Summary } from '../report/summary.ts';
@@ -24,7 +24,7 @@ import type { GenerationSettings } from '../eval/chat.ts';
 import type { ConceptMathItem } from '../eval/conceptmath/data.ts';
 import type { PromptStyle } from '../eval/conceptmath/prompts.ts';
 import { runConceptMath, type ConceptMathResult } from '../eval/conceptmath/run.ts';
-import { ConceptClassifier, heldOutScore, type ClassifierSettings, type HeldOutScore } from '../eval/concepts/concept-classifier.ts';
+import { ConceptClassifier, heldOutScore, type ClassifierSettings, type HeldOutScore, type LabelledText } from '../eval/concepts/concept-classifier.ts';
 import { conceptUnits, type ConceptUnits } from '../eval/concepts/concept-units.ts';
 import { generateProblems, type GenerationTask } from '../eval/concepts/generate.ts';
 import { DuplicateIndex, type DuplicateSettings } from '../eval/concepts/near-duplicates.ts';
@@ -80,7 +80,8 @@ export interface DataReport {
   units: number;
   pooledUnits: number;
   weak: string[];
-  classifier: HeldOutScore;
+  /** the classifier on held-out reference questions (absent when too few to hold any out) */
+  classifier?: HeldOutScore;
   poolProblems: number;
   perConcept: ConceptData[];
   /** weakest concepts the pools have no problem for */
@@ -113,11 +114,14 @@ const part = (runDir: RunDir, name: string) => {
 async function evaluate(o: ImproveOptions, stage: 'before' | 'after', modelRef: string, items: readonly ConceptMathItem[]): Promise<number> {
   const model = await o.openModel(modelRef);
   try {
+    const runDir = RunDir.create(part(o.runDir, stage), { resume: true });
+    runDir.writeConfig({ command: `improve (evaluation ${stage} fine-tuning)`, model: modelRef, items: items.length, promptStyle: o.evaluation.promptStyle, generation: o.evaluation.generation });
     const run = await runConceptMath({
-      items, runDir: RunDir.create(part(o.runDir, stage), { resume: true }), model,
+      items, runDir, model,
       generation: o.evaluation.generation, promptStyle: o.evaluation.promptStyle, concurrency: o.evaluation.concurrency,
       onProgress: (p) => o.onProgress?.({ stage, done: p.done, total: p.total }),
     });
+    runDir.writeSummary(run.summary);
     return run.outcomes.length;
   } finally {
     await model.dispose();
@@ -133,6 +137,16 @@ function loadPools(paths: readonly string[]): PoolProblem[] {
   return paths.flatMap((p) => loadPool(p));
 }
 
+/** The classifier's held-out score, or undefined when no concept has two reference questions to split. */
+function heldOutCheck(labelled: readonly LabelledText[], o: ImproveOptions): HeldOutScore | undefined {
+  try {
+    return heldOutScore(labelled, { seed: o.seed, settings: o.classifier });
+  } catch (e) {
+    if (e instanceof AlignkitError && e.kind === 'input') return undefined;
+    throw e;
+  }
+}
+
 /** Concepts ranked on the reference part only (see benchmark-split.ts). */
 function referenceRanking(units: ConceptUnits, split: BenchmarkSplit, before: readonly Scored[]) {
   const referenceKeys = new Set(split.reference.map((i) => i.key));
@@ -145,7 +159,7 @@ async function buildData(o: ImproveOptions, split: BenchmarkSplit, units: Concep
   o.onProgress?.({ stage: 'data', done: 0, total: 3, note: 'training the concept classifier' });
   const labelled = split.reference.map((i) => ({ text: i.question, label: units.unitOf(i).id }));
   const classifier = ConceptClassifier.train(labelled, o.classifier);
-  const check = heldOutScore(labelled, { seed: o.seed, settings: o.classifier });
+  const check = heldOutCheck(labelled, o);
 
   o.onProgress?.({ stage: 'data', done: 1, total: 3, note: 'retrieving from the pools' });
   const index = new DuplicateIndex(split.evaluation.map((i) => ({ key: i.key, text: i.question })), o.duplicates);

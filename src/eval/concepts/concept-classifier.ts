@@ -73,12 +73,6 @@ export class ConceptClassifier {
     return { label: top[0].label, probability: top[0].probability, top };
   }
 
-  /** Probability of one label (0 for a label the classifier does not know). */
-  probabilityOf(text: string, label: string): number {
-    const i = this.labels.indexOf(label);
-    return i < 0 ? 0 : this.probabilities(text)[i];
-  }
-
   save(path: string): void {
     const file: ClassifierFile = {
       kind: 'alignkit concept classifier',

@@ -89,14 +89,3 @@ export class TfidfVectorizer {
     return { indices: Int32Array.from(entries, (e) => e[0]), values: Float64Array.from(entries, ([, v, word]) => v * scale(word)) };
   }
 }
-
-/** Dot product of two sparse vectors (indices ascending). */
-export function sparseDot(a: SparseVector, b: SparseVector): number {
-  let s = 0;
-  for (let i = 0, j = 0; i < a.indices.length && j < b.indices.length;) {
-    if (a.indices[i] === b.indices[j]) s += a.values[i++] * b.values[j++];
-    else if (a.indices[i] < b.indices[j]) i++;
-    else j++;
-  }
-  return s;
-}
