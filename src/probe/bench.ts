@@ -3,20 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LanguageModel } from '../lm/language-model.ts';
 import { createRng } from '../util/random.ts';
+import type { Figure } from '../util/bench-figure.ts';
 import { responseLength } from './structural-attributes.ts';
 import { collectRepresentations } from './collect.ts';
 import { encodeLabels } from './label-encoding.ts';
 import { matrix } from './matrix.ts';
 import { evaluateProbe } from './probe-evaluation.ts';
-
-/** One benchmark figure (the shape `alignkit bench` prints). */
-export interface ProbeFigure {
-  name: string;
-  value: number;
-  unit: string;
-  /** what it is compared with, and the ratio (> 1 = the measured path is better) */
-  reference?: { name: string; value: number; ratio: number };
-}
 
 export interface ProbeBenchOptions {
   prompts?: readonly string[];
@@ -30,12 +22,12 @@ const DEFAULT_PROMPTS = ['Once upon a time', 'Tom had a big red', 'One day, Lily
  * Speed of `probe collect` (items/s, all layers, greedy) against plain sampling of the same
  * responses without states, and the time of a linear and an MLP probe fit.
  */
-export async function benchProbe(model: LanguageModel, options: ProbeBenchOptions = {}): Promise<ProbeFigure[]> {
+export async function benchProbe(model: LanguageModel, options: ProbeBenchOptions = {}): Promise<Figure[]> {
   const prompts = options.prompts ?? [...DEFAULT_PROMPTS, ...DEFAULT_PROMPTS.map((p) => `${p} and`)];
   const maxNewTokens = options.maxNewTokens ?? 64;
   const items = prompts.map((prompt, i) => ({ id: String(i), prompt, fields: {} }));
   const dir = mkdtempSync(join(tmpdir(), 'probe-bench-'));
-  const figures: ProbeFigure[] = [];
+  const figures: Figure[] = [];
   try {
     const stopTokens = model.tokenizer.eosId === null ? [] : [model.tokenizer.eosId];
     const collected = await collectRepresentations({ model, items, attributes: [responseLength], out: dir, maxNewTokens, batchSize: options.batchSize ?? 8, stopTokens });
