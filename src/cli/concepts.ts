@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
-import { formatTable } from './eval.ts';
+import { finishRun } from './run-output.ts';
 import { stageProgressRenderer } from './stage-progress.ts';
 import { inputError } from '../errors.ts';
 import { loadModel } from '../lm/load.ts';
 import { RunDir } from '../report/run-dir.ts';
 import type { Plot, Summary, Table } from '../report/summary.ts';
-import { writeReport } from '../report/write-report.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { ConceptMathItem } from '../eval/conceptmath/data.ts';
 import { percent, round } from '../eval/summary-parts.ts';
@@ -242,11 +241,6 @@ export async function run(argv: string[]): Promise<number> {
   const context: Context = { values, benchmark, units: conceptUnits(benchmark, benchmark, positive(values, 'min-items', 5)!), runDir, seed: intFlag(values, 'seed', 0) };
   runDir.writeConfig({ command: `concepts ${sub}`, flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)), items: benchmark.length });
   const summary = await (sub === 'classify' ? classify : sub === 'retrieve' ? retrieve : generate)(context);
-  runDir.writeSummary(summary);
-  const report = writeReport(runDir.dir);
-  console.log(`\n${summary.title}`);
-  if (summary.metrics) console.log(Object.entries(summary.metrics).map(([k, v]) => `  ${k}: ${v ?? '—'}`).join('\n'));
-  for (const table of summary.tables) console.log(`\n${formatTable(table)}`);
-  console.log(`\nresults: ${runDir.path('results.jsonl')}\nreport: ${report}`);
+  finishRun(runDir, summary);
   return 0;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, intFlag } from './args.ts';
-import { formatTable } from './eval.ts';
+import { formatTable } from './run-output.ts';
 import { DEFAULT_MAIN_JOB, runMainJob } from '../demo/main-job.ts';
 import { defaultCacheDir } from './preference-training.ts';
 import { stageProgressRenderer } from './stage-progress.ts';

@@ -6,8 +6,8 @@ import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import { loadModel } from '../lm/load.ts';
 import { RunDir } from '../report/run-dir.ts';
-import type { Summary, Table } from '../report/summary.ts';
-import { writeReport } from '../report/write-report.ts';
+import type { Summary } from '../report/summary.ts';
+import { finishRun } from './run-output.ts';
 import type { GenerationSettings } from '../eval/chat.ts';
 import { Judge, defaultJudgeSettings } from '../eval/judge.ts';
 import { JudgeCache } from '../eval/judge-cache.ts';
@@ -127,22 +127,6 @@ function progressRenderer(label: string): { onProgress: (p: EvalProgress) => voi
     },
     stop: () => undefined,
   };
-}
-
-function formatCell(v: string | number | null): string {
-  return v === null ? '—' : String(v);
-}
-
-const MAX_PRINTED_ROWS = 25;
-
-export function formatTable(table: Table): string {
-  const rows = table.rows.slice(0, MAX_PRINTED_ROWS).map((r) => r.map(formatCell));
-  const widths = table.columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (typeof table.rows[0]?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  const out = [table.title, line(table.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  if (table.rows.length > MAX_PRINTED_ROWS) out.push(`… ${table.rows.length - MAX_PRINTED_ROWS} more rows in summary.json / report.html`);
-  if (table.note) out.push(table.note);
-  return out.join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -299,11 +283,6 @@ export async function run(argv: string[]): Promise<number> {
     progress.stop();
     for (const m of loaded) await m.dispose();
   }
-  runDir.writeSummary(summary);
-  const report = writeReport(runDir.dir);
-  console.log(`\n${summary.title}`);
-  if (summary.metrics) console.log(Object.entries(summary.metrics).map(([k, v]) => `  ${k}: ${v ?? '—'}`).join('\n'));
-  for (const table of summary.tables) console.log(`\n${formatTable(table)}`);
-  console.log(`\nsummary: ${runDir.path('summary.json')}\nreport: ${report}`);
+  finishRun(runDir, summary, 'summary.json');
   return 0;
 }

@@ -1,5 +1,5 @@
 import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
-import { formatTable } from './eval.ts';
+import { formatTable } from './run-output.ts';
 import { stageProgressRenderer } from './stage-progress.ts';
 import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
-import { formatTable } from './eval.ts';
+import { formatTable } from './run-output.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import { loadModel, readLocalCheckpoint } from '../lm/load.ts';

@@ -2,13 +2,12 @@ import { extname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
-import { formatTable } from './eval.ts';
+import { finishRun } from './run-output.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import type { FinishReason, LanguageModel } from '../lm/language-model.ts';
 import { loadModel } from '../lm/load.ts';
 import { RunDir } from '../report/run-dir.ts';
 import type { Plot, Summary, Table } from '../report/summary.ts';
-import { writeReport } from '../report/write-report.ts';
 import { readJsonl } from '../util/jsonl.ts';
 import { STEER_METHODS, isSteerMethod, runSteerMethod, type SteerMethod, type SteerModels, type SteerSettings } from '../decode/steer-method.ts';
 import { SENTIMENT_LEXICONS, type SentimentLexicon, rewardModelScorer, sentimentReward } from '../decode/rewards.ts';
@@ -289,12 +288,7 @@ export async function run(argv: string[]): Promise<number> {
     progress.stop();
     const inRun = records.filter((r) => r.index < prompts.length && methods.includes(r.method));
     const summary = steerSummary(inRun, gold?.name ?? null);
-    runDir.writeSummary(summary);
-    const report = writeReport(runDir.dir);
-    console.log(`\n${summary.title}`);
-    if (summary.metrics) console.log(Object.entries(summary.metrics).map(([k, v]) => `  ${k}: ${v ?? '—'}`).join('\n'));
-    for (const table of summary.tables) console.log(`\n${formatTable(table)}`);
-    console.log(`\nresults: ${runDir.path('results.jsonl')}\nreport: ${report}`);
+    finishRun(runDir, summary);
     return 0;
   } finally {
     progress.stop();

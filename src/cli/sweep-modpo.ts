@@ -14,7 +14,7 @@ import { modpoSweepSummary } from '../train/modpo-sweep-summary.ts';
 import { parseWeightSweep, weightVector } from '../train/objective-weights.ts';
 import { openReward, SPEC_HELP, type RewardSource } from '../train/reward-spec.ts';
 import { intFlag, listFlag, requireFlag } from './args.ts';
-import { formatTable } from './eval.ts';
+import { formatTable } from './run-output.ts';
 import { preferenceFlagSpec, preferenceTrainer } from './preference-training.ts';
 import { samplingFlagSpec, samplingOf } from './sampling-flags.ts';
 import { stageProgressRenderer } from './stage-progress.ts';

@@ -13,7 +13,7 @@ import { ilrDpoSummary } from '../train/ilr-dpo-summary.ts';
 import { checkLengthAlpha } from '../train/length-regularized.ts';
 import { openReward } from '../train/reward-spec.ts';
 import { intFlag, numberFlag, requireFlag } from './args.ts';
-import { formatTable } from './eval.ts';
+import { formatTable } from './run-output.ts';
 import { preferenceFlagSpec, preferenceTrainer } from './preference-training.ts';
 import { samplingFlagSpec, samplingOf } from './sampling-flags.ts';
 import { stageProgressRenderer } from './stage-progress.ts';

@@ -7,7 +7,6 @@
  * under the large base model (how far the method moved from it), and tokens processed.
  */
 import { join } from 'node:path';
-import type { LanguageModel } from '../lm/language-model.ts';
 import { loadModel } from '../lm/load.ts';
 import { runSteerMethod, type SteerMethod } from '../decode/steer-method.ts';
 import { sentimentReward } from '../decode/rewards.ts';

@@ -1,4 +1,4 @@
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readRun } from './read-run.ts';
 import { groupPlots, groupTables, metricsTable, configDifferences, type ComparedRun } from './merge-runs.ts';
 import { SeriesColors } from './series-colors.ts';

@@ -2,7 +2,7 @@ import type { LanguageModel } from '../lm/language-model.ts';
 import type { BatcherStats } from './continuous-batcher.ts';
 import { startGateway } from './http-server.ts';
 import { serveModel } from './served-model.ts';
-import { median, type Figure } from '../util/bench-figure.ts';
+import { median, medianMs, type Figure } from '../util/bench-figure.ts';
 
 export type BenchFigure = Figure;
 
@@ -36,15 +36,6 @@ export interface GatewayBenchResult {
 /** The figure shape `alignkit bench` prints. */
 
 
-async function timeEach(count: number, fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
 
 /**
  * Throughput of a model with full distributions behind the gateway on loopback: aggregate
@@ -88,13 +79,13 @@ export async function benchGateway(model: LanguageModel, options: GatewayBenchOp
     // interleaved, so that machine noise hits both sides alike
     const http: number[] = [], local: number[] = [], overhead: number[] = [];
     for (let i = 0; i < overheadRequests; i++) {
-      const h = await timeEach(1, () => post('/v1/completions', scoring));
-      const l = await timeEach(1, inProcess);
+      const h = await medianMs(() => post('/v1/completions', scoring), 1, false);
+      const l = await medianMs(inProcess, 1, false);
       http.push(h);
       local.push(l);
       overhead.push(h - l);
     }
-    const emptyRequestMs = await timeEach(overheadRequests, () => fetch(`${gateway.url}/v1/models`).then((r) => r.json()));
+    const emptyRequestMs = await medianMs(() => fetch(`${gateway.url}/v1/models`).then((r) => r.json()), overheadRequests, false);
     const [httpLatencyMs, inProcessMs, gatewayOverheadMs] = [median(http), median(local), median(overhead)];
     return {
       singleClientTokensPerSecond: single,

@@ -10,14 +10,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatError, inputError } from '../errors.ts';
-import { configToHf, parseHfConfig, type ModelConfig } from '../models/config.ts';
+import { configToHf, type ModelConfig } from '../models/config.ts';
 import { writeHfDirectory, CONFIG_FILE } from '../models/hf-directory.ts';
-import { findCheckpointFile, readSafetensors, writeSafetensors, writeSafetensorsCheckpoint } from '../models/safetensors.ts';
-import { checkWeightShapes, expectedWeightShapes, gpt2PrefixOf } from '../models/weight-shapes.ts';
+import { readSafetensors, writeSafetensors, writeSafetensorsCheckpoint } from '../models/safetensors.ts';
+import { checkWeightShapes } from '../models/weight-shapes.ts';
 import type { Weights } from '../models/weights.ts';
 import { HfTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer.ts';
-import { loadTokenizer } from '../tokenizers/load-tokenizer.ts';
 import { hfTokenizerFiles, saveTokenizer } from '../tokenizers/save-tokenizer.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { writeDirectoryAtomic } from './atomic-directory.ts';

@@ -8,3 +8,15 @@ export interface Figure {
 }
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median wall time of `reps` calls in ms (after one untimed warm-up call unless `warmup` is false). */
+export async function medianMs(fn: () => Promise<unknown>, reps: number, warmup = true): Promise<number> {
+  if (warmup) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}

@@ -7,25 +7,15 @@ import { randomInitWeights } from '../../models/random-init.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { createRng } from '../../util/random.ts';
-import { median, type Figure } from '../../util/bench-figure.ts';
+import { medianMs, type Figure } from '../../util/bench-figure.ts';
 
 
 
-async function timeIt(fn: () => Promise<unknown>, reps: number): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
 
 /** stories260K greedy decoding of one sequence from BOS, against llama2.c's run.c speed. */
 export async function benchStories(checkpoint: string, tokenizer: string, cTokensPerSecond = 6000): Promise<Figure[]> {
   const model = await loadNativeModel(checkpoint, tokenizer);
-  const ms = await timeIt(() => model.sample({ prompt: [1], maxNewTokens: 256, temperature: 0 }), 5);
+  const ms = await medianMs(() => model.sample({ prompt: [1], maxNewTokens: 256, temperature: 0 }), 5);
   await model.dispose();
   const tps = (256 / ms) * 1000;
   return [{ name: 'stories260K greedy decode, 1 sequence', value: tps, unit: 'tokens/s', reference: { name: 'llama2.c run.c on this machine', value: cTokensPerSecond, ratio: tps / cTokensPerSecond } }];
@@ -55,9 +45,9 @@ export async function benchGpt2SizedLlama(torch = TORCH_REFERENCE): Promise<Figu
   const rng = createRng(1);
   const seq = (n: number) => [1, ...Array.from({ length: n - 1 }, () => 2 + rng.int(cfg.vocabSize - 2))];
   const prompt = seq(128);
-  const prefillMs = await timeIt(async () => (await model.open([prompt])).close(), 3);
+  const prefillMs = await medianMs(async () => (await model.open([prompt])).close(), 3);
   const items = Array.from({ length: 8 }, () => ({ prefix: seq(64), continuation: seq(64).slice(1) }));
-  const scoreMs = await timeIt(() => model.score(items), 2);
+  const scoreMs = await medianMs(() => model.score(items), 2);
   const decode = async (rows: number) => {
     const state = await model.open(Array.from({ length: rows }, () => seq(16)));
     const steps = 16;
