@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DecodeState, LanguageModel } from '../src/lm/language-model.ts';
 import { loadModel } from '../src/lm/load.ts';
-import { randomInitTwin } from '../src/cli/probe.ts';
+import { loadRandomInitTwin } from '../src/lm/load.ts';
 import { builtinAttributes } from '../src/probe/builtin-attributes.ts';
 import { collectRepresentations, type CollectOptions } from '../src/probe/collect.ts';
 import type { PromptItem } from '../src/probe/prompt-data.ts';
@@ -128,7 +128,7 @@ test('a collection killed mid-run resumes to the same store as an uninterrupted 
 });
 
 test('sampling is reproducible with a seed and independent of the batch size; float16 and the random-init control', { skip }, async () => {
-  const twin = await randomInitTwin(MODEL, TOKENIZER, 0);
+  const twin = await loadRandomInitTwin(MODEL, TOKENIZER, 0);
   try {
     const base = { temperature: 1, seed: 7, timeline: [], dtype: 'float16' as const, randomInitModel: twin };
     await collectRepresentations(options(join(dir, 's1'), { ...base, batchSize: 2 }));

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../src/lm/load.ts';
-import { randomInitTwin } from '../src/cli/probe.ts';
+import { loadRandomInitTwin } from '../src/lm/load.ts';
 import { collectRepresentations } from '../src/probe/collect.ts';
 import { readPromptItems } from '../src/probe/prompt-data.ts';
 import { responseLength } from '../src/probe/structural-attributes.ts';
@@ -30,7 +30,7 @@ const skip = !(existsSync(MODEL) && existsSync(STORIES)) && 'stories260K or the 
 test(`stories260K: length probes from the prompt beat the random-init, surface-feature and shuffled-label controls (${full ? 'full' : 'quick'} run)`, { skip, timeout: 15 * 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'probe-stories-'));
   const model = await loadModel(MODEL, { tokenizer: TOKENIZER });
-  const twin = await randomInitTwin(MODEL, TOKENIZER, 0);
+  const twin = await loadRandomInitTwin(MODEL, TOKENIZER, 0);
   try {
     const items = readPromptItems(STORIES, { words: -40, limit: full ? undefined : 300 });
     const collected = await collectRepresentations({ model, randomInitModel: twin, items, attributes: [responseLength], out: dir, maxNewTokens: full ? 400 : 200, batchSize: 16 });

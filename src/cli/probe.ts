@@ -3,12 +3,8 @@ import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
 import { formatTable } from './run-output.ts';
-import { AlignkitError, inputError } from '../errors.ts';
-import type { LanguageModel } from '../lm/language-model.ts';
-import { loadModel, readLocalCheckpoint } from '../lm/load.ts';
-import { NativeModel } from '../lm/native/native-model.ts';
-import { expectedWeightShapes } from '../models/weight-shapes.ts';
-import { createRng } from '../util/random.ts';
+import { inputError } from '../errors.ts';
+import { loadModel, loadRandomInitTwin } from '../lm/load.ts';
 import { RunDir } from '../report/run-dir.ts';
 import type { Summary, Table } from '../report/summary.ts';
 import { writeReport } from '../report/write-report.ts';
@@ -140,7 +136,7 @@ async function collect(argv: string[]): Promise<number> {
   for (let m = 0; m < refs.length; m++) {
     const dir = refs.length === 1 ? out : join(out, slugs[m]);
     const model = await loadModel(refs[m], { tokenizer: values.tokenizer, apiKeyEnv: values['api-key-env'] });
-    const randomInitModel = values['control-random-init'] ? await randomInitTwin(refs[m], values.tokenizer, intFlag(values, 'seed', 0)) : undefined;
+    const randomInitModel = values['control-random-init'] ? await loadRandomInitTwin(refs[m], values.tokenizer, intFlag(values, 'seed', 0)) : undefined;
     const progress = progressRenderer(`collect ${slugs[m]}`);
     try {
       const result = await collectRepresentations({
@@ -298,21 +294,3 @@ function progressRenderer(label: string): { update: (p: Pick<CollectProgress, 'd
   };
 }
 
-/**
- * The random-init control: the same architecture and tokenizer with freshly initialised weights
- * (norm scales 1, biases 0, other weights N(0, 0.02²) as in HF's initialisation).
- * TODO(lead): replace with the native loader's random-init constructor once lm/load.ts has one.
- */
-export async function randomInitTwin(ref: string, tokenizer: string | undefined, seed: number): Promise<LanguageModel> {
-  if (ref.includes('#')) throw new AlignkitError('capability', `--control-random-init needs a local model (weights to re-initialise), not the remote "${ref}"`);
-  const checkpoint = readLocalCheckpoint(ref, tokenizer);
-  const rng = createRng(seed);
-  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, shape] of expectedWeightShapes(checkpoint.config)) {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (name.endsWith('.bias')) { /* zeros */ } else if (shape.length === 1) data.fill(1);
-    else for (let i = 0; i < data.length; i++) data[i] = rng.normal() * 0.02;
-    weights.set(name, { shape, data });
-  }
-  return NativeModel.create(`${ref} (random init, seed ${seed})`, checkpoint.config, weights, checkpoint.tokenizer);
-}

@@ -15,7 +15,8 @@ import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { loadTokenizer, checkTokenizerMatchesModel } from '../tokenizers/load-tokenizer.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
-import { inputError } from '../errors.ts';
+import { AlignkitError, inputError } from '../errors.ts';
+import { randomInitWeights } from '../models/random-init.ts';
 
 export interface LoadOptions {
   /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */
@@ -82,4 +83,14 @@ export async function loadNativeModel(path: string, tokenizerPath?: string): Pro
   if (ckpt.config.family === 'llama' && !ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
     throw inputError('this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model', { file: path });
   return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true });
+}
+
+/**
+ * A freshly initialized model of the same architecture and tokenizer as a local checkpoint
+ * (the random-init control of probing experiments).
+ */
+export async function loadRandomInitTwin(ref: string, tokenizerPath: string | undefined, seed: number): Promise<NativeModel> {
+  if (parseModelRef(ref).kind !== 'local') throw new AlignkitError('capability', `a random-init twin needs a local model (its architecture and tokenizer), not the remote "${ref}"`);
+  const ckpt = readLocalCheckpoint(ref, tokenizerPath);
+  return NativeModel.create(`${ref} (random init, seed ${seed})`, ckpt.config, randomInitWeights(ckpt.config, seed), ckpt.tokenizer, { consumeWeights: true });
 }

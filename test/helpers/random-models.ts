@@ -6,9 +6,8 @@ import type { ModelConfig } from '../../src/models/config.ts';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../../src/models/half-precision.ts';
 import { writeHfDirectory } from '../../src/models/hf-directory.ts';
 import type { SaveDtype } from '../../src/models/safetensors.ts';
-import { expectedWeightShapes } from '../../src/models/weight-shapes.ts';
 import type { Weights } from '../../src/models/weights.ts';
-import { createRng } from '../../src/util/random.ts';
+import { randomInitWeights } from '../../src/models/random-init.ts';
 
 export interface RandomModelOptions {
   vocabSize?: number;
@@ -95,21 +94,8 @@ export function randomGpt2Config(o: RandomModelOptions = {}): ModelConfig {
   };
 }
 
-const isNormWeight = (name: string) => /(layernorm|norm|ln_1|ln_2|ln_f)\.weight$/.test(name);
-const isNormBias = (name: string) => /(ln_1|ln_2|ln_f)\.bias$/.test(name);
-
-/** Every tensor `cfg` needs: norms 1, norm biases 0, the rest normal(0, std). */
-export function randomWeights(cfg: ModelConfig, seed = 0, std = 0.05): Weights {
-  const rng = createRng(seed);
-  const weights: Weights = new Map();
-  for (const [name, shape] of expectedWeightShapes(cfg)) {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (isNormWeight(name)) data.fill(1);
-    else if (!isNormBias(name)) for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
-    weights.set(name, { shape, data });
-  }
-  return weights;
-}
+/** Every tensor `cfg` needs: norms 1, norm biases 0, the rest (biases included) normal(0, std). */
+export const randomWeights = (cfg: ModelConfig, seed = 0, std = 0.05): Weights => randomInitWeights(cfg, seed, std, { randomBiases: true });
 
 /** Rounds float32 weights to what a file of `dtype` holds, so tests compare with what a loader sees. */
 function roundTo(weights: Weights, dtype: SaveDtype | undefined): void {
