@@ -60,13 +60,14 @@ export async function samplePrompt(model: LanguageModel, index: number, prompt: 
     seed: settings.seed + index,
   });
   const items: ScoreInput[] = samples.map((s) => ({ prompt, response: s.text, finishReason: s.finishReason }));
+  const lengths = samples.map((s) => responseLength(model, rendered, s));
   const perReward: number[][] = [];
-  for (const r of rewards) perReward.push(await scoreChecked(r.scorer, items));
+  for (const r of rewards) perReward.push(r.negativeTokenCount ? lengths.map((n) => -n) : await scoreChecked(r.scorer, items));
   return {
     index,
     prompt,
     rendered,
-    samples: samples.map((s, k) => ({ text: s.text, finishReason: s.finishReason, length: responseLength(model, rendered, s), scores: perReward.map((sc) => sc[k]) })),
+    samples: samples.map((s, k) => ({ text: s.text, finishReason: s.finishReason, length: lengths[k], scores: perReward.map((sc) => sc[k]) })),
   };
 }
 

@@ -43,6 +43,11 @@ export interface RewardSource {
   scorer: Scorer;
   /** an implicit reward's tuned model π_φ, itself a policy (the w_k = 0 end of a MODPO front) */
   policy?: string;
+  /**
+   * the `length` rule: for sampled responses the sampled token count is used (exact; re-encoding
+   * the text of a byte-fallback character that did not decode can give more tokens)
+   */
+  negativeTokenCount?: boolean;
 }
 
 export const SPEC_HELP = 'length, sentiment, vader, afinn, rm:PATH, dpo:PATH[@REF] or a model path';
@@ -76,7 +81,7 @@ function implicitReward(tuned: LanguageModel, reference: LanguageModel, beta: nu
 export async function openReward(spec: string, ctx: RewardContext, field = 'reward'): Promise<RewardSource> {
   const s = spec.trim();
   if (!s) throw inputError(`empty reward reference (expected ${SPEC_HELP})`, { field });
-  if (s === 'length') return { spec: s, name: 'length (−tokens)', scorer: lengthReward(ctx.policyTokenizer) };
+  if (s === 'length') return { spec: s, name: 'length (−tokens)', scorer: lengthReward(ctx.policyTokenizer), negativeTokenCount: true };
   if (s === 'sentiment' || (SENTIMENT_LEXICONS as readonly string[]).includes(s)) {
     const lexicon = s === 'sentiment' ? undefined : (s as SentimentLexicon);
     const scorer = sentimentReward({ lexicon });
