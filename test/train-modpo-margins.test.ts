@@ -1,13 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../src/lm/load.ts';
 import { ModelPool } from '../src/train/model-pool.ts';
 import { openReward, type RewardContext, type RewardSource } from '../src/train/reward-spec.ts';
 import { marginCacheKey, marginsFor, pairMargins, type PairText } from '../src/train/margin-cache.ts';
-import { sentimentReward } from '../src/decode/rewards.ts';
+import { rewardModelScorer, sentimentReward } from '../src/decode/rewards.ts';
+import { requireScalarHead } from '../src/decode/scalar-head.ts';
+import { run as trainCli } from '../src/cli/train.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { STORIES, STORIES_TOKENIZER, permutedVocabulary, storiesMissing } from './helpers/model-wrappers.ts';
 import { writePerturbedStories } from './helpers/preference-fixtures.ts';
@@ -130,4 +132,26 @@ test('bad margin references name the field and what was expected', { skip: stori
   await assert.rejects(openReward(`dpo:${STORIES}`, ctx, 'margin-models'), /needs a reference model/);
   await assert.rejects(openReward('dpo:/nonexistent/model', { ...ctx, sftRef: STORIES }, 'margin-models'), (e: unknown) => e instanceof AlignkitError && e.kind === 'input' && /model not found/.test(e.message) && e.where.field === 'margin-models');
   await assert.rejects(openReward(`rm:${STORIES}`, ctx), (e: unknown) => e instanceof AlignkitError && e.kind === 'capability' && /no scalar head/.test(e.message));
+});
+
+test('a Bradley-Terry reward model as a margin: rm:PATH, or a bare path whose model has a scalar head', { skip: storiesMissing }, async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'pairs.jsonl');
+  writeFileSync(data, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  assert.equal(await trainCli(['rm', '--model', STORIES, '--tokenizer', STORIES_TOKENIZER, '--data', data, '--out', join(dir, 'rm'), '--steps', '2', '--batch-size', '3', '--lr', '1e-3', '--quiet']), 0);
+  const rmDir = join(dir, 'rm', 'model');
+  const pool = new ModelPool({ tokenizer: STORIES_TOKENIZER });
+  t.after(() => pool.dispose());
+  const policy = await pool.load(STORIES);
+  const ctx = context(pool, policy.tokenizer);
+  const explicit = await openReward(`rm:${rmDir}`, ctx);
+  const bare = await openReward(rmDir, ctx);
+  assert.equal(bare.name, explicit.name);
+  assert.match(explicit.fingerprint!, /^rm\|/);
+  const m = await marginsFor(explicit, pairs, { cacheDir: join(dir, 'cache') });
+  const rm = await loadModel(rmDir);
+  t.after(() => rm.dispose());
+  const direct = await rewardModelScorer(requireScalarHead(rm, 'reward')).score(pairs.map((p) => ({ prompt: p.prompt, response: p.chosen, finishReason: 'eos' })));
+  m.forEach((x, i) => assert.ok(Math.abs(x.chosen - direct[i]) < 1e-5));
+  assert.ok(new Set(m.flatMap((x) => [x.chosen, x.rejected])).size > 1, 'the head gives different rewards');
 });
