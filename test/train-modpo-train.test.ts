@@ -14,6 +14,8 @@ import { parseWeights, type ObjectiveWeights } from '../src/train/objective-weig
 import { openReward } from '../src/train/reward-spec.ts';
 import type { PairMargins } from '../src/train/modpo-loss.ts';
 import { run as trainModpo } from '../src/cli/train-modpo.ts';
+import { run as trainCli } from '../src/cli/train.ts';
+import { lengthRegularizedLoss } from '../src/train/length-regularized.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { happySadPairs, tinyStories, tinystoriesMissing, writeJsonl } from './helpers/stories-data.ts';
 import { loopParts } from './helpers/preference-fixtures.ts';
@@ -125,4 +127,22 @@ test('the margins follow the pairs in file order, whatever the trainer truncates
   const sentiment = await openReward('sentiment', { load: async () => { throw new Error('unused'); }, policyTokenizer: policy.tokenizer, beta: 0.1 });
   const direct = await sentiment.scorer.score(pairs.map((p) => ({ prompt: p.text!.prompt, response: p.text!.chosen, finishReason: 'eos' })));
   assert.deepEqual(margins.map((m) => m.chosen[0]), direct);
+});
+
+test('train dpo --length-alpha: the first-step loss is −log σ(α·(|y_w| − |y_l|)) over the policy-token lengths', { skip }, async (t) => {
+  const dir = tempDir(t);
+  const data = happySadFile(dir);
+  const out = join(dir, 'lr-dpo');
+  const alpha = 0.05;
+  assert.equal(await trainCli(['dpo', '--model', STORIES, '--tokenizer', STORIES_TOKENIZER, '--data', data, '--out', out, '--length-alpha', String(alpha),
+    '--steps', '1', '--batch-size', '8', '--optimizer', 'sgd', '--lr', '0', '--max-length', '128', '--quiet']), 0);
+  const first = readJsonl<Record<string, number | string>>(join(out, 'metrics.jsonl')).map((r) => r.value).find((r) => r.split === 'train' && r.step === 1)!;
+  const policy = readLocalCheckpoint(STORIES, STORIES_TOKENIZER);
+  const { pairs } = loadPreferenceData(data, policy.tokenizer, { maxLength: 128 });
+  const loss = (sign: number) => pairs.reduce((a, p) => a + lengthRegularizedLoss(0.1, sign * alpha, 0, p.chosenIds.length, p.rejectedIds.length).loss, 0) / pairs.length;
+  assert.ok(pairs.some((p) => p.chosenIds.length !== p.rejectedIds.length));
+  assert.ok(Math.abs((first.loss as number) - loss(1)) < 1e-5, `${first.loss} vs ${loss(1)}`);
+  assert.ok(Math.abs(loss(1) - loss(-1)) > 0.01, 'the flipped sign would give another loss');
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).lengthAlpha, alpha);
+  await assert.rejects(trainCli(['dpo', '--model', STORIES, '--tokenizer', STORIES_TOKENIZER, '--data', data, '--out', join(dir, 'bad'), '--length-alpha=-0.1', '--quiet']), /length-alpha.*≥ 0/);
 });
