@@ -34,6 +34,24 @@ test('AdamW follows torch.optim.AdamW: bias-corrected moments, decoupled decay, 
   assert.equal(opt.state.buffers.size, 4);
 });
 
+test('the WebAssembly SIMD AdamW kernel and the JS loop give the same update', () => {
+  const n = 40_003; // several kernel chunks and a ragged end
+  const make = () => ({ name: 'w', shape: [1, n], data: Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.3) });
+  const [a, b] = [make(), make()];
+  const [simd, js] = [new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.05 }), new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.05 }, undefined, { simd: false })];
+  for (let t = 0; t < 4; t++) {
+    const g = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7 + t) * 0.01);
+    simd.step([a], new Map([['w', g]]), 1e-3, 0.8);
+    js.step([b], new Map([['w', g]]), 1e-3, 0.8);
+  }
+  let worst = 0;
+  for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]));
+  assert.ok(worst < 5e-7, `largest difference ${worst}`);
+  assert.notDeepEqual(a.data, make().data);
+  const [ma, mb] = [simd.state.buffers.get('exp_avg_sq.w')!, js.state.buffers.get('exp_avg_sq.w')!];
+  for (let i = 0; i < n; i += 997) close(ma[i], mb[i], 1e-5);
+});
+
 test('SGD: w − lr·g exactly, momentum as torch, gradient scale (clipping) applied', () => {
   const p = { name: 'p', shape: [3], data: Float32Array.from([1, 2, 3]) };
   new Optimizer(defaultOptimizer('sgd')).step([p], new Map([['p', Float32Array.from([0.5, -0.5, 1])]]), 0.1);

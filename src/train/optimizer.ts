@@ -5,6 +5,7 @@
  * torch.optim.SGD does). As in HF's Trainer, 1-D tensors (biases, norm weights) get no decay.
  */
 import { inputError } from '../errors.ts';
+import { loadAdamwKernel, type AdamwKernel } from './adamw-kernel.ts';
 
 export type OptimizerKind = 'adamw' | 'sgd';
 export const OPTIMIZERS: readonly OptimizerKind[] = ['adamw', 'sgd'];
@@ -45,10 +46,13 @@ export function checkOptimizer(c: OptimizerConfig): void {
 
 export class Optimizer {
   readonly state: OptimizerState;
+  private readonly kernel: AdamwKernel | null;
 
-  constructor(readonly config: OptimizerConfig, state?: OptimizerState) {
+  /** `options.simd` false keeps the JS loop (the WebAssembly SIMD kernel is used where it loads). */
+  constructor(readonly config: OptimizerConfig, state?: OptimizerState, options: { simd?: boolean } = {}) {
     checkOptimizer(config);
     this.state = state ?? { step: 0, buffers: new Map() };
+    this.kernel = options.simd === false ? null : loadAdamwKernel();
   }
 
   private buffer(kind: string, p: Parameter): Float32Array {
@@ -78,6 +82,10 @@ export class Optimizer {
     const stepSize = lr / (1 - b1 ** t);
     const invSqrtBc2 = 1 / Math.sqrt(1 - b2 ** t);
     const keep = 1 - lr * decay;
+    if (this.kernel) {
+      this.kernel(p.data, g, m, v, { beta1: b1, beta2: b2, stepSize, invSqrtBc2, eps, keep, gradScale: gs });
+      return;
+    }
     const c1 = 1 - b1, c2 = 1 - b2;
     const w = p.data;
     for (let i = 0; i < w.length; i++) {
@@ -108,11 +116,20 @@ export class Optimizer {
   }
 }
 
-/** √(Σ g²) over all gradients, in float64. */
+/** √(Σ g²) over all gradients, in float64 (four running sums, so the adds do not wait on each other). */
 export function globalNorm(grads: Iterable<Float32Array>): number {
-  let s = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) s += g[i] * g[i];
-  return Math.sqrt(s);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (const g of grads) {
+    const n4 = g.length - (g.length % 4);
+    for (let i = 0; i < n4; i += 4) {
+      s0 += g[i] * g[i];
+      s1 += g[i + 1] * g[i + 1];
+      s2 += g[i + 2] * g[i + 2];
+      s3 += g[i + 3] * g[i + 3];
+    }
+    for (let i = n4; i < g.length; i++) s0 += g[i] * g[i];
+  }
+  return Math.sqrt(s0 + s1 + s2 + s3);
 }
 
 /** The factor that brings the global norm down to `maxNorm` (1 when it is already within, or maxNorm is 0 = off). */
