@@ -53,7 +53,7 @@ const [splat, sqrt, add, sub, mul, div] = [simd(0x13), simd(0xe3), simd(0xe4), s
 const i32Add = [0x6a];
 
 /** (p, g, m, v, n, β1, 1−β1, β2, 1−β2, stepSize, 1/√bc2, ε, keep, gradScale) → in-place update of n floats (a multiple of 4). */
-function moduleBytes(): Uint8Array {
+function moduleBytes(): Uint8Array<ArrayBuffer> {
   const [P, G, M, V, N] = [0, 1, 2, 3, 4];
   const scalar = { b1: 5, c1: 6, b2: 7, c2: 8, step: 9, rb: 10, eps: 11, keep: 12, gs: 13 };
   const I = 14, END = 15;
