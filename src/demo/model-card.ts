@@ -32,9 +32,21 @@ Weights are stored as float16 safetensors.
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-## Intended use
+${underTrainedNote(r)}## Intended use
 Demonstrations and tests of alignkit's methods (the controlled-sentiment experiment of \`npm start\`).
 They are tiny: their text is loosely grammatical English with little coherence. Not for any other use.
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), text);
+}
+
+/** Says so when the larger model ends worse than the smaller one (under-trained at this data size). */
+function underTrainedNote(r: EmbeddedRecipeResult): string {
+  const large = r.models.find((m) => m.name === 'large');
+  const small = r.models.find((m) => m.name === 'small');
+  if (!large || !small || large.heldOutLoss <= small.heldOutLoss) return '';
+  return `Note: the large model ends at a higher held-out loss than the small one (${large.heldOutLoss.toFixed(2)} vs ${small.heldOutLoss.toFixed(2)}).
+With one epoch of ${(large.trainTokens / 1e6).toFixed(1)} M tokens the larger model is under-trained (its loss was still falling).
+The main job steers it either way: weak-to-strong search needs the small pair only as a guide, not as a better model.
+
+`;
 }
