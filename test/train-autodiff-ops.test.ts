@@ -126,6 +126,8 @@ test('gathers: embedding rows with repeats, gatherElements', async () => {
   const table = f([5, 3], 41);
   const ids = { shape: [2, 3], data: int64([4, 0, 4, 2, 2, 1]), symbolic: [0, 1] };
   await expectGrad('gather', { table, ids }, (o, v) => o.gather(v.table, v.ids));
+  // a table both gathered and multiplied by (a tied embedding): the scatter folds into the other gradient
+  await expectGrad('gather + matmul of one table', { table, ids }, (o, v) => o.matmul(o.gather(v.table, v.ids), o.transpose(v.table, [1, 0])));
   const cols = { shape: [5, 1], data: int64([0, 2, 1, 1, 0]) };
   await expectGrad('gatherElements', { table, cols }, (o, v) => o.gatherElements(o.logSoftmax(v.table), v.cols, 1));
 });

@@ -8,6 +8,12 @@ import { dpoObjective } from '../src/train/dpo-objective.ts';
 import { initAdapters } from '../src/train/lora.ts';
 import { createRng } from '../src/util/random.ts';
 import type { Weights } from '../src/models/weights.ts';
+import { TrainingOps } from '../src/train/training-ops.ts';
+import { Graph } from '../src/engine/graph.ts';
+import { Ops } from '../src/engine/ops.ts';
+import { GraphSession } from '../src/engine/session.ts';
+import { gradCheck } from './helpers/gradcheck.ts';
+import { randomFloats } from './helpers/graph-harness.ts';
 
 const llama = randomLlamaConfig({ family: 'qwen2', numKvHeads: 2 }); // GQA and q/k/v biases
 const gpt2 = randomGpt2Config();
@@ -51,5 +57,31 @@ test('LoRA: only the adapters are trained, and their gradients match finite diff
       assert.deepEqual(checks.map((c) => c.name).sort(), [...adapters.keys()].sort());
       assertDirectional(checks, `${cfg.family} lora (${frozen})`);
     }
+  }
+});
+
+test('training ops: hand-written GELU, RMSNorm and LayerNorm gradients match finite differences, forwards match the plain ops', async () => {
+  const x = { shape: [2, 3, 8], data: randomFloats(48, 1, 1.5), symbolic: [0, 1] };
+  const w = { shape: [8], data: randomFloats(8, 2) };
+  const b = { shape: [8], data: randomFloats(8, 3) };
+  const ops = (g: Graph) => new TrainingOps(g);
+  const cases: [string, (o: Ops, v: Record<string, import('../src/engine/graph.ts').Value>) => import('../src/engine/graph.ts').Value][] = [
+    ['gelu', (o, v) => o.geluTanh(v.x)],
+    ['rmsNorm', (o, v) => o.rmsNorm(v.x, v.w, 1e-5)],
+    ['layerNorm', (o, v) => o.layerNorm(v.x, v.w, v.b, 1e-5)],
+  ];
+  for (const [name, build] of cases) {
+    const r = await gradCheck({ x, w, b }, (o, v) => o.add(build(o, v), o.mul(o.reduceSum(v.w, [0]), o.reduceSum(v.b, [0]))), { ops });
+    assert.ok(r.worst < 2e-3, `${name}: ${r.where}`);
+    // the same function as the inference ops (the base class's composition of the same op)
+    const g = new Graph('same');
+    const o = new TrainingOps(g);
+    const v = { x: g.input('x', 'float32', x.shape), w: g.input('w', 'float32', w.shape), b: g.input('b', 'float32', b.shape) };
+    const plain = { geluTanh: () => Ops.prototype.geluTanh.call(o, v.x), rmsNorm: () => Ops.prototype.rmsNorm.call(o, v.x, v.w, 1e-5), layerNorm: () => Ops.prototype.layerNorm.call(o, v.x, v.w, v.b, 1e-5) };
+    g.output(o.sub(build(o, v), plain[name === 'gelu' ? 'geluTanh' : name as 'rmsNorm' | 'layerNorm']()), 'd');
+    const session = await GraphSession.create(g, 'same');
+    const d = (await session.run({ x: { dims: x.shape, data: x.data }, w: { dims: w.shape, data: w.data }, b: { dims: b.shape, data: b.data } })).d.data as Float32Array;
+    await session.release();
+    assert.ok(Math.max(...Array.from(d, Math.abs)) < 1e-5, `${name} forward differs from the plain op`);
   }
 });

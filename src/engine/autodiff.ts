@@ -11,7 +11,7 @@
 import type { Graph, Value } from './graph.ts';
 import type { Ops } from './ops.ts';
 import { gradientRule } from './gradient-rules.ts';
-import { gradBug, isFloat, materialize } from './grad-helpers.ts';
+import { constantScalar, gradBug, isFloat, materialize } from './grad-helpers.ts';
 
 /**
  * A hand-written gradient for a composite: given the upstream gradient of `output`, the
@@ -71,7 +71,7 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
   const total = (v: Value): Value | null => {
     const list = contributions.get(v.id);
     if (!list) return null;
-    const sum = o.sum(list);
+    const sum = sumContributions(o, v, list);
     contributions.set(v.id, [sum]);
     return sum;
   };
@@ -105,6 +105,30 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
     const grad = total(w);
     return grad ? materialize(o, grad, w) : o.zerosLike(w);
   });
+}
+
+/** An add-scatter into a zero tensor (the gradient of a gather): ScatterND(zeros, indices, updates). */
+function scatterIntoZeros(g: Graph, v: Value): { indices: Value; updates: Value } | undefined {
+  const p = v.producer;
+  if (p?.op !== 'ScatterND' || p.attrs.reduction?.kind !== 'string' || p.attrs.reduction.value !== 'add') return undefined;
+  const data = p.inputs[0].producer;
+  if (data?.op !== 'Expand' || constantScalar(g, data.inputs[0]) !== 0) return undefined;
+  return { indices: p.inputs[1], updates: p.inputs[2] };
+}
+
+/**
+ * The sum of a value's gradient contributions. Gathers' scatters into zeros are redirected into
+ * the other contributions (an embedding also used as the LM head gets its rows added into the
+ * head's gradient: one pass instead of zeros, a scatter and a sum of vocabulary-sized tensors).
+ */
+function sumContributions(o: Ops, v: Value, list: Value[]): Value {
+  if (list.length === 1) return list[0];
+  const scatters = list.map((c) => scatterIntoZeros(o.g, c));
+  const rest = list.filter((_, i) => !scatters[i]);
+  if (rest.length === list.length || rest.length === 0) return o.sum(list);
+  let sum = materialize(o, o.sum(rest), v);
+  for (const s of scatters) if (s) sum = o.scatterNDAdd(sum, s.indices, s.updates);
+  return sum;
 }
 
 /**

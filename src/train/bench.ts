@@ -5,8 +5,10 @@
  * child process, since a process's peak RSS only grows). Returns figures; printing is the CLI's.
  * scripts/bench-train-torch.py measures the same steps in PyTorch for comparison.
  */
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Figure } from '../util/bench-figure.ts';
 import { GraphSession, type Feed } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { randomInitWeights } from '../models/random-init.ts';
@@ -178,4 +180,55 @@ export async function benchTraining(options: { gpt2?: boolean; memory?: boolean;
     memory = { full: await measureTrainingMemory(shape, 'full'), lora: await measureTrainingMemory(shape, 'lora') };
   }
   return { llama: llamaTiming, gpt2, dpoOverSft: { sft, dpo, ratio: dpo.medianMs / sft.medianMs }, lora: { initializer: loraInit, input: loraInput }, memory };
+}
+
+/** PyTorch's median ms per training step on the same shapes (scripts/bench-train-torch.py), when python3 with torch is installed. */
+export interface TorchReference {
+  llama?: number;
+  gpt2?: number;
+}
+
+const TORCH_SCRIPT = fileURLToPath(new URL('../../scripts/bench-train-torch.py', import.meta.url));
+
+/**
+ * Runs the PyTorch script (its fastest setup here: torch 1 thread, OpenBLAS at its default), or
+ * returns undefined when `python` has no torch. Nothing else depends on it.
+ */
+export function torchReference(options: { gpt2?: boolean; steps?: number; python?: string } = {}): TorchReference | undefined {
+  const python = options.python ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const ref: TorchReference = {};
+  for (const shape of options.gpt2 === false ? ['llama'] : ['llama', 'gpt2']) {
+    const steps = String(shape === 'gpt2' ? Math.min(options.steps ?? 5, 3) : (options.steps ?? 5));
+    const run = spawnSync(python, [TORCH_SCRIPT, shape, '--steps', steps, '--threads', '1'], { encoding: 'utf8' });
+    if (run.status !== 0) continue;
+    const line = run.stdout.trim().split('\n').pop();
+    if (line) ref[shape as 'llama' | 'gpt2'] = JSON.parse(line).median_ms;
+  }
+  return ref;
+}
+
+/** The figures `alignkit bench` prints (ratios > 1 mean alignkit is faster or smaller). */
+export function trainingBenchFigures(b: TrainingBench, torch?: TorchReference): Figure[] {
+  const step = (name: string, t: StepTiming, torchMs?: number): Figure[] => [
+    { name: `train step ${name}`, value: t.medianMs, unit: 'ms', ...(torchMs ? { reference: { name: 'PyTorch', value: Math.round(torchMs), ratio: torchMs / t.medianMs } } : {}) },
+    { name: `  of which AdamW (${name})`, value: t.optimizerMs, unit: 'ms' },
+    { name: `  tokens/s (${name})`, value: t.tokensPerSecond, unit: 'tok/s' },
+  ];
+  const figures: Figure[] = [...step(BENCH_SHAPES.llama.name, b.llama, torch?.llama)];
+  if (b.gpt2) figures.push(...step(BENCH_SHAPES.gpt2.name, b.gpt2, torch?.gpt2));
+  figures.push(
+    { name: 'DPO step / SFT step, same tokens (llama-shaped)', value: b.dpoOverSft.ratio, unit: '×' },
+    { name: 'LoRA q,v r=8 step, frozen base as initializers', value: b.lora.initializer.medianMs, unit: 'ms' },
+    { name: 'LoRA q,v r=8 step, frozen base as inputs', value: b.lora.input.medianMs, unit: 'ms' },
+  );
+  if (b.memory) {
+    const mb = (x: number) => x / 2 ** 20;
+    figures.push(
+      { name: 'peak RSS, full fine-tuning', value: mb(b.memory.full.peakRss), unit: 'MiB' },
+      { name: '  in float32 weight sizes', value: b.memory.full.peakRss / b.memory.full.weightBytes, unit: '×' },
+      { name: 'peak RSS, LoRA', value: mb(b.memory.lora.peakRss), unit: 'MiB', reference: { name: 'full', value: Math.round(mb(b.memory.full.peakRss)), ratio: b.memory.full.peakRss / b.memory.lora.peakRss } },
+    );
+  }
+  return figures;
 }

@@ -5,7 +5,7 @@
  * ever forms or differentiates a full-size weight.
  */
 import type { Value } from '../engine/graph.ts';
-import { Ops } from '../engine/ops.ts';
+import { TrainingOps } from './training-ops.ts';
 
 interface LowRank {
   /** frozen weight [in, out] */
@@ -16,7 +16,7 @@ interface LowRank {
   scale: number;
 }
 
-export class LoraOps extends Ops {
+export class LoraOps extends TrainingOps {
   private readonly lowRank = new Map<number, LowRank>();
 
   /** The effective weight [in, out] of a LoRA layer, recognized by matmul. */

@@ -4,13 +4,13 @@
  * is the matching evaluation graph (same forward, same numerics).
  */
 import { Graph } from '../engine/graph.ts';
-import { Ops } from '../engine/ops.ts';
 import { gradients, pruneGraph } from '../engine/autodiff.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { buildBody } from '../models/transformer.ts';
 import { trainInputNames } from './batch-tensors.ts';
 import { LoraOps } from './lora-ops.ts';
+import { TrainingOps } from './training-ops.ts';
 import type { Objective } from './objective.ts';
 import { TrainingParameters, type TrainableSpec } from './training-parameters.ts';
 
@@ -35,7 +35,7 @@ export interface TrainGraphOptions {
 
 export function buildTrainGraph<Item>(cfg: ModelConfig, weights: Weights, trainable: TrainableSpec, objective: Objective<Item>, options: TrainGraphOptions): TrainGraph {
   const g = new Graph(options.name ?? `${objective.kind}-${options.gradients ? 'train' : 'eval'}`);
-  const o = trainable.lora ? new LoraOps(g) : new Ops(g);
+  const o = trainable.lora ? new LoraOps(g) : new TrainingOps(g);
   const ids = g.input(trainInputNames.ids, 'int64', ['B', 'T']);
   const positions = g.input(trainInputNames.positions, 'int64', ['B', 'T']);
   const bias = g.input(trainInputNames.bias, 'float32', ['B', 1, 'T', 'T']);

@@ -30,7 +30,7 @@ const dtypeOf = (d: TensorData) => (d instanceof Float32Array ? 'float32' : d in
 export async function gradCheck(
   inputs: Record<string, CheckInput>,
   build: (o: Ops, v: Record<string, Value>) => Value,
-  options: { h?: number; seed?: number; maxEntries?: number } = {},
+  options: { h?: number; seed?: number; maxEntries?: number; ops?: (g: Graph) => Ops } = {},
 ): Promise<GradCheckResult> {
   const h = options.h ?? 1e-3;
   const names = Object.keys(inputs);
@@ -38,7 +38,7 @@ export async function gradCheck(
 
   const make = (withGrads: boolean, yShape?: readonly number[]) => {
     const g = new Graph('gradcheck');
-    const o = new Ops(g);
+    const o = options.ops?.(g) ?? new Ops(g);
     const v: Record<string, Value> = {};
     for (const n of names) {
       const inp = inputs[n];
