@@ -1,5 +1,8 @@
 import { brownSentences } from './brown-corpus.ts';
 import { createRng } from '../util/random.ts';
+import { inputError } from '../errors.ts';
+
+const TEST_RESERVE = 200;
 
 const FICTION = ['fiction', 'romance', 'adventure', 'mystery', 'humor', 'science_fiction'];
 
@@ -17,5 +20,7 @@ export function demoPrompts(trainCount: number, testCount: number, seed: number,
     if (!seen.has(prompt)) { seen.add(prompt); openings.push(prompt); }
   }
   const shuffled = createRng(seed).shuffle(openings);
-  return { test: shuffled.slice(0, testCount), train: shuffled.slice(testCount, testCount + trainCount) };
+  // test prompts come from a fixed reserve, so the training prompts (and the cached tuning) do not depend on how many are tested
+  if (testCount > TEST_RESERVE) throw inputError(`at most ${TEST_RESERVE} test prompts, got ${testCount}`, { field: 'prompts' });
+  return { test: shuffled.slice(0, testCount), train: shuffled.slice(TEST_RESERVE, TEST_RESERVE + trainCount) };
 }
