@@ -51,6 +51,13 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       });
     },
   },
+  training: {
+    about: 'one training step (forward, backward, AdamW) of a llama-shaped and a GPT-2-small-shaped model, vs PyTorch when /usr/bin/python3 has torch; DPO vs SFT; LoRA; memory',
+    async run() {
+      const { benchTraining, torchReference, trainingBenchFigures } = await import('../train/bench.ts');
+      return trainingBenchFigures(await benchTraining({ memory: true }), torchReference());
+    },
+  },
   memory: {
     about: 'peak memory of a GPT-2-small-sized model (in a fresh process)',
     async run() {
