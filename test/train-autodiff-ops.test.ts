@@ -118,6 +118,8 @@ test('shape ops: reshape, transpose, squeeze, unsqueeze, concat, slice', async (
     ['slice', { x }, (o, v) => o.slice(v.x, [1], [3], [2])],
     ['slice negative', { x }, (o, v) => o.slice(v.x, [-2], [Number.MAX_SAFE_INTEGER], [1])],
     ['slice symbolic axis', { x: f([3, 3, 4], 31, [0]) }, (o, v) => o.slice(v.x, [1], [-1], [0])],
+    ['slices tiling an axis (q, k, v)', { x }, (o, v) => o.add(o.add(o.mul(o.slice(v.x, [0], [1], [2]), o.scalar(2)), o.exp(o.slice(v.x, [1], [3], [2]))), o.slice(v.x, [3], [4], [2]))],
+    ['overlapping slices', { x }, (o, v) => o.mul(o.slice(v.x, [0], [3], [2]), o.slice(v.x, [1], [4], [2]))],
   ];
   for (const [name, inputs, build] of cases) await expectGrad(name, inputs, build);
 });

@@ -11,7 +11,7 @@
 import type { Graph, Value } from './graph.ts';
 import type { Ops } from './ops.ts';
 import { gradientRule } from './gradient-rules.ts';
-import { constantScalar, gradBug, isFloat, materialize } from './grad-helpers.ts';
+import { constantScalar, constantValues, gradBug, isFloat, materialize } from './grad-helpers.ts';
 
 /**
  * A hand-written gradient for a composite: given the upstream gradient of `output`, the
@@ -123,12 +123,46 @@ function scatterIntoZeros(g: Graph, v: Value): { indices: Value; updates: Value 
  */
 function sumContributions(o: Ops, v: Value, list: Value[]): Value {
   if (list.length === 1) return list[0];
+  const tiled = joinTiledPads(o, v, list);
+  if (tiled) return tiled;
   const scatters = list.map((c) => scatterIntoZeros(o.g, c));
   const rest = list.filter((_, i) => !scatters[i]);
   if (rest.length === list.length || rest.length === 0) return o.sum(list);
   let sum = materialize(o, o.sum(rest), v);
   for (const s of scatters) if (s) sum = o.scatterNDAdd(sum, s.indices, s.updates);
   return sum;
+}
+
+/**
+ * Gradients of slices that tile an axis (q, k and v cut from one projection) arrive as
+ * zero-padded pieces; joined with one Concat instead of padded and summed (four passes → one).
+ */
+function joinTiledPads(o: Ops, v: Value, list: Value[]): Value | undefined {
+  const rank = v.shape.length;
+  let axis = -1;
+  const pieces: { begin: number; value: Value }[] = [];
+  for (const c of list) {
+    const p = c.producer;
+    if (p?.op !== 'Pad' || c.shape.length !== rank) return undefined;
+    const pads = constantValues(o.g, p.inputs[1]);
+    if (!pads || p.inputs.length > 2) return undefined;
+    const padded = pads.map((x, i) => (x !== 0 ? i % rank : -1)).filter((a) => a >= 0);
+    if (new Set(padded).size > 1) return undefined;
+    const a = padded[0] ?? axis;
+    if (axis >= 0 && a !== axis) return undefined;
+    axis = a;
+    pieces.push({ begin: pads[a], value: p.inputs[0] });
+  }
+  const dim = v.shape[axis];
+  if (axis < 0 || typeof dim !== 'number') return undefined;
+  pieces.sort((x, y) => x.begin - y.begin);
+  let at = 0;
+  for (const { begin, value } of pieces) {
+    const size = value.shape[axis];
+    if (begin !== at || typeof size !== 'number') return undefined;
+    at += size;
+  }
+  return at === dim ? o.concat(pieces.map((x) => x.value), axis) : undefined;
 }
 
 /**

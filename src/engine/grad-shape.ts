@@ -64,17 +64,33 @@ export const shapeRules: GradRules = {
       if (steps && steps.some((s) => s !== 1)) throw gradBug('Slice gradients support step 1 only');
       const begin = new Array<number>(rank).fill(0);
       const fromEnd = new Array<number>(rank).fill(0);
-      normalizeAxes(axes, rank).forEach((a, i) => {
+      const sliced = normalizeAxes(axes, rank);
+      sliced.forEach((a, i) => {
         if (starts[i] < 0) fromEnd[a] = 1;
         begin[a] = starts[i];
       });
+      const rest = node.inputs.slice(1).map(() => null);
+      const ends = constantValues(o.g, node.inputs[2]);
+      const staticDims = sliced.every((a) => typeof x.shape[a] === 'number');
+      if (staticDims && ends) {
+        // constant pads (autodiff can then join the gradients of slices that tile an axis into one Concat)
+        const pads = new Array<number>(2 * rank).fill(0);
+        sliced.forEach((a, i) => {
+          const d = x.shape[a] as number;
+          const clamp = (v: number) => Math.max(0, Math.min(d, v < 0 ? v + d : v));
+          const [b, e] = [clamp(starts[i]), Math.max(clamp(starts[i]), clamp(ends[i]))];
+          pads[a] = b;
+          pads[rank + a] = d - e;
+        });
+        return [o.pad(g, o.ints(pads), x.shape), ...rest];
+      }
       const shapeX = o.shapeOf(x);
       // begins = start (or dim + start for negative starts), clamped to [0, dim] as Slice does
       let begins = o.ints(begin);
       if (fromEnd.some(Boolean)) begins = o.add(begins, o.mul(shapeX, o.ints(fromEnd)));
       begins = o.max(o.min(begins, shapeX), o.ints(new Array(rank).fill(0)));
-      const ends = o.sub(o.sub(shapeX, begins), o.shapeOf(g));
-      return [o.pad(g, o.concat([begins, ends], 0), x.shape), null, null, null, null].slice(0, node.inputs.length);
+      const endPads = o.sub(o.sub(shapeX, begins), o.shapeOf(g));
+      return [o.pad(g, o.concat([begins, endPads], 0), x.shape), ...rest];
     },
   },
 };

@@ -75,6 +75,12 @@ export interface SessionOptions {
   threads?: number;
   /** called once the weights are serialized, so the caller can drop its copy first */
   releaseWeights?: () => void;
+  /**
+   * onnxruntime's CPU memory arena (default on). Training graphs turn it off: their activations
+   * are freed back to the system after each run instead of held (and grown) by the arena, which
+   * measured 4.2 GB instead of 5.7 GB peak for a GPT-2-small training step at the same speed.
+   */
+  memoryArena?: boolean;
 }
 
 export class GraphSession {
@@ -122,7 +128,7 @@ export class GraphSession {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-      enableCpuMemArena: true,
+      enableCpuMemArena: sessionOptions.memoryArena ?? true,
     } as const;
     try {
       if (binding) {

@@ -96,7 +96,7 @@ export async function timeTrainingStep<Item>(setup: StepSetup<Item>, options: { 
   const adapters = setup.lora ? initAdapters(cfg, weights, setup.lora, 0) : new Map();
   const trainable: TrainableSpec = setup.lora ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen } : { full: new Set(weights.keys()) };
   const graph = buildTrainGraph(cfg, weights, trainable, setup.objective, { gradients: true });
-  const session = await GraphSession.create(graph.graph, 'bench training graph');
+  const session = await GraphSession.create(graph.graph, 'bench training graph', { memoryArena: false });
   const tensorOf = (n: string) => adapters.get(n) ?? weights.get(n)!;
   const params: Parameter[] = graph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
   const optimizer = new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.01 });
@@ -133,9 +133,9 @@ export interface MemoryFigure {
 }
 
 /** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA). */
-export function measureTrainingMemory(shape: 'llama' | 'gpt2', mode: 'full' | 'lora'): Promise<MemoryFigure> {
+export function measureTrainingMemory(shape: 'llama' | 'gpt2', mode: 'full' | 'lora', frozen: FrozenPlacement = 'input'): Promise<MemoryFigure> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./bench-memory-worker.ts', import.meta.url)), [shape, mode], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(fileURLToPath(new URL('./bench-memory-worker.ts', import.meta.url)), [shape, mode, frozen], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let err = '';
     child.stderr?.on('data', (d) => { err += d; });
     child.on('message', (m) => resolve(m as MemoryFigure));

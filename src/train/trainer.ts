@@ -165,12 +165,12 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
 
   // ---- graphs and sessions ----
   const trainable: TrainableSpec = o.lora
-    ? { full: new Set(extras.keys()), lora: { config: o.lora, adapters }, frozen: o.frozen ?? 'initializer' }
+    ? { full: new Set(extras.keys()), lora: { config: o.lora, adapters }, frozen: o.frozen ?? 'input' }
     : { full: new Set(weights.keys()) };
   const trainGraph = buildTrainGraph(cfg, weights, trainable, objective, { gradients: true });
-  const session = await GraphSession.create(trainGraph.graph, `${objective.kind} training graph`);
+  const session = await GraphSession.create(trainGraph.graph, `${objective.kind} training graph`, { memoryArena: false });
   const evalGraph = o.eval?.length ? buildTrainGraph(cfg, weights, trainable, objective, { gradients: false }) : undefined;
-  const evalSession = evalGraph ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`) : undefined;
+  const evalSession = evalGraph ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, { memoryArena: false }) : undefined;
   const tensorOf = (name: string) => adapters.get(name) ?? weights.get(name)!;
   const weightFeeds = (g: TrainGraph): Record<string, Feed> => Object.fromEntries(g.weightInputs.map((n) => [n, { dims: tensorOf(n).shape, data: tensorOf(n).data }]));
   const params: Parameter[] = trainGraph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
