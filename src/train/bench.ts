@@ -132,10 +132,10 @@ export interface MemoryFigure {
   trainedParameters: number;
 }
 
-/** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA). */
+/** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA); the child loads TypeScript through tsx however the parent was started. */
 export function measureTrainingMemory(shape: 'llama' | 'gpt2', mode: 'full' | 'lora', frozen: FrozenPlacement = 'input'): Promise<MemoryFigure> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./bench-memory-worker.ts', import.meta.url)), [shape, mode, frozen], { execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(fileURLToPath(new URL('./bench-memory-worker.ts', import.meta.url)), [shape, mode, frozen], { execArgv: [...process.execArgv.filter((a) => a !== '--import' && a !== 'tsx'), '--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let err = '';
     child.stderr?.on('data', (d) => { err += d; });
     child.on('message', (m) => resolve(m as MemoryFigure));
