@@ -95,7 +95,13 @@ function progressNote(p: TrainProgress, metricKeys: readonly string[]): string {
   if (p.loss !== undefined) parts.push(`loss ${fmt(p.loss)}`);
   for (const k of metricKeys) if (p.metrics?.[k] !== undefined) parts.push(`${k} ${fmt(p.metrics[k])}`);
   if (p.tokensPerSecond !== undefined) parts.push(`${p.tokensPerSecond.toFixed(0)} tok/s`);
+  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) && p.step < p.totalSteps) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
   return parts.join(' | ');
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
 /** Runs training with a progress display, writes the report, prints where everything went. */

@@ -89,10 +89,15 @@ export function dpoBatch(shape: BenchShape, promptLength: number): PreferencePai
   }));
 }
 
-/** Times `steps` training steps (after `warmup` untimed ones) of one setup. */
-export async function timeTrainingStep<Item>(setup: StepSetup<Item>, options: { steps?: number; warmup?: number; weights?: Weights } = {}): Promise<StepTiming> {
+/** One setup ready to train: a step is one run of its graph and one AdamW update. */
+interface StepRunner {
+  step(): Promise<{ totalMs: number; optimizerMs: number }>;
+  tokens: number;
+  release(): Promise<void>;
+}
+
+async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Promise<StepRunner> {
   const cfg = setup.shape.config;
-  const weights = options.weights ?? randomInitWeights(cfg, 0);
   const adapters = setup.lora ? initAdapters(cfg, weights, setup.lora, 0) : new Map();
   const trainable: TrainableSpec = setup.lora ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen } : { full: new Set(weights.keys()) };
   const graph = buildTrainGraph(cfg, weights, trainable, setup.objective, { gradients: true });
@@ -100,14 +105,11 @@ export async function timeTrainingStep<Item>(setup: StepSetup<Item>, options: { 
   const tensorOf = (n: string) => adapters.get(n) ?? weights.get(n)!;
   const params: Parameter[] = graph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
   const optimizer = new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.01 });
-  const normalizer = setup.objective.normalizer(setup.items);
-  const feeds: Record<string, Feed> = { ...setup.objective.feeds(setup.items, normalizer) };
+  const feeds: Record<string, Feed> = { ...setup.objective.feeds(setup.items, setup.objective.normalizer(setup.items)) };
   for (const n of graph.weightInputs) feeds[n] = { dims: tensorOf(n).shape, data: tensorOf(n).data };
-  const tokens = setup.objective.sequences(setup.items).reduce((a, s) => a + s.length, 0);
-  const total: number[] = [];
-  const opt: number[] = [];
-  try {
-    for (let i = 0; i < (options.warmup ?? 2) + (options.steps ?? 5); i++) {
+  return {
+    tokens: setup.objective.sequences(setup.items).reduce((a, s) => a + s.length, 0),
+    async step() {
       const t0 = performance.now();
       const out = await session.run(feeds);
       if (!Number.isFinite((out[LOSS_OUTPUT].data as Float32Array)[0])) throw new Error('benchmark loss is not finite');
@@ -115,13 +117,40 @@ export async function timeTrainingStep<Item>(setup: StepSetup<Item>, options: { 
       const t1 = performance.now();
       optimizer.step(params, grads, 1e-4, clipScale(globalNorm(grads.values()), 1));
       const t2 = performance.now();
-      if (i >= (options.warmup ?? 2)) { total.push(t2 - t0); opt.push(t2 - t1); }
+      return { totalMs: t2 - t0, optimizerMs: t2 - t1 };
+    },
+    release: () => session.release(),
+  };
+}
+
+/**
+ * Times training steps of several setups, alternating between them step by step (after
+ * `warmup` untimed steps each), so that a machine shared with other work slows them alike.
+ */
+export async function timeTrainingSteps(setups: readonly StepSetup<any>[], options: { steps?: number; warmup?: number; weights?: Weights } = {}): Promise<StepTiming[]> {
+  const weights = options.weights ?? randomInitWeights(setups[0].shape.config, 0);
+  const runners: StepRunner[] = [];
+  try {
+    for (const s of setups) runners.push(await prepareSteps(s, weights));
+    const times = runners.map(() => ({ total: [] as number[], opt: [] as number[] }));
+    const warmup = options.warmup ?? 2;
+    for (let i = 0; i < warmup + (options.steps ?? 5); i++) {
+      for (const [k, r] of runners.entries()) {
+        const t = await r.step();
+        if (i >= warmup) { times[k].total.push(t.totalMs); times[k].opt.push(t.optimizerMs); }
+      }
     }
+    return times.map((t, k) => {
+      const medianMs = median(t.total);
+      return { medianMs, minMs: Math.min(...t.total), optimizerMs: median(t.opt), steps: t.total.length, tokensPerSecond: (runners[k].tokens / medianMs) * 1000 };
+    });
   } finally {
-    await session.release();
+    for (const r of runners) await r.release();
   }
-  const medianMs = median(total);
-  return { medianMs, minMs: Math.min(...total), optimizerMs: median(opt), steps: total.length, tokensPerSecond: (tokens / medianMs) * 1000 };
+}
+
+export async function timeTrainingStep<Item>(setup: StepSetup<Item>, options: { steps?: number; warmup?: number; weights?: Weights } = {}): Promise<StepTiming> {
+  return (await timeTrainingSteps([setup], options))[0];
 }
 
 export interface MemoryFigure {
@@ -167,12 +196,16 @@ export async function benchTraining(options: { gpt2?: boolean; memory?: boolean;
   say('DPO vs SFT on the same tokens');
   const weights = randomInitWeights(llama.config, 0);
   const prompt = llama.seq / 2;
-  const sft = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama, prompt) }, { steps, weights });
-  const dpo = await timeTrainingStep({ shape: llama, objective: dpoObjective({ beta: 0.1 }), items: dpoBatch(llama, prompt) }, { steps, weights });
+  const [sft, dpo] = await timeTrainingSteps([
+    { shape: llama, objective: sftObjective(), items: sftBatch(llama, prompt) },
+    { shape: llama, objective: dpoObjective({ beta: 0.1 }), items: dpoBatch(llama, prompt) },
+  ], { steps: 2 * steps, weights });
   say('LoRA: frozen base as initializers vs inputs');
   const lora = { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'] };
-  const loraInit = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'initializer' }, { steps, weights });
-  const loraInput = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'input' }, { steps, weights });
+  const [loraInit, loraInput] = await timeTrainingSteps([
+    { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'initializer' },
+    { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'input' },
+  ], { steps, weights });
   let memory: TrainingBench['memory'];
   if (options.memory !== false) {
     say('peak memory: full fine-tuning vs LoRA');

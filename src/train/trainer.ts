@@ -6,7 +6,7 @@
  * from with the same optimizer state and data order; a stop with a clear error on a non-finite
  * loss or gradient, before the bad step touches the weights.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlignkitError, inputError } from '../errors.ts';
 import { GraphSession, type Feed, type Fetched } from '../engine/session.ts';
@@ -160,6 +160,8 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     const kept = readJsonlForResume<{ step: number }>(metricsFile).filter((r) => r.step <= state.step);
     writeFileSync(metricsFile, kept.map((r) => JSON.stringify(r) + '\n').join(''));
   } else {
+    // a run killed before its first checkpoint starts over
+    if (existsSync(metricsFile)) rmSync(metricsFile);
     writeJsonAtomic(join(o.outDir, 'config.json'), { ...o.runConfig, totalSteps, versions: versions(), writtenAt: new Date().toISOString() });
   }
 
