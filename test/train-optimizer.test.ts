@@ -52,6 +52,25 @@ test('the WebAssembly SIMD AdamW kernel and the JS loop give the same update', (
   for (let i = 0; i < n; i += 997) close(ma[i], mb[i], 1e-5);
 });
 
+test('the two-thread AdamW step gives the same weights and moments as the one-thread step', async () => {
+  const sizes = [3_000_000, 1_500_003, 700_000, 64];
+  const make = () => sizes.map((n, k) => ({ name: `p${k}`, shape: k === 3 ? [n] : [1, n], data: Float32Array.from({ length: n }, (_, i) => Math.sin(i + k) * 0.2) }));
+  const [a, b] = [make(), make()];
+  const [parallel, serial] = [new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.1 }, undefined, { threads: 2, parallelFrom: 1 }), new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.1 }, undefined, { threads: 1 })];
+  for (let t = 0; t < 2; t++) {
+    const grads = () => new Map(sizes.map((n, k) => [`p${k}`, Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.3 + t + k) * 0.01)]));
+    await parallel.stepAsync(a, grads(), 1e-3, 0.9);
+    await serial.stepAsync(b, grads(), 1e-3, 0.9);
+  }
+  await parallel.close();
+  a.forEach((p, k) => {
+    assert.equal(p.data.length, sizes[k]);
+    assert.deepEqual(p.data, b[k].data, `${p.name} weights`);
+    assert.deepEqual(parallel.state.buffers.get(`exp_avg_sq.${p.name}`), serial.state.buffers.get(`exp_avg_sq.${p.name}`));
+  });
+  assert.equal(parallel.state.step, 2);
+});
+
 test('SGD: w − lr·g exactly, momentum as torch, gradient scale (clipping) applied', () => {
   const p = { name: 'p', shape: [3], data: Float32Array.from([1, 2, 3]) };
   new Optimizer(defaultOptimizer('sgd')).step([p], new Map([['p', Float32Array.from([0.5, -0.5, 1])]]), 0.1);

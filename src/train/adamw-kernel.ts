@@ -91,33 +91,56 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
+/**
+ * The chunked driver as JS source (the body of a function of `instance` and `chunk` returning
+ * an AdamwKernel), so that worker threads (parallel-adamw.ts) run the very same code.
+ */
+export const DRIVER_SOURCE = `
+  const adamw = instance.exports.adamw;
+  const memory = instance.exports.memory;
+  const [P, G, M, V] = [0, 1, 2, 3].map((k) => new Float32Array(memory.buffer, k * chunk * 4, chunk));
+  return (w, g, m, v, c) => {
+    for (let off = 0; off < w.length; off += chunk) {
+      const len = Math.min(chunk, w.length - off);
+      const end = off + len;
+      P.set(w.subarray(off, end));
+      G.set(g.subarray(off, end));
+      M.set(m.subarray(off, end));
+      V.set(v.subarray(off, end));
+      adamw(P.byteOffset, G.byteOffset, M.byteOffset, V.byteOffset, Math.ceil(len / 4) * 4,
+        c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.stepSize, c.invSqrtBc2, c.eps, c.keep, c.gradScale);
+      w.set(P.subarray(0, len), off);
+      m.set(M.subarray(0, len), off);
+      v.set(V.subarray(0, len), off);
+    }
+  };
+`;
+
+export const KERNEL_CHUNK = CHUNK;
+
+export const driverOf = (instance: WebAssembly.Instance, chunk = CHUNK): AdamwKernel =>
+  new Function('instance', 'chunk', DRIVER_SOURCE)(instance, chunk) as AdamwKernel;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel module (null where WebAssembly SIMD is unavailable); workers instantiate their own copy. */
+export function adamwModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(moduleBytes());
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
 let cached: AdamwKernel | null | undefined;
 
 export function loadAdamwKernel(): AdamwKernel | null {
-  if (cached !== undefined) return cached;
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
-    const memory = instance.exports.memory as WebAssembly.Memory;
-    const adamw = instance.exports.adamw as (...args: number[]) => void;
-    const scratch = [0, 1, 2, 3].map((k) => new Float32Array(memory.buffer, k * CHUNK * 4, CHUNK));
-    const [P, G, M, V] = scratch;
-    cached = (w, g, m, v, c) => {
-      for (let off = 0; off < w.length; off += CHUNK) {
-        const len = Math.min(CHUNK, w.length - off);
-        const end = off + len;
-        P.set(w.subarray(off, end));
-        G.set(g.subarray(off, end));
-        M.set(m.subarray(off, end));
-        V.set(v.subarray(off, end));
-        adamw(P.byteOffset, G.byteOffset, M.byteOffset, V.byteOffset, Math.ceil(len / 4) * 4,
-          c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.stepSize, c.invSqrtBc2, c.eps, c.keep, c.gradScale);
-        w.set(P.subarray(0, len), off);
-        m.set(M.subarray(0, len), off);
-        v.set(V.subarray(0, len), off);
-      }
-    };
-  } catch {
-    cached = null;
+  if (cached === undefined) {
+    const module = adamwModule();
+    cached = module ? driverOf(new WebAssembly.Instance(module)) : null;
   }
   return cached;
 }

@@ -103,23 +103,26 @@ async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Pro
   const graph = buildTrainGraph(cfg, weights, trainable, setup.objective, { gradients: true });
   const session = await GraphSession.create(graph.graph, 'bench training graph', { memoryArena: false });
   const tensorOf = (n: string) => adapters.get(n) ?? weights.get(n)!;
-  const params: Parameter[] = graph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
   const optimizer = new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.01 });
-  const feeds: Record<string, Feed> = { ...setup.objective.feeds(setup.items, setup.objective.normalizer(setup.items)) };
-  for (const n of graph.weightInputs) feeds[n] = { dims: tensorOf(n).shape, data: tensorOf(n).data };
+  const batch: Record<string, Feed> = setup.objective.feeds(setup.items, setup.objective.normalizer(setup.items));
   return {
     tokens: setup.objective.sequences(setup.items).reduce((a, s) => a + s.length, 0),
     async step() {
+      // setups share the weights, and a parallel optimizer step replaces arrays: read them afresh
+      const feeds: Record<string, Feed> = { ...batch };
+      for (const n of graph.weightInputs) feeds[n] = { dims: tensorOf(n).shape, data: tensorOf(n).data };
+      const params: Parameter[] = graph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
       const t0 = performance.now();
       const out = await session.run(feeds);
       if (!Number.isFinite((out[LOSS_OUTPUT].data as Float32Array)[0])) throw new Error('benchmark loss is not finite');
       const grads = new Map(graph.trained.map((n) => [n, out[gradOutputName(n)].data as Float32Array]));
       const t1 = performance.now();
-      optimizer.step(params, grads, 1e-4, clipScale(globalNorm(grads.values()), 1));
+      await optimizer.stepAsync(params, grads, 1e-4, clipScale(globalNorm(grads.values()), 1));
       const t2 = performance.now();
+      for (const p of params) tensorOf(p.name).data = p.data;
       return { totalMs: t2 - t0, optimizerMs: t2 - t1 };
     },
-    release: () => session.release(),
+    release: async () => { await session.release(); await optimizer.close(); },
   };
 }
 

@@ -5,7 +5,12 @@
  * torch.optim.SGD does). As in HF's Trainer, 1-D tensors (biases, norm weights) get no decay.
  */
 import { inputError } from '../errors.ts';
-import { loadAdamwKernel, type AdamwKernel } from './adamw-kernel.ts';
+import { threadCount } from '../engine/session.ts';
+import { adamwModule, loadAdamwKernel, type AdamwCoefficients, type AdamwKernel } from './adamw-kernel.ts';
+import { AdamwWorker, type AdamwTensors } from './parallel-adamw.ts';
+
+/** Below this many trained values (≈ 34M) a second thread saves too little to be worth contending for a core. */
+const PARALLEL_MIN_VALUES = 1 << 25;
 
 export type OptimizerKind = 'adamw' | 'sgd';
 export const OPTIMIZERS: readonly OptimizerKind[] = ['adamw', 'sgd'];
@@ -25,6 +30,7 @@ export const defaultOptimizer = (kind: OptimizerKind = 'adamw'): OptimizerConfig
 export interface Parameter {
   name: string;
   shape: readonly number[];
+  /** updated in place by step(); stepAsync() may replace it with a new array holding the update */
   data: Float32Array;
 }
 
@@ -47,9 +53,15 @@ export function checkOptimizer(c: OptimizerConfig): void {
 export class Optimizer {
   readonly state: OptimizerState;
   private readonly kernel: AdamwKernel | null;
+  private worker: AdamwWorker | null | undefined;
 
-  /** `options.simd` false keeps the JS loop (the WebAssembly SIMD kernel is used where it loads). */
-  constructor(readonly config: OptimizerConfig, state?: OptimizerState, options: { simd?: boolean } = {}) {
+  /**
+   * `options.simd` false keeps the JS loop (the WebAssembly SIMD kernel is used where it loads);
+   * `options.threads` 1 keeps stepAsync on the main thread (default: the engine's thread count,
+   * ALIGNKIT_THREADS or the cores); `options.parallelFrom` is the size (values) from which a step
+   * uses two threads.
+   */
+  constructor(readonly config: OptimizerConfig, state?: OptimizerState, private readonly options: { simd?: boolean; threads?: number; parallelFrom?: number } = {}) {
     checkOptimizer(config);
     this.state = state ?? { step: 0, buffers: new Map() };
     this.kernel = options.simd === false ? null : loadAdamwKernel();
@@ -72,6 +84,51 @@ export class Optimizer {
       if (this.config.kind === 'adamw') this.adamw(p, g, lr, gradScale, decay);
       else this.sgd(p, g, lr, gradScale, decay);
     }
+  }
+
+  /**
+   * The same update as step(); large AdamW steps run on two threads (the main thread and a
+   * worker, each updating about half of the values). Parameters updated on the worker get new
+   * `data` arrays, and the gradients given to it are detached.
+   */
+  async stepAsync(params: readonly Parameter[], grads: ReadonlyMap<string, Float32Array>, lr: number, gradScale = 1): Promise<void> {
+    const withGrad = params.filter((p) => grads.has(p.name));
+    const total = withGrad.reduce((a, p) => a + p.data.length, 0);
+    const module = this.config.kind === 'adamw' && this.kernel && (this.options.threads ?? threadCount()) > 1 && total >= (this.options.parallelFrom ?? PARALLEL_MIN_VALUES) ? adamwModule() : null;
+    if (module && this.worker === undefined) {
+      try { this.worker = new AdamwWorker(module); } catch { this.worker = null; }
+    }
+    if (!module || !this.worker) return this.step(params, grads, lr, gradScale);
+    this.state.step++;
+    // largest first, each to the lighter side
+    const [here, there]: Parameter[][] = [[], []];
+    const load = [0, 0];
+    for (const p of [...withGrad].sort((a, b) => b.data.length - a.data.length)) {
+      const side = load[0] <= load[1] ? 0 : 1;
+      (side ? there : here).push(p);
+      load[side] += p.data.length;
+    }
+    const sent: AdamwTensors[] = there.map((p) => ({ w: p.data, g: grads.get(p.name)!, m: this.buffer('exp_avg', p), v: this.buffer('exp_avg_sq', p), c: this.adamwCoefficients(p, lr, gradScale) }));
+    const done = this.worker.run(sent);
+    for (const p of here) this.adamw(p, grads.get(p.name)!, lr, gradScale, p.shape.length > 1 ? this.config.weightDecay : 0);
+    const back = await done;
+    there.forEach((p, i) => {
+      p.data = back[i].w;
+      this.state.buffers.set(bufferName('exp_avg', p.name), back[i].m);
+      this.state.buffers.set(bufferName('exp_avg_sq', p.name), back[i].v);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.worker = undefined;
+  }
+
+  private adamwCoefficients(p: Parameter, lr: number, gradScale: number): AdamwCoefficients {
+    const { beta1, beta2, eps } = this.config;
+    const t = this.state.step;
+    const decay = p.shape.length > 1 ? this.config.weightDecay : 0;
+    return { beta1, beta2, eps, stepSize: lr / (1 - beta1 ** t), invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** t), keep: 1 - lr * decay, gradScale };
   }
 
   private adamw(p: Parameter, g: Float32Array, lr: number, gs: number, decay: number): void {

@@ -247,7 +247,8 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
       const norm = globalNorm(grads.values());
       if (!Number.isFinite(acc.loss) || !Number.isFinite(norm)) throw nonFinite(o.outDir, stepNo, acc.loss, norm);
       const lr = learningRate(schedule, state.step);
-      optimizer.step(params, grads, lr, clipScale(norm, o.maxGradNorm));
+      await optimizer.stepAsync(params, grads, lr, clipScale(norm, o.maxGradNorm));
+      for (const p of params) tensorOf(p.name).data = p.data;
       state.step = stepNo;
       state.batchInEpoch += micro.length;
       state.tokens += acc.tokens;
@@ -293,6 +294,7 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
   } finally {
     await session.release();
     await evalSession?.release();
+    await optimizer.close();
   }
 }
 
