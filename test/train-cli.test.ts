@@ -131,6 +131,10 @@ test('sft with LoRA writes PEFT adapters and a merged model that alignkit loads;
   assert.ok(Math.abs(native - rewards[0]) < 1e-5, `native scalar head ${native} vs reward graph ${rewards[0]}`);
   assert.equal((await asLm.sample({ prompt: 'Tom', maxNewTokens: 3, temperature: 0 })).length, 1);
   await asLm.dispose();
+  // a language model can start from the reward model (its head is left behind)
+  const fromRm = join(dir, 'sft-from-rm');
+  assert.equal(await trainCli(['sft', '--model', join(rmOut, 'model'), '--out', fromRm, '--quiet', '--data', sft, '--steps', '1', '--batch-size', '2']), 0);
+  assert.deepEqual(JSON.parse(readFileSync(join(fromRm, 'model', 'config.json'), 'utf8')).architectures, ['LlamaForCausalLM']);
 });
 
 test('a killed run resumes from its last checkpoint with the same optimizer state and data order', { skip: storiesMissing }, async () => {

@@ -28,6 +28,7 @@ import { buildTrainGraph, gradOutputName, LOSS_OUTPUT, type TrainGraph } from '.
 import type { FrozenPlacement, TrainableSpec } from './training-parameters.ts';
 import { readHfDirectory } from '../models/hf-directory.ts';
 import { trainingSummary } from './training-summary.ts';
+import { SCORE_WEIGHT } from './reward-objective.ts';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const FINAL_MODEL_DIR = 'model';
@@ -131,6 +132,8 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
 
   // ---- weights, adapters and state: fresh or from the newest checkpoint ----
   const weights: Weights = new Map(o.model.weights);
+  // a language model started from a reward/value model directory leaves its head behind
+  if (o.modelKind === 'causal-lm') weights.delete(SCORE_WEIGHT);
   const extras = objective.extraWeights?.(cfg, o.seed) ?? new Map();
   for (const [n, t] of extras) if (!weights.has(n)) weights.set(n, t);
   let adapters: Weights = o.lora ? initAdapters(cfg, weights, o.lora, o.seed) : new Map();
