@@ -138,3 +138,51 @@ test('symbolic dimensions keep one graph for every shape', async () => {
     assert.deepEqual([...out.dims], [rows, 4]);
   }
 });
+
+test('fused attention over a cache with a mask and grouped KV heads matches softmax(q·kᵀ/√d + bias)·v', async () => {
+  const B = 2, T = 3, P = 4, H = 4, Hkv = 2, hd = 4, S = P + T;
+  const q = { shape: [B, T, H * hd], data: randomFloats(B * T * H * hd, 21) };
+  const k = { shape: [B, T, Hkv * hd], data: randomFloats(B * T * Hkv * hd, 22) };
+  const v = { shape: [B, T, Hkv * hd], data: randomFloats(B * T * Hkv * hd, 23) };
+  const pastK = { shape: [B, Hkv, P, hd], data: randomFloats(B * Hkv * P * hd, 24) };
+  const pastV = { shape: [B, Hkv, P, hd], data: randomFloats(B * Hkv * P * hd, 25) };
+  // row b masks past column b (a hole) and the new tokens are causal
+  const bias = { shape: [B, 1, T, S], data: new Float32Array(B * T * S) };
+  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let c = 0; c < S; c++) if (c === b || c > P + i) bias.data[(b * T + i) * S + c] = -1e9;
+  const key = (b: number, g: number, c: number, d: number) => (c < P ? pastK.data[((b * Hkv + g) * P + c) * hd + d] : k.data[((b * T + c - P) * Hkv + g) * hd + d]);
+  const value = (b: number, g: number, c: number, d: number) => (c < P ? pastV.data[((b * Hkv + g) * P + c) * hd + d] : v.data[((b * T + c - P) * Hkv + g) * hd + d]);
+  const expected = new Float32Array(B * T * H * hd);
+  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let h = 0; h < H; h++) {
+    const g = Math.floor(h / (H / Hkv));
+    const scores = Array.from({ length: S }, (_, c) => {
+      let dot = 0;
+      for (let d = 0; d < hd; d++) dot += q.data[((b * T + i) * H + h) * hd + d] * key(b, g, c, d);
+      return dot / Math.sqrt(hd) + bias.data[(b * T + i) * S + c];
+    });
+    const max = Math.max(...scores);
+    const w = scores.map((s) => Math.exp(s - max));
+    const total = w.reduce((a, x) => a + x, 0);
+    for (let d = 0; d < hd; d++) expected[((b * T + i) * H + h) * hd + d] = w.reduce((a, x, c) => a + (x / total) * value(b, g, c, d), 0);
+  }
+  await expectClose(runGraph({ q, k, v, bias, pastK, pastV }, (o, x) => o.attention(x.q, x.k, x.v, x.bias, x.pastK, x.pastV, H, Hkv)), expected, [B, T, H * hd]);
+});
+
+test('rotary embedding rotates halves (HF layout) at the given positions', async () => {
+  const B = 1, T = 3, H = 2, hd = 4, maxPos = 8;
+  const x = { shape: [B, T, H * hd], data: randomFloats(B * T * H * hd, 31) };
+  const positions = [5, 0, 7];
+  const angle = (p: number, i: number) => p / Math.pow(10000, (2 * i) / hd);
+  const table = (f: (a: number) => number) => Float32Array.from({ length: maxPos * hd / 2 }, (_, j) => f(angle(Math.floor(j / (hd / 2)), j % (hd / 2))));
+  const expected = new Float32Array(x.data.length);
+  for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) for (let i = 0; i < hd / 2; i++) {
+    const base = (t * H + h) * hd, a = angle(positions[t], i);
+    const x1 = x.data[base + i], x2 = x.data[base + i + hd / 2];
+    expected[base + i] = x1 * Math.cos(a) - x2 * Math.sin(a);
+    expected[base + i + hd / 2] = x2 * Math.cos(a) + x1 * Math.sin(a);
+  }
+  await expectClose(runGraph({ x, pos: { shape: [B, T], data: int64(positions) } }, (o, v) => {
+    const cos = o.g.tensor('cos', 'float32', [maxPos, hd / 2], table(Math.cos));
+    const sin = o.g.tensor('sin', 'float32', [maxPos, hd / 2], table(Math.sin));
+    return o.rotaryEmbedding(v.x, cos, sin, v.pos, H);
+  }), expected, [B, T, H * hd]);
+});

@@ -13,12 +13,12 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
   engine: {
     about: 'native inference: stories260K decode, GPT-2-small-sized prefill/scoring/decode',
     async run(values) {
-      const { benchStories, benchGpt2SizedLlama } = await import('../lm/native/bench.ts');
+      const { benchStories, benchGpt2SizedLlama, torchInferenceReference } = await import('../lm/native/bench.ts');
       const dir = values.stories ?? STORIES_DIR;
       const figures: Figure[] = [];
       if (existsSync(`${dir}/stories260K.bin`)) figures.push(...(await benchStories(`${dir}/stories260K.bin`, `${dir}/tok512.bin`)));
       else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
-      return [...figures, ...(await benchGpt2SizedLlama())];
+      return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
   },
   gateway: {

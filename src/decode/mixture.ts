@@ -19,6 +19,16 @@ export interface MixtureTerm {
  * instead, so "impossible for the model we move away from" never dominates the mixture.
  */
 export function mixLogprobs(terms: readonly MixtureTerm[], suppress: readonly number[] = []): LogprobMatrix {
+  const mixed = mixScores(terms, suppress);
+  for (let r = 0; r < mixed.rows; r++) logSoftmaxInPlace(mixed.data, r * mixed.vocab, mixed.vocab);
+  return mixed;
+}
+
+/**
+ * Σ_j weight_j · logprobs_j[r] before renormalizing: what sampling needs (it is invariant to a
+ * per-row constant), without a pass of exp over the vocabulary. Same rules as mixLogprobs.
+ */
+export function mixScores(terms: readonly MixtureTerm[], suppress: readonly number[] = []): LogprobMatrix {
   if (terms.length === 0) throw inputError('a token-level mixture needs at least one model');
   const { rows, vocab } = terms[0].logprobs;
   for (const t of terms) {
@@ -42,7 +52,9 @@ export function mixLogprobs(terms: readonly MixtureTerm[], suppress: readonly nu
       }
     }
     for (const id of suppress) if (id >= 0 && id < vocab) out[base + id] = -Infinity;
-    logSoftmaxInPlace(out, base, vocab);
+    let possible = false;
+    for (let v = base; v < base + vocab && !possible; v++) possible = out[v] > -Infinity;
+    if (!possible) throw allImpossible();
   }
   return { rows, vocab, data: out };
 }
@@ -57,9 +69,11 @@ function rowFiniteMin(data: Float32Array, base: number, vocab: number): number {
 export function logSoftmaxInPlace(data: Float32Array, offset: number, length: number): void {
   let max = -Infinity;
   for (let i = offset; i < offset + length; i++) if (data[i] > max) max = data[i];
-  if (max === -Infinity) throw new AlignkitError('numeric', 'every token of the mixed distribution is impossible (all log-probs are -Infinity)');
+  if (max === -Infinity) throw allImpossible();
   let sum = 0;
   for (let i = offset; i < offset + length; i++) sum += Math.exp(data[i] - max);
   const logZ = max + Math.log(sum);
   for (let i = offset; i < offset + length; i++) data[i] -= logZ;
 }
+
+const allImpossible = () => new AlignkitError('numeric', 'every token of the mixed distribution is impossible (all log-probs are -Infinity)');

@@ -3,7 +3,7 @@ import type { Rng } from '../util/random.ts';
 import { sampleToken } from '../lm/sampling.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import { type ChunkRow, type ChunkSampler, type SamplingOptions, cloneRow, cutAtStop } from './chunk-sampler.ts';
-import { mixLogprobs } from './mixture.ts';
+import { mixLogprobs, mixScores } from './mixture.ts';
 import { assertSameVocabulary } from './vocabulary.ts';
 import { encodeWithBos } from './prompt-format.ts';
 
@@ -83,7 +83,7 @@ export class TokenStreamSampler implements ChunkSampler {
     const sampling = { temperature: options.temperature, topK: options.topK, topP: options.topP };
     const random = () => this.rng.next();
     for (let step = 0; step < maxTokens && this.batch.some((r) => r.finishReason === null); step++) {
-      const next = await this.nextDistribution();
+      const next = await this.nextScores();
       const chunks: number[][] = this.batch.map(() => []);
       this.batch.forEach((row, r) => {
         if (row.finishReason !== null) return;
@@ -104,11 +104,16 @@ export class TokenStreamSampler implements ChunkSampler {
   }
 
   /** The distribution each row's next token is drawn from, before temperature/top-k/top-p. */
-  async nextDistribution(): Promise<LogprobMatrix> {
+  async nextDistribution(): Promise<LogprobMatrix> { return this.mixed(mixLogprobs); }
+
+  /** The same up to a constant per row, which is all sampling needs. */
+  private async nextScores(): Promise<LogprobMatrix> { return this.mixed(mixScores); }
+
+  private async mixed(mix: typeof mixLogprobs): Promise<LogprobMatrix> {
     const lps = await Promise.all(this.states.map((s) => s.nextLogprobs()));
     const [only] = this.terms;
     if (this.terms.length === 1 && only.weight === 1 && !this.options.suppress?.length) return lps[0];
-    return mixLogprobs(lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight })), this.options.suppress);
+    return mix(lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight })), this.options.suppress);
   }
 
   /** Decodes prompt+response and strips the prompt by length, so the first token keeps its leading space. */

@@ -1,6 +1,6 @@
 /**
  * The graph IR: values with a dtype and a (possibly symbolic) shape, and nodes that are ONNX
- * operators (standard domain, opset 17). Shapes are inferred as nodes are added so that
+ * operators (standard domain, opset 23). Shapes are inferred as nodes are added so that
  * autodiff can undo broadcasting and the writer can declare outputs.
  */
 import { encodeModel, type AttrValue, type DType, type NodeProto, type TensorValue, type ValueInfo } from './onnx-proto.ts';
@@ -27,7 +27,7 @@ export interface GraphNode {
   readonly attrs: Record<string, AttrValue>;
 }
 
-export const OPSET = 17;
+export const OPSET = 23;
 
 export class Graph {
   readonly name: string;

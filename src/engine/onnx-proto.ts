@@ -153,7 +153,7 @@ function writeValueInfo(w: ProtoWriter, v: ValueInfo): void {
 
 export function encodeModel(spec: ModelSpec): Uint8Array {
   const w = new ProtoWriter();
-  w.int(1, 8); // ir_version 8 (opset 17/18 era)
+  w.int(1, 10); // ir_version 10
   w.string(2, 'alignkit');
   w.message(8, (o) => { o.string(1, ''); o.int(2, spec.opset); });
   w.message(7, (g) => {

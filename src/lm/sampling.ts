@@ -33,84 +33,108 @@ export function sampleToken(row: ArrayLike<number>, offset: number, vocab: numbe
   if (temperature <= 0 || params.topK === 1) return argmax(row, offset, vocab);
   const weights = filteredWeights(row, offset, vocab, temperature, params.topK ?? 0, params.topP ?? 1);
   let total = 0;
-  for (const [, w] of weights) total += w;
+  for (let i = 0; i < weights.length; i++) total += weights[i][1];
   let u = random() * total;
-  for (const [id, w] of weights) {
-    u -= w;
-    if (u < 0) return id;
+  for (let i = 0; i < weights.length; i++) {
+    u -= weights[i][1];
+    if (u < 0) return weights[i][0];
   }
   return weights[weights.length - 1][0];
 }
 
 /**
  * Unnormalized probabilities (id, weight) of the tokens that survive top-k / top-p, most likely
- * first when filtering applies. Never sorts the whole vocabulary: top-k keeps a k-sized heap;
- * top-p sorts only the tokens above a threshold that is lowered until they hold enough mass.
+ * first when filtering applies: a draw is then a monotone function of the random number, so the
+ * same seed gives coupled samples from nearby distributions and the result does not depend on
+ * how the vocabulary is numbered. Never sorts the whole vocabulary: top-k selects the k-th
+ * largest value; top-p sorts only the tokens above a threshold that is lowered until they hold
+ * enough mass.
  */
 export function filteredWeights(row: ArrayLike<number>, offset: number, vocab: number, temperature: number, topK: number, topP: number): [number, number][] {
+  if (topK > 0 && topK < vocab) {
+    // the k largest values are the k largest weights: exponentiate only those
+    const top = topKOf(row, offset, vocab, topK);
+    let max = -Infinity;
+    for (const c of top) if (c[1] > max) max = c[1];
+    for (const c of top) c[1] = Math.exp((c[1] - max) / temperature);
+    const candidates = sortByWeight(top.filter((c) => c[1] > 0));
+    return topP < 1 ? nucleusOf(candidates, candidates.reduce((sum, [, x]) => sum + x, 0), topP) : candidates;
+  }
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (row[offset + i] > max) max = row[offset + i];
   const w = new Float64Array(vocab);
   let total = 0;
   for (let i = 0; i < vocab; i++) { const e = Math.exp((row[offset + i] - max) / temperature); w[i] = e; total += e; }
-  let candidates: [number, number][];
-  const cutByK = topK > 0 && topK < vocab;
-  if (cutByK) candidates = topKOf(w, topK);
-  else if (topP < 1) candidates = nucleusCandidates(w, total, topP);
-  else {
-    candidates = [];
-    for (let i = 0; i < vocab; i++) if (w[i] > 0) candidates.push([i, w[i]]);
-    return candidates;
-  }
-  if (topP < 1) {
-    // the nucleus is measured against what survived top-k, or against the whole vocabulary
-    const mass = cutByK ? candidates.reduce((sum, [, x]) => sum + x, 0) : total;
-    let cum = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      cum += candidates[i][1];
-      if (cum >= topP * mass) return candidates.slice(0, i + 1);
-    }
+  if (topP < 1) return nucleusOf(nucleusCandidates(w, total, topP), total, topP);
+  const all: [number, number][] = [];
+  for (let i = 0; i < vocab; i++) if (w[i] > 0) all.push([i, w[i]]);
+  return all;
+}
+
+/**
+ * The most likely candidates (sorted) holding `topP` of `mass`: the mass of what survived top-k,
+ * or of the whole vocabulary.
+ */
+function nucleusOf(candidates: [number, number][], mass: number, topP: number): [number, number][] {
+  let cum = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    cum += candidates[i][1];
+    if (cum >= topP * mass) return candidates.slice(0, i + 1);
   }
   return candidates;
 }
 
 const byWeight = (a: [number, number], b: [number, number]) => b[1] - a[1] || a[0] - b[0];
 
-/** The k largest weights, sorted, via a size-k min-heap (O(V log k)). */
-function topKOf(w: Float64Array, k: number): [number, number][] {
-  const heapIds = new Int32Array(k);
-  const heapW = new Float64Array(k);
-  let size = 0;
-  const less = (i: number, j: number) => heapW[i] < heapW[j] || (heapW[i] === heapW[j] && heapIds[i] > heapIds[j]);
-  const swap = (i: number, j: number) => {
-    const t = heapW[i]; heapW[i] = heapW[j]; heapW[j] = t;
-    const u = heapIds[i]; heapIds[i] = heapIds[j]; heapIds[j] = u;
-  };
-  const siftDown = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < size && less(l, m)) m = l;
-      if (r < size && less(r, m)) m = r;
-      if (m === i) return;
-      swap(i, m);
-      i = m;
-    }
-  };
-  for (let id = 0; id < w.length; id++) {
-    const x = w[id];
-    if (x <= 0) continue;
-    if (size < k) {
-      heapIds[size] = id; heapW[size] = x;
-      for (let i = size++; i > 0;) { const p = (i - 1) >> 1; if (!less(i, p)) break; swap(i, p); i = p; }
-    } else if (x > heapW[0]) {
-      heapIds[0] = id; heapW[0] = x;
-      siftDown(0);
-    }
+/** Sorts by byWeight; insertion sort for the few dozen candidates of a usual top-k (no comparator calls). */
+function sortByWeight(items: [number, number][]): [number, number][] {
+  if (items.length > 64) return items.sort(byWeight);
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i];
+    let j = i - 1;
+    while (j >= 0 && (items[j][1] < item[1] || (items[j][1] === item[1] && items[j][0] > item[0]))) { items[j + 1] = items[j]; j--; }
+    items[j + 1] = item;
   }
+  return items;
+}
+
+/**
+ * The k largest finite values of row[offset, offset+vocab) as (id, value), unordered (ties at
+ * the k-th value: lower ids). Quickselect finds the k-th largest value, then one pass collects
+ * the tokens above it: O(V) with no per-token allocation, as this runs for every sampled token.
+ */
+function topKOf(row: ArrayLike<number>, offset: number, vocab: number, k: number): [number, number][] {
+  if (scratch.length < vocab) scratch = new Float64Array(vocab);
+  const values = scratch;
+  let n = 0;
+  for (let i = 0; i < vocab; i++) { const x = row[offset + i]; if (x > -Infinity) values[n++] = x; }
+  if (n === 0) return [];
+  const threshold = kthLargest(values, n, Math.min(k, n));
   const out: [number, number][] = [];
-  for (let i = 0; i < size; i++) out.push([heapIds[i], heapW[i]]);
-  return out.sort(byWeight);
+  for (let id = 0; id < vocab; id++) if (row[offset + id] > threshold) out.push([id, row[offset + id]]);
+  for (let id = 0; id < vocab && out.length < k; id++) if (row[offset + id] === threshold) out.push([id, threshold]);
+  return out;
+}
+
+let scratch = new Float64Array(0);
+
+/** The k-th largest of values[0, n) (1-based k), reordering them in place (Hoare's selection). */
+function kthLargest(values: Float64Array, n: number, k: number): number {
+  let lo = 0, hi = n - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (values[i] > pivot) i++;
+      while (values[j] < pivot) j--;
+      if (i <= j) { const t = values[i]; values[i] = values[j]; values[j] = t; i++; j--; }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return values[target];
+  }
+  return values[target];
 }
 
 /** Every token whose weight could be in the top-p nucleus, sorted. */

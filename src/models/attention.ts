@@ -4,35 +4,32 @@ import type { Ops } from '../engine/ops.ts';
 export interface AttentionInputs {
   /** [B, H, T, hd] */
   q: Value;
-  /** [B, Hkv, T, hd] for the new tokens */
+  /** [B, Hkv, T, hd] */
   k: Value;
   v: Value;
-  /** cached [B, Hkv, P, hd], or undefined when there is no cache (training, plain prefill) */
-  pastK?: Value;
-  pastV?: Value;
-  /** additive bias (0 = attend, large negative = masked), S = P + T: [B, 1, G·T, S] from groupedBias() */
+  /** additive bias (0 = attend, large negative = masked): [B, 1, G·T, T] from groupedBias() */
   bias: Value;
   numHeads: number;
   numKvHeads: number;
   headDim: number;
 }
 
+/** Attention of one layer from its projected q, k, v [B, T, heads·hd]: the output [B, T, H·hd] and the new tokens' keys/values. */
+export type SelfAttention = (q: Value, k: Value, v: Value, layer: number) => { out: Value; keys: Value; values: Value };
+
 /**
- * Causal (grouped-query) attention over cache + new tokens. Query heads of one KV group are
- * folded into the row dimension ([B, Hkv, G·T, hd]) so KV heads are never repeated in memory.
- * Returns the attention output [B, T, H·hd] and the full keys/values (the new cache).
+ * Causal (grouped-query) attention composed of standard, differentiable ops (training graphs).
+ * Query heads of one KV group are folded into the row dimension ([B, Hkv, G·T, hd]) so KV heads
+ * are never repeated in memory. Returns the attention output [B, T, H·hd].
  */
-export function attention(o: Ops, a: AttentionInputs): { out: Value; keys: Value; values: Value } {
+export function attention(o: Ops, a: AttentionInputs): Value {
   const groups = a.numHeads / a.numKvHeads;
-  const keys = a.pastK ? o.concat([a.pastK, a.k], 2) : a.k;
-  const values = a.pastV ? o.concat([a.pastV, a.v], 2) : a.v;
   const qGrouped = groups === 1 ? a.q : o.reshape(a.q, [0, a.numKvHeads, -1, a.headDim]);
-  const scores = o.mul(o.matmul(qGrouped, o.transpose(keys, [0, 1, 3, 2])), o.scalar(1 / Math.sqrt(a.headDim)));
+  const scores = o.mul(o.matmul(qGrouped, o.transpose(a.k, [0, 1, 3, 2])), o.scalar(1 / Math.sqrt(a.headDim)));
   const probs = o.softmax(o.add(scores, a.bias), -1);
-  const ctx = o.matmul(probs, values); // [B, Hkv, G·T, hd]
+  const ctx = o.matmul(probs, a.v); // [B, Hkv, G·T, hd]
   const perHead = groups === 1 ? ctx : o.reshape(ctx, [0, a.numHeads, -1, a.headDim]);
-  const out = o.reshape(o.transpose(perHead, [0, 2, 1, 3]), [0, 0, a.numHeads * a.headDim]);
-  return { out, keys, values };
+  return o.reshape(o.transpose(perHead, [0, 2, 1, 3]), [0, 0, a.numHeads * a.headDim]);
 }
 
 /** Repeats a [B, 1, T, S] bias for the G query heads folded into each KV group's rows. */

@@ -12,7 +12,7 @@ export function buildGpt2Body(o: Ops, cfg: ModelConfig, p: ParameterSource, io: 
   const t = (name: string) => p.tensor(prefix + name);
   const wanted = new Set(options.hiddenLayers ?? []);
   const layerHidden = new Map<number, Value>();
-  const present: { k: Value; v: Value }[] = [];
+  const newKv: { k: Value; v: Value }[] = [];
   let x = o.add(o.gather(t('wte.weight'), io.ids), o.gather(t('wpe.weight'), io.positions));
   if (wanted.has(0)) layerHidden.set(0, x);
   const heads = (v: Value) => o.transpose(o.reshape(v, [0, 0, H, hd]), [0, 2, 1, 3]);
@@ -20,16 +20,19 @@ export function buildGpt2Body(o: Ops, cfg: ModelConfig, p: ParameterSource, io: 
     const pre = `h.${l}.`;
     const h = o.layerNorm(x, t(pre + 'ln_1.weight'), t(pre + 'ln_1.bias'), cfg.normEps);
     const qkv = o.add(o.matmul(h, t(pre + 'attn.c_attn.weight')), t(pre + 'attn.c_attn.bias'));
-    const q = heads(o.slice(qkv, [0], [D], [2]));
-    const k = heads(o.slice(qkv, [D], [2 * D], [2]));
-    const v = heads(o.slice(qkv, [2 * D], [3 * D], [2]));
-    const att = attention(o, { q, k, v, pastK: io.past?.[l].k, pastV: io.past?.[l].v, bias: io.bias, numHeads: H, numKvHeads: H, headDim: hd });
-    present.push({ k: att.keys, v: att.values });
-    x = o.add(x, o.add(o.matmul(att.out, t(pre + 'attn.c_proj.weight')), t(pre + 'attn.c_proj.bias')));
+    const [q, k, v] = [0, 1, 2].map((i) => o.slice(qkv, [i * D], [(i + 1) * D], [2]));
+    let out: Value;
+    if (io.past) {
+      out = o.attention(q, k, v, io.bias, io.past[l].k, io.past[l].v, H, H);
+      newKv.push({ k, v });
+    } else {
+      out = attention(o, { q: heads(q), k: heads(k), v: heads(v), bias: io.bias, numHeads: H, numKvHeads: H, headDim: hd });
+    }
+    x = o.add(x, o.add(o.matmul(out, t(pre + 'attn.c_proj.weight')), t(pre + 'attn.c_proj.bias')));
     const h2 = o.layerNorm(x, t(pre + 'ln_2.weight'), t(pre + 'ln_2.bias'), cfg.normEps);
     const up = o.geluTanh(o.add(o.matmul(h2, t(pre + 'mlp.c_fc.weight')), t(pre + 'mlp.c_fc.bias')));
     x = o.add(x, o.add(o.matmul(up, t(pre + 'mlp.c_proj.weight')), t(pre + 'mlp.c_proj.bias')));
     if (wanted.has(l + 1)) layerHidden.set(l + 1, x);
   }
-  return { hidden: o.layerNorm(x, t('ln_f.weight'), t('ln_f.bias'), cfg.normEps), present, layerHidden };
+  return { hidden: o.layerNorm(x, t('ln_f.weight'), t('ln_f.bias'), cfg.normEps), newKv, layerHidden };
 }

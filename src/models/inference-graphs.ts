@@ -1,8 +1,9 @@
 /**
  * The inference graph of a model, with weights embedded as initializers: new tokens (+ KV
- * cache) → log-probs on chosen rows, the new cache, and the residual stream of every layer
- * (fetched only when asked for). Prefill is a step with an empty cache. Running the vocabulary
- * projection only on chosen rows keeps prefill and scoring from paying for every position.
+ * cache) → log-probs on chosen rows, the new tokens' keys/values, and the residual stream of
+ * every layer (fetched only when asked for). Prefill is a step with an empty cache. Running the
+ * vocabulary projection only on chosen rows keeps prefill and scoring from paying for every
+ * position.
  */
 import { Graph, type Value } from '../engine/graph.ts';
 import { Ops } from '../engine/ops.ts';
@@ -43,15 +44,17 @@ export const stepNames = {
   ids: 'input_ids', positions: 'position_ids', bias: 'attn_bias',
   rows: 'score_rows', targets: 'targets', lastRows: 'next_rows',
   targetLogprobs: 'target_logprobs', nextLogprobs: 'next_logprobs', scalar: 'scalar_head',
-  pastK: (l: number) => `past_key_${l}`, pastV: (l: number) => `past_value_${l}`,
-  presentK: (l: number) => `present_key_${l}`, presentV: (l: number) => `present_value_${l}`,
+  pastK: (l: number) => `past_key_${l}`, pastV: (l: number) => `past_value_${l}`, newKv: 'new_kv',
   layer: (l: number) => `layer_hidden_${l}`,
 };
 
 /**
- * One step of the model over new tokens [B, T] with a KV cache [B, Hkv, P, hd] (P may be 0).
- * The LM head runs only on chosen rows of the flattened [B·T] positions: `score_rows` with their
- * `targets` give the targets' log-probs, `next_rows` give full next-token log-probs.
+ * One step of the model over new tokens [B, T] with a KV cache [B, Hkv, C, hd] per layer (C may
+ * be 0; `attn_bias` [B, 1, T, C+T] says which columns each new token sees). The LM head runs
+ * only on chosen rows of the flattened [B·T] positions: `score_rows` with their `targets` give
+ * the targets' log-probs, `next_rows` give full next-token log-probs. `new_kv` [B, T, L·2·Hkv·hd]
+ * holds the new tokens' keys and values, layer by layer (k then v): the caller keeps the cache,
+ * so the step never copies it out (a cache output costs a copy of the whole cache per token).
  */
 export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   const g = new Graph('step');
@@ -63,8 +66,8 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   const targets = g.input(stepNames.targets, 'int64', ['N']);
   const lastRows = g.input(stepNames.lastRows, 'int64', ['M']);
   const past = Array.from({ length: cfg.numLayers }, (_, l) => ({
-    k: g.input(stepNames.pastK(l), 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
-    v: g.input(stepNames.pastV(l), 'float32', ['B', cfg.numKvHeads, 'P', cfg.headDim]),
+    k: g.input(stepNames.pastK(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
+    v: g.input(stepNames.pastV(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
   }));
   const layers = Array.from({ length: cfg.numLayers + 1 }, (_, l) => l);
   const params = initializerSource(g, weights);
@@ -77,7 +80,7 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   g.output(o.logSoftmax(o.matmul(last, head), -1), stepNames.nextLogprobs);
   // reward and value models (*ForSequenceClassification) read a scalar head at the same rows
   if (weights.has(SCORE_HEAD)) g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);
-  body.present.forEach((p, l) => { g.output(p.k, stepNames.presentK(l)); g.output(p.v, stepNames.presentV(l)); });
+  g.output(o.concat(body.newKv.flatMap((kv) => [kv.k, kv.v]), 2), stepNames.newKv);
   for (const [l, v] of body.layerHidden) g.output(v, stepNames.layer(l));
   return g;
 }

@@ -1,17 +1,21 @@
 import type { Value } from '../engine/graph.ts';
 import type { Ops } from '../engine/ops.ts';
 
-/** cos/sin tables [maxPositions, headDim] in HF's half-rotation layout (each half repeated). */
-export function ropeTables(maxPositions: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+/**
+ * cos/sin tables in HF's half-rotation layout: [maxPositions, headDim] with each half repeated
+ * (`full`), or [maxPositions, headDim/2] as ONNX RotaryEmbedding takes them (`half`).
+ */
+export function ropeTables(maxPositions: number, headDim: number, theta: number, width: 'full' | 'half' = 'full'): { cos: Float32Array; sin: Float32Array } {
   const half = headDim / 2;
-  const cos = new Float32Array(maxPositions * headDim);
-  const sin = new Float32Array(maxPositions * headDim);
+  const stride = width === 'full' ? headDim : half;
+  const cos = new Float32Array(maxPositions * stride);
+  const sin = new Float32Array(maxPositions * stride);
   for (let p = 0; p < maxPositions; p++) {
     for (let i = 0; i < half; i++) {
       const angle = p / Math.pow(theta, (2 * i) / headDim);
       const c = Math.cos(angle), s = Math.sin(angle);
-      cos[p * headDim + i] = c; cos[p * headDim + i + half] = c;
-      sin[p * headDim + i] = s; sin[p * headDim + i + half] = s;
+      cos[p * stride + i] = c; sin[p * stride + i] = s;
+      if (width === 'full') { cos[p * stride + i + half] = c; sin[p * stride + i + half] = s; }
     }
   }
   return { cos, sin };

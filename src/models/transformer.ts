@@ -10,17 +10,21 @@ export interface BodyInputs {
   ids: Value;
   /** int64 [B, T], absolute positions of the new tokens */
   positions: Value;
-  /** float [B, 1, T, P+T] additive attention bias */
+  /** float [B, 1, T, C+T] additive attention bias (C = cache columns, 0 without a cache) */
   bias: Value;
-  /** per layer cached keys/values [B, Hkv, P, hd]; omitted when there is no cache */
+  /**
+   * Per layer cached keys/values [B, Hkv, C, hd], columns in any order (the bias masks the
+   * unused ones). A body with a cache runs onnxruntime's fused Attention and RotaryEmbedding
+   * kernels (opset 23); they have no gradient rules, so training graphs have no cache.
+   */
   past?: { k: Value; v: Value }[];
 }
 
 export interface BodyOutputs {
   /** final-normed hidden states [B, T, D] (what the LM head reads) */
   hidden: Value;
-  /** per layer keys/values including the new tokens [B, Hkv, P+T, hd] */
-  present: { k: Value; v: Value }[];
+  /** with a cache: per layer keys (after RoPE) and values of the new tokens [B, T, Hkv·hd] */
+  newKv: { k: Value; v: Value }[];
   /** residual stream after block l-1 (layer 0 = embeddings), for requested layers */
   layerHidden: Map<number, Value>;
 }

@@ -5,10 +5,10 @@
  * child process, since a process's peak RSS only grows). Returns figures; printing is the CLI's.
  * scripts/bench-train-torch.py measures the same steps in PyTorch for comparison.
  */
-import { fork, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Figure } from '../util/bench-figure.ts';
+import { runTorchScript } from '../util/torch-script.ts';
 import { GraphSession, type Feed } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { randomInitWeights } from '../models/random-init.ts';
@@ -224,22 +224,17 @@ export interface TorchReference {
   gpt2?: number;
 }
 
-const TORCH_SCRIPT = fileURLToPath(new URL('../../scripts/bench-train-torch.py', import.meta.url));
-
 /**
  * Runs the PyTorch script (its fastest setup here: torch 1 thread, OpenBLAS at its default), or
- * returns undefined when `python` has no torch. Nothing else depends on it.
+ * returns undefined when there is no python with torch. Nothing else depends on it.
  */
 export function torchReference(options: { gpt2?: boolean; steps?: number; python?: string } = {}): TorchReference | undefined {
-  const python = options.python ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-  if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return undefined;
   const ref: TorchReference = {};
   for (const shape of options.gpt2 === false ? ['llama'] : ['llama', 'gpt2']) {
     const steps = String(shape === 'gpt2' ? Math.min(options.steps ?? 5, 3) : (options.steps ?? 5));
-    const run = spawnSync(python, [TORCH_SCRIPT, shape, '--steps', steps, '--threads', '1'], { encoding: 'utf8' });
-    if (run.status !== 0) continue;
-    const line = run.stdout.trim().split('\n').pop();
-    if (line) ref[shape as 'llama' | 'gpt2'] = JSON.parse(line).median_ms;
+    const result = runTorchScript('bench-train-torch.py', [shape, '--steps', steps, '--threads', '1'], options.python);
+    if (result === undefined && shape === 'llama') return undefined;
+    if (result) ref[shape as 'llama' | 'gpt2'] = result.median_ms;
   }
   return ref;
 }

@@ -9,6 +9,18 @@ export interface Figure {
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Fastest wall time of `reps` calls in ms, after one untimed warm-up call: on a shared machine the figure least disturbed by other work. */
+export async function fastestMs(fn: () => Promise<unknown>, reps: number): Promise<number> {
+  await fn();
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
 /** Median wall time of `reps` calls in ms (after one untimed warm-up call unless `warmup` is false). */
 export async function medianMs(fn: () => Promise<unknown>, reps: number, warmup = true): Promise<number> {
   if (warmup) await fn();

@@ -1,12 +1,13 @@
 /**
- * KV-cached decoding state of the native backend. All sequences share one padded cache
- * [B, Hkv, P, hd] per layer; `valid[b][k]` says whether cache column k holds a real token of
- * row b. Appending chunks of different lengths leaves masked holes, which `compact` squeezes out
+ * KV-cached decoding state of the native backend. All sequences share one padded cache (see
+ * kv-cache.ts); `valid[b][k]` says whether cache column k holds a real token of row b.
+ * Appending chunks of different lengths leaves masked holes, which `maybeCompact` squeezes out
  * when they start to cost more than they save. fork() copies rows (beam reordering) without
  * recomputation.
  */
 import type { DecodeState, LogprobMatrix } from '../language-model.ts';
-import type { KvLayer, NativeRuntime } from './runtime.ts';
+import type { NativeRuntime } from './runtime.ts';
+import { KvCache } from './kv-cache.ts';
 import { appendBias } from './attention-bias.ts';
 import { inputError } from '../../errors.ts';
 
@@ -21,8 +22,7 @@ export class NativeDecodeState implements DecodeState {
     private readonly rt: NativeRuntime,
     private readonly counters: StateCounters,
     private seqs: number[][],
-    private cache: KvLayer[],
-    private pastLength: number,
+    private cache: KvCache,
     private valid: Uint8Array[],
     next: Float32Array | null,
   ) {
@@ -30,7 +30,7 @@ export class NativeDecodeState implements DecodeState {
   }
 
   static empty(rt: NativeRuntime, counters: StateCounters, batch: number): NativeDecodeState {
-    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(), 0, Array.from({ length: batch }, () => new Uint8Array(0)), null);
+    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(batch), Array.from({ length: batch }, () => new Uint8Array(0)), null);
   }
 
   get size(): number { return this.seqs.length; }
@@ -51,8 +51,10 @@ export class NativeDecodeState implements DecodeState {
    * Runs the chunks through the model. Returns each appended token's log-prob (the first token
    * of a row is scored by the row's previous next-token distribution; rows with no history get
    * NaN for it) and, for requested layers, the residual stream at each row's last new token.
+   * With `scored: false` (a prefill whose log-probs nobody reads) the LM head runs only at each
+   * row's last token and the log-probs are left empty.
    */
-  async appendChunks(chunks: readonly (readonly number[])[], layers: readonly number[]): Promise<{ logprobs: number[][]; lastHidden: Float32Array[] }> {
+  async appendChunks(chunks: readonly (readonly number[])[], layers: readonly number[], scored = true): Promise<{ logprobs: number[][]; lastHidden: Float32Array[] }> {
     this.assertOpen();
     const cfg = this.rt.cfg;
     const B = this.size;
@@ -66,7 +68,7 @@ export class NativeDecodeState implements DecodeState {
       for (const t of chunks[b]) if (!Number.isInteger(t) || t < 0 || t >= cfg.vocabSize) throw inputError(`token id ${t} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
     }
     this.maybeCompact(T);
-    const P = this.pastLength;
+    const P = this.cache.used;
     const ids = new Array<number>(B * T).fill(0);
     const positions = new Array<number>(B * T).fill(0);
     for (let b = 0; b < B; b++) {
@@ -76,17 +78,18 @@ export class NativeDecodeState implements DecodeState {
         positions[b * T + i] = Math.min(before + Math.min(i, Math.max(lengths[b] - 1, 0)), cfg.maxPositions - 1);
       }
     }
-    const bias = appendBias(this.valid, P, lengths, T, slidingWindowOf(cfg), this.seqs.map((s) => s.length));
+    // columns past `P` (free capacity) have no `valid` entry, so the bias masks them too
+    const bias = appendBias(this.valid, this.cache.capacity, lengths, T, slidingWindowOf(cfg), this.seqs.map((s) => s.length));
     // the head scores each new token from its predecessor and gives full log-probs after each row's last token
     const scoreRows: number[] = [];
     const targets: number[] = [];
     const nextRows: number[] = [];
     const rowsWithNext: number[] = [];
     for (let b = 0; b < B; b++) {
-      for (let i = 0; i + 1 < lengths[b]; i++) { scoreRows.push(b * T + i); targets.push(chunks[b][i + 1]); }
+      if (scored) for (let i = 0; i + 1 < lengths[b]; i++) { scoreRows.push(b * T + i); targets.push(chunks[b][i + 1]); }
       if (lengths[b] > 0) { nextRows.push(b * T + lengths[b] - 1); rowsWithNext.push(b); }
     }
-    const step = await this.rt.run({ ids, positions, bias, batch: B, length: T, past: this.cache, pastLength: P, scoreRows, targets, nextRows, fetchPresent: true, layers });
+    const step = await this.rt.run({ ids, positions, bias, batch: B, length: T, cache: this.cache, scoreRows, targets, nextRows, fetchNewKv: true, layers });
     this.counters.processedTokens += lengths.reduce((a, b) => a + b, 0);
 
     const V = cfg.vocabSize;
@@ -94,7 +97,7 @@ export class NativeDecodeState implements DecodeState {
     const next = this.next ?? new Float32Array(B * V).fill(NaN);
     const logprobs: number[][] = [];
     let r = 0;
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < B && scored; b++) {
       const lp: number[] = [];
       if (lengths[b] > 0) lp.push(next[b * V + chunks[b][0]]);
       for (let i = 1; i < lengths[b]; i++) lp.push(step.targetLogprobs[r++]);
@@ -110,8 +113,9 @@ export class NativeDecodeState implements DecodeState {
       return out;
     });
 
-    this.cache = step.present!;
-    this.pastLength = P + T;
+    // room is made after the step, so that a prefill attends over its own tokens only
+    this.cache = this.cache.reserve(T);
+    this.cache.append(step.newKv!, T);
     this.valid = this.valid.map((v, b) => {
       const nv = new Uint8Array(P + T);
       nv.set(v);
@@ -125,12 +129,6 @@ export class NativeDecodeState implements DecodeState {
   fork(indices: readonly number[]): NativeDecodeState {
     this.assertOpen();
     for (const i of indices) if (!Number.isInteger(i) || i < 0 || i >= this.size) throw inputError(`fork index ${i} out of range 0..${this.size - 1}`);
-    const rowFloats = this.rt.kvRowSize * this.pastLength;
-    const copyRows = (src: Float32Array) => {
-      const dst = new Float32Array(indices.length * rowFloats);
-      indices.forEach((from, to) => dst.set(src.subarray(from * rowFloats, (from + 1) * rowFloats), to * rowFloats));
-      return dst;
-    };
     const V = this.rt.cfg.vocabSize;
     let next: Float32Array | null = null;
     if (this.next) {
@@ -140,8 +138,7 @@ export class NativeDecodeState implements DecodeState {
     return new NativeDecodeState(
       this.rt, this.counters,
       indices.map((i) => this.seqs[i].slice()),
-      this.cache.map((layer) => ({ k: copyRows(layer.k), v: copyRows(layer.v) })),
-      this.pastLength,
+      this.cache.select(indices),
       indices.map((i) => this.valid[i].slice()),
       next,
     );
@@ -151,11 +148,9 @@ export class NativeDecodeState implements DecodeState {
     this.assertOpen();
     if (!(other instanceof NativeDecodeState) || other.rt !== this.rt) throw inputError('concat needs two decode states of the same native model');
     other.assertOpen();
-    const P = Math.max(this.pastLength, other.pastLength);
+    const joined = KvCache.join(this.cache, other.cache);
+    const P = joined.used;
     const V = this.rt.cfg.vocabSize;
-    const widen = (state: NativeDecodeState) => state.cache.map((layer) => ({ k: padColumns(layer.k, state.size, state.pastLength, P, this.rt), v: padColumns(layer.v, state.size, state.pastLength, P, this.rt) }));
-    const a = widen(this), b = widen(other);
-    const joined = a.map((layer, l) => ({ k: joinRows(layer.k, b[l].k), v: joinRows(layer.v, b[l].v) }));
     const valid = [...this.valid, ...other.valid].map((v) => { const w = new Uint8Array(P); w.set(v); return w; });
     let next: Float32Array | null = null;
     if (this.next && other.next) {
@@ -163,12 +158,12 @@ export class NativeDecodeState implements DecodeState {
       next.set(this.next);
       next.set(other.next, this.size * V);
     }
-    return new NativeDecodeState(this.rt, this.counters, [...this.seqs, ...other.seqs].map((s) => s.slice()), joined, P, valid, next);
+    return new NativeDecodeState(this.rt, this.counters, [...this.seqs, ...other.seqs].map((s) => s.slice()), joined, valid, next);
   }
 
   close(): void {
     this.closed = true;
-    this.cache = [];
+    this.cache = this.rt.emptyCache(0);
     this.next = null;
   }
 
@@ -178,48 +173,14 @@ export class NativeDecodeState implements DecodeState {
 
   /** Removes masked columns when they make up most of the cache. */
   private maybeCompact(incoming: number): void {
-    const P = this.pastLength;
+    const P = this.cache.used;
     if (P < 32) return;
     const counts = this.valid.map((v) => v.reduce((a, x) => a + x, 0));
     const Pc = Math.max(...counts);
     if ((P - Pc) * 2 < P + incoming) return;
-    const { numKvHeads: Hkv, headDim: hd } = this.rt.cfg;
-    const B = this.size;
-    this.cache = this.cache.map((layer) => {
-      const pack = (src: Float32Array) => {
-        const dst = new Float32Array(B * Hkv * Pc * hd);
-        for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) {
-          let c = 0;
-          for (let k = 0; k < P; k++) {
-            if (!this.valid[b][k]) continue;
-            const from = ((b * Hkv + h) * P + k) * hd;
-            dst.set(src.subarray(from, from + hd), ((b * Hkv + h) * Pc + c) * hd);
-            c++;
-          }
-        }
-        return dst;
-      };
-      return { k: pack(layer.k), v: pack(layer.v) };
-    });
+    this.cache = this.cache.pack(this.valid);
     this.valid = counts.map((n) => { const v = new Uint8Array(Pc); v.fill(1, 0, n); return v; });
-    this.pastLength = Pc;
   }
-}
-
-/** [B, Hkv, P, hd] → [B, Hkv, P', hd] with the new columns zero (they are masked as invalid). */
-function padColumns(src: Float32Array, batch: number, from: number, to: number, rt: NativeRuntime): Float32Array {
-  if (from === to) return src;
-  const { numKvHeads: Hkv, headDim: hd } = rt.cfg;
-  const dst = new Float32Array(batch * Hkv * to * hd);
-  for (let r = 0; r < batch * Hkv; r++) dst.set(src.subarray(r * from * hd, (r + 1) * from * hd), r * to * hd);
-  return dst;
-}
-
-function joinRows(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function slidingWindowOf(cfg: { slidingWindow: number | null; maxPositions: number }): number | null {

@@ -69,7 +69,7 @@ export class NativeModel implements LanguageModel {
     const state = NativeDecodeState.empty(this.rt, this.usage, prefixes.length);
     const layers = options.hiddenLayers ?? [];
     this.checkLayers(layers);
-    const { lastHidden } = await state.appendChunks(prefixes, layers);
+    const { lastHidden } = await state.appendChunks(prefixes, layers, false);
     this.usage.promptTokens += prefixes.reduce((a, p) => a + p.length, 0);
     if (layers.length) state.prefixHidden = lastHidden;
     return state;
@@ -155,7 +155,7 @@ export class NativeModel implements LanguageModel {
     const scoreRows: number[] = [];
     const targets: number[] = [];
     seqs.forEach((s, b) => { for (let i = from[b]; i < s.length; i++) { scoreRows.push(b * batch.length + i - 1); targets.push(s[i]); } });
-    const step = await this.rt.run({ ...batch, scoreRows, targets, fetchPresent: false });
+    const step = await this.rt.run({ ...batch, scoreRows, targets, fetchNewKv: false });
     const out: number[][] = [];
     let r = 0;
     seqs.forEach((s, b) => {
@@ -175,7 +175,7 @@ export class NativeModel implements LanguageModel {
     seqs.forEach((s, b) => s.forEach((t, i) => { ids[b * T + i] = t; positions[b * T + i] = i; }));
     const bias = appendBias(seqs.map(() => new Uint8Array(0)), 0, seqs.map((s) => s.length), T, null, seqs.map(() => 0));
     this.usage.processedTokens += seqs.reduce((a, s) => a + s.length, 0);
-    return { ids, positions, bias, batch: B, length: T, past: this.rt.emptyCache(), pastLength: 0 };
+    return { ids, positions, bias, batch: B, length: T, cache: this.rt.emptyCache(B) };
   }
 
   async hiddenStates(req: HiddenRequest): Promise<Float32Array[]> {
@@ -184,7 +184,7 @@ export class NativeModel implements LanguageModel {
     const positions = req.positions ?? seqs.map((s) => s.length - 1);
     positions.forEach((p, i) => { if (!Number.isInteger(p) || p < 0 || p >= seqs[i].length) throw inputError(`position ${p} is outside sequence ${i} (length ${seqs[i].length})`); });
     const batch = this.prefillBatch(seqs);
-    const step = await this.rt.run({ ...batch, fetchPresent: false, layers: req.layers });
+    const step = await this.rt.run({ ...batch, fetchNewKv: false, layers: req.layers });
     const D = this.config.hiddenSize;
     const T = batch.length;
     return req.layers.map((l) => {
@@ -203,7 +203,7 @@ export class NativeModel implements LanguageModel {
       const seqs = sequences.slice(start, start + size).map((s, i) => this.promptIds(s, `sequence ${start + i}`));
       start += seqs.length;
       const batch = this.prefillBatch(seqs);
-      const step = await this.rt.run({ ...batch, nextRows: seqs.map((s, b) => b * batch.length + s.length - 1), fetchPresent: false, fetchScalar: true });
+      const step = await this.rt.run({ ...batch, nextRows: seqs.map((s, b) => b * batch.length + s.length - 1), fetchNewKv: false, fetchScalar: true });
       out.push(...step.scalar!);
     }
     return out;

@@ -5,25 +5,24 @@ import { GraphSession, int64 } from '../../engine/session.ts';
 import { buildStepGraph, stepNames } from '../../models/inference-graphs.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Weights } from '../../models/weights.ts';
-
-export interface KvLayer { k: Float32Array; v: Float32Array }
+import { KvCache } from './kv-cache.ts';
 
 export interface StepRequest {
   /** [B, T] token ids and absolute positions, row-major */
   ids: readonly number[];
   positions: readonly number[];
-  /** [B, 1, T, P+T] additive attention bias */
+  /** [B, 1, T, C+T] additive attention bias (C = the cache's capacity) */
   bias: Float32Array;
   batch: number;
   length: number;
-  past: KvLayer[];
-  pastLength: number;
+  cache: KvCache;
   /** flattened b·T+i positions whose successor's log-prob (`targets`) is wanted */
   scoreRows?: readonly number[];
   targets?: readonly number[];
   /** flattened positions whose full next-token log-probs are wanted */
   nextRows?: readonly number[];
-  fetchPresent: boolean;
+  /** return the new tokens' keys/values (to append to the cache) */
+  fetchNewKv: boolean;
   /** residual-stream layers to return, each [B, T, D] */
   layers?: readonly number[];
   /** also return the scalar head at `nextRows` (reward/value models) */
@@ -36,7 +35,8 @@ export interface StepResult {
   nextLogprobs: Float32Array;
   /** [nextRows.length] scalar-head values, when requested */
   scalar?: Float32Array;
-  present?: KvLayer[];
+  /** [B, T, L·2·Hkv·hd], when asked for */
+  newKv?: Float32Array;
   layers: Map<number, Float32Array>;
 }
 
@@ -58,44 +58,40 @@ export class NativeRuntime {
     }));
   }
 
-  /** floats per (row, cache column) of one layer's keys: Hkv · hd */
-  get kvRowSize(): number { return this.cfg.numKvHeads * this.cfg.headDim; }
-
-  emptyCache(): KvLayer[] {
-    return Array.from({ length: this.cfg.numLayers }, () => ({ k: new Float32Array(0), v: new Float32Array(0) }));
-  }
+  emptyCache(batch: number): KvCache { return KvCache.empty(this.cfg, batch); }
 
   async run(req: StepRequest): Promise<StepResult> {
-    const { batch: B, length: T, pastLength: P } = req;
-    const { numKvHeads: Hkv, headDim: hd } = this.cfg;
+    const { batch: B, length: T } = req;
+    const C = req.cache.capacity;
     const scoreRows = req.scoreRows ?? [];
     const nextRows = req.nextRows ?? [];
     const feeds: Record<string, { dims: number[]; data: Float32Array | BigInt64Array }> = {
       [stepNames.ids]: { dims: [B, T], data: int64(req.ids) },
       [stepNames.positions]: { dims: [B, T], data: int64(req.positions) },
-      [stepNames.bias]: { dims: [B, 1, T, P + T], data: req.bias },
+      [stepNames.bias]: { dims: [B, 1, T, C + T], data: req.bias },
       [stepNames.rows]: { dims: [scoreRows.length], data: int64(scoreRows) },
       [stepNames.targets]: { dims: [scoreRows.length], data: int64(req.targets ?? []) },
       [stepNames.lastRows]: { dims: [nextRows.length], data: int64(nextRows) },
     };
-    req.past.forEach((layer, l) => {
-      feeds[stepNames.pastK(l)] = { dims: [B, Hkv, P, hd], data: layer.k };
-      feeds[stepNames.pastV(l)] = { dims: [B, Hkv, P, hd], data: layer.v };
+    const dims = req.cache.dims;
+    req.cache.layers.forEach((layer, l) => {
+      feeds[stepNames.pastK(l)] = { dims, data: layer.k };
+      feeds[stepNames.pastV(l)] = { dims, data: layer.v };
     });
-    const fetch: string[] = [stepNames.targetLogprobs, stepNames.nextLogprobs];
-    if (req.fetchPresent) for (let l = 0; l < this.cfg.numLayers; l++) fetch.push(stepNames.presentK(l), stepNames.presentV(l));
+    // every fetched output costs a few µs, a decode step of a small model only ~100
+    const fetch: string[] = [];
+    if (nextRows.length) fetch.push(stepNames.nextLogprobs);
+    if (scoreRows.length) fetch.push(stepNames.targetLogprobs);
+    if (req.fetchNewKv) fetch.push(stepNames.newKv);
     for (const l of req.layers ?? []) fetch.push(stepNames.layer(l));
     if (req.fetchScalar) fetch.push(stepNames.scalar);
     const out = await this.step.run(feeds, fetch);
     const layers = new Map<number, Float32Array>();
     for (const l of req.layers ?? []) layers.set(l, out[stepNames.layer(l)].data as Float32Array);
-    const present = req.fetchPresent
-      ? Array.from({ length: this.cfg.numLayers }, (_, l) => ({ k: out[stepNames.presentK(l)].data as Float32Array, v: out[stepNames.presentV(l)].data as Float32Array }))
-      : undefined;
     return {
-      targetLogprobs: out[stepNames.targetLogprobs].data as Float32Array,
-      nextLogprobs: out[stepNames.nextLogprobs].data as Float32Array,
-      present,
+      targetLogprobs: scoreRows.length ? (out[stepNames.targetLogprobs].data as Float32Array) : new Float32Array(0),
+      nextLogprobs: nextRows.length ? (out[stepNames.nextLogprobs].data as Float32Array) : new Float32Array(0),
+      newKv: req.fetchNewKv ? (out[stepNames.newKv].data as Float32Array) : undefined,
       layers,
       scalar: req.fetchScalar ? (out[stepNames.scalar].data as Float32Array) : undefined,
     };

@@ -1,0 +1,17 @@
+/**
+ * Runs one of the PyTorch reference scripts in scripts/ and returns the JSON of its last output
+ * line, or undefined when there is no python with torch (nothing but `alignkit bench` uses them).
+ * Debian's /usr/bin/python3 is preferred: a pyenv python3 earlier on PATH usually lacks torch.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export function runTorchScript(script: string, args: readonly string[], python?: string): any | undefined {
+  const interpreter = python ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  if (spawnSync(interpreter, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const path = fileURLToPath(new URL(`../../scripts/${script}`, import.meta.url));
+  const run = spawnSync(interpreter, [path, ...args], { encoding: 'utf8' });
+  const line = run.status === 0 ? run.stdout.trim().split('\n').pop() : undefined;
+  return line ? JSON.parse(line) : undefined;
+}
