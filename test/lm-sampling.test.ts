@@ -48,3 +48,21 @@ test('sampling is greedy at temperature 0, seeded, and follows the distribution'
   // an offset row inside a matrix
   assert.equal(sampleToken([9, 9, ...row], 2, 3, { temperature: 0 }, r.next), 1);
 });
+
+test('top-k sampling draws exactly as the filtered list says (most likely first), for any random number', () => {
+  const rng = createRng(12);
+  for (let trial = 0; trial < 100; trial++) {
+    const vocab = 2 + rng.int(200);
+    const row = Float32Array.from({ length: vocab }, () => (rng.next() < 0.1 ? -Infinity : rng.normal() * 3));
+    row[rng.int(vocab)] = 0;
+    const topK = 1 + rng.int(80), t = [1, 0.5][trial % 2];
+    const list = filteredWeights(row, 0, vocab, t, topK, 1);
+    const total = list.reduce((a, [, w]) => a + w, 0);
+    for (let draw = 0; draw < 20; draw++) {
+      const r = rng.next();
+      let u = r * total, want = list[list.length - 1][0];
+      for (const [id, w] of list) { u -= w; if (u < 0) { want = id; break; } }
+      assert.equal(sampleToken(row, 0, vocab, { temperature: t, topK }, () => r), want, `trial ${trial} k ${topK} u ${r}`);
+    }
+  }
+});

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseFlags, intFlag } from './args.ts';
 import { formatTable } from './run-output.ts';
 import { DEFAULT_MAIN_JOB, runMainJob } from '../demo/main-job.ts';
-import { defaultCacheDir } from './preference-training.ts';
+import { defaultCacheDir } from '../util/cache-dir.ts';
 import { stageProgressRenderer } from './stage-progress.ts';
 
 const EMBEDDED = fileURLToPath(new URL('../../embedded', import.meta.url));

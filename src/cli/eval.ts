@@ -194,7 +194,7 @@ export async function run(argv: string[]): Promise<number> {
         needModelOrResponses();
         const all = loadMtBench101(needData('mtbench101.jsonl')[0]);
         const dialogues = limit ? firstPerTask(all, limit) : all;
-        if (!values.judge && !values.model) throw inputError('eval mt-bench-101 needs --judge REF to score --responses');
+        if (responsePaths.length && !values.judge) throw inputError('eval mt-bench-101 needs --judge REF to score --responses');
         const responses = responsePaths.length ? loadMtBenchResponses(responsePaths[0]) : undefined;
         ({ summary } = await runMtBench101({
           dialogues, runDir, responses, concurrency, onProgress: progress.onProgress,
@@ -229,7 +229,7 @@ export async function run(argv: string[]): Promise<number> {
       case 'winrate': {
         needModelOrResponses();
         const examples = loadBaselineOutputs(needData('baseline outputs')[0]).slice(0, limit);
-        if (!values.judge && !values.model) throw inputError('eval winrate needs --judge REF to score --responses');
+        if (responsePaths.length && !values.judge) throw inputError('eval winrate needs --judge REF to score --responses');
         const responses = responsePaths.length ? loadModelOutputs(responsePaths[0]) : undefined;
         ({ summary } = await runWinrate({
           examples, runDir, responses, concurrency, onProgress: progress.onProgress,

@@ -3,7 +3,6 @@
  * training flags, cached reference log-probs, the trainer loop and its run folder) with MODPO's
  * scale β/w_k and per-pair margins and/or the length term α·(|y_w| − |y_l|).
  */
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AlignkitError, inputError } from '../errors.ts';
 import { readLocalCheckpoint } from '../lm/load.ts';
@@ -24,12 +23,6 @@ export function lossOf(values: Record<string, any>): 'sigmoid' | 'hinge' {
   const loss = values.loss ?? 'sigmoid';
   if (loss !== 'sigmoid' && loss !== 'hinge') throw inputError(`--loss must be sigmoid or hinge, got "${loss}"`, { field: 'loss' });
   return loss;
-}
-
-/** Where margins are cached unless --margin-cache says: $ALIGNKIT_CACHE_DIR, $XDG_CACHE_HOME/alignkit or ~/.cache/alignkit. */
-export function defaultCacheDir(kind: string): string {
-  const base = process.env.ALIGNKIT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'alignkit');
-  return join(base, kind);
 }
 
 /**

@@ -11,7 +11,8 @@ import { parseWeights } from '../train/objective-weights.ts';
 import { openReward, SPEC_HELP, type RewardSource } from '../train/reward-spec.ts';
 import { inputError } from '../errors.ts';
 import { intFlag, listFlag, numberFlag, requireFlag } from './args.ts';
-import { defaultCacheDir, preferenceFlagSpec, preferenceTrainer } from './preference-training.ts';
+import { preferenceFlagSpec, preferenceTrainer } from './preference-training.ts';
+import { defaultCacheDir } from '../util/cache-dir.ts';
 import { stageProgressRenderer } from './stage-progress.ts';
 import { parseTrainFlags, requireFile } from './train-flags.ts';
 

@@ -29,6 +29,12 @@ export interface TokenStreamOptions extends SamplingOptions {
  * EFT, ED and IVG (mixtures). Temperature/top-k/top-p act on the mixed distribution.
  */
 export class TokenStreamSampler implements ChunkSampler {
+  /**
+   * Wall time of extend() so far, and the part spent waiting for the models' next-token
+   * distributions and appends: the rest is the method's own work (mixing, sampling, stops).
+   */
+  readonly timing = { totalMs: 0, modelMs: 0 };
+
   private constructor(
     private readonly terms: readonly WeightedModel[],
     private states: DecodeState[],
@@ -82,6 +88,7 @@ export class TokenStreamSampler implements ChunkSampler {
     const eos = this.terms[0].model.tokenizer.eosId;
     const sampling = { temperature: options.temperature, topK: options.topK, topP: options.topP };
     const random = () => this.rng.next();
+    const started = performance.now();
     for (let step = 0; step < maxTokens && this.batch.some((r) => r.finishReason === null); step++) {
       const next = await this.nextScores();
       const chunks: number[][] = this.batch.map(() => []);
@@ -98,8 +105,13 @@ export class TokenStreamSampler implements ChunkSampler {
         if (row.generated >= this.maxLength) { row.finishReason = 'length'; return; }
         chunks[r].push(token);
       });
-      if (chunks.some((c) => c.length > 0)) await Promise.all(this.states.map((s) => s.append(chunks)));
+      if (chunks.some((c) => c.length > 0)) {
+        const t = performance.now();
+        await Promise.all(this.states.map((s) => s.append(chunks)));
+        this.timing.modelMs += performance.now() - t;
+      }
     }
+    this.timing.totalMs += performance.now() - started;
     for (const row of this.batch) if (row.finishReason !== 'stop') row.text = this.decodeResponse(row.tokens);
   }
 
@@ -110,7 +122,9 @@ export class TokenStreamSampler implements ChunkSampler {
   private async nextScores(): Promise<LogprobMatrix> { return this.mixed(mixScores); }
 
   private async mixed(mix: typeof mixLogprobs): Promise<LogprobMatrix> {
+    const t = performance.now();
     const lps = await Promise.all(this.states.map((s) => s.nextLogprobs()));
+    this.timing.modelMs += performance.now() - t;
     const [only] = this.terms;
     if (this.terms.length === 1 && only.weight === 1 && !this.options.suppress?.length) return lps[0];
     return mix(lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight })), this.options.suppress);

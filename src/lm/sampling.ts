@@ -31,7 +31,22 @@ export function argmax(row: ArrayLike<number>, offset = 0, length = row.length -
 export function sampleToken(row: ArrayLike<number>, offset: number, vocab: number, params: SamplingParams, random: RandomSource): number {
   const temperature = params.temperature ?? 1;
   if (temperature <= 0 || params.topK === 1) return argmax(row, offset, vocab);
-  const weights = filteredWeights(row, offset, vocab, temperature, params.topK ?? 0, params.topP ?? 1);
+  const topK = params.topK ?? 0, topP = params.topP ?? 1;
+  const cutByK = topK > 0 && topK < vocab;
+  if (!cutByK && topP >= 1) return sampleUnfiltered(row, offset, vocab, temperature, random);
+  if (cutByK && topP >= 1) {
+    // the common case, without allocating: the candidates stay in the scratch arrays
+    const count = topKWeights(row, offset, vocab, topK, temperature);
+    let total = 0;
+    for (let i = 0; i < count; i++) total += topWeights[i];
+    let u = random() * total;
+    for (let i = 0; i < count; i++) {
+      u -= topWeights[i];
+      if (u < 0) return topIds[i];
+    }
+    return topIds[count - 1];
+  }
+  const weights = filteredWeights(row, offset, vocab, temperature, topK, topP);
   let total = 0;
   for (let i = 0; i < weights.length; i++) total += weights[i][1];
   let u = random() * total;
@@ -40,6 +55,24 @@ export function sampleToken(row: ArrayLike<number>, offset: number, vocab: numbe
     if (u < 0) return weights[i][0];
   }
   return weights[weights.length - 1][0];
+}
+
+/** Draws from the whole vocabulary in id order (the same draw filteredWeights' list would give). */
+function sampleUnfiltered(row: ArrayLike<number>, offset: number, vocab: number, temperature: number, random: RandomSource): number {
+  let max = -Infinity;
+  for (let i = 0; i < vocab; i++) if (row[offset + i] > max) max = row[offset + i];
+  if (values.length < vocab) values = new Float64Array(vocab);
+  let total = 0;
+  for (let i = 0; i < vocab; i++) { const e = Math.exp((row[offset + i] - max) / temperature); values[i] = e; total += e; }
+  let u = random() * total;
+  let last = 0;
+  for (let i = 0; i < vocab; i++) {
+    if (values[i] <= 0) continue;
+    last = i;
+    u -= values[i];
+    if (u < 0) return i;
+  }
+  return last;
 }
 
 /**
@@ -52,12 +85,8 @@ export function sampleToken(row: ArrayLike<number>, offset: number, vocab: numbe
  */
 export function filteredWeights(row: ArrayLike<number>, offset: number, vocab: number, temperature: number, topK: number, topP: number): [number, number][] {
   if (topK > 0 && topK < vocab) {
-    // the k largest values are the k largest weights: exponentiate only those
-    const top = topKOf(row, offset, vocab, topK);
-    let max = -Infinity;
-    for (const c of top) if (c[1] > max) max = c[1];
-    for (const c of top) c[1] = Math.exp((c[1] - max) / temperature);
-    const candidates = sortByWeight(top.filter((c) => c[1] > 0));
+    const count = topKWeights(row, offset, vocab, topK, temperature);
+    const candidates = Array.from({ length: count }, (_, i): [number, number] => [topIds[i], topWeights[i]]);
     return topP < 1 ? nucleusOf(candidates, candidates.reduce((sum, [, x]) => sum + x, 0), topP) : candidates;
   }
   let max = -Infinity;
@@ -86,37 +115,56 @@ function nucleusOf(candidates: [number, number][], mass: number, topP: number): 
 
 const byWeight = (a: [number, number], b: [number, number]) => b[1] - a[1] || a[0] - b[0];
 
-/** Sorts by byWeight; insertion sort for the few dozen candidates of a usual top-k (no comparator calls). */
-function sortByWeight(items: [number, number][]): [number, number][] {
-  if (items.length > 64) return items.sort(byWeight);
-  for (let i = 1; i < items.length; i++) {
-    const item = items[i];
-    let j = i - 1;
-    while (j >= 0 && (items[j][1] < item[1] || (items[j][1] === item[1] && items[j][0] > item[0]))) { items[j + 1] = items[j]; j--; }
-    items[j + 1] = item;
-  }
-  return items;
-}
+// scratch buffers, reused: sampling runs for every generated token
+let values = new Float64Array(0);
+let topIds = new Int32Array(0);
+let topWeights = new Float64Array(0);
 
 /**
- * The k largest finite values of row[offset, offset+vocab) as (id, value), unordered (ties at
- * the k-th value: lower ids). Quickselect finds the k-th largest value, then one pass collects
- * the tokens above it: O(V) with no per-token allocation, as this runs for every sampled token.
+ * Top-k filtering: leaves the k most likely tokens in topIds / topWeights[0, count) with weights
+ * exp((x − max) / T), most likely first (ties: lower id first; weights that underflow to 0 are
+ * dropped), and returns count. Quickselect finds the k-th largest value and one pass collects
+ * the tokens above it, so only those k are exponentiated and sorted: O(V + k log k).
  */
-function topKOf(row: ArrayLike<number>, offset: number, vocab: number, k: number): [number, number][] {
-  if (scratch.length < vocab) scratch = new Float64Array(vocab);
-  const values = scratch;
+function topKWeights(row: ArrayLike<number>, offset: number, vocab: number, k: number, temperature: number): number {
+  if (values.length < vocab) values = new Float64Array(vocab);
+  if (topIds.length < k) { topIds = new Int32Array(k); topWeights = new Float64Array(k); }
   let n = 0;
   for (let i = 0; i < vocab; i++) { const x = row[offset + i]; if (x > -Infinity) values[n++] = x; }
-  if (n === 0) return [];
-  const threshold = kthLargest(values, n, Math.min(k, n));
-  const out: [number, number][] = [];
-  for (let id = 0; id < vocab; id++) if (row[offset + id] > threshold) out.push([id, row[offset + id]]);
-  for (let id = 0; id < vocab && out.length < k; id++) if (row[offset + id] === threshold) out.push([id, threshold]);
-  return out;
+  if (n === 0) return 0;
+  const wanted = Math.min(k, n);
+  const threshold = kthLargest(values, n, wanted);
+  let count = 0;
+  for (let id = 0; id < vocab; id++) if (row[offset + id] > threshold) { topIds[count] = id; topWeights[count++] = row[offset + id]; }
+  for (let id = 0; id < vocab && count < wanted; id++) if (row[offset + id] === threshold) { topIds[count] = id; topWeights[count++] = threshold; }
+  sortTop(count);
+  const max = topWeights[0];
+  let kept = 0;
+  while (kept < count) {
+    const w = Math.exp((topWeights[kept] - max) / temperature);
+    if (!(w > 0)) break;
+    topWeights[kept++] = w;
+  }
+  return kept;
 }
 
-let scratch = new Float64Array(0);
+/** Sorts topIds/topWeights[0, count) by value, descending, ties by id: insertion sort for a usual k. */
+function sortTop(count: number): void {
+  if (count > 64) {
+    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => topWeights[b] - topWeights[a] || topIds[a] - topIds[b]);
+    const ids = order.map((i) => topIds[i]), ws = order.map((i) => topWeights[i]);
+    topIds.set(ids);
+    topWeights.set(ws);
+    return;
+  }
+  for (let i = 1; i < count; i++) {
+    const id = topIds[i], w = topWeights[i];
+    let j = i - 1;
+    while (j >= 0 && (topWeights[j] < w || (topWeights[j] === w && topIds[j] > id))) { topIds[j + 1] = topIds[j]; topWeights[j + 1] = topWeights[j]; j--; }
+    topIds[j + 1] = id;
+    topWeights[j + 1] = w;
+  }
+}
 
 /** The k-th largest of values[0, n) (1-based k), reordering them in place (Hoare's selection). */
 function kthLargest(values: Float64Array, n: number, k: number): number {

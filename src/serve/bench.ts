@@ -9,9 +9,9 @@ export type BenchFigure = Figure;
 export interface GatewayBenchOptions {
   /** concurrent clients of the batched run (default 8) */
   clients?: number;
-  /** requests each client sends in turn (default 4) */
+  /** requests each client sends in turn (default 6) */
   requestsPerClient?: number;
-  /** tokens per request (default 32) */
+  /** tokens per request (default 64) */
   maxTokens?: number;
   prompt?: string;
   /** requests timed for the overhead figure (default 40) */
@@ -44,8 +44,8 @@ export interface GatewayBenchResult {
  */
 export async function benchGateway(model: LanguageModel, options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
   const clients = options.clients ?? 8;
-  const perClient = options.requestsPerClient ?? 4;
-  const maxTokens = options.maxTokens ?? 32;
+  const perClient = options.requestsPerClient ?? 6;
+  const maxTokens = options.maxTokens ?? 64;
   const prompt = options.prompt ?? 'Once upon a time';
   const served = serveModel('bench', model);
   const gateway = await startGateway({ models: [served], port: 0 });

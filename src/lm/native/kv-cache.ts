@@ -51,13 +51,18 @@ export class KvCache {
   append(newKv: Float32Array, length: number): void {
     const { numKvHeads: Hkv, headDim: hd } = this.cfg;
     const C = this.capacity;
+    // plain loops: a decode step writes B·L·2·Hkv short runs of hd floats, where subarray+set costs more than the copy
     for (let b = 0; b < this.batch; b++) {
       for (let i = 0; i < length; i++) {
         const column = this.filled + i;
         let src = (b * length + i) * this.layers.length * 2 * Hkv * hd;
         for (const layer of this.layers) {
-          for (const target of [layer.k, layer.v]) {
-            for (let h = 0; h < Hkv; h++, src += hd) target.set(newKv.subarray(src, src + hd), ((b * Hkv + h) * C + column) * hd);
+          for (let kind = 0; kind < 2; kind++) {
+            const target = kind === 0 ? layer.k : layer.v;
+            for (let h = 0; h < Hkv; h++) {
+              const dst = ((b * Hkv + h) * C + column) * hd;
+              for (let d = 0; d < hd; d++) target[dst + d] = newKv[src++];
+            }
           }
         }
       }

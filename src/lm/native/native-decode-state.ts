@@ -116,13 +116,14 @@ export class NativeDecodeState implements DecodeState {
     // room is made after the step, so that a prefill attends over its own tokens only
     this.cache = this.cache.reserve(T);
     this.cache.append(step.newKv!, T);
+    const capacity = this.cache.capacity;
     this.valid = this.valid.map((v, b) => {
-      const nv = new Uint8Array(P + T);
-      nv.set(v);
-      for (let i = 0; i < lengths[b]; i++) nv[P + i] = 1;
-      return nv;
+      let marks = v;
+      if (marks.length < capacity) { marks = new Uint8Array(capacity); marks.set(v); }
+      marks.fill(1, P, P + lengths[b]);
+      return marks;
     });
-    this.seqs = this.seqs.map((s, b) => s.concat(chunks[b]));
+    chunks.forEach((chunk, b) => { for (const t of chunk) this.seqs[b].push(t); });
     return { logprobs, lastHidden };
   }
 
@@ -151,7 +152,7 @@ export class NativeDecodeState implements DecodeState {
     const joined = KvCache.join(this.cache, other.cache);
     const P = joined.used;
     const V = this.rt.cfg.vocabSize;
-    const valid = [...this.valid, ...other.valid].map((v) => { const w = new Uint8Array(P); w.set(v); return w; });
+    const valid = [...this.valid, ...other.valid].map((v) => { const w = new Uint8Array(P); w.set(v.subarray(0, P)); return w; });
     let next: Float32Array | null = null;
     if (this.next && other.next) {
       next = new Float32Array((this.size + other.size) * V);
@@ -175,7 +176,8 @@ export class NativeDecodeState implements DecodeState {
   private maybeCompact(incoming: number): void {
     const P = this.cache.used;
     if (P < 32) return;
-    const counts = this.valid.map((v) => v.reduce((a, x) => a + x, 0));
+    // each token of a row holds exactly one valid column
+    const counts = this.seqs.map((s) => s.length);
     const Pc = Math.max(...counts);
     if ((P - Pc) * 2 < P + incoming) return;
     this.cache = this.cache.pack(this.valid);
