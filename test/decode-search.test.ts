@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AlignkitError } from '../src/errors.ts';
 import type { LanguageModel } from '../src/lm/language-model.ts';
 import { bestOfN } from '../src/decode/best-of-n.ts';
-import { CachedResponseLogprob } from '../src/decode/cached-response-logprob.ts';
+import { CachedResponseScorer } from '../src/decode/cached-response-scorer.ts';
 import { type GuidancePair, logRatioScorer } from '../src/decode/log-ratio.ts';
 import { weakToStrongSearch } from '../src/decode/weak-to-strong-search.ts';
 import { sampleResponse } from '../src/decode/plain-sampling.ts';
@@ -86,9 +86,9 @@ test('batched log-ratio scores equal one-at-a-time scores (responses of differen
 });
 
 test('the EOS term counts only when the sampling model stopped', { skip: storiesMissing }, async () => {
-  const scorer = await CachedResponseLogprob.open(model, PROMPT, 2);
+  const scorer = await CachedResponseScorer.open(model, PROMPT, 2);
   const response = ' named Max. Max was happy.';
-  const [withEos, withoutEos] = await scorer.logprobs([
+  const [withEos, withoutEos] = await scorer.score([
     { prompt: PROMPT, response, finishReason: 'eos' },
     { prompt: PROMPT, response, finishReason: 'length' },
   ]);
@@ -100,17 +100,17 @@ test('the EOS term counts only when the sampling model stopped', { skip: stories
 });
 
 test('cached scoring: a finished row keeps its frozen score while others grow, across reorders', { skip: storiesMissing }, async () => {
-  const scorer = await CachedResponseLogprob.open(model, PROMPT, 3);
+  const scorer = await CachedResponseScorer.open(model, PROMPT, 3);
   const rows = (a: string, b: string, c: string) => [
     { prompt: PROMPT, response: a, finishReason: 'eos' as const },
     { prompt: PROMPT, response: b, finishReason: null },
     { prompt: PROMPT, response: c, finishReason: null },
   ];
-  const first = await scorer.logprobs(rows(' named Max.', ' named Ma', ' who'));
+  const first = await scorer.score(rows(' named Max.', ' named Ma', ' who'));
   scorer.reorder([0, 1, 1]);
-  const second = await scorer.logprobs(rows(' named Max.', ' named Max. He', ' named Max. He was sad'));
+  const second = await scorer.score(rows(' named Max.', ' named Max. He', ' named Max. He was sad'));
   scorer.reorder([2, 0, 2]);
-  const third = await scorer.logprobs([
+  const third = await scorer.score([
     { prompt: PROMPT, response: ' named Max. He was sad and', finishReason: null },
     { prompt: PROMPT, response: ' named Max.', finishReason: 'eos' },
     { prompt: PROMPT, response: ' named Max. He was sad.', finishReason: 'length' },
@@ -137,7 +137,7 @@ test('cached scoring stays exact when ids already cached change: rows roll back 
     return (await model.score([{ prefix: promptIds, continuation: ids.slice(promptIds.length) }]))[0].total;
   };
   const row = (response: string) => ({ prompt: PROMPT, response, finishReason: null });
-  const scorer = await CachedResponseLogprob.open(model, PROMPT, 2);
+  const scorer = await CachedResponseScorer.open(model, PROMPT, 2);
   const rounds = [
     [' named Max', ' who l'],
     // row 1: " l" is tokenized differently inside " liked", so it resumes from its snapshot
@@ -146,7 +146,7 @@ test('cached scoring stays exact when ids already cached change: rows roll back 
     [' who is big', ' who liked to run'],
   ];
   for (const [r, responses] of rounds.entries()) {
-    const scores = await scorer.logprobs(responses.map(row));
+    const scores = await scorer.score(responses.map(row));
     for (const [i, response] of responses.entries()) assert.ok(close(scores[i], await direct(response)), `round ${r} row ${i}: ${scores[i]} vs ${await direct(response)}`);
   }
   assert.equal(scorer.rollbacks, 1);

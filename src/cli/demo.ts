@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, intFlag } from './args.ts';
@@ -14,7 +15,8 @@ export async function run(argv: string[]): Promise<number> {
     out: { type: 'string' }, embedded: { type: 'string' }, 'cache-dir': { type: 'string' }, resume: { type: 'boolean' },
     prompts: { type: 'string' }, 'max-new-tokens': { type: 'string' }, seed: { type: 'string' },
   });
-  const out = values.out ?? join('runs', 'demo');
+  // without --out, a repeated `npm start` writes runs/demo-2, -3, … rather than refusing to touch runs/demo
+  const out = values.out ?? (values.resume ? join('runs', 'demo') : unusedDirectory(join('runs', 'demo')));
   const progress = stageProgressRenderer('demo');
   const started = performance.now();
   const result = await runMainJob({
@@ -32,4 +34,10 @@ export async function run(argv: string[]): Promise<number> {
   for (const table of result.summary.tables.slice(0, 2)) console.log('\n' + formatTable(table));
   console.log(`\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`);
   return 0;
+}
+
+function unusedDirectory(base: string): string {
+  let path = base;
+  for (let n = 2; existsSync(path); n++) path = `${base}-${n}`;
+  return path;
 }

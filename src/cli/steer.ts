@@ -47,7 +47,7 @@ Several methods: --compare sample,bon,eft,w2s,ivg (each prompt runs every method
   --large-template T, --small-template T (tuned and untuned), --tuned-template T, --untuned-template T,
   --base-template T, --aligned-template T, --reward-template T, --value-template T
                          how each model sees the prompt: a text with "{prompt}", or "chat" (default: the raw prompt)
-  --scoring cached|rescore   w2s small-model scoring (default cached: KV caches kept across chunks)`;
+  --scoring cached|rescore   w2s small-model and ivg value-model scoring (default cached: KV caches kept across chunks)`;
 
 const FLAGS = {
   large: { type: 'string' }, tuned: { type: 'string' }, untuned: { type: 'string' }, base: { type: 'string' }, aligned: { type: 'string' },

@@ -1,7 +1,8 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
-import { type BeamSearchOptions, beamScorerOf, beamShape, chunkBeamSearch } from './chunk-beam-search.ts';
+import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, chunkBeamSearch } from './chunk-beam-search.ts';
+import { AlignkitError } from '../errors.ts';
 import { eftTerms } from './eft.ts';
 import type { GuidancePair } from './log-ratio.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
@@ -16,6 +17,11 @@ export interface IvgOptions extends SamplingOptions, SeedOption, Partial<BeamSea
   /** weight w of the implicit value (tuned − untuned) in token-wise sampling (default 1) */
   beta?: number;
   largeFormat?: PromptFormat;
+  /**
+   * "cached" (default where the value model has KV-cached decode states with its scalar head):
+   * only new ids are run each round; "rescore": every partial response from scratch each round
+   */
+  scoring?: 'cached' | 'rescore';
 }
 
 /**
@@ -32,9 +38,27 @@ export async function integratedValueGuidance(large: LanguageModel, pair: Guidan
     : [{ role: 'large', model: large, weight: 1, prompt: renderPrompt(options.largeFormat, prompt, large.tokenizer) }];
   if (terms.length > 1) assertSameVocabulary(terms, 'ivg');
   const sampler = await TokenStreamSampler.open(terms.filter((t) => t.weight !== 0), shape.beams * shape.successors, { ...options, method: 'ivg' }, createRng(options.seed ?? 0));
-  const scorer = beamScorerOf(valueScorer(value));
+  let scorer: BeamScorer;
+  try {
+    scorer = await openValueScorer(value, prompt, shape.beams * shape.successors, options.scoring);
+  } catch (e) {
+    sampler.close();
+    throw e;
+  }
   return withClosing([sampler, scorer], async () => {
     const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
     return { method: 'ivg', ...found, usage: meter.delta() };
   });
+}
+
+/** The value model's beam scorer: KV-cached where it can be (automatic mode falls back to re-scoring). */
+async function openValueScorer(value: ValueModel, prompt: string, size: number, scoring: IvgOptions['scoring']): Promise<BeamScorer> {
+  if (scoring === 'rescore' || (!value.openCached && scoring === undefined)) return beamScorerOf(valueScorer(value));
+  if (!value.openCached) throw new AlignkitError('capability', `the value model "${value.id}" cannot keep a KV cache; use scoring "rescore"`);
+  try {
+    return await value.openCached(prompt, size);
+  } catch (e) {
+    if (scoring === undefined && e instanceof AlignkitError && e.kind === 'capability') return beamScorerOf(valueScorer(value));
+    throw e;
+  }
 }

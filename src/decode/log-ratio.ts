@@ -1,7 +1,7 @@
 import type { LanguageModel, ScoreItem } from '../lm/language-model.ts';
 import { AlignkitError } from '../errors.ts';
 import type { BeamScorer } from './chunk-beam-search.ts';
-import { CachedResponseLogprob } from './cached-response-logprob.ts';
+import { CachedResponseScorer } from './cached-response-scorer.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
 import { promptTokens, responseTokens } from './response-tokens.ts';
 import type { ScoreInput, Scorer } from './scorer.ts';
@@ -56,20 +56,20 @@ async function responseLogprobs(model: LanguageModel, format: PromptFormat | und
 /**
  * The log-ratio for chunk-level search: both small models keep KV caches across chunks and
  * beams, so each round runs only the new ids of all W·K rows, in one batched append per model
- * (see CachedResponseLogprob).
+ * (see CachedResponseScorer).
  */
 export class LogRatioBeamScorer implements BeamScorer {
   readonly name = 'log-ratio';
-  private constructor(private readonly tuned: CachedResponseLogprob, private readonly untuned: CachedResponseLogprob) {}
+  private constructor(private readonly tuned: CachedResponseScorer, private readonly untuned: CachedResponseScorer) {}
 
   static async open(pair: GuidancePair, rawPrompt: string, size: number): Promise<LogRatioBeamScorer> {
     const [t, u] = roles(pair);
     for (const { role, model } of [t, u])
       if (!model.capabilities.fullLogits || !model.capabilities.tokenIds)
         throw new AlignkitError('capability', `the ${role} model "${model.id}" needs a KV-cached decode state (full log-probs over token ids) for cached search scoring; use an in-process model or score with logRatioScorer`);
-    const tuned = await CachedResponseLogprob.open(t.model, renderPrompt(t.format, rawPrompt, t.model.tokenizer), size);
+    const tuned = await CachedResponseScorer.open(t.model, renderPrompt(t.format, rawPrompt, t.model.tokenizer), size);
     try {
-      const untuned = await CachedResponseLogprob.open(u.model, renderPrompt(u.format, rawPrompt, u.model.tokenizer), size);
+      const untuned = await CachedResponseScorer.open(u.model, renderPrompt(u.format, rawPrompt, u.model.tokenizer), size);
       return new LogRatioBeamScorer(tuned, untuned);
     } catch (e) {
       tuned.close();
@@ -78,7 +78,7 @@ export class LogRatioBeamScorer implements BeamScorer {
   }
 
   async score(rows: readonly ScoreInput[]): Promise<number[]> {
-    const [a, b] = await Promise.all([this.tuned.logprobs(rows), this.untuned.logprobs(rows)]);
+    const [a, b] = await Promise.all([this.tuned.score(rows), this.untuned.score(rows)]);
     return a.map((x, i) => x - b[i]);
   }
 

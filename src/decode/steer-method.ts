@@ -45,7 +45,7 @@ export interface SteerSettings extends SamplingOptions {
   beta?: number;
   alpha?: number;
   family?: string;
-  /** w2s small-model scoring (default cached when the small models have decode states) */
+  /** w2s small-model and ivg value-model scoring (default cached when the models have decode states) */
   scoring?: 'cached' | 'rescore';
   formats?: { large?: PromptFormat; tuned?: PromptFormat; untuned?: PromptFormat; base?: PromptFormat; aligned?: PromptFormat };
   onProgress?: (p: { round: number; generated: number; finished: number; rows: number }) => void;

@@ -89,6 +89,11 @@ export interface DecodeState {
    * recomputation: how a continuous batcher lets new requests join a running batch.
    */
   concat?(other: DecodeState): DecodeState;
+  /**
+   * Reward and value models (a scalar head): the head's output at each sequence's last token,
+   * NaN for a sequence with no tokens. Absent on other models.
+   */
+  readonly scalars?: () => number[];
   /** Frees the cache. */
   close(): void;
   /** Hidden states at the last prefix position, per requested layer, [size, hiddenSize] each. */

@@ -17,6 +17,7 @@ export class NativeDecodeState implements DecodeState {
   private next: Float32Array | null = null;
   prefixHidden?: Float32Array[];
   private closed = false;
+  readonly scalars?: () => number[];
 
   constructor(
     private readonly rt: NativeRuntime,
@@ -25,12 +26,16 @@ export class NativeDecodeState implements DecodeState {
     private cache: KvCache,
     private valid: Uint8Array[],
     next: Float32Array | null,
+    /** scalar head at each row's last token, for models that have one */
+    private scalar: Float32Array | null,
   ) {
     this.next = next;
+    if (scalar) this.scalars = () => Array.from(this.scalar!);
   }
 
-  static empty(rt: NativeRuntime, counters: StateCounters, batch: number): NativeDecodeState {
-    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(batch), Array.from({ length: batch }, () => new Uint8Array(0)), null);
+  static empty(rt: NativeRuntime, counters: StateCounters, batch: number, scalarHead = false): NativeDecodeState {
+    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(batch), Array.from({ length: batch }, () => new Uint8Array(0)), null,
+      scalarHead ? new Float32Array(batch).fill(NaN) : null);
   }
 
   get size(): number { return this.seqs.length; }
@@ -89,7 +94,7 @@ export class NativeDecodeState implements DecodeState {
       if (scored) for (let i = 0; i + 1 < lengths[b]; i++) { scoreRows.push(b * T + i); targets.push(chunks[b][i + 1]); }
       if (lengths[b] > 0) { nextRows.push(b * T + lengths[b] - 1); rowsWithNext.push(b); }
     }
-    const step = await this.rt.run({ ids, positions, bias, batch: B, length: T, cache: this.cache, scoreRows, targets, nextRows, fetchNewKv: true, layers });
+    const step = await this.rt.run({ ids, positions, bias, batch: B, length: T, cache: this.cache, scoreRows, targets, nextRows, fetchNewKv: true, layers, fetchScalar: this.scalar !== null });
     this.counters.processedTokens += lengths.reduce((a, b) => a + b, 0);
 
     const V = cfg.vocabSize;
@@ -105,6 +110,7 @@ export class NativeDecodeState implements DecodeState {
     }
     rowsWithNext.forEach((b, j) => next.set(step.nextLogprobs.subarray(j * V, (j + 1) * V), b * V));
     this.next = next;
+    if (this.scalar) rowsWithNext.forEach((b, j) => { this.scalar![b] = step.scalar![j]; });
 
     const lastHidden = layers.map((l) => {
       const src = step.layers.get(l)!;
@@ -142,6 +148,7 @@ export class NativeDecodeState implements DecodeState {
       this.cache.select(indices),
       indices.map((i) => this.valid[i].slice()),
       next,
+      this.scalar ? Float32Array.from(indices, (i) => this.scalar![i]) : null,
     );
   }
 
@@ -159,7 +166,8 @@ export class NativeDecodeState implements DecodeState {
       next.set(this.next);
       next.set(other.next, this.size * V);
     }
-    return new NativeDecodeState(this.rt, this.counters, [...this.seqs, ...other.seqs].map((s) => s.slice()), joined, valid, next);
+    const scalar = this.scalar && other.scalar ? Float32Array.from([...this.scalar, ...other.scalar]) : null;
+    return new NativeDecodeState(this.rt, this.counters, [...this.seqs, ...other.seqs].map((s) => s.slice()), joined, valid, next, scalar);
   }
 
   close(): void {

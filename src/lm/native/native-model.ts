@@ -66,7 +66,7 @@ export class NativeModel implements LanguageModel {
   async open(prefixes: readonly (readonly number[])[], options: OpenOptions = {}): Promise<NativeDecodeState> {
     if (prefixes.length === 0) throw inputError('open() needs at least one prefix');
     prefixes.forEach((p, i) => { if (p.length === 0) throw inputError(`prefix ${i} is empty: start it with BOS`); });
-    const state = NativeDecodeState.empty(this.rt, this.usage, prefixes.length);
+    const state = NativeDecodeState.empty(this.rt, this.usage, prefixes.length, this.scalarHead !== undefined);
     const layers = options.hiddenLayers ?? [];
     this.checkLayers(layers);
     const { lastHidden } = await state.appendChunks(prefixes, layers, false);

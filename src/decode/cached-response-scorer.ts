@@ -1,15 +1,22 @@
 import type { DecodeState, LanguageModel } from '../lm/language-model.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import type { ScoreInput } from './scorer.ts';
+import type { BeamScorer } from './chunk-beam-search.ts';
 import { type ResponseTokens, promptTokens, responseTokens } from './response-tokens.ts';
 
 /** Where a row's cache comes from this round. */
 type Source = 'current' | 'snapshot' | 'fresh';
 
 /**
- * log p_model(response | prompt) for a batch of growing responses, keeping the model's KV cache
- * across chunks and beams: each round runs only the ids that are new since the row's last round,
- * for all rows in one batched append.
+ * What a cached scorer reads: `logprob` = log p_model(response | prompt), summed over the
+ * response ids; `value` = a reward/value model's scalar head at the last id (IVG's V(x, y≤t)).
+ */
+export type Readout = 'logprob' | 'value';
+
+/**
+ * Scores a batch of growing responses, keeping the model's KV cache across chunks and beams:
+ * each round runs only the ids that are new since the row's last round, for all rows in one
+ * batched append.
  *
  * Responses are re-tokenized as whole texts (as the reference does), and appending text can
  * change the ids of a row's last word. The cache therefore holds everything appended so far,
@@ -19,14 +26,17 @@ type Source = 'current' | 'snapshot' | 'fresh';
  * from scratch (`rebuilds`). Rows from different sources are joined with DecodeState.concat,
  * so the scores are always exact.
  */
-export class CachedResponseLogprob {
+export class CachedResponseScorer implements BeamScorer {
   /** rows resumed from their snapshot because the ids of their last word changed */
   rollbacks = 0;
   /** rows recomputed from scratch because earlier ids changed (0 with ordinary tokenizers) */
   rebuilds = 0;
 
+  readonly name: string;
+
   private constructor(
     readonly model: LanguageModel,
+    private readonly readout: Readout,
     private readonly prompt: string,
     private readonly promptIds: number[],
     /** row i holds ids[i] */
@@ -39,9 +49,11 @@ export class CachedResponseLogprob {
     private snapshotLength: number[],
     /** scores of finished rows, which never change */
     private frozen: (number | null)[],
-  ) {}
+  ) {
+    this.name = readout === 'value' ? `value(${model.id})` : `log p(${model.id})`;
+  }
 
-  static async open(model: LanguageModel, prompt: string, size: number): Promise<CachedResponseLogprob> {
+  static async open(model: LanguageModel, prompt: string, size: number, readout: Readout = 'logprob'): Promise<CachedResponseScorer> {
     const promptIds = promptTokens(model.tokenizer, prompt);
     if (promptIds.length === 0) throw inputError(`the prompt for "${model.id}" encodes to no tokens; scoring needs at least one token of context`, { field: 'prompt' });
     if (promptIds.length >= model.capabilities.maxContext)
@@ -52,6 +64,10 @@ export class CachedResponseLogprob {
       head.close();
       throw new AlignkitError('capability', `model "${model.id}" has decode states without concat, which cached search scoring needs; its responses are re-scored from scratch instead`);
     }
+    if (readout === 'value' && !head.scalars) {
+      head.close();
+      throw new AlignkitError('capability', `model "${model.id}" has decode states without a scalar head, which cached value scoring needs; its responses are re-scored from scratch instead`);
+    }
     const whole = head.fork([0]);
     const rest = promptIds.length > cut ? (await whole.append([promptIds.slice(cut)]))[0] : [];
     const state = whole.fork(new Array(size).fill(0));
@@ -59,12 +75,15 @@ export class CachedResponseLogprob {
     whole.close();
     head.close();
     const logprobs = [...new Array(cut).fill(NaN), ...rest];
-    return new CachedResponseLogprob(model, prompt, promptIds, state, snapshot,
+    return new CachedResponseScorer(model, readout, prompt, promptIds, state, snapshot,
       Array.from({ length: size }, () => [...promptIds]), Array.from({ length: size }, () => [...logprobs]), new Array(size).fill(cut), new Array(size).fill(null));
   }
 
-  /** log p(response | prompt) of every row (summed over response ids, EOS included when the row ended with it). */
-  async logprobs(rows: readonly ScoreInput[]): Promise<number[]> {
+  /**
+   * Every row's score: log p(response | prompt) summed over the response ids, or the scalar head
+   * at the last id (EOS included in both when the row ended with it).
+   */
+  async score(rows: readonly ScoreInput[]): Promise<number[]> {
     const { tokenizer, capabilities } = this.model;
     const targets = rows.map((row, i): ResponseTokens | null => {
       if (this.frozen[i] !== null) return null;
@@ -103,11 +122,15 @@ export class CachedResponseLogprob {
     if (base !== this.state) this.state.close();
     this.state = base;
 
+    const values = this.readout === 'value' ? this.state.scalars!() : [];
     return rows.map((row, i) => {
       if (this.frozen[i] !== null) return this.frozen[i]!;
-      const lps = this.tokenLogprobs[i];
       let score = 0;
-      for (let j = Math.max(1, targets[i]!.responseStart); j < lps.length; j++) score += lps[j];
+      if (this.readout === 'value') score = values[i];
+      else {
+        const lps = this.tokenLogprobs[i];
+        for (let j = Math.max(1, targets[i]!.responseStart); j < lps.length; j++) score += lps[j];
+      }
       if (row.finishReason !== null) this.frozen[i] = score;
       return score;
     });
