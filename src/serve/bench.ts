@@ -1,3 +1,5 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { LanguageModel } from '../lm/language-model.ts';
 import type { BatcherStats } from './continuous-batcher.ts';
 import { startGateway } from './http-server.ts';
@@ -11,7 +13,7 @@ export interface GatewayBenchOptions {
   clients?: number;
   /** requests each client sends in turn (default 6) */
   requestsPerClient?: number;
-  /** tokens per request (default 64) */
+  /** mean tokens per request (default 64; each request asks for ½× to 1½× of it) */
   maxTokens?: number;
   prompt?: string;
   /** requests timed for the overhead figure (default 40) */
@@ -55,20 +57,15 @@ export async function benchGateway(model: LanguageModel, options: GatewayBenchOp
     if (!r.ok) throw new Error(`bench request failed: ${r.status} ${JSON.stringify(json)}`);
     return json;
   };
-  let seed = 0;
-  // min_tokens is not offered, so EOS may end a request early: count what was generated
-  const complete = async () => (await post('/v1/completions', { model: 'bench', prompt, max_tokens: maxTokens, seed: seed++, temperature: 1 })).usage.completion_tokens as number;
-  const run = async (concurrency: number) => {
-    const t = performance.now();
-    const counts = await Promise.all(Array.from({ length: concurrency }, async () => {
-      let tokens = 0;
-      for (let i = 0; i < perClient; i++) tokens += await complete();
-      return tokens;
-    }));
-    return (counts.reduce((a, b) => a + b, 0) / (performance.now() - t)) * 1000;
-  };
+  // the clients run in another process, as real clients would (see bench-clients.ts)
+  const run = (concurrency: number) => new Promise<number>((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./bench-clients.ts', import.meta.url)), [gateway.url, String(concurrency), String(perClient), String(maxTokens), prompt],
+      { execArgv: [...process.execArgv.filter((a) => a !== '--import' && a !== 'tsx'), '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.once('message', (m: { tokensPerSecond: number }) => resolve(m.tokensPerSecond));
+    child.once('exit', (code) => reject(new Error(`bench clients exited with ${code}`)));
+  });
   try {
-    await complete(); // warm-up: sessions, JIT
+    await run(1); // warm-up: sessions, JIT
     const single = await run(1);
     const concurrent = await run(clients);
     const ids = model.tokenizer.encode(prompt);
