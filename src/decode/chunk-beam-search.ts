@@ -1,5 +1,5 @@
 import type { FinishReason } from '../lm/language-model.ts';
-import { inputError } from '../errors.ts';
+import { AlignkitError, inputError } from '../errors.ts';
 import type { ChunkSampler } from './chunk-sampler.ts';
 import { type ScoreInput, type Scorer, assertScores, topIndices } from './scorer.ts';
 
@@ -9,6 +9,22 @@ export interface BeamScorer {
   score(rows: readonly ScoreInput[]): Promise<number[]>;
   reorder(indices: readonly number[]): void;
   close(): void;
+}
+
+/**
+ * A KV-cached beam scorer or a re-scoring one: "rescore" asks for the latter, "cached" for the
+ * former; left open, a backend that cannot keep the caches (no `openCached`, or a capability
+ * error from it) falls back to re-scoring.
+ */
+export async function cachedOrRescoring(scoring: 'cached' | 'rescore' | undefined, openCached: (() => Promise<BeamScorer>) | undefined, rescoring: () => BeamScorer, what: string): Promise<BeamScorer> {
+  if (scoring === 'rescore' || (scoring === undefined && !openCached)) return rescoring();
+  if (!openCached) throw new AlignkitError('capability', `${what} cannot keep KV caches for cached scoring; use scoring "rescore"`);
+  try {
+    return await openCached();
+  } catch (e) {
+    if (scoring === undefined && e instanceof AlignkitError && e.kind === 'capability') return rescoring();
+    throw e;
+  }
 }
 
 /** Any Scorer as a BeamScorer; a finished row's score is kept instead of being recomputed. */

@@ -1,8 +1,7 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
-import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, chunkBeamSearch } from './chunk-beam-search.ts';
-import { AlignkitError } from '../errors.ts';
+import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, cachedOrRescoring, chunkBeamSearch } from './chunk-beam-search.ts';
 import { eftTerms } from './eft.ts';
 import type { GuidancePair } from './log-ratio.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
@@ -40,7 +39,8 @@ export async function integratedValueGuidance(large: LanguageModel, pair: Guidan
   const sampler = await TokenStreamSampler.open(terms.filter((t) => t.weight !== 0), shape.beams * shape.successors, { ...options, method: 'ivg' }, createRng(options.seed ?? 0));
   let scorer: BeamScorer;
   try {
-    scorer = await openValueScorer(value, prompt, shape.beams * shape.successors, options.scoring);
+    const size = shape.beams * shape.successors;
+    scorer = await cachedOrRescoring(options.scoring, value.openCached && (() => value.openCached!(prompt, size)), () => beamScorerOf(valueScorer(value)), `the value model "${value.id}"`);
   } catch (e) {
     sampler.close();
     throw e;
@@ -49,16 +49,4 @@ export async function integratedValueGuidance(large: LanguageModel, pair: Guidan
     const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
     return { method: 'ivg', ...found, usage: meter.delta() };
   });
-}
-
-/** The value model's beam scorer: KV-cached where it can be (automatic mode falls back to re-scoring). */
-async function openValueScorer(value: ValueModel, prompt: string, size: number, scoring: IvgOptions['scoring']): Promise<BeamScorer> {
-  if (scoring === 'rescore' || (!value.openCached && scoring === undefined)) return beamScorerOf(valueScorer(value));
-  if (!value.openCached) throw new AlignkitError('capability', `the value model "${value.id}" cannot keep a KV cache; use scoring "rescore"`);
-  try {
-    return await value.openCached(prompt, size);
-  } catch (e) {
-    if (scoring === undefined && e instanceof AlignkitError && e.kind === 'capability') return beamScorerOf(valueScorer(value));
-    throw e;
-  }
 }

@@ -1,8 +1,7 @@
 import type { LanguageModel } from '../lm/language-model.ts';
-import { AlignkitError } from '../errors.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
-import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, chunkBeamSearch } from './chunk-beam-search.ts';
+import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, cachedOrRescoring, chunkBeamSearch } from './chunk-beam-search.ts';
 import { openModelSampler } from './large-model-sampler.ts';
 import { type GuidancePair, LogRatioBeamScorer, logRatioScorer } from './log-ratio.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
@@ -32,11 +31,12 @@ export async function weakToStrongSearch(large: LanguageModel, pair: GuidancePai
   const meter = new UsageMeter({ large, tuned: pair.tuned, untuned: pair.untuned });
   const size = shape.beams * shape.successors;
   const cacheable = [pair.tuned, pair.untuned].every((m) => m.capabilities.fullLogits && m.capabilities.tokenIds);
-  const scoring = options.scoring ?? (cacheable ? 'cached' : 'rescore');
   const sampler = await openModelSampler(large, renderPrompt(options.largeFormat, prompt, large.tokenizer), size, options, createRng(options.seed ?? 0));
   let scorer: BeamScorer;
   try {
-    scorer = scoring === 'cached' ? await openCachedScorer(pair, prompt, size, options.scoring === undefined) : beamScorerOf(logRatioScorer(pair));
+    // LogRatioBeamScorer.open names the model that lacks decode states when "cached" is asked for
+    const openCached = cacheable || options.scoring === 'cached' ? () => LogRatioBeamScorer.open(pair, prompt, size) : undefined;
+    scorer = await cachedOrRescoring(options.scoring, openCached, () => beamScorerOf(logRatioScorer(pair)), 'the small pair');
   } catch (e) {
     sampler.close();
     throw e;
@@ -46,14 +46,4 @@ export async function weakToStrongSearch(large: LanguageModel, pair: GuidancePai
     const stats: Record<string, number> = scorer instanceof LogRatioBeamScorer ? { cacheRollbacks: scorer.rollbacks, cacheRebuilds: scorer.rebuilds } : {};
     return { method: 'w2s', ...found, usage: meter.delta(), stats };
   });
-}
-
-/** The cached scorer; in automatic mode, a backend whose decode states cannot be joined falls back to re-scoring. */
-async function openCachedScorer(pair: GuidancePair, prompt: string, size: number, automatic: boolean): Promise<BeamScorer> {
-  try {
-    return await LogRatioBeamScorer.open(pair, prompt, size);
-  } catch (e) {
-    if (automatic && e instanceof AlignkitError && e.kind === 'capability') return beamScorerOf(logRatioScorer(pair));
-    throw e;
-  }
 }
