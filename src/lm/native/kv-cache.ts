@@ -35,11 +35,11 @@ export class KvCache {
   /** dims of each layer's keys/values as fed to the step graph */
   get dims(): number[] { return [this.batch, this.cfg.numKvHeads, this.capacity, this.cfg.headDim]; }
 
-  /** A cache with room for `extra` more columns: this one, or a larger copy. */
-  reserve(extra: number): KvCache {
+  /** A cache with room for `extra` more columns: this one, or a larger copy (growing past `limit` only as needed). */
+  reserve(extra: number, limit = Infinity): KvCache {
     const needed = this.filled + extra;
     if (needed <= this.capacity) return this;
-    const out = KvCache.allocate(this.cfg, this.batch, Math.max(needed, Math.ceil(this.capacity * 1.5)), this.filled);
+    const out = KvCache.allocate(this.cfg, this.batch, Math.max(needed, Math.min(Math.ceil(this.capacity * 1.5), limit)), this.filled);
     this.copyInto(out, 0);
     return out;
   }

@@ -120,7 +120,7 @@ export class NativeDecodeState implements DecodeState {
     });
 
     // room is made after the step, so that a prefill attends over its own tokens only
-    this.cache = this.cache.reserve(T);
+    this.cache = this.cache.reserve(T, cfg.maxPositions);
     this.cache.append(step.newKv!, T);
     const capacity = this.cache.capacity;
     this.valid = this.valid.map((v, b) => {
