@@ -16,7 +16,7 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       const { benchStories, benchGpt2SizedLlama, torchInferenceReference } = await import('../lm/native/bench.ts');
       const dir = values.stories ?? STORIES_DIR;
       const figures: Figure[] = [];
-      if (existsSync(`${dir}/stories260K.bin`)) figures.push(...(await benchStories(`${dir}/stories260K.bin`, `${dir}/tok512.bin`)));
+      if (existsSync(`${dir}/stories260K.bin`)) figures.push(...(await benchStories(`${dir}/stories260K.bin`, `${dir}/tok512.bin`, listFlag(values, 'run-c'))));
       else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
       return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
@@ -85,7 +85,7 @@ function formatFigure(f: Figure): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { section: { type: 'string', multiple: true }, stories: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { section: { type: 'string', multiple: true }, stories: { type: 'string' }, 'run-c': { type: 'string', multiple: true }, json: { type: 'boolean' } });
   const wanted = listFlag(values, 'section');
   for (const w of wanted) if (!(w in sections)) throw inputError(`unknown bench section "${w}" (expected one of: ${Object.keys(sections).filter((s) => !s.endsWith('-child')).join(', ')})`, { field: '--section' });
   const chosen = wanted.length ? wanted : Object.keys(sections).filter((s) => !s.endsWith('-child'));
