@@ -39,7 +39,7 @@ async function randomModels(t: { after: (f: () => void) => void }) {
   const specs = [
     ['llama-gqa', () => writeRandomLlama(join(dir, 'llama'), { family: 'llama', attentionBias: true, vocabSize: 512, hiddenSize: 32, numHeads: 4, numKvHeads: 2, numLayers: 2, maxPositions: 64, seed: 1 }), join(dir, 'llama')],
     ['qwen2', () => writeRandomLlama(join(dir, 'qwen2'), { family: 'qwen2', vocabSize: 512, hiddenSize: 32, numHeads: 4, numKvHeads: 2, numLayers: 2, maxPositions: 64, seed: 2, dtype: 'BF16' }), join(dir, 'qwen2')],
-    ['mistral', () => writeRandomLlama(join(dir, 'mistral'), { family: 'mistral', vocabSize: 512, hiddenSize: 32, numHeads: 4, numKvHeads: 1, numLayers: 2, maxPositions: 64, seed: 3, dtype: 'F16' }), join(dir, 'mistral')],
+    ['mistral', () => writeRandomLlama(join(dir, 'mistral'), { family: 'mistral', vocabSize: 512, hiddenSize: 32, numHeads: 4, numKvHeads: 1, numLayers: 2, maxPositions: 64, seed: 3, dtype: 'F16', slidingWindow: 5 }), join(dir, 'mistral')],
     ['gpt2', () => writeRandomGpt2(join(dir, 'gpt2'), { vocabSize: 512, hiddenSize: 32, numHeads: 4, numLayers: 2, maxPositions: 64, seed: 4, shardBytes: 40_000 }), join(dir, 'gpt2')],
   ] as const;
   const out: { name: string; model: NativeModel; weights: any; config: any }[] = [];

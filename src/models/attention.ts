@@ -37,3 +37,14 @@ export function groupedBias(o: Ops, bias: Value, numHeads: number, numKvHeads: n
   const groups = numHeads / numKvHeads;
   return groups === 1 ? bias : o.concat(Array(groups).fill(bias), 2);
 }
+
+/**
+ * Mistral's sliding window as an additive bias [B, 1, T, T] from absolute positions [B, T]: a
+ * query at position p sees the keys at p − window + 1 … p. For graphs whose callers build the
+ * causal bias without knowing the model (training batches).
+ */
+export function slidingWindowBias(o: Ops, positions: Value, window: number): Value {
+  const distance = o.sub(o.unsqueeze(positions, [2]), o.unsqueeze(positions, [1]));
+  const outside = o.greater(distance, o.scalar(window - 1, 'int64'));
+  return o.unsqueeze(o.where(outside, o.scalar(-1e9), o.scalar(0)), [1]);
+}

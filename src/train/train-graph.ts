@@ -8,6 +8,8 @@ import { gradients, pruneGraph } from '../engine/autodiff.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { buildBody } from '../models/transformer.ts';
+import { slidingWindowBias } from '../models/attention.ts';
+import { slidingWindowOf } from '../lm/native/attention-bias.ts';
 import { trainInputNames } from './batch-tensors.ts';
 import { LoraOps } from './lora-ops.ts';
 import { TrainingOps } from './training-ops.ts';
@@ -40,7 +42,8 @@ export function buildTrainGraph<Item>(cfg: ModelConfig, weights: Weights, traina
   const positions = g.input(trainInputNames.positions, 'int64', ['B', 'T']);
   const bias = g.input(trainInputNames.bias, 'float32', ['B', 1, 'T', 'T']);
   const params = new TrainingParameters(o, cfg, weights, trainable);
-  const body = buildBody(o, cfg, params, { ids, positions, bias });
+  const window = slidingWindowOf(cfg);
+  const body = buildBody(o, cfg, params, { ids, positions, bias: window === null ? bias : o.add(bias, slidingWindowBias(o, positions, window)) });
   const { loss, outputs } = objective.addLoss({ o, g, cfg, params, hidden: body.hidden });
   g.output(loss, LOSS_OUTPUT);
   for (const [name, v] of Object.entries(outputs)) g.output(v, name);

@@ -1,6 +1,6 @@
 /**
  * A deliberately plain llama-family forward pass (HF layout, rotate-half RoPE, GQA, optional
- * q/k/v biases), one token at a time in float64 with a KV cache. An independent computation to
+ * q/k/v biases, Mistral's sliding window), one token at a time in float64 with a KV cache. An independent computation to
  * check weight loaders and the engine against; slow, for tiny models only.
  */
 import type { ModelConfig } from '../../src/models/config.ts';
@@ -89,7 +89,10 @@ export class ReferenceLlama {
       for (let head = 0; head < H; head++) {
         const kvHead = Math.floor(head / (H / KV));
         const scores = new Float64Array(steps);
+        const window = this.cfg.slidingWindow;
         for (let t = 0; t < steps; t++) {
+          // a query at position p sees the keys at p − window + 1 … p
+          if (window !== null && this.position - t >= window) { scores[t] = -Infinity; continue; }
           let s = 0;
           for (let i = 0; i < hd; i++) s += q[head * hd + i] * this.keys[l][t][kvHead * hd + i];
           scores[t] = s / Math.sqrt(hd);

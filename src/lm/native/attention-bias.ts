@@ -35,3 +35,8 @@ function applyWindow(bias: Float32Array, row: number, valid: Uint8Array, pastLen
   }
   for (let j = 0; j <= i; j++) if (i - j >= window) bias[row + pastLength + j] = MASKED;
 }
+
+/** The model's attention window where it is shorter than the context (Mistral), else null. */
+export function slidingWindowOf(cfg: { slidingWindow: number | null; maxPositions: number }): number | null {
+  return cfg.slidingWindow !== null && cfg.slidingWindow < cfg.maxPositions ? cfg.slidingWindow : null;
+}

@@ -8,7 +8,7 @@
 import type { DecodeState, LogprobMatrix } from '../language-model.ts';
 import type { NativeRuntime } from './runtime.ts';
 import { KvCache } from './kv-cache.ts';
-import { appendBias } from './attention-bias.ts';
+import { appendBias, slidingWindowOf } from './attention-bias.ts';
 import { inputError } from '../../errors.ts';
 
 export interface StateCounters { processedTokens: number }
@@ -191,8 +191,4 @@ export class NativeDecodeState implements DecodeState {
     this.cache = this.cache.pack(this.valid);
     this.valid = counts.map((n) => { const v = new Uint8Array(Pc); v.fill(1, 0, n); return v; });
   }
-}
-
-function slidingWindowOf(cfg: { slidingWindow: number | null; maxPositions: number }): number | null {
-  return cfg.slidingWindow !== null && cfg.slidingWindow < cfg.maxPositions ? cfg.slidingWindow : null;
 }

@@ -13,7 +13,7 @@ import { sampleToken } from '../sampling.ts';
 import { createRng } from '../../util/random.ts';
 import { inputError } from '../../errors.ts';
 import { SCORE_HEAD } from '../../models/inference-graphs.ts';
-import { appendBias } from './attention-bias.ts';
+import { appendBias, slidingWindowOf } from './attention-bias.ts';
 
 /** Token budget of one scoring batch (rows × padded length). */
 const SCORE_BATCH_TOKENS = 4096;
@@ -173,7 +173,7 @@ export class NativeModel implements LanguageModel {
     const ids = new Array<number>(B * T).fill(0);
     const positions = new Array<number>(B * T).fill(0);
     seqs.forEach((s, b) => s.forEach((t, i) => { ids[b * T + i] = t; positions[b * T + i] = i; }));
-    const bias = appendBias(seqs.map(() => new Uint8Array(0)), 0, seqs.map((s) => s.length), T, null, seqs.map(() => 0));
+    const bias = appendBias(seqs.map(() => new Uint8Array(0)), 0, seqs.map((s) => s.length), T, slidingWindowOf(this.config), seqs.map(() => 0));
     this.usage.processedTokens += seqs.reduce((a, s) => a + s.length, 0);
     return { ids, positions, bias, batch: B, length: T, cache: this.rt.emptyCache(B) };
   }
