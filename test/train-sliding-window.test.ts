@@ -23,7 +23,7 @@ test("Mistral's sliding window: training graphs score sequences as the inference
   t.after(() => model.dispose());
   const rng = createRng(2);
   const ids = (n: number) => Array.from({ length: n }, () => 1 + rng.int(127));
-  const pair = { promptIds: ids(6), chosenIds: ids(14), rejectedIds: ids(9), file: 'test', line: 1 };
+  const pair = { promptIds: ids(6), chosenIds: ids(14), rejectedIds: ids(9), file: 'test', line: 1, truncated: false };
   const trained = await computeSequenceLogps(config, weights, [pair]);
   const [chosen, rejected] = await model.score([{ prefix: pair.promptIds, continuation: pair.chosenIds }, { prefix: pair.promptIds, continuation: pair.rejectedIds }]);
   assert.ok(Math.abs(trained.chosen[0] - chosen.total) < 1e-3, `chosen: ${trained.chosen[0]} vs ${chosen.total}`);
