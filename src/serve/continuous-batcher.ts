@@ -241,7 +241,8 @@ export class ContinuousBatcher {
       seq.tokens.push(token);
       seq.logprobs.push(logprob);
       seq.top.push(top);
-      const delta = seq.stream.update(seq.tokens);
+      // text is needed per token only for streaming and stop strings; otherwise once, at the end
+      const delta = textPerToken(seq.job.req) ? seq.stream.update(seq.tokens) : '';
       if (seq.stream.stoppedBy !== null) seq.finish = 'stop';
       else if (seq.tokens.length >= seq.budget) seq.finish = 'length';
       seq.job.req.onToken?.({ choice: seq.choice, token, logprob, top, delta });
@@ -256,6 +257,7 @@ export class ContinuousBatcher {
   private complete(seq: Sequence): void {
     const job = seq.job;
     if (--job.unfinished > 0) return;
+    if (!textPerToken(job.req)) for (const s of job.seqs) s.stream.update(s.tokens);
     job.resolve(job.seqs.map((s) => ({
       text: s.stream.text,
       tokens: s.tokens,
@@ -276,3 +278,5 @@ export class ContinuousBatcher {
     this.state = null;
   }
 }
+
+const textPerToken = (req: GenerationRequest) => req.onToken !== undefined || req.stop.length > 0;
