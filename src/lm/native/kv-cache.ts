@@ -83,19 +83,19 @@ export class KvCache {
     return out;
   }
 
-  /** Keeps, per row, only the columns marked in `keep[row]`, packed to the front. */
+  /** Keeps, per row, only the columns marked in `keep[row]`, packed to the front (same capacity). */
   pack(keep: readonly Uint8Array[]): KvCache {
     const kept = keep.map((marks) => { const cols: number[] = []; marks.forEach((m, c) => { if (m) cols.push(c); }); return cols; });
     const used = Math.max(0, ...kept.map((c) => c.length));
-    const out = KvCache.allocate(this.cfg, this.batch, used, used);
+    const out = KvCache.allocate(this.cfg, this.batch, this.capacity, used);
     this.copyInto(out, 0, (row, column) => kept[row][column]);
     return out;
   }
 
-  /** The rows of `a` followed by those of `b`, at the larger width of the two. */
+  /** The rows of `a` followed by those of `b`, at the larger width (and capacity) of the two. */
   static join(a: KvCache, b: KvCache): KvCache {
     const used = Math.max(a.filled, b.filled);
-    const out = KvCache.allocate(a.cfg, a.batch + b.batch, used, used);
+    const out = KvCache.allocate(a.cfg, a.batch + b.batch, Math.max(a.capacity, b.capacity), used);
     a.copyInto(out, 0);
     b.copyInto(out, a.batch);
     return out;
