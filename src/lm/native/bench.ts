@@ -1,6 +1,7 @@
 /**
  * Speed and memory figures of the native engine (printed by `alignkit bench`; never asserted).
  */
+import { spawnSync } from 'node:child_process';
 import { NativeModel } from './native-model.ts';
 import { loadNativeModel } from '../load.ts';
 import { randomInitWeights } from '../../models/random-init.ts';
@@ -9,7 +10,6 @@ import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { createRng } from '../../util/random.ts';
 import { fastestMs, type Figure } from '../../util/bench-figure.ts';
 import { runTorchScript } from '../../util/torch-script.ts';
-import { spawnSync } from 'node:child_process';
 import { inputError } from '../../errors.ts';
 import { Graph } from '../../engine/graph.ts';
 import { Ops } from '../../engine/ops.ts';
