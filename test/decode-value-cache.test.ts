@@ -62,3 +62,12 @@ test('decode states of a scalar-head model carry the head through append, fork a
   assert.equal(plain.scalars, undefined, 'a plain language model has no scalar readout');
   plain.close();
 });
+
+test('IVG scoring: a value model that cannot keep a cache re-scores by default and refuses "cached" clearly', { skip: storiesMissing }, async () => {
+  const uncached: ValueModel = { id: 'length-value', values: async (items) => items.map((it) => it.response.length / 100) };
+  const options = { maxNewTokens: 12, temperature: 0.9, topK: 50, beams: 2, successors: 2, chunkLength: 4, seed: 1 };
+  const r = await integratedValueGuidance(large, pair, uncached, PROMPT, options);
+  assert.ok(r.text.length > 0);
+  await assert.rejects(integratedValueGuidance(large, pair, uncached, PROMPT, { ...options, scoring: 'cached' }),
+    (e: unknown) => e instanceof Error && /length-value.*cannot keep KV caches/.test(e.message));
+});
