@@ -20,7 +20,7 @@ export function buildLlamaBody(o: Ops, cfg: ModelConfig, p: ParameterSource, io:
     const h = o.rmsNorm(x, p.tensor(pre + 'input_layernorm.weight'), cfg.normEps);
     const project = (n: string) => o.affine(h, p.linear(pre + `self_attn.${n}.weight`), cfg.attentionBias ? p.tensor(pre + `self_attn.${n}.bias`) : undefined);
     const att = selfAttention(project('q_proj'), project('k_proj'), project('v_proj'), l);
-    if (io.past) newKv.push({ k: att.keys, v: att.values });
+    if (att.newKv) newKv.push(att.newKv);
     // Llama with attention_bias also biases o_proj (Qwen2 biases only q/k/v)
     x = o.add(x, o.affine(att.out, p.linear(pre + 'self_attn.o_proj.weight'), p.has(pre + 'self_attn.o_proj.bias') ? p.tensor(pre + 'self_attn.o_proj.bias') : undefined));
     const h2 = o.rmsNorm(x, p.tensor(pre + 'post_attention_layernorm.weight'), cfg.normEps);
@@ -43,11 +43,9 @@ function composedSelfAttention(o: Ops, cfg: ModelConfig, io: BodyInputs): SelfAt
   const sin = o.unsqueeze(o.gather(sinTable, io.positions), [1]);
   const bias = groupedBias(o, io.bias, H, Hkv);
   const heads = (t: Value, n: number) => o.transpose(o.reshape(t, [0, 0, n, hd]), [0, 2, 1, 3]);
-  return (q, k, v) => {
-    const keys = applyRope(o, heads(k, Hkv), cos, sin, rotate);
-    const values = heads(v, Hkv);
-    return { out: attention(o, { q: applyRope(o, heads(q, H), cos, sin, rotate), k: keys, v: values, bias, numHeads: H, numKvHeads: Hkv, headDim: hd }), keys, values };
-  };
+  return (q, k, v) => ({
+    out: attention(o, { q: applyRope(o, heads(q, H), cos, sin, rotate), k: applyRope(o, heads(k, Hkv), cos, sin, rotate), v: heads(v, Hkv), bias, numHeads: H, numKvHeads: Hkv, headDim: hd }),
+  });
 }
 
 /** Attention over a cache with onnxruntime's RotaryEmbedding and Attention kernels: 3 nodes per layer instead of ~30. */
@@ -59,6 +57,6 @@ function cachedSelfAttention(o: Ops, cfg: ModelConfig, io: BodyInputs, past: Non
   const rotate = (x: Value, heads: number) => o.rotaryEmbedding(x, cos, sin, io.positions, heads);
   return (q, k, v, l) => {
     const keys = rotate(k, Hkv);
-    return { out: o.attention(rotate(q, H), keys, v, io.bias, past[l].k, past[l].v, H, Hkv), keys, values: v };
+    return { out: o.attention(rotate(q, H), keys, v, io.bias, past[l].k, past[l].v, H, Hkv), newKv: { k: keys, v } };
   };
 }
