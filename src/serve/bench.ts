@@ -1,5 +1,4 @@
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runTsChild } from '../util/ts-child.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import type { BatcherStats } from './continuous-batcher.ts';
 import { startGateway } from './http-server.ts';
@@ -58,12 +57,8 @@ export async function benchGateway(model: LanguageModel, options: GatewayBenchOp
     return json;
   };
   // the clients run in another process, as real clients would (see bench-clients.ts)
-  const run = (concurrency: number) => new Promise<number>((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./bench-clients.ts', import.meta.url)), [gateway.url, String(concurrency), String(perClient), String(maxTokens), prompt],
-      { execArgv: [...process.execArgv.filter((a) => a !== '--import' && a !== 'tsx'), '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    child.once('message', (m: { tokensPerSecond: number }) => resolve(m.tokensPerSecond));
-    child.once('exit', (code) => reject(new Error(`bench clients exited with ${code}`)));
-  });
+  const run = async (concurrency: number) => (await runTsChild<{ tokensPerSecond: number }>(new URL('./bench-clients.ts', import.meta.url),
+    [gateway.url, String(concurrency), String(perClient), String(maxTokens), prompt], 'gateway bench clients')).tokensPerSecond;
   try {
     await run(1); // warm-up: sessions, JIT
     const single = await run(1);

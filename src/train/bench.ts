@@ -5,10 +5,9 @@
  * child process, since a process's peak RSS only grows). Returns figures; printing is the CLI's.
  * scripts/bench-train-torch.py measures the same steps in PyTorch for comparison.
  */
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Figure } from '../util/bench-figure.ts';
 import { runTorchScript } from '../util/torch-script.ts';
+import { runTsChild } from '../util/ts-child.ts';
 import { GraphSession, type Feed } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { randomInitWeights } from '../models/random-init.ts';
@@ -166,13 +165,7 @@ export interface MemoryFigure {
 
 /** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA); the child loads TypeScript through tsx however the parent was started. */
 export function measureTrainingMemory(shape: 'llama' | 'gpt2', mode: 'full' | 'lora', frozen: FrozenPlacement = 'input'): Promise<MemoryFigure> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./bench-memory-worker.ts', import.meta.url)), [shape, mode, frozen], { execArgv: [...process.execArgv.filter((a) => a !== '--import' && a !== 'tsx'), '--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let err = '';
-    child.stderr?.on('data', (d) => { err += d; });
-    child.on('message', (m) => resolve(m as MemoryFigure));
-    child.on('exit', (code) => { if (code !== 0) reject(new Error(`memory benchmark child exited with ${code}: ${err.slice(-500)}`)); });
-  });
+  return runTsChild<MemoryFigure>(new URL('./bench-memory-worker.ts', import.meta.url), [shape, mode, frozen], 'memory benchmark child');
 }
 
 export interface TrainingBench {
