@@ -4,27 +4,18 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { AlignkitError } from '../src/errors.ts';
 import { configToHf } from '../src/models/config.ts';
 import { isHfDirectory, readHfDirectory, writeHfDirectory } from '../src/models/hf-directory.ts';
 import { INDEX_FILE_NAME, readSafetensorsHeader, writeSafetensors } from '../src/models/safetensors.ts';
 import { expectedWeightShapes } from '../src/models/weight-shapes.ts';
 import type { Weights } from '../src/models/weights.ts';
 import { randomGpt2Config, randomLlamaConfig, randomWeights, writeRandomGpt2, writeRandomLlama } from './helpers/random-models.ts';
+import { assertNamedError } from './helpers/named-error.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'alignkit-hfdir-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 const fresh = (name = 'model') => join(mkdtempSync(join(root, `case${counter++}-`)), name);
-
-function assertNamedError(fn: () => unknown, file: string, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof AlignkitError, `expected AlignkitError, got ${e}`);
-    assert.ok(e.message.includes(file), `message does not name ${file}: ${e.message}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 function assertSameWeights(actual: Weights, expected: Weights): void {
   assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());

@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AlignkitError } from '../src/errors.ts';
 import { readHfDirectory, writeHfDirectory } from '../src/models/hf-directory.ts';
 import { llama2cFloatCounts, readLlama2cCheckpoint, readLlama2cHeader } from '../src/models/llama2c-checkpoint.ts';
 import { permuteRope, unpermuteRope } from '../src/models/rope-permutation.ts';
 import { createRng } from '../src/util/random.ts';
 import { argmax, ReferenceLlama } from './helpers/reference-llama.ts';
+import { assertNamedError } from './helpers/named-error.ts';
 
 const STORIES = '../shared/data/stories260K/stories260K.bin';
 const TOKENIZER = '../shared/data/stories260K/tok512.bin';
@@ -20,15 +20,6 @@ const root = mkdtempSync(join(tmpdir(), 'alignkit-llama2c-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const random = (n: number, rng = createRng(n)) => new Float32Array(n).map(() => rng.normal());
-
-function assertNamedError(fn: () => unknown, file: string, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof AlignkitError, `expected AlignkitError, got ${e}`);
-    assert.ok(e.message.includes(file), `message does not name ${file}: ${e.message}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 test('stories260K: header, sizes and HF config', { skip: skipStories }, () => {
   const header = readLlama2cHeader(STORIES);

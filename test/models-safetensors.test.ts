@@ -3,13 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AlignkitError } from '../src/errors.ts';
 import {
   INDEX_FILE_NAME, readSafetensors, readSafetensorsHeader, SafetensorsCheckpoint, SINGLE_FILE_NAME,
   writeSafetensors, writeSafetensorsCheckpoint,
 } from '../src/models/safetensors.ts';
 import type { Weights } from '../src/models/weights.ts';
 import { createRng } from '../src/util/random.ts';
+import { assertNamedError } from './helpers/named-error.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'alignkit-safetensors-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -38,16 +38,6 @@ function writeRaw(name: string, bytes: Buffer): string {
   const path = join(freshDir(), name);
   writeFileSync(path, bytes);
   return path;
-}
-
-/** Asserts an AlignkitError whose message names `file` and matches `pattern`. */
-function assertFormatError(fn: () => unknown, file: string, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof AlignkitError, `expected AlignkitError, got ${e}`);
-    assert.ok(e.message.includes(file), `message does not name ${file}: ${e.message}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
 }
 
 test('reads a hand-built file with F32, F16, BF16 and F64 tensors as float32', () => {
@@ -152,42 +142,42 @@ test('corrupt files give one clear error naming the file', async (t) => {
 
   await t.test('shorter than the 8-byte length', () => {
     const path = writeRaw('tiny.safetensors', Buffer.from([1, 2, 3]));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /truncated/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /truncated/);
   });
   await t.test('header length beyond the file', () => {
     const path = writeRaw('long.safetensors', rawFile({ a: 1 }, Buffer.alloc(0), 1_000_000));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /header length \(1000000 bytes\) runs past the end of the file/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /header length \(1000000 bytes\) runs past the end of the file/);
   });
   await t.test('header length over the format limit', () => {
     const path = writeRaw('huge.safetensors', rawFile({}, Buffer.alloc(0), 200_000_000));
     truncateSync(path, 200_000_100); // sparse: no disk space used
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /over the format's 100 MB limit/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /over the format's 100 MB limit/);
   });
   await t.test('data cut off (truncated file)', () => {
     const path = writeRaw('cut.safetensors', good.subarray(0, good.length - 5));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /tensor "a".*run past the end of the data section \(11 bytes\).*truncated/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /tensor "a".*run past the end of the data section \(11 bytes\).*truncated/);
   });
   await t.test('malformed JSON header', () => {
     const path = writeRaw('json.safetensors', rawFile('{"a": {"dtype": "F32",', Buffer.alloc(0)));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /JSON header is malformed/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /JSON header is malformed/);
   });
   await t.test('JSON header that is not an object', () => {
     const path = writeRaw('arr.safetensors', rawFile('[1,2]', Buffer.alloc(0)));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /must be an object/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /must be an object/);
   });
   await t.test('data_offsets disagree with shape x dtype', () => {
     const path = writeRaw('size.safetensors', rawFile({ a: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 16] } }, Buffer.alloc(24)));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /tensor "a": data_offsets \[0, 16\] hold 16 bytes, but shape \[2, 3\] of F32 needs 24 bytes/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /tensor "a": data_offsets \[0, 16\] hold 16 bytes, but shape \[2, 3\] of F32 needs 24 bytes/);
   });
   await t.test('overlapping tensors', () => {
     const header = { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } };
     const path = writeRaw('overlap.safetensors', rawFile(header, Buffer.alloc(16)));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /"a" \[0, 16\] and "b" \[8, 16\] overlap/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /"a" \[0, 16\] and "b" \[8, 16\] overlap/);
   });
   await t.test('offsets outside the data section', () => {
     const header = { a: { dtype: 'F16', shape: [4], data_offsets: [100, 108] } };
     const path = writeRaw('outside.safetensors', rawFile(header, Buffer.alloc(16)));
-    assertFormatError(() => SafetensorsCheckpoint.open(path), path, /run past the end of the data section/);
+    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /run past the end of the data section/);
   });
   await t.test('bad offsets, shapes and dtypes', () => {
     const cases: [unknown, RegExp][] = [
@@ -198,7 +188,7 @@ test('corrupt files give one clear error naming the file', async (t) => {
     ];
     for (const [header, pattern] of cases) {
       const path = writeRaw('bad.safetensors', rawFile(header, Buffer.alloc(16)));
-      assertFormatError(() => SafetensorsCheckpoint.open(path), path, pattern);
+      assertNamedError(() => SafetensorsCheckpoint.open(path), path, pattern);
     }
   });
   await t.test('integer tensors are refused when read, naming the tensor and dtype', () => {
@@ -206,30 +196,30 @@ test('corrupt files give one clear error naming the file', async (t) => {
     const path = writeRaw('ints.safetensors', rawFile(header, Buffer.alloc(20)));
     const checkpoint = SafetensorsCheckpoint.open(path);
     assert.deepEqual([...checkpoint.read('w').data], [0]);
-    assertFormatError(() => checkpoint.read('ids'), path, /tensor "ids" has dtype I64; only floating-point/);
+    assertNamedError(() => checkpoint.read('ids'), path, /tensor "ids" has dtype I64; only floating-point/);
   });
   await t.test('index naming a missing shard', () => {
     const dir = freshDir();
     writeFileSync(join(dir, 'model-00001-of-00002.safetensors'), good);
     const index = join(dir, INDEX_FILE_NAME);
     writeFileSync(index, JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
-    assertFormatError(() => SafetensorsCheckpoint.open(dir), index, /weight_map names shard "model-00002-of-00002.safetensors", which does not exist/);
+    assertNamedError(() => SafetensorsCheckpoint.open(dir), index, /weight_map names shard "model-00002-of-00002.safetensors", which does not exist/);
   });
   await t.test('index putting a tensor in a shard that lacks it', () => {
     const dir = freshDir();
     writeFileSync(join(dir, 'model-00001-of-00001.safetensors'), good);
     const index = join(dir, INDEX_FILE_NAME);
     writeFileSync(index, JSON.stringify({ weight_map: { a: 'model-00001-of-00001.safetensors', zz: 'model-00001-of-00001.safetensors' } }));
-    assertFormatError(() => SafetensorsCheckpoint.open(index), index, /tensor "zz" in shard "model-00001-of-00001.safetensors", which does not contain it/);
+    assertNamedError(() => SafetensorsCheckpoint.open(index), index, /tensor "zz" in shard "model-00001-of-00001.safetensors", which does not contain it/);
   });
   await t.test('malformed index', () => {
     const dir = freshDir();
     const index = join(dir, INDEX_FILE_NAME);
     writeFileSync(index, '{"weight_map": 3}');
-    assertFormatError(() => SafetensorsCheckpoint.open(index), index, /weight_map.*expected an object/);
+    assertNamedError(() => SafetensorsCheckpoint.open(index), index, /weight_map.*expected an object/);
   });
   await t.test('a directory without a checkpoint', () => {
     const dir = freshDir();
-    assertFormatError(() => SafetensorsCheckpoint.open(dir), dir, /no model\.safetensors or model\.safetensors\.index\.json/);
+    assertNamedError(() => SafetensorsCheckpoint.open(dir), dir, /no model\.safetensors or model\.safetensors\.index\.json/);
   });
 });
