@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const STORIES = '../shared/data/stories260K/stories260K.bin';
-const TOK = '../shared/data/stories260K/tok512.bin';
-const expected = () => readFileSync('../shared/fixtures/stories260K-greedy-200.txt', 'utf8').trimEnd();
+const STORIES = 'data/stories260K/stories260K.bin';
+const TOK = 'data/stories260K/tok512.bin';
+const expected = () => readFileSync('data/stories260K/greedy-200.expected.txt', 'utf8').trimEnd();
 const alignkit = (...args: string[]) => execFileSync('node', ['bin/alignkit.mjs', ...args], { encoding: 'utf8' });
 const skip = !existsSync(STORIES) && 'needs ../shared';
 

@@ -13,9 +13,9 @@ import { maxAbsDiff } from './helpers/graph-harness.ts';
 import { createRng } from '../src/util/random.ts';
 import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 
-const STORIES = '../shared/data/stories260K/stories260K.bin';
-const TOK = '../shared/data/stories260K/tok512.bin';
-const FIXTURE = '../shared/fixtures/stories260K-greedy-200.txt';
+const STORIES = 'data/stories260K/stories260K.bin';
+const TOK = 'data/stories260K/tok512.bin';
+const FIXTURE = 'data/stories260K/greedy-200.expected.txt';
 const haveShared = existsSync(STORIES);
 
 function tmp(t: { after: (f: () => void) => void }): string {

@@ -48,7 +48,7 @@ test('conceptmath from a responses file: tables printed, summary and report writ
   assert.match(rerun.stderr, /already holds a run; pass --resume/);
 });
 
-test('safety on AdvBench with stories260K: attack × defense table with the refusal classifier', { skip: !(existsSync(STORIES) && existsSync(ADVBENCH)) && 'needs ../shared/data' }, (t) => {
+test('safety on AdvBench with stories260K: attack × defense table with the refusal classifier', { skip: !(existsSync(STORIES) && existsSync(ADVBENCH)) && 'needs data' }, (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'out');
   const r = alignkit('safety', '--model', STORIES, '--data', ADVBENCH, '--limit', '3', '--attacks', 'none,prefix-injection', '--defenses', 'none,system-prompt', '--max-new-tokens', '12', '--out', out);

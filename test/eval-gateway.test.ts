@@ -18,7 +18,7 @@ import { SKIP_STORIES, loadStories } from './helpers/serve-fixtures.ts';
 import { SHARED, ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
 
 const MT = SHARED('mt-bench-101', 'mtbench101.jsonl');
-const SKIP = SKIP_STORIES || (!existsSync(MT) && 'needs ../shared/data/mt-bench-101');
+const SKIP = SKIP_STORIES || (!existsSync(MT) && 'needs data/mt-bench-101');
 const NEW_TOKENS = 12;
 
 /** The judge rates the prediction (the text after the last "Assistant: " of the dialogue block) by its length. */

@@ -15,7 +15,7 @@ import { SHARED, ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
 
 const REAL = SHARED('mt-bench-101', 'mtbench101.jsonl');
 
-test('real MT-Bench-101 file: 1,388 dialogues, 3,615 judged turns, per-task judged counts of the notes', { skip: !existsSync(REAL) && 'needs ../shared/data/mt-bench-101' }, () => {
+test('real MT-Bench-101 file: 1,388 dialogues, 3,615 judged turns, per-task judged counts of the notes', { skip: !existsSync(REAL) && 'needs data/mt-bench-101' }, () => {
   const dialogues = loadMtBench101(REAL);
   assert.equal(dialogues.length, 1388);
   const turns = dialogues.flatMap(judgedTurns);

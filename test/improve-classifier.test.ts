@@ -15,7 +15,7 @@ import { AlignkitError } from '../src/errors.ts';
 import { buildFixture, haveGsm8k } from './helpers/concept-fixture.ts';
 import { tempDir } from './helpers/eval-fixtures.ts';
 
-const skip = haveGsm8k() ? false : 'needs ../shared/data/gsm8k/test.jsonl';
+const skip = haveGsm8k() ? false : 'needs data/gsm8k/test.jsonl';
 
 test('tokens: NFKC, case, numbers collapsed for concepts, CJK characters split, math symbols kept', () => {
   assert.equal(normalizeText('  Ｔｏｍ  has\n1,200 apples '), 'tom has 1200 apples');

@@ -14,7 +14,7 @@ import { buildFixture, haveGsm8k, toJsonl } from './helpers/concept-fixture.ts';
 import { SHARED, tempDir } from './helpers/eval-fixtures.ts';
 
 const STORIES = SHARED('stories260K', 'stories260K.bin');
-const skip = !haveGsm8k() ? 'needs ../shared/data/gsm8k/test.jsonl' : false;
+const skip = !haveGsm8k() ? 'needs data/gsm8k/test.jsonl' : false;
 const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const quietly = async <T>(fn: () => Promise<T>): Promise<T> => {
   const log = console.log;
@@ -63,7 +63,7 @@ test('retrieve: problems of the named concepts as SFT data; a concept absent fro
   await assert.rejects(quietly(() => concepts(['retrieve', '--eval', benchmarkFile, '--pool', poolFile, '--concept', 'Ages', '--out', join(dir, 'r2')])), (e: unknown) => e instanceof AlignkitError && /unknown concept "Ages" \(concepts of this benchmark include: synthetic_en:/.test(e.message));
 });
 
-test('generate: a teacher whose replies are not problems — every reply dropped and counted; resumable', { skip: skip || (!existsSync(STORIES) && 'needs ../shared/data/stories260K') }, async (t) => {
+test('generate: a teacher whose replies are not problems — every reply dropped and counted; resumable', { skip: skip || (!existsSync(STORIES) && 'needs data/stories260K') }, async (t) => {
   const { dir, benchmarkFile } = files(t);
   const out = join(dir, 'g');
   const args = ['generate', '--eval', benchmarkFile, '--teacher', STORIES, '--concept', 'Expressions/Age problems/Ages', '--per-concept', '3', '--shots', '1', '--teacher-max-new-tokens', '24', '--out', out];

@@ -23,7 +23,7 @@ import { buildFixture, haveGsm8k, toJsonl } from './helpers/concept-fixture.ts';
 import { ScriptedModel, SHARED, tempDir } from './helpers/eval-fixtures.ts';
 
 const STORIES = SHARED('stories260K', 'stories260K.bin');
-const skip = !haveGsm8k() ? 'needs ../shared/data/gsm8k/test.jsonl' : !existsSync(STORIES) ? 'needs ../shared/data/stories260K' : false;
+const skip = !haveGsm8k() ? 'needs data/gsm8k/test.jsonl' : !existsSync(STORIES) ? 'needs data/stories260K' : false;
 
 /** A teacher that writes a well-formed English problem every other call, nonsense otherwise, and nothing usable for Chinese concepts. */
 function scriptedTeacher(): ScriptedModel {

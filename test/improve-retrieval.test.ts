@@ -15,7 +15,7 @@ import { AlignkitError } from '../src/errors.ts';
 import { buildFixture, GSM8K_TEST, haveGsm8k, keywordConcept, toJsonl } from './helpers/concept-fixture.ts';
 import { tempDir } from './helpers/eval-fixtures.ts';
 
-const skip = haveGsm8k() ? false : 'needs ../shared/data/gsm8k/test.jsonl';
+const skip = haveGsm8k() ? false : 'needs data/gsm8k/test.jsonl';
 const label = (b: { grade: string; cate0: string; cate1: string; cate2: string }) => `${b.grade}:${b.cate0}/${b.cate1}/${b.cate2}`;
 
 test('retrieval returns problems of the requested concept far more often than chance', { skip }, () => {

@@ -10,9 +10,9 @@ import { createRng } from '../src/util/random.ts';
 import { argmax, ReferenceLlama } from './helpers/reference-llama.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 
-const STORIES = '../shared/data/stories260K/stories260K.bin';
-const TOKENIZER = '../shared/data/stories260K/tok512.bin';
-const GREEDY = '../shared/fixtures/stories260K-greedy-200.txt';
+const STORIES = 'data/stories260K/stories260K.bin';
+const TOKENIZER = 'data/stories260K/tok512.bin';
+const GREEDY = 'data/stories260K/greedy-200.expected.txt';
 const haveStories = existsSync(STORIES) && existsSync(TOKENIZER) && existsSync(GREEDY);
 const skipStories = haveStories ? false : `stories260K data or fixture missing under ../shared (${STORIES})`;
 

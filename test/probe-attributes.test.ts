@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const GSM8K = '../shared/data/gsm8k/test.jsonl';
-const TOKENIZER = '../shared/data/stories260K/tok512.bin';
+const GSM8K = 'data/gsm8k/test.jsonl';
+const TOKENIZER = 'data/stories260K/tok512.bin';
 const registry = builtinAttributes();
 
 function context(over: Partial<AttributeContext>): AttributeContext {

@@ -8,9 +8,9 @@ import { promisify } from 'node:util';
 import { main } from '../src/cli/main.ts';
 import type { Summary } from '../src/report/summary.ts';
 
-const MODEL = '../shared/data/stories260K/stories260K.bin';
-const TOKENIZER = '../shared/data/stories260K/tok512.bin';
-const STORIES = '../shared/data/tinystories-sample/tinystories.txt';
+const MODEL = 'data/stories260K/stories260K.bin';
+const TOKENIZER = 'data/stories260K/tok512.bin';
+const STORIES = 'data/tinystories-sample/tinystories.txt';
 const skip = !(existsSync(MODEL) && existsSync(STORIES)) && 'stories260K or the TinyStories sample is missing';
 const run = promisify(execFile);
 

@@ -11,8 +11,8 @@ import { collectRepresentations, type CollectOptions } from '../src/probe/collec
 import type { PromptItem } from '../src/probe/prompt-data.ts';
 import { RepresentationStore } from '../src/probe/representation-store.ts';
 
-const MODEL = '../shared/data/stories260K/stories260K.bin';
-const TOKENIZER = '../shared/data/stories260K/tok512.bin';
+const MODEL = 'data/stories260K/stories260K.bin';
+const TOKENIZER = 'data/stories260K/tok512.bin';
 const skip = !existsSync(MODEL) && `${MODEL} missing`;
 
 const prompts = ['Once upon a time, there was a', 'Tom and his dog', 'The sun was hot and', 'Lily wanted to', 'One day, a big bird', 'Sam had a red ball', 'Mom said no.'];

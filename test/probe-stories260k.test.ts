@@ -21,9 +21,9 @@ import { RepresentationStore } from '../src/probe/representation-store.ts';
 import { runSweep, type SweepRow } from '../src/probe/probe-sweep.ts';
 import { bestByValidation } from '../src/probe/probe-summary.ts';
 
-const MODEL = '../shared/data/stories260K/stories260K.bin';
-const TOKENIZER = '../shared/data/stories260K/tok512.bin';
-const STORIES = '../shared/data/tinystories-sample/tinystories.txt';
+const MODEL = 'data/stories260K/stories260K.bin';
+const TOKENIZER = 'data/stories260K/tok512.bin';
+const STORIES = 'data/tinystories-sample/tinystories.txt';
 const full = process.env.ALIGNKIT_SLOW_TESTS === '1';
 const skip = !(existsSync(MODEL) && existsSync(STORIES)) && 'stories260K or the TinyStories sample is missing';
 

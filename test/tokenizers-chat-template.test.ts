@@ -60,8 +60,8 @@ test('selectChatTemplate: a string, or the "default" of named templates', () => 
   assert.throws(() => selectChatTemplate(42, 'cfg.json'), /cfg.json, field "chat_template": expected a string/);
 });
 
-test('a Llama-style tokenizer with the Llama-2 template: one BOS, the template\'s special tokens as ids', { skip: !existsSync('../shared/data/stories260K/tok512.bin') && 'missing ../shared/data/stories260K' }, () => {
-  const l2c = Llama2cTokenizer.fromFile('../shared/data/stories260K/tok512.bin');
+test('a Llama-style tokenizer with the Llama-2 template: one BOS, the template\'s special tokens as ids', { skip: !existsSync('data/stories260K/tok512.bin') && 'missing data/stories260K' }, () => {
+  const l2c = Llama2cTokenizer.fromFile('data/stories260K/tok512.bin');
   assert.equal(l2c.hasChatTemplate, false);
   assert.equal(l2c.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }), 'User: Hi\nAssistant:');
   const { tokenizerJson, tokenizerConfig } = llama2cToHfTokenizer(l2c);

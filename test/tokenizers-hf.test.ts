@@ -12,8 +12,8 @@ import { GPT2_EOS_ID, gpt2TokenizerConfig, gpt2TokenizerJson, writeGpt2Tokenizer
 const require = createRequire(import.meta.url);
 const gpt3Encoder = require('gpt-3-encoder') as { encode(text: string): number[] };
 
-const STORIES = '../shared/data/tinystories-sample/tinystories.txt';
-const TOK512 = '../shared/data/stories260K/tok512.bin';
+const STORIES = 'data/tinystories-sample/tinystories.txt';
+const TOK512 = 'data/stories260K/tok512.bin';
 const gpt2 = new HfTokenizer(gpt2TokenizerJson(), gpt2TokenizerConfig(), 'gpt2');
 
 const sampleLines = (): string[] => {
@@ -70,7 +70,7 @@ test('decode rejects ids outside the vocabulary', () => {
   assert.throws(() => gpt2.decode([-1]), /outside/);
 });
 
-test('SentencePiece-style (byte fallback) decoding from the per-id cache equals the library', { skip: !existsSync(TOK512) && 'missing ../shared/data/stories260K' }, () => {
+test('SentencePiece-style (byte fallback) decoding from the per-id cache equals the library', { skip: !existsSync(TOK512) && 'missing data/stories260K' }, () => {
   const { tokenizerJson, tokenizerConfig } = llama2cToHfTokenizer(Llama2cTokenizer.fromFile(TOK512));
   const tok = new HfTokenizer(tokenizerJson, tokenizerConfig, 'llama-style');
   assert.ok(tok.usesPieceCache);

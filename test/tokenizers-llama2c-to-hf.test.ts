@@ -9,9 +9,9 @@ import { HfTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { saveTokenizer } from '../src/tokenizers/save-tokenizer.ts';
 import { loadTokenizer } from '../src/tokenizers/load-tokenizer.ts';
 
-const TOK512 = '../shared/data/stories260K/tok512.bin';
-const STORIES = '../shared/data/tinystories-sample/tinystories.txt';
-const skip = (!existsSync(TOK512) || !existsSync(STORIES)) && 'missing ../shared/data (stories260K, tinystories-sample)';
+const TOK512 = 'data/stories260K/tok512.bin';
+const STORIES = 'data/tinystories-sample/tinystories.txt';
+const skip = (!existsSync(TOK512) || !existsSync(STORIES)) && 'missing data (stories260K, tinystories-sample)';
 
 /** A few hundred TinyStories lines, a long multi-paragraph text, and strings that stress the merge order. */
 function texts(): string[] {

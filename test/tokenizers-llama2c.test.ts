@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Llama2cTokenizer } from '../src/tokenizers/llama2c-tokenizer.ts';
 
-const TOK512 = '../shared/data/stories260K/tok512.bin';
-const VOCAB = '../shared/data/stories260K/tok512.vocab';
-const STORIES = '../shared/data/tinystories-sample/tinystories.txt';
-const skip = !existsSync(TOK512) && 'missing ../shared/data/stories260K';
+const TOK512 = 'data/stories260K/tok512.bin';
+const VOCAB = 'data/stories260K/tok512.vocab';
+const STORIES = 'data/tinystories-sample/tinystories.txt';
+const skip = !existsSync(TOK512) && 'missing data/stories260K';
 
 /** The pieces as the SentencePiece text dump lists them (one "piece\tscore" per line, "▁" for space). */
 const vocabFile = () => readFileSync(VOCAB, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t')[0].replaceAll('▁', ' '));

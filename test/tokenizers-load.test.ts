@@ -8,7 +8,7 @@ import { HfTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { Llama2cTokenizer } from '../src/tokenizers/llama2c-tokenizer.ts';
 import { writeGpt2TokenizerDir } from './helpers/gpt2-tokenizer.ts';
 
-const TOK512 = '../shared/data/stories260K/tok512.bin';
+const TOK512 = 'data/stories260K/tok512.bin';
 
 test('loads an HF directory, a tokenizer.json file, and a llama2.c .bin', () => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-load-'));
@@ -43,7 +43,7 @@ test('missing and unusable paths: one clear error naming the path', () => {
   }
 });
 
-test('checkTokenizerMatchesModel: a tokenizer with ids beyond the model\'s vocabulary is a clear error', { skip: !existsSync(TOK512) && 'missing ../shared/data/stories260K' }, () => {
+test('checkTokenizerMatchesModel: a tokenizer with ids beyond the model\'s vocabulary is a clear error', { skip: !existsSync(TOK512) && 'missing data/stories260K' }, () => {
   const l2c = Llama2cTokenizer.fromFile(TOK512);
   checkTokenizerMatchesModel(l2c, 512, 'model.bin');
   assert.throws(() => checkTokenizerMatchesModel(l2c, 300, 'model.bin'), /model.bin: the tokenizer \(.*tok512.bin\) has 512 tokens but the model's vocabulary has 300/);

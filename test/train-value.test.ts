@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { loadModel } from '../src/lm/load.ts';
 import { requireScalarHead } from '../src/decode/scalar-head.ts';
 
-const STORIES = '../shared/data/stories260K/stories260K.bin';
-const TOK = '../shared/data/stories260K/tok512.bin';
+const STORIES = 'data/stories260K/stories260K.bin';
+const TOK = 'data/stories260K/tok512.bin';
 const skip = !existsSync(STORIES) && 'needs ../shared';
 
 const happy = ['They laughed and played all day.', 'She smiled and hugged her mom.', 'He was so happy with his new toy.', 'They had fun in the sun together.'];

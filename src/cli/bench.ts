@@ -6,7 +6,7 @@ import type { Figure } from '../util/bench-figure.ts';
 import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 
-const STORIES_DIR = '../shared/data/stories260K';
+const STORIES_DIR = 'data/stories260K';
 
 /** Each section returns figures; sections from other areas are added here as they land. */
 const sections: Record<string, { about: string; run: (values: Record<string, any>) => Promise<Figure[]> }> = {

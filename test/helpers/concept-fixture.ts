@@ -1,7 +1,7 @@
 /**
  * SYNTHETIC concept-labelled benchmark for the improve/concepts tests. ConceptMath itself is not
  * redistributable, so this builds a stand-in in ConceptMath's record format from GSM8K test
- * questions (MIT, ../shared/data/gsm8k), with concept labels assigned by the keyword rules below
+ * questions (MIT, data/gsm8k), with concept labels assigned by the keyword rules below
  * (first match wins), plus a few hand-written Chinese items. The labels are ours, not GSM8K's
  * and not ConceptMath's; they exist only to exercise the pipeline.
  *
@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const GSM8K_TEST = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'gsm8k', 'test.jsonl');
+export const GSM8K_TEST = join(import.meta.dirname, '..', '..', 'data', 'gsm8k', 'test.jsonl');
 
 export interface GsmRecord { question: string; answer: string }
 export interface FixtureItem { idx: number; cate0: string; cate1: string; cate2: string; question: string; answer: string; grade: string }

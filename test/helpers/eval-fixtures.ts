@@ -68,4 +68,4 @@ export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'alignk
   return dir;
 }
 
-export const SHARED = (...parts: string[]) => join(import.meta.dirname, '..', '..', '..', 'shared', 'data', ...parts);
+export const SHARED = (...parts: string[]) => join(import.meta.dirname, '..', '..', 'data', ...parts);

@@ -10,9 +10,9 @@ import { loadModel } from '../../src/lm/load.ts';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.ts';
 import { createRng } from '../../src/util/random.ts';
 
-export const STORIES = '../shared/data/stories260K/stories260K.bin';
-export const STORIES_TOKENIZER = '../shared/data/stories260K/tok512.bin';
-export const storiesMissing: string | false = existsSync(STORIES) && existsSync(STORIES_TOKENIZER) ? false : 'needs ../shared/data/stories260K (stories260K.bin, tok512.bin)';
+export const STORIES = 'data/stories260K/stories260K.bin';
+export const STORIES_TOKENIZER = 'data/stories260K/tok512.bin';
+export const storiesMissing: string | false = existsSync(STORIES) && existsSync(STORIES_TOKENIZER) ? false : 'needs data/stories260K (stories260K.bin, tok512.bin)';
 
 export const loadStories = () => loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
 

@@ -4,8 +4,8 @@ import { loadModel } from '../../src/lm/load.ts';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/serve/http-server.ts';
 import { serveModel } from '../../src/serve/served-model.ts';
 
-export const STORIES = '../shared/data/stories260K/stories260K.bin';
-export const STORIES_TOKENIZER = '../shared/data/stories260K/tok512.bin';
+export const STORIES = 'data/stories260K/stories260K.bin';
+export const STORIES_TOKENIZER = 'data/stories260K/tok512.bin';
 export const haveStories = existsSync(STORIES) && existsSync(STORIES_TOKENIZER);
 export const SKIP_STORIES = haveStories ? false : `needs ${STORIES} and ${STORIES_TOKENIZER} (the shared test data)`;
 
