@@ -14,7 +14,11 @@ const result = await trainEmbedded(out, {
     if (Date.now() - lastLine < 10_000 && p?.phase !== 'done') return;
     lastLine = Date.now();
     const elapsed = ((Date.now() - started) / 1000).toFixed(0);
-    console.log(p ? `[${elapsed}s] ${what}: step ${p.step}/${p.totalSteps}${p.loss !== undefined ? ` loss ${p.loss.toFixed(3)}` : ''}${p.tokensPerSecond ? ` ${p.tokensPerSecond.toFixed(0)} tok/s` : ''}` : `[${elapsed}s] ${what}`);
+    console.log(
+      p
+        ? `[${elapsed}s] ${what}: step ${p.step}/${p.totalSteps}${p.loss !== undefined ? ` loss ${p.loss.toFixed(3)}` : ''}${p.tokensPerSecond ? ` ${p.tokensPerSecond.toFixed(0)} tok/s` : ''}`
+        : `[${elapsed}s] ${what}`,
+    );
   },
 });
 writeModelCard(out, result);

@@ -3,11 +3,11 @@
  * the CLI prints `error.message` on one line and exits non-zero.
  */
 export type ErrorKind =
-  | 'input'       // bad user input: a file, line, field or flag is wrong
-  | 'format'      // a model/tokenizer/data file is malformed
-  | 'capability'  // a backend lacks a feature the method needs
-  | 'backend'     // a remote server failed after retries
-  | 'numeric'     // NaN/Inf where a number was expected
+  | 'input' // bad user input: a file, line, field or flag is wrong
+  | 'format' // a model/tokenizer/data file is malformed
+  | 'capability' // a backend lacks a feature the method needs
+  | 'backend' // a remote server failed after retries
+  | 'numeric' // NaN/Inf where a number was expected
   | 'internal';
 
 export interface ErrorWhere {
@@ -20,7 +20,11 @@ export class AlignkitError extends Error {
   readonly kind: ErrorKind;
   readonly where: ErrorWhere;
   constructor(kind: ErrorKind, message: string, where: ErrorWhere = {}, options?: { cause?: unknown }) {
-    const loc = [where.file, where.line !== undefined ? `line ${where.line}` : undefined, where.field ? `field "${where.field}"` : undefined]
+    const loc = [
+      where.file,
+      where.line !== undefined ? `line ${where.line}` : undefined,
+      where.field ? `field "${where.field}"` : undefined,
+    ]
       .filter(Boolean)
       .join(', ');
     super(loc ? `${loc}: ${message}` : message, options);

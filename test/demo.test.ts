@@ -8,7 +8,11 @@ import { join } from 'node:path';
 test('the main job runs on the embedded models from a clean cache, prints the table and writes the report', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-demo-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const out = execFileSync('node', ['bin/alignkit.mjs', 'demo', '--prompts', '8', '--out', join(dir, 'run'), '--cache-dir', join(dir, 'cache')], { encoding: 'utf8' });
+  const out = execFileSync(
+    'node',
+    ['bin/alignkit.mjs', 'demo', '--prompts', '8', '--out', join(dir, 'run'), '--cache-dir', join(dir, 'cache')],
+    { encoding: 'utf8' },
+  );
   assert.match(out, /Methods at matched compute/);
   for (const m of ['sample', 'bon', 'eft', 'w2s', 'ivg']) assert.match(out, new RegExp(`^${m}\\s+-?\\d`, 'm'));
   assert.ok(existsSync(join(dir, 'run', 'report.html')));
@@ -18,6 +22,10 @@ test('the main job runs on the embedded models from a clean cache, prints the ta
   assert.ok(gold('ivg') > gold('sample') + 0.2, `ivg ${gold('ivg')} vs sample ${gold('sample')}`);
   assert.ok(gold('eft') > gold('sample'), `eft ${gold('eft')} vs sample ${gold('sample')}`);
   // a second run reuses what the first trained
-  const again = execFileSync('node', ['bin/alignkit.mjs', 'demo', '--prompts', '2', '--out', join(dir, 'run2'), '--cache-dir', join(dir, 'cache')], { encoding: 'utf8' });
+  const again = execFileSync(
+    'node',
+    ['bin/alignkit.mjs', 'demo', '--prompts', '2', '--out', join(dir, 'run2'), '--cache-dir', join(dir, 'cache')],
+    { encoding: 'utf8' },
+  );
   assert.match(again, /from cache[\s\S]*\byes\b/);
 });

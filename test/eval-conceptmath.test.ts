@@ -16,7 +16,10 @@ const correct = (answer: string, response: string) => matchAnswer(answer, respon
 test('English responses: answer marker, number words, thousands commas', () => {
   assert.equal(narrowToAnswer('36 - 9 = 27 pencils. Therefore, the answer is 27.'), '27.');
   assert.ok(correct('27', 'Tom has 3 × 12 = 36, then 36 − 9. Therefore, the answer is 27.'));
-  assert.ok(!correct('36', 'Tom has 3 × 12 = 36, then 36 − 9. Therefore, the answer is 27.'), 'only the text after the marker counts');
+  assert.ok(
+    !correct('36', 'Tom has 3 × 12 = 36, then 36 − 9. Therefore, the answer is 27.'),
+    'only the text after the marker counts',
+  );
   assert.ok(correct('3', 'The answer is three.'));
   assert.ok(correct('100', 'The answer is one hundred.'));
   assert.ok(correct('11', 'The answer is eleven.'), 'eleven (missed by the reference pattern) is replaced');
@@ -67,7 +70,13 @@ test('tolerance: 5 % relative below 20, ±1 from 20, exact at 0', () => {
 });
 
 test('concept accuracy at three levels, per system; weakest concepts ranked', () => {
-  const o = (grade: string, c0: string, c1: string, c2: string, ok: boolean): ConceptOutcome => ({ grade, cate0: c0, cate1: c1, cate2: c2, correct: ok });
+  const o = (grade: string, c0: string, c1: string, c2: string, ok: boolean): ConceptOutcome => ({
+    grade,
+    cate0: c0,
+    cate1: c1,
+    cate2: c2,
+    correct: ok,
+  });
   const outcomes = [
     o('element_en', 'geometry', 'angles', 'right angles', true),
     o('element_en', 'geometry', 'angles', 'right angles', false),
@@ -83,7 +92,10 @@ test('concept accuracy at three levels, per system; weakest concepts ranked', ()
   assert.equal(get('element_en', 'Measurement/time/hours').accuracy, 0);
   assert.equal(get('middle_zh', '几何/三角形/勾股定理').accuracy, 1);
   assert.equal(acc.length, 3 + 3 + 2 + 3); // element_en: 2 cate0, 3 cate1, 3 leaves; middle_zh: 1+1+1
-  assert.deepEqual(weakestConcepts(acc, { grade: 'element_en', n: 2 }).map((c) => c.concept), ['Measurement/time/hours', 'geometry/angles/right angles']);
+  assert.deepEqual(
+    weakestConcepts(acc, { grade: 'element_en', n: 2 }).map((c) => c.concept),
+    ['Measurement/time/hours', 'geometry/angles/right angles'],
+  );
   assert.deepEqual(setAccuracy(outcomes), [
     { grade: 'element_en', right: 2, count: 4, accuracy: 0.5 },
     { grade: 'middle_zh', right: 1, count: 1, accuracy: 1 },
@@ -91,13 +103,53 @@ test('concept accuracy at three levels, per system; weakest concepts ranked', ()
 });
 
 const EN = [
-  { idx: 1, cate0: 'Calculate', cate1: 'Add', cate2: 'Add whole numbers', question: 'What is 2 + 3?', answer: 5, grade: 'element_en' },
-  { idx: 2, cate0: 'Calculate', cate1: 'Fractions', cate2: 'Add fractions', question: 'What is 1/4 + 1/2?', answer: '3/4', grade: 'element_en' },
-  { idx: 2, cate0: 'geometry', cate1: 'angles', cate2: 'Right angles', question: 'How many degrees in a right angle?', answer: '90', grade: 'element_en' },
+  {
+    idx: 1,
+    cate0: 'Calculate',
+    cate1: 'Add',
+    cate2: 'Add whole numbers',
+    question: 'What is 2 + 3?',
+    answer: 5,
+    grade: 'element_en',
+  },
+  {
+    idx: 2,
+    cate0: 'Calculate',
+    cate1: 'Fractions',
+    cate2: 'Add fractions',
+    question: 'What is 1/4 + 1/2?',
+    answer: '3/4',
+    grade: 'element_en',
+  },
+  {
+    idx: 2,
+    cate0: 'geometry',
+    cate1: 'angles',
+    cate2: 'Right angles',
+    question: 'How many degrees in a right angle?',
+    answer: '90',
+    grade: 'element_en',
+  },
 ];
 const ZH = [
-  { idx: 10, cate0: '数与式', cate1: '百分数', cate2: '百分数的应用', question: '一件衣服打八折，折扣是原价的百分之几？', answer: '80%', grade: 'middle_zh' },
-  { idx: 11, cate0: '方程与不等式', cate1: '一元二次方程', cate2: '解一元二次方程', question: '解方程 x^2 = 4', answer: '[2,-2]', grade: 'middle_zh' },
+  {
+    idx: 10,
+    cate0: '数与式',
+    cate1: '百分数',
+    cate2: '百分数的应用',
+    question: '一件衣服打八折，折扣是原价的百分之几？',
+    answer: '80%',
+    grade: 'middle_zh',
+  },
+  {
+    idx: 11,
+    cate0: '方程与不等式',
+    cate1: '一元二次方程',
+    cate2: '解一元二次方程',
+    question: '解方程 x^2 = 4',
+    answer: '[2,-2]',
+    grade: 'middle_zh',
+  },
 ];
 const ANSWERS: Record<string, string> = {
   'What is 2 + 3?': 'Two plus three is five. Therefore, the answer is 5.',
@@ -112,24 +164,56 @@ test('end to end on synthetic EN and ZH files: generation, scoring, summary, and
   writeFileSync(join(dir, 'element_en.jsonl'), EN.map((r) => JSON.stringify(r)).join('\n'));
   writeFileSync(join(dir, 'middle_zh.jsonl'), ZH.map((r) => JSON.stringify(r)).join('\n'));
   const items = loadConceptMath([join(dir, 'element_en.jsonl'), join(dir, 'middle_zh.jsonl')]);
-  assert.deepEqual(items.map((i) => i.key), ['element_en:1', 'element_en:2', 'element_en:2#2', 'middle_zh:10', 'middle_zh:11']);
+  assert.deepEqual(
+    items.map((i) => i.key),
+    ['element_en:1', 'element_en:2', 'element_en:2#2', 'middle_zh:10', 'middle_zh:11'],
+  );
   const model = new ScriptedModel('math', (prompt) => ANSWERS[Object.keys(ANSWERS).find((q) => prompt.includes(q))!]);
-  const run = await runConceptMath({ items, runDir: RunDir.create(join(dir, 'out')), model, concurrency: 2, promptStyle: 'zs-cot' });
-  assert.ok(model.prompts.some((p) => p.includes("Let's think step by step.")) && model.prompts.some((p) => p.includes('让我们一步一步地思考')));
-  assert.deepEqual(run.outcomes.map((o) => o.correct), [true, true, false, true, false]);
+  const run = await runConceptMath({
+    items,
+    runDir: RunDir.create(join(dir, 'out')),
+    model,
+    concurrency: 2,
+    promptStyle: 'zs-cot',
+  });
+  assert.ok(
+    model.prompts.some((p) => p.includes("Let's think step by step.")) &&
+      model.prompts.some((p) => p.includes('让我们一步一步地思考')),
+  );
+  assert.deepEqual(
+    run.outcomes.map((o) => o.correct),
+    [true, true, false, true, false],
+  );
   assert.equal(run.summary.metrics!.accuracy, 60);
   assert.equal(run.summary.metrics!['Elementary-EN'], 66.67);
   assert.equal(run.summary.metrics!['Middle-ZH'], 50);
-  assert.ok(run.summary.tables.some((tb) => tb.title === 'Weakest concepts — Elementary-EN' && tb.rows[0][0] === 'geometry/angles/Right angles'));
+  assert.ok(
+    run.summary.tables.some(
+      (tb) => tb.title === 'Weakest concepts — Elementary-EN' && tb.rows[0][0] === 'geometry/angles/Right angles',
+    ),
+  );
   assert.equal(run.summary.plots.length, 2);
 
   // outputs in ConceptMath's own format (record + response) are enough to score
   const outputs = join(dir, 'outputs.jsonl');
   writeFileSync(outputs, [...EN, ...ZH].map((r) => JSON.stringify({ ...r, response: ANSWERS[r.question] })).join('\n'));
   const given = loadConceptMathResponses([outputs]);
-  const scored = await runConceptMath({ items: given.items, responses: given.responses, runDir: RunDir.create(join(dir, 'scored')), concurrency: 1 });
-  assert.deepEqual(scored.outcomes.map((o) => o.correct), run.outcomes.map((o) => o.correct));
-  assert.equal(readFileSync(join(dir, 'scored', 'results.jsonl'), 'utf8').trim().split('\n').length, 5);
+  const scored = await runConceptMath({
+    items: given.items,
+    responses: given.responses,
+    runDir: RunDir.create(join(dir, 'scored')),
+    concurrency: 1,
+  });
+  assert.deepEqual(
+    scored.outcomes.map((o) => o.correct),
+    run.outcomes.map((o) => o.correct),
+  );
+  assert.equal(
+    readFileSync(join(dir, 'scored', 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n').length,
+    5,
+  );
 });
 
 test('a record with a missing field names the file, line and field', (t) => {
@@ -137,5 +221,9 @@ test('a record with a missing field names the file, line and field', (t) => {
   const file = join(dir, 'middle_en.jsonl');
   const { cate1: _, ...broken } = EN[0];
   writeFileSync(file, [JSON.stringify(EN[1]), '', JSON.stringify(broken)].join('\n'));
-  assert.throws(() => loadConceptMath([file]), (e: unknown) => e instanceof AlignkitError && e.message === `${file}, line 3, field "cate1": missing field (expected a string)`);
+  assert.throws(
+    () => loadConceptMath([file]),
+    (e: unknown) =>
+      e instanceof AlignkitError && e.message === `${file}, line 3, field "cate1": missing field (expected a string)`,
+  );
 });

@@ -15,28 +15,55 @@ import { SHARED, ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
 
 const REAL = SHARED('mt-bench-101', 'mtbench101.jsonl');
 
-test('real MT-Bench-101 file: 1,388 dialogues, 3,615 judged turns, per-task judged counts of the notes', { skip: !existsSync(REAL) && 'needs data/mt-bench-101' }, () => {
-  const dialogues = loadMtBench101(REAL);
-  assert.equal(dialogues.length, 1388);
-  const turns = dialogues.flatMap(judgedTurns);
-  assert.equal(turns.length, 3615);
-  const expected: Record<string, number> = { CM: 239, SI: 620, AR: 407, TS: 249, CC: 352, CR: 253, FR: 123, SC: 77, SA: 73, MR: 224, GR: 218, IC: 426, PI: 354 };
-  for (const task of MT_TASKS) assert.equal(turns.filter((t) => t.task === task).length, expected[task], task);
-});
+test(
+  'real MT-Bench-101 file: 1,388 dialogues, 3,615 judged turns, per-task judged counts of the notes',
+  { skip: !existsSync(REAL) && 'needs data/mt-bench-101' },
+  () => {
+    const dialogues = loadMtBench101(REAL);
+    assert.equal(dialogues.length, 1388);
+    const turns = dialogues.flatMap(judgedTurns);
+    assert.equal(turns.length, 3615);
+    const expected: Record<string, number> = {
+      CM: 239,
+      SI: 620,
+      AR: 407,
+      TS: 249,
+      CC: 352,
+      CR: 253,
+      FR: 123,
+      SC: 77,
+      SA: 73,
+      MR: 224,
+      GR: 218,
+      IC: 426,
+      PI: 354,
+    };
+    for (const task of MT_TASKS) assert.equal(turns.filter((t) => t.task === task).length, expected[task], task);
+  },
+);
 
 const dialogue = (task: MtDialogue['task'], id: number, users: string[]): MtDialogue => ({
-  task, id, history: users.map((u, i) => ({ user: u, bot: `golden reply ${id}.${i + 1}` })),
+  task,
+  id,
+  history: users.map((u, i) => ({ user: u, bot: `golden reply ${id}.${i + 1}` })),
 });
 
 test('skip-first tasks judge from turn 2 with the golden turn 1 as context; others judge turn 1', () => {
   const cm = judgedTurns(dialogue('CM', 5, ['a', 'b', 'c']));
-  assert.deepEqual(cm.map((t) => t.turn), [2, 3]);
+  assert.deepEqual(
+    cm.map((t) => t.turn),
+    [2, 3],
+  );
   assert.deepEqual(cm[0].messages, [
-    { role: 'user', content: 'a' }, { role: 'assistant', content: 'golden reply 5.1' }, { role: 'user', content: 'b' },
+    { role: 'user', content: 'a' },
+    { role: 'assistant', content: 'golden reply 5.1' },
+    { role: 'user', content: 'b' },
   ]);
   assert.equal(cm[1].golden, 'golden reply 5.3');
-  for (const task of ['AR', 'CR', 'FR', 'SC', 'SA'] as const) assert.equal(judgedTurns(dialogue(task, 1, ['a', 'b']))[0].turn, 2, task);
-  for (const task of ['SI', 'TS', 'CC', 'MR', 'GR', 'IC', 'PI'] as const) assert.equal(judgedTurns(dialogue(task, 1, ['a', 'b']))[0].turn, 1, task);
+  for (const task of ['AR', 'CR', 'FR', 'SC', 'SA'] as const)
+    assert.equal(judgedTurns(dialogue(task, 1, ['a', 'b']))[0].turn, 2, task);
+  for (const task of ['SI', 'TS', 'CC', 'MR', 'GR', 'IC', 'PI'] as const)
+    assert.equal(judgedTurns(dialogue(task, 1, ['a', 'b']))[0].turn, 1, task);
 });
 
 test('only MR and GR get a reference, and it is the golden reply of the judged turn alone', () => {
@@ -47,9 +74,18 @@ test('only MR and GR get a reference, and it is the golden reply of the judged t
   const ref = /The reference solution is:\n###\n([\s\S]*)\n###/.exec(user.content);
   assert.ok(ref, 'reference section present');
   assert.equal(ref[1], 'golden reply 9.2');
-  assert.ok(user.content.includes('Human: first question\n\nAssistant: golden reply 9.1'), 'golden history in the transcript');
-  assert.ok(user.content.includes('Human: second question\n\nAssistant: MODEL ANSWER'), 'prediction after the last user turn');
-  assert.ok(!user.content.split('The reference solution')[0].includes('golden reply 9.2'), "the judged turn's golden reply appears only as the reference");
+  assert.ok(
+    user.content.includes('Human: first question\n\nAssistant: golden reply 9.1'),
+    'golden history in the transcript',
+  );
+  assert.ok(
+    user.content.includes('Human: second question\n\nAssistant: MODEL ANSWER'),
+    'prediction after the last user turn',
+  );
+  assert.ok(
+    !user.content.split('The reference solution')[0].includes('golden reply 9.2'),
+    "the judged turn's golden reply appears only as the reference",
+  );
   const gr = judgeMessages(judgedTurns(dialogue('GR', 3, ['q']))[0], 'x')[1].content;
   assert.match(gr, /reference solution is:\n###\ngolden reply 3.1\n###/);
   for (const task of MT_TASKS.filter((t) => t !== 'MR' && t !== 'GR')) {
@@ -63,18 +99,33 @@ test('rating parser: strict [[n]] with n an integer 1-10, last rating wins', () 
   assert.deepEqual(parseRating("Format is 'Rating: [[score]]'. My verdict: Rating: [[4]]"), { value: 4 });
   assert.deepEqual(parseRating('Rating: [[ 10 ]]'), { value: 10 });
   assert.deepEqual(parseRating('final [[3]]'), { value: 3 });
-  for (const bad of ['Rating: [[7.5]]', 'Rating: [[11]]', 'Rating: [[0]]', 'Rating: 7', 'purple monkey dishwasher', '']) {
+  for (const bad of [
+    'Rating: [[7.5]]',
+    'Rating: [[11]]',
+    'Rating: [[0]]',
+    'Rating: 7',
+    'purple monkey dishwasher',
+    '',
+  ]) {
     assert.ok('error' in parseRating(bad), bad);
   }
 });
 
 test('aggregation: dialogue = min over judged turns, task = mean of dialogues, overall = mean of tasks; failures counted', () => {
-  const t = (dialogueId: number, task: TurnScore['task'], turn: number, rating: number | null): TurnScore => ({ dialogueId, task, turn, rating });
+  const t = (dialogueId: number, task: TurnScore['task'], turn: number, rating: number | null): TurnScore => ({
+    dialogueId,
+    task,
+    turn,
+    rating,
+  });
   const s = aggregateMtBench([
-    t(1, 'GR', 1, 8), t(1, 'GR', 2, 6),
-    t(2, 'CM', 2, 9), t(2, 'CM', 3, 5),
+    t(1, 'GR', 1, 8),
+    t(1, 'GR', 2, 6),
+    t(2, 'CM', 2, 9),
+    t(2, 'CM', 3, 5),
     t(3, 'CM', 2, 7),
-    t(4, 'SI', 1, 4), t(4, 'SI', 2, null),
+    t(4, 'SI', 1, 4),
+    t(4, 'SI', 2, null),
     t(5, 'SI', 1, null),
   ]);
   const task = (name: string) => s.tasks.find((x) => x.task === name)!;
@@ -102,11 +153,17 @@ const data: MtDialogue[] = [
   dialogue('CM', 3, ['score 1', 'score 7']),
   dialogue('SI', 4, ['score 4', 'score 0']),
 ];
-const makeModel = (options = {}) => new ScriptedModel('scripted-model', (prompt) => `R=${[...prompt.matchAll(/score (\d+)/g)].pop()![1]}`, options);
-const makeJudgeModel = (options = {}) => new ScriptedModel('scripted-judge', (prompt) => {
-  const n = Number([...prompt.matchAll(/R=(\d+)/g)].pop()![1]);
-  return n === 0 ? 'I like turtles.' : `The reply is fine. Rating: [[${n}]]`;
-}, options);
+const makeModel = (options = {}) =>
+  new ScriptedModel('scripted-model', (prompt) => `R=${[...prompt.matchAll(/score (\d+)/g)].pop()![1]}`, options);
+const makeJudgeModel = (options = {}) =>
+  new ScriptedModel(
+    'scripted-judge',
+    (prompt) => {
+      const n = Number([...prompt.matchAll(/R=(\d+)/g)].pop()![1]);
+      return n === 0 ? 'I like turtles.' : `The reply is fine. Rating: [[${n}]]`;
+    },
+    options,
+  );
 
 function writeData(dir: string): string {
   const file = join(dir, 'mt.jsonl');
@@ -123,7 +180,9 @@ test('end to end on synthetic dialogues: scores, recorded judge failure with bou
   const run = await runMtBench101({ dialogues, runDir: RunDir.create(join(dir, 'out')), model, judge, concurrency: 3 });
   assert.equal(model.calls, 7);
   assert.equal(judgeModel.calls, 6 + 3, 'six judgements plus three attempts on the nonsense one');
-  assert.ok(model.peakInFlight + judgeModel.peakInFlight > 1 && model.peakInFlight <= 3 && judgeModel.peakInFlight <= 3);
+  assert.ok(
+    model.peakInFlight + judgeModel.peakInFlight > 1 && model.peakInFlight <= 3 && judgeModel.peakInFlight <= 3,
+  );
   assert.ok(!model.prompts.some((p) => p.includes('R=')), 'the model never sees its own earlier replies');
   const s = run.scores!;
   assert.deepEqual(Object.fromEntries(s.tasks.map((x) => [x.task, x.score])), { CM: 6, SI: 4, GR: 6 });
@@ -133,8 +192,14 @@ test('end to end on synthetic dialogues: scores, recorded judge failure with bou
   assert.equal(run.failures[0].raws.length, 3);
   assert.equal(run.summary.metrics!.judge_failures, 1);
   assert.ok(run.summary.tables.some((tb) => tb.title.startsWith('Judge failures (1)') && tb.rows[0][0] === '4:2'));
-  assert.deepEqual(run.summary.plots.map((p) => p.type), ['radar', 'bar']);
-  const results = readFileSync(join(dir, 'out', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(
+    run.summary.plots.map((p) => p.type),
+    ['radar', 'bar'],
+  );
+  const results = readFileSync(join(dir, 'out', 'results.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(results.length, 7);
   assert.equal(results.find((r) => r.key === '4:2').rating, null);
 });
@@ -143,16 +208,31 @@ test('a warm cache makes zero judge calls; given responses make zero model calls
   const dir = tempDir(t);
   const dialogues = loadMtBench101(writeData(dir));
   const cache = join(dir, 'cache');
-  await runMtBench101({ dialogues, runDir: RunDir.create(join(dir, 'a')), model: makeModel(), judge: new Judge(makeJudgeModel(), {}, new JudgeCache(cache)), concurrency: 2 });
+  await runMtBench101({
+    dialogues,
+    runDir: RunDir.create(join(dir, 'a')),
+    model: makeModel(),
+    judge: new Judge(makeJudgeModel(), {}, new JudgeCache(cache)),
+    concurrency: 2,
+  });
   const model = makeModel();
   const judgeModel = makeJudgeModel();
-  const again = await runMtBench101({ dialogues, runDir: RunDir.create(join(dir, 'b')), model, judge: new Judge(judgeModel, {}, new JudgeCache(cache)), concurrency: 2 });
+  const again = await runMtBench101({
+    dialogues,
+    runDir: RunDir.create(join(dir, 'b')),
+    model,
+    judge: new Judge(judgeModel, {}, new JudgeCache(cache)),
+    concurrency: 2,
+  });
   assert.equal(judgeModel.calls, 0);
   assert.equal(model.calls, 7);
   const judgeModel2 = makeJudgeModel();
   const scored = await runMtBench101({
-    dialogues, runDir: RunDir.create(join(dir, 'c')), judge: new Judge(judgeModel2, {}, new JudgeCache(cache)),
-    responses: loadMtBenchResponses(join(dir, 'a', 'responses.jsonl')), concurrency: 2,
+    dialogues,
+    runDir: RunDir.create(join(dir, 'c')),
+    judge: new Judge(judgeModel2, {}, new JudgeCache(cache)),
+    responses: loadMtBenchResponses(join(dir, 'a', 'responses.jsonl')),
+    concurrency: 2,
   });
   assert.equal(judgeModel2.calls, 0);
   assert.deepEqual(scored.scores!.tasks, again.scores!.tasks);
@@ -165,17 +245,32 @@ test('an endpoint that goes down mid-run stops the run; --resume finishes withou
   const cache = join(dir, 'cache');
   const judgeModel = makeJudgeModel();
   await assert.rejects(
-    runMtBench101({ dialogues, runDir: RunDir.create(out), model: makeModel({ failFromCall: 4 }), judge: new Judge(judgeModel, {}, new JudgeCache(cache)), concurrency: 1 }),
+    runMtBench101({
+      dialogues,
+      runDir: RunDir.create(out),
+      model: makeModel({ failFromCall: 4 }),
+      judge: new Judge(judgeModel, {}, new JudgeCache(cache)),
+      concurrency: 1,
+    }),
     (e: unknown) => e instanceof AlignkitError && e.kind === 'backend',
   );
   assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 3);
   assert.throws(() => RunDir.create(out), /--resume/);
   const judgeModel2 = makeJudgeModel();
   const model2 = makeModel();
-  const run = await runMtBench101({ dialogues, runDir: RunDir.create(out, { resume: true }), model: model2, judge: new Judge(judgeModel2, {}, new JudgeCache(cache)), concurrency: 2 });
+  const run = await runMtBench101({
+    dialogues,
+    runDir: RunDir.create(out, { resume: true }),
+    model: model2,
+    judge: new Judge(judgeModel2, {}, new JudgeCache(cache)),
+    concurrency: 2,
+  });
   assert.equal(model2.calls, 4);
   assert.equal(judgeModel.calls + judgeModel2.calls, 9, 'every judgement made exactly once overall');
-  const keys = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).key);
+  const keys = readFileSync(join(out, 'results.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).key);
   assert.equal(keys.length, 7);
   assert.equal(new Set(keys).size, 7);
   assert.ok(Math.abs(run.scores!.overall! - 16 / 3) < 1e-12);
@@ -185,7 +280,13 @@ test('an endpoint that goes down mid-run stops the run; --resume finishes withou
   writeFileSync(join(out, 'results.jsonl'), lines.slice(0, -1).join('\n') + '\n' + lines.at(-1)!.slice(0, 10));
   const judgeModel3 = makeJudgeModel();
   const model3 = makeModel();
-  const resumed = await runMtBench101({ dialogues, runDir: RunDir.create(out, { resume: true }), model: model3, judge: new Judge(judgeModel3, {}, new JudgeCache(cache)), concurrency: 2 });
+  const resumed = await runMtBench101({
+    dialogues,
+    runDir: RunDir.create(out, { resume: true }),
+    model: model3,
+    judge: new Judge(judgeModel3, {}, new JudgeCache(cache)),
+    concurrency: 2,
+  });
   assert.equal(judgeModel3.calls + model3.calls, 0);
   assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 7);
   assert.deepEqual(resumed.scores!.tasks, run.scores!.tasks);
@@ -199,18 +300,34 @@ test('generate only (no judge): responses.jsonl streamed, nothing scored; resumi
   assert.equal(model.calls, 7);
   assert.equal(run.scores, undefined);
   assert.equal(run.summary.metrics!.responses, 7);
-  assert.equal(readFileSync(join(dir, 'out', 'responses.jsonl'), 'utf8').trim().split('\n').length, 7);
+  assert.equal(
+    readFileSync(join(dir, 'out', 'responses.jsonl'), 'utf8')
+      .trim()
+      .split('\n').length,
+    7,
+  );
   assert.ok(!existsSync(join(dir, 'out', 'results.jsonl')));
   const again = makeModel();
-  await runMtBench101({ dialogues, runDir: RunDir.create(join(dir, 'out'), { resume: true }), model: again, concurrency: 2 });
+  await runMtBench101({
+    dialogues,
+    runDir: RunDir.create(join(dir, 'out'), { resume: true }),
+    model: again,
+    concurrency: 2,
+  });
   assert.equal(again.calls, 0);
 });
 
 test('a dataset line with a missing field names the file, line and field', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'bad.jsonl');
-  writeFileSync(file, [JSON.stringify(data[0]), JSON.stringify({ task: 'CM', id: 7, history: [{ user: 'hi' }] })].join('\n'));
-  assert.throws(() => loadMtBench101(file), (e: unknown) => e instanceof AlignkitError && e.message.includes(`${file}, line 2, field "history[0].bot"`));
+  writeFileSync(
+    file,
+    [JSON.stringify(data[0]), JSON.stringify({ task: 'CM', id: 7, history: [{ user: 'hi' }] })].join('\n'),
+  );
+  assert.throws(
+    () => loadMtBench101(file),
+    (e: unknown) => e instanceof AlignkitError && e.message.includes(`${file}, line 2, field "history[0].bot"`),
+  );
   writeFileSync(file, JSON.stringify({ id: 7, history: [] }));
   assert.throws(() => loadMtBench101(file), /line 1, field "task"/);
 });

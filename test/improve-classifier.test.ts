@@ -24,7 +24,10 @@ test('tokens: NFKC, case, numbers collapsed for concepts, CJK characters split, 
 });
 
 test('TF-IDF vectors have unit length and unseen features are ignored', () => {
-  const v = TfidfVectorizer.fit(['the area of a rectangle', 'the price of apples', 'the area of a square'], { minDf: 1, maxFeatures: 1000 });
+  const v = TfidfVectorizer.fit(['the area of a rectangle', 'the price of apples', 'the area of a square'], {
+    minDf: 1,
+    maxFeatures: 1000,
+  });
   const x = v.transform('area of a rectangle');
   const norm = Math.sqrt(x.values.reduce((a, b) => a + b * b, 0));
   assert.ok(Math.abs(norm - 1) < 1e-9, `norm ${norm}`);
@@ -37,14 +40,25 @@ test('the classifier beats the majority-class baseline on held-out labelled ques
   const score = heldOutScore(examples, { seed: 1 });
   assert.equal(score.labels, 10);
   assert.ok(score.testSize >= 100, `held out ${score.testSize}`);
-  assert.ok(score.accuracy >= score.majorityAccuracy + 0.2, `accuracy ${score.accuracy} vs majority ${score.majorityAccuracy}`);
+  assert.ok(
+    score.accuracy >= score.majorityAccuracy + 0.2,
+    `accuracy ${score.accuracy} vs majority ${score.majorityAccuracy}`,
+  );
 });
 
 test('Chinese questions go to Chinese concepts; save and load give the same probabilities', { skip }, (t) => {
   const { benchmark } = buildFixture(200);
-  const classifier = ConceptClassifier.train(benchmark.map((b) => ({ text: b.question, label: `${b.grade}:${b.cate0}/${b.cate1}/${b.cate2}` })));
-  assert.equal(classifier.predict('一块长方形草地长20米，宽9米，面积是多少平方米？').label, 'synthetic_zh:几何/面积/长方形的面积');
-  assert.equal(classifier.predict('一双鞋原价300元，打七折后便宜了多少元？').label, 'synthetic_zh:数与代数/百分数/百分数的应用');
+  const classifier = ConceptClassifier.train(
+    benchmark.map((b) => ({ text: b.question, label: `${b.grade}:${b.cate0}/${b.cate1}/${b.cate2}` })),
+  );
+  assert.equal(
+    classifier.predict('一块长方形草地长20米，宽9米，面积是多少平方米？').label,
+    'synthetic_zh:几何/面积/长方形的面积',
+  );
+  assert.equal(
+    classifier.predict('一双鞋原价300元，打七折后便宜了多少元？').label,
+    'synthetic_zh:数与代数/百分数/百分数的应用',
+  );
   const file = join(tempDir(t), 'classifier.json');
   classifier.save(file);
   const loaded = ConceptClassifier.load(file);
@@ -55,10 +69,23 @@ test('Chinese questions go to Chinese concepts; save and load give the same prob
 });
 
 test('classifier errors: one concept only, a file that is not a classifier', (t) => {
-  assert.throws(() => ConceptClassifier.train([{ text: 'a b', label: 'x' }, { text: 'c d', label: 'x' }]), /at least two concepts/);
+  assert.throws(
+    () =>
+      ConceptClassifier.train([
+        { text: 'a b', label: 'x' },
+        { text: 'c d', label: 'x' },
+      ]),
+    /at least two concepts/,
+  );
   const file = join(tempDir(t), 'x.json');
   writeFileSync(file, '{"kind": "something else"}');
-  assert.throws(() => ConceptClassifier.load(file), (e: unknown) => e instanceof AlignkitError && e.message.includes(file) && e.message.includes('not an alignkit concept classifier'));
+  assert.throws(
+    () => ConceptClassifier.load(file),
+    (e: unknown) =>
+      e instanceof AlignkitError &&
+      e.message.includes(file) &&
+      e.message.includes('not an alignkit concept classifier'),
+  );
 });
 
 test('concept units: leaves with too few items are pooled under their parent, then their top concept', () => {
@@ -72,7 +99,11 @@ test('concept units: leaves with too few items are pooled under their parent, th
   const units = conceptUnits(items, items, 5);
   assert.equal(units.unitOf(item('p', 'big')).concept, 'A/p/big');
   assert.equal(units.unitOf(item('p', 'small1')).concept, `A/p/${POOLED}`);
-  assert.equal(units.unitOf(item('p', 'small2')).id, units.unitOf(item('p', 'small1')).id, 'small leaves of one parent share a unit');
+  assert.equal(
+    units.unitOf(item('p', 'small2')).id,
+    units.unitOf(item('p', 'small1')).id,
+    'small leaves of one parent share a unit',
+  );
   assert.equal(units.unitOf(item('q', 'tiny')).concept, `A/${POOLED}/${POOLED}`);
   assert.equal(units.units.length, 3);
   const relabelled = unitOutcome(units, { ...item('p', 'small2'), correct: true });

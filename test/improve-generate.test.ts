@@ -2,10 +2,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { generateProblems, generationMessages, parseGeneratedProblem, type GenerationTask } from '../src/eval/concepts/generate.ts';
+import {
+  generateProblems,
+  generationMessages,
+  parseGeneratedProblem,
+  type GenerationTask,
+} from '../src/eval/concepts/generate.ts';
 import { ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
 
-const unit = (id: string, path: [string, string, string], grade = 'g_en') => ({ id: `${grade}:${id}`, grade, level: 2 as const, concept: path.join('/'), path });
+const unit = (id: string, path: [string, string, string], grade = 'g_en') => ({
+  id: `${grade}:${id}`,
+  grade,
+  level: 2 as const,
+  concept: path.join('/'),
+  path,
+});
 
 const EN: GenerationTask = {
   unit: unit('ages', ['Expressions', 'Age problems', 'Ages']),
@@ -34,14 +45,30 @@ const REPLIES = [
 
 test('a teacher that returns malformed problems: dropped and counted by reason, well-formed ones kept', async (t) => {
   let call = 0;
-  const teacher = new ScriptedModel('teacher', (prompt) => (prompt.includes('长方形') ? '题目：一块长方形菜地长12米，宽6米，面积是多少平方米？\n解答：12×6=72（平方米）。\n答案：72' : REPLIES[call++ % REPLIES.length]));
+  const teacher = new ScriptedModel('teacher', (prompt) =>
+    prompt.includes('长方形')
+      ? '题目：一块长方形菜地长12米，宽6米，面积是多少平方米？\n解答：12×6=72（平方米）。\n答案：72'
+      : REPLIES[call++ % REPLIES.length],
+  );
   const recordsPath = join(tempDir(t), 'generated.jsonl');
-  const options = { teacher, tasks: [EN, ZH], perConcept: REPLIES.length, shots: 2, generation: { maxNewTokens: 256, temperature: 0.8 }, concurrency: 1, seed: 5, recordsPath };
+  const options = {
+    teacher,
+    tasks: [EN, ZH],
+    perConcept: REPLIES.length,
+    shots: 2,
+    generation: { maxNewTokens: 256, temperature: 0.8 },
+    concurrency: 1,
+    seed: 5,
+    recordsPath,
+  };
   const outcome = await generateProblems(options);
-  assert.deepEqual(outcome.problems.filter((p) => p.concept === EN.unit.id).map((p) => [p.question, p.answer]), [
-    ['Carl is 3 years younger than Dana, who is 15. How old is Carl?', '12'],
-    ['Gina is 8. Her aunt is 3 times as old plus 2 years. How old is the aunt?', '26'],
-  ]);
+  assert.deepEqual(
+    outcome.problems.filter((p) => p.concept === EN.unit.id).map((p) => [p.question, p.answer]),
+    [
+      ['Carl is 3 years younger than Dana, who is 15. How old is Carl?', '12'],
+      ['Gina is 8. Her aunt is 3 times as old plus 2 years. How old is the aunt?', '26'],
+    ],
+  );
   assert.deepEqual(outcome.dropped, {
     'no Problem/Solution/Answer sections': 1,
     'answer is not a single number': 1,
@@ -51,12 +78,21 @@ test('a teacher that returns malformed problems: dropped and counted by reason, 
     'empty or too short problem': 1,
   });
   const zh = outcome.problems.filter((p) => p.concept === ZH.unit.id);
-  assert.deepEqual(zh.map((p) => [p.answer, p.solution]), [['72', '12×6=72（平方米）。']], 'Chinese labels parse; identical replies count once');
+  assert.deepEqual(
+    zh.map((p) => [p.answer, p.solution]),
+    [['72', '12×6=72（平方米）。']],
+    'Chinese labels parse; identical replies count once',
+  );
   assert.equal(outcome.records.length, 2 * REPLIES.length);
   assert.equal(teacher.calls, 2 * REPLIES.length);
 
   // resumed: nothing is asked again, the same result comes back
-  const again = await generateProblems({ ...options, teacher: new ScriptedModel('teacher', () => { throw new Error('must not be called'); }) });
+  const again = await generateProblems({
+    ...options,
+    teacher: new ScriptedModel('teacher', () => {
+      throw new Error('must not be called');
+    }),
+  });
   assert.deepEqual(again.problems, outcome.problems);
   assert.deepEqual(again.dropped, outcome.dropped);
 });
@@ -70,5 +106,8 @@ test('the prompt shows the concept, the chosen examples with answers, and the ou
   const [zh] = generationMessages(ZH, ZH.examples);
   assert.match(zh.content, /知识点“几何 \/ 面积 \/ 长方形的面积”/);
   assert.match(zh.content, /题目: <…>\n解答: <…>\n答案: <…>/);
-  assert.ok('reason' in parseGeneratedProblem('Problem: What is 2 + 2 if we add them?\nSolution: 2+2=4\nAnswer: 4 or 5'), 'two numbers: not one answer');
+  assert.ok(
+    'reason' in parseGeneratedProblem('Problem: What is 2 + 2 if we add them?\nSolution: 2+2=4\nAnswer: 4 or 5'),
+    'two numbers: not one answer',
+  );
 });

@@ -8,7 +8,9 @@ const width = cfg.numLayers * 2 * cfg.numKvHeads * cfg.headDim;
 /** new_kv [B, T, L·2·Hkv·hd] whose every float encodes (row, token, layer, k/v, head, d) */
 function newKv(batch: number, tokens: number, first: number): Float32Array {
   const out = new Float32Array(batch * tokens * width);
-  for (let b = 0; b < batch; b++) for (let t = 0; t < tokens; t++) for (let j = 0; j < width; j++) out[(b * tokens + t) * width + j] = code(b, first + t, j);
+  for (let b = 0; b < batch; b++)
+    for (let t = 0; t < tokens; t++)
+      for (let j = 0; j < width; j++) out[(b * tokens + t) * width + j] = code(b, first + t, j);
   return out;
 }
 const code = (row: number, token: number, j: number) => row * 10000 + token * 100 + j;
@@ -19,11 +21,19 @@ function read(cache: KvCache, l: number, kind: 'k' | 'v', b: number, h: number, 
   return [...cache.layers[l][kind].subarray(at, at + cfg.headDim)];
 }
 const stored = (row: number, token: number, l: number, kind: 'k' | 'v', h: number) =>
-  Array.from({ length: cfg.headDim }, (_, d) => code(row, token, ((l * 2 + (kind === 'k' ? 0 : 1)) * cfg.numKvHeads + h) * cfg.headDim + d));
+  Array.from({ length: cfg.headDim }, (_, d) =>
+    code(row, token, ((l * 2 + (kind === 'k' ? 0 : 1)) * cfg.numKvHeads + h) * cfg.headDim + d),
+  );
 
 function assertHolds(cache: KvCache, row: number, column: number, fromRow: number, token: number): void {
-  for (let l = 0; l < cfg.numLayers; l++) for (const kind of ['k', 'v'] as const) for (let h = 0; h < cfg.numKvHeads; h++)
-    assert.deepEqual(read(cache, l, kind, row, h, column), stored(fromRow, token, l, kind, h), `row ${row} column ${column} layer ${l} ${kind} head ${h}`);
+  for (let l = 0; l < cfg.numLayers; l++)
+    for (const kind of ['k', 'v'] as const)
+      for (let h = 0; h < cfg.numKvHeads; h++)
+        assert.deepEqual(
+          read(cache, l, kind, row, h, column),
+          stored(fromRow, token, l, kind, h),
+          `row ${row} column ${column} layer ${l} ${kind} head ${h}`,
+        );
 }
 
 test('KV cache: appends land in their columns, growth keeps them, rows reorder, holes pack, batches join', () => {
@@ -40,10 +50,17 @@ test('KV cache: appends land in their columns, growth keeps them, rows reorder, 
 
   const reordered = cache.select([1, 1, 0]);
   assert.equal(reordered.batch, 3);
-  for (let t = 0; t < 9; t++) { assertHolds(reordered, 0, t, 1, t); assertHolds(reordered, 1, t, 1, t); assertHolds(reordered, 2, t, 0, t); }
+  for (let t = 0; t < 9; t++) {
+    assertHolds(reordered, 0, t, 1, t);
+    assertHolds(reordered, 1, t, 1, t);
+    assertHolds(reordered, 2, t, 0, t);
+  }
 
   // row 0 keeps even columns, row 1 the last three
-  const keep = [Uint8Array.from({ length: 9 }, (_, c) => Number(c % 2 === 0)), Uint8Array.from({ length: 9 }, (_, c) => Number(c >= 6))];
+  const keep = [
+    Uint8Array.from({ length: 9 }, (_, c) => Number(c % 2 === 0)),
+    Uint8Array.from({ length: 9 }, (_, c) => Number(c >= 6)),
+  ];
   const packed = cache.pack(keep);
   assert.equal(packed.used, 5);
   [0, 2, 4, 6, 8].forEach((t, c) => assertHolds(packed, 0, c, 0, t));

@@ -10,8 +10,16 @@ import { canonicalJson, requestKey } from '../src/lm/openai/response-cache.ts';
 test('parseModelRef tells local paths from BASE_URL#MODEL and says what is wrong', () => {
   assert.deepEqual(parseModelRef('models/tiny'), { kind: 'local', path: 'models/tiny' });
   assert.deepEqual(parseModelRef('./a#b'), { kind: 'local', path: './a#b' });
-  assert.deepEqual(parseModelRef('http://localhost:8000/v1/#Qwen/Qwen2.5-7B'), { kind: 'openai', baseUrl: 'http://localhost:8000/v1', model: 'Qwen/Qwen2.5-7B' });
-  assert.deepEqual(parseModelRef('HTTPS://api.example.com#m'), { kind: 'openai', baseUrl: 'https://api.example.com', model: 'm' });
+  assert.deepEqual(parseModelRef('http://localhost:8000/v1/#Qwen/Qwen2.5-7B'), {
+    kind: 'openai',
+    baseUrl: 'http://localhost:8000/v1',
+    model: 'Qwen/Qwen2.5-7B',
+  });
+  assert.deepEqual(parseModelRef('HTTPS://api.example.com#m'), {
+    kind: 'openai',
+    baseUrl: 'https://api.example.com',
+    model: 'm',
+  });
   assert.throws(() => parseModelRef('http://localhost:8000/v1'), /no model name \(expected BASE_URL#MODEL_NAME/);
   assert.throws(() => parseModelRef('http://localhost:8000/v1#'), /empty model name/);
   assert.throws(() => parseModelRef('http://:::#m'), /not a valid URL/);
@@ -30,9 +38,18 @@ test('Retry-After as seconds or an HTTP date; backoff within its full-jitter bou
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('Thu, 01 Jan 2026 00:00:00 GMT')), 10_000);
   assert.equal(parseRetryAfter('soon'), undefined);
   assert.equal(parseRetryAfter(null), undefined);
-  assert.equal(backoffDelayMs(3, 100, 10_000, () => 0.999), 799);
-  assert.equal(backoffDelayMs(10, 100, 2000, () => 0.5), 1000);
-  assert.equal(backoffDelayMs(0, 100, 2000, () => 0), 0);
+  assert.equal(
+    backoffDelayMs(3, 100, 10_000, () => 0.999),
+    799,
+  );
+  assert.equal(
+    backoffDelayMs(10, 100, 2000, () => 0.5),
+    1000,
+  );
+  assert.equal(
+    backoffDelayMs(0, 100, 2000, () => 0),
+    0,
+  );
 });
 
 test('logprobLimitFrom reads the limit a server states when it refuses', () => {
@@ -44,16 +61,19 @@ test('logprobLimitFrom reads the limit a server states when it refuses', () => {
 
 test('ConcurrencyLimiter never runs more than its limit and keeps arrival order', async () => {
   const limiter = new ConcurrencyLimiter(2);
-  let running = 0, peak = 0;
+  let running = 0,
+    peak = 0;
   const started: number[] = [];
   const gates: (() => void)[] = [];
-  const tasks = Array.from({ length: 6 }, (_, i) => limiter.run(async () => {
-    started.push(i);
-    peak = Math.max(peak, ++running);
-    await new Promise<void>((resolve) => gates.push(resolve));
-    running--;
-    return i;
-  }));
+  const tasks = Array.from({ length: 6 }, (_, i) =>
+    limiter.run(async () => {
+      started.push(i);
+      peak = Math.max(peak, ++running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      running--;
+      return i;
+    }),
+  );
   while (started.length < 6) {
     await new Promise((r) => setImmediate(r));
     gates.shift()?.();

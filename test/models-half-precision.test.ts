@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../src/models/half-precision.ts';
+import {
+  bfloat16ToFloat32,
+  float16ToFloat32,
+  float32ToBfloat16,
+  float32ToFloat16,
+} from '../src/models/half-precision.ts';
 import { createRng } from '../src/util/random.ts';
 
 const f16 = (x: number) => float32ToFloat16(Float32Array.of(x))[0];
@@ -9,9 +14,21 @@ const bf16 = (x: number) => float32ToBfloat16(Float32Array.of(x))[0];
 
 test('float16 known encodings', () => {
   const cases: [number, number][] = [
-    [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [65504, 0x7bff], [2 ** -14, 0x0400], [2 ** -24, 0x0001],
-    [0, 0x0000], [-0, 0x8000], [Infinity, 0x7c00], [-Infinity, 0xfc00], [1e6, 0x7c00], [65520, 0x7c00],
-    [2 ** -26, 0x0000], [0.1, 0x2e66], [1 / 3, 0x3555],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.5, 0x3800],
+    [65504, 0x7bff],
+    [2 ** -14, 0x0400],
+    [2 ** -24, 0x0001],
+    [0, 0x0000],
+    [-0, 0x8000],
+    [Infinity, 0x7c00],
+    [-Infinity, 0xfc00],
+    [1e6, 0x7c00],
+    [65520, 0x7c00],
+    [2 ** -26, 0x0000],
+    [0.1, 0x2e66],
+    [1 / 3, 0x3555],
   ];
   for (const [value, bits] of cases) {
     assert.equal(f16(value), bits, `encode ${value}`);

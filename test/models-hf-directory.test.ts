@@ -9,7 +9,13 @@ import { isHfDirectory, readHfDirectory, writeHfDirectory } from '../src/models/
 import { INDEX_FILE_NAME, readSafetensorsHeader, writeSafetensors } from '../src/models/safetensors.ts';
 import { expectedWeightShapes } from '../src/models/weight-shapes.ts';
 import type { Weights } from '../src/models/weights.ts';
-import { randomGpt2Config, randomLlamaConfig, randomWeights, writeRandomGpt2, writeRandomLlama } from './helpers/random-models.ts';
+import {
+  randomGpt2Config,
+  randomLlamaConfig,
+  randomWeights,
+  writeRandomGpt2,
+  writeRandomLlama,
+} from './helpers/random-models.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'alignkit-hfdir-'));
@@ -33,7 +39,11 @@ test('random llama, qwen2, mistral and gpt2 models round-trip through HF directo
   for (const make of cases) {
     const dirBefore = counter;
     const written = make();
-    const dir = join(root, readdirSync(root).find((d) => d.startsWith(`case${dirBefore}-`))!, 'model');
+    const dir = join(
+      root,
+      readdirSync(root).find((d) => d.startsWith(`case${dirBefore}-`))!,
+      'model',
+    );
     assert.ok(isHfDirectory(dir));
     assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'generation_config.json', 'model.safetensors']);
     const back = readHfDirectory(dir);
@@ -62,7 +72,14 @@ test('random models are deterministic, with norms at 1 and small random matrices
 
 test('sharded save: index plus shards, read back identical', () => {
   const dir = fresh();
-  const written = writeRandomLlama(dir, { seed: 9, hiddenSize: 64, numHeads: 4, intermediateSize: 96, numLayers: 3, shardBytes: 40_000 });
+  const written = writeRandomLlama(dir, {
+    seed: 9,
+    hiddenSize: 64,
+    numHeads: 4,
+    intermediateSize: 96,
+    numLayers: 3,
+    shardBytes: 40_000,
+  });
   const files = readdirSync(dir);
   const shards = files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f));
   assert.ok(shards.length >= 3, `files: ${files}`);
@@ -72,7 +89,10 @@ test('sharded save: index plus shards, read back identical', () => {
 });
 
 test('float16 and bfloat16 saves: torch_dtype follows, values are what the file holds', () => {
-  for (const [dtype, torchDtype] of [['F16', 'float16'], ['BF16', 'bfloat16']] as const) {
+  for (const [dtype, torchDtype] of [
+    ['F16', 'float16'],
+    ['BF16', 'bfloat16'],
+  ] as const) {
     const dir = fresh();
     const written = writeRandomGpt2(dir, { seed: 10, dtype });
     assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).torch_dtype, torchDtype);
@@ -112,7 +132,11 @@ test('extra files (tokenizer) are written with the model; bad names are refused'
   const weights = randomWeights(cfg, 13);
   const dir = fresh();
   writeHfDirectory(dir, cfg, weights, {
-    extraFiles: { 'tokenizer.json': '{"model": {}}', 'tokenizer.model': Uint8Array.of(1, 2, 3), 'extra/notes.txt': 'hi' },
+    extraFiles: {
+      'tokenizer.json': '{"model": {}}',
+      'tokenizer.model': Uint8Array.of(1, 2, 3),
+      'extra/notes.txt': 'hi',
+    },
     generationConfig: { temperature: 0.7 },
   });
   assert.equal(readFileSync(join(dir, 'tokenizer.json'), 'utf8'), '{"model": {}}');
@@ -137,7 +161,9 @@ test('an existing model directory is replaced only by a complete new one', () =>
   // a save that fails midway (fault injected in an extra file) leaves the previous model untouched
   const before = readFileSync(join(dir, 'model.safetensors'));
   const cfg = randomLlamaConfig();
-  assert.throws(() => writeHfDirectory(dir, cfg, randomWeights(cfg, 16), { extraFiles: { 'tokenizer.json': 42 as unknown as string } }));
+  assert.throws(() =>
+    writeHfDirectory(dir, cfg, randomWeights(cfg, 16), { extraFiles: { 'tokenizer.json': 42 as unknown as string } }),
+  );
   assert.deepEqual(readFileSync(join(dir, 'model.safetensors')), before);
   assert.deepEqual(readdirSync(resolve(dir, '..')), ['model']);
 });
@@ -146,8 +172,11 @@ test('a save killed midway never leaves a half-written directory', async () => {
   const dir = fresh('killed');
   const script = join(root, 'slow-save.ts');
   const helpers = resolve('test/helpers/random-models.ts');
-  writeFileSync(script, `import { writeRandomLlama } from ${JSON.stringify(helpers)};\n` +
-    `writeRandomLlama(process.argv[2], { seed: Number(process.argv[3]), hiddenSize: 256, numHeads: 4, intermediateSize: 512, numLayers: 8, vocabSize: 512, shardBytes: 1 << 20 });\n`);
+  writeFileSync(
+    script,
+    `import { writeRandomLlama } from ${JSON.stringify(helpers)};\n` +
+      `writeRandomLlama(process.argv[2], { seed: Number(process.argv[3]), hiddenSize: 256, numHeads: 4, intermediateSize: 512, numLayers: 8, vocabSize: 512, shardBytes: 1 << 20 });\n`,
+  );
   const parent = resolve(dir, '..');
   const temps = () => readdirSync(parent).filter((f) => f.includes('.tmp-'));
   const killDuringSave = async (seed: number) => {
@@ -176,7 +205,13 @@ test('a save interrupted between its two renames: reading says where the previou
   const parent = resolve(dir, '..');
   const old = join(parent, '.swapped.old-999999999-1');
   writeRandomLlama(old, { seed: 1 });
-  assertNamedError(() => readHfDirectory(dir), dir, new RegExp(`model directory not found \\(a save was interrupted while replacing it; the previous model is in ${old.replace(/\./g, '\\.')}\\)`));
+  assertNamedError(
+    () => readHfDirectory(dir),
+    dir,
+    new RegExp(
+      `model directory not found \\(a save was interrupted while replacing it; the previous model is in ${old.replace(/\./g, '\\.')}\\)`,
+    ),
+  );
   writeRandomLlama(dir, { seed: 2 });
   assert.ok(existsSync(old), 'kept while the target was missing');
   writeRandomLlama(dir, { seed: 3 });
@@ -201,10 +236,17 @@ test('reading bad directories gives one clear error naming the path', () => {
   writeRandomLlama(dir, { numKvHeads: 2 });
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, num_key_value_heads: 4 }));
-  assertNamedError(() => readHfDirectory(dir), join(dir, 'model.safetensors'),
-    /tensor "model.layers.0.self_attn.k_proj.weight" has shape \[16, 32\], expected \[32, 32\]/);
+  assertNamedError(
+    () => readHfDirectory(dir),
+    join(dir, 'model.safetensors'),
+    /tensor "model.layers.0.self_attn.k_proj.weight" has shape \[16, 32\], expected \[32, 32\]/,
+  );
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: 3 }));
-  assertNamedError(() => readHfDirectory(dir), join(dir, 'model.safetensors'), /tensor "model.layers.2.input_layernorm.weight" is missing/);
+  assertNamedError(
+    () => readHfDirectory(dir),
+    join(dir, 'model.safetensors'),
+    /tensor "model.layers.2.input_layernorm.weight" is missing/,
+  );
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['PhiForCausalLM'] }));
   assertNamedError(() => readHfDirectory(dir), join(dir, 'config.json'), /unsupported architecture "PhiForCausalLM"/);
 });
@@ -219,7 +261,11 @@ test('saving refuses weights that do not fit the config, and unrelated directori
   const unrelated = fresh();
   mkdirSync(unrelated);
   writeFileSync(join(unrelated, 'thesis.tex'), 'precious');
-  assertNamedError(() => writeHfDirectory(unrelated, cfg, randomWeights(cfg, 1)), unrelated, /refusing to replace a non-empty directory/);
+  assertNamedError(
+    () => writeHfDirectory(unrelated, cfg, randomWeights(cfg, 1)),
+    unrelated,
+    /refusing to replace a non-empty directory/,
+  );
   assert.equal(readFileSync(join(unrelated, 'thesis.tex'), 'utf8'), 'precious');
   assert.equal(expectedWeightShapes(cfg).size, randomWeights(cfg, 1).size);
 });

@@ -4,8 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
-  INDEX_FILE_NAME, readSafetensors, readSafetensorsHeader, SafetensorsCheckpoint, SINGLE_FILE_NAME,
-  writeSafetensors, writeSafetensorsCheckpoint,
+  INDEX_FILE_NAME,
+  readSafetensors,
+  readSafetensorsHeader,
+  SafetensorsCheckpoint,
+  SINGLE_FILE_NAME,
+  writeSafetensors,
+  writeSafetensorsCheckpoint,
 } from '../src/models/safetensors.ts';
 import type { Weights } from '../src/models/weights.ts';
 import { createRng } from '../src/util/random.ts';
@@ -87,7 +92,11 @@ test('the writer produces the documented layout: u64 header length, padded JSON,
 
 test('F32 round trip is exact; F16 and BF16 round trips are within their precision', () => {
   const weights = randomWeights(1, { a: [8, 16], b: [16], c: [3, 5, 7] });
-  for (const [dtype, tolerance] of [['F32', 0], ['F16', 2 ** -11], ['BF16', 2 ** -8]] as const) {
+  for (const [dtype, tolerance] of [
+    ['F32', 0],
+    ['F16', 2 ** -11],
+    ['BF16', 2 ** -8],
+  ] as const) {
     const path = join(freshDir(), 'm.safetensors');
     writeSafetensors(path, weights, { dtype });
     const header = readSafetensorsHeader(path);
@@ -111,7 +120,10 @@ test('sharded checkpoints: written above shardBytes, read back through the index
   assert.ok(files.includes(INDEX_FILE_NAME));
   const index = JSON.parse(readFileSync(join(dir, INDEX_FILE_NAME), 'utf8'));
   assert.deepEqual(Object.keys(index.weight_map).sort(), [...weights.keys()].sort());
-  assert.equal(index.metadata.total_size, [...weights.values()].reduce((s, t) => s + t.data.length * 4, 0));
+  assert.equal(
+    index.metadata.total_size,
+    [...weights.values()].reduce((s, t) => s + t.data.length * 4, 0),
+  );
   assert.match(index.weight_map['l0.w'], /^model-00001-of-0000\d\.safetensors$/);
   for (const source of [dir, join(dir, INDEX_FILE_NAME)]) {
     const back = readSafetensors(source);
@@ -131,7 +143,13 @@ test('a failed write leaves the previous file intact and no temp file', () => {
   const before = readFileSync(path);
   // fault injection: the tensor data becomes unreadable after the header is computed
   let reads = 0;
-  const faulty = { shape: [4, 4], get data(): Float32Array { if (++reads > 2) throw new Error('disk on fire'); return new Float32Array(16); } };
+  const faulty = {
+    shape: [4, 4],
+    get data(): Float32Array {
+      if (++reads > 2) throw new Error('disk on fire');
+      return new Float32Array(16);
+    },
+  };
   assert.throws(() => writeSafetensors(path, new Map([['a', faulty]])), /disk on fire/);
   assert.deepEqual(readFileSync(path), before);
   assert.deepEqual(readdirSync(dir), ['model.safetensors']);
@@ -146,7 +164,11 @@ test('corrupt files give one clear error naming the file', async (t) => {
   });
   await t.test('header length beyond the file', () => {
     const path = writeRaw('long.safetensors', rawFile({ a: 1 }, Buffer.alloc(0), 1_000_000));
-    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /header length \(1000000 bytes\) runs past the end of the file/);
+    assertNamedError(
+      () => SafetensorsCheckpoint.open(path),
+      path,
+      /header length \(1000000 bytes\) runs past the end of the file/,
+    );
   });
   await t.test('header length over the format limit', () => {
     const path = writeRaw('huge.safetensors', rawFile({}, Buffer.alloc(0), 200_000_000));
@@ -155,7 +177,11 @@ test('corrupt files give one clear error naming the file', async (t) => {
   });
   await t.test('data cut off (truncated file)', () => {
     const path = writeRaw('cut.safetensors', good.subarray(0, good.length - 5));
-    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /tensor "a".*run past the end of the data section \(11 bytes\).*truncated/);
+    assertNamedError(
+      () => SafetensorsCheckpoint.open(path),
+      path,
+      /tensor "a".*run past the end of the data section \(11 bytes\).*truncated/,
+    );
   });
   await t.test('malformed JSON header', () => {
     const path = writeRaw('json.safetensors', rawFile('{"a": {"dtype": "F32",', Buffer.alloc(0)));
@@ -166,11 +192,21 @@ test('corrupt files give one clear error naming the file', async (t) => {
     assertNamedError(() => SafetensorsCheckpoint.open(path), path, /must be an object/);
   });
   await t.test('data_offsets disagree with shape x dtype', () => {
-    const path = writeRaw('size.safetensors', rawFile({ a: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 16] } }, Buffer.alloc(24)));
-    assertNamedError(() => SafetensorsCheckpoint.open(path), path, /tensor "a": data_offsets \[0, 16\] hold 16 bytes, but shape \[2, 3\] of F32 needs 24 bytes/);
+    const path = writeRaw(
+      'size.safetensors',
+      rawFile({ a: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 16] } }, Buffer.alloc(24)),
+    );
+    assertNamedError(
+      () => SafetensorsCheckpoint.open(path),
+      path,
+      /tensor "a": data_offsets \[0, 16\] hold 16 bytes, but shape \[2, 3\] of F32 needs 24 bytes/,
+    );
   });
   await t.test('overlapping tensors', () => {
-    const header = { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } };
+    const header = {
+      a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+      b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+    };
     const path = writeRaw('overlap.safetensors', rawFile(header, Buffer.alloc(16)));
     assertNamedError(() => SafetensorsCheckpoint.open(path), path, /"a" \[0, 16\] and "b" \[8, 16\] overlap/);
   });
@@ -192,7 +228,10 @@ test('corrupt files give one clear error naming the file', async (t) => {
     }
   });
   await t.test('integer tensors are refused when read, naming the tensor and dtype', () => {
-    const header = { ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] }, w: { dtype: 'F32', shape: [1], data_offsets: [16, 20] } };
+    const header = {
+      ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] },
+      w: { dtype: 'F32', shape: [1], data_offsets: [16, 20] },
+    };
     const path = writeRaw('ints.safetensors', rawFile(header, Buffer.alloc(20)));
     const checkpoint = SafetensorsCheckpoint.open(path);
     assert.deepEqual([...checkpoint.read('w').data], [0]);
@@ -202,15 +241,29 @@ test('corrupt files give one clear error naming the file', async (t) => {
     const dir = freshDir();
     writeFileSync(join(dir, 'model-00001-of-00002.safetensors'), good);
     const index = join(dir, INDEX_FILE_NAME);
-    writeFileSync(index, JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
-    assertNamedError(() => SafetensorsCheckpoint.open(dir), index, /weight_map names shard "model-00002-of-00002.safetensors", which does not exist/);
+    writeFileSync(
+      index,
+      JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }),
+    );
+    assertNamedError(
+      () => SafetensorsCheckpoint.open(dir),
+      index,
+      /weight_map names shard "model-00002-of-00002.safetensors", which does not exist/,
+    );
   });
   await t.test('index putting a tensor in a shard that lacks it', () => {
     const dir = freshDir();
     writeFileSync(join(dir, 'model-00001-of-00001.safetensors'), good);
     const index = join(dir, INDEX_FILE_NAME);
-    writeFileSync(index, JSON.stringify({ weight_map: { a: 'model-00001-of-00001.safetensors', zz: 'model-00001-of-00001.safetensors' } }));
-    assertNamedError(() => SafetensorsCheckpoint.open(index), index, /tensor "zz" in shard "model-00001-of-00001.safetensors", which does not contain it/);
+    writeFileSync(
+      index,
+      JSON.stringify({ weight_map: { a: 'model-00001-of-00001.safetensors', zz: 'model-00001-of-00001.safetensors' } }),
+    );
+    assertNamedError(
+      () => SafetensorsCheckpoint.open(index),
+      index,
+      /tensor "zz" in shard "model-00001-of-00001.safetensors", which does not contain it/,
+    );
   });
   await t.test('malformed index', () => {
     const dir = freshDir();
@@ -220,6 +273,10 @@ test('corrupt files give one clear error naming the file', async (t) => {
   });
   await t.test('a directory without a checkpoint', () => {
     const dir = freshDir();
-    assertNamedError(() => SafetensorsCheckpoint.open(dir), dir, /no model\.safetensors or model\.safetensors\.index\.json/);
+    assertNamedError(
+      () => SafetensorsCheckpoint.open(dir),
+      dir,
+      /no model\.safetensors or model\.safetensors\.index\.json/,
+    );
   });
 });

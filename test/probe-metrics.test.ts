@@ -1,10 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accuracy, averageRanks, classificationChance, kendall, macroF1, pearson, r2, regressionChance, spearman,
+  accuracy,
+  averageRanks,
+  classificationChance,
+  kendall,
+  macroF1,
+  pearson,
+  r2,
+  regressionChance,
+  spearman,
 } from '../src/probe/metrics.ts';
 
-const close = (actual: number, expected: number, tol = 1e-6) => assert.ok(Math.abs(actual - expected) < tol, `${actual} ≠ ${expected}`);
+const close = (actual: number, expected: number, tol = 1e-6) =>
+  assert.ok(Math.abs(actual - expected) < tol, `${actual} ≠ ${expected}`);
 
 test('average ranks share ties', () => {
   assert.deepEqual([...averageRanks([10, 20, 20, 30, 20])], [1, 3, 3, 5, 3]);
@@ -27,7 +36,8 @@ test('R² against a hand-computed value', () => {
 });
 
 test('accuracy and macro-F1 against hand-computed values', () => {
-  const truth = [0, 0, 1, 1, 2], pred = [0, 1, 1, 1, 0];
+  const truth = [0, 0, 1, 1, 2],
+    pred = [0, 1, 1, 1, 0];
   close(accuracy(pred, truth), 0.6);
   // F1: class 0 = 2/4, class 1 = 4/5, class 2 = 0
   close(macroF1(pred, truth), (0.5 + 0.8 + 0) / 3);
@@ -40,5 +50,5 @@ test('chance levels: train mean and train majority class', () => {
   close(reg.spearman, 0);
   const cls = classificationChance([1, 1, 0], [1, 0, 1, 2]);
   close(cls.accuracy, 0.5);
-  close(cls.macroF1, (4 / 6) / 3);
+  close(cls.macroF1, 4 / 6 / 3);
 });

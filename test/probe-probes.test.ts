@@ -22,7 +22,10 @@ test('ridge recovers a planted linear attribute; shuffled labels fall to chance'
   const x = features(400, 16, 1);
   const rng = createRng(2);
   const w = Array.from({ length: 16 }, () => rng.normal());
-  const y = Array.from({ length: x.rows }, (_, i) => row(x, i).reduce((s, v, j) => s + v * w[j], 3) + 0.05 * rng.normal());
+  const y = Array.from(
+    { length: x.rows },
+    (_, i) => row(x, i).reduce((s, v, j) => s + v * w[j], 3) + 0.05 * rng.normal(),
+  );
   const labels = encodeLabels('planted', y);
   const probe = evaluateProbe(x, labels, { probe: 'linear', seeds: 3 });
   assert.ok(probe.test.spearman.mean > 0.98, `spearman ${probe.test.spearman.mean}`);
@@ -64,7 +67,10 @@ test('the MLP recovers a non-linear attribute that the linear probe cannot', () 
   assert.ok(mlp.test.r2.mean > linear.test.r2.mean + 0.5);
 
   // XOR classes
-  const xor = encodeLabels('quadrant', Array.from({ length: x.rows }, (_, i) => (row(x, i)[2] * row(x, i)[3] > 0 ? 'same' : 'opposite')));
+  const xor = encodeLabels(
+    'quadrant',
+    Array.from({ length: x.rows }, (_, i) => (row(x, i)[2] * row(x, i)[3] > 0 ? 'same' : 'opposite')),
+  );
   const mlpXor = evaluateProbe(x, xor, { probe: 'mlp', seeds: 2, grid });
   const linearXor = evaluateProbe(x, xor, { probe: 'linear', seeds: 2, grid });
   assert.ok(mlpXor.test.accuracy.mean > 0.85, `mlp xor accuracy ${mlpXor.test.accuracy.mean}`);
@@ -73,7 +79,10 @@ test('the MLP recovers a non-linear attribute that the linear probe cannot', () 
 
 test('probes are deterministic for a seed and choose hyper-parameters from the grid', () => {
   const x = features(120, 6, 7);
-  const labels = encodeLabels('sum', Array.from({ length: x.rows }, (_, i) => row(x, i)[0] + Math.sin(3 * row(x, i)[1])));
+  const labels = encodeLabels(
+    'sum',
+    Array.from({ length: x.rows }, (_, i) => row(x, i)[0] + Math.sin(3 * row(x, i)[1])),
+  );
   const a = evaluateProbe(x, labels, { probe: 'mlp', seeds: 2, grid: { ...grid, mlpHidden: [4, 16] } });
   const b = evaluateProbe(x, labels, { probe: 'mlp', seeds: 2, grid: { ...grid, mlpHidden: [4, 16] } });
   assert.deepEqual(a.seeds, b.seeds);
@@ -89,8 +98,11 @@ test('with more features than items the dual ridge solution equals the primal on
   const lambda = 3;
   const [dual] = fitRidgePath(x, y, [lambda]);
   // primal: (XᵀX + λI) w = Xᵀ(y - ȳ)
-  const d = x.cols, n = x.rows, mean = y.reduce((a, b) => a + b, 0) / n;
-  const a = new Float64Array(d * d), b = new Float64Array(d);
+  const d = x.cols,
+    n = x.rows,
+    mean = y.reduce((a, b) => a + b, 0) / n;
+  const a = new Float64Array(d * d),
+    b = new Float64Array(d);
   for (let i = 0; i < n; i++)
     for (let p = 0; p < d; p++) {
       b[p] += row(x, i)[p] * (y[i] - mean);
@@ -98,6 +110,7 @@ test('with more features than items the dual ridge solution equals the primal on
     }
   for (let p = 0; p < d; p++) a[p * d + p] += lambda;
   const primal = choleskySolve(a, d, b);
-  for (let p = 0; p < d; p++) assert.ok(Math.abs(primal[p] - dual.weights[p]) < 1e-8, `weight ${p}: ${primal[p]} vs ${dual.weights[p]}`);
+  for (let p = 0; p < d; p++)
+    assert.ok(Math.abs(primal[p] - dual.weights[p]) < 1e-8, `weight ${p}: ${primal[p]} vs ${dual.weights[p]}`);
   assert.ok(Math.abs(dual.intercept - mean) < 1e-12);
 });

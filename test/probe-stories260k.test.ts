@@ -27,29 +27,53 @@ const STORIES = 'data/tinystories-sample/tinystories.txt';
 const full = process.env.ALIGNKIT_SLOW_TESTS === '1';
 const skip = !(existsSync(MODEL) && existsSync(STORIES)) && 'stories260K or the TinyStories sample is missing';
 
-test(`stories260K: length probes from the prompt beat the random-init, surface-feature and shuffled-label controls (${full ? 'full' : 'quick'} run)`, { skip, timeout: 15 * 60_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'probe-stories-'));
-  const model = await loadModel(MODEL, { tokenizer: TOKENIZER });
-  const twin = await loadRandomInitTwin(MODEL, TOKENIZER, 0);
-  try {
-    const items = readPromptItems(STORIES, { words: -40, limit: full ? undefined : 300 });
-    const collected = await collectRepresentations({ model, randomInitModel: twin, items, attributes: [responseLength], out: dir, maxNewTokens: full ? 400 : 200, batchSize: 16 });
-    const store = RepresentationStore.open(dir);
-    const { rows } = runSweep({ stores: [{ name: 'stories260K', store }], probes: ['linear'], seeds: 5 });
-    const best = (representation: string, control: SweepRow['control'] = 'none') =>
-      bestByValidation(rows.filter((r) => r.representation === representation && r.control === control))!;
-    const model_ = best('prompt'), random = best('random-init'), surface = best('surface'), shuffled = best('prompt', 'shuffled-labels');
-    const line = (name: string, r: SweepRow) => `${name.padEnd(18)} layer ${String(r.layer ?? '-').padEnd(2)} Spearman ${r.test.spearman.mean.toFixed(3)} ± ${r.test.spearman.sd.toFixed(3)}`;
-    t.diagnostic(`${collected.items} prompts, ${collected.generatedTokens} tokens generated at ${collected.itemsPerSecond.toFixed(2)} items/s`);
-    for (const [name, r] of [['model states', model_], ['random-init model', random], ['surface features', surface], ['shuffled labels', shuffled]] as const) t.diagnostic(line(name, r));
+test(
+  `stories260K: length probes from the prompt beat the random-init, surface-feature and shuffled-label controls (${full ? 'full' : 'quick'} run)`,
+  { skip, timeout: 15 * 60_000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'probe-stories-'));
+    const model = await loadModel(MODEL, { tokenizer: TOKENIZER });
+    const twin = await loadRandomInitTwin(MODEL, TOKENIZER, 0);
+    try {
+      const items = readPromptItems(STORIES, { words: -40, limit: full ? undefined : 300 });
+      const collected = await collectRepresentations({
+        model,
+        randomInitModel: twin,
+        items,
+        attributes: [responseLength],
+        out: dir,
+        maxNewTokens: full ? 400 : 200,
+        batchSize: 16,
+      });
+      const store = RepresentationStore.open(dir);
+      const { rows } = runSweep({ stores: [{ name: 'stories260K', store }], probes: ['linear'], seeds: 5 });
+      const best = (representation: string, control: SweepRow['control'] = 'none') =>
+        bestByValidation(rows.filter((r) => r.representation === representation && r.control === control))!;
+      const model_ = best('prompt'),
+        random = best('random-init'),
+        surface = best('surface'),
+        shuffled = best('prompt', 'shuffled-labels');
+      const line = (name: string, r: SweepRow) =>
+        `${name.padEnd(18)} layer ${String(r.layer ?? '-').padEnd(2)} Spearman ${r.test.spearman.mean.toFixed(3)} ± ${r.test.spearman.sd.toFixed(3)}`;
+      t.diagnostic(
+        `${collected.items} prompts, ${collected.generatedTokens} tokens generated at ${collected.itemsPerSecond.toFixed(2)} items/s`,
+      );
+      for (const [name, r] of [
+        ['model states', model_],
+        ['random-init model', random],
+        ['surface features', surface],
+        ['shuffled labels', shuffled],
+      ] as const)
+        t.diagnostic(line(name, r));
 
-    assert.ok(model_.test.spearman.mean > random.test.spearman.mean + 0.1, 'beats the random-init twin');
-    assert.ok(model_.test.spearman.mean > surface.test.spearman.mean, 'beats prompt-only surface features');
-    assert.ok(model_.test.spearman.mean > shuffled.test.spearman.mean + 0.2, 'beats shuffled labels');
-    assert.ok(Math.abs(shuffled.test.spearman.mean) < 0.1, 'shuffled labels are at chance');
-  } finally {
-    await model.dispose();
-    await twin.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      assert.ok(model_.test.spearman.mean > random.test.spearman.mean + 0.1, 'beats the random-init twin');
+      assert.ok(model_.test.spearman.mean > surface.test.spearman.mean, 'beats prompt-only surface features');
+      assert.ok(model_.test.spearman.mean > shuffled.test.spearman.mean + 0.2, 'beats shuffled labels');
+      assert.ok(Math.abs(shuffled.test.spearman.mean) < 0.1, 'shuffled labels are at chance');
+    } finally {
+      await model.dispose();
+      await twin.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

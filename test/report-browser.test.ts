@@ -12,7 +12,16 @@ import { allSamples, sampleConfig } from './helpers/report-samples.ts';
 
 const CHROMIUM = process.env.ALIGNKIT_CHROMIUM ?? '/usr/bin/chromium';
 const SKIP = process.env.ALIGNKIT_SKIP_BROWSER === '1';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const root = mkdtempSync(join(tmpdir(), 'alignkit-browser-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -24,8 +33,35 @@ const awkward: Summary = {
   metrics: { '<script>console.error(1)</script>': null, nan: 'NaN' },
   tables: [{ title: 'empty', columns: [], rows: [] }],
   plots: [
-    { type: 'line', title: 'gaps and one point', series: [{ name: '<i>a</i>', points: [[1, 1], [2, null as unknown as number], [3, 2]] }, { name: 'b', points: [[2, 5]] }] },
-    { type: 'bar', title: 'negative', series: [{ name: 'v', points: [['a', -2], ['b', 3], ['a very long category label that has to be cut somewhere', 1]] }] },
+    {
+      type: 'line',
+      title: 'gaps and one point',
+      series: [
+        {
+          name: '<i>a</i>',
+          points: [
+            [1, 1],
+            [2, null as unknown as number],
+            [3, 2],
+          ],
+        },
+        { name: 'b', points: [[2, 5]] },
+      ],
+    },
+    {
+      type: 'bar',
+      title: 'negative',
+      series: [
+        {
+          name: 'v',
+          points: [
+            ['a', -2],
+            ['b', 3],
+            ['a very long category label that has to be cut somewhere', 1],
+          ],
+        },
+      ],
+    },
   ],
 };
 
@@ -38,20 +74,41 @@ function writeRun(name: string, summary: Summary): string {
   return dir;
 }
 
-interface PlotCheck { drawnMarks: number; visibleMarks: number; width: number; height: number; textOutside: string[] }
+interface PlotCheck {
+  drawnMarks: number;
+  visibleMarks: number;
+  width: number;
+  height: number;
+  textOutside: string[];
+}
 
 /** What each SVG plot on the page draws: marks with a non-empty box, its size, text escaping its box. */
 function checkPlots(page: Page): Promise<PlotCheck[]> {
-  return page.$$eval('figure.plot svg.chart', (svgs) => svgs.map((svg) => {
-    const box = svg.getBoundingClientRect();
-    const marks = [...svg.querySelectorAll('.series-line, .point, .bar, .radar-area, .heat-cell')] as SVGGraphicsElement[];
-    const visible = marks.filter((m) => { const r = m.getBoundingClientRect(); return r.width > 0 || r.height > 0; });
-    const textOutside = [...svg.querySelectorAll('text')].filter((t) => {
-      const r = t.getBoundingClientRect();
-      return r.left < box.left - 2 || r.right > box.right + 2 || r.top < box.top - 2 || r.bottom > box.bottom + 2;
-    }).map((t) => t.textContent ?? '');
-    return { drawnMarks: marks.length, visibleMarks: visible.length, width: box.width, height: box.height, textOutside };
-  }));
+  return page.$$eval('figure.plot svg.chart', (svgs) =>
+    svgs.map((svg) => {
+      const box = svg.getBoundingClientRect();
+      const marks = [
+        ...svg.querySelectorAll('.series-line, .point, .bar, .radar-area, .heat-cell'),
+      ] as SVGGraphicsElement[];
+      const visible = marks.filter((m) => {
+        const r = m.getBoundingClientRect();
+        return r.width > 0 || r.height > 0;
+      });
+      const textOutside = [...svg.querySelectorAll('text')]
+        .filter((t) => {
+          const r = t.getBoundingClientRect();
+          return r.left < box.left - 2 || r.right > box.right + 2 || r.top < box.top - 2 || r.bottom > box.bottom + 2;
+        })
+        .map((t) => t.textContent ?? '');
+      return {
+        drawnMarks: marks.length,
+        visibleMarks: visible.length,
+        width: box.width,
+        height: box.height,
+        textOutside,
+      };
+    }),
+  );
 }
 
 /** Decodes a PNG in the browser and measures how much of it is not background, and how many pixels are in colour (series, not grey axes). */
@@ -79,64 +136,94 @@ function inkOf(page: Page, png: Buffer): Promise<{ inked: number; coloured: numb
   }, png.toString('base64'));
 }
 
-test('reports and the comparison page open in headless Chromium without errors, and their plots render', { timeout: 120_000 }, async (t) => {
-  if (SKIP) return t.skip('ALIGNKIT_SKIP_BROWSER=1');
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(`Chromium is not installed at ${CHROMIUM}; the report browser test needs it (Debian: apt-get install -y chromium). Set ALIGNKIT_SKIP_BROWSER=1 to skip this test.`);
-  }
-  const pages: { file: string; plots: number }[] = [];
-  const dirs = Object.entries(allSamples).map(([name, summary]) => {
-    const dir = writeRun(name, summary);
-    pages.push({ file: join(dir, 'report.html'), plots: summary.plots.length });
-    return dir;
-  });
-  pages.push({ file: join(writeRun('awkward', awkward), 'report.html'), plots: awkward.plots.length });
-  const second = writeRun('steering-2', { ...allSamples.steering, metrics: { ...allSamples.steering.metrics, 'gold reward (ivg)': 0.7 } });
-  const compare = writeComparison([dirs[0], second, dirs[2]], join(root, 'compare.html'));
-  pages.push({ file: compare, plots: -1 });
-
-  const context: BrowserContext = await chromium.launchPersistentContext(mkdtempSync(join(root, 'profile-')), { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } });
-  try {
-    const scratch = await context.newPage();
-    for (const { file, plots } of pages) {
-      const page = await context.newPage();
-      const problems: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-      page.on('request', (r) => requests.push(r.url()));
-      const url = pathToFileURL(file).href;
-      await page.goto(url, { waitUntil: 'load' });
-      assert.deepEqual(problems, [], `${file}: no console errors`);
-      assert.deepEqual(requests, [url], `${file}: loads nothing but itself`);
-
-      const checks = await checkPlots(page);
-      if (plots >= 0) assert.equal(checks.length, plots, `${file}: one SVG per plot`);
-      else assert.ok(checks.length >= 2, 'the comparison shows plots');
-      for (const [i, c] of checks.entries()) {
-        assert.ok(c.width > 300 && c.height > 150, `${file} plot ${i}: laid out at ${c.width}×${c.height}`);
-        assert.ok(c.drawnMarks > 0, `${file} plot ${i}: draws something`);
-        assert.equal(c.visibleMarks, c.drawnMarks, `${file} plot ${i}: every mark has a box on screen`);
-        assert.deepEqual(c.textOutside, [], `${file} plot ${i}: no label spills out of its plot`);
-      }
-      for (const [i, figure] of (await page.$$('figure.plot svg.chart')).entries()) {
-        const ink = await inkOf(scratch, await figure.screenshot());
-        assert.ok(ink.inked > 0.005, `${file} plot ${i}: the screenshot is not blank (${(ink.inked * 100).toFixed(2)}% inked)`);
-        assert.ok(ink.coloured >= 50, `${file} plot ${i}: the series are drawn in colour (${ink.coloured} coloured pixels)`);
-        assert.ok(ink.colors >= 4, `${file} plot ${i}: more than background and text colours (${ink.colors})`);
-      }
-      const whole = await inkOf(scratch, await page.screenshot({ fullPage: true }));
-      assert.ok(whole.inked > 0.01, `${file}: the page is not blank (${(whole.inked * 100).toFixed(1)}% inked)`);
-      assert.equal(await page.$$eval('img, script[src], link[rel=stylesheet]', (els) => els.length), 0, 'no markup from data became elements');
-      if (file.endsWith('steering/report.html')) {
-        const pdf = await page.pdf({ format: 'A4' });
-        assert.ok(pdf.length > 10_000 && pdf.subarray(0, 5).toString() === '%PDF-', 'the report prints to PDF');
-        assert.equal(await page.$eval('details.config', (d) => (d as HTMLDetailsElement).open), true, 'printing opens the configuration');
-      }
-      await page.close();
+test(
+  'reports and the comparison page open in headless Chromium without errors, and their plots render',
+  { timeout: 120_000 },
+  async (t) => {
+    if (SKIP) return t.skip('ALIGNKIT_SKIP_BROWSER=1');
+    if (!existsSync(CHROMIUM)) {
+      assert.fail(
+        `Chromium is not installed at ${CHROMIUM}; the report browser test needs it (Debian: apt-get install -y chromium). Set ALIGNKIT_SKIP_BROWSER=1 to skip this test.`,
+      );
     }
-  } finally {
-    await context.close();
-  }
-});
+    const pages: { file: string; plots: number }[] = [];
+    const dirs = Object.entries(allSamples).map(([name, summary]) => {
+      const dir = writeRun(name, summary);
+      pages.push({ file: join(dir, 'report.html'), plots: summary.plots.length });
+      return dir;
+    });
+    pages.push({ file: join(writeRun('awkward', awkward), 'report.html'), plots: awkward.plots.length });
+    const second = writeRun('steering-2', {
+      ...allSamples.steering,
+      metrics: { ...allSamples.steering.metrics, 'gold reward (ivg)': 0.7 },
+    });
+    const compare = writeComparison([dirs[0], second, dirs[2]], join(root, 'compare.html'));
+    pages.push({ file: compare, plots: -1 });
+
+    const context: BrowserContext = await chromium.launchPersistentContext(mkdtempSync(join(root, 'profile-')), {
+      executablePath: CHROMIUM,
+      args: ARGS,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+    });
+    try {
+      const scratch = await context.newPage();
+      for (const { file, plots } of pages) {
+        const page = await context.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+        });
+        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+        page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+        page.on('request', (r) => requests.push(r.url()));
+        const url = pathToFileURL(file).href;
+        await page.goto(url, { waitUntil: 'load' });
+        assert.deepEqual(problems, [], `${file}: no console errors`);
+        assert.deepEqual(requests, [url], `${file}: loads nothing but itself`);
+
+        const checks = await checkPlots(page);
+        if (plots >= 0) assert.equal(checks.length, plots, `${file}: one SVG per plot`);
+        else assert.ok(checks.length >= 2, 'the comparison shows plots');
+        for (const [i, c] of checks.entries()) {
+          assert.ok(c.width > 300 && c.height > 150, `${file} plot ${i}: laid out at ${c.width}×${c.height}`);
+          assert.ok(c.drawnMarks > 0, `${file} plot ${i}: draws something`);
+          assert.equal(c.visibleMarks, c.drawnMarks, `${file} plot ${i}: every mark has a box on screen`);
+          assert.deepEqual(c.textOutside, [], `${file} plot ${i}: no label spills out of its plot`);
+        }
+        for (const [i, figure] of (await page.$$('figure.plot svg.chart')).entries()) {
+          const ink = await inkOf(scratch, await figure.screenshot());
+          assert.ok(
+            ink.inked > 0.005,
+            `${file} plot ${i}: the screenshot is not blank (${(ink.inked * 100).toFixed(2)}% inked)`,
+          );
+          assert.ok(
+            ink.coloured >= 50,
+            `${file} plot ${i}: the series are drawn in colour (${ink.coloured} coloured pixels)`,
+          );
+          assert.ok(ink.colors >= 4, `${file} plot ${i}: more than background and text colours (${ink.colors})`);
+        }
+        const whole = await inkOf(scratch, await page.screenshot({ fullPage: true }));
+        assert.ok(whole.inked > 0.01, `${file}: the page is not blank (${(whole.inked * 100).toFixed(1)}% inked)`);
+        assert.equal(
+          await page.$$eval('img, script[src], link[rel=stylesheet]', (els) => els.length),
+          0,
+          'no markup from data became elements',
+        );
+        if (file.endsWith('steering/report.html')) {
+          const pdf = await page.pdf({ format: 'A4' });
+          assert.ok(pdf.length > 10_000 && pdf.subarray(0, 5).toString() === '%PDF-', 'the report prints to PDF');
+          assert.equal(
+            await page.$eval('details.config', (d) => (d as HTMLDetailsElement).open),
+            true,
+            'printing opens the configuration',
+          );
+        }
+        await page.close();
+      }
+    } finally {
+      await context.close();
+    }
+  },
+);

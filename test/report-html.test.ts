@@ -10,7 +10,9 @@ const ESCAPED = '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;&quot;'
 
 /** Nothing in the page may load from elsewhere: no external scripts, styles, fonts, images or frames. */
 function assertSelfContained(html: string) {
-  const urls = [...html.matchAll(/(?:https?:)?\/\/[^\s"'<>)]+/g)].map((m) => m[0]).filter((u) => u !== 'http://www.w3.org/2000/svg');
+  const urls = [...html.matchAll(/(?:https?:)?\/\/[^\s"'<>)]+/g)]
+    .map((m) => m[0])
+    .filter((u) => u !== 'http://www.w3.org/2000/svg');
   assert.deepEqual(urls, [], 'no URLs besides the SVG namespace');
   assert.doesNotMatch(html, /<(link|script|img|iframe|object|embed)[^>]* (src|href)=(?!"data:)/i);
   assert.doesNotMatch(html, /@import|@font-face|url\(/i);
@@ -23,13 +25,15 @@ test('a report holds the headline metrics, every table, every plot and the confi
     assertSelfContained(html);
     assert.match(html, /^<!doctype html>/);
     assert.match(html, new RegExp(`<title>${summary.title.replace(/[()]/g, '\\$&')} — alignkit</title>`));
-    for (const [metric] of Object.entries(summary.metrics ?? {})) assert.ok(html.includes(`<div class="name">${metric}</div>`), `${name}: metric ${metric}`);
+    for (const [metric] of Object.entries(summary.metrics ?? {}))
+      assert.ok(html.includes(`<div class="name">${metric}</div>`), `${name}: metric ${metric}`);
     for (const table of summary.tables) {
       assert.ok(html.includes(`<h3>${table.title}</h3>`), `${name}: table ${table.title}`);
       assert.equal(count(html, /<tr>/g) >= table.rows.length, true);
     }
     assert.equal(count(html, /<svg /), summary.plots.length, `${name}: one SVG per plot`);
-    for (const plot of summary.plots) assert.ok(html.includes(`aria-label="${plot.title}"`), `${name}: plot ${plot.title}`);
+    for (const plot of summary.plots)
+      assert.ok(html.includes(`aria-label="${plot.title}"`), `${name}: plot ${plot.title}`);
     assert.match(html, /<details class="card config"><summary>Configuration \(\d+ settings\)<\/summary>/);
     assert.match(html, /<td class="key">decode.beams<\/td><td class="value">4<\/td>/);
     assert.match(html, /written 2025-06-01 14:03 UTC/);
@@ -47,7 +51,15 @@ test('tables: numbers formatted and right-aligned, missing cells marked, notes s
   const training = renderReport(trainingSummary, undefined);
   assert.match(training, /<td class="num missing">—<\/td>/);
   assert.match(training, /No config.json in the run folder/);
-  const ragged = renderReport({ kind: 'k', title: 't', tables: [{ title: 'ragged', columns: ['a'], rows: [[1, 'extra'], []] }, { title: 'empty', columns: ['a', 'b'], rows: [] }], plots: [] });
+  const ragged = renderReport({
+    kind: 'k',
+    title: 't',
+    tables: [
+      { title: 'ragged', columns: ['a'], rows: [[1, 'extra'], []] },
+      { title: 'empty', columns: ['a', 'b'], rows: [] },
+    ],
+    plots: [],
+  });
   assert.match(ragged, /<th scope="col"><\/th>/, 'a header cell is added for the extra column');
   assert.match(ragged, /<td class="missing" colspan="2">no rows<\/td>/);
 });
@@ -58,7 +70,25 @@ test('everything that comes from data is escaped', () => {
     title: EVIL,
     metrics: { [EVIL]: EVIL, n: 1 },
     tables: [{ title: EVIL, columns: [EVIL, 'v'], rows: [[EVIL, 1]], note: EVIL }],
-    plots: [{ type: 'line', title: EVIL, xLabel: EVIL, yLabel: EVIL, note: EVIL, series: [{ name: EVIL, points: [[1, 1], [2, 2]] }, { name: 'b', points: [[1, 2]] }] }],
+    plots: [
+      {
+        type: 'line',
+        title: EVIL,
+        xLabel: EVIL,
+        yLabel: EVIL,
+        note: EVIL,
+        series: [
+          {
+            name: EVIL,
+            points: [
+              [1, 1],
+              [2, 2],
+            ],
+          },
+          { name: 'b', points: [[1, 2]] },
+        ],
+      },
+    ],
     [EVIL]: EVIL,
   };
   const html = renderReport(summary, { [EVIL]: EVIL, nested: { [EVIL]: [EVIL] } }, { runName: EVIL });

@@ -33,7 +33,10 @@ test('scale edge cases: nothing finite, one value, zero, negative, fixed range, 
   assert.ok(zero.min < 0 && zero.max > 0);
   const negative = makeScale([-3.2, -0.4])!;
   assert.ok(negative.min <= -3.2 && negative.max >= -0.4 && negative.max <= 0);
-  assert.ok(negative.ticks.map(negative.label).every((l) => !l.includes('-')), 'minus signs are typographic');
+  assert.ok(
+    negative.ticks.map(negative.label).every((l) => !l.includes('-')),
+    'minus signs are typographic',
+  );
   const fixed = makeScale([2, 7], { range: [1, 10] })!;
   assert.deepEqual([fixed.min, fixed.max], [1, 10]);
   const widened = makeScale([-2, 12], { range: [1, 10] })!;
@@ -89,5 +92,10 @@ test('long text is cut with an ellipsis to the width it may take', () => {
 
 test('escaping and flattening', () => {
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-  assert.deepEqual(flatten({ a: { b: 1, c: [1, 2] }, d: [{ e: 'x' }], f: {} }), [['a.b', 1], ['a.c', [1, 2]], ['d[0].e', 'x'], ['f', {}]]);
+  assert.deepEqual(flatten({ a: { b: 1, c: [1, 2] }, d: [{ e: 'x' }], f: {} }), [
+    ['a.b', 1],
+    ['a.c', [1, 2]],
+    ['d[0].e', 'x'],
+    ['f', {}],
+  ]);
 });

@@ -56,26 +56,86 @@ test('errors name the file, the line or the field', () => {
   throwsAlignkit(() => writeReport(broken), 'format', /broken\/summary.json, line 3: not valid JSON/);
   const torn = runFolder('torn', { 'summary.json': '{"kind": "x",\n"title": "t",\n"tab' });
   throwsAlignkit(() => writeReport(torn), 'format', /torn\/summary.json, line 3: not valid JSON/);
-  const wrongType = runFolder('wrong-type', { 'summary.json': JSON.stringify({ kind: 'x', title: 't', tables: [], plots: [{ type: 'pie', title: 'p', series: [] }] }) });
-  throwsAlignkit(() => writeReport(wrongType), 'format', /summary.json, field "plots\[0\].type": expected one of "line", "scatter", "bar", "radar", "heatmap", got "pie"/);
-  const badPoint = runFolder('bad-point', { 'summary.json': JSON.stringify({ kind: 'x', title: 't', tables: [], plots: [{ type: 'line', title: 'p', series: [{ name: 's', points: [[1, 2], [3, 'high']] }] }] }) });
-  throwsAlignkit(() => writeReport(badPoint), 'format', /field "plots\[0\].series\[0\].points\[1\]\[1\]": expected a number or null, got "high"/);
+  const wrongType = runFolder('wrong-type', {
+    'summary.json': JSON.stringify({
+      kind: 'x',
+      title: 't',
+      tables: [],
+      plots: [{ type: 'pie', title: 'p', series: [] }],
+    }),
+  });
+  throwsAlignkit(
+    () => writeReport(wrongType),
+    'format',
+    /summary.json, field "plots\[0\].type": expected one of "line", "scatter", "bar", "radar", "heatmap", got "pie"/,
+  );
+  const badPoint = runFolder('bad-point', {
+    'summary.json': JSON.stringify({
+      kind: 'x',
+      title: 't',
+      tables: [],
+      plots: [
+        {
+          type: 'line',
+          title: 'p',
+          series: [
+            {
+              name: 's',
+              points: [
+                [1, 2],
+                [3, 'high'],
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  throwsAlignkit(
+    () => writeReport(badPoint),
+    'format',
+    /field "plots\[0\].series\[0\].points\[1\]\[1\]": expected a number or null, got "high"/,
+  );
   const noTables = runFolder('no-tables', { 'summary.json': JSON.stringify({ kind: 'x', title: 't', plots: [] }) });
   throwsAlignkit(() => writeReport(noTables), 'format', /field "tables": expected an array, got nothing/);
-  const badCell = runFolder('bad-cell', { 'summary.json': JSON.stringify({ kind: 'x', title: 't', tables: [{ title: 't', columns: ['a'], rows: [[{}]] }], plots: [] }) });
-  throwsAlignkit(() => writeReport(badCell), 'format', /field "tables\[0\].rows\[0\]\[0\]": expected a number, string or null, got an object/);
-  const badConfig = runFolder('bad-config', { 'summary.json': JSON.stringify(steeringSummary), 'config.json': '[1, 2' });
+  const badCell = runFolder('bad-cell', {
+    'summary.json': JSON.stringify({
+      kind: 'x',
+      title: 't',
+      tables: [{ title: 't', columns: ['a'], rows: [[{}]] }],
+      plots: [],
+    }),
+  });
+  throwsAlignkit(
+    () => writeReport(badCell),
+    'format',
+    /field "tables\[0\].rows\[0\]\[0\]": expected a number, string or null, got an object/,
+  );
+  const badConfig = runFolder('bad-config', {
+    'summary.json': JSON.stringify(steeringSummary),
+    'config.json': '[1, 2',
+  });
   throwsAlignkit(() => writeReport(badConfig), 'format', /bad-config\/config.json, line 1: not valid JSON/);
   assert.equal(existsSync(join(badConfig, 'report.html')), false, 'no report written on error');
 });
 
 test('alignkit report regenerates each run and writes a comparison; bad input exits 1 with one line', () => {
-  const a = runFolder('cli/a', { 'summary.json': JSON.stringify(steeringSummary), 'config.json': JSON.stringify(sampleConfig) });
-  const b = runFolder('cli/b', { 'summary.json': JSON.stringify(steeringSummary), 'config.json': JSON.stringify({ ...sampleConfig, seed: 8 }) });
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/alignkit.mjs', 'report', ...args], { encoding: 'utf8' });
+  const a = runFolder('cli/a', {
+    'summary.json': JSON.stringify(steeringSummary),
+    'config.json': JSON.stringify(sampleConfig),
+  });
+  const b = runFolder('cli/b', {
+    'summary.json': JSON.stringify(steeringSummary),
+    'config.json': JSON.stringify({ ...sampleConfig, seed: 8 }),
+  });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/alignkit.mjs', 'report', ...args], { encoding: 'utf8' });
   const ok = cli(a, b);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /report: .*cli\/a\/report.html\nreport: .*cli\/b\/report.html\ncomparison: .*cli\/compare.html\n/);
+  assert.match(
+    ok.stdout,
+    /report: .*cli\/a\/report.html\nreport: .*cli\/b\/report.html\ncomparison: .*cli\/compare.html\n/,
+  );
   assert.ok(existsSync(join(a, 'report.html')) && existsSync(join(b, 'report.html')));
   assert.match(readFileSync(join(root, 'cli', 'compare.html'), 'utf8'), /Comparison of 2 runs/);
   const out = join(root, 'elsewhere', 'cmp.html');

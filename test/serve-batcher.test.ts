@@ -24,45 +24,80 @@ const request = (prompt: string, extra: Partial<GenerationRequest> = {}): Genera
   ...extra,
 });
 
-test('requests batched together give what the model samples for each alone (same seeds)', { skip: SKIP_STORIES }, async () => {
-  const batcher = new ContinuousBatcher(model, eosIdsOf(model));
-  const specs = [
-    { prompt: 'Once upon a time', n: 2, seed: 5 },
-    { prompt: 'The dog', n: 1, seed: 6, sampling: { temperature: 0.7, topP: 0.9 } },
-    { prompt: 'Lily was', n: 3, seed: 7, sampling: { temperature: 0 } },
-  ];
-  const batched = await Promise.all(specs.map(({ prompt, ...rest }) => batcher.generate(request(prompt, rest))));
-  assert.ok(batcher.stats.maxBatch === 6, `expected all 6 sequences in one batch, saw at most ${batcher.stats.maxBatch}`);
-  for (const [i, s] of specs.entries()) {
-    const alone = await model.sample({ prompt: s.prompt, n: s.n, seed: s.seed, maxNewTokens: 12, ...(s.sampling ?? { temperature: 1 }) });
-    assert.deepEqual(batched[i].map((c) => c.tokens), alone.map((c) => c.tokens), `request ${i}`);
-    assert.deepEqual(batched[i].map((c) => c.finishReason), alone.map((c) => c.finishReason));
-    batched[i].forEach((c) => assert.equal(c.logprobs.length, c.tokens.length));
-  }
-});
+test(
+  'requests batched together give what the model samples for each alone (same seeds)',
+  { skip: SKIP_STORIES },
+  async () => {
+    const batcher = new ContinuousBatcher(model, eosIdsOf(model));
+    const specs = [
+      { prompt: 'Once upon a time', n: 2, seed: 5 },
+      { prompt: 'The dog', n: 1, seed: 6, sampling: { temperature: 0.7, topP: 0.9 } },
+      { prompt: 'Lily was', n: 3, seed: 7, sampling: { temperature: 0 } },
+    ];
+    const batched = await Promise.all(specs.map(({ prompt, ...rest }) => batcher.generate(request(prompt, rest))));
+    assert.ok(
+      batcher.stats.maxBatch === 6,
+      `expected all 6 sequences in one batch, saw at most ${batcher.stats.maxBatch}`,
+    );
+    for (const [i, s] of specs.entries()) {
+      const alone = await model.sample({
+        prompt: s.prompt,
+        n: s.n,
+        seed: s.seed,
+        maxNewTokens: 12,
+        ...(s.sampling ?? { temperature: 1 }),
+      });
+      assert.deepEqual(
+        batched[i].map((c) => c.tokens),
+        alone.map((c) => c.tokens),
+        `request ${i}`,
+      );
+      assert.deepEqual(
+        batched[i].map((c) => c.finishReason),
+        alone.map((c) => c.finishReason),
+      );
+      batched[i].forEach((c) => assert.equal(c.logprobs.length, c.tokens.length));
+    }
+  },
+);
 
 test('a request that arrives while others run joins the batch between steps', { skip: SKIP_STORIES }, async () => {
   const batcher = new ContinuousBatcher(model, eosIdsOf(model));
   let joined!: Promise<unknown>;
   const late = { prompt: 'Tom had a', seed: 12 };
-  const first = batcher.generate(request('Once upon a time', {
-    seed: 11,
-    maxNewTokens: 30,
-    onToken: (e) => {
-      if (e.choice === 0 && !joined) joined = batcher.generate(request(late.prompt, { seed: late.seed }));
-    },
-  }));
+  const first = batcher.generate(
+    request('Once upon a time', {
+      seed: 11,
+      maxNewTokens: 30,
+      onToken: (e) => {
+        if (e.choice === 0 && !joined) joined = batcher.generate(request(late.prompt, { seed: late.seed }));
+      },
+    }),
+  );
   const [a] = await first;
   const [b] = (await joined) as Awaited<typeof first>;
   assert.equal(batcher.stats.maxBatch, 2);
-  assert.deepEqual(a.tokens, (await model.sample({ prompt: 'Once upon a time', seed: 11, maxNewTokens: 30 }))[0].tokens);
-  assert.deepEqual(b.tokens, (await model.sample({ prompt: late.prompt, seed: late.seed, maxNewTokens: 12 }))[0].tokens);
+  assert.deepEqual(
+    a.tokens,
+    (await model.sample({ prompt: 'Once upon a time', seed: 11, maxNewTokens: 30 }))[0].tokens,
+  );
+  assert.deepEqual(
+    b.tokens,
+    (await model.sample({ prompt: late.prompt, seed: late.seed, maxNewTokens: 12 }))[0].tokens,
+  );
 });
 
 test('top alternatives and streamed deltas: the deltas spell the text', { skip: SKIP_STORIES }, async () => {
   const batcher = new ContinuousBatcher(model, eosIdsOf(model));
   let streamed = '';
-  const [r] = await batcher.generate(request('Once', { sampling: { temperature: 0 }, topLogprobs: 3, maxNewTokens: 15, onToken: (e) => (streamed += e.delta) }));
+  const [r] = await batcher.generate(
+    request('Once', {
+      sampling: { temperature: 0 },
+      topLogprobs: 3,
+      maxNewTokens: 15,
+      onToken: (e) => (streamed += e.delta),
+    }),
+  );
   assert.equal(streamed + r.tail, r.text);
   assert.ok(r.text.startsWith(' '), 'the continuation keeps its leading space');
   r.top.forEach((top, i) => {
@@ -74,10 +109,14 @@ test('top alternatives and streamed deltas: the deltas spell the text', { skip: 
 
 test('a stop string ends a sequence, the text cut before it', { skip: SKIP_STORIES }, async () => {
   const batcher = new ContinuousBatcher(model, eosIdsOf(model));
-  const [free] = await batcher.generate(request('Once upon a time', { sampling: { temperature: 0 }, maxNewTokens: 30 }));
+  const [free] = await batcher.generate(
+    request('Once upon a time', { sampling: { temperature: 0 }, maxNewTokens: 30 }),
+  );
   const stop = ' little';
   assert.ok(free.text.includes(stop));
-  const [stopped] = await batcher.generate(request('Once upon a time', { sampling: { temperature: 0 }, maxNewTokens: 30, stop: [stop] }));
+  const [stopped] = await batcher.generate(
+    request('Once upon a time', { sampling: { temperature: 0 }, maxNewTokens: 30, stop: [stop] }),
+  );
   assert.equal(stopped.finishReason, 'stop');
   assert.equal(stopped.stopString, stop);
   assert.equal(stopped.text, free.text.slice(0, free.text.indexOf(stop)));
@@ -88,10 +127,16 @@ test('cancelling one request drops its sequences; the others finish unchanged', 
   const batcher = new ContinuousBatcher(model, eosIdsOf(model));
   const controller = new AbortController();
   let seen = 0;
-  const cancelled = batcher.generate(request('Once upon a time', {
-    maxNewTokens: 40, seed: 1, signal: controller.signal,
-    onToken: () => { if (++seen === 3) controller.abort(new Error('client left')); },
-  }));
+  const cancelled = batcher.generate(
+    request('Once upon a time', {
+      maxNewTokens: 40,
+      seed: 1,
+      signal: controller.signal,
+      onToken: () => {
+        if (++seen === 3) controller.abort(new Error('client left'));
+      },
+    }),
+  );
   const kept = batcher.generate(request('The dog', { maxNewTokens: 20, seed: 2 }));
   await assert.rejects(cancelled, /client left/);
   const [k] = await kept;

@@ -30,76 +30,120 @@ after(async () => {
 const PROMPT = 'Once upon a time';
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 
-test('the official openai client: completions, with token ids equal to in-process greedy decoding', { skip: SKIP_STORIES }, async () => {
-  const [expected] = await native.sample({ prompt: PROMPT, maxNewTokens: 16, temperature: 0 });
-  const response = await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 16, temperature: 0, return_token_ids: true } as any);
-  const choice = response.choices[0] as any;
-  assert.deepEqual(choice.token_ids, expected.tokens);
-  assert.equal(choice.text.trim(), expected.text.trim());
-  assert.equal(choice.finish_reason, 'length');
-  assert.equal(response.usage?.completion_tokens, 16);
-  assert.equal(response.usage?.prompt_tokens, native.tokenizer.encode(PROMPT).length);
-});
+test(
+  'the official openai client: completions, with token ids equal to in-process greedy decoding',
+  { skip: SKIP_STORIES },
+  async () => {
+    const [expected] = await native.sample({ prompt: PROMPT, maxNewTokens: 16, temperature: 0 });
+    const response = await client.completions.create({
+      model: 'stories',
+      prompt: PROMPT,
+      max_tokens: 16,
+      temperature: 0,
+      return_token_ids: true,
+    } as any);
+    const choice = response.choices[0] as any;
+    assert.deepEqual(choice.token_ids, expected.tokens);
+    assert.equal(choice.text.trim(), expected.text.trim());
+    assert.equal(choice.finish_reason, 'length');
+    assert.equal(response.usage?.completion_tokens, 16);
+    assert.equal(response.usage?.prompt_tokens, native.tokenizer.encode(PROMPT).length);
+  },
+);
 
-test('the official openai client: streamed completions and chat equal the unstreamed ones', { skip: SKIP_STORIES }, async () => {
-  const whole = await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 20, temperature: 0 });
-  let streamed = '';
-  let finish: string | null = null;
-  for await (const chunk of await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 20, temperature: 0, stream: true })) {
-    streamed += chunk.choices[0]?.text ?? '';
-    finish = chunk.choices[0]?.finish_reason ?? finish;
-  }
-  assert.equal(streamed, whole.choices[0].text);
-  assert.equal(finish, 'length');
+test(
+  'the official openai client: streamed completions and chat equal the unstreamed ones',
+  { skip: SKIP_STORIES },
+  async () => {
+    const whole = await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 20, temperature: 0 });
+    let streamed = '';
+    let finish: string | null = null;
+    for await (const chunk of await client.completions.create({
+      model: 'stories',
+      prompt: PROMPT,
+      max_tokens: 20,
+      temperature: 0,
+      stream: true,
+    })) {
+      streamed += chunk.choices[0]?.text ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(streamed, whole.choices[0].text);
+    assert.equal(finish, 'length');
 
-  const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
-  const chat = await client.chat.completions.create({ model: 'stories', messages, max_tokens: 20, temperature: 0 });
-  assert.equal(chat.object, 'chat.completion');
-  assert.equal(chat.choices[0].message.role, 'assistant');
-  let content = '';
-  let usage: OpenAI.CompletionUsage | undefined;
-  for await (const chunk of await client.chat.completions.create({ model: 'stories', messages, max_tokens: 20, temperature: 0, stream: true, stream_options: { include_usage: true } })) {
-    content += chunk.choices[0]?.delta?.content ?? '';
-    usage = chunk.usage ?? usage;
-  }
-  assert.equal(content, chat.choices[0].message.content);
-  assert.equal(usage?.completion_tokens, chat.usage?.completion_tokens);
-});
+    const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
+    const chat = await client.chat.completions.create({ model: 'stories', messages, max_tokens: 20, temperature: 0 });
+    assert.equal(chat.object, 'chat.completion');
+    assert.equal(chat.choices[0].message.role, 'assistant');
+    let content = '';
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of await client.chat.completions.create({
+      model: 'stories',
+      messages,
+      max_tokens: 20,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    })) {
+      content += chunk.choices[0]?.delta?.content ?? '';
+      usage = chunk.usage ?? usage;
+    }
+    assert.equal(content, chat.choices[0].message.content);
+    assert.equal(usage?.completion_tokens, chat.usage?.completion_tokens);
+  },
+);
 
 test('chat logprobs: top_logprobs sorted, the greedy token first', { skip: SKIP_STORIES }, async () => {
   const chat = await client.chat.completions.create({
-    model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 3,
+    model: 'stories',
+    messages: [{ role: 'user', content: 'Hi' }],
+    max_tokens: 6,
+    temperature: 0,
+    logprobs: true,
+    top_logprobs: 3,
   });
   const content = chat.choices[0].logprobs!.content!;
   assert.equal(content.length, chat.usage!.completion_tokens);
   assert.equal(content.map((c) => c.token).join(''), chat.choices[0].message.content);
   for (const c of content) {
     assert.equal(c.top_logprobs.length, 3);
-    assert.ok(c.top_logprobs[0].logprob >= c.top_logprobs[1].logprob && c.top_logprobs[1].logprob >= c.top_logprobs[2].logprob);
+    assert.ok(
+      c.top_logprobs[0].logprob >= c.top_logprobs[1].logprob && c.top_logprobs[1].logprob >= c.top_logprobs[2].logprob,
+    );
     close(c.logprob, c.top_logprobs[0].logprob);
     assert.deepEqual(c.bytes, [...Buffer.from(c.token)]);
   }
 });
 
-test('scores through HTTP (the openai-compatible backend) equal in-process scores', { skip: SKIP_STORIES }, async () => {
-  assert.equal(remote.server.scoring, 'echo');
-  const items = [
-    { prefix: PROMPT, continuation: ' there was a little cat' },
-    { prefix: [1, 403, 407], continuation: [261, 378, 432] },
-    { prefix: 'Lily liked', continuation: ' to play outside with her dog.' },
-  ];
-  const [expected, got] = [await native.score(items), await remote.score(items)];
-  got.forEach((g, i) => {
-    assert.deepEqual(g.tokens, expected[i].tokens);
-    g.logprobs.forEach((lp, j) => close(lp, expected[i].logprobs[j]));
-    close(g.total, expected[i].total, 1e-4);
-  });
-});
+test(
+  'scores through HTTP (the openai-compatible backend) equal in-process scores',
+  { skip: SKIP_STORIES },
+  async () => {
+    assert.equal(remote.server.scoring, 'echo');
+    const items = [
+      { prefix: PROMPT, continuation: ' there was a little cat' },
+      { prefix: [1, 403, 407], continuation: [261, 378, 432] },
+      { prefix: 'Lily liked', continuation: ' to play outside with her dog.' },
+    ];
+    const [expected, got] = [await native.score(items), await remote.score(items)];
+    got.forEach((g, i) => {
+      assert.deepEqual(g.tokens, expected[i].tokens);
+      g.logprobs.forEach((lp, j) => close(lp, expected[i].logprobs[j]));
+      close(g.total, expected[i].total, 1e-4);
+    });
+  },
+);
 
 test('echo + max_tokens 0 and prompt_logprobs in vLLM shapes', { skip: SKIP_STORIES }, async () => {
   const ids = native.tokenizer.encode(PROMPT);
   const [scored] = await native.score([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
-  const echo = await postJson(`${gateway.url}/v1/completions`, { model: 'stories', prompt: ids, max_tokens: 0, echo: true, logprobs: 2 });
+  const echo = await postJson(`${gateway.url}/v1/completions`, {
+    model: 'stories',
+    prompt: ids,
+    max_tokens: 0,
+    echo: true,
+    logprobs: 2,
+  });
   assert.equal(echo.status, 200);
   const lp = echo.body.choices[0].logprobs;
   assert.equal(lp.token_logprobs[0], null);
@@ -108,7 +152,13 @@ test('echo + max_tokens 0 and prompt_logprobs in vLLM shapes', { skip: SKIP_STOR
   for (const top of lp.top_logprobs.slice(1)) assert.ok(Object.keys(top).length >= 2 && Object.keys(top).length <= 3);
   assert.equal(echo.body.choices[0].text, PROMPT);
 
-  const pl = await postJson(`${gateway.url}/v1/completions`, { model: 'stories', prompt: ids, max_tokens: 1, prompt_logprobs: 1, temperature: 0 });
+  const pl = await postJson(`${gateway.url}/v1/completions`, {
+    model: 'stories',
+    prompt: ids,
+    max_tokens: 1,
+    prompt_logprobs: 1,
+    temperature: 0,
+  });
   const rows = pl.body.choices[0].prompt_logprobs;
   assert.equal(rows.length, ids.length);
   assert.equal(rows[0], null);
@@ -125,10 +175,16 @@ test('seeded samples are reproducible through HTTP and equal in-process samples'
   const request = { prompt: PROMPT, maxNewTokens: 24, n: 3, seed: 1234, temperature: 0.9, topP: 0.95 };
   const [a, b, local] = [await remote.sample(request), await remote.sample(request), await native.sample(request)];
   assert.deepEqual(a, b);
-  assert.deepEqual(a.map((s) => s.tokens), local.map((s) => s.tokens));
+  assert.deepEqual(
+    a.map((s) => s.tokens),
+    local.map((s) => s.tokens),
+  );
   assert.ok(new Set(a.map((s) => s.text)).size > 1, 'the three choices were identical');
   const other = await remote.sample({ ...request, seed: 99 });
-  assert.notDeepEqual(other.map((s) => s.tokens), a.map((s) => s.tokens));
+  assert.notDeepEqual(
+    other.map((s) => s.tokens),
+    a.map((s) => s.tokens),
+  );
 });
 
 test('stop strings end the text before the stop, streamed or not, and never leak', { skip: SKIP_STORIES }, async () => {
@@ -137,22 +193,47 @@ test('stop strings end the text before the stop, streamed or not, and never leak
   const stop = ' Lily';
   assert.ok(text.includes(stop), `greedy text ${JSON.stringify(text)} lacks the stop string`);
   const cut = text.slice(0, text.indexOf(stop));
-  const stopped = await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 30, temperature: 0, stop: [stop] });
+  const stopped = await client.completions.create({
+    model: 'stories',
+    prompt: PROMPT,
+    max_tokens: 30,
+    temperature: 0,
+    stop: [stop],
+  });
   assert.equal(stopped.choices[0].text, cut);
   assert.equal(stopped.choices[0].finish_reason, 'stop');
   assert.equal((stopped.choices[0] as any).stop_reason, stop);
   let streamed = '';
-  for await (const chunk of await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 30, temperature: 0, stop: [stop], stream: true })) {
+  for await (const chunk of await client.completions.create({
+    model: 'stories',
+    prompt: PROMPT,
+    max_tokens: 30,
+    temperature: 0,
+    stop: [stop],
+    stream: true,
+  })) {
     streamed += chunk.choices[0]?.text ?? '';
   }
   assert.equal(streamed, cut);
 });
 
 test('several prompts and n choices come back indexed prompt-major', { skip: SKIP_STORIES }, async () => {
-  const response = await client.completions.create({ model: 'stories', prompt: ['Once upon a time', 'The cat'], max_tokens: 5, n: 2, seed: 3 });
-  assert.deepEqual(response.choices.map((c) => c.index), [0, 1, 2, 3]);
+  const response = await client.completions.create({
+    model: 'stories',
+    prompt: ['Once upon a time', 'The cat'],
+    max_tokens: 5,
+    n: 2,
+    seed: 3,
+  });
+  assert.deepEqual(
+    response.choices.map((c) => c.index),
+    [0, 1, 2, 3],
+  );
   const single = await client.completions.create({ model: 'stories', prompt: 'The cat', max_tokens: 5, n: 2, seed: 3 });
-  assert.deepEqual(response.choices.slice(2).map((c) => c.text), single.choices.map((c) => c.text));
+  assert.deepEqual(
+    response.choices.slice(2).map((c) => c.text),
+    single.choices.map((c) => c.text),
+  );
 });
 
 test('top-k next-token log-probs over HTTP match the in-process distribution', { skip: SKIP_STORIES }, async () => {
@@ -182,10 +263,16 @@ test('tokenize, detokenize, models, health', { skip: SKIP_STORIES }, async () =>
   assert.equal(tok.body.token_strs.length, tok.body.count);
   const detok = await postJson(`${gateway.url}/detokenize`, { model: 'stories', tokens: tok.body.tokens });
   assert.equal(detok.body.prompt, PROMPT);
-  const chatTok = await postJson(`${gateway.url}/tokenize`, { model: 'stories', messages: [{ role: 'user', content: 'Hi' }] });
+  const chatTok = await postJson(`${gateway.url}/tokenize`, {
+    model: 'stories',
+    messages: [{ role: 'user', content: 'Hi' }],
+  });
   assert.ok(chatTok.body.count > 2);
   const models = await client.models.list();
-  assert.deepEqual(models.data.map((m) => m.id), ['stories']);
+  assert.deepEqual(
+    models.data.map((m) => m.id),
+    ['stories'],
+  );
   assert.equal((models.data[0] as any).vocab_size, native.tokenizer.vocabSize);
   const health = await fetch(`${gateway.url}/health`);
   assert.equal(health.status, 200);
@@ -195,7 +282,12 @@ test('tokenize, detokenize, models, health', { skip: SKIP_STORIES }, async () =>
 test('the openai-compatible backend: chat and async tokenize through the server', { skip: SKIP_STORIES }, async () => {
   const messages = [{ role: 'user', content: 'Tell me a story.' }];
   const [viaBackend] = await remote.chat({ messages, maxNewTokens: 8, temperature: 0, topLogprobs: 2 });
-  const viaClient = await client.chat.completions.create({ model: 'stories', messages: messages as any, max_tokens: 8, temperature: 0 });
+  const viaClient = await client.chat.completions.create({
+    model: 'stories',
+    messages: messages as any,
+    max_tokens: 8,
+    temperature: 0,
+  });
   assert.equal(viaBackend.text, viaClient.choices[0].message.content);
   assert.equal(viaBackend.finishReason, 'length');
   assert.equal(viaBackend.logprobs!.length, 8);

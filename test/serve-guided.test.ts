@@ -12,68 +12,161 @@ import { serveModel } from '../src/serve/served-model.ts';
 import { SKIP_STORIES, STORIES, loadStories, postJson } from './helpers/serve-fixtures.ts';
 
 const rejects = (value: unknown, field: RegExp, message: RegExp) =>
-  assert.throws(() => parseGuidedConfig(value, 'g.yaml'), (e: Error) => {
-    assert.match(e.message, /^g\.yaml, field "/);
-    assert.match(e.message, field);
-    assert.match(e.message, message);
-    return true;
-  });
+  assert.throws(
+    () => parseGuidedConfig(value, 'g.yaml'),
+    (e: Error) => {
+      assert.match(e.message, /^g\.yaml, field "/);
+      assert.match(e.message, field);
+      assert.match(e.message, message);
+      return true;
+    },
+  );
 
 test('guided configs are validated; errors name the file and the key', () => {
   rejects({ models: { large: 'a' } }, /field "method"/, /is required/);
-  rejects({ method: 'magic', models: { large: 'a' } }, /field "method"/, /must be one of sample, bon, eft, ed, w2s, ivg/);
-  rejects({ method: 'w2s', models: { large: 'a', tuned: 'b' } }, /field "models\.untuned"/, /method w2s needs this model/);
-  rejects({ method: 'w2s', models: { large: 'a', tuned: 'b', untuned: 'c', helper: 'd' } }, /field "models\.helper"/, /unknown key/);
-  rejects({ method: 'w2s', models: { large: 'a', tuned: 'b', untuned: 'c' }, settings: { beams: 0 } }, /field "settings\.beams"/, />= 1/);
-  rejects({ method: 'bon', models: { large: 'a' }, settings: { bonScorer: 'gpt' } }, /field "settings\.bonScorer"/, /log-ratio, vader, afinn/);
+  rejects(
+    { method: 'magic', models: { large: 'a' } },
+    /field "method"/,
+    /must be one of sample, bon, eft, ed, w2s, ivg/,
+  );
+  rejects(
+    { method: 'w2s', models: { large: 'a', tuned: 'b' } },
+    /field "models\.untuned"/,
+    /method w2s needs this model/,
+  );
+  rejects(
+    { method: 'w2s', models: { large: 'a', tuned: 'b', untuned: 'c', helper: 'd' } },
+    /field "models\.helper"/,
+    /unknown key/,
+  );
+  rejects(
+    { method: 'w2s', models: { large: 'a', tuned: 'b', untuned: 'c' }, settings: { beams: 0 } },
+    /field "settings\.beams"/,
+    />= 1/,
+  );
+  rejects(
+    { method: 'bon', models: { large: 'a' }, settings: { bonScorer: 'gpt' } },
+    /field "settings\.bonScorer"/,
+    /log-ratio, vader, afinn/,
+  );
   rejects({ method: 'ed', models: { large: 'a' } }, /field "models\.aligned or models\.tuned"/, /needs this model/);
   rejects({ method: 'ivg', models: { large: 'a' } }, /field "models\.value"/, /needs this model/);
-  assert.equal(parseGuidedConfig({ method: 'bon', models: { large: 'a' }, settings: { bonScorer: 'vader', n: 4 } }, 'g.yaml').settings.n, 4);
+  assert.equal(
+    parseGuidedConfig({ method: 'bon', models: { large: 'a' }, settings: { bonScorer: 'vader', n: 4 } }, 'g.yaml')
+      .settings.n,
+    4,
+  );
 });
 
 test('readGuidedConfig reads yaml and resolves local paths from the config folder', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-guided-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'w2s.yaml');
-  writeFileSync(file, 'method: w2s\nmodels:\n  large: http://localhost:8000/v1#big\n  tuned: ./small-tuned\n  untuned: /abs/small\nsettings:\n  beams: 2\n');
+  writeFileSync(
+    file,
+    'method: w2s\nmodels:\n  large: http://localhost:8000/v1#big\n  tuned: ./small-tuned\n  untuned: /abs/small\nsettings:\n  beams: 2\n',
+  );
   const config = readGuidedConfig(file);
-  assert.deepEqual(config.models, { large: 'http://localhost:8000/v1#big', tuned: resolve(dir, 'small-tuned'), untuned: '/abs/small' });
+  assert.deepEqual(config.models, {
+    large: 'http://localhost:8000/v1#big',
+    tuned: resolve(dir, 'small-tuned'),
+    untuned: '/abs/small',
+  });
   writeFileSync(file, 'method: w2s\nmodels: [1, 2\n');
   assert.throws(() => readGuidedConfig(file), /w2s\.yaml: cannot read the guided-model config/);
 });
 
-test('a guided model is served like any model: same seed, same answer as the method run in-process', { skip: SKIP_STORIES }, async (t) => {
-  const stories = await loadStories();
-  const config = parseGuidedConfig({ method: 'w2s', models: { large: STORIES, tuned: STORIES, untuned: STORIES }, settings: { beams: 2, successors: 2, chunkLength: 4 } }, 'inline');
-  const guided = await loadGuidedModel('w2s-stories', config, async () => stories);
-  const bon = await loadGuidedModel('bon-vader', parseGuidedConfig({ method: 'bon', models: { large: STORIES }, settings: { bonScorer: 'vader', n: 3 } }, 'inline'), async () => stories);
-  const gateway = await startGateway({ models: [serveModel('stories', stories), serveModel('w2s', guided, { guided: true }), serveModel('bon', bon, { guided: true })], port: 0 });
-  t.after(async () => {
-    await gateway.shutdown(1000);
-    await stories.dispose();
-  });
-  const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-  const models = await client.models.list();
-  assert.deepEqual(models.data.map((m) => [m.id, (m as any).guided]), [['stories', false], ['w2s', true], ['bon', true]]);
+test(
+  'a guided model is served like any model: same seed, same answer as the method run in-process',
+  { skip: SKIP_STORIES },
+  async (t) => {
+    const stories = await loadStories();
+    const config = parseGuidedConfig(
+      {
+        method: 'w2s',
+        models: { large: STORIES, tuned: STORIES, untuned: STORIES },
+        settings: { beams: 2, successors: 2, chunkLength: 4 },
+      },
+      'inline',
+    );
+    const guided = await loadGuidedModel('w2s-stories', config, async () => stories);
+    const bon = await loadGuidedModel(
+      'bon-vader',
+      parseGuidedConfig(
+        { method: 'bon', models: { large: STORIES }, settings: { bonScorer: 'vader', n: 3 } },
+        'inline',
+      ),
+      async () => stories,
+    );
+    const gateway = await startGateway({
+      models: [
+        serveModel('stories', stories),
+        serveModel('w2s', guided, { guided: true }),
+        serveModel('bon', bon, { guided: true }),
+      ],
+      port: 0,
+    });
+    t.after(async () => {
+      await gateway.shutdown(1000);
+      await stories.dispose();
+    });
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const models = await client.models.list();
+    assert.deepEqual(
+      models.data.map((m) => [m.id, (m as any).guided]),
+      [
+        ['stories', false],
+        ['w2s', true],
+        ['bon', true],
+      ],
+    );
 
-  const prompt = 'Once upon a time';
-  const a = await client.completions.create({ model: 'w2s', prompt, max_tokens: 12, seed: 4 });
-  const b = await client.completions.create({ model: 'w2s', prompt, max_tokens: 12, seed: 4 });
-  assert.equal(a.choices[0].text, b.choices[0].text);
-  const direct = await runSteerMethod('w2s', { large: stories, tuned: stories, untuned: stories }, prompt, { maxNewTokens: 12, seed: 4, beams: 2, successors: 2, chunkLength: 4 });
-  assert.equal(a.choices[0].text, direct.text);
-  assert.equal(a.usage?.completion_tokens, direct.tokens.length);
+    const prompt = 'Once upon a time';
+    const a = await client.completions.create({ model: 'w2s', prompt, max_tokens: 12, seed: 4 });
+    const b = await client.completions.create({ model: 'w2s', prompt, max_tokens: 12, seed: 4 });
+    assert.equal(a.choices[0].text, b.choices[0].text);
+    const direct = await runSteerMethod('w2s', { large: stories, tuned: stories, untuned: stories }, prompt, {
+      maxNewTokens: 12,
+      seed: 4,
+      beams: 2,
+      successors: 2,
+      chunkLength: 4,
+    });
+    assert.equal(a.choices[0].text, direct.text);
+    assert.equal(a.usage?.completion_tokens, direct.tokens.length);
 
-  const chat = await client.chat.completions.create({ model: 'bon', messages: [{ role: 'user', content: 'Tell me something happy.' }], max_tokens: 10, seed: 1 });
-  assert.equal(typeof chat.choices[0].message.content, 'string');
-  let streamed = '';
-  for await (const chunk of await client.completions.create({ model: 'bon', prompt, max_tokens: 10, seed: 2, stream: true })) streamed += chunk.choices[0]?.text ?? '';
-  assert.equal(streamed, (await client.completions.create({ model: 'bon', prompt, max_tokens: 10, seed: 2 })).choices[0].text);
+    const chat = await client.chat.completions.create({
+      model: 'bon',
+      messages: [{ role: 'user', content: 'Tell me something happy.' }],
+      max_tokens: 10,
+      seed: 1,
+    });
+    assert.equal(typeof chat.choices[0].message.content, 'string');
+    let streamed = '';
+    for await (const chunk of await client.completions.create({
+      model: 'bon',
+      prompt,
+      max_tokens: 10,
+      seed: 2,
+      stream: true,
+    }))
+      streamed += chunk.choices[0]?.text ?? '';
+    assert.equal(
+      streamed,
+      (await client.completions.create({ model: 'bon', prompt, max_tokens: 10, seed: 2 })).choices[0].text,
+    );
 
-  const scoring = await postJson(`${gateway.url}/v1/completions`, { model: 'w2s', prompt, max_tokens: 0, echo: true, logprobs: 0 });
-  assert.equal(scoring.status, 400);
-  assert.equal(scoring.body.error.code, 'unsupported');
-  const top = await postJson(`${gateway.url}/v1/completions`, { model: 'w2s', prompt, max_tokens: 3, logprobs: 2 });
-  assert.equal(top.status, 400);
-  assert.equal(top.body.error.param, 'logprobs');
-});
+    const scoring = await postJson(`${gateway.url}/v1/completions`, {
+      model: 'w2s',
+      prompt,
+      max_tokens: 0,
+      echo: true,
+      logprobs: 0,
+    });
+    assert.equal(scoring.status, 400);
+    assert.equal(scoring.body.error.code, 'unsupported');
+    const top = await postJson(`${gateway.url}/v1/completions`, { model: 'w2s', prompt, max_tokens: 3, logprobs: 2 });
+    assert.equal(top.status, 400);
+    assert.equal(top.body.error.param, 'logprobs');
+  },
+);

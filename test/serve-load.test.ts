@@ -16,9 +16,17 @@ test('32 concurrent clients × 20 requests: zero errors, every response correct'
   const { gateway, model } = await storiesGateway(t);
   const url = `${gateway.url}/v1/completions`;
   const ids = PROMPTS.map((p) => model.tokenizer.encode(p));
-  const greedy = await Promise.all(ids.map(async (prompt) => (await model.sample({ prompt, maxNewTokens: 8, temperature: 0 }))[0].tokens));
-  const scores = await model.score(ids.map((prompt) => ({ prefix: prompt.slice(0, 1), continuation: prompt.slice(1) })));
-  const seeded = await Promise.all(SEEDS.map(async (seed) => (await model.sample({ prompt: ids[0], maxNewTokens: 6, seed, temperature: 1 }))[0].tokens));
+  const greedy = await Promise.all(
+    ids.map(async (prompt) => (await model.sample({ prompt, maxNewTokens: 8, temperature: 0 }))[0].tokens),
+  );
+  const scores = await model.score(
+    ids.map((prompt) => ({ prefix: prompt.slice(0, 1), continuation: prompt.slice(1) })),
+  );
+  const seeded = await Promise.all(
+    SEEDS.map(
+      async (seed) => (await model.sample({ prompt: ids[0], maxNewTokens: 6, seed, temperature: 1 }))[0].tokens,
+    ),
+  );
 
   const failures: string[] = [];
   let checked = 0;
@@ -26,11 +34,18 @@ test('32 concurrent clients × 20 requests: zero errors, every response correct'
     for (let k = 0; k < REQUESTS_PER_CLIENT; k++) {
       const p = (c + k) % PROMPTS.length;
       const kind = (c * 7 + k) % 3;
-      const body = kind === 0
-        ? { model: 'stories', prompt: ids[p], max_tokens: 8, temperature: 0, return_token_ids: true }
-        : kind === 1
-          ? { model: 'stories', prompt: ids[p], max_tokens: 0, echo: true, logprobs: 0 }
-          : { model: 'stories', prompt: ids[0], max_tokens: 6, seed: SEEDS[k % SEEDS.length], return_token_ids: true };
+      const body =
+        kind === 0
+          ? { model: 'stories', prompt: ids[p], max_tokens: 8, temperature: 0, return_token_ids: true }
+          : kind === 1
+            ? { model: 'stories', prompt: ids[p], max_tokens: 0, echo: true, logprobs: 0 }
+            : {
+                model: 'stories',
+                prompt: ids[0],
+                max_tokens: 6,
+                seed: SEEDS[k % SEEDS.length],
+                return_token_ids: true,
+              };
       const r = await postJson(url, body);
       if (r.status !== 200) {
         failures.push(`client ${c} request ${k}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -41,7 +56,12 @@ test('32 concurrent clients × 20 requests: zero errors, every response correct'
       else if (kind === 1) {
         const got = choice.logprobs.token_logprobs.slice(1);
         assert.equal(got.length, scores[p].logprobs.length);
-        got.forEach((lp: number, i: number) => assert.ok(Math.abs(lp - scores[p].logprobs[i]) < 1e-4, `client ${c} request ${k}: score ${lp} vs ${scores[p].logprobs[i]}`));
+        got.forEach((lp: number, i: number) =>
+          assert.ok(
+            Math.abs(lp - scores[p].logprobs[i]) < 1e-4,
+            `client ${c} request ${k}: score ${lp} vs ${scores[p].logprobs[i]}`,
+          ),
+        );
       } else assert.deepEqual(choice.token_ids, seeded[k % SEEDS.length], `client ${c} request ${k}: seeded tokens`);
       checked++;
     }

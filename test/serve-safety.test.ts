@@ -27,7 +27,11 @@ test('bad requests get OpenAI-style 4xx bodies, and the server keeps serving', {
   expectError(await postJson(url, { model: 'stories', prompt: [1, 99999] }), 400, 'prompt');
   expectError(await postJson(url, { model: 'stories', prompt: 'x', logprobs: 21 }), 400, 'logprobs');
   expectError(await postJson(url, { model: 'stories', prompt: 'x', presence_penalty: 0.5 }), 400, 'presence_penalty');
-  expectError(await postJson(url, { model: 'stories', prompt: 'x', prompt_logprobs: 1, stream: true }), 400, 'prompt_logprobs');
+  expectError(
+    await postJson(url, { model: 'stories', prompt: 'x', prompt_logprobs: 1, stream: true }),
+    400,
+    'prompt_logprobs',
+  );
   expectError(await postJson(url, { model: 'stories', prompt: new Array(600).fill(5) }), 400, 'prompt');
   expectError(await postJson(url, { prompt: 'x' }), 400, 'model');
   const unknown = await postJson(url, { model: 'gpt-9', prompt: 'x' });
@@ -37,7 +41,11 @@ test('bad requests get OpenAI-style 4xx bodies, and the server keeps serving', {
   const chat = `${gateway.url}/v1/chat/completions`;
   expectError(await postJson(chat, { model: 'stories', messages: 'hi' }), 400, 'messages');
   expectError(await postJson(chat, { model: 'stories', messages: [{ content: 'hi' }] }), 400, 'messages[0]');
-  expectError(await postJson(chat, { model: 'stories', messages: [{ role: 'user', content: 'hi' }], top_logprobs: 2 }), 400, 'top_logprobs');
+  expectError(
+    await postJson(chat, { model: 'stories', messages: [{ role: 'user', content: 'hi' }], top_logprobs: 2 }),
+    400,
+    'top_logprobs',
+  );
   expectError(await postJson(`${gateway.url}/v1/nothing`, {}), 404);
   const wrongMethod = await fetch(url);
   assert.equal(wrongMethod.status, 405);
@@ -65,7 +73,9 @@ test('a full queue answers 429 with Retry-After', { skip: SKIP_STORIES }, async 
   const { gateway } = await storiesGateway(t, { limits: { maxConcurrent: 1, maxQueue: 0 } });
   const controller = new AbortController();
   const long = await fetch(`${gateway.url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, signal: controller.signal,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: controller.signal,
     body: JSON.stringify({ model: 'stories', prompt: 'Once', max_tokens: 400, stream: true }),
   });
   const reader = long.body!.getReader();
@@ -81,7 +91,11 @@ test('a full queue answers 429 with Retry-After', { skip: SKIP_STORIES }, async 
 test('a request that runs past its time limit gets 504; the server stays up', { skip: SKIP_STORIES }, async (t) => {
   const native = await loadStories();
   const stalled = stalledModel(native);
-  const gateway = await startGateway({ models: [serveModel('slow', stalled.model), serveModel('stories', native)], port: 0, limits: { requestTimeoutMs: 150 } });
+  const gateway = await startGateway({
+    models: [serveModel('slow', stalled.model), serveModel('stories', native)],
+    port: 0,
+    limits: { requestTimeoutMs: 150 },
+  });
   t.after(async () => {
     stalled.release();
     await gateway.shutdown(1000);
@@ -90,7 +104,10 @@ test('a request that runs past its time limit gets 504; the server stays up', { 
   const timedOut = await postJson(`${gateway.url}/v1/completions`, { model: 'slow', prompt: 'Once', max_tokens: 5 });
   expectError(timedOut, 504);
   assert.equal(timedOut.body.error.code, 'request_timeout');
-  assert.equal((await postJson(`${gateway.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 2 })).status, 200);
+  assert.equal(
+    (await postJson(`${gateway.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 2 })).status,
+    200,
+  );
   assert.equal(gateway.stats().inFlight, 0);
 });
 
@@ -98,18 +115,28 @@ test('a client that disconnects cancels its generation', { skip: SKIP_STORIES },
   const { gateway } = await storiesGateway(t);
   const batcher = gateway.models.get('stories').batcher!;
   await new Promise<void>((resolve, reject) => {
-    const req = request(`${gateway.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.once('data', () => {
-        req.destroy();
-        resolve();
-      });
-    });
+    const req = request(
+      `${gateway.url}/v1/completions`,
+      { method: 'POST', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      },
+    );
     req.on('error', (e) => ((e as any).code === 'ECONNRESET' ? undefined : reject(e)));
     req.end(JSON.stringify({ model: 'stories', prompt: 'Once', max_tokens: 500, stream: true }));
   });
   while (batcher.load.activeSequences > 0 || gateway.stats().inFlight > 0) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(batcher.stats.decodedTokens < 500, `the generation ran on to ${batcher.stats.decodedTokens} tokens after the client left`);
-  assert.equal((await postJson(`${gateway.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 2 })).status, 200);
+  assert.ok(
+    batcher.stats.decodedTokens < 500,
+    `the generation ran on to ${batcher.stats.decodedTokens} tokens after the client left`,
+  );
+  assert.equal(
+    (await postJson(`${gateway.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 2 })).status,
+    200,
+  );
 });
 
 test('binds to 127.0.0.1 unless told otherwise', { skip: SKIP_STORIES }, async (t) => {

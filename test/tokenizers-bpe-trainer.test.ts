@@ -17,7 +17,11 @@ function brownText(files: number): string {
     .filter((f) => /^c[a-r]\d\d$/.test(f))
     .sort()
     .slice(0, files)
-    .map((f) => readFileSync(join(dir, f), 'utf8').replace(/(\S+)\/\S+/g, '$1').replace(/[ \t]+/g, ' '))
+    .map((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .replace(/(\S+)\/\S+/g, '$1')
+        .replace(/[ \t]+/g, ' '),
+    )
     .join('\n');
 }
 
@@ -44,7 +48,10 @@ test('the first merge is the most frequent adjacent pair of the corpus (counted 
     }
   }
   const best = Math.max(...counts.values());
-  assert.ok(counts.get(trained.merges[0].join(' ')) === best, `first merge ${trained.merges[0]} should have count ${best}`);
+  assert.ok(
+    counts.get(trained.merges[0].join(' ')) === best,
+    `first merge ${trained.merges[0]} should have count ${best}`,
+  );
 });
 
 /** Textbook BPE: recount every pair after every merge; ties go to the pair of smaller ids. */
@@ -55,10 +62,13 @@ function naiveBpe(text: string, merges: number): [string, string][] {
   const out: [string, string][] = [];
   while (out.length < merges) {
     const counts = new Map<number, number>();
-    for (const w of words) for (let i = 0; i + 1 < w.length; i++) counts.set(w[i] * 65536 + w[i + 1], (counts.get(w[i] * 65536 + w[i + 1]) ?? 0) + 1);
+    for (const w of words)
+      for (let i = 0; i + 1 < w.length; i++)
+        counts.set(w[i] * 65536 + w[i + 1], (counts.get(w[i] * 65536 + w[i + 1]) ?? 0) + 1);
     let bestKey = -1;
     let bestCount = 1; // minFrequency 2
-    for (const [key, c] of counts) if (c > bestCount || (c === bestCount && bestKey >= 0 && key < bestKey)) [bestKey, bestCount] = [key, c];
+    for (const [key, c] of counts)
+      if (c > bestCount || (c === bestCount && bestKey >= 0 && key < bestKey)) [bestKey, bestCount] = [key, c];
     if (bestKey < 0) break;
     const [l, r] = [Math.floor(bestKey / 65536), bestKey % 65536];
     const merged = strings[l] + strings[r];
@@ -79,9 +89,16 @@ test('deterministic: the same corpus gives the same merges', () => {
   assert.deepEqual(trainByteLevelBpe(corpus, { vocabSize: 1200 }).merges, trained.merges);
 });
 
-test('@huggingface/tokenizers loads the tokenizer.json and encodes identically to the trainer\'s encoder', () => {
+test("@huggingface/tokenizers loads the tokenizer.json and encodes identically to the trainer's encoder", () => {
   const tok = new HfTokenizer(trained.tokenizerJson, trained.tokenizerConfig, 'trained');
-  const texts = [...heldOut.split('\n').filter((l) => l.trim()).slice(0, 200), 'Unseen wörds — 😀 <|endoftext|> x\n\n  y ', ''];
+  const texts = [
+    ...heldOut
+      .split('\n')
+      .filter((l) => l.trim())
+      .slice(0, 200),
+    'Unseen wörds — 😀 <|endoftext|> x\n\n  y ',
+    '',
+  ];
   for (const text of texts) {
     const ids = trained.encoder.encode(text);
     assert.deepEqual(tok.encodeWithLibrary(text), ids, text);
@@ -89,20 +106,31 @@ test('@huggingface/tokenizers loads the tokenizer.json and encodes identically t
     assert.equal(tok.decode(ids, { skipSpecial: false }), text);
   }
   const bytes = new TextEncoder().encode(heldOut).length;
-  assert.ok(trained.encoder.encode(heldOut).length < 0.45 * bytes, 'held-out text compresses to well under one token per byte');
+  assert.ok(
+    trained.encoder.encode(heldOut).length < 0.45 * bytes,
+    'held-out text compresses to well under one token per byte',
+  );
 });
 
 test('saved and loaded from a directory; add_bos_token and extra special tokens', () => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-bpe-'));
   try {
-    const withBos = trainByteLevelBpe(corpus.slice(0, 50_000), { vocabSize: 400, addBos: true, specialTokens: ['<|endoftext|>', '<|pad|>'] });
+    const withBos = trainByteLevelBpe(corpus.slice(0, 50_000), {
+      vocabSize: 400,
+      addBos: true,
+      specialTokens: ['<|endoftext|>', '<|pad|>'],
+    });
     saveTokenizer(withBos, dir);
     const tok = loadTokenizer(dir);
     const eot = tok.vocabSize - 2;
     assert.equal(tok.bosId, eot);
     assert.deepEqual(tok.encode('The jury said'), [eot, ...withBos.encoder.encode('The jury said')]);
     assert.equal(tok.decode(tok.encode('The jury said')), 'The jury said');
-    assert.equal(tok.decode(tok.encode('a<|pad|>b', { addBos: false })), 'ab', '<|pad|> is special and dropped on decode');
+    assert.equal(
+      tok.decode(tok.encode('a<|pad|>b', { addBos: false })),
+      'ab',
+      '<|pad|> is special and dropped on decode',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,15 +23,24 @@ const conversation = [
 test('Llama-2 chat template', () => {
   const t = new ChatTemplate(LLAMA2_TEMPLATE, { bosToken: '<s>', eosToken: '</s>' }, 'llama/tokenizer_config.json');
   assert.equal(t.isReal, true);
-  assert.equal(t.apply(conversation), '<s>[INST] <<SYS>>\nYou are helpful.\n<</SYS>>\n\nHi [/INST] Hello! </s><s>[INST] Bye [/INST]');
+  assert.equal(
+    t.apply(conversation),
+    '<s>[INST] <<SYS>>\nYou are helpful.\n<</SYS>>\n\nHi [/INST] Hello! </s><s>[INST] Bye [/INST]',
+  );
 });
 
 test('raise_exception in a template becomes a clear input error naming the file and field', () => {
   const t = new ChatTemplate(LLAMA2_TEMPLATE, { bosToken: '<s>', eosToken: '</s>' }, 'llama/tokenizer_config.json');
   assert.throws(
-    () => t.apply([{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }]),
+    () =>
+      t.apply([
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ]),
     (e: Error & { kind?: string }) =>
-      e.kind === 'input' && /llama\/tokenizer_config.json, field "chat_template"/.test(e.message) && /Conversation roles must alternate/.test(e.message),
+      e.kind === 'input' &&
+      /llama\/tokenizer_config.json, field "chat_template"/.test(e.message) &&
+      /Conversation roles must alternate/.test(e.message),
   );
 });
 
@@ -39,46 +48,79 @@ test('ChatML (Qwen) chat template with and without the generation prompt', () =>
   const t = new ChatTemplate(CHATML_TEMPLATE, { bosToken: null, eosToken: '<|im_end|>' }, 'qwen');
   const prefix = '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n';
   assert.equal(t.apply([{ role: 'user', content: 'Hi' }]), prefix);
-  assert.equal(t.apply([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }), prefix + '<|im_start|>assistant\n');
+  assert.equal(
+    t.apply([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }),
+    prefix + '<|im_start|>assistant\n',
+  );
 });
 
 test('a template that does not parse is a format error', () => {
   const t = new ChatTemplate('{% for m in messages %}{{ m.content }', {}, 'bad/tokenizer_config.json');
-  assert.throws(() => t.apply([{ role: 'user', content: 'x' }]), (e: Error & { kind?: string }) => e.kind === 'format' && /bad\/tokenizer_config.json.*does not parse/.test(e.message));
+  assert.throws(
+    () => t.apply([{ role: 'user', content: 'x' }]),
+    (e: Error & { kind?: string }) =>
+      e.kind === 'format' && /bad\/tokenizer_config.json.*does not parse/.test(e.message),
+  );
 });
 
 test('plain fallback when a tokenizer has no template', () => {
-  assert.equal(renderPlainChat(conversation, true), 'System: You are helpful.\nUser: Hi\nAssistant: Hello!\nUser: Bye\nAssistant:');
+  assert.equal(
+    renderPlainChat(conversation, true),
+    'System: You are helpful.\nUser: Hi\nAssistant: Hello!\nUser: Bye\nAssistant:',
+  );
   assert.equal(new ChatTemplate(null, {}, '').isReal, false);
   assert.equal(new ChatTemplate(null, {}, '').apply([{ role: 'user', content: 'Hi' }]), 'User: Hi\n');
 });
 
 test('selectChatTemplate: a string, or the "default" of named templates', () => {
   assert.equal(selectChatTemplate('x', 'f'), 'x');
-  assert.equal(selectChatTemplate([{ name: 'tool_use', template: 't' }, { name: 'default', template: 'd' }], 'f'), 'd');
+  assert.equal(
+    selectChatTemplate(
+      [
+        { name: 'tool_use', template: 't' },
+        { name: 'default', template: 'd' },
+      ],
+      'f',
+    ),
+    'd',
+  );
   assert.equal(selectChatTemplate(undefined, 'f'), null);
   assert.throws(() => selectChatTemplate(42, 'cfg.json'), /cfg.json, field "chat_template": expected a string/);
 });
 
-test('a Llama-style tokenizer with the Llama-2 template: one BOS, the template\'s special tokens as ids', { skip: !existsSync('data/stories260K/tok512.bin') && 'missing data/stories260K' }, () => {
-  const l2c = Llama2cTokenizer.fromFile('data/stories260K/tok512.bin');
-  assert.equal(l2c.hasChatTemplate, false);
-  assert.equal(l2c.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }), 'User: Hi\nAssistant:');
-  const { tokenizerJson, tokenizerConfig } = llama2cToHfTokenizer(l2c);
-  const tok = new HfTokenizer(tokenizerJson, { ...tokenizerConfig, chat_template: LLAMA2_TEMPLATE }, 'llama-style');
-  assert.equal(tok.hasChatTemplate, true);
-  const prompt = tok.applyChatTemplate(conversation);
-  const ids = tok.encode(prompt);
-  assert.equal(ids[0], 1);
-  assert.notEqual(ids[1], 1, 'no second BOS');
-  assert.equal(ids.filter((i) => i === 1).length, 2, 'the template\'s two <s> are BOS ids');
-  assert.equal(ids.filter((i) => i === 2).length, 1, 'its </s> is the EOS id');
-});
+test(
+  "a Llama-style tokenizer with the Llama-2 template: one BOS, the template's special tokens as ids",
+  { skip: !existsSync('data/stories260K/tok512.bin') && 'missing data/stories260K' },
+  () => {
+    const l2c = Llama2cTokenizer.fromFile('data/stories260K/tok512.bin');
+    assert.equal(l2c.hasChatTemplate, false);
+    assert.equal(
+      l2c.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }),
+      'User: Hi\nAssistant:',
+    );
+    const { tokenizerJson, tokenizerConfig } = llama2cToHfTokenizer(l2c);
+    const tok = new HfTokenizer(tokenizerJson, { ...tokenizerConfig, chat_template: LLAMA2_TEMPLATE }, 'llama-style');
+    assert.equal(tok.hasChatTemplate, true);
+    const prompt = tok.applyChatTemplate(conversation);
+    const ids = tok.encode(prompt);
+    assert.equal(ids[0], 1);
+    assert.notEqual(ids[1], 1, 'no second BOS');
+    assert.equal(ids.filter((i) => i === 1).length, 2, "the template's two <s> are BOS ids");
+    assert.equal(ids.filter((i) => i === 2).length, 1, 'its </s> is the EOS id');
+  },
+);
 
 test('a ChatML tokenizer: the rendered prompt encodes its markers as single special tokens', () => {
   const corpus = 'The cat sat on the mat. The dog ran to the cat. '.repeat(50);
-  const trained = trainByteLevelBpe(corpus, { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] });
-  const tok = new HfTokenizer(trained.tokenizerJson, { ...trained.tokenizerConfig, eos_token: '<|im_end|>', chat_template: CHATML_TEMPLATE }, 'chatml');
+  const trained = trainByteLevelBpe(corpus, {
+    vocabSize: 300,
+    specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
+  });
+  const tok = new HfTokenizer(
+    trained.tokenizerJson,
+    { ...trained.tokenizerConfig, eos_token: '<|im_end|>', chat_template: CHATML_TEMPLATE },
+    'chatml',
+  );
   const prompt = tok.applyChatTemplate([{ role: 'user', content: 'The cat' }], { addGenerationPrompt: true });
   const ids = tok.encode(prompt);
   const start = tok.tokenToId('<|im_start|>')!;

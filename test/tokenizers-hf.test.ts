@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { HfTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 import { Llama2cTokenizer } from '../src/tokenizers/llama2c-tokenizer.ts';
 import { llama2cToHfTokenizer } from '../src/tokenizers/llama2c-to-hf.ts';
-import { GPT2_EOS_ID, gpt2TokenizerConfig, gpt2TokenizerJson, writeGpt2TokenizerDir } from './helpers/gpt2-tokenizer.ts';
+import {
+  GPT2_EOS_ID,
+  gpt2TokenizerConfig,
+  gpt2TokenizerJson,
+  writeGpt2TokenizerDir,
+} from './helpers/gpt2-tokenizer.ts';
 
 const require = createRequire(import.meta.url);
 const gpt3Encoder = require('gpt-3-encoder') as { encode(text: string): number[] };
@@ -35,7 +40,7 @@ test('GPT-2: known encodings', () => {
   assert.deepEqual(gpt2.encode(''), []);
 });
 
-test('GPT-2: encodings equal OpenAI\'s encoder (gpt-3-encoder) and the library, and decode inverts them', () => {
+test("GPT-2: encodings equal OpenAI's encoder (gpt-3-encoder) and the library, and decode inverts them", () => {
   assert.ok(gpt2.usesFastEncoder && gpt2.usesPieceCache);
   for (const line of sampleLines()) {
     const ids = gpt2.encode(line);
@@ -70,34 +75,48 @@ test('decode rejects ids outside the vocabulary', () => {
   assert.throws(() => gpt2.decode([-1]), /outside/);
 });
 
-test('SentencePiece-style (byte fallback) decoding from the per-id cache equals the library', { skip: !existsSync(TOK512) && 'missing data/stories260K' }, () => {
-  const { tokenizerJson, tokenizerConfig } = llama2cToHfTokenizer(Llama2cTokenizer.fromFile(TOK512));
-  const tok = new HfTokenizer(tokenizerJson, tokenizerConfig, 'llama-style');
-  assert.ok(tok.usesPieceCache);
-  assert.equal(tok.usesFastEncoder, false);
-  assert.equal(tok.addBosByDefault, true);
-  let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-  for (let k = 0; k < 300; k++) {
-    const ids = Array.from({ length: 1 + rand(12) }, () => rand(tok.vocabSize));
-    for (const skipSpecial of [true, false]) {
-      assert.equal(tok.decode(ids, { skipSpecial }), tok.decodeWithLibrary(ids, { skipSpecial }), JSON.stringify(ids));
+test(
+  'SentencePiece-style (byte fallback) decoding from the per-id cache equals the library',
+  { skip: !existsSync(TOK512) && 'missing data/stories260K' },
+  () => {
+    const { tokenizerJson, tokenizerConfig } = llama2cToHfTokenizer(Llama2cTokenizer.fromFile(TOK512));
+    const tok = new HfTokenizer(tokenizerJson, tokenizerConfig, 'llama-style');
+    assert.ok(tok.usesPieceCache);
+    assert.equal(tok.usesFastEncoder, false);
+    assert.equal(tok.addBosByDefault, true);
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    for (let k = 0; k < 300; k++) {
+      const ids = Array.from({ length: 1 + rand(12) }, () => rand(tok.vocabSize));
+      for (const skipSpecial of [true, false]) {
+        assert.equal(
+          tok.decode(ids, { skipSpecial }),
+          tok.decodeWithLibrary(ids, { skipSpecial }),
+          JSON.stringify(ids),
+        );
+      }
     }
-  }
-  for (const line of sampleLines()) {
-    const ids = tok.encode(line);
-    assert.equal(tok.decode(ids), tok.decodeWithLibrary(ids));
-  }
-});
+    for (const line of sampleLines()) {
+      const ids = tok.encode(line);
+      assert.equal(tok.decode(ids), tok.decodeWithLibrary(ids));
+    }
+  },
+);
 
 test('a directory with tokenizer_config.json and chat_template.jinja', () => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-hf-'));
   try {
     writeGpt2TokenizerDir(dir);
-    writeFileSync(join(dir, 'chat_template.jinja'), '{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}');
+    writeFileSync(
+      join(dir, 'chat_template.jinja'),
+      '{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}',
+    );
     const tok = HfTokenizer.fromDirectory(dir);
     assert.equal(tok.hasChatTemplate, true);
-    assert.equal(tok.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true }), '[user] hi<|endoftext|>[assistant]');
+    assert.equal(
+      tok.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true }),
+      '[user] hi<|endoftext|>[assistant]',
+    );
     assert.deepEqual(tok.encode('Hello world'), [15496, 995]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -114,14 +133,23 @@ test('add_bos_token from tokenizer_config.json decides the default; a text start
 test('clear errors for bad tokenizer files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-hf-bad-'));
   try {
-    assert.throws(() => HfTokenizer.fromDirectory(dir), (e: Error) => e.message.includes(dir) && /no tokenizer.json/.test(e.message));
+    assert.throws(
+      () => HfTokenizer.fromDirectory(dir),
+      (e: Error) => e.message.includes(dir) && /no tokenizer.json/.test(e.message),
+    );
     writeFileSync(join(dir, 'tokenizer.json'), '{"model": ');
-    assert.throws(() => HfTokenizer.fromDirectory(dir), (e: Error) => e.message.includes(join(dir, 'tokenizer.json')) && /malformed JSON/.test(e.message));
+    assert.throws(
+      () => HfTokenizer.fromDirectory(dir),
+      (e: Error) => e.message.includes(join(dir, 'tokenizer.json')) && /malformed JSON/.test(e.message),
+    );
     writeFileSync(join(dir, 'tokenizer.json'), '{"version": "1.0"}');
     assert.throws(() => HfTokenizer.fromDirectory(dir), /tokenizer.json.*expected an object with a "model"/);
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(gpt2TokenizerJson()));
     writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>' }));
-    assert.throws(() => HfTokenizer.fromDirectory(dir), (e: Error) => e.message.includes('tokenizer_config.json') && /bos_token "<s>" is not a token/.test(e.message));
+    assert.throws(
+      () => HfTokenizer.fromDirectory(dir),
+      (e: Error) => e.message.includes('tokenizer_config.json') && /bos_token "<s>" is not a token/.test(e.message),
+    );
     writeFileSync(join(dir, 'tokenizer_config.json'), '[1, 2]');
     assert.throws(() => HfTokenizer.fromDirectory(dir), /tokenizer_config.json: expected a JSON object/);
   } finally {

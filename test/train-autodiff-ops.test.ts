@@ -12,10 +12,26 @@ import type { Ops as OpsType } from '../src/engine/ops.ts';
 const TOL = 2e-3;
 type Build = (o: OpsType, v: Record<string, Value>) => Value;
 
-const f = (shape: number[], seed: number, symbolic: number[] = [], scale = 1): CheckInput =>
-  ({ shape, data: randomFloats(shape.reduce((a, b) => a * b, 1), seed, scale), symbolic });
-const positive = (shape: number[], seed: number, symbolic: number[] = []): CheckInput =>
-  ({ shape, data: Float32Array.from(randomFloats(shape.reduce((a, b) => a * b, 1), seed), (v) => Math.abs(v) + 0.5), symbolic });
+const f = (shape: number[], seed: number, symbolic: number[] = [], scale = 1): CheckInput => ({
+  shape,
+  data: randomFloats(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+    scale,
+  ),
+  symbolic,
+});
+const positive = (shape: number[], seed: number, symbolic: number[] = []): CheckInput => ({
+  shape,
+  data: Float32Array.from(
+    randomFloats(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    (v) => Math.abs(v) + 0.5,
+  ),
+  symbolic,
+});
 
 async function expectGrad(name: string, inputs: Record<string, CheckInput>, build: Build, tol = TOL) {
   const r = await gradCheck(inputs, build);
@@ -118,7 +134,15 @@ test('shape ops: reshape, transpose, squeeze, unsqueeze, concat, slice', async (
     ['slice', { x }, (o, v) => o.slice(v.x, [1], [3], [2])],
     ['slice negative', { x }, (o, v) => o.slice(v.x, [-2], [Number.MAX_SAFE_INTEGER], [1])],
     ['slice symbolic axis', { x: f([3, 3, 4], 31, [0]) }, (o, v) => o.slice(v.x, [1], [-1], [0])],
-    ['slices tiling an axis (q, k, v)', { x }, (o, v) => o.add(o.add(o.mul(o.slice(v.x, [0], [1], [2]), o.scalar(2)), o.exp(o.slice(v.x, [1], [3], [2]))), o.slice(v.x, [3], [4], [2]))],
+    [
+      'slices tiling an axis (q, k, v)',
+      { x },
+      (o, v) =>
+        o.add(
+          o.add(o.mul(o.slice(v.x, [0], [1], [2]), o.scalar(2)), o.exp(o.slice(v.x, [1], [3], [2]))),
+          o.slice(v.x, [3], [4], [2]),
+        ),
+    ],
     ['overlapping slices', { x }, (o, v) => o.mul(o.slice(v.x, [0], [3], [2]), o.slice(v.x, [1], [4], [2]))],
   ];
   for (const [name, inputs, build] of cases) await expectGrad(name, inputs, build);
@@ -129,7 +153,9 @@ test('gathers: embedding rows with repeats, gatherElements', async () => {
   const ids = { shape: [2, 3], data: int64([4, 0, 4, 2, 2, 1]), symbolic: [0, 1] };
   await expectGrad('gather', { table, ids }, (o, v) => o.gather(v.table, v.ids));
   // a table both gathered and multiplied by (a tied embedding): the scatter folds into the other gradient
-  await expectGrad('gather + matmul of one table', { table, ids }, (o, v) => o.matmul(o.gather(v.table, v.ids), o.transpose(v.table, [1, 0])));
+  await expectGrad('gather + matmul of one table', { table, ids }, (o, v) =>
+    o.matmul(o.gather(v.table, v.ids), o.transpose(v.table, [1, 0])),
+  );
   const cols = { shape: [5, 1], data: int64([0, 2, 1, 1, 0]) };
   await expectGrad('gatherElements', { table, cols }, (o, v) => o.gatherElements(o.logSoftmax(v.table), v.cols, 1));
 });

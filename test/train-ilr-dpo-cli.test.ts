@@ -18,46 +18,96 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
-test('train ilr-dpo CLI: a run writes the per-iteration records, TRL data, summary and report; bad input is one line', { skip }, async (t) => {
-  const dir = tempDir(t);
-  const prompts = join(dir, 'prompts.txt');
-  writeFileSync(prompts, storyPrompts(3).join('\n') + '\n');
-  const out = join(dir, 'run');
-  const args = ['ilr-dpo', '--model', STORIES, '--tokenizer', STORIES_TOKENIZER, '--prompts', prompts, '--reward', 'sentiment', '--iterations', '1',
-    '--samples-per-prompt', '3', '--max-new-tokens', '10', '--length-alpha', '0.01', '--steps', '1', '--batch-size', '2', '--lr', '1e-3', '--max-length', '64', '--out', out, '--quiet'];
-  assert.equal(await train(args), 0);
-  const records = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(records.map((r) => r.iteration), [0, 1]);
-  assert.ok(existsSync(join(out, 'iter-1', 'preferences.jsonl')));
-  const summary = validateSummary(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')));
-  assert.equal(summary.kind, 'train ilr-dpo');
-  assert.match(summary.title, /iLR-DPO \(α = 0\.01\): sentiment-vader over 1 iterations/);
-  assert.deepEqual(summary.tables[0].rows.map((r) => r[0]), [0, 1]);
-  assert.ok(summary.plots.some((p) => p.title === 'Response length by iteration'));
-  assert.ok(existsSync(join(out, 'report.html')));
-  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-  assert.equal(config.lengthAlpha, 0.01);
-  // more iterations on --resume extend the loop; another reward is refused
-  assert.equal(await train([...args.map((a) => (a === '1' ? '2' : a)), '--resume']), 0);
-  assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 3);
-  await assert.rejects(train([...args.map((a) => (a === 'sentiment' ? 'afinn' : a)), '--resume']), /another reward/);
+test(
+  'train ilr-dpo CLI: a run writes the per-iteration records, TRL data, summary and report; bad input is one line',
+  { skip },
+  async (t) => {
+    const dir = tempDir(t);
+    const prompts = join(dir, 'prompts.txt');
+    writeFileSync(prompts, storyPrompts(3).join('\n') + '\n');
+    const out = join(dir, 'run');
+    const args = [
+      'ilr-dpo',
+      '--model',
+      STORIES,
+      '--tokenizer',
+      STORIES_TOKENIZER,
+      '--prompts',
+      prompts,
+      '--reward',
+      'sentiment',
+      '--iterations',
+      '1',
+      '--samples-per-prompt',
+      '3',
+      '--max-new-tokens',
+      '10',
+      '--length-alpha',
+      '0.01',
+      '--steps',
+      '1',
+      '--batch-size',
+      '2',
+      '--lr',
+      '1e-3',
+      '--max-length',
+      '64',
+      '--out',
+      out,
+      '--quiet',
+    ];
+    assert.equal(await train(args), 0);
+    const records = readFileSync(join(out, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      records.map((r) => r.iteration),
+      [0, 1],
+    );
+    assert.ok(existsSync(join(out, 'iter-1', 'preferences.jsonl')));
+    const summary = validateSummary(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')));
+    assert.equal(summary.kind, 'train ilr-dpo');
+    assert.match(summary.title, /iLR-DPO \(α = 0\.01\): sentiment-vader over 1 iterations/);
+    assert.deepEqual(
+      summary.tables[0].rows.map((r) => r[0]),
+      [0, 1],
+    );
+    assert.ok(summary.plots.some((p) => p.title === 'Response length by iteration'));
+    assert.ok(existsSync(join(out, 'report.html')));
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    assert.equal(config.lengthAlpha, 0.01);
+    // more iterations on --resume extend the loop; another reward is refused
+    assert.equal(await train([...args.map((a) => (a === '1' ? '2' : a)), '--resume']), 0);
+    assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 3);
+    await assert.rejects(train([...args.map((a) => (a === 'sentiment' ? 'afinn' : a)), '--resume']), /another reward/);
 
-  const cli = (extra: string[], drop: string[] = []) => {
-    const argv = ['bin/alignkit.mjs', 'train', ...args.filter((a, i) => !drop.includes(a) && !drop.includes(args[i - 1])), ...extra];
-    return spawnSync(process.execPath, argv.map((a) => (a === out ? join(dir, 'other') : a)), { encoding: 'utf8' });
-  };
-  const cases: [string[], string[], RegExp][] = [
-    [['--samples-per-prompt', '1'], ['--samples-per-prompt'], /at least 2 samples per prompt/],
-    [[], ['--reward'], /missing required flag --reward/],
-    [['--length-alpha=-1'], ['--length-alpha'], /field "length-alpha": expected a number ≥ 0/],
-    [['--data', prompts], [], /makes its own preference data/],
-    [['--iterate', STORIES], [], /--iterate continues a loop .* with --resume/],
-    [['--reward', 'rm:' + STORIES], ['--reward'], /no scalar head/],
-  ];
-  for (const [extra, drop, pattern] of cases) {
-    const r = cli(extra, drop);
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, pattern);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  }
-});
+    const cli = (extra: string[], drop: string[] = []) => {
+      const argv = [
+        'bin/alignkit.mjs',
+        'train',
+        ...args.filter((a, i) => !drop.includes(a) && !drop.includes(args[i - 1])),
+        ...extra,
+      ];
+      return spawnSync(
+        process.execPath,
+        argv.map((a) => (a === out ? join(dir, 'other') : a)),
+        { encoding: 'utf8' },
+      );
+    };
+    const cases: [string[], string[], RegExp][] = [
+      [['--samples-per-prompt', '1'], ['--samples-per-prompt'], /at least 2 samples per prompt/],
+      [[], ['--reward'], /missing required flag --reward/],
+      [['--length-alpha=-1'], ['--length-alpha'], /field "length-alpha": expected a number ≥ 0/],
+      [['--data', prompts], [], /makes its own preference data/],
+      [['--iterate', STORIES], [], /--iterate continues a loop .* with --resume/],
+      [['--reward', 'rm:' + STORIES], ['--reward'], /no scalar head/],
+    ];
+    for (const [extra, drop, pattern] of cases) {
+      const r = cli(extra, drop);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  },
+);

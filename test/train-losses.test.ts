@@ -41,7 +41,12 @@ test("DPO loss and TRL metrics equal the notes' hand-computed values", () => {
   close(softplus(800), 800);
 });
 
-async function runGraphLoss<T>(objective: ReturnType<typeof dpoObjective> | ReturnType<typeof rewardObjective>, cfg = randomLlamaConfig(), w: Weights, items: T[]) {
+async function runGraphLoss<T>(
+  objective: ReturnType<typeof dpoObjective> | ReturnType<typeof rewardObjective>,
+  cfg = randomLlamaConfig(),
+  w: Weights,
+  items: T[],
+) {
   const g = buildTrainGraph(cfg, w, { full: new Set() }, objective as never, { gradients: false });
   const s = await GraphSession.create(g.graph, 'loss');
   const out = await s.run(objective.feeds(items as never, items.length));
@@ -57,20 +62,43 @@ test('the DPO graph computes the same loss as the float64 formula, with margins 
   const margins = [0.25, -0.5];
   const objective = dpoObjective({ beta: 0.2, margin: (p) => margins[pairs.indexOf(p)] });
   const out = await runGraphLoss(objective, cfg, w, pairs);
-  const expected = dpoMetrics(pairs.map((p, i) => ({ policyChosen: logps.chosen[i], policyRejected: logps.rejected[i], refChosen: p.refChosen!, refRejected: p.refRejected! })), { beta: 0.2 }, margins);
+  const expected = dpoMetrics(
+    pairs.map((p, i) => ({
+      policyChosen: logps.chosen[i],
+      policyRejected: logps.rejected[i],
+      refChosen: p.refChosen!,
+      refRejected: p.refRejected!,
+    })),
+    { beta: 0.2 },
+    margins,
+  );
   close((out[LOSS_OUTPUT].data as Float32Array)[0], expected.loss, 1e-5, 'graph loss');
   const m = objective.metrics(pairs, out);
   close(m.sums['rewards/margins'] / m.count, expected['rewards/margins'], 1e-5, 'margins');
 
   // response tokens shared by both responses cancel in h(y_w) − h(y_l): moving them into the prompt changes nothing
   const shared = [7, 9, 11];
-  const withPrefix: PreferencePair[] = pairs.map((p) => ({ ...p, chosenIds: [...shared, ...p.chosenIds], rejectedIds: [...shared, ...p.rejectedIds] }));
+  const withPrefix: PreferencePair[] = pairs.map((p) => ({
+    ...p,
+    chosenIds: [...shared, ...p.chosenIds],
+    rejectedIds: [...shared, ...p.rejectedIds],
+  }));
   const inPrompt: PreferencePair[] = pairs.map((p) => ({ ...p, promptIds: [...p.promptIds, ...shared] }));
   const ref = randomWeights(cfg, 2, 0.1);
   const z = async (ps: PreferencePair[]) => {
     const pol = await computeSequenceLogps(cfg, w, ps);
     const rf = await computeSequenceLogps(cfg, ref, ps);
-    return ps.map((_, i) => dpoLogit({ policyChosen: pol.chosen[i], policyRejected: pol.rejected[i], refChosen: rf.chosen[i], refRejected: rf.rejected[i] }, { beta: 1 }));
+    return ps.map((_, i) =>
+      dpoLogit(
+        {
+          policyChosen: pol.chosen[i],
+          policyRejected: pol.rejected[i],
+          refChosen: rf.chosen[i],
+          refRejected: rf.rejected[i],
+        },
+        { beta: 1 },
+      ),
+    );
   };
   const [a, b] = [await z(withPrefix), await z(inPrompt)];
   a.forEach((v, i) => close(v, b[i], 2e-4, `pair ${i} z`));

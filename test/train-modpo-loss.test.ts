@@ -51,7 +51,10 @@ test('MODPO hand-computed value, three objectives', () => {
 
 test('the DPO-family form (scale β/w_k, per-pair offset) gives the same logit as the MODPO formula', () => {
   const w = parseWeights('0.3,0.45,0.25', 2);
-  const margins = [{ chosen: [0.7, -2], rejected: [-0.1, 1.5] }, { chosen: [0, 0], rejected: [3, -3] }];
+  const margins = [
+    { chosen: [0.7, -2], rejected: [-0.1, 1.5] },
+    { chosen: [0, 0], rejected: [3, -3] },
+  ];
   const terms = modpoDpoTerms(beta, w, margins);
   margins.forEach((m, i) => {
     const z = dpoLogit(logps, { beta, scale: terms.beta }, terms.offsets[i]);
@@ -76,7 +79,7 @@ test('margins enter with the right sign: a margin model that already prefers the
 });
 
 test('length-regularized DPO: z = β·Δh + α·(|y_w| − |y_l|), the notes value and the MODPO path agree', () => {
-  const deltaH = (logps.policyChosen - logps.refChosen) - (logps.policyRejected - logps.refRejected);
+  const deltaH = logps.policyChosen - logps.refChosen - (logps.policyRejected - logps.refRejected);
   const r = lengthRegularizedLoss(beta, 0.01, deltaH, 100, 300);
   close(r.logit, -1.7);
   close(r.loss, 1.867786);
@@ -105,7 +108,11 @@ test('length regularization sign: a shorter chosen response costs more loss, so 
 test('weights: must sum to 1, one per objective, w_k > 0', () => {
   assert.deepEqual(parseWeights('0.2,0.8', 1), { trained: 0.2, margins: [0.8] });
   assert.deepEqual(parseWeights('0.1,0.2,0.7', 2), { trained: 0.1, margins: [0.2, 0.7] });
-  const bad = (text: string, margins: number, pattern: RegExp) => assert.throws(() => parseWeights(text, margins), (e: unknown) => e instanceof AlignkitError && e.kind === 'input' && pattern.test(e.message));
+  const bad = (text: string, margins: number, pattern: RegExp) =>
+    assert.throws(
+      () => parseWeights(text, margins),
+      (e: unknown) => e instanceof AlignkitError && e.kind === 'input' && pattern.test(e.message),
+    );
   bad('0.2,0.7', 1, /sum to 1.*0\.9/);
   bad('0.5,0.6', 1, /sum to 1/);
   bad('1,0.1', 1, /sum to 1/);
@@ -118,10 +125,19 @@ test('weights: must sum to 1, one per objective, w_k > 0', () => {
 
 test('weight sweeps: ranges over w_k (w = 0 dropped), explicit vectors', () => {
   const r = parseWeightSweep('0:1:0.1', 1);
-  assert.deepEqual(r.weights.map((w) => w.trained), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
-  assert.deepEqual(r.weights.map((w) => w.margins[0]), [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0]);
+  assert.deepEqual(
+    r.weights.map((w) => w.trained),
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+  );
+  assert.deepEqual(
+    r.weights.map((w) => w.margins[0]),
+    [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0],
+  );
   assert.deepEqual(r.dropped, [0]);
-  assert.deepEqual(parseWeightSweep('0.2,0.8;0.6,0.4', 1).weights, [{ trained: 0.2, margins: [0.8] }, { trained: 0.6, margins: [0.4] }]);
+  assert.deepEqual(parseWeightSweep('0.2,0.8;0.6,0.4', 1).weights, [
+    { trained: 0.2, margins: [0.8] },
+    { trained: 0.6, margins: [0.4] },
+  ]);
   assert.throws(() => parseWeightSweep('0:1:0.5', 2), /two objectives/);
   assert.throws(() => parseWeightSweep('0.5:0.2:0.1', 1), /START ≤ END/);
   assert.throws(() => parseWeightSweep('0.2,0.9;0.5,0.5', 1), /sum to 1/);

@@ -58,7 +58,10 @@ test('int(n) covers [0, n) and rejects bad n', () => {
 test('shuffle is a deterministic permutation in place', () => {
   const items = Array.from({ length: 50 }, (_, i) => i);
   const shuffled = createRng(9).shuffle([...items]);
-  assert.deepEqual([...shuffled].sort((a, b) => a - b), items);
+  assert.deepEqual(
+    [...shuffled].sort((a, b) => a - b),
+    items,
+  );
   assert.notDeepEqual(shuffled, items);
   assert.deepEqual(createRng(9).shuffle([...items]), shuffled);
   const arr = [1, 2, 3];

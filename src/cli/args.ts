@@ -10,7 +10,11 @@ export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
  * keys (camelCase or kebab-case); flags given on the command line win. Unknown flags and
  * missing values give an error that names the flag.
  */
-export function parseFlags(argv: string[], options: FlagSpec, allowPositionals = false): { values: Record<string, any>; positionals: string[] } {
+export function parseFlags(
+  argv: string[],
+  options: FlagSpec,
+  allowPositionals = false,
+): { values: Record<string, any>; positionals: string[] } {
   const spec: FlagSpec = { ...options, config: { type: 'string' }, debug: { type: 'boolean' } };
   let parsed;
   try {
@@ -30,7 +34,8 @@ export function parseFlags(argv: string[], options: FlagSpec, allowPositionals =
     }
     for (const [rawKey, v] of Object.entries(fromFile)) {
       const key = rawKey.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-      if (!(key in options)) throw inputError(`unknown key (expected one of: ${Object.keys(options).join(', ')})`, { file, field: rawKey });
+      if (!(key in options))
+        throw inputError(`unknown key (expected one of: ${Object.keys(options).join(', ')})`, { file, field: rawKey });
       if (values[key] === undefined) values[key] = Array.isArray(v) || typeof v === 'boolean' ? v : String(v);
     }
   }
@@ -65,5 +70,8 @@ export function listFlag(values: Record<string, any>, name: string): string[] {
   const v = values[name];
   if (v === undefined) return [];
   const items = Array.isArray(v) ? v : [v];
-  return items.flatMap((s: string) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+  return items
+    .flatMap((s: string) => String(s).split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -16,7 +16,8 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       const { benchStories, benchGpt2SizedLlama, torchInferenceReference } = await import('../lm/native/bench.ts');
       const dir = values.stories ?? STORIES_DIR;
       const figures: Figure[] = [];
-      if (existsSync(`${dir}/stories260K.bin`)) figures.push(...(await benchStories(`${dir}/stories260K.bin`, `${dir}/tok512.bin`, listFlag(values, 'run-c'))));
+      if (existsSync(`${dir}/stories260K.bin`))
+        figures.push(...(await benchStories(`${dir}/stories260K.bin`, `${dir}/tok512.bin`, listFlag(values, 'run-c'))));
       else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
       return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
@@ -27,7 +28,11 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       const { benchGateway, gatewayBenchFigures } = await import('../serve/bench.ts');
       return withStories(values, async (load) => {
         const model = await load();
-        try { return gatewayBenchFigures(await benchGateway(model)); } finally { await model.dispose(); }
+        try {
+          return gatewayBenchFigures(await benchGateway(model));
+        } finally {
+          await model.dispose();
+        }
       });
     },
   },
@@ -37,7 +42,11 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       const { benchDecode } = await import('../decode/bench.ts');
       return withStories(values, async (load) => {
         const [large, tuned, untuned] = [await load(), await load(), await load()];
-        try { return await benchDecode({ large, tuned, untuned }); } finally { for (const m of [large, tuned, untuned]) await m.dispose(); }
+        try {
+          return await benchDecode({ large, tuned, untuned });
+        } finally {
+          for (const m of [large, tuned, untuned]) await m.dispose();
+        }
       });
     },
   },
@@ -47,12 +56,17 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       const { benchProbe } = await import('../probe/bench.ts');
       return withStories(values, async (load) => {
         const model = await load();
-        try { return await benchProbe(model); } finally { await model.dispose(); }
+        try {
+          return await benchProbe(model);
+        } finally {
+          await model.dispose();
+        }
       });
     },
   },
   training: {
-    about: 'one training step (forward, backward, AdamW) of a llama-shaped and a GPT-2-small-shaped model, vs PyTorch when /usr/bin/python3 has torch; DPO vs SFT; LoRA; memory',
+    about:
+      'one training step (forward, backward, AdamW) of a llama-shaped and a GPT-2-small-shaped model, vs PyTorch when /usr/bin/python3 has torch; DPO vs SFT; LoRA; memory',
     async run() {
       const { benchTraining, torchReference, trainingBenchFigures } = await import('../train/bench.ts');
       return trainingBenchFigures(await benchTraining({ memory: true }), torchReference());
@@ -62,18 +76,29 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
     about: 'peak memory of a GPT-2-small-sized model (in a fresh process)',
     async run() {
       const bin = fileURLToPath(new URL('../../bin/alignkit.mjs', import.meta.url));
-      const child = spawnSync(process.execPath, [bin, 'bench', '--section', 'memory-child', '--json'], { encoding: 'utf8' });
+      const child = spawnSync(process.execPath, [bin, 'bench', '--section', 'memory-child', '--json'], {
+        encoding: 'utf8',
+      });
       if (child.status !== 0) throw new Error(child.stderr);
       return JSON.parse(child.stdout);
     },
   },
-  'memory-child': { about: '', async run() { return (await import('../lm/native/bench.ts')).benchMemory(); } },
+  'memory-child': {
+    about: '',
+    async run() {
+      return (await import('../lm/native/bench.ts')).benchMemory();
+    },
+  },
 };
 
 /** Runs a section on stories260K (from ../shared or --stories DIR), or reports that it is missing. */
-async function withStories(values: Record<string, any>, body: (load: () => Promise<LanguageModel>) => Promise<Figure[]>): Promise<Figure[]> {
+async function withStories(
+  values: Record<string, any>,
+  body: (load: () => Promise<LanguageModel>) => Promise<Figure[]>,
+): Promise<Figure[]> {
   const dir = values.stories ?? STORIES_DIR;
-  if (!existsSync(`${dir}/stories260K.bin`)) return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
+  if (!existsSync(`${dir}/stories260K.bin`))
+    return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
   const { loadNativeModel } = await import('../lm/load.ts');
   return body(() => loadNativeModel(`${dir}/stories260K.bin`, `${dir}/tok512.bin`));
 }
@@ -85,9 +110,21 @@ function formatFigure(f: Figure): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { section: { type: 'string', multiple: true }, stories: { type: 'string' }, 'run-c': { type: 'string', multiple: true }, json: { type: 'boolean' } });
+  const { values } = parseFlags(argv, {
+    section: { type: 'string', multiple: true },
+    stories: { type: 'string' },
+    'run-c': { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
   const wanted = listFlag(values, 'section');
-  for (const w of wanted) if (!(w in sections)) throw inputError(`unknown bench section "${w}" (expected one of: ${Object.keys(sections).filter((s) => !s.endsWith('-child')).join(', ')})`, { field: '--section' });
+  for (const w of wanted)
+    if (!(w in sections))
+      throw inputError(
+        `unknown bench section "${w}" (expected one of: ${Object.keys(sections)
+          .filter((s) => !s.endsWith('-child'))
+          .join(', ')})`,
+        { field: '--section' },
+      );
   const chosen = wanted.length ? wanted : Object.keys(sections).filter((s) => !s.endsWith('-child'));
   const all: Figure[] = [];
   for (const name of chosen) {
@@ -97,6 +134,9 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.json) for (const f of figures) console.log(formatFigure(f));
   }
   if (values.json) console.log(JSON.stringify(all));
-  else console.log('\nRatios > 1 mean alignkit is faster (or uses less memory) than the reference. Figures vary with machine load.');
+  else
+    console.log(
+      '\nRatios > 1 mean alignkit is faster (or uses less memory) than the reference. Figures vary with machine load.',
+    );
   return 0;
 }

@@ -12,8 +12,13 @@ const EMBEDDED = fileURLToPath(new URL('../../embedded', import.meta.url));
 /** The main job on the embedded models (also `npm start`). */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
-    out: { type: 'string' }, embedded: { type: 'string' }, 'cache-dir': { type: 'string' }, resume: { type: 'boolean' },
-    prompts: { type: 'string' }, 'max-new-tokens': { type: 'string' }, seed: { type: 'string' },
+    out: { type: 'string' },
+    embedded: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    resume: { type: 'boolean' },
+    prompts: { type: 'string' },
+    'max-new-tokens': { type: 'string' },
+    seed: { type: 'string' },
   });
   // without --out, a repeated `npm start` writes runs/demo-2, -3, … rather than refusing to touch runs/demo
   const out = values.out ?? (values.resume ? join('runs', 'demo') : unusedDirectory(join('runs', 'demo')));
@@ -32,7 +37,9 @@ export async function run(argv: string[]): Promise<number> {
   });
   progress.stop();
   for (const table of result.summary.tables.slice(0, 2)) console.log('\n' + formatTable(table));
-  console.log(`\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`);
+  console.log(
+    `\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`,
+  );
   return 0;
 }
 

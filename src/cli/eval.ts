@@ -20,7 +20,12 @@ import { defaultConceptMathGeneration, runConceptMath } from '../eval/conceptmat
 import { loadBaselineOutputs, loadModelOutputs } from '../eval/winrate/data.ts';
 import { defaultWinrateGeneration, runWinrate, type PairOrder } from '../eval/winrate/run.ts';
 import { loadSafetyPrompts } from '../eval/safety/prompts.ts';
-import { GuardClassifier, RefusalClassifier, type GuardFormat, type SafetyClassifier } from '../eval/safety/classifiers.ts';
+import {
+  GuardClassifier,
+  RefusalClassifier,
+  type GuardFormat,
+  type SafetyClassifier,
+} from '../eval/safety/classifiers.ts';
 import { resolveAttacks, TEMPLATE_ATTACKS } from '../eval/safety/attacks.ts';
 import { DEFENSES, resolveDefense } from '../eval/safety/defenses.ts';
 import { defaultSafetyGeneration, loadSafetyResponses, runSafety, safetyGrid } from '../eval/safety/run.ts';
@@ -69,19 +74,64 @@ safety:       --attacks LIST  none, ${Object.keys(TEMPLATE_ATTACKS).join(', ')},
               --base REF --aligned REF --alpha A --ed-family NAME   emulated disalignment (aligned default: --model)`;
 
 const FLAGS: FlagSpec = {
-  model: { type: 'string' }, judge: { type: 'string' }, data: { type: 'string', multiple: true }, responses: { type: 'string', multiple: true },
-  out: { type: 'string' }, concurrency: { type: 'string' }, limit: { type: 'string' }, resume: { type: 'boolean' },
-  'cache-dir': { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' },
-  seed: { type: 'string' }, 'judge-temperature': { type: 'string' }, 'judge-max-new-tokens': { type: 'string' }, 'judge-attempts': { type: 'string' },
-  tokenizer: { type: 'string' }, 'api-key-env': { type: 'string' },
-  prompt: { type: 'string' }, weakest: { type: 'string' }, order: { type: 'string' },
-  attacks: { type: 'string', multiple: true }, defenses: { type: 'string', multiple: true }, classifier: { type: 'string' },
-  'guard-format': { type: 'string' }, 'filter-judge': { type: 'string' }, base: { type: 'string' }, aligned: { type: 'string' },
-  alpha: { type: 'string' }, 'ed-family': { type: 'string' }, help: { type: 'boolean' },
+  model: { type: 'string' },
+  judge: { type: 'string' },
+  data: { type: 'string', multiple: true },
+  responses: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  concurrency: { type: 'string' },
+  limit: { type: 'string' },
+  resume: { type: 'boolean' },
+  'cache-dir': { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  seed: { type: 'string' },
+  'judge-temperature': { type: 'string' },
+  'judge-max-new-tokens': { type: 'string' },
+  'judge-attempts': { type: 'string' },
+  tokenizer: { type: 'string' },
+  'api-key-env': { type: 'string' },
+  prompt: { type: 'string' },
+  weakest: { type: 'string' },
+  order: { type: 'string' },
+  attacks: { type: 'string', multiple: true },
+  defenses: { type: 'string', multiple: true },
+  classifier: { type: 'string' },
+  'guard-format': { type: 'string' },
+  'filter-judge': { type: 'string' },
+  base: { type: 'string' },
+  aligned: { type: 'string' },
+  alpha: { type: 'string' },
+  'ed-family': { type: 'string' },
+  help: { type: 'boolean' },
 };
 
 /** The flags that define what a run computes; a --resume with different values is refused. */
-const IDENTITY_FLAGS = ['model', 'judge', 'data', 'responses', 'limit', 'prompt', 'order', 'attacks', 'defenses', 'classifier', 'guard-format', 'filter-judge', 'base', 'aligned', 'alpha', 'ed-family', 'max-new-tokens', 'temperature', 'top-p', 'seed', 'judge-temperature', 'judge-max-new-tokens'];
+const IDENTITY_FLAGS = [
+  'model',
+  'judge',
+  'data',
+  'responses',
+  'limit',
+  'prompt',
+  'order',
+  'attacks',
+  'defenses',
+  'classifier',
+  'guard-format',
+  'filter-judge',
+  'base',
+  'aligned',
+  'alpha',
+  'ed-family',
+  'max-new-tokens',
+  'temperature',
+  'top-p',
+  'seed',
+  'judge-temperature',
+  'judge-max-new-tokens',
+];
 
 function oneOf<T extends string>(values: Record<string, any>, flag: string, allowed: readonly T[], fallback: T): T {
   const v = values[flag] ?? fallback;
@@ -98,16 +148,25 @@ function positive(values: Record<string, any>, flag: string, fallback?: number):
 /** Renders progress: a bar on a terminal, a plain line every 10 % (or 30 s) otherwise. */
 function progressRenderer(label: string): { onProgress: (p: EvalProgress) => void; stop: () => void } {
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {value}/{total} | {percentage}% | ETA {eta_formatted} | judge failures {failures}`,
-      stream: process.stderr, hideCursor: true,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {value}/{total} | {percentage}% | ETA {eta_formatted} | judge failures {failures}`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     let started = false;
     return {
       onProgress: (p) => {
-        if (!started) { bar.start(p.total, p.done, { failures: p.failures }); started = true; } else bar.update(p.done, { failures: p.failures });
+        if (!started) {
+          bar.start(p.total, p.done, { failures: p.failures });
+          started = true;
+        } else bar.update(p.done, { failures: p.failures });
       },
-      stop: () => { if (started) bar.stop(); },
+      stop: () => {
+        if (started) bar.stop();
+      },
     };
   }
   let lastStep = -1;
@@ -123,7 +182,9 @@ function progressRenderer(label: string): { onProgress: (p: EvalProgress) => voi
       lastStep = step;
       lastTime = now;
       const rate = (p.done - startDone) / Math.max(1e-3, (now - startTime) / 1000);
-      console.error(`${label}: ${p.done}/${p.total} (${p.total ? Math.round((100 * p.done) / p.total) : 100}%)${p.done > startDone ? `, ${rate.toFixed(2)}/s` : ''}, judge failures ${p.failures}`);
+      console.error(
+        `${label}: ${p.done}/${p.total} (${p.total ? Math.round((100 * p.done) / p.total) : 100}%)${p.done > startDone ? `, ${rate.toFixed(2)}/s` : ''}, judge failures ${p.failures}`,
+      );
     },
     stop: () => undefined,
   };
@@ -135,21 +196,33 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return benchmark ? 0 : 1;
   }
-  if (!(BENCHMARKS as readonly string[]).includes(benchmark)) throw inputError(`unknown benchmark "${benchmark}" (expected one of: ${BENCHMARKS.join(', ')})\n${USAGE}`);
+  if (!(BENCHMARKS as readonly string[]).includes(benchmark))
+    throw inputError(`unknown benchmark "${benchmark}" (expected one of: ${BENCHMARKS.join(', ')})\n${USAGE}`);
   const { values } = parseFlags(rest, FLAGS);
-  if (values.help) { console.log(USAGE); return 0; }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const bench = benchmark as Benchmark;
   const out = requireFlag(values, 'out');
   const resume = !!values.resume;
-  if (!resume && existsSync(join(out, RESPONSES_FILE))) throw inputError(`${out} already holds a run; pass --resume to continue it or choose another --out`, { field: '--out' });
+  if (!resume && existsSync(join(out, RESPONSES_FILE)))
+    throw inputError(`${out} already holds a run; pass --resume to continue it or choose another --out`, {
+      field: '--out',
+    });
   const runDir = RunDir.create(out, { resume });
   const previous = resume ? runDir.readConfig() : undefined;
   if (previous?.flags) {
     const before = previous.flags as Record<string, unknown>;
     for (const flag of IDENTITY_FLAGS) {
-      if (JSON.stringify(before[flag] ?? null) !== JSON.stringify(values[flag] ?? null)) throw inputError(`--resume with a different --${flag} than the run in ${out} (${JSON.stringify(before[flag] ?? null)}); start a new --out instead`, { field: `--${flag}` });
+      if (JSON.stringify(before[flag] ?? null) !== JSON.stringify(values[flag] ?? null))
+        throw inputError(
+          `--resume with a different --${flag} than the run in ${out} (${JSON.stringify(before[flag] ?? null)}); start a new --out instead`,
+          { field: `--${flag}` },
+        );
     }
-    if (previous.benchmark !== bench) throw inputError(`${out} holds an eval ${previous.benchmark} run, not ${bench}`, { field: '--out' });
+    if (previous.benchmark !== bench)
+      throw inputError(`${out} holds an eval ${previous.benchmark} run, not ${bench}`, { field: '--out' });
   }
 
   const concurrency = positive(values, 'concurrency', 4)!;
@@ -161,8 +234,15 @@ export async function run(argv: string[]): Promise<number> {
   const load = (ref: string, local = true) => {
     const key = `${ref}\u0000${local}`;
     if (!modelCache.has(key)) {
-      const p = loadModel(ref, { tokenizer: local ? values.tokenizer : undefined, apiKeyEnv: values['api-key-env'], concurrency });
-      p.then((m) => loaded.push(m), () => undefined);
+      const p = loadModel(ref, {
+        tokenizer: local ? values.tokenizer : undefined,
+        apiKeyEnv: values['api-key-env'],
+        concurrency,
+      });
+      p.then(
+        (m) => loaded.push(m),
+        () => undefined,
+      );
       modelCache.set(key, p);
     }
     return modelCache.get(key)!;
@@ -174,18 +254,35 @@ export async function run(argv: string[]): Promise<number> {
     seed: intFlag(values, 'seed', defaults.seed),
   });
   const cache = new JudgeCache(values['cache-dir'] ?? join(out, 'judge-cache'));
-  const makeJudge = async (ref: string) => new Judge(await load(ref, false), {
-    temperature: numberFlag(values, 'judge-temperature', defaultJudgeSettings.temperature),
-    maxNewTokens: positive(values, 'judge-max-new-tokens', defaultJudgeSettings.maxNewTokens),
-    maxAttempts: positive(values, 'judge-attempts', defaultJudgeSettings.maxAttempts),
-  }, cache);
-  const needData = (what: string) => { if (!dataPaths.length) throw inputError(`eval ${bench} needs --data (${what})`, { field: '--data' }); return dataPaths; };
+  const makeJudge = async (ref: string) =>
+    new Judge(
+      await load(ref, false),
+      {
+        temperature: numberFlag(values, 'judge-temperature', defaultJudgeSettings.temperature),
+        maxNewTokens: positive(values, 'judge-max-new-tokens', defaultJudgeSettings.maxNewTokens),
+        maxAttempts: positive(values, 'judge-attempts', defaultJudgeSettings.maxAttempts),
+      },
+      cache,
+    );
+  const needData = (what: string) => {
+    if (!dataPaths.length) throw inputError(`eval ${bench} needs --data (${what})`, { field: '--data' });
+    return dataPaths;
+  };
   const needModelOrResponses = () => {
-    if (!values.model && !responsePaths.length) throw inputError(`eval ${bench} needs --model REF (to generate responses) or --responses FILE (to score existing ones)`);
-    if (responsePaths.length > 1 && bench !== 'conceptmath') throw inputError('--responses takes one file for this benchmark', { field: '--responses' });
+    if (!values.model && !responsePaths.length)
+      throw inputError(
+        `eval ${bench} needs --model REF (to generate responses) or --responses FILE (to score existing ones)`,
+      );
+    if (responsePaths.length > 1 && bench !== 'conceptmath')
+      throw inputError('--responses takes one file for this benchmark', { field: '--responses' });
   };
 
-  runDir.writeConfig({ command: `eval ${bench}`, benchmark: bench, flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)), judgeCache: cache.dir });
+  runDir.writeConfig({
+    command: `eval ${bench}`,
+    benchmark: bench,
+    flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)),
+    judgeCache: cache.dir,
+  });
   const progress = progressRenderer(`eval ${bench}`);
   let summary: Summary;
   try {
@@ -194,10 +291,15 @@ export async function run(argv: string[]): Promise<number> {
         needModelOrResponses();
         const all = loadMtBench101(needData('mtbench101.jsonl')[0]);
         const dialogues = limit ? firstPerTask(all, limit) : all;
-        if (responsePaths.length && !values.judge) throw inputError('eval mt-bench-101 needs --judge REF to score --responses');
+        if (responsePaths.length && !values.judge)
+          throw inputError('eval mt-bench-101 needs --judge REF to score --responses');
         const responses = responsePaths.length ? loadMtBenchResponses(responsePaths[0]) : undefined;
         ({ summary } = await runMtBench101({
-          dialogues, runDir, responses, concurrency, onProgress: progress.onProgress,
+          dialogues,
+          runDir,
+          responses,
+          concurrency,
+          onProgress: progress.onProgress,
           model: responses ? undefined : await load(values.model),
           generation: generation(defaultMtBenchGeneration),
           judge: values.judge ? await makeJudge(values.judge) : undefined,
@@ -215,10 +317,18 @@ export async function run(argv: string[]): Promise<number> {
         }
         if (limit) {
           const seen = new Map<string, number>();
-          items = items.filter((i) => { const n = (seen.get(i.grade) ?? 0) + 1; seen.set(i.grade, n); return n <= limit; });
+          items = items.filter((i) => {
+            const n = (seen.get(i.grade) ?? 0) + 1;
+            seen.set(i.grade, n);
+            return n <= limit;
+          });
         }
         ({ summary } = await runConceptMath({
-          items, runDir, responses, concurrency, onProgress: progress.onProgress,
+          items,
+          runDir,
+          responses,
+          concurrency,
+          onProgress: progress.onProgress,
           model: responses ? undefined : await load(values.model),
           generation: generation(defaultConceptMathGeneration),
           promptStyle: oneOf<PromptStyle>(values, 'prompt', PROMPT_STYLES, 'zs'),
@@ -229,10 +339,15 @@ export async function run(argv: string[]): Promise<number> {
       case 'winrate': {
         needModelOrResponses();
         const examples = loadBaselineOutputs(needData('baseline outputs')[0]).slice(0, limit);
-        if (responsePaths.length && !values.judge) throw inputError('eval winrate needs --judge REF to score --responses');
+        if (responsePaths.length && !values.judge)
+          throw inputError('eval winrate needs --judge REF to score --responses');
         const responses = responsePaths.length ? loadModelOutputs(responsePaths[0]) : undefined;
         ({ summary } = await runWinrate({
-          examples, runDir, responses, concurrency, onProgress: progress.onProgress,
+          examples,
+          runDir,
+          responses,
+          concurrency,
+          onProgress: progress.onProgress,
           model: responses ? undefined : await load(values.model),
           generation: generation(defaultWinrateGeneration),
           judge: values.judge ? await makeJudge(values.judge) : undefined,
@@ -243,19 +358,34 @@ export async function run(argv: string[]): Promise<number> {
       case 'safety': {
         const classifierKind = oneOf(values, 'classifier', ['guard', 'refusal'], values.judge ? 'guard' : 'refusal');
         const guardFormat = oneOf<GuardFormat>(values, 'guard-format', ['prompt', 'native'], 'prompt');
-        if (classifierKind === 'guard' && !values.judge) throw inputError('--classifier guard needs --judge REF', { field: '--classifier' });
-        const classifier: SafetyClassifier = classifierKind === 'guard' ? new GuardClassifier(await makeJudge(values.judge), guardFormat) : new RefusalClassifier();
+        if (classifierKind === 'guard' && !values.judge)
+          throw inputError('--classifier guard needs --judge REF', { field: '--classifier' });
+        const classifier: SafetyClassifier =
+          classifierKind === 'guard'
+            ? new GuardClassifier(await makeJudge(values.judge), guardFormat)
+            : new RefusalClassifier();
         if (responsePaths.length) {
-          if (responsePaths.length > 1) throw inputError('--responses takes one file for this benchmark', { field: '--responses' });
+          if (responsePaths.length > 1)
+            throw inputError('--responses takes one file for this benchmark', { field: '--responses' });
           const given = loadSafetyResponses(responsePaths[0]);
-          ({ summary } = await runSafety({ ...given, items: given.items.slice(0, limit), runDir, classifier, concurrency, onProgress: progress.onProgress }));
+          ({ summary } = await runSafety({
+            ...given,
+            items: given.items.slice(0, limit),
+            runDir,
+            classifier,
+            concurrency,
+            onProgress: progress.onProgress,
+          }));
           break;
         }
         const attackNames = listFlag(values, 'attacks');
         const defenseNames = listFlag(values, 'defenses');
         const wantsEd = attackNames.some((a) => a === 'emulated-disalignment' || a === 'ed');
-        const needsTarget = (attackNames.length ? attackNames : ['none']).some((a) => a !== 'emulated-disalignment' && a !== 'ed');
-        if (needsTarget && !values.model) throw inputError('eval safety needs --model REF (the target model) or --responses FILE');
+        const needsTarget = (attackNames.length ? attackNames : ['none']).some(
+          (a) => a !== 'emulated-disalignment' && a !== 'ed',
+        );
+        if (needsTarget && !values.model)
+          throw inputError('eval safety needs --model REF (the target model) or --responses FILE');
         const ed = wantsEd
           ? {
               base: await load(requireFlag(values, 'base')),
@@ -268,10 +398,20 @@ export async function run(argv: string[]): Promise<number> {
         const defenses = (defenseNames.length ? defenseNames : ['none']).map(resolveDefense);
         const filterRef = values['filter-judge'] ?? values.judge;
         const needsFilter = defenses.some((d) => d.inputFilter || d.outputFilter);
-        if (needsFilter && !filterRef) throw inputError('the input-filter and output-filter defenses need a guard judge: --filter-judge REF or --judge REF', { field: '--defenses' });
+        if (needsFilter && !filterRef)
+          throw inputError(
+            'the input-filter and output-filter defenses need a guard judge: --filter-judge REF or --judge REF',
+            { field: '--defenses' },
+          );
         const prompts = needData('prompt set').flatMap((p) => loadSafetyPrompts(p, { limit }));
         ({ summary } = await runSafety({
-          items: safetyGrid(prompts, attacks, defenses), attacks, defenses, runDir, classifier, concurrency, onProgress: progress.onProgress,
+          items: safetyGrid(prompts, attacks, defenses),
+          attacks,
+          defenses,
+          runDir,
+          classifier,
+          concurrency,
+          onProgress: progress.onProgress,
           model: needsTarget ? await load(values.model) : undefined,
           generation: generation(defaultSafetyGeneration),
           filter: needsFilter ? new GuardClassifier(await makeJudge(filterRef), guardFormat) : undefined,

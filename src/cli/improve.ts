@@ -53,40 +53,82 @@ eval:   --prompt zs|zs-cot|fs (zs) --max-new-tokens N (512) --temperature T (0) 
         --tokenizer PATH  tokenizer of a local --model     --api-key-env VAR  API key of a remote --teacher`;
 
 const FLAGS = {
-  model: { type: 'string' }, eval: { type: 'string', multiple: true }, data: { type: 'string', multiple: true }, systems: { type: 'string' }, limit: { type: 'string' },
-  pool: { type: 'string', multiple: true }, general: { type: 'string', multiple: true }, teacher: { type: 'string' }, weakest: { type: 'string' },
-  out: { type: 'string' }, resume: { type: 'boolean' }, seed: { type: 'string' },
-  'reference-fraction': { type: 'string' }, 'min-items': { type: 'string' }, 'per-concept': { type: 'string' }, 'min-probability': { type: 'string' },
-  generate: { type: 'string' }, shots: { type: 'string' }, 'teacher-temperature': { type: 'string' }, 'teacher-max-new-tokens': { type: 'string' },
-  'general-ratio': { type: 'string' }, 'dedup-jaccard': { type: 'string' },
-  lr: { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, 'grad-accum': { type: 'string' },
-  'max-length': { type: 'string' }, schedule: { type: 'string' }, warmup: { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'weight-decay': { type: 'string' },
-  'lora-rank': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'lora-targets': { type: 'string' },
-  prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, concurrency: { type: 'string' },
-  tokenizer: { type: 'string' }, 'api-key-env': { type: 'string' }, help: { type: 'boolean' },
+  model: { type: 'string' },
+  eval: { type: 'string', multiple: true },
+  data: { type: 'string', multiple: true },
+  systems: { type: 'string' },
+  limit: { type: 'string' },
+  pool: { type: 'string', multiple: true },
+  general: { type: 'string', multiple: true },
+  teacher: { type: 'string' },
+  weakest: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'boolean' },
+  seed: { type: 'string' },
+  'reference-fraction': { type: 'string' },
+  'min-items': { type: 'string' },
+  'per-concept': { type: 'string' },
+  'min-probability': { type: 'string' },
+  generate: { type: 'string' },
+  shots: { type: 'string' },
+  'teacher-temperature': { type: 'string' },
+  'teacher-max-new-tokens': { type: 'string' },
+  'general-ratio': { type: 'string' },
+  'dedup-jaccard': { type: 'string' },
+  lr: { type: 'string' },
+  epochs: { type: 'string' },
+  steps: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'grad-accum': { type: 'string' },
+  'max-length': { type: 'string' },
+  schedule: { type: 'string' },
+  warmup: { type: 'string' },
+  'max-grad-norm': { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'lora-rank': { type: 'string' },
+  'lora-alpha': { type: 'string' },
+  'lora-targets': { type: 'string' },
+  prompt: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  concurrency: { type: 'string' },
+  tokenizer: { type: 'string' },
+  'api-key-env': { type: 'string' },
+  help: { type: 'boolean' },
 } as const;
 
 /** Flags that change what a run computes; --resume with different values is refused. */
-const IDENTITY_FLAGS = Object.keys(FLAGS).filter((f) => !['out', 'resume', 'concurrency', 'help', 'api-key-env'].includes(f));
+const IDENTITY_FLAGS = Object.keys(FLAGS).filter(
+  (f) => !['out', 'resume', 'concurrency', 'help', 'api-key-env'].includes(f),
+);
 
 const positive = (values: Record<string, any>, flag: string, fallback?: number) => {
   const n = intFlag(values, flag, fallback);
-  if (n !== undefined && n < 1) throw inputError(`--${flag} expects a positive integer, got "${values[flag]}"`, { field: `--${flag}` });
+  if (n !== undefined && n < 1)
+    throw inputError(`--${flag} expects a positive integer, got "${values[flag]}"`, { field: `--${flag}` });
   return n;
 };
 
 const fraction = (values: Record<string, any>, flag: string, fallback: number) => {
   const x = numberFlag(values, flag, fallback);
-  if (!(x > 0 && x < 1)) throw inputError(`--${flag} expects a number between 0 and 1, got "${values[flag]}"`, { field: `--${flag}` });
+  if (!(x > 0 && x < 1))
+    throw inputError(`--${flag} expects a number between 0 and 1, got "${values[flag]}"`, { field: `--${flag}` });
   return x;
 };
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, FLAGS as any);
-  if (values.help || argv.length === 0) { console.log(USAGE); return values.help ? 0 : 1; }
+  if (values.help || argv.length === 0) {
+    console.log(USAGE);
+    return values.help ? 0 : 1;
+  }
   const out = requireFlag(values, 'out');
   const modelPath = requireFlag(values, 'model');
-  if (modelPath.includes('#')) throw inputError('improve fine-tunes the model in-process: --model must be a local checkpoint, not a served model', { field: '--model' });
+  if (modelPath.includes('#'))
+    throw inputError(
+      'improve fine-tunes the model in-process: --model must be a local checkpoint, not a served model',
+      { field: '--model' },
+    );
   const resume = !!values.resume;
   const runDir = RunDir.create(out, { resume });
   checkRunFolder(runDir, resume);
@@ -94,23 +136,42 @@ export async function run(argv: string[]): Promise<number> {
   if (previous?.flags) {
     const before = previous.flags as Record<string, unknown>;
     for (const flag of IDENTITY_FLAGS) {
-      if (JSON.stringify(before[flag] ?? null) !== JSON.stringify(values[flag] ?? null)) throw inputError(`--resume with a different --${flag} than the run in ${out} (${JSON.stringify(before[flag] ?? null)}); start a new --out instead`, { field: `--${flag}` });
+      if (JSON.stringify(before[flag] ?? null) !== JSON.stringify(values[flag] ?? null))
+        throw inputError(
+          `--resume with a different --${flag} than the run in ${out} (${JSON.stringify(before[flag] ?? null)}); start a new --out instead`,
+          { field: `--${flag}` },
+        );
     }
   }
-  const benchmark = loadConceptBenchmark({ eval: listFlag(values, 'eval'), data: listFlag(values, 'data'), systems: listFlag(values, 'systems'), limit: positive(values, 'limit') });
+  const benchmark = loadConceptBenchmark({
+    eval: listFlag(values, 'eval'),
+    data: listFlag(values, 'data'),
+    systems: listFlag(values, 'systems'),
+    limit: positive(values, 'limit'),
+  });
   const schedule = (values.schedule ?? defaultFineTuneSettings.schedule) as ScheduleKind;
-  if (!SCHEDULES.includes(schedule)) throw inputError(`--schedule expects one of ${SCHEDULES.join(', ')}, got "${schedule}"`, { field: '--schedule' });
+  if (!SCHEDULES.includes(schedule))
+    throw inputError(`--schedule expects one of ${SCHEDULES.join(', ')}, got "${schedule}"`, { field: '--schedule' });
   const promptStyle = (values.prompt ?? 'zs') as PromptStyle;
-  if (!PROMPT_STYLES.includes(promptStyle)) throw inputError(`--prompt expects one of ${PROMPT_STYLES.join(', ')}, got "${promptStyle}"`, { field: '--prompt' });
+  if (!PROMPT_STYLES.includes(promptStyle))
+    throw inputError(`--prompt expects one of ${PROMPT_STYLES.join(', ')}, got "${promptStyle}"`, {
+      field: '--prompt',
+    });
   const concurrency = positive(values, 'concurrency', 4)!;
   const seed = intFlag(values, 'seed', 0);
 
-  runDir.writeConfig({ command: 'improve', flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)), items: benchmark.length });
+  runDir.writeConfig({
+    command: 'improve',
+    flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)),
+    items: benchmark.length,
+  });
   const loaded: LanguageModel[] = [];
   const progress = stageProgressRenderer('improve');
   let result;
   try {
-    const teacher = values.teacher ? await loadModel(values.teacher, { apiKeyEnv: values['api-key-env'], concurrency }) : undefined;
+    const teacher = values.teacher
+      ? await loadModel(values.teacher, { apiKeyEnv: values['api-key-env'], concurrency })
+      : undefined;
     if (teacher) loaded.push(teacher);
     result = await runImprove({
       modelPath,
@@ -125,11 +186,19 @@ export async function run(argv: string[]): Promise<number> {
       referenceFraction: fraction(values, 'reference-fraction', 0.5),
       minItems: positive(values, 'min-items', 5)!,
       seed,
-      retrieval: { perConcept: positive(values, 'per-concept', 100), minProbability: numberFlag(values, 'min-probability', 0) },
+      retrieval: {
+        perConcept: positive(values, 'per-concept', 100),
+        minProbability: numberFlag(values, 'min-probability', 0),
+      },
       generation: {
         perConcept: positive(values, 'generate', 20)!,
         shots: positive(values, 'shots', 4)!,
-        settings: { ...defaultTeacherGeneration, temperature: numberFlag(values, 'teacher-temperature', defaultTeacherGeneration.temperature), maxNewTokens: positive(values, 'teacher-max-new-tokens', defaultTeacherGeneration.maxNewTokens)!, seed },
+        settings: {
+          ...defaultTeacherGeneration,
+          temperature: numberFlag(values, 'teacher-temperature', defaultTeacherGeneration.temperature),
+          maxNewTokens: positive(values, 'teacher-max-new-tokens', defaultTeacherGeneration.maxNewTokens)!,
+          seed,
+        },
         concurrency,
       },
       duplicates: { jaccard: fraction(values, 'dedup-jaccard', 0.5) },
@@ -151,7 +220,12 @@ export async function run(argv: string[]): Promise<number> {
         seed,
       },
       evaluation: {
-        generation: { ...defaultConceptMathGeneration, maxNewTokens: positive(values, 'max-new-tokens', defaultConceptMathGeneration.maxNewTokens)!, temperature: numberFlag(values, 'temperature', 0), seed },
+        generation: {
+          ...defaultConceptMathGeneration,
+          maxNewTokens: positive(values, 'max-new-tokens', defaultConceptMathGeneration.maxNewTokens)!,
+          temperature: numberFlag(values, 'temperature', 0),
+          seed,
+        },
         promptStyle,
         concurrency,
       },

@@ -20,7 +20,11 @@ const commands: Record<string, { file: string; summary: string }> = {
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
-  return ['usage: alignkit <command> [flags]', '', ...Object.entries(commands).map(([c, { summary }]) => `  ${c.padEnd(width)}  ${summary}`)].join('\n');
+  return [
+    'usage: alignkit <command> [flags]',
+    '',
+    ...Object.entries(commands).map(([c, { summary }]) => `  ${c.padEnd(width)}  ${summary}`),
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -21,7 +21,8 @@ export const preferenceFlagSpec: FlagSpec = { beta: { type: 'string' }, loss: { 
 
 export function lossOf(values: Record<string, any>): 'sigmoid' | 'hinge' {
   const loss = values.loss ?? 'sigmoid';
-  if (loss !== 'sigmoid' && loss !== 'hinge') throw inputError(`--loss must be sigmoid or hinge, got "${loss}"`, { field: 'loss' });
+  if (loss !== 'sigmoid' && loss !== 'hinge')
+    throw inputError(`--loss must be sigmoid or hinge, got "${loss}"`, { field: 'loss' });
   return loss;
 }
 
@@ -29,38 +30,76 @@ export function lossOf(values: Record<string, any>): 'sigmoid' | 'hinge' {
  * @param values the command's parsed training flags (lr, epochs, batch size, LoRA, ...)
  * @param tokenizerFor the --tokenizer of a checkpoint that needs one (llama2.c π_0); trained iterates carry their own
  */
-export function preferenceTrainer(command: string, values: Record<string, any>, tokenizerFor: (path: string) => string | undefined): PreferenceTrainer {
-  if (values.save === 'adapter') throw inputError(`${command} trains from each result, so it needs merged weights; use --save merged or both`, { field: 'save' });
+export function preferenceTrainer(
+  command: string,
+  values: Record<string, any>,
+  tokenizerFor: (path: string) => string | undefined,
+): PreferenceTrainer {
+  if (values.save === 'adapter')
+    throw inputError(`${command} trains from each result, so it needs merged weights; use --save merged or both`, {
+      field: 'save',
+    });
   const loss = lossOf(values);
   return async (job, onProgress) => {
     const model = readLocalCheckpoint(job.policy, tokenizerFor(job.policy));
     const maxLength = maxLengthOf(values, model);
     const data = loadPreferenceData(job.data, model.tokenizer, { maxLength });
     const common = { ...commonOptions({ ...values, out: job.out }, model, 1e-6), seed: job.seed, resume: job.resume };
-    const reference = job.reference === job.policy ? model : readLocalCheckpoint(job.reference, tokenizerFor(job.reference));
-    if (JSON.stringify(reference.config) !== JSON.stringify(model.config)) throw inputError(`the reference ${job.reference} has another architecture or vocabulary than the policy ${job.policy}`, { field: 'model' });
+    const reference =
+      job.reference === job.policy ? model : readLocalCheckpoint(job.reference, tokenizerFor(job.reference));
+    if (JSON.stringify(reference.config) !== JSON.stringify(model.config))
+      throw inputError(
+        `the reference ${job.reference} has another architecture or vocabulary than the policy ${job.policy}`,
+        { field: 'model' },
+      );
     await attachReferenceLogps(reference.config, reference.weights, data.pairs, join(job.out, 'reference-logps.json'));
 
     let scale = job.beta;
     const offsets = new Map<PreferencePair, number>();
     if (job.modpo) {
-      if (job.modpo.margins.length !== data.pairs.length) throw new AlignkitError('internal', `${job.modpo.margins.length} margins for ${data.pairs.length} pairs of ${job.data}`);
+      if (job.modpo.margins.length !== data.pairs.length)
+        throw new AlignkitError(
+          'internal',
+          `${job.modpo.margins.length} margins for ${data.pairs.length} pairs of ${job.data}`,
+        );
       const terms = modpoDpoTerms(job.beta, job.modpo.weights, job.modpo.margins);
       scale = terms.beta;
       data.pairs.forEach((p, i) => offsets.set(p, terms.offsets[i]));
     }
     const alpha = job.lengthAlpha ?? 0;
     const kind = job.modpo ? 'modpo' : alpha > 0 ? 'lr-dpo' : 'dpo';
-    const margin = (p: PreferencePair) => (offsets.get(p) ?? 0) + lengthOffset(alpha, p.chosenIds.length, p.rejectedIds.length);
+    const margin = (p: PreferencePair) =>
+      (offsets.get(p) ?? 0) + lengthOffset(alpha, p.chosenIds.length, p.rejectedIds.length);
     const objective = withLengthMetrics(dpoObjective({ beta: job.beta, scale, loss, margin, kind }));
-    const result = await runTraining(command, {
-      ...common, objective, model, train: data.pairs, modelKind: 'causal-lm',
-      runConfig: {
-        command, objective: kind, model: job.policy, refModel: job.reference, data: job.data, maxLength, beta: job.beta, scale, loss, lengthAlpha: alpha,
-        ...(job.modpo ? { weights: [job.modpo.weights.trained, ...job.modpo.weights.margins] } : {}), data_stats: data.stats, ...common,
+    const result = await runTraining(
+      command,
+      {
+        ...common,
+        objective,
+        model,
+        train: data.pairs,
+        modelKind: 'causal-lm',
+        runConfig: {
+          command,
+          objective: kind,
+          model: job.policy,
+          refModel: job.reference,
+          data: job.data,
+          maxLength,
+          beta: job.beta,
+          scale,
+          loss,
+          lengthAlpha: alpha,
+          ...(job.modpo ? { weights: [job.modpo.weights.trained, ...job.modpo.weights.margins] } : {}),
+          data_stats: data.stats,
+          ...common,
+        },
+        onProgress: (p) => {
+          if (p.phase === 'train') onProgress?.({ step: p.step, steps: p.totalSteps, loss: p.loss });
+        },
       },
-      onProgress: (p) => { if (p.phase === 'train') onProgress?.({ step: p.step, steps: p.totalSteps, loss: p.loss }); },
-    }, { metrics: [], quiet: true });
+      { metrics: [], quiet: true },
+    );
     if (!result.modelDir) throw new AlignkitError('internal', `${command}: the trainer wrote no merged model`);
     return { checkpoint: result.modelDir, metrics: result.final };
   };

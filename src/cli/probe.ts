@@ -73,13 +73,34 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 const COLLECT_FLAGS = {
-  model: { type: 'string', multiple: true }, tokenizer: { type: 'string' }, data: { type: 'string' }, attributes: { type: 'string', multiple: true },
-  out: { type: 'string' }, layers: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
-  'top-p': { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' }, timeline: { type: 'string' }, chat: { type: 'boolean' },
-  stop: { type: 'string', multiple: true }, 'prompt-field': { type: 'string' }, 'prompt-words': { type: 'string' }, template: { type: 'string' }, limit: { type: 'string' },
-  names: { type: 'string' }, 'reference-field': { type: 'string' }, confidence: { type: 'string' }, 'max-steps': { type: 'string' },
-  dtype: { type: 'string' }, 'batch-size': { type: 'string' }, 'control-random-init': { type: 'boolean' }, resume: { type: 'boolean' },
-  'api-key-env': { type: 'string' }, 'attribute-module': { type: 'string', multiple: true },
+  model: { type: 'string', multiple: true },
+  tokenizer: { type: 'string' },
+  data: { type: 'string' },
+  attributes: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  layers: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  seed: { type: 'string' },
+  timeline: { type: 'string' },
+  chat: { type: 'boolean' },
+  stop: { type: 'string', multiple: true },
+  'prompt-field': { type: 'string' },
+  'prompt-words': { type: 'string' },
+  template: { type: 'string' },
+  limit: { type: 'string' },
+  names: { type: 'string' },
+  'reference-field': { type: 'string' },
+  confidence: { type: 'string' },
+  'max-steps': { type: 'string' },
+  dtype: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'control-random-init': { type: 'boolean' },
+  resume: { type: 'boolean' },
+  'api-key-env': { type: 'string' },
+  'attribute-module': { type: 'string', multiple: true },
 } as const;
 
 function intList(values: Record<string, any>, flag: string): number[] | undefined {
@@ -102,7 +123,10 @@ function oneOf<T extends string>(values: Record<string, any>, flag: string, allo
 function modelSlugs(refs: string[]): string[] {
   const seen = new Map<string, number>();
   return refs.map((ref) => {
-    const base = (ref.includes('#') ? ref.slice(ref.lastIndexOf('#') + 1) : basename(ref.replace(/\/+$/, ''))).replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '_') || 'model';
+    const base =
+      (ref.includes('#') ? ref.slice(ref.lastIndexOf('#') + 1) : basename(ref.replace(/\/+$/, '')))
+        .replace(/\.[^.]+$/, '')
+        .replace(/[^\w.-]+/g, '_') || 'model';
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     return n ? `${base}-${n + 1}` : base;
@@ -116,31 +140,54 @@ async function collect(argv: string[]): Promise<number> {
   const data = requireFlag(values, 'data');
   const out = requireFlag(values, 'out');
   const resume = !!values.resume;
-  const items = readPromptItems(data, { promptField: values['prompt-field'], template: values.template, limit: intFlag(values, 'limit'), words: intFlag(values, 'prompt-words') });
+  const items = readPromptItems(data, {
+    promptField: values['prompt-field'],
+    template: values.template,
+    limit: intFlag(values, 'limit'),
+    words: intFlag(values, 'prompt-words'),
+  });
   const registry = builtinAttributes();
   for (const file of values['attribute-module'] ?? []) await registerAttributeModule(registry, file);
-  const attributes = registry.resolve(listFlag(values, 'attributes'), items.map((i) => i.fields));
+  const attributes = registry.resolve(
+    listFlag(values, 'attributes'),
+    items.map((i) => i.fields),
+  );
   const attributeOptions: AttributeOptions = {
     ...(values.names ? { names: listFlag(values, 'names') } : {}),
     ...(values['reference-field'] ? { referenceField: values['reference-field'] } : {}),
-    ...(values.confidence ? { confidence: oneOf(values, 'confidence', ['mean', 'first', 'last', 'min'] as const, 'mean') } : {}),
+    ...(values.confidence
+      ? { confidence: oneOf(values, 'confidence', ['mean', 'first', 'last', 'min'] as const, 'mean') }
+      : {}),
     ...(values['max-steps'] ? { maxSteps: intFlag(values, 'max-steps') } : {}),
   };
   const dtype = oneOf<StateDtype>(values, 'dtype', ['float32', 'float16'], 'float32');
   const batchSize = intFlag(values, 'batch-size', 8);
   if (batchSize < 1) throw inputError(`--batch-size expects a positive integer, got "${values['batch-size']}"`);
   const runDir = RunDir.create(out, { resume });
-  runDir.writeConfig({ command: 'probe collect', flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) });
+  runDir.writeConfig({
+    command: 'probe collect',
+    flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)),
+  });
   const slugs = modelSlugs(refs);
   const results: { model: string; result: CollectResult }[] = [];
   for (let m = 0; m < refs.length; m++) {
     const dir = refs.length === 1 ? out : join(out, slugs[m]);
     const model = await loadModel(refs[m], { tokenizer: values.tokenizer, apiKeyEnv: values['api-key-env'] });
-    const randomInitModel = values['control-random-init'] ? await loadRandomInitTwin(refs[m], values.tokenizer, intFlag(values, 'seed', 0)) : undefined;
+    const randomInitModel = values['control-random-init']
+      ? await loadRandomInitTwin(refs[m], values.tokenizer, intFlag(values, 'seed', 0))
+      : undefined;
     const progress = progressRenderer(`collect ${slugs[m]}`);
     try {
       const result = await collectRepresentations({
-        model, items, attributes, attributeOptions, out: dir, resume, dtype, batchSize, randomInitModel,
+        model,
+        items,
+        attributes,
+        attributeOptions,
+        out: dir,
+        resume,
+        dtype,
+        batchSize,
+        randomInitModel,
         layers: intList(values, 'layers'),
         maxNewTokens: intFlag(values, 'max-new-tokens', 256),
         temperature: numberFlag(values, 'temperature', 0),
@@ -170,7 +217,16 @@ async function collect(argv: string[]): Promise<number> {
 function collectSummary(results: { model: string; result: CollectResult }[], out: string, single: boolean): Summary {
   const table: Table = {
     title: 'Collected representations',
-    columns: ['model', 'items', 'collected now', 'items/s', 'generated tokens', 'mean response tokens', 'layers', 'extra prefills'],
+    columns: [
+      'model',
+      'items',
+      'collected now',
+      'items/s',
+      'generated tokens',
+      'mean response tokens',
+      'layers',
+      'extra prefills',
+    ],
     rows: [],
   };
   const plots: Summary['plots'] = [];
@@ -179,20 +235,43 @@ function collectSummary(results: { model: string; result: CollectResult }[], out
     const store = RepresentationStore.open(single ? out : join(out, model));
     const items = store.items();
     const meanLength = items.reduce((a, i) => a + i.responseTokens, 0) / Math.max(1, items.length);
-    table.rows.push([model, result.items, result.collected, Number(result.itemsPerSecond.toFixed(2)), result.generatedTokens, Number(meanLength.toFixed(1)), result.layers.join(','), result.extraPrefills]);
+    table.rows.push([
+      model,
+      result.items,
+      result.collected,
+      Number(result.itemsPerSecond.toFixed(2)),
+      result.generatedTokens,
+      Number(meanLength.toFixed(1)),
+      result.layers.join(','),
+      result.extraPrefills,
+    ]);
     metrics[`${single ? '' : `${model} `}items/s`] = Number(result.itemsPerSecond.toFixed(2));
     for (const a of store.meta.attributes) {
       const counts = new Map<string, number>();
       for (const item of items) {
         const v = item.attributes[a.name];
-        const key = v === null || v === undefined ? '(none)' : a.task === 'regression' ? String(Math.round(Number(v) * 100) / 100) : String(v);
+        const key =
+          v === null || v === undefined
+            ? '(none)'
+            : a.task === 'regression'
+              ? String(Math.round(Number(v) * 100) / 100)
+              : String(v);
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       const sorted = [...counts].sort((x, y) => (a.task === 'regression' ? Number(x[0]) - Number(y[0]) : y[1] - x[1]));
       plots.push({
-        type: a.task === 'regression' ? 'scatter' : 'bar', title: `${a.name}: distribution${single ? '' : ` (${model})`}`,
-        xLabel: a.name, yLabel: 'items',
-        series: [{ name: a.name, points: sorted.filter(([k]) => a.task !== 'regression' || k !== '(none)').map(([k, n]) => [a.task === 'regression' ? Number(k) : k, n]) }],
+        type: a.task === 'regression' ? 'scatter' : 'bar',
+        title: `${a.name}: distribution${single ? '' : ` (${model})`}`,
+        xLabel: a.name,
+        yLabel: 'items',
+        series: [
+          {
+            name: a.name,
+            points: sorted
+              .filter(([k]) => a.task !== 'regression' || k !== '(none)')
+              .map(([k, n]) => [a.task === 'regression' ? Number(k) : k, n]),
+          },
+        ],
       });
     }
   }
@@ -200,9 +279,18 @@ function collectSummary(results: { model: string; result: CollectResult }[], out
 }
 
 const FIT_FLAGS = {
-  in: { type: 'string', multiple: true }, probe: { type: 'string' }, out: { type: 'string' }, seeds: { type: 'string' },
-  attributes: { type: 'string', multiple: true }, layers: { type: 'string' }, controls: { type: 'string' },
-  'hidden-sizes': { type: 'string' }, l2: { type: 'string' }, 'max-epochs': { type: 'string' }, balance: { type: 'boolean' }, resume: { type: 'boolean' },
+  in: { type: 'string', multiple: true },
+  probe: { type: 'string' },
+  out: { type: 'string' },
+  seeds: { type: 'string' },
+  attributes: { type: 'string', multiple: true },
+  layers: { type: 'string' },
+  controls: { type: 'string' },
+  'hidden-sizes': { type: 'string' },
+  l2: { type: 'string' },
+  'max-epochs': { type: 'string' },
+  balance: { type: 'boolean' },
+  resume: { type: 'boolean' },
 } as const;
 
 /** Stores under the --in folders: a folder that is a store, or the stores directly inside it. */
@@ -210,9 +298,19 @@ function findStores(dirs: string[]): { name: string; store: RepresentationStore 
   const found: { name: string; store: RepresentationStore }[] = [];
   for (const dir of dirs) {
     if (!existsSync(dir)) throw inputError('folder not found', { file: dir, field: '--in' });
-    if (isStore(dir)) { found.push({ name: '', store: RepresentationStore.open(dir) }); continue; }
-    const inner = readdirSync(dir).map((d) => join(dir, d)).filter(isStore).sort();
-    if (inner.length === 0) throw inputError('holds no representation store (collect one with "alignkit probe collect")', { file: dir, field: '--in' });
+    if (isStore(dir)) {
+      found.push({ name: '', store: RepresentationStore.open(dir) });
+      continue;
+    }
+    const inner = readdirSync(dir)
+      .map((d) => join(dir, d))
+      .filter(isStore)
+      .sort();
+    if (inner.length === 0)
+      throw inputError('holds no representation store (collect one with "alignkit probe collect")', {
+        file: dir,
+        field: '--in',
+      });
     found.push(...inner.map((d) => ({ name: basename(d), store: RepresentationStore.open(d) })));
   }
   const names = modelSlugs(found.map((f) => f.name || f.store.meta.model));
@@ -226,14 +324,22 @@ async function fit(argv: string[]): Promise<number> {
   const out = requireFlag(values, 'out');
   const probes = listFlag(values, 'probe');
   if (probes.length === 0) throw inputError('missing required flag --probe (linear, mlp or linear,mlp)');
-  for (const p of probes) if (!probeKinds.includes(p as ProbeKind)) throw inputError(`--probe expects linear or mlp, got "${p}"`);
+  for (const p of probes)
+    if (!probeKinds.includes(p as ProbeKind)) throw inputError(`--probe expects linear or mlp, got "${p}"`);
   const seeds = intFlag(values, 'seeds', 3);
   if (seeds < 1) throw inputError(`--seeds expects a positive integer, got "${values.seeds}"`);
   const controlNames = listFlag(values, 'controls');
   const allControls = ['shuffled', 'random-init', 'surface', 'timeline'];
-  for (const c of controlNames) if (c !== 'none' && !allControls.includes(c)) throw inputError(`--controls expects some of ${allControls.join(', ')} (or none), got "${c}"`);
+  for (const c of controlNames)
+    if (c !== 'none' && !allControls.includes(c))
+      throw inputError(`--controls expects some of ${allControls.join(', ')} (or none), got "${c}"`);
   const wants = (c: string) => (controlNames.length === 0 ? true : controlNames.includes(c));
-  const floats = (flag: string) => listFlag(values, flag).map((s) => { const n = Number(s); if (!Number.isFinite(n)) throw inputError(`--${flag} expects numbers, got "${s}"`); return n; });
+  const floats = (flag: string) =>
+    listFlag(values, flag).map((s) => {
+      const n = Number(s);
+      if (!Number.isFinite(n)) throw inputError(`--${flag} expects numbers, got "${s}"`);
+      return n;
+    });
   const grid: ProbeGrid = {
     ...defaultProbeGrid,
     ...(values['hidden-sizes'] ? { mlpHidden: intList(values, 'hidden-sizes') ?? defaultProbeGrid.mlpHidden } : {}),
@@ -242,16 +348,34 @@ async function fit(argv: string[]): Promise<number> {
   };
   const stores = findStores(inputs);
   const runDir = RunDir.create(out, { resume: !!values.resume });
-  runDir.writeConfig({ command: 'probe fit', inputs: stores.map((s) => ({ name: s.name, dir: s.store.dir, model: s.store.meta.model })), probes, seeds, grid, controls: controlNames.length ? controlNames : allControls, balance: !!values.balance });
+  runDir.writeConfig({
+    command: 'probe fit',
+    inputs: stores.map((s) => ({ name: s.name, dir: s.store.dir, model: s.store.meta.model })),
+    probes,
+    seeds,
+    grid,
+    controls: controlNames.length ? controlNames : allControls,
+    balance: !!values.balance,
+  });
   const previous = runDir.finished<SweepRow>();
   const done = new Set(previous.map((r) => r.key));
   const progress = progressRenderer('fit');
   let result;
   try {
     result = runSweep({
-      stores, probes: probes as ProbeKind[], seeds, grid, balanceClasses: !!values.balance,
-      attributes: listFlag(values, 'attributes'), layers: intList(values, 'layers'),
-      controls: { shuffledLabels: wants('shuffled'), randomInit: wants('random-init'), surface: wants('surface'), timeline: wants('timeline') },
+      stores,
+      probes: probes as ProbeKind[],
+      seeds,
+      grid,
+      balanceClasses: !!values.balance,
+      attributes: listFlag(values, 'attributes'),
+      layers: intList(values, 'layers'),
+      controls: {
+        shuffledLabels: wants('shuffled'),
+        randomInit: wants('random-init'),
+        surface: wants('surface'),
+        timeline: wants('timeline'),
+      },
       isDone: (key) => done.has(key),
       onRow: (row) => runDir.append(row),
       onProgress: ({ done: d, total }) => progress.update({ done: d, total }),
@@ -268,19 +392,35 @@ async function fit(argv: string[]): Promise<number> {
 }
 
 /** A progress bar on a terminal; otherwise a plain line every 10 % or 30 s. */
-function progressRenderer(label: string): { update: (p: Pick<CollectProgress, 'done' | 'total'> & Partial<CollectProgress>) => void; stop: () => void } {
+function progressRenderer(label: string): {
+  update: (p: Pick<CollectProgress, 'done' | 'total'> & Partial<CollectProgress>) => void;
+  stop: () => void;
+} {
   const rate = (p: Partial<CollectProgress>) => (p.itemsPerSecond ? `, ${p.itemsPerSecond.toFixed(2)} items/s` : '');
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted}{rate}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted}{rate}`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     let started = false;
     return {
       update: (p) => {
-        if (!started) { bar.start(p.total, p.done, { rate: rate(p) }); started = true; } else bar.update(p.done, { rate: rate(p) });
+        if (!started) {
+          bar.start(p.total, p.done, { rate: rate(p) });
+          started = true;
+        } else bar.update(p.done, { rate: rate(p) });
       },
-      stop: () => { if (started) bar.stop(); },
+      stop: () => {
+        if (started) bar.stop();
+      },
     };
   }
-  let lastStep = -1, lastTime = 0;
+  let lastStep = -1,
+    lastTime = 0;
   return {
     update: (p) => {
       const step = p.total ? Math.floor((10 * p.done) / p.total) : 10;
@@ -293,4 +433,3 @@ function progressRenderer(label: string): { update: (p: Pick<CollectProgress, 'd
     stop: () => undefined,
   };
 }
-

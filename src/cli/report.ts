@@ -18,7 +18,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { values, positionals: dirs } = parseFlags(argv, { out: { type: 'string' } }, true);
   if (dirs.length === 0) throw inputError(`expected at least one run folder\n${USAGE}`);
-  if (values.out !== undefined && dirs.length === 1) throw inputError('--out names the comparison page, which needs two or more run folders', { field: '--out' });
+  if (values.out !== undefined && dirs.length === 1)
+    throw inputError('--out names the comparison page, which needs two or more run folders', { field: '--out' });
   for (const dir of dirs) console.log(`report: ${writeReport(dir)}`);
   if (dirs.length > 1) console.log(`comparison: ${writeComparison(dirs, values.out ?? defaultComparisonPath(dirs))}`);
   return 0;

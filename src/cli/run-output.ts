@@ -12,19 +12,33 @@ const MAX_PRINTED_ROWS = 25;
 export function formatTable(table: Table): string {
   const rows = table.rows.slice(0, MAX_PRINTED_ROWS).map((r) => r.map(formatCell));
   const widths = table.columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (typeof table.rows[0]?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (typeof table.rows[0]?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const out = [table.title, line(table.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-  if (table.rows.length > MAX_PRINTED_ROWS) out.push(`… ${table.rows.length - MAX_PRINTED_ROWS} more rows in summary.json / report.html`);
+  if (table.rows.length > MAX_PRINTED_ROWS)
+    out.push(`… ${table.rows.length - MAX_PRINTED_ROWS} more rows in summary.json / report.html`);
   if (table.note) out.push(table.note);
   return out.join('\n');
 }
 
 /** Writes the run's summary and report and prints its title, metrics, tables and where the files are. */
-export function finishRun(runDir: RunDir, summary: Summary, listed: 'results.jsonl' | 'summary.json' = 'results.jsonl'): void {
+export function finishRun(
+  runDir: RunDir,
+  summary: Summary,
+  listed: 'results.jsonl' | 'summary.json' = 'results.jsonl',
+): void {
   runDir.writeSummary(summary);
   const report = writeReport(runDir.dir);
   console.log(`\n${summary.title}`);
-  if (summary.metrics) console.log(Object.entries(summary.metrics).map(([k, v]) => `  ${k}: ${v ?? '—'}`).join('\n'));
+  if (summary.metrics)
+    console.log(
+      Object.entries(summary.metrics)
+        .map(([k, v]) => `  ${k}: ${v ?? '—'}`)
+        .join('\n'),
+    );
   for (const table of summary.tables) console.log(`\n${formatTable(table)}`);
   console.log(`\n${listed === 'results.jsonl' ? 'results' : 'summary'}: ${runDir.path(listed)}\nreport: ${report}`);
 }

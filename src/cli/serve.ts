@@ -18,7 +18,8 @@ function namedRefs(values: Record<string, any>, flag: string): { name: string; r
   const items: string[] = values[flag] === undefined ? [] : Array.isArray(values[flag]) ? values[flag] : [values[flag]];
   return items.map((item) => {
     const eq = String(item).indexOf('=');
-    if (eq <= 0 || eq === String(item).length - 1) throw inputError(`--${flag} expects NAME=${flag === 'guided' ? 'CONFIG' : 'REF'}, got "${item}"`);
+    if (eq <= 0 || eq === String(item).length - 1)
+      throw inputError(`--${flag} expects NAME=${flag === 'guided' ? 'CONFIG' : 'REF'}, got "${item}"`);
     return { name: String(item).slice(0, eq), ref: String(item).slice(eq + 1) };
   });
 }
@@ -49,12 +50,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const plain = namedRefs(values, 'model');
   const guided = namedRefs(values, 'guided');
-  if (!plain.length && !guided.length) throw inputError(`nothing to serve: give at least one --model NAME=REF or --guided NAME=CONFIG\n${USAGE}`);
+  if (!plain.length && !guided.length)
+    throw inputError(`nothing to serve: give at least one --model NAME=REF or --guided NAME=CONFIG\n${USAGE}`);
 
   let apiKey: string | undefined;
   if (values['api-key-env'] !== undefined) {
     apiKey = process.env[values['api-key-env']];
-    if (!apiKey) throw inputError(`environment variable ${values['api-key-env']} (named by --api-key-env) is not set or empty`);
+    if (!apiKey)
+      throw inputError(`environment variable ${values['api-key-env']} (named by --api-key-env) is not set or empty`);
   }
   const limits: GatewayLimits = {
     maxTokens: intFlag(values, 'max-tokens', DEFAULT_LIMITS.maxTokens),
@@ -68,23 +71,32 @@ export async function run(argv: string[]): Promise<number> {
     maxPrompts: DEFAULT_LIMITS.maxPrompts,
     maxStop: DEFAULT_LIMITS.maxStop,
   };
-  for (const [key, v] of Object.entries(limits)) if (!(v > 0)) throw inputError(`limit ${key} must be positive, got ${v}`);
+  for (const [key, v] of Object.entries(limits))
+    if (!(v > 0)) throw inputError(`limit ${key} must be positive, got ${v}`);
 
   // one instance per (reference, tokenizer), shared by plain and guided entries
   const loaded = new Map<string, Promise<LanguageModel>>();
   const load = (ref: string, tokenizer = values.tokenizer as string | undefined) => {
     const key = `${ref}\u0000${tokenizer ?? ''}`;
     if (!loaded.has(key)) {
-      loaded.set(key, loadModel(ref, { tokenizer, apiKeyEnv: values['upstream-api-key-env'], cacheDir: values['cache-dir'] }));
+      loaded.set(
+        key,
+        loadModel(ref, { tokenizer, apiKeyEnv: values['upstream-api-key-env'], cacheDir: values['cache-dir'] }),
+      );
     }
     return loaded.get(key)!;
   };
   const served: ServedModel[] = [];
   const disposeAll = async () => {
-    for (const m of loaded.values()) await m.then((model) => model.dispose(), () => undefined);
+    for (const m of loaded.values())
+      await m.then(
+        (model) => model.dispose(),
+        () => undefined,
+      );
   };
   try {
-    for (const { name, ref } of plain) served.push(serveModel(name, await load(ref), { maxBatchSequences: limits.maxBatchSequences }));
+    for (const { name, ref } of plain)
+      served.push(serveModel(name, await load(ref), { maxBatchSequences: limits.maxBatchSequences }));
     for (const { name, ref } of guided) {
       served.push(serveModel(name, await loadGuidedModel(name, readGuidedConfig(ref), load), { guided: true }));
     }
@@ -93,8 +105,16 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
 
-  const gateway = await startGateway({ models: served, host: values.host, port: intFlag(values, 'port', 8000), apiKey, limits });
-  console.log(`alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${apiKey ? '; bearer auth on' : ''})`);
+  const gateway = await startGateway({
+    models: served,
+    host: values.host,
+    port: intFlag(values, 'port', 8000),
+    apiKey,
+    limits,
+  });
+  console.log(
+    `alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${apiKey ? '; bearer auth on' : ''})`,
+  );
   const graceMs = intFlag(values, 'shutdown-grace-ms', 30_000);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -20,7 +20,14 @@ export function stageProgressRenderer(command: string): { update: (p: StageProgr
         if (p.stage !== current) {
           bar?.stop();
           current = p.stage;
-          bar = new cliProgress.SingleBar({ format: `${command} ${p.stage} [{bar}] {value}/{total} | ETA {eta_formatted} {note}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+          bar = new cliProgress.SingleBar(
+            {
+              format: `${command} ${p.stage} [{bar}] {value}/{total} | ETA {eta_formatted} {note}`,
+              stream: process.stderr,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
           bar.start(p.total, p.done, { note: p.note ?? '' });
         } else {
           bar!.setTotal(p.total);

@@ -9,7 +9,14 @@ import { loadModel } from '../lm/load.ts';
 import { RunDir } from '../report/run-dir.ts';
 import type { Plot, Summary, Table } from '../report/summary.ts';
 import { readJsonl } from '../util/jsonl.ts';
-import { STEER_METHODS, isSteerMethod, runSteerMethod, type SteerMethod, type SteerModels, type SteerSettings } from '../decode/steer-method.ts';
+import {
+  STEER_METHODS,
+  isSteerMethod,
+  runSteerMethod,
+  type SteerMethod,
+  type SteerModels,
+  type SteerSettings,
+} from '../decode/steer-method.ts';
 import { SENTIMENT_LEXICONS, type SentimentLexicon, rewardModelScorer, sentimentReward } from '../decode/rewards.ts';
 import { requireScalarHead } from '../decode/scalar-head.ts';
 import { scoreChecked, type Scorer } from '../decode/scorer.ts';
@@ -50,16 +57,44 @@ Several methods: --compare sample,bon,eft,w2s,ivg (each prompt runs every method
   --scoring cached|rescore   w2s small-model and ivg value-model scoring (default cached: KV caches kept across chunks)`;
 
 const FLAGS = {
-  large: { type: 'string' }, tuned: { type: 'string' }, untuned: { type: 'string' }, base: { type: 'string' }, aligned: { type: 'string' },
-  value: { type: 'string' }, reward: { type: 'string' }, tokenizer: { type: 'string' }, 'api-key-env': { type: 'string' },
-  prompts: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, compare: { type: 'string', multiple: true },
-  w: { type: 'string' }, k: { type: 'string' }, l: { type: 'string' }, n: { type: 'string' }, 'bon-scorer': { type: 'string' },
-  beta: { type: 'string' }, alpha: { type: 'string' }, 'ed-family': { type: 'string' },
-  temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'max-new-tokens': { type: 'string' },
-  seed: { type: 'string' }, stop: { type: 'string', multiple: true },
-  'large-template': { type: 'string' }, 'small-template': { type: 'string' }, 'tuned-template': { type: 'string' }, 'untuned-template': { type: 'string' },
-  'base-template': { type: 'string' }, 'aligned-template': { type: 'string' }, 'reward-template': { type: 'string' }, 'value-template': { type: 'string' },
-  scoring: { type: 'string' }, help: { type: 'boolean' },
+  large: { type: 'string' },
+  tuned: { type: 'string' },
+  untuned: { type: 'string' },
+  base: { type: 'string' },
+  aligned: { type: 'string' },
+  value: { type: 'string' },
+  reward: { type: 'string' },
+  tokenizer: { type: 'string' },
+  'api-key-env': { type: 'string' },
+  prompts: { type: 'string' },
+  limit: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'boolean' },
+  compare: { type: 'string', multiple: true },
+  w: { type: 'string' },
+  k: { type: 'string' },
+  l: { type: 'string' },
+  n: { type: 'string' },
+  'bon-scorer': { type: 'string' },
+  beta: { type: 'string' },
+  alpha: { type: 'string' },
+  'ed-family': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  'large-template': { type: 'string' },
+  'small-template': { type: 'string' },
+  'tuned-template': { type: 'string' },
+  'untuned-template': { type: 'string' },
+  'base-template': { type: 'string' },
+  'aligned-template': { type: 'string' },
+  'reward-template': { type: 'string' },
+  'value-template': { type: 'string' },
+  scoring: { type: 'string' },
+  help: { type: 'boolean' },
 } as const;
 
 /** Flags that do not change what a run computes (a --resume may differ in these). */
@@ -90,14 +125,22 @@ export function readPrompts(file: string): { prompt: string; line: number }[] {
   if (ext === '.jsonl' || ext === '.json') {
     return readJsonl<Record<string, unknown>>(file).map(({ value, line }) => {
       const prompt = value?.prompt;
-      if (typeof prompt !== 'string') throw inputError('expected a string "prompt" field', { file, line, field: 'prompt' });
+      if (typeof prompt !== 'string')
+        throw inputError('expected a string "prompt" field', { file, line, field: 'prompt' });
       return { prompt, line };
     });
   }
   if (ext === '.txt') {
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch { throw inputError('file not found', { file }); }
-    return text.split('\n').map((prompt, i) => ({ prompt, line: i + 1 })).filter((p) => p.prompt.trim() !== '');
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw inputError('file not found', { file });
+    }
+    return text
+      .split('\n')
+      .map((prompt, i) => ({ prompt, line: i + 1 }))
+      .filter((p) => p.prompt.trim() !== '');
   }
   throw inputError('prompts must be .jsonl (a "prompt" field per line) or .txt (one prompt per line)', { file });
 }
@@ -105,7 +148,8 @@ export function readPrompts(file: string): { prompt: string; line: number }[] {
 function methodsOf(positional: string | undefined, compare: string[]): SteerMethod[] {
   const names = [...new Set([...(positional && positional !== 'compare' ? [positional] : []), ...compare])];
   if (names.length === 0) throw inputError(`name a method (${STEER_METHODS.join(', ')}) or pass --compare`);
-  for (const m of names) if (!isSteerMethod(m)) throw inputError(`unknown method "${m}" (expected one of ${STEER_METHODS.join(', ')})`);
+  for (const m of names)
+    if (!isSteerMethod(m)) throw inputError(`unknown method "${m}" (expected one of ${STEER_METHODS.join(', ')})`);
   return names as SteerMethod[];
 }
 
@@ -129,7 +173,10 @@ function checkModelFlags(methods: SteerMethod[], values: Record<string, any>, bo
   };
   for (const m of methods) {
     if (m !== 'ed') need('large', m);
-    if (m === 'eft' || m === 'w2s' || (m === 'bon' && bonScorer === 'log-ratio')) { need('tuned', m); need('untuned', m); }
+    if (m === 'eft' || m === 'w2s' || (m === 'bon' && bonScorer === 'log-ratio')) {
+      need('tuned', m);
+      need('untuned', m);
+    }
     if (m === 'bon' && bonScorer === 'reward') need('reward', m, ' (--bon-scorer reward)');
     if (m === 'ivg') need('value', m, ' (a value model trained by `alignkit train value`)');
     if (m === 'ed') {
@@ -142,11 +189,19 @@ function checkModelFlags(methods: SteerMethod[], values: Record<string, any>, bo
 /** Renders progress over prompts: a bar on a terminal, a plain line every 10 % (or 30 s) otherwise. */
 function progressRenderer(total: number): { update: (done: number, note: string) => void; stop: () => void } {
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({ format: 'steer [{bar}] {value}/{total} | ETA {eta_formatted} | {note}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: 'steer [{bar}] {value}/{total} | ETA {eta_formatted} | {note}',
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(total, 0, { note: '' });
     return { update: (done, note) => bar.update(done, { note }), stop: () => bar.stop() };
   }
-  let lastStep = -1, lastTime = Date.now();
+  let lastStep = -1,
+    lastTime = Date.now();
   return {
     update: (done, note) => {
       const step = Math.floor((10 * done) / Math.max(1, total));
@@ -171,29 +226,65 @@ export function steerSummary(records: readonly SteerRecord[], goldName: string |
   const methods = STEER_METHODS.filter((m) => records.some((r) => r.method === m));
   const roles = [...new Set(records.flatMap((r) => Object.keys(r.usage)))];
   const by = (m: SteerMethod) => records.filter((r) => r.method === m);
-  const golds = (m: SteerMethod) => by(m).map((r) => r.gold).filter((g): g is number => g !== null);
+  const golds = (m: SteerMethod) =>
+    by(m)
+      .map((r) => r.gold)
+      .filter((g): g is number => g !== null);
   const tokens = (m: SteerMethod) => mean(by(m).map((r) => r.processedTokens));
   const table: Table = {
     title: 'Methods',
-    columns: ['method', 'prompts', `gold ${goldName ?? '(none)'} mean`, 'gold sd', 'score mean', 'tokens processed / prompt', ...roles.map((r) => `tokens: ${r}`), 'seconds / prompt'],
+    columns: [
+      'method',
+      'prompts',
+      `gold ${goldName ?? '(none)'} mean`,
+      'gold sd',
+      'score mean',
+      'tokens processed / prompt',
+      ...roles.map((r) => `tokens: ${r}`),
+      'seconds / prompt',
+    ],
     rows: methods.map((m) => [
-      m, by(m).length, round(mean(golds(m))), round(sd(golds(m))),
-      round(mean(by(m).map((r) => r.score).filter((s): s is number => s !== null))),
+      m,
+      by(m).length,
+      round(mean(golds(m))),
+      round(sd(golds(m))),
+      round(
+        mean(
+          by(m)
+            .map((r) => r.score)
+            .filter((s): s is number => s !== null),
+        ),
+      ),
       round(tokens(m), 1),
       ...roles.map((role) => round(mean(by(m).map((r) => r.usage[role]?.processedTokens ?? 0)), 1)),
       round(mean(by(m).map((r) => r.seconds)), 3),
     ]),
-    note: 'tokens processed: tokens run through each model\'s forward passes (prompt, sampled and scored), mean per prompt. Score: the method\'s own ranking (log-ratio for bon/w2s, value for ivg).',
+    note: "tokens processed: tokens run through each model's forward passes (prompt, sampled and scored), mean per prompt. Score: the method's own ranking (log-ratio for bon/w2s, value for ivg).",
   };
   const plots: Plot[] = [];
   if (goldName) {
     plots.push({
-      type: 'scatter', title: 'Gold reward vs compute', xLabel: 'tokens processed per prompt (log)', yLabel: `gold reward (${goldName})`, xScale: 'log',
-      series: methods.map((m) => ({ name: m, points: [[tokens(m) ?? 0, mean(golds(m)) ?? NaN]] as [number, number][] })),
+      type: 'scatter',
+      title: 'Gold reward vs compute',
+      xLabel: 'tokens processed per prompt (log)',
+      yLabel: `gold reward (${goldName})`,
+      xScale: 'log',
+      series: methods.map((m) => ({
+        name: m,
+        points: [[tokens(m) ?? 0, mean(golds(m)) ?? NaN]] as [number, number][],
+      })),
     });
-    plots.push({ type: 'bar', title: 'Mean gold reward by method', yLabel: `gold reward (${goldName})`, series: [{ name: 'gold', points: methods.map((m) => [m, mean(golds(m)) ?? NaN] as [string, number]) }] });
+    plots.push({
+      type: 'bar',
+      title: 'Mean gold reward by method',
+      yLabel: `gold reward (${goldName})`,
+      series: [{ name: 'gold', points: methods.map((m) => [m, mean(golds(m)) ?? NaN] as [string, number]) }],
+    });
   }
-  const metrics: Record<string, number | string | null> = { prompts: new Set(records.map((r) => r.index)).size, 'gold reward': goldName };
+  const metrics: Record<string, number | string | null> = {
+    prompts: new Set(records.map((r) => r.index)).size,
+    'gold reward': goldName,
+  };
   for (const m of methods) metrics[`${m}: gold mean`] = round(mean(golds(m)));
   return { kind: 'steer', title: `Steering: ${methods.join(', ')}`, metrics, tables: [table], plots };
 }
@@ -208,8 +299,12 @@ export async function run(argv: string[]): Promise<number> {
     return argv.length === 0 ? 1 : 0;
   }
   const { values, positionals } = parseFlags(argv, FLAGS, true);
-  if (values.help) { console.log(USAGE); return 0; }
-  if (positionals.length > 1) throw inputError(`one method name expected, got ${positionals.join(' ')} (use --compare a,b,c for several)`);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length > 1)
+    throw inputError(`one method name expected, got ${positionals.join(' ')} (use --compare a,b,c for several)`);
   const methods = methodsOf(positionals[0], listFlag(values, 'compare'));
   const promptsFile = requireFlag(values, 'prompts');
   const out = requireFlag(values, 'out');
@@ -234,38 +329,63 @@ export async function run(argv: string[]): Promise<number> {
     alpha: numberFlag(values, 'alpha'),
     family: values['ed-family'],
     formats: {
-      large: formatOf(values, 'large'), tuned: formatOf(values, 'tuned', smallTemplate), untuned: formatOf(values, 'untuned', smallTemplate),
-      base: formatOf(values, 'base'), aligned: formatOf(values, 'aligned'),
+      large: formatOf(values, 'large'),
+      tuned: formatOf(values, 'tuned', smallTemplate),
+      untuned: formatOf(values, 'untuned', smallTemplate),
+      base: formatOf(values, 'base'),
+      aligned: formatOf(values, 'aligned'),
     },
   };
   if (settings.maxNewTokens < 1) throw inputError('--max-new-tokens expects a positive integer');
-  const scoring = values.scoring === undefined ? undefined : oneOf(values, 'scoring', ['cached', 'rescore'] as const, 'cached');
+  const scoring =
+    values.scoring === undefined ? undefined : oneOf(values, 'scoring', ['cached', 'rescore'] as const, 'cached');
   const seed = intFlag(values, 'seed', 1);
 
   const runDir = RunDir.create(out, { resume: values.resume });
-  const identity: Record<string, unknown> = { ...Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && !NON_IDENTITY_FLAGS.has(k))), methods };
+  const identity: Record<string, unknown> = {
+    ...Object.fromEntries(Object.entries(values).filter(([k, v]) => v !== undefined && !NON_IDENTITY_FLAGS.has(k))),
+    methods,
+  };
   const previous = values.resume ? runDir.readConfig() : undefined;
   if (previous?.identity) {
     for (const key of new Set([...Object.keys(identity), ...Object.keys(previous.identity as object)])) {
-      const was = JSON.stringify((previous.identity as Record<string, unknown>)[key]), now = JSON.stringify(identity[key]);
-      if (was !== now) throw inputError(`--resume with a different ${key === 'methods' ? 'method list' : `--${key}`} (${was ?? 'unset'} before, ${now ?? 'unset'} now); use another --out`);
+      const was = JSON.stringify((previous.identity as Record<string, unknown>)[key]),
+        now = JSON.stringify(identity[key]);
+      if (was !== now)
+        throw inputError(
+          `--resume with a different ${key === 'methods' ? 'method list' : `--${key}`} (${was ?? 'unset'} before, ${now ?? 'unset'} now); use another --out`,
+        );
     }
   }
-  runDir.writeConfig({ command: 'steer', methods, identity, settings: { ...settings, seed, scoring: scoring ?? 'cached', prompts: promptsFile, limit: limit ?? null } });
+  runDir.writeConfig({
+    command: 'steer',
+    methods,
+    identity,
+    settings: { ...settings, seed, scoring: scoring ?? 'cached', prompts: promptsFile, limit: limit ?? null },
+  });
 
   const loaded = new Map<string, Promise<LanguageModel>>();
   // reward and value model directories (train rm / train value) load with their scalar head
   const load = (ref: string) => {
-    if (!loaded.has(ref)) loaded.set(ref, loadModel(ref, { tokenizer: values.tokenizer, apiKeyEnv: values['api-key-env'] }));
+    if (!loaded.has(ref))
+      loaded.set(ref, loadModel(ref, { tokenizer: values.tokenizer, apiKeyEnv: values['api-key-env'] }));
     return loaded.get(ref)!;
   };
   const progress = progressRenderer(prompts.length * methods.length);
   try {
     const ref = (flag: string) => (values[flag] ? load(values[flag]) : Promise.resolve(undefined));
-    const [large, tuned, untuned, base, aligned, valueModel] = await Promise.all(['large', 'tuned', 'untuned', 'base', 'aligned', 'value'].map(ref));
+    const [large, tuned, untuned, base, aligned, valueModel] = await Promise.all(
+      ['large', 'tuned', 'untuned', 'base', 'aligned', 'value'].map(ref),
+    );
     const models: SteerModels = {
-      large: (large ?? base)!, tuned, untuned, base, aligned,
-      value: valueModel ? valueModelFromHead(requireScalarHead(valueModel, 'value'), formatOf(values, 'value')) : undefined,
+      large: (large ?? base)!,
+      tuned,
+      untuned,
+      base,
+      aligned,
+      value: valueModel
+        ? valueModelFromHead(requireScalarHead(valueModel, 'value'), formatOf(values, 'value'))
+        : undefined,
     };
     const gold = await goldScorer(values.reward, load, formatOf(values, 'reward'));
     if (bonScorerName === 'reward') settings.bonScorer = gold!;
@@ -277,7 +397,16 @@ export async function run(argv: string[]): Promise<number> {
       for (const method of methods) {
         const key = `${i}:${method}`;
         if (done.has(key)) continue;
-        const record = await steerOne(method, models, prompts[i], i, { ...settings, seed: seed + i }, gold, scoring, promptsFile);
+        const record = await steerOne(
+          method,
+          models,
+          prompts[i],
+          i,
+          { ...settings, seed: seed + i },
+          gold,
+          scoring,
+          promptsFile,
+        );
         runDir.append(record);
         records.push(record);
         count++;
@@ -296,25 +425,41 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-async function goldScorer(reward: string | undefined, load: (ref: string) => Promise<LanguageModel>, format: string | undefined): Promise<Scorer | undefined> {
+async function goldScorer(
+  reward: string | undefined,
+  load: (ref: string) => Promise<LanguageModel>,
+  format: string | undefined,
+): Promise<Scorer | undefined> {
   if (reward === undefined) return undefined;
   if (reward === 'sentiment') return sentimentReward();
-  if ((SENTIMENT_LEXICONS as readonly string[]).includes(reward)) return sentimentReward({ lexicon: reward as SentimentLexicon });
+  if ((SENTIMENT_LEXICONS as readonly string[]).includes(reward))
+    return sentimentReward({ lexicon: reward as SentimentLexicon });
   return rewardModelScorer(requireScalarHead(await load(reward), 'reward'), format);
 }
 
-async function steerOne(method: SteerMethod, models: SteerModels, item: { prompt: string; line: number }, index: number, settings: SteerSettings & { seed: number },
-  gold: Scorer | undefined, scoring: 'cached' | 'rescore' | undefined, file: string): Promise<SteerRecord> {
+async function steerOne(
+  method: SteerMethod,
+  models: SteerModels,
+  item: { prompt: string; line: number },
+  index: number,
+  settings: SteerSettings & { seed: number },
+  gold: Scorer | undefined,
+  scoring: 'cached' | 'rescore' | undefined,
+  file: string,
+): Promise<SteerRecord> {
   const started = Date.now();
   let result;
   try {
     result = await runSteerMethod(method, models, item.prompt, { ...settings, ...(scoring ? { scoring } : {}) });
   } catch (e) {
-    if (e instanceof AlignkitError && e.kind === 'input' && !e.where.file) throw inputError(`prompt ${index + 1} (${method}): ${e.message}`, { file, line: item.line });
+    if (e instanceof AlignkitError && e.kind === 'input' && !e.where.file)
+      throw inputError(`prompt ${index + 1} (${method}): ${e.message}`, { file, line: item.line });
     throw e;
   }
   const seconds = (Date.now() - started) / 1000;
-  const [goldValue] = gold ? await scoreChecked(gold, [{ prompt: item.prompt, response: result.text, finishReason: result.finishReason }]) : [null];
+  const [goldValue] = gold
+    ? await scoreChecked(gold, [{ prompt: item.prompt, response: result.text, finishReason: result.finishReason }])
+    : [null];
   return {
     key: `${index}:${method}`,
     index,

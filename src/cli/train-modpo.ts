@@ -16,22 +16,41 @@ import { defaultCacheDir } from '../util/cache-dir.ts';
 import { stageProgressRenderer } from './stage-progress.ts';
 import { parseTrainFlags, requireFile } from './train-flags.ts';
 
-export const marginFlagSpec = { 'margin-models': { type: 'string' }, 'margin-cache': { type: 'string' }, 'api-key-env': { type: 'string' } } as const;
+export const marginFlagSpec = {
+  'margin-models': { type: 'string' },
+  'margin-cache': { type: 'string' },
+  'api-key-env': { type: 'string' },
+} as const;
 
 /** Loads the margin models named by --margin-models (sharing models with the SFT one). */
-export async function openMarginModels(values: Record<string, any>, pool: ModelPool, beta: number): Promise<RewardSource[]> {
+export async function openMarginModels(
+  values: Record<string, any>,
+  pool: ModelPool,
+  beta: number,
+): Promise<RewardSource[]> {
   const specs = listFlag(values, 'margin-models');
-  if (!specs.length) throw inputError(`missing --margin-models (one per objective besides the trained one: ${SPEC_HELP})`, { field: 'margin-models' });
+  if (!specs.length)
+    throw inputError(`missing --margin-models (one per objective besides the trained one: ${SPEC_HELP})`, {
+      field: 'margin-models',
+    });
   const sftRef = requireFlag(values, 'model');
   const sft = await pool.load(sftRef);
   const out: RewardSource[] = [];
-  for (const spec of specs) out.push(await openReward(spec, { load: pool.load, policyTokenizer: sft.tokenizer, sftRef, beta }, 'margin-models'));
+  for (const spec of specs)
+    out.push(
+      await openReward(spec, { load: pool.load, policyTokenizer: sft.tokenizer, sftRef, beta }, 'margin-models'),
+    );
   return out;
 }
 
 /** Models by reference; --tokenizer belongs to --model only. */
 export const modelPool = (values: Record<string, any>) =>
-  new ModelPool({}, (ref) => loadModel(ref, { tokenizer: ref === values.model ? values.tokenizer : undefined, apiKeyEnv: values['api-key-env'] }));
+  new ModelPool({}, (ref) =>
+    loadModel(ref, {
+      tokenizer: ref === values.model ? values.tokenizer : undefined,
+      apiKeyEnv: values['api-key-env'],
+    }),
+  );
 
 export function betaOf(values: Record<string, any>): number {
   const beta = numberFlag(values, 'beta', 0.1);
@@ -58,18 +77,45 @@ export async function run(argv: string[]): Promise<number> {
     // margins are computed on the pairs' full texts, so the token limit only matters to the trainer
     margins = await modpoMargins({ file: dataFile, maxLength: sft.capabilities.maxContext }, sft, sources, {
       cacheDir: values['margin-cache'] ?? defaultCacheDir('margins'),
-      onProgress: (e) => progress?.update({ stage: `margins ${e.source}`, done: e.done, total: e.total, note: e.cached ? 'cached' : undefined }),
+      onProgress: (e) =>
+        progress?.update({
+          stage: `margins ${e.source}`,
+          done: e.done,
+          total: e.total,
+          note: e.cached ? 'cached' : undefined,
+        }),
     });
   } finally {
     await pool.dispose();
   }
   try {
-    const result = await trainer({ policy: modelPath, reference: modelPath, data: dataFile, out, beta, modpo: { weights, margins }, seed: intFlag(values, 'seed', 42), resume: values.resume === true },
-      (e) => progress?.update({ stage: 'train', done: e.step, total: e.steps, note: e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : undefined }));
+    const result = await trainer(
+      {
+        policy: modelPath,
+        reference: modelPath,
+        data: dataFile,
+        out,
+        beta,
+        modpo: { weights, margins },
+        seed: intFlag(values, 'seed', 42),
+        resume: values.resume === true,
+      },
+      (e) =>
+        progress?.update({
+          stage: 'train',
+          done: e.step,
+          total: e.steps,
+          note: e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : undefined,
+        }),
+    );
     progress?.stop();
     if (!values.quiet) {
       console.log(`weights            ${[weights.trained, ...weights.margins].join(', ')} (trained objective first)`);
-      console.log(`final              ${Object.entries(result.metrics ?? {}).map(([k, v]) => `${k} ${+v.toPrecision(4)}`).join(', ')}`);
+      console.log(
+        `final              ${Object.entries(result.metrics ?? {})
+          .map(([k, v]) => `${k} ${+v.toPrecision(4)}`)
+          .join(', ')}`,
+      );
       console.log(`model              ${result.checkpoint}`);
       console.log(`report             ${out}/report.html`);
     }

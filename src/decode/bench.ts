@@ -24,7 +24,9 @@ export interface DecodeBenchOptions {
 }
 
 const smallTokens = (usage: Record<string, { processedTokens: number }>) =>
-  Object.entries(usage).filter(([role]) => role !== 'large').reduce((a, [, u]) => a + u.processedTokens, 0);
+  Object.entries(usage)
+    .filter(([role]) => role !== 'large')
+    .reduce((a, [, u]) => a + u.processedTokens, 0);
 
 /**
  * Speed figures of the steering methods:
@@ -46,7 +48,14 @@ export async function benchDecode(models: DecodeBenchModels, o: DecodeBenchOptio
   const search = async (maxNewTokens: number, scoring: 'cached' | 'rescore') => {
     o.onProgress?.(`w2s ${scoring} ${maxNewTokens} tokens`);
     const t = performance.now();
-    const r = await weakToStrongSearch(models.large, pair, prompt, { ...shape, maxNewTokens, temperature: 1, topK: 50, seed: 1, scoring });
+    const r = await weakToStrongSearch(models.large, pair, prompt, {
+      ...shape,
+      maxNewTokens,
+      temperature: 1,
+      topK: 50,
+      seed: 1,
+      scoring,
+    });
     if (maxNewTokens === longest) {
       times[scoring] = (performance.now() - t) / 1000;
       scoringTimes[scoring] = r.timing!.scoringSeconds;
@@ -55,13 +64,25 @@ export async function benchDecode(models: DecodeBenchModels, o: DecodeBenchOptio
   };
   for (const scoring of ['cached', 'rescore'] as const)
     for (const n of scoring === 'cached' ? lengths : [lengths[0], longest])
-      figures.push({ name: `W2S ${scoring === 'cached' ? 'cached' : 're-scored'}: small-model tokens per large token, ${n}-token responses`, value: await search(n, scoring), unit: 'tokens' });
+      figures.push({
+        name: `W2S ${scoring === 'cached' ? 'cached' : 're-scored'}: small-model tokens per large token, ${n}-token responses`,
+        value: await search(n, scoring),
+        unit: 'tokens',
+      });
   figures.push({
-    name: `W2S (W,K,L = ${shape.beams},${shape.successors},${shape.chunkLength}), ${longest}-token responses: cached scoring`, value: times.cached, unit: 's',
-    reference: { name: 're-scoring each response every chunk', value: times.rescore, ratio: times.rescore / times.cached },
+    name: `W2S (W,K,L = ${shape.beams},${shape.successors},${shape.chunkLength}), ${longest}-token responses: cached scoring`,
+    value: times.cached,
+    unit: 's',
+    reference: {
+      name: 're-scoring each response every chunk',
+      value: times.rescore,
+      ratio: times.rescore / times.cached,
+    },
   });
   figures.push({
-    name: `W2S, ${longest}-token responses: time in small-model scoring, cached`, value: scoringTimes.cached, unit: 's',
+    name: `W2S, ${longest}-token responses: time in small-model scoring, cached`,
+    value: scoringTimes.cached,
+    unit: 's',
     reference: { name: 're-scoring', value: scoringTimes.rescore, ratio: scoringTimes.rescore / scoringTimes.cached },
   });
   figures.push(await tokenLevelOverhead(models, prompt, o.tokenLevelTokens ?? 128, o.onProgress));
@@ -73,12 +94,23 @@ export async function benchDecode(models: DecodeBenchModels, o: DecodeBenchOptio
  * sampling runs (so machine noise hits both alike): the median over repetitions of
  * (time outside the models' next-token and append calls) / (time inside them).
  */
-export async function tokenLevelOverhead(models: DecodeBenchModels, prompt: string, tokens: number, onProgress?: (what: string) => void): Promise<Figure> {
+export async function tokenLevelOverhead(
+  models: DecodeBenchModels,
+  prompt: string,
+  tokens: number,
+  onProgress?: (what: string) => void,
+): Promise<Figure> {
   onProgress?.('token-level overhead');
   const rows = 4;
-  const terms = eftTerms(models.large, { tuned: models.tuned, untuned: models.untuned, tunedFormat: 'Happy. {prompt}' }, prompt, 1);
+  const terms = eftTerms(
+    models.large,
+    { tuned: models.tuned, untuned: models.untuned, tunedFormat: 'Happy. {prompt}' },
+    prompt,
+    1,
+  );
   const options = { maxNewTokens: tokens, temperature: 1, topK: 50 };
-  const overheads: number[] = [], modelMs: number[] = [];
+  const overheads: number[] = [],
+    modelMs: number[] = [];
   let steps = 0;
   for (let rep = 0; rep < 7; rep++) {
     const sampler = await TokenStreamSampler.open(terms, rows, options, createRng(3 + rep));
@@ -87,7 +119,10 @@ export async function tokenLevelOverhead(models: DecodeBenchModels, prompt: stri
     const { totalMs, modelMs: inModels } = sampler.timing;
     sampler.close();
     // the first repetitions warm up the JIT and the sessions
-    if (rep >= 2) { overheads.push((totalMs - inModels) / inModels); modelMs.push(inModels); }
+    if (rep >= 2) {
+      overheads.push((totalMs - inModels) / inModels);
+      modelMs.push(inModels);
+    }
   }
   const overhead = 100 * median(overheads);
   return {

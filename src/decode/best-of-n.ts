@@ -20,13 +20,23 @@ export interface BestOfNOptions extends SamplingOptions, SeedOption {
  * same seed.
  */
 export async function bestOfN(large: LanguageModel, prompt: string, options: BestOfNOptions): Promise<SteerResult> {
-  if (!Number.isInteger(options.n) || options.n < 1) throw inputError(`Best-of-N needs N ≥ 1, got ${options.n}`, { field: 'n' });
+  if (!Number.isInteger(options.n) || options.n < 1)
+    throw inputError(`Best-of-N needs N ≥ 1, got ${options.n}`, { field: 'n' });
   const meter = new UsageMeter({ large, ...options.scorer.models });
-  const sampler = await openModelSampler(large, renderPrompt(options.largeFormat, prompt, large.tokenizer), options.n, options, createRng(options.seed ?? 0));
+  const sampler = await openModelSampler(
+    large,
+    renderPrompt(options.largeFormat, prompt, large.tokenizer),
+    options.n,
+    options,
+    createRng(options.seed ?? 0),
+  );
   try {
     await sampler.extend(Infinity);
     const rows = sampler.rows();
-    const scores = await scoreChecked(options.scorer, rows.map((r) => ({ prompt, response: r.text, finishReason: r.finishReason })));
+    const scores = await scoreChecked(
+      options.scorer,
+      rows.map((r) => ({ prompt, response: r.text, finishReason: r.finishReason })),
+    );
     const best = argmax(scores);
     return {
       method: 'bon',

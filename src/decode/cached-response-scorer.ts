@@ -53,20 +53,41 @@ export class CachedResponseScorer implements BeamScorer {
     this.name = readout === 'value' ? `value(${model.id})` : `log p(${model.id})`;
   }
 
-  static async open(model: LanguageModel, prompt: string, size: number, readout: Readout = 'logprob'): Promise<CachedResponseScorer> {
+  static async open(
+    model: LanguageModel,
+    prompt: string,
+    size: number,
+    readout: Readout = 'logprob',
+  ): Promise<CachedResponseScorer> {
     const promptIds = promptTokens(model.tokenizer, prompt);
-    if (promptIds.length === 0) throw inputError(`the prompt for "${model.id}" encodes to no tokens; scoring needs at least one token of context`, { field: 'prompt' });
+    if (promptIds.length === 0)
+      throw inputError(
+        `the prompt for "${model.id}" encodes to no tokens; scoring needs at least one token of context`,
+        { field: 'prompt' },
+      );
     if (promptIds.length >= model.capabilities.maxContext)
-      throw inputError(`the prompt is ${promptIds.length} tokens for model "${model.id}", which has a context of ${model.capabilities.maxContext} tokens`, { field: 'prompt' });
-    const cut = Math.max(1, responseTokens(model.tokenizer, prompt, promptIds, '', { finished: false, eos: false }).stable);
+      throw inputError(
+        `the prompt is ${promptIds.length} tokens for model "${model.id}", which has a context of ${model.capabilities.maxContext} tokens`,
+        { field: 'prompt' },
+      );
+    const cut = Math.max(
+      1,
+      responseTokens(model.tokenizer, prompt, promptIds, '', { finished: false, eos: false }).stable,
+    );
     const head = await model.open([promptIds.slice(0, cut)]);
     if (!head.concat) {
       head.close();
-      throw new AlignkitError('capability', `model "${model.id}" has decode states without concat, which cached search scoring needs; its responses are re-scored from scratch instead`);
+      throw new AlignkitError(
+        'capability',
+        `model "${model.id}" has decode states without concat, which cached search scoring needs; its responses are re-scored from scratch instead`,
+      );
     }
     if (readout === 'value' && !head.scalars) {
       head.close();
-      throw new AlignkitError('capability', `model "${model.id}" has decode states without a scalar head, which cached value scoring needs; its responses are re-scored from scratch instead`);
+      throw new AlignkitError(
+        'capability',
+        `model "${model.id}" has decode states without a scalar head, which cached value scoring needs; its responses are re-scored from scratch instead`,
+      );
     }
     const whole = head.fork([0]);
     const rest = promptIds.length > cut ? (await whole.append([promptIds.slice(cut)]))[0] : [];
@@ -75,8 +96,18 @@ export class CachedResponseScorer implements BeamScorer {
     whole.close();
     head.close();
     const logprobs = [...new Array(cut).fill(NaN), ...rest];
-    return new CachedResponseScorer(model, readout, prompt, promptIds, state, snapshot,
-      Array.from({ length: size }, () => [...promptIds]), Array.from({ length: size }, () => [...logprobs]), new Array(size).fill(cut), new Array(size).fill(null));
+    return new CachedResponseScorer(
+      model,
+      readout,
+      prompt,
+      promptIds,
+      state,
+      snapshot,
+      Array.from({ length: size }, () => [...promptIds]),
+      Array.from({ length: size }, () => [...logprobs]),
+      new Array(size).fill(cut),
+      new Array(size).fill(null),
+    );
   }
 
   /**
@@ -87,9 +118,15 @@ export class CachedResponseScorer implements BeamScorer {
     const { tokenizer, capabilities } = this.model;
     const targets = rows.map((row, i): ResponseTokens | null => {
       if (this.frozen[i] !== null) return null;
-      const t = responseTokens(tokenizer, this.prompt, this.promptIds, row.response, { finished: row.finishReason !== null, eos: row.finishReason === 'eos' });
+      const t = responseTokens(tokenizer, this.prompt, this.promptIds, row.response, {
+        finished: row.finishReason !== null,
+        eos: row.finishReason === 'eos',
+      });
       if (t.ids.length > capabilities.maxContext)
-        throw inputError(`prompt + response is ${t.ids.length} tokens for model "${this.model.id}", over its context of ${capabilities.maxContext}; lower --max-new-tokens`, { field: 'max-new-tokens' });
+        throw inputError(
+          `prompt + response is ${t.ids.length} tokens for model "${this.model.id}", over its context of ${capabilities.maxContext}; lower --max-new-tokens`,
+          { field: 'max-new-tokens' },
+        );
       return t;
     });
 
@@ -100,16 +137,28 @@ export class CachedResponseScorer implements BeamScorer {
     });
     const base = await this.baseState(sources, targets);
     sources.forEach((source, i) => {
-      if (source === 'snapshot') { this.rollbacks++; this.truncate(i, this.snapshotLength[i]); }
-      if (source === 'fresh') { this.rebuilds++; this.ids[i] = targets[i]!.ids.slice(0, 1); this.tokenLogprobs[i] = [NaN]; }
+      if (source === 'snapshot') {
+        this.rollbacks++;
+        this.truncate(i, this.snapshotLength[i]);
+      }
+      if (source === 'fresh') {
+        this.rebuilds++;
+        this.ids[i] = targets[i]!.ids.slice(0, 1);
+        this.tokenLogprobs[i] = [NaN];
+      }
     });
 
     // rows whose cache ends before their last word become the new snapshot (state before the append)
     const fromBase = targets.map((t, i) => t !== null && this.ids[i].length <= t.stable);
-    const snapshot = this.assemble([{ state: base, rows: indicesWhere(fromBase, true) }, { state: this.snapshot, rows: indicesWhere(fromBase, false) }]);
+    const snapshot = this.assemble([
+      { state: base, rows: indicesWhere(fromBase, true) },
+      { state: this.snapshot, rows: indicesWhere(fromBase, false) },
+    ]);
     this.snapshot.close();
     this.snapshot = snapshot;
-    fromBase.forEach((yes, i) => { if (yes) this.snapshotLength[i] = this.ids[i].length; });
+    fromBase.forEach((yes, i) => {
+      if (yes) this.snapshotLength[i] = this.ids[i].length;
+    });
 
     const chunks = targets.map((t, i) => (t ? t.ids.slice(this.ids[i].length) : []));
     if (chunks.some((c) => c.length > 0)) {
@@ -137,14 +186,32 @@ export class CachedResponseScorer implements BeamScorer {
   }
 
   /** The cache to append to: the current one, or one joined from current rows, snapshots and fresh rows. */
-  private async baseState(sources: readonly Source[], targets: readonly (ResponseTokens | null)[]): Promise<DecodeState> {
+  private async baseState(
+    sources: readonly Source[],
+    targets: readonly (ResponseTokens | null)[],
+  ): Promise<DecodeState> {
     if (sources.every((s) => s === 'current')) return this.state;
-    const freshRows = indicesWhere(sources.map((s) => s === 'fresh'), true);
+    const freshRows = indicesWhere(
+      sources.map((s) => s === 'fresh'),
+      true,
+    );
     const fresh = freshRows.length ? await this.model.open(freshRows.map((i) => targets[i]!.ids.slice(0, 1))) : null;
     try {
       return this.assemble([
-        { state: this.state, rows: indicesWhere(sources.map((s) => s === 'current'), true) },
-        { state: this.snapshot, rows: indicesWhere(sources.map((s) => s === 'snapshot'), true) },
+        {
+          state: this.state,
+          rows: indicesWhere(
+            sources.map((s) => s === 'current'),
+            true,
+          ),
+        },
+        {
+          state: this.snapshot,
+          rows: indicesWhere(
+            sources.map((s) => s === 'snapshot'),
+            true,
+          ),
+        },
         ...(fresh ? [{ state: fresh, rows: freshRows.map((_, k) => k), as: freshRows }] : []),
       ]);
     } finally {
@@ -169,7 +236,9 @@ export class CachedResponseScorer implements BeamScorer {
     const order = used.flatMap((p) => p.as ?? p.rows);
     if (order.every((row, k) => row === k)) return joined;
     const position = new Array<number>(order.length);
-    order.forEach((row, k) => { position[row] = k; });
+    order.forEach((row, k) => {
+      position[row] = k;
+    });
     const sorted = joined.fork(position);
     joined.close();
     return sorted;
@@ -204,4 +273,5 @@ function startsWith(ids: readonly number[], prefix: readonly number[]): boolean 
   return true;
 }
 
-const indicesWhere = (flags: readonly boolean[], value: boolean): number[] => flags.flatMap((f, i) => (f === value ? [i] : []));
+const indicesWhere = (flags: readonly boolean[], value: boolean): number[] =>
+  flags.flatMap((f, i) => (f === value ? [i] : []));

@@ -16,9 +16,15 @@ export interface BeamScorer {
  * former; left open, a backend that cannot keep the caches (no `openCached`, or a capability
  * error from it) falls back to re-scoring.
  */
-export async function cachedOrRescoring(scoring: 'cached' | 'rescore' | undefined, openCached: (() => Promise<BeamScorer>) | undefined, rescoring: () => BeamScorer, what: string): Promise<BeamScorer> {
+export async function cachedOrRescoring(
+  scoring: 'cached' | 'rescore' | undefined,
+  openCached: (() => Promise<BeamScorer>) | undefined,
+  rescoring: () => BeamScorer,
+  what: string,
+): Promise<BeamScorer> {
   if (scoring === 'rescore' || (scoring === undefined && !openCached)) return rescoring();
-  if (!openCached) throw new AlignkitError('capability', `${what} cannot keep KV caches for cached scoring; use scoring "rescore"`);
+  if (!openCached)
+    throw new AlignkitError('capability', `${what} cannot keep KV caches for cached scoring; use scoring "rescore"`);
   try {
     return await openCached();
   } catch (e) {
@@ -35,13 +41,21 @@ export function beamScorerOf(scorer: Scorer): BeamScorer {
     async score(rows) {
       const live = rows.map((_, i) => i).filter((i) => frozen[i] == null);
       const fresh = live.length ? await scorer.score(live.map((i) => rows[i])) : [];
-      assertScores(scorer.name, fresh, live.map((i) => rows[i]));
+      assertScores(
+        scorer.name,
+        fresh,
+        live.map((i) => rows[i]),
+      );
       const scores = rows.map((_, i) => frozen[i] ?? NaN);
-      live.forEach((row, j) => { scores[row] = fresh[j]; });
+      live.forEach((row, j) => {
+        scores[row] = fresh[j];
+      });
       frozen = rows.map((row, i) => (row.finishReason !== null ? scores[i] : null));
       return scores;
     },
-    reorder(indices) { frozen = indices.map((i) => frozen[i] ?? null); },
+    reorder(indices) {
+      frozen = indices.map((i) => frozen[i] ?? null);
+    },
     close() {},
   };
 }
@@ -84,15 +98,22 @@ export interface BeamShape {
 
 /** W, K, L from the options given, the rest from `defaults`; checked. */
 export function beamShape(o: Partial<BeamShape>, defaults: BeamShape): BeamShape {
-  const shape = { beams: o.beams ?? defaults.beams, successors: o.successors ?? defaults.successors, chunkLength: o.chunkLength ?? defaults.chunkLength };
+  const shape = {
+    beams: o.beams ?? defaults.beams,
+    successors: o.successors ?? defaults.successors,
+    chunkLength: o.chunkLength ?? defaults.chunkLength,
+  };
   validateBeamShape(shape);
   return shape;
 }
 
 export function validateBeamShape(o: BeamShape): void {
-  if (!Number.isInteger(o.beams) || o.beams < 1) throw inputError(`beam width W must be a positive integer, got ${o.beams}`, { field: 'w' });
-  if (!Number.isInteger(o.successors) || o.successors < 1) throw inputError(`successors per beam K must be a positive integer, got ${o.successors}`, { field: 'k' });
-  if (!(o.chunkLength === Infinity || (Number.isInteger(o.chunkLength) && o.chunkLength >= 1))) throw inputError(`chunk length L must be a positive integer or Infinity, got ${o.chunkLength}`, { field: 'l' });
+  if (!Number.isInteger(o.beams) || o.beams < 1)
+    throw inputError(`beam width W must be a positive integer, got ${o.beams}`, { field: 'w' });
+  if (!Number.isInteger(o.successors) || o.successors < 1)
+    throw inputError(`successors per beam K must be a positive integer, got ${o.successors}`, { field: 'k' });
+  if (!(o.chunkLength === Infinity || (Number.isInteger(o.chunkLength) && o.chunkLength >= 1)))
+    throw inputError(`chunk length L must be a positive integer or Infinity, got ${o.chunkLength}`, { field: 'l' });
 }
 
 /**
@@ -103,10 +124,16 @@ export function validateBeamShape(o: BeamShape): void {
  * finished beam that stays in the top W fills K rows). The search ends once every kept beam has
  * finished and returns the best. W=1, K=N, L=Infinity is Best-of-N.
  */
-export async function chunkBeamSearch(prompt: string, sampler: ChunkSampler, scorer: BeamScorer, options: BeamSearchOptions): Promise<BeamSearchResult> {
+export async function chunkBeamSearch(
+  prompt: string,
+  sampler: ChunkSampler,
+  scorer: BeamScorer,
+  options: BeamSearchOptions,
+): Promise<BeamSearchResult> {
   validateBeamShape(options);
   const { beams, successors, chunkLength } = options;
-  if (sampler.size !== beams * successors) throw inputError(`the sampler holds ${sampler.size} rows; W·K = ${beams * successors} expected`);
+  if (sampler.size !== beams * successors)
+    throw inputError(`the sampler holds ${sampler.size} rows; W·K = ${beams * successors} expected`);
   const timing = { samplingSeconds: 0, scoringSeconds: 0 };
   for (let round = 1; ; round++) {
     let t = performance.now();
@@ -118,7 +145,12 @@ export async function chunkBeamSearch(prompt: string, sampler: ChunkSampler, sco
     const scores = assertScores(scorer.name, await scorer.score(inputs), inputs);
     timing.scoringSeconds += (performance.now() - t) / 1000;
     const top = topIndices(scores, beams);
-    options.onProgress?.({ round, generated: Math.max(...rows.map((r) => r.generated)), finished: rows.filter((r) => r.finishReason !== null).length, rows: rows.length });
+    options.onProgress?.({
+      round,
+      generated: Math.max(...rows.map((r) => r.generated)),
+      finished: rows.filter((r) => r.finishReason !== null).length,
+      rows: rows.length,
+    });
     if (top.every((i) => rows[i].finishReason !== null)) {
       const best = rows[top[0]];
       return {

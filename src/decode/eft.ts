@@ -15,12 +15,28 @@ export interface EftOptions extends SamplingOptions, SeedOption {
 }
 
 /** The three EFT terms for one prompt: large + β·(tuned − untuned), each model in its own format. */
-export function eftTerms(large: LanguageModel, pair: GuidancePair, prompt: string, beta: number, largeFormat?: PromptFormat): WeightedModel[] {
+export function eftTerms(
+  large: LanguageModel,
+  pair: GuidancePair,
+  prompt: string,
+  beta: number,
+  largeFormat?: PromptFormat,
+): WeightedModel[] {
   if (!Number.isFinite(beta)) throw inputError(`--beta must be a finite number, got ${beta}`, { field: 'beta' });
   return [
     { role: 'large', model: large, weight: 1, prompt: renderPrompt(largeFormat, prompt, large.tokenizer) },
-    { role: 'tuned', model: pair.tuned, weight: beta, prompt: renderPrompt(pair.tunedFormat, prompt, pair.tuned.tokenizer) },
-    { role: 'untuned', model: pair.untuned, weight: -beta, prompt: renderPrompt(pair.untunedFormat, prompt, pair.untuned.tokenizer) },
+    {
+      role: 'tuned',
+      model: pair.tuned,
+      weight: beta,
+      prompt: renderPrompt(pair.tunedFormat, prompt, pair.tuned.tokenizer),
+    },
+    {
+      role: 'untuned',
+      model: pair.untuned,
+      weight: -beta,
+      prompt: renderPrompt(pair.untunedFormat, prompt, pair.untuned.tokenizer),
+    },
   ];
 }
 
@@ -29,9 +45,21 @@ export function eftTerms(large: LanguageModel, pair: GuidancePair, prompt: strin
  * log-softmax(log p_large + β·(log p_tuned − log p_untuned)), temperature/top-k/top-p applied
  * after mixing. All three models must share one vocabulary.
  */
-export async function emulatedFineTuning(large: LanguageModel, pair: GuidancePair, prompt: string, options: EftOptions): Promise<SteerResult> {
+export async function emulatedFineTuning(
+  large: LanguageModel,
+  pair: GuidancePair,
+  prompt: string,
+  options: EftOptions,
+): Promise<SteerResult> {
   const meter = new UsageMeter({ large, tuned: pair.tuned, untuned: pair.untuned });
   const terms = eftTerms(large, pair, prompt, options.beta ?? 1, options.largeFormat);
   const [row] = await sampleMixture(terms, 1, { ...options, method: 'eft' }, createRng(options.seed ?? 0));
-  return { method: 'eft', text: row.text, tokens: row.tokens, finishReason: row.finishReason ?? 'length', score: null, usage: meter.delta() };
+  return {
+    method: 'eft',
+    text: row.text,
+    tokens: row.tokens,
+    finishReason: row.finishReason ?? 'length',
+    score: null,
+    usage: meter.delta(),
+  };
 }

@@ -1,7 +1,14 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
-import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, cachedOrRescoring, chunkBeamSearch } from './chunk-beam-search.ts';
+import {
+  type BeamScorer,
+  type BeamSearchOptions,
+  beamScorerOf,
+  beamShape,
+  cachedOrRescoring,
+  chunkBeamSearch,
+} from './chunk-beam-search.ts';
 import { eftTerms } from './eft.ts';
 import type { GuidancePair } from './log-ratio.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
@@ -30,17 +37,34 @@ export interface IvgOptions extends SamplingOptions, SeedOption, Partial<BeamSea
  * model alone (the "explicit value only" cell of the paper's grid). The value's β scale drops
  * out of the ranking.
  */
-export async function integratedValueGuidance(large: LanguageModel, pair: GuidancePair | null, value: ValueModel, prompt: string, options: IvgOptions): Promise<SteerResult> {
+export async function integratedValueGuidance(
+  large: LanguageModel,
+  pair: GuidancePair | null,
+  value: ValueModel,
+  prompt: string,
+  options: IvgOptions,
+): Promise<SteerResult> {
   const shape = beamShape(options, W2S_DEFAULTS);
   const meter = new UsageMeter({ large, tuned: pair?.tuned, untuned: pair?.untuned, value });
-  const terms = pair ? eftTerms(large, pair, prompt, options.beta ?? 1, options.largeFormat)
+  const terms = pair
+    ? eftTerms(large, pair, prompt, options.beta ?? 1, options.largeFormat)
     : [{ role: 'large', model: large, weight: 1, prompt: renderPrompt(options.largeFormat, prompt, large.tokenizer) }];
   if (terms.length > 1) assertSameVocabulary(terms, 'ivg');
-  const sampler = await TokenStreamSampler.open(terms.filter((t) => t.weight !== 0), shape.beams * shape.successors, { ...options, method: 'ivg' }, createRng(options.seed ?? 0));
+  const sampler = await TokenStreamSampler.open(
+    terms.filter((t) => t.weight !== 0),
+    shape.beams * shape.successors,
+    { ...options, method: 'ivg' },
+    createRng(options.seed ?? 0),
+  );
   let scorer: BeamScorer;
   try {
     const size = shape.beams * shape.successors;
-    scorer = await cachedOrRescoring(options.scoring, value.openCached && (() => value.openCached!(prompt, size)), () => beamScorerOf(valueScorer(value)), `the value model "${value.id}"`);
+    scorer = await cachedOrRescoring(
+      options.scoring,
+      value.openCached && (() => value.openCached!(prompt, size)),
+      () => beamScorerOf(valueScorer(value)),
+      `the value model "${value.id}"`,
+    );
   } catch (e) {
     sampler.close();
     throw e;

@@ -9,8 +9,15 @@ import { TextChunkSampler } from './text-chunk-sampler.ts';
  * KV-cached DecodeState when the backend gives next-token log-probs, otherwise through text
  * `sample` requests (black-box models).
  */
-export async function openModelSampler(model: LanguageModel, prompt: string, size: number, options: SamplingOptions & { role?: string }, rng: Rng): Promise<ChunkSampler> {
+export async function openModelSampler(
+  model: LanguageModel,
+  prompt: string,
+  size: number,
+  options: SamplingOptions & { role?: string },
+  rng: Rng,
+): Promise<ChunkSampler> {
   const { fullLogits, tokenIds } = model.capabilities;
-  if (fullLogits && tokenIds) return TokenStreamSampler.open([{ role: options.role ?? 'large', model, weight: 1, prompt }], size, options, rng);
+  if (fullLogits && tokenIds)
+    return TokenStreamSampler.open([{ role: options.role ?? 'large', model, weight: 1, prompt }], size, options, rng);
   return TextChunkSampler.create(model, prompt, size, options, rng);
 }

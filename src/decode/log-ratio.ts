@@ -18,10 +18,11 @@ export interface GuidancePair {
   untunedFormat?: PromptFormat;
 }
 
-const roles = (pair: GuidancePair) => [
-  { role: 'tuned', model: pair.tuned, format: pair.tunedFormat },
-  { role: 'untuned', model: pair.untuned, format: pair.untunedFormat },
-] as const;
+const roles = (pair: GuidancePair) =>
+  [
+    { role: 'tuned', model: pair.tuned, format: pair.tunedFormat },
+    { role: 'untuned', model: pair.untuned, format: pair.untunedFormat },
+  ] as const;
 
 /**
  * The log-ratio as a plain Scorer: every response is scored from scratch in one batched `score`
@@ -32,24 +33,39 @@ export function logRatioScorer(pair: GuidancePair): Scorer {
     name: 'log-ratio',
     models: { tuned: pair.tuned, untuned: pair.untuned },
     async score(items) {
-      const [tuned, untuned] = await Promise.all(roles(pair).map(({ model, format }) => responseLogprobs(model, format, items)));
+      const [tuned, untuned] = await Promise.all(
+        roles(pair).map(({ model, format }) => responseLogprobs(model, format, items)),
+      );
       return tuned.map((t, i) => t - untuned[i]);
     },
   };
 }
 
-async function responseLogprobs(model: LanguageModel, format: PromptFormat | undefined, items: readonly ScoreInput[]): Promise<number[]> {
-  if (!model.capabilities.scoring) throw new AlignkitError('capability', `model "${model.id}" cannot score text (its backend gives no prompt log-probs), which the log-ratio scorer needs`);
+async function responseLogprobs(
+  model: LanguageModel,
+  format: PromptFormat | undefined,
+  items: readonly ScoreInput[],
+): Promise<number[]> {
+  if (!model.capabilities.scoring)
+    throw new AlignkitError(
+      'capability',
+      `model "${model.id}" cannot score text (its backend gives no prompt log-probs), which the log-ratio scorer needs`,
+    );
   const requests: ScoreItem[] = items.map((item) => {
     const prompt = renderPrompt(format, item.prompt, model.tokenizer);
     if (!model.capabilities.tokenIds) return { prefix: prompt, continuation: item.response };
-    const t = responseTokens(model.tokenizer, prompt, promptTokens(model.tokenizer, prompt), item.response, { finished: true, eos: item.finishReason === 'eos' });
+    const t = responseTokens(model.tokenizer, prompt, promptTokens(model.tokenizer, prompt), item.response, {
+      finished: true,
+      eos: item.finishReason === 'eos',
+    });
     return { prefix: t.ids.slice(0, t.responseStart), continuation: t.ids.slice(t.responseStart) };
   });
   const nonEmpty = requests.map((r, i) => i).filter((i) => requests[i].continuation.length > 0);
   const scored = nonEmpty.length ? await model.score(nonEmpty.map((i) => requests[i])) : [];
   const out = new Array(items.length).fill(0);
-  nonEmpty.forEach((i, j) => { out[i] = scored[j].total; });
+  nonEmpty.forEach((i, j) => {
+    out[i] = scored[j].total;
+  });
   return out;
 }
 
@@ -60,16 +76,26 @@ async function responseLogprobs(model: LanguageModel, format: PromptFormat | und
  */
 export class LogRatioBeamScorer implements BeamScorer {
   readonly name = 'log-ratio';
-  private constructor(private readonly tuned: CachedResponseScorer, private readonly untuned: CachedResponseScorer) {}
+  private constructor(
+    private readonly tuned: CachedResponseScorer,
+    private readonly untuned: CachedResponseScorer,
+  ) {}
 
   static async open(pair: GuidancePair, rawPrompt: string, size: number): Promise<LogRatioBeamScorer> {
     const [t, u] = roles(pair);
     for (const { role, model } of [t, u])
       if (!model.capabilities.fullLogits || !model.capabilities.tokenIds)
-        throw new AlignkitError('capability', `the ${role} model "${model.id}" needs a KV-cached decode state (full log-probs over token ids) for cached search scoring; use an in-process model or score with logRatioScorer`);
+        throw new AlignkitError(
+          'capability',
+          `the ${role} model "${model.id}" needs a KV-cached decode state (full log-probs over token ids) for cached search scoring; use an in-process model or score with logRatioScorer`,
+        );
     const tuned = await CachedResponseScorer.open(t.model, renderPrompt(t.format, rawPrompt, t.model.tokenizer), size);
     try {
-      const untuned = await CachedResponseScorer.open(u.model, renderPrompt(u.format, rawPrompt, u.model.tokenizer), size);
+      const untuned = await CachedResponseScorer.open(
+        u.model,
+        renderPrompt(u.format, rawPrompt, u.model.tokenizer),
+        size,
+      );
       return new LogRatioBeamScorer(tuned, untuned);
     } catch (e) {
       tuned.close();
@@ -83,10 +109,14 @@ export class LogRatioBeamScorer implements BeamScorer {
   }
 
   /** rows resumed from their snapshot (their last word re-tokenized), over both models */
-  get rollbacks(): number { return this.tuned.rollbacks + this.untuned.rollbacks; }
+  get rollbacks(): number {
+    return this.tuned.rollbacks + this.untuned.rollbacks;
+  }
 
   /** rows recomputed from scratch (a tokenizer re-tokenized earlier ids; 0 in normal runs) */
-  get rebuilds(): number { return this.tuned.rebuilds + this.untuned.rebuilds; }
+  get rebuilds(): number {
+    return this.tuned.rebuilds + this.untuned.rebuilds;
+  }
 
   reorder(indices: readonly number[]): void {
     this.tuned.reorder(indices);

@@ -33,7 +33,9 @@ export function mixScores(terms: readonly MixtureTerm[], suppress: readonly numb
   const { rows, vocab } = terms[0].logprobs;
   for (const t of terms) {
     if (t.logprobs.rows !== rows || t.logprobs.vocab !== vocab)
-      throw inputError(`token-level mixing needs matching shapes; got [${rows}, ${vocab}] and [${t.logprobs.rows}, ${t.logprobs.vocab}]`);
+      throw inputError(
+        `token-level mixing needs matching shapes; got [${rows}, ${vocab}] and [${t.logprobs.rows}, ${t.logprobs.vocab}]`,
+      );
     if (!Number.isFinite(t.weight)) throw inputError(`mixture weight must be a finite number, got ${t.weight}`);
   }
   const out = new Float32Array(rows * vocab);
@@ -45,8 +47,12 @@ export function mixScores(terms: readonly MixtureTerm[], suppress: readonly numb
       let floor: number | undefined;
       for (let v = base; v < base + vocab; v++) {
         const x = src[v];
-        if (x > -Infinity) { out[v] += weight * x; continue; }
-        if (Number.isNaN(x)) throw new AlignkitError('numeric', `a model returned NaN log-probs (row ${r}, token ${v - base})`);
+        if (x > -Infinity) {
+          out[v] += weight * x;
+          continue;
+        }
+        if (Number.isNaN(x))
+          throw new AlignkitError('numeric', `a model returned NaN log-probs (row ${r}, token ${v - base})`);
         if (weight > 0) out[v] = -Infinity;
         else out[v] += weight * (floor ??= rowFiniteMin(src, base, vocab));
       }
@@ -61,7 +67,10 @@ export function mixScores(terms: readonly MixtureTerm[], suppress: readonly numb
 
 function rowFiniteMin(data: Float32Array, base: number, vocab: number): number {
   let min = Infinity;
-  for (let v = 0; v < vocab; v++) { const x = data[base + v]; if (x > -Infinity && x < min) min = x; }
+  for (let v = 0; v < vocab; v++) {
+    const x = data[base + v];
+    if (x > -Infinity && x < min) min = x;
+  }
   return Number.isFinite(min) ? min : 0;
 }
 
@@ -76,4 +85,5 @@ export function logSoftmaxInPlace(data: Float32Array, offset: number, length: nu
   for (let i = offset; i < offset + length; i++) data[i] -= logZ;
 }
 
-const allImpossible = () => new AlignkitError('numeric', 'every token of the mixed distribution is impossible (all log-probs are -Infinity)');
+const allImpossible = () =>
+  new AlignkitError('numeric', 'every token of the mixed distribution is impossible (all log-probs are -Infinity)');

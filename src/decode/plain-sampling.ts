@@ -11,13 +11,30 @@ export interface PlainSamplingOptions extends SamplingOptions, SeedOption {
 }
 
 /** The baseline: one response sampled from the large model alone. */
-export async function sampleResponse(large: LanguageModel, prompt: string, options: PlainSamplingOptions): Promise<SteerResult> {
+export async function sampleResponse(
+  large: LanguageModel,
+  prompt: string,
+  options: PlainSamplingOptions,
+): Promise<SteerResult> {
   const meter = new UsageMeter({ large });
-  const sampler = await openModelSampler(large, renderPrompt(options.largeFormat, prompt, large.tokenizer), 1, options, createRng(options.seed ?? 0));
+  const sampler = await openModelSampler(
+    large,
+    renderPrompt(options.largeFormat, prompt, large.tokenizer),
+    1,
+    options,
+    createRng(options.seed ?? 0),
+  );
   try {
     await sampler.extend(Infinity);
     const [row] = sampler.rows();
-    return { method: 'sample', text: row.text, tokens: [...row.tokens], finishReason: row.finishReason ?? 'length', score: null, usage: meter.delta() };
+    return {
+      method: 'sample',
+      text: row.text,
+      tokens: [...row.tokens],
+      finishReason: row.finishReason ?? 'length',
+      score: null,
+      usage: meter.delta(),
+    };
   } finally {
     sampler.close();
   }

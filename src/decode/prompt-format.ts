@@ -12,7 +12,10 @@ export function renderPrompt(format: PromptFormat | undefined, rawPrompt: string
   if (format === undefined || format === '{prompt}') return rawPrompt;
   if (typeof format === 'function') return format(rawPrompt, tokenizer);
   if (format === 'chat') return chatPrompt(tokenizer, rawPrompt);
-  if (!format.includes('{prompt}')) throw inputError(`a prompt template must contain "{prompt}" (or be "chat"), got ${JSON.stringify(format)}`, { field: 'template' });
+  if (!format.includes('{prompt}'))
+    throw inputError(`a prompt template must contain "{prompt}" (or be "chat"), got ${JSON.stringify(format)}`, {
+      field: 'template',
+    });
   return format.split('{prompt}').join(rawPrompt);
 }
 
@@ -32,6 +35,7 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
 
 /** One user turn in the model's chat template, ready for the assistant's answer. */
 export function chatPrompt(tokenizer: Tokenizer, userMessage: string): string {
-  if (!tokenizer.hasChatTemplate) throw inputError('prompt format "chat" needs a tokenizer with a chat template', { field: 'template' });
+  if (!tokenizer.hasChatTemplate)
+    throw inputError('prompt format "chat" needs a tokenizer with a chat template', { field: 'template' });
   return tokenizer.applyChatTemplate([{ role: 'user', content: userMessage }], { addGenerationPrompt: true });
 }

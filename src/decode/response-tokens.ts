@@ -19,7 +19,13 @@ export interface ResponseTokens {
  * re-tokenized, never the chunks on their own, so the ids are what the model would see for the
  * finished text; an EOS id is added only when the sampling model itself stopped.
  */
-export function responseTokens(tokenizer: Tokenizer, prompt: string, promptIds: readonly number[], response: string, ending: { finished: boolean; eos: boolean }): ResponseTokens {
+export function responseTokens(
+  tokenizer: Tokenizer,
+  prompt: string,
+  promptIds: readonly number[],
+  response: string,
+  ending: { finished: boolean; eos: boolean },
+): ResponseTokens {
   const text = prompt + response;
   const ids = encodeMemo(tokenizer, text);
   const responseStart = commonPrefixLength(promptIds, ids);
@@ -43,7 +49,8 @@ function stablePrefix(tokenizer: Tokenizer, text: string, ids: readonly number[]
     const decoded = tokenizer.decode(ids.slice(0, j));
     return decoded.length <= head.length && head.startsWith(decoded);
   };
-  let lo = 0, hi = ids.length; // within(lo) holds (nothing decodes to ""), find the largest such j
+  let lo = 0,
+    hi = ids.length; // within(lo) holds (nothing decodes to ""), find the largest such j
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
     if (within(mid)) lo = mid;

@@ -17,7 +17,9 @@ let analyzers: Analyzers | undefined;
 
 function loadAnalyzers(): Analyzers {
   if (!analyzers) {
-    const vader = require('vader-sentiment') as { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } };
+    const vader = require('vader-sentiment') as {
+      SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } };
+    };
     const Sentiment = require('sentiment') as new () => { analyze(text: string): { comparative: number } };
     const afinn = new Sentiment();
     analyzers = {
@@ -37,7 +39,10 @@ function loadAnalyzers(): Analyzers {
  */
 export function sentimentReward(options: { lexicon?: SentimentLexicon; includePrompt?: boolean } = {}): Scorer {
   const lexicon = options.lexicon ?? 'vader';
-  if (!SENTIMENT_LEXICONS.includes(lexicon)) throw inputError(`unknown sentiment lexicon "${lexicon}" (expected ${SENTIMENT_LEXICONS.join(' or ')})`, { field: 'reward' });
+  if (!SENTIMENT_LEXICONS.includes(lexicon))
+    throw inputError(`unknown sentiment lexicon "${lexicon}" (expected ${SENTIMENT_LEXICONS.join(' or ')})`, {
+      field: 'reward',
+    });
   return {
     name: `sentiment-${lexicon}`,
     async score(items) {
@@ -49,5 +54,9 @@ export function sentimentReward(options: { lexicon?: SentimentLexicon; includePr
 
 /** A trained reward model (scalar head at the last token of prompt + response) as a Scorer. */
 export function rewardModelScorer(model: ScalarHeadModel, format?: PromptFormat): Scorer {
-  return { name: `reward(${model.id})`, models: { reward: model }, score: (items) => scalarHeadScores(model, format, items) };
+  return {
+    name: `reward(${model.id})`,
+    models: { reward: model },
+    score: (items) => scalarHeadScores(model, format, items),
+  };
 }

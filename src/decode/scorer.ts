@@ -29,10 +29,16 @@ export async function scoreChecked(scorer: Scorer, items: readonly ScoreInput[])
 /** Throws a clear error unless `scores` holds one finite number per item. */
 export function assertScores(name: string, scores: unknown, items: readonly ScoreInput[]): number[] {
   if (!Array.isArray(scores) || scores.length !== items.length)
-    throw new AlignkitError('internal', `scorer "${name}" returned ${Array.isArray(scores) ? scores.length : typeof scores} scores for ${items.length} responses`);
+    throw new AlignkitError(
+      'internal',
+      `scorer "${name}" returned ${Array.isArray(scores) ? scores.length : typeof scores} scores for ${items.length} responses`,
+    );
   scores.forEach((s, i) => {
     if (typeof s !== 'number' || !Number.isFinite(s))
-      throw new AlignkitError('numeric', `scorer "${name}" returned ${s} for response ${i} (${JSON.stringify(items[i].response.slice(0, 60))}); expected a finite number`);
+      throw new AlignkitError(
+        'numeric',
+        `scorer "${name}" returned ${s} for response ${i} (${JSON.stringify(items[i].response.slice(0, 60))}); expected a finite number`,
+      );
   });
   return scores as number[];
 }
@@ -46,5 +52,8 @@ export function argmax(scores: readonly number[]): number {
 
 /** Indices of the `n` highest scores, best first; ties keep index order. */
 export function topIndices(scores: readonly number[], n: number): number[] {
-  return scores.map((s, i) => i).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, n);
+  return scores
+    .map((s, i) => i)
+    .sort((a, b) => scores[b] - scores[a] || a - b)
+    .slice(0, n);
 }

@@ -47,15 +47,29 @@ export interface SteerSettings extends SamplingOptions {
   family?: string;
   /** w2s small-model and ivg value-model scoring (default cached when the models have decode states) */
   scoring?: 'cached' | 'rescore';
-  formats?: { large?: PromptFormat; tuned?: PromptFormat; untuned?: PromptFormat; base?: PromptFormat; aligned?: PromptFormat };
+  formats?: {
+    large?: PromptFormat;
+    tuned?: PromptFormat;
+    untuned?: PromptFormat;
+    base?: PromptFormat;
+    aligned?: PromptFormat;
+  };
   onProgress?: (p: { round: number; generated: number; finished: number; rows: number }) => void;
 }
 
 /** Runs one steering method on one prompt: the single entry point the CLI and scripts share. */
-export async function runSteerMethod(method: SteerMethod, models: SteerModels, prompt: string, s: SteerSettings): Promise<SteerResult> {
+export async function runSteerMethod(
+  method: SteerMethod,
+  models: SteerModels,
+  prompt: string,
+  s: SteerSettings,
+): Promise<SteerResult> {
   const f = s.formats ?? {};
   const pair = (): GuidancePair => {
-    if (!models.tuned || !models.untuned) throw inputError(`method ${method} needs --tuned and --untuned models`, { field: models.tuned ? 'untuned' : 'tuned' });
+    if (!models.tuned || !models.untuned)
+      throw inputError(`method ${method} needs --tuned and --untuned models`, {
+        field: models.tuned ? 'untuned' : 'tuned',
+      });
     return { tuned: models.tuned, untuned: models.untuned, tunedFormat: f.tuned, untunedFormat: f.untuned };
   };
   const search = { beams: s.beams, successors: s.successors, chunkLength: s.chunkLength, onProgress: s.onProgress };
@@ -78,9 +92,16 @@ export async function runSteerMethod(method: SteerMethod, models: SteerModels, p
     case 'w2s':
       return weakToStrongSearch(models.large, pair(), prompt, { ...s, ...search, largeFormat: f.large });
     case 'ivg': {
-      if (!models.value) throw inputError('method ivg needs a value model (--value, trained by `alignkit train value`)', { field: 'value' });
+      if (!models.value)
+        throw inputError('method ivg needs a value model (--value, trained by `alignkit train value`)', {
+          field: 'value',
+        });
       const guidance = models.tuned && models.untuned ? pair() : null;
-      return integratedValueGuidance(models.large, guidance, models.value, prompt, { ...s, ...search, largeFormat: f.large });
+      return integratedValueGuidance(models.large, guidance, models.value, prompt, {
+        ...s,
+        ...search,
+        largeFormat: f.large,
+      });
     }
     default:
       throw new AlignkitError('internal', `unknown method ${method satisfies never}`);

@@ -20,47 +20,80 @@ export class TextChunkSampler implements ChunkSampler {
     private batch: ChunkRow[],
   ) {}
 
-  static create(model: LanguageModel, prompt: string, size: number, options: SamplingOptions, rng: Rng): TextChunkSampler {
+  static create(
+    model: LanguageModel,
+    prompt: string,
+    size: number,
+    options: SamplingOptions,
+    rng: Rng,
+  ): TextChunkSampler {
     const promptIds = model.capabilities.tokenIds ? encodeWithBos(model.tokenizer, prompt) : null;
     const promptLength = promptIds?.length ?? model.tokenizer.encode(prompt).length;
     if (promptLength >= model.capabilities.maxContext)
-      throw inputError(`the prompt is ${promptLength} tokens for model "${model.id}", which has a context of ${model.capabilities.maxContext} tokens`, { field: 'prompt' });
-    const rows = Array.from({ length: size }, (): ChunkRow => ({ text: '', tokens: [], generated: 0, finishReason: null }));
+      throw inputError(
+        `the prompt is ${promptLength} tokens for model "${model.id}", which has a context of ${model.capabilities.maxContext} tokens`,
+        { field: 'prompt' },
+      );
+    const rows = Array.from({ length: size }, (): ChunkRow => ({
+      text: '',
+      tokens: [],
+      generated: 0,
+      finishReason: null,
+    }));
     return new TextChunkSampler(model, prompt, promptIds, options, rng, rows);
   }
 
-  get size(): number { return this.batch.length; }
-  rows(): readonly ChunkRow[] { return this.batch; }
+  get size(): number {
+    return this.batch.length;
+  }
+  rows(): readonly ChunkRow[] {
+    return this.batch;
+  }
 
   async extend(maxTokens: number): Promise<void> {
     const { options } = this;
     const active = this.batch.filter((r) => r.finishReason === null);
     const seeds = active.map(() => this.rng.int(2 ** 31));
-    const samples = await Promise.all(active.map((row, i) => this.model.sample({
-      prompt: this.promptIds ? [...this.promptIds, ...row.tokens] : this.prompt + row.text,
-      n: 1,
-      maxNewTokens: Math.max(1, Math.min(maxTokens, options.maxNewTokens - row.generated)),
-      temperature: options.temperature,
-      topK: options.topK || undefined,
-      topP: options.topP,
-      stop: options.stop,
-      seed: seeds[i],
-    })));
+    const samples = await Promise.all(
+      active.map((row, i) =>
+        this.model.sample({
+          prompt: this.promptIds ? [...this.promptIds, ...row.tokens] : this.prompt + row.text,
+          n: 1,
+          maxNewTokens: Math.max(1, Math.min(maxTokens, options.maxNewTokens - row.generated)),
+          temperature: options.temperature,
+          topK: options.topK || undefined,
+          topP: options.topP,
+          stop: options.stop,
+          seed: seeds[i],
+        }),
+      ),
+    );
     active.forEach((row, i) => this.grow(row, samples[i][0]));
   }
 
   private grow(row: ChunkRow, sample: Sample): void {
     // a backend that cannot name the sampled ids: count (and, for id prompts, continue from) a re-tokenization
-    const tokens = sample.tokens.length > 0 || sample.text === '' ? sample.tokens : this.model.tokenizer.encode(sample.text, { addBos: false });
+    const tokens =
+      sample.tokens.length > 0 || sample.text === ''
+        ? sample.tokens
+        : this.model.tokenizer.encode(sample.text, { addBos: false });
     if (sample.tokens.length > 0 || this.promptIds) row.tokens.push(...tokens);
     row.generated += tokens.length;
-    row.text = this.promptIds && sample.tokens.length > 0
-      ? this.model.tokenizer.decode([...this.promptIds, ...row.tokens]).slice(this.model.tokenizer.decode(this.promptIds).length)
-      : row.text + sample.text;
+    row.text =
+      this.promptIds && sample.tokens.length > 0
+        ? this.model.tokenizer
+            .decode([...this.promptIds, ...row.tokens])
+            .slice(this.model.tokenizer.decode(this.promptIds).length)
+        : row.text + sample.text;
     const cut = cutAtStop(row.text, this.options.stop);
-    if (cut !== null) { row.text = cut; row.finishReason = 'stop'; return; }
+    if (cut !== null) {
+      row.text = cut;
+      row.finishReason = 'stop';
+      return;
+    }
     if (sample.finishReason !== 'length') row.finishReason = sample.finishReason;
-    else if (row.generated >= this.options.maxNewTokens || sample.tokens.length === 0 && sample.text === '') row.finishReason = 'length';
+    else if (row.generated >= this.options.maxNewTokens || (sample.tokens.length === 0 && sample.text === ''))
+      row.finishReason = 'length';
   }
 
   reorder(indices: readonly number[]): void {

@@ -46,23 +46,37 @@ export class TokenStreamSampler implements ChunkSampler {
     private batch: ChunkRow[],
   ) {}
 
-  get size(): number { return this.batch.length; }
+  get size(): number {
+    return this.batch.length;
+  }
 
-  static async open(terms: readonly WeightedModel[], size: number, options: TokenStreamOptions, rng: Rng): Promise<TokenStreamSampler> {
+  static async open(
+    terms: readonly WeightedModel[],
+    size: number,
+    options: TokenStreamOptions,
+    rng: Rng,
+  ): Promise<TokenStreamSampler> {
     const method = options.method ?? 'token sampling';
     if (terms.length === 0) throw inputError(`${method} needs at least one model`);
     if (!Number.isInteger(size) || size < 1) throw inputError(`number of rows must be a positive integer, got ${size}`);
     for (const t of terms) {
       const c = t.model.capabilities;
       if (!c.fullLogits || !c.tokenIds)
-        throw new AlignkitError('capability', `${method} needs full next-token log-probs over token ids from the ${t.role} model "${t.model.id}", which this backend does not provide`);
+        throw new AlignkitError(
+          'capability',
+          `${method} needs full next-token log-probs over token ids from the ${t.role} model "${t.model.id}", which this backend does not provide`,
+        );
     }
     if (terms.length > 1) assertSameVocabulary(terms, method);
     let maxLength = options.maxNewTokens;
     const prompts = terms.map((t) => encodeWithBos(t.model.tokenizer, t.prompt));
     terms.forEach((t, i) => {
       const room = t.model.capabilities.maxContext - prompts[i].length;
-      if (room < 1) throw inputError(`the prompt is ${prompts[i].length} tokens for the ${t.role} model "${t.model.id}", which has a context of ${t.model.capabilities.maxContext} tokens`, { field: 'prompt' });
+      if (room < 1)
+        throw inputError(
+          `the prompt is ${prompts[i].length} tokens for the ${t.role} model "${t.model.id}", which has a context of ${t.model.capabilities.maxContext} tokens`,
+          { field: 'prompt' },
+        );
       maxLength = Math.min(maxLength, room);
     });
     const states: DecodeState[] = [];
@@ -76,12 +90,19 @@ export class TokenStreamSampler implements ChunkSampler {
       for (const s of states) s.close();
       throw e;
     }
-    const rows = Array.from({ length: size }, (): ChunkRow => ({ text: '', tokens: [], generated: 0, finishReason: null }));
+    const rows = Array.from({ length: size }, (): ChunkRow => ({
+      text: '',
+      tokens: [],
+      generated: 0,
+      finishReason: null,
+    }));
     const lead = terms[0].model.tokenizer;
     return new TokenStreamSampler(terms, states, prompts[0], lead.decode(prompts[0]), maxLength, options, rng, rows);
   }
 
-  rows(): readonly ChunkRow[] { return this.batch; }
+  rows(): readonly ChunkRow[] {
+    return this.batch;
+  }
 
   async extend(maxTokens: number): Promise<void> {
     const { options } = this;
@@ -95,14 +116,24 @@ export class TokenStreamSampler implements ChunkSampler {
       this.batch.forEach((row, r) => {
         if (row.finishReason !== null) return;
         const token = sampleToken(next.data, r * next.vocab, next.vocab, sampling, random);
-        if (token === eos) { row.finishReason = 'eos'; return; }
+        if (token === eos) {
+          row.finishReason = 'eos';
+          return;
+        }
         row.tokens.push(token);
         row.generated++;
         if (options.stop?.length) {
           const cut = cutAtStop(this.decodeResponse(row.tokens), options.stop);
-          if (cut !== null) { row.text = cut; row.finishReason = 'stop'; return; }
+          if (cut !== null) {
+            row.text = cut;
+            row.finishReason = 'stop';
+            return;
+          }
         }
-        if (row.generated >= this.maxLength) { row.finishReason = 'length'; return; }
+        if (row.generated >= this.maxLength) {
+          row.finishReason = 'length';
+          return;
+        }
         chunks[r].push(token);
       });
       if (chunks.some((c) => c.length > 0)) {
@@ -116,10 +147,14 @@ export class TokenStreamSampler implements ChunkSampler {
   }
 
   /** The distribution each row's next token is drawn from, before temperature/top-k/top-p. */
-  async nextDistribution(): Promise<LogprobMatrix> { return this.mixed(mixLogprobs); }
+  async nextDistribution(): Promise<LogprobMatrix> {
+    return this.mixed(mixLogprobs);
+  }
 
   /** The same up to a constant per row, which is all sampling needs. */
-  private async nextScores(): Promise<LogprobMatrix> { return this.mixed(mixScores); }
+  private async nextScores(): Promise<LogprobMatrix> {
+    return this.mixed(mixScores);
+  }
 
   private async mixed(mix: typeof mixLogprobs): Promise<LogprobMatrix> {
     const t = performance.now();
@@ -127,7 +162,10 @@ export class TokenStreamSampler implements ChunkSampler {
     this.timing.modelMs += performance.now() - t;
     const [only] = this.terms;
     if (this.terms.length === 1 && only.weight === 1 && !this.options.suppress?.length) return lps[0];
-    return mix(lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight })), this.options.suppress);
+    return mix(
+      lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight })),
+      this.options.suppress,
+    );
   }
 
   /** Decodes prompt+response and strips the prompt by length, so the first token keeps its leading space. */
@@ -153,9 +191,19 @@ export class TokenStreamSampler implements ChunkSampler {
  * models of weight 0 are then left out, so they cost nothing and weight 0 reproduces the others
  * exactly (EFT with β = 0 is the large model, ED with α = 0 the base model).
  */
-export async function sampleMixture(terms: readonly WeightedModel[], rows: number, options: TokenStreamOptions, rng: Rng): Promise<ChunkRow[]> {
+export async function sampleMixture(
+  terms: readonly WeightedModel[],
+  rows: number,
+  options: TokenStreamOptions,
+  rng: Rng,
+): Promise<ChunkRow[]> {
   if (terms.length > 1) assertSameVocabulary(terms, options.method ?? 'token-level mixing');
-  const sampler = await TokenStreamSampler.open(terms.filter((t) => t.weight !== 0), rows, options, rng);
+  const sampler = await TokenStreamSampler.open(
+    terms.filter((t) => t.weight !== 0),
+    rows,
+    options,
+    rng,
+  );
   try {
     await sampler.extend(Infinity);
     return sampler.rows().map(cloneRow);

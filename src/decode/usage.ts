@@ -41,7 +41,11 @@ export function addUsage(a: UsageByRole, b: UsageByRole): UsageByRole {
   const out: UsageByRole = { ...a };
   for (const [role, u] of Object.entries(b)) {
     const prev = out[role] ?? { promptTokens: 0, generatedTokens: 0, processedTokens: 0 };
-    out[role] = { promptTokens: prev.promptTokens + u.promptTokens, generatedTokens: prev.generatedTokens + u.generatedTokens, processedTokens: prev.processedTokens + u.processedTokens };
+    out[role] = {
+      promptTokens: prev.promptTokens + u.promptTokens,
+      generatedTokens: prev.generatedTokens + u.generatedTokens,
+      processedTokens: prev.processedTokens + u.processedTokens,
+    };
   }
   return out;
 }

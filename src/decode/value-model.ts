@@ -25,9 +25,12 @@ export interface ValueModel {
 export function valueModelFromHead(model: ScalarHeadModel, format?: PromptFormat): ValueModel {
   return {
     id: model.id,
-    get usage() { return model.usage; },
+    get usage() {
+      return model.usage;
+    },
     values: (items) => scalarHeadScores(model, format, items),
-    openCached: (prompt, size) => CachedResponseScorer.open(model, renderPrompt(format, prompt, model.tokenizer), size, 'value'),
+    openCached: (prompt, size) =>
+      CachedResponseScorer.open(model, renderPrompt(format, prompt, model.tokenizer), size, 'value'),
   };
 }
 

@@ -25,15 +25,21 @@ export function assertSameVocabulary(models: readonly { role: string; model: Lan
   if (!first) return;
   for (const other of rest) {
     if (other.model.tokenizer === first.model.tokenizer) continue;
-    const a = first.model.tokenizer, b = other.model.tokenizer;
-    const mismatch = (detail: string) => new AlignkitError('capability',
-      `${method} mixes next-token distributions id by id, so its models must share one vocabulary; ` +
-      `${first.role} model "${first.model.id}" and ${other.role} model "${other.model.id}" differ (${detail}). ` +
-      `Use w2s (text-level) for models with different tokenizers.`);
+    const a = first.model.tokenizer,
+      b = other.model.tokenizer;
+    const mismatch = (detail: string) =>
+      new AlignkitError(
+        'capability',
+        `${method} mixes next-token distributions id by id, so its models must share one vocabulary; ` +
+          `${first.role} model "${first.model.id}" and ${other.role} model "${other.model.id}" differ (${detail}). ` +
+          `Use w2s (text-level) for models with different tokenizers.`,
+      );
     if (a.vocabSize !== b.vocabSize) throw mismatch(`vocabulary sizes ${a.vocabSize} and ${b.vocabSize}`);
     if (a.eosId !== b.eosId) throw mismatch(`EOS ids ${a.eosId} and ${b.eosId}`);
-    const pa = idPieces(a), pb = idPieces(b);
+    const pa = idPieces(a),
+      pb = idPieces(b);
     for (let id = 0; id < pa.length; id++)
-      if (pa[id] !== pb[id]) throw mismatch(`id ${id} is ${JSON.stringify(pa[id])} in one and ${JSON.stringify(pb[id])} in the other`);
+      if (pa[id] !== pb[id])
+        throw mismatch(`id ${id} is ${JSON.stringify(pa[id])} in one and ${JSON.stringify(pb[id])} in the other`);
   }
 }

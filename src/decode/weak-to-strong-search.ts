@@ -1,7 +1,14 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
-import { type BeamScorer, type BeamSearchOptions, beamScorerOf, beamShape, cachedOrRescoring, chunkBeamSearch } from './chunk-beam-search.ts';
+import {
+  type BeamScorer,
+  type BeamSearchOptions,
+  beamScorerOf,
+  beamShape,
+  cachedOrRescoring,
+  chunkBeamSearch,
+} from './chunk-beam-search.ts';
 import { openModelSampler } from './large-model-sampler.ts';
 import { type GuidancePair, LogRatioBeamScorer, logRatioScorer } from './log-ratio.ts';
 import { type PromptFormat, renderPrompt } from './prompt-format.ts';
@@ -26,24 +33,42 @@ export const W2S_DEFAULTS = { beams: 4, successors: 4, chunkLength: 5 } as const
  * small pair's log-ratio log π_tuned(y|x) − log π_untuned(y|x). The large model may have any
  * tokenizer and may be text-only (the small models re-tokenize the response text).
  */
-export async function weakToStrongSearch(large: LanguageModel, pair: GuidancePair, prompt: string, options: WeakToStrongOptions): Promise<SteerResult> {
+export async function weakToStrongSearch(
+  large: LanguageModel,
+  pair: GuidancePair,
+  prompt: string,
+  options: WeakToStrongOptions,
+): Promise<SteerResult> {
   const shape = beamShape(options, W2S_DEFAULTS);
   const meter = new UsageMeter({ large, tuned: pair.tuned, untuned: pair.untuned });
   const size = shape.beams * shape.successors;
   const cacheable = [pair.tuned, pair.untuned].every((m) => m.capabilities.fullLogits && m.capabilities.tokenIds);
-  const sampler = await openModelSampler(large, renderPrompt(options.largeFormat, prompt, large.tokenizer), size, options, createRng(options.seed ?? 0));
+  const sampler = await openModelSampler(
+    large,
+    renderPrompt(options.largeFormat, prompt, large.tokenizer),
+    size,
+    options,
+    createRng(options.seed ?? 0),
+  );
   let scorer: BeamScorer;
   try {
     // LogRatioBeamScorer.open names the model that lacks decode states when "cached" is asked for
-    const openCached = cacheable || options.scoring === 'cached' ? () => LogRatioBeamScorer.open(pair, prompt, size) : undefined;
-    scorer = await cachedOrRescoring(options.scoring, openCached, () => beamScorerOf(logRatioScorer(pair)), 'the small pair');
+    const openCached =
+      cacheable || options.scoring === 'cached' ? () => LogRatioBeamScorer.open(pair, prompt, size) : undefined;
+    scorer = await cachedOrRescoring(
+      options.scoring,
+      openCached,
+      () => beamScorerOf(logRatioScorer(pair)),
+      'the small pair',
+    );
   } catch (e) {
     sampler.close();
     throw e;
   }
   return withClosing([sampler, scorer], async () => {
     const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
-    const stats: Record<string, number> = scorer instanceof LogRatioBeamScorer ? { cacheRollbacks: scorer.rollbacks, cacheRebuilds: scorer.rebuilds } : {};
+    const stats: Record<string, number> =
+      scorer instanceof LogRatioBeamScorer ? { cacheRollbacks: scorer.rollbacks, cacheRebuilds: scorer.rebuilds } : {};
     return { method: 'w2s', ...found, usage: meter.delta(), stats };
   });
 }

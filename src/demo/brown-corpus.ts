@@ -29,8 +29,12 @@ export function detokenize(words: readonly string[]): string {
   let openQuote = false;
   for (const raw of words) {
     let w = raw;
-    if (w === '``' || w === "''") { w = '"'; openQuote = raw === '``'; }
-    const noSpaceBefore = /^[.,;:!?)\]%]$/.test(w) || /^'(s|t|re|ve|m|ll|d)$/i.test(w) || w === "n't" || (w === '"' && !openQuote);
+    if (w === '``' || w === "''") {
+      w = '"';
+      openQuote = raw === '``';
+    }
+    const noSpaceBefore =
+      /^[.,;:!?)\]%]$/.test(w) || /^'(s|t|re|ve|m|ll|d)$/i.test(w) || w === "n't" || (w === '"' && !openQuote);
     const prevOpens = out.endsWith('(') || out.endsWith('$') || (out.endsWith('"') && openQuote && !/\w"$/.test(out));
     out += out === '' || noSpaceBefore || prevOpens ? w : ' ' + w;
   }
@@ -51,7 +55,9 @@ export function brownSentences(categories?: readonly string[]): BrownSentence[] 
     if (file && category) cats.set(file, category);
   }
   const out: BrownSentence[] = [];
-  for (const file of readdirSync(dir).filter((f) => cats.has(f)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => cats.has(f))
+    .sort()) {
     const category = cats.get(file)!;
     if (categories && !categories.includes(category)) continue;
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {

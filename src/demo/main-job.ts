@@ -40,7 +40,17 @@ export const DEFAULT_MAIN_JOB: Omit<MainJobOptions, 'embeddedDir' | 'cacheDir' |
   maxNewTokens: 24,
   seed: 1,
   // DPO as the paper's sentiment model: lr 5e-4, 3 epochs, β 0.1
-  tune: { samplesPerPrompt: 4, maxNewTokens: 24, temperature: 1, beta: 0.1, dpoEpochs: 3, dpoLr: 5e-4, valueEpochs: 3, valueLr: 1e-3, seed: 1 },
+  tune: {
+    samplesPerPrompt: 4,
+    maxNewTokens: 24,
+    temperature: 1,
+    beta: 0.1,
+    dpoEpochs: 3,
+    dpoLr: 5e-4,
+    valueEpochs: 3,
+    valueLr: 1e-3,
+    seed: 1,
+  },
   // the paper's W=4, K=4, T=0.7, top-k 50; chunks of 3 tokens give 8 rounds over 24 tokens (the paper: L=5 over 50)
   search: { beams: 4, successors: 4, chunkLength: 3, beta: 1, temperature: 0.7, topK: 50 },
 };
@@ -64,12 +74,25 @@ export interface MainJobResult {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const stderr = (xs: number[]) => { const m = mean(xs); return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1) / Math.max(1, xs.length)); };
+const stderr = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1) / Math.max(1, xs.length));
+};
 
 export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   const run = RunDir.create(o.outDir, { resume: o.resume });
   const { train: trainPrompts, test } = demoPrompts(o.trainPrompts, o.testPrompts, o.seed);
-  run.writeConfig({ command: 'demo', embeddedDir: o.embeddedDir, methods: DEMO_METHODS, trainPrompts: trainPrompts.length, testPrompts: test.length, maxNewTokens: o.maxNewTokens, seed: o.seed, tune: o.tune, search: o.search });
+  run.writeConfig({
+    command: 'demo',
+    embeddedDir: o.embeddedDir,
+    methods: DEMO_METHODS,
+    trainPrompts: trainPrompts.length,
+    testPrompts: test.length,
+    maxNewTokens: o.maxNewTokens,
+    seed: o.seed,
+    tune: o.tune,
+    search: o.search,
+  });
 
   const smallDir = join(o.embeddedDir, 'small');
   const untuned = await loadModel(smallDir);
@@ -90,15 +113,30 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
       for (const method of DEMO_METHODS) {
         if (done.has(`${method}|${i}`)) continue;
         const t0 = performance.now();
-        const r = await runSteerMethod(method, { large: models.large, tuned: models.tuned, untuned: models.untuned, value }, test[i], {
-          ...o.search, seed: o.seed + i, maxNewTokens: o.maxNewTokens,
-        });
+        const r = await runSteerMethod(
+          method,
+          { large: models.large, tuned: models.tuned, untuned: models.untuned, value },
+          test[i],
+          {
+            ...o.search,
+            seed: o.seed + i,
+            maxNewTokens: o.maxNewTokens,
+          },
+        );
         const seconds = (performance.now() - t0) / 1000;
         const [reward] = await gold.score([{ prompt: test[i], response: r.text, finishReason: r.finishReason }]);
-        const [lp] = r.tokens.length ? await models.large.score([{ prefix: test[i], continuation: r.tokens }]) : [{ logprobs: [0] }];
+        const [lp] = r.tokens.length
+          ? await models.large.score([{ prefix: test[i], continuation: r.tokens }])
+          : [{ logprobs: [0] }];
         const row: MethodRow = {
-          method, prompt: test[i], index: i, text: r.text, gold: reward, baseLogprob: mean(lp.logprobs),
-          tokensProcessed: Object.values(r.usage).reduce((a, u) => a + u.processedTokens, 0), seconds,
+          method,
+          prompt: test[i],
+          index: i,
+          text: r.text,
+          gold: reward,
+          baseLogprob: mean(lp.logprobs),
+          tokensProcessed: Object.values(r.usage).reduce((a, u) => a + u.processedTokens, 0),
+          seconds,
         };
         run.append(row);
         o.onProgress?.('steer the large model', ++count, total, method);
@@ -114,41 +152,99 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
   return { summary, rows, tuned };
 }
 
-export function mainJobSummary(rows: readonly MethodRow[], tuned: TunedModels, search: MainJobOptions['search']): Summary {
+export function mainJobSummary(
+  rows: readonly MethodRow[],
+  tuned: TunedModels,
+  search: MainJobOptions['search'],
+): Summary {
   const by = (m: SteerMethod) => rows.filter((r) => r.method === m);
   const table = DEMO_METHODS.map((m) => {
     const rs = by(m);
     const g = rs.map((r) => r.gold);
-    return [m, Number(mean(g).toFixed(3)), Number(stderr(g).toFixed(3)), Number(mean(rs.map((r) => r.baseLogprob)).toFixed(3)), Math.round(mean(rs.map((r) => r.tokensProcessed))), Number(mean(rs.map((r) => r.seconds)).toFixed(2))];
+    return [
+      m,
+      Number(mean(g).toFixed(3)),
+      Number(stderr(g).toFixed(3)),
+      Number(mean(rs.map((r) => r.baseLogprob)).toFixed(3)),
+      Math.round(mean(rs.map((r) => r.tokensProcessed))),
+      Number(mean(rs.map((r) => r.seconds)).toFixed(2)),
+    ];
   });
   const sample = mean(by('sample').map((r) => r.gold));
   return {
     kind: 'demo',
     title: 'Controlled sentiment on the embedded models: steering the large model with a DPO-tuned small one',
-    metrics: Object.fromEntries(DEMO_METHODS.map((m) => [`gold reward: ${m}`, Number(mean(by(m).map((r) => r.gold)).toFixed(3))])),
+    metrics: Object.fromEntries(
+      DEMO_METHODS.map((m) => [`gold reward: ${m}`, Number(mean(by(m).map((r) => r.gold)).toFixed(3))]),
+    ),
     tables: [
       {
         title: `Methods at matched compute (W=${search.beams}, K=${search.successors}, L=${search.chunkLength}; Best-of-${search.beams * search.successors})`,
-        columns: ['method', 'gold reward (VADER)', '± s.e.', 'log p base / token', 'tokens processed / prompt', 's / prompt'],
+        columns: [
+          'method',
+          'gold reward (VADER)',
+          '± s.e.',
+          'log p base / token',
+          'tokens processed / prompt',
+          's / prompt',
+        ],
         rows: table,
         note: `${by('sample').length} held-out prompts. Gold reward: VADER compound of the response in [−1, 1]; plain sampling scores ${sample.toFixed(3)}. "log p base / token" is the large base model's mean log-probability of the response (lower = further from the base model).`,
       },
       {
         title: 'The tuned small model',
-        columns: ['prompts', 'samples', 'preference pairs', 'mean reward chosen', 'mean reward rejected', 'DPO accuracy (last step)', 'DPO margin (last step)', 'value MSE (last step)', 'from cache'],
-        rows: [[tuned.stats.prompts, tuned.stats.samples, tuned.stats.pairs, Number(tuned.stats.meanChosen.toFixed(3)), Number(tuned.stats.meanRejected.toFixed(3)),
-          Number((tuned.stats.dpo['rewards/accuracies'] ?? NaN).toFixed(3)), Number((tuned.stats.dpo['rewards/margins'] ?? NaN).toFixed(3)), Number((tuned.stats.value.mse ?? NaN).toFixed(4)), tuned.stats.cached ? 'yes' : 'no']],
+        columns: [
+          'prompts',
+          'samples',
+          'preference pairs',
+          'mean reward chosen',
+          'mean reward rejected',
+          'DPO accuracy (last step)',
+          'DPO margin (last step)',
+          'value MSE (last step)',
+          'from cache',
+        ],
+        rows: [
+          [
+            tuned.stats.prompts,
+            tuned.stats.samples,
+            tuned.stats.pairs,
+            Number(tuned.stats.meanChosen.toFixed(3)),
+            Number(tuned.stats.meanRejected.toFixed(3)),
+            Number((tuned.stats.dpo['rewards/accuracies'] ?? NaN).toFixed(3)),
+            Number((tuned.stats.dpo['rewards/margins'] ?? NaN).toFixed(3)),
+            Number((tuned.stats.value.mse ?? NaN).toFixed(4)),
+            tuned.stats.cached ? 'yes' : 'no',
+          ],
+        ],
       },
-      { title: 'Examples (first prompt)', columns: ['method', 'response', 'gold'], rows: rows.filter((r) => r.index === 0).map((r) => [r.method, r.prompt + r.text, Number(r.gold.toFixed(3))]) },
+      {
+        title: 'Examples (first prompt)',
+        columns: ['method', 'response', 'gold'],
+        rows: rows.filter((r) => r.index === 0).map((r) => [r.method, r.prompt + r.text, Number(r.gold.toFixed(3))]),
+      },
     ],
     plots: [
       {
-        type: 'scatter', title: 'Gold reward vs compute', xLabel: 'tokens processed per prompt (all models)', yLabel: 'gold reward (VADER)', xScale: 'log',
-        series: DEMO_METHODS.map((m) => ({ name: m, points: [[mean(by(m).map((r) => r.tokensProcessed)), mean(by(m).map((r) => r.gold))]] as [number, number][] })),
+        type: 'scatter',
+        title: 'Gold reward vs compute',
+        xLabel: 'tokens processed per prompt (all models)',
+        yLabel: 'gold reward (VADER)',
+        xScale: 'log',
+        series: DEMO_METHODS.map((m) => ({
+          name: m,
+          points: [[mean(by(m).map((r) => r.tokensProcessed)), mean(by(m).map((r) => r.gold))]] as [number, number][],
+        })),
       },
       {
-        type: 'scatter', title: 'Gold reward vs closeness to the base model', xLabel: 'log p under the large base model, per token', yLabel: 'gold reward (VADER)',
-        series: DEMO_METHODS.map((m) => ({ name: m, points: [[mean(by(m).map((r) => r.baseLogprob)), mean(by(m).map((r) => r.gold))]] as [number, number][] })),
+        type: 'scatter',
+        title: 'Gold reward vs closeness to the base model',
+        xLabel: 'log p under the large base model, per token',
+        yLabel: 'gold reward (VADER)',
+        series: DEMO_METHODS.map((m) => ({
+          name: m,
+          points: [[mean(by(m).map((r) => r.baseLogprob)), mean(by(m).map((r) => r.gold))]] as [number, number][],
+        })),
       },
     ],
   };

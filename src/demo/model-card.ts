@@ -4,8 +4,10 @@ import { EMBEDDED_RECIPE, type EmbeddedRecipeResult } from './embedded-recipe.ts
 
 /** Writes MODEL_CARD.md for the embedded models from the numbers of the run that trained them. */
 export function writeModelCard(dir: string, r: EmbeddedRecipeResult): void {
-  const rows = r.models.map((m) =>
-    `| ${m.name} | ${(m.parameters / 1e6).toFixed(2)} M | ${m.config.hiddenSize} | ${m.config.numLayers} | ${m.config.numHeads} | ${m.config.intermediateSize} | ${m.steps} | ${m.finalTrainLoss.toFixed(3)} | ${m.heldOutLoss.toFixed(3)} | ${(m.seconds / 60).toFixed(1)} min |`);
+  const rows = r.models.map(
+    (m) =>
+      `| ${m.name} | ${(m.parameters / 1e6).toFixed(2)} M | ${m.config.hiddenSize} | ${m.config.numLayers} | ${m.config.numHeads} | ${m.config.intermediateSize} | ${m.steps} | ${m.finalTrainLoss.toFixed(3)} | ${m.heldOutLoss.toFixed(3)} | ${(m.seconds / 60).toFixed(1)} min |`,
+  );
   const text = `# The embedded models
 
 alignkit ships two small llama-family models and their tokenizer so that it can do its main job on a

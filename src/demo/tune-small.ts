@@ -37,7 +37,16 @@ export interface TunedModels {
   value: string;
   /** preference pairs used, TRL JSONL */
   pairsFile: string;
-  stats: { prompts: number; samples: number; pairs: number; meanChosen: number; meanRejected: number; dpo: Record<string, number>; value: Record<string, number>; cached: boolean };
+  stats: {
+    prompts: number;
+    samples: number;
+    pairs: number;
+    meanChosen: number;
+    meanRejected: number;
+    dpo: Record<string, number>;
+    value: Record<string, number>;
+    cached: boolean;
+  };
 }
 
 export type StageProgress = (stage: string, done: number, total: number, note?: string) => void;
@@ -49,18 +58,37 @@ function cacheKey(smallDir: string, prompts: readonly string[], s: TuneSettings)
   return h.digest('hex').slice(0, 16);
 }
 
-export async function tuneSmallModel(small: LanguageModel, smallDir: string, prompts: readonly string[], cacheRoot: string, s: TuneSettings, onProgress?: StageProgress): Promise<TunedModels> {
+export async function tuneSmallModel(
+  small: LanguageModel,
+  smallDir: string,
+  prompts: readonly string[],
+  cacheRoot: string,
+  s: TuneSettings,
+  onProgress?: StageProgress,
+): Promise<TunedModels> {
   const dir = join(cacheRoot, cacheKey(smallDir, prompts, s));
   const doneFile = join(dir, 'done.json');
-  if (existsSync(doneFile)) return { ...(JSON.parse(readFileSync(doneFile, 'utf8')) as TunedModels), stats: { ...JSON.parse(readFileSync(doneFile, 'utf8')).stats, cached: true } };
+  if (existsSync(doneFile))
+    return {
+      ...(JSON.parse(readFileSync(doneFile, 'utf8')) as TunedModels),
+      stats: { ...JSON.parse(readFileSync(doneFile, 'utf8')).stats, cached: true },
+    };
   mkdirSync(dir, { recursive: true });
   const gold = sentimentReward({ lexicon: 'vader' });
 
   // 1. samples of the small base model, scored by the gold reward
   const samples: { prompt: string; response: string; tokens: number[]; reward: number }[] = [];
   for (let i = 0; i < prompts.length; i++) {
-    const out = await small.sample({ prompt: prompts[i], n: s.samplesPerPrompt, maxNewTokens: s.maxNewTokens, temperature: s.temperature, seed: s.seed + i });
-    const rewards = await gold.score(out.map((o) => ({ prompt: prompts[i], response: o.text, finishReason: o.finishReason })));
+    const out = await small.sample({
+      prompt: prompts[i],
+      n: s.samplesPerPrompt,
+      maxNewTokens: s.maxNewTokens,
+      temperature: s.temperature,
+      seed: s.seed + i,
+    });
+    const rewards = await gold.score(
+      out.map((o) => ({ prompt: prompts[i], response: o.text, finishReason: o.finishReason })),
+    );
     out.forEach((o, k) => samples.push({ prompt: prompts[i], response: o.text, tokens: o.tokens, reward: rewards[k] }));
     onProgress?.('sample preferences', i + 1, prompts.length);
   }
@@ -68,44 +96,92 @@ export async function tuneSmallModel(small: LanguageModel, smallDir: string, pro
   // 2. best vs worst response of each prompt
   const pairs: { prompt: string; chosen: string; rejected: string; margin: number }[] = [];
   for (const prompt of prompts) {
-    const mine = samples.filter((x) => x.prompt === prompt && x.response.trim() !== '').sort((a, b) => b.reward - a.reward);
+    const mine = samples
+      .filter((x) => x.prompt === prompt && x.response.trim() !== '')
+      .sort((a, b) => b.reward - a.reward);
     if (mine.length < 2 || mine[0].reward - mine[mine.length - 1].reward < 0.05) continue;
-    pairs.push({ prompt, chosen: mine[0].response, rejected: mine[mine.length - 1].response, margin: mine[0].reward - mine[mine.length - 1].reward });
+    pairs.push({
+      prompt,
+      chosen: mine[0].response,
+      rejected: mine[mine.length - 1].response,
+      margin: mine[0].reward - mine[mine.length - 1].reward,
+    });
   }
   const pairsFile = join(dir, 'pairs.jsonl');
-  writeFileSync(pairsFile, pairs.map((p) => JSON.stringify({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })).join('\n') + '\n');
+  writeFileSync(
+    pairsFile,
+    pairs.map((p) => JSON.stringify({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })).join('\n') + '\n',
+  );
 
   // 3. DPO from the small base (which is also the frozen reference)
   const base = readLocalCheckpoint(smallDir);
   const data = loadPreferenceData(pairsFile, base.tokenizer, { maxLength: base.config.maxPositions });
   await attachReferenceLogps(base.config, base.weights, data.pairs, join(dir, 'reference-logps.json'));
   const common = {
-    optimizer: defaultOptimizer('adamw'), schedule: 'cosine' as const, warmup: 5, maxGradNorm: 1, batchSize: 16, gradAccum: 1,
-    seed: s.seed, saveEvery: 0, evalEvery: 0, keepCheckpoints: 1, resume: false,
+    optimizer: defaultOptimizer('adamw'),
+    schedule: 'cosine' as const,
+    warmup: 5,
+    maxGradNorm: 1,
+    batchSize: 16,
+    gradAccum: 1,
+    seed: s.seed,
+    saveEvery: 0,
+    evalEvery: 0,
+    keepCheckpoints: 1,
+    resume: false,
   };
   const dpo = await train({
-    ...common, objective: dpoObjective({ beta: s.beta }), model: base, train: data.pairs, lr: s.dpoLr, epochs: s.dpoEpochs,
-    outDir: join(dir, 'dpo'), modelKind: 'causal-lm', onProgress: (p) => p.phase === 'train' && onProgress?.('DPO-tune the small model', p.step, p.totalSteps, p.loss?.toFixed(3)),
+    ...common,
+    objective: dpoObjective({ beta: s.beta }),
+    model: base,
+    train: data.pairs,
+    lr: s.dpoLr,
+    epochs: s.dpoEpochs,
+    outDir: join(dir, 'dpo'),
+    modelKind: 'causal-lm',
+    onProgress: (p) =>
+      p.phase === 'train' && onProgress?.('DPO-tune the small model', p.step, p.totalSteps, p.loss?.toFixed(3)),
   });
 
   // 4. explicit value model: the small base with a scalar head, regressed on every prefix's final reward
   const fresh = readLocalCheckpoint(smallDir);
-  const valueItems: ValueExample[] = samples.filter((x) => x.tokens.length > 0).map((x, i) => ({
-    promptIds: fresh.tokenizer.encode(x.prompt, { addBos: true }), responseIds: x.tokens, reward: x.reward, file: 'samples', line: i + 1, truncated: false,
-  }));
+  const valueItems: ValueExample[] = samples
+    .filter((x) => x.tokens.length > 0)
+    .map((x, i) => ({
+      promptIds: fresh.tokenizer.encode(x.prompt, { addBos: true }),
+      responseIds: x.tokens,
+      reward: x.reward,
+      file: 'samples',
+      line: i + 1,
+      truncated: false,
+    }));
   const value = await train({
-    ...common, objective: valueObjective(), model: fresh, train: valueItems, lr: s.valueLr, epochs: s.valueEpochs,
-    outDir: join(dir, 'value'), modelKind: 'reward-model', onProgress: (p) => p.phase === 'train' && onProgress?.('fit the value model', p.step, p.totalSteps, p.loss?.toFixed(4)),
+    ...common,
+    objective: valueObjective(),
+    model: fresh,
+    train: valueItems,
+    lr: s.valueLr,
+    epochs: s.valueEpochs,
+    outDir: join(dir, 'value'),
+    modelKind: 'reward-model',
+    onProgress: (p) =>
+      p.phase === 'train' && onProgress?.('fit the value model', p.step, p.totalSteps, p.loss?.toFixed(4)),
   });
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const result: TunedModels = {
-    tuned: join(dir, 'dpo', FINAL_MODEL_DIR), value: join(dir, 'value', FINAL_MODEL_DIR), pairsFile,
+    tuned: join(dir, 'dpo', FINAL_MODEL_DIR),
+    value: join(dir, 'value', FINAL_MODEL_DIR),
+    pairsFile,
     stats: {
-      prompts: prompts.length, samples: samples.length, pairs: pairs.length,
+      prompts: prompts.length,
+      samples: samples.length,
+      pairs: pairs.length,
       meanChosen: mean(pairs.map((p) => samples.find((x) => x.response === p.chosen)!.reward)),
       meanRejected: mean(pairs.map((p) => samples.find((x) => x.response === p.rejected)!.reward)),
-      dpo: dpo.final, value: value.final, cached: false,
+      dpo: dpo.final,
+      value: value.final,
+      cached: false,
     },
   };
   writeJsonAtomic(doneFile, result);

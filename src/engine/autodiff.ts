@@ -50,7 +50,8 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
   // values that depend on a `wrt` value through float math
   const dependent = new Set<number>(wanted);
   for (const node of forward) {
-    if (node.inputs.some((v) => dependent.has(v.id))) for (const out of node.outputs) if (isFloat(out)) dependent.add(out.id);
+    if (node.inputs.some((v) => dependent.has(v.id)))
+      for (const out of node.outputs) if (isFloat(out)) dependent.add(out.id);
   }
   if (!dependent.has(loss.id)) return wrt.map((w) => o.zerosLike(w));
 
@@ -86,7 +87,9 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
       const y = node.outputs[0];
       const needs = composite.inputs.map((v) => onPath.has(v.id));
       const dx = composite.grad(o, materialize(o, total(y)!, y), needs);
-      composite.inputs.forEach((v, k) => { if (needs[k] && dx[k]) contribute(v, dx[k]!); });
+      composite.inputs.forEach((v, k) => {
+        if (needs[k] && dx[k]) contribute(v, dx[k]!);
+      });
       continue;
     }
     const needs = node.inputs.map((v) => onPath.has(v.id));
@@ -98,7 +101,9 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
       return grad && !rule.broadcastable ? materialize(o, grad, v) : grad;
     });
     const dx = rule.grad({ o, node, dy, needs });
-    node.inputs.forEach((v, k) => { if (needs[k] && dx[k]) contribute(v, dx[k]!); });
+    node.inputs.forEach((v, k) => {
+      if (needs[k] && dx[k]) contribute(v, dx[k]!);
+    });
   }
 
   return wrt.map((w) => {
@@ -110,7 +115,8 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
 /** An add-scatter into a zero tensor (the gradient of a gather): ScatterND(zeros, indices, updates). */
 function scatterIntoZeros(g: Graph, v: Value): { indices: Value; updates: Value } | undefined {
   const p = v.producer;
-  if (p?.op !== 'ScatterND' || p.attrs.reduction?.kind !== 'string' || p.attrs.reduction.value !== 'add') return undefined;
+  if (p?.op !== 'ScatterND' || p.attrs.reduction?.kind !== 'string' || p.attrs.reduction.value !== 'add')
+    return undefined;
   const data = p.inputs[0].producer;
   if (data?.op !== 'Expand' || constantScalar(g, data.inputs[0]) !== 0) return undefined;
   return { indices: p.inputs[1], updates: p.inputs[2] };
@@ -162,7 +168,12 @@ function joinTiledPads(o: Ops, v: Value, list: Value[]): Value | undefined {
     if (begin !== at || typeof size !== 'number') return undefined;
     at += size;
   }
-  return at === dim ? o.concat(pieces.map((x) => x.value), axis) : undefined;
+  return at === dim
+    ? o.concat(
+        pieces.map((x) => x.value),
+        axis,
+      )
+    : undefined;
 }
 
 /**

@@ -23,7 +23,12 @@ export const elementwiseRules: GradRules = {
   Erf: unary(({ o }, dy, x) => o.mul(dy, o.mul(o.exp(o.neg(o.mul(x, x))), o.scalar(TWO_OVER_SQRT_PI)))),
   Relu: unary(({ o }, dy, x) => o.mul(dy, o.cast(o.greater(x, o.scalar(0)), 'float32'))),
   Softplus: unary(({ o }, dy, x) => o.mul(dy, o.sigmoid(x))),
-  Cast: { broadcastable: true, grad: ({ node, dy, needs }) => [needs[0] && dy[0] && isFloat(node.inputs[0]) && isFloat(node.outputs[0]) ? dy[0] : null] },
+  Cast: {
+    broadcastable: true,
+    grad: ({ node, dy, needs }) => [
+      needs[0] && dy[0] && isFloat(node.inputs[0]) && isFloat(node.outputs[0]) ? dy[0] : null,
+    ],
+  },
 
   Add: {
     broadcastable: true,

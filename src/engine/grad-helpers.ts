@@ -18,7 +18,8 @@ export function constantValues(g: Graph, v: Value): number[] | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: number[] = [];
   if (t.dtype === 'float32') for (let i = 0; i < bytes.byteLength; i += 4) out.push(view.getFloat32(i, true));
-  else if (t.dtype === 'int64') for (let i = 0; i < bytes.byteLength; i += 8) out.push(Number(view.getBigInt64(i, true)));
+  else if (t.dtype === 'int64')
+    for (let i = 0; i < bytes.byteLength; i += 8) out.push(Number(view.getBigInt64(i, true)));
   else if (t.dtype === 'int32') for (let i = 0; i < bytes.byteLength; i += 4) out.push(view.getInt32(i, true));
   else return undefined;
   return out;
@@ -56,10 +57,17 @@ export const normalizeAxes = (axes: readonly number[], rank: number) => axes.map
 export function unbroadcast(o: Ops, grad: Value, target: Value): Value {
   let g = grad;
   const extra = g.shape.length - target.shape.length;
-  if (extra > 0) g = o.reduceSum(g, Array.from({ length: extra }, (_, i) => i), false);
+  if (extra > 0)
+    g = o.reduceSum(
+      g,
+      Array.from({ length: extra }, (_, i) => i),
+      false,
+    );
   const axes: number[] = [];
   const offset = target.shape.length - g.shape.length;
-  g.shape.forEach((d, i) => { if (target.shape[i + offset] === 1 && d !== 1) axes.push(i); });
+  g.shape.forEach((d, i) => {
+    if (target.shape[i + offset] === 1 && d !== 1) axes.push(i);
+  });
   return axes.length ? o.reduceSum(g, axes, true) : g;
 }
 
@@ -70,7 +78,9 @@ export function materialize(o: Ops, grad: Value, like: Value): Value {
 
 export function inversePermutation(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => { inv[p] = i; });
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return inv;
 }
 
@@ -91,7 +101,11 @@ export function transposed(o: Ops, x: Value, perm: readonly number[]): Value {
   const p = x.producer;
   if (p?.op === 'Transpose') {
     const inner = transposePerm(p);
-    return transposed(o, p.inputs[0], perm.map((i) => inner[i]));
+    return transposed(
+      o,
+      p.inputs[0],
+      perm.map((i) => inner[i]),
+    );
   }
   if (p?.op === 'MatMul' && perm.length === 2 && p.inputs[0].shape.length === 2 && p.inputs[1].shape.length === 2) {
     return o.matmul(transposed(o, p.inputs[1], [1, 0]), transposed(o, p.inputs[0], [1, 0]));
@@ -110,7 +124,9 @@ export function elementCount(o: Ops, x: Value, axes: readonly number[]): Value {
   const dims = axes.map((a) => x.shape[a]);
   if (dims.every((d) => typeof d === 'number')) return o.scalar((dims as number[]).reduce((p, d) => p * d, 1));
   const sizes = o.gather(o.shapeOf(x), o.ints(axes));
-  const count = o.g.node('ReduceProd', [sizes], { keepdims: { kind: 'int', value: 0 } }, [{ dtype: 'int64', shape: [] }])[0];
+  const count = o.g.node('ReduceProd', [sizes], { keepdims: { kind: 'int', value: 0 } }, [
+    { dtype: 'int64', shape: [] },
+  ])[0];
   return o.cast(count, 'float32');
 }
 

@@ -1,10 +1,21 @@
 /** Gradient rules of ops that move data without arithmetic: reshapes, transposes, concat, slice, expand. */
 import type { GradRule, GradRules } from './grad-rule.ts';
-import { constantValues, dimOf, gradBug, intAttr, inversePermutation, normalizeAxes, transposed, transposePerm, unbroadcast } from './grad-helpers.ts';
+import {
+  constantValues,
+  dimOf,
+  gradBug,
+  intAttr,
+  inversePermutation,
+  normalizeAxes,
+  transposed,
+  transposePerm,
+  unbroadcast,
+} from './grad-helpers.ts';
 
 /** Ops whose gradient is the upstream gradient reshaped back to the input. */
 const reshapeBack: GradRule = {
-  grad: ({ o, node, dy, needs }) => node.inputs.map((x, i) => (i === 0 && needs[0] && dy[0] ? o.reshapeLike(dy[0], x) : null)),
+  grad: ({ o, node, dy, needs }) =>
+    node.inputs.map((x, i) => (i === 0 && needs[0] && dy[0] ? o.reshapeLike(dy[0], x) : null)),
 };
 
 export const shapeRules: GradRules = {
@@ -14,7 +25,9 @@ export const shapeRules: GradRules = {
   Unsqueeze: reshapeBack,
 
   Transpose: {
-    grad: ({ o, node, dy, needs }) => [needs[0] && dy[0] ? transposed(o, dy[0], inversePermutation(transposePerm(node))) : null],
+    grad: ({ o, node, dy, needs }) => [
+      needs[0] && dy[0] ? transposed(o, dy[0], inversePermutation(transposePerm(node))) : null,
+    ],
   },
 
   Expand: {
@@ -37,7 +50,15 @@ export const shapeRules: GradRules = {
           return needs[i] ? o.slice(g, [s], [start], [axis]) : null;
         });
       }
-      const pieces = o.split(g, o.concat(node.inputs.map((x) => dimOf(o, x, axis)), 0), axis, node.inputs.map((x) => x.shape));
+      const pieces = o.split(
+        g,
+        o.concat(
+          node.inputs.map((x) => dimOf(o, x, axis)),
+          0,
+        ),
+        axis,
+        node.inputs.map((x) => x.shape),
+      );
       return pieces.map((p, i) => (needs[i] ? p : null));
     },
   },

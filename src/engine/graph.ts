@@ -3,7 +3,14 @@
  * operators (standard domain, opset 23). Shapes are inferred as nodes are added so that
  * autodiff can undo broadcasting and the writer can declare outputs.
  */
-import { encodeModel, type AttrValue, type DType, type NodeProto, type TensorValue, type ValueInfo } from './onnx-proto.ts';
+import {
+  encodeModel,
+  type AttrValue,
+  type DType,
+  type NodeProto,
+  type TensorValue,
+  type ValueInfo,
+} from './onnx-proto.ts';
 
 export type { TensorValue };
 import { AlignkitError } from '../errors.ts';
@@ -38,7 +45,9 @@ export class Graph {
   private nextId = 0;
   private constantCache = new Map<string, Value>();
 
-  constructor(name: string) { this.name = name; }
+  constructor(name: string) {
+    this.name = name;
+  }
 
   private newValue(name: string, dtype: DType, shape: Shape, producer?: GraphNode): Value {
     const id = this.nextId++;
@@ -55,12 +64,21 @@ export class Graph {
   /** An initializer (weights of inference graphs, constants). */
   tensor(name: string, dtype: DType, dims: readonly number[], data: ArrayBufferView): Value {
     const v = this.newValue(name, dtype, [...dims]);
-    this.initializers.set(v.id, { name: v.name, dtype, dims, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    this.initializers.set(v.id, {
+      name: v.name,
+      dtype,
+      dims,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
     return v;
   }
 
   /** A small constant, deduplicated by content. */
-  constant(values: readonly number[], dtype: DType = 'float32', dims: readonly number[] = values.length === 1 ? [] : [values.length]): Value {
+  constant(
+    values: readonly number[],
+    dtype: DType = 'float32',
+    dims: readonly number[] = values.length === 1 ? [] : [values.length],
+  ): Value {
     const key = `${dtype}|${dims.join(',')}|${values.join(',')}`;
     const hit = this.constantCache.get(key);
     if (hit) return hit;
@@ -76,7 +94,12 @@ export class Graph {
   }
 
   /** Adds a node; `outputs` gives the dtype and shape of each output (see ops.ts for inference). */
-  node(op: string, inputs: readonly Value[], attrs: Record<string, AttrValue>, outputs: readonly { dtype: DType; shape: Shape }[]): Value[] {
+  node(
+    op: string,
+    inputs: readonly Value[],
+    attrs: Record<string, AttrValue>,
+    outputs: readonly { dtype: DType; shape: Shape }[],
+  ): Value[] {
     const outs: Value[] = [];
     const node: GraphNode = { op, inputs: [...inputs], outputs: outs, attrs };
     for (const o of outputs) outs.push(this.newValue(op.toLowerCase(), o.dtype, o.shape, node));
@@ -88,7 +111,9 @@ export class Graph {
     this.outputs.push({ value, name });
   }
 
-  isInitializer(v: Value): boolean { return this.initializers.has(v.id); }
+  isInitializer(v: Value): boolean {
+    return this.initializers.has(v.id);
+  }
 
   /** Total bytes of the initializers (weights and constants). */
   initializerBytes(): number {
@@ -105,23 +130,31 @@ export class Graph {
     const exposures = new Map<number, number>();
     for (const { value } of this.outputs) exposures.set(value.id, (exposures.get(value.id) ?? 0) + 1);
     const rename = new Map<number, string>();
-    for (const { value, name } of this.outputs) if (value.producer && exposures.get(value.id) === 1) rename.set(value.id, name);
+    for (const { value, name } of this.outputs)
+      if (value.producer && exposures.get(value.id) === 1) rename.set(value.id, name);
     const nameOf = (v: Value) => rename.get(v.id) ?? v.name;
     const nodes: NodeProto[] = this.nodes.map((n, i) => ({
-      op: n.op, name: `${n.op}_${i}`, attrs: n.attrs,
-      inputs: n.inputs.map(nameOf), outputs: n.outputs.map(nameOf),
+      op: n.op,
+      name: `${n.op}_${i}`,
+      attrs: n.attrs,
+      inputs: n.inputs.map(nameOf),
+      outputs: n.outputs.map(nameOf),
     }));
     let unknown = 0;
     const info = (name: string, v: Value): ValueInfo => ({
-      name, dtype: v.dtype,
+      name,
+      dtype: v.dtype,
       shape: v.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : `unk_${unknown++}`)),
     });
     const outputs = this.outputs.map(({ value, name }) => {
-      if (!rename.has(value.id)) nodes.push({ op: 'Identity', name: `out_${name}`, attrs: {}, inputs: [value.name], outputs: [name] });
+      if (!rename.has(value.id))
+        nodes.push({ op: 'Identity', name: `out_${name}`, attrs: {}, inputs: [value.name], outputs: [name] });
       return info(name, value);
     });
     return encodeModel({
-      name: this.name, nodes, opset: OPSET,
+      name: this.name,
+      nodes,
+      opset: OPSET,
       inputs: this.inputs.map((v) => info(v.name, v)),
       outputs,
       initializers: [...this.initializers.values()].map((t) => {

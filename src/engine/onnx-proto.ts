@@ -25,9 +25,14 @@ class ProtoWriter {
     this.push(this.scratch.slice(0, n));
   }
 
-  private tag(field: number, wire: number): void { this.varint((field << 3) | wire); }
+  private tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
 
-  int(field: number, value: number | bigint): void { this.tag(field, 0); this.varint(value); }
+  int(field: number, value: number | bigint): void {
+    this.tag(field, 0);
+    this.varint(value);
+  }
 
   float(field: number, value: number): void {
     this.tag(field, 5);
@@ -42,7 +47,9 @@ class ProtoWriter {
     this.push(value);
   }
 
-  string(field: number, value: string): void { this.bytes(field, new TextEncoder().encode(value)); }
+  string(field: number, value: string): void {
+    this.bytes(field, new TextEncoder().encode(value));
+  }
 
   message(field: number, build: (w: ProtoWriter) => void): void {
     const inner = new ProtoWriter();
@@ -63,7 +70,10 @@ class ProtoWriter {
   finish(): Uint8Array {
     const out = new Uint8Array(this.length);
     let o = 0;
-    for (const c of this.chunks) { out.set(c, o); o += c.length; }
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
     return out;
   }
 }
@@ -122,7 +132,11 @@ function writeTensor(w: ProtoWriter, t: TensorValue): void {
     w.bytes(9, t.data);
     return;
   }
-  const entry = (key: string, value: string) => w.message(13, (e) => { e.string(1, key); e.string(2, value); });
+  const entry = (key: string, value: string) =>
+    w.message(13, (e) => {
+      e.string(1, key);
+      e.string(2, value);
+    });
   entry('location', t.external.location);
   entry('offset', String(t.external.offset));
   entry('length', String(t.external.length));
@@ -132,30 +146,53 @@ function writeTensor(w: ProtoWriter, t: TensorValue): void {
 function writeAttr(w: ProtoWriter, name: string, a: AttrValue): void {
   w.string(1, name);
   switch (a.kind) {
-    case 'float': w.float(2, a.value); w.int(20, 1); break;
-    case 'int': w.int(3, a.value); w.int(20, 2); break;
-    case 'string': w.string(4, a.value); w.int(20, 3); break;
-    case 'tensor': w.message(5, (t) => writeTensor(t, a.value)); w.int(20, 4); break;
-    case 'floats': for (const f of a.value) w.float(7, f); w.int(20, 6); break;
-    case 'ints': w.packedInts(8, a.value); w.int(20, 7); break;
+    case 'float':
+      w.float(2, a.value);
+      w.int(20, 1);
+      break;
+    case 'int':
+      w.int(3, a.value);
+      w.int(20, 2);
+      break;
+    case 'string':
+      w.string(4, a.value);
+      w.int(20, 3);
+      break;
+    case 'tensor':
+      w.message(5, (t) => writeTensor(t, a.value));
+      w.int(20, 4);
+      break;
+    case 'floats':
+      for (const f of a.value) w.float(7, f);
+      w.int(20, 6);
+      break;
+    case 'ints':
+      w.packedInts(8, a.value);
+      w.int(20, 7);
+      break;
   }
 }
 
 function writeValueInfo(w: ProtoWriter, v: ValueInfo): void {
   w.string(1, v.name);
-  w.message(2, (type) => type.message(1, (tensor) => {
-    tensor.int(1, OnnxDataType[v.dtype]);
-    tensor.message(2, (shape) => {
-      for (const d of v.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
-    });
-  }));
+  w.message(2, (type) =>
+    type.message(1, (tensor) => {
+      tensor.int(1, OnnxDataType[v.dtype]);
+      tensor.message(2, (shape) => {
+        for (const d of v.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+      });
+    }),
+  );
 }
 
 export function encodeModel(spec: ModelSpec): Uint8Array {
   const w = new ProtoWriter();
   w.int(1, 10); // ir_version 10
   w.string(2, 'alignkit');
-  w.message(8, (o) => { o.string(1, ''); o.int(2, spec.opset); });
+  w.message(8, (o) => {
+    o.string(1, '');
+    o.int(2, spec.opset);
+  });
   w.message(7, (g) => {
     for (const n of spec.nodes) {
       g.message(1, (nw) => {

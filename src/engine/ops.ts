@@ -16,7 +16,8 @@ export function broadcastShapes(a: Shape, b: Shape): Shape {
     const y: Dim = b[b.length - n + i] ?? 1;
     if (x === 1) out.push(y);
     else if (y === 1) out.push(x);
-    else if (typeof x === 'number' && typeof y === 'number' && x !== y) throw bug(`cannot broadcast [${a}] with [${b}]`);
+    else if (typeof x === 'number' && typeof y === 'number' && x !== y)
+      throw bug(`cannot broadcast [${a}] with [${b}]`);
     else out.push(typeof x === 'number' ? x : y);
   }
   return out;
@@ -35,34 +36,86 @@ export class Ops {
     return this.g.node(op, [a, b], {}, [{ dtype: dtype ?? a.dtype, shape: broadcastShapes(a.shape, b.shape) }])[0];
   }
 
-  scalar(x: number, dtype: DType = 'float32'): Value { return this.g.constant([x], dtype, []); }
-  ints(xs: readonly number[]): Value { return this.g.constant(xs, 'int64', [xs.length]); }
+  scalar(x: number, dtype: DType = 'float32'): Value {
+    return this.g.constant([x], dtype, []);
+  }
+  ints(xs: readonly number[]): Value {
+    return this.g.constant(xs, 'int64', [xs.length]);
+  }
 
-  add(a: Value, b: Value): Value { return this.binary('Add', a, b); }
-  sub(a: Value, b: Value): Value { return this.binary('Sub', a, b); }
-  mul(a: Value, b: Value): Value { return this.binary('Mul', a, b); }
-  div(a: Value, b: Value): Value { return this.binary('Div', a, b); }
-  pow(a: Value, b: Value): Value { return this.binary('Pow', a, b); }
-  equal(a: Value, b: Value): Value { return this.binary('Equal', a, b, 'bool'); }
-  less(a: Value, b: Value): Value { return this.binary('Less', a, b, 'bool'); }
-  greater(a: Value, b: Value): Value { return this.binary('Greater', a, b, 'bool'); }
-  and(a: Value, b: Value): Value { return this.binary('And', a, b, 'bool'); }
-  max(a: Value, b: Value): Value { return this.binary('Max', a, b); }
-  min(a: Value, b: Value): Value { return this.binary('Min', a, b); }
-  neg(x: Value): Value { return this.unary('Neg', x); }
-  exp(x: Value): Value { return this.unary('Exp', x); }
-  log(x: Value): Value { return this.unary('Log', x); }
-  sqrt(x: Value): Value { return this.unary('Sqrt', x); }
-  reciprocal(x: Value): Value { return this.unary('Reciprocal', x); }
-  sigmoid(x: Value): Value { return this.unary('Sigmoid', x); }
-  tanh(x: Value): Value { return this.unary('Tanh', x); }
-  erf(x: Value): Value { return this.unary('Erf', x); }
-  relu(x: Value): Value { return this.unary('Relu', x); }
+  add(a: Value, b: Value): Value {
+    return this.binary('Add', a, b);
+  }
+  sub(a: Value, b: Value): Value {
+    return this.binary('Sub', a, b);
+  }
+  mul(a: Value, b: Value): Value {
+    return this.binary('Mul', a, b);
+  }
+  div(a: Value, b: Value): Value {
+    return this.binary('Div', a, b);
+  }
+  pow(a: Value, b: Value): Value {
+    return this.binary('Pow', a, b);
+  }
+  equal(a: Value, b: Value): Value {
+    return this.binary('Equal', a, b, 'bool');
+  }
+  less(a: Value, b: Value): Value {
+    return this.binary('Less', a, b, 'bool');
+  }
+  greater(a: Value, b: Value): Value {
+    return this.binary('Greater', a, b, 'bool');
+  }
+  and(a: Value, b: Value): Value {
+    return this.binary('And', a, b, 'bool');
+  }
+  max(a: Value, b: Value): Value {
+    return this.binary('Max', a, b);
+  }
+  min(a: Value, b: Value): Value {
+    return this.binary('Min', a, b);
+  }
+  neg(x: Value): Value {
+    return this.unary('Neg', x);
+  }
+  exp(x: Value): Value {
+    return this.unary('Exp', x);
+  }
+  log(x: Value): Value {
+    return this.unary('Log', x);
+  }
+  sqrt(x: Value): Value {
+    return this.unary('Sqrt', x);
+  }
+  reciprocal(x: Value): Value {
+    return this.unary('Reciprocal', x);
+  }
+  sigmoid(x: Value): Value {
+    return this.unary('Sigmoid', x);
+  }
+  tanh(x: Value): Value {
+    return this.unary('Tanh', x);
+  }
+  erf(x: Value): Value {
+    return this.unary('Erf', x);
+  }
+  relu(x: Value): Value {
+    return this.unary('Relu', x);
+  }
   /** log(1 + exp(x)), computed stably by onnxruntime */
-  softplus(x: Value): Value { return this.unary('Softplus', x); }
-  identity(x: Value): Value { return this.unary('Identity', x); }
-  softmax(x: Value, axis = -1): Value { return this.unary('Softmax', x, { axis: { kind: 'int', value: axis } }); }
-  logSoftmax(x: Value, axis = -1): Value { return this.unary('LogSoftmax', x, { axis: { kind: 'int', value: axis } }); }
+  softplus(x: Value): Value {
+    return this.unary('Softplus', x);
+  }
+  identity(x: Value): Value {
+    return this.unary('Identity', x);
+  }
+  softmax(x: Value, axis = -1): Value {
+    return this.unary('Softmax', x, { axis: { kind: 'int', value: axis } });
+  }
+  logSoftmax(x: Value, axis = -1): Value {
+    return this.unary('LogSoftmax', x, { axis: { kind: 'int', value: axis } });
+  }
 
   cast(x: Value, to: DType): Value {
     const code = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 }[to];
@@ -70,13 +123,18 @@ export class Ops {
   }
 
   where(cond: Value, a: Value, b: Value): Value {
-    return this.g.node('Where', [cond, a, b], {}, [{ dtype: a.dtype, shape: broadcastShapes(cond.shape, broadcastShapes(a.shape, b.shape)) }])[0];
+    return this.g.node('Where', [cond, a, b], {}, [
+      { dtype: a.dtype, shape: broadcastShapes(cond.shape, broadcastShapes(a.shape, b.shape)) },
+    ])[0];
   }
 
   matmul(a: Value, b: Value): Value {
     if (a.shape.length < 1 || b.shape.length < 2) throw bug('matmul needs rank ≥ 2 on the right');
     const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    const shape = a.shape.length === 1 ? [...batch, b.shape[b.shape.length - 1]] : [...batch, a.shape[a.shape.length - 2], b.shape[b.shape.length - 1]];
+    const shape =
+      a.shape.length === 1
+        ? [...batch, b.shape[b.shape.length - 1]]
+        : [...batch, a.shape[a.shape.length - 2], b.shape[b.shape.length - 1]];
     return this.g.node('MatMul', [a, b], {}, [{ dtype: a.dtype, shape }])[0];
   }
 
@@ -84,14 +142,23 @@ export class Ops {
     const rank = x.shape.length;
     const ax = axes.map((a) => normAxis(a, rank));
     const shape: Shape = [];
-    x.shape.forEach((d, i) => { if (!ax.includes(i)) shape.push(d); else if (keepdims) shape.push(1); });
+    x.shape.forEach((d, i) => {
+      if (!ax.includes(i)) shape.push(d);
+      else if (keepdims) shape.push(1);
+    });
     const keep = { keepdims: { kind: 'int' as const, value: keepdims ? 1 : 0 } };
     return this.g.node(op, [x, this.ints(axes)], keep, [{ dtype: x.dtype, shape }])[0];
   }
 
-  reduceSum(x: Value, axes: readonly number[], keepdims = true): Value { return this.reduce('ReduceSum', x, axes, keepdims); }
-  reduceMean(x: Value, axes: readonly number[], keepdims = true): Value { return this.reduce('ReduceMean', x, axes, keepdims); }
-  reduceMax(x: Value, axes: readonly number[], keepdims = true): Value { return this.reduce('ReduceMax', x, axes, keepdims); }
+  reduceSum(x: Value, axes: readonly number[], keepdims = true): Value {
+    return this.reduce('ReduceSum', x, axes, keepdims);
+  }
+  reduceMean(x: Value, axes: readonly number[], keepdims = true): Value {
+    return this.reduce('ReduceMean', x, axes, keepdims);
+  }
+  reduceMax(x: Value, axes: readonly number[], keepdims = true): Value {
+    return this.reduce('ReduceMax', x, axes, keepdims);
+  }
 
   /** ONNX Reshape: 0 copies the input dim, -1 is inferred. */
   reshape(x: Value, dims: readonly number[]): Value {
@@ -107,7 +174,8 @@ export class Ops {
       const fixed = shape.filter((_, i) => i !== minus);
       const remaining = x.shape.filter((d) => !fixed.includes(d));
       if (remaining.length === 1) shape[minus] = remaining[0];
-      else if (remaining.every((d) => typeof d === 'number')) shape[minus] = (remaining as number[]).reduce((p, d) => p * d, 1);
+      else if (remaining.every((d) => typeof d === 'number'))
+        shape[minus] = (remaining as number[]).reduce((p, d) => p * d, 1);
     }
     return this.g.node('Reshape', [x, this.ints(dims)], {}, [{ dtype: x.dtype, shape }])[0];
   }
@@ -117,14 +185,20 @@ export class Ops {
     return this.g.node('Reshape', [x, this.shapeOf(like)], {}, [{ dtype: x.dtype, shape: [...like.shape] }])[0];
   }
 
-  shapeOf(x: Value): Value { return this.g.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.shape.length] }])[0]; }
+  shapeOf(x: Value): Value {
+    return this.g.node('Shape', [x], {}, [{ dtype: 'int64', shape: [x.shape.length] }])[0];
+  }
 
   expandLike(x: Value, like: Value): Value {
-    return this.g.node('Expand', [x, this.shapeOf(like)], {}, [{ dtype: x.dtype, shape: broadcastShapes(x.shape, like.shape) }])[0];
+    return this.g.node('Expand', [x, this.shapeOf(like)], {}, [
+      { dtype: x.dtype, shape: broadcastShapes(x.shape, like.shape) },
+    ])[0];
   }
 
   transpose(x: Value, perm: readonly number[]): Value {
-    return this.g.node('Transpose', [x], { perm: { kind: 'ints', value: perm } }, [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }])[0];
+    return this.g.node('Transpose', [x], { perm: { kind: 'ints', value: perm } }, [
+      { dtype: x.dtype, shape: perm.map((p) => x.shape[p]) },
+    ])[0];
   }
 
   unsqueeze(x: Value, axes: readonly number[]): Value {
@@ -135,7 +209,9 @@ export class Ops {
 
   squeeze(x: Value, axes: readonly number[]): Value {
     const ax = axes.map((a) => normAxis(a, x.shape.length));
-    return this.g.node('Squeeze', [x, this.ints(axes)], {}, [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !ax.includes(i)) }])[0];
+    return this.g.node('Squeeze', [x, this.ints(axes)], {}, [
+      { dtype: x.dtype, shape: x.shape.filter((_, i) => !ax.includes(i)) },
+    ])[0];
   }
 
   concat(xs: readonly Value[], axis: number): Value {
@@ -143,7 +219,9 @@ export class Ops {
     const ax = normAxis(axis, rank);
     const shape = [...xs[0].shape];
     const dims = xs.map((x) => x.shape[ax]);
-    shape[ax] = dims.every((d) => typeof d === 'number') ? (dims as number[]).reduce((p, d) => p + d, 0) : `cat${xs[0].id}`;
+    shape[ax] = dims.every((d) => typeof d === 'number')
+      ? (dims as number[]).reduce((p, d) => p + d, 0)
+      : `cat${xs[0].id}`;
     return this.g.node('Concat', xs, { axis: { kind: 'int', value: axis } }, [{ dtype: xs[0].dtype, shape }])[0];
   }
 
@@ -159,44 +237,66 @@ export class Ops {
         shape[ax] = Math.max(0, e - s);
       } else shape[ax] = `sl${x.id}_${ax}`;
     });
-    return this.g.node('Slice', [x, this.ints(starts), this.ints(ends), this.ints(axes)], {}, [{ dtype: x.dtype, shape }])[0];
+    return this.g.node('Slice', [x, this.ints(starts), this.ints(ends), this.ints(axes)], {}, [
+      { dtype: x.dtype, shape },
+    ])[0];
   }
 
   /** Gather rows: data [N, ...] indexed by ids of any shape → [...ids.shape, ...]. */
   gather(data: Value, indices: Value, axis = 0): Value {
     const ax = normAxis(axis, data.shape.length);
     const shape = [...data.shape.slice(0, ax), ...indices.shape, ...data.shape.slice(ax + 1)];
-    return this.g.node('Gather', [data, indices], { axis: { kind: 'int', value: axis } }, [{ dtype: data.dtype, shape }])[0];
+    return this.g.node('Gather', [data, indices], { axis: { kind: 'int', value: axis } }, [
+      { dtype: data.dtype, shape },
+    ])[0];
   }
 
   gatherElements(data: Value, indices: Value, axis: number): Value {
-    return this.g.node('GatherElements', [data, indices], { axis: { kind: 'int', value: axis } }, [{ dtype: data.dtype, shape: [...indices.shape] }])[0];
+    return this.g.node('GatherElements', [data, indices], { axis: { kind: 'int', value: axis } }, [
+      { dtype: data.dtype, shape: [...indices.shape] },
+    ])[0];
   }
 
   scatterElementsAdd(data: Value, indices: Value, updates: Value, axis: number): Value {
-    return this.g.node('ScatterElements', [data, indices, updates], { axis: { kind: 'int', value: axis }, reduction: { kind: 'string', value: 'add' } }, [{ dtype: data.dtype, shape: [...data.shape] }])[0];
+    return this.g.node(
+      'ScatterElements',
+      [data, indices, updates],
+      { axis: { kind: 'int', value: axis }, reduction: { kind: 'string', value: 'add' } },
+      [{ dtype: data.dtype, shape: [...data.shape] }],
+    )[0];
   }
 
   /** Adds `updates` [...I, ...rest] into rows `indices` [...I, k] of data (duplicates accumulate). */
   scatterNDAdd(data: Value, indices: Value, updates: Value): Value {
-    return this.g.node('ScatterND', [data, indices, updates], { reduction: { kind: 'string', value: 'add' } }, [{ dtype: data.dtype, shape: [...data.shape] }])[0];
+    return this.g.node('ScatterND', [data, indices, updates], { reduction: { kind: 'string', value: 'add' } }, [
+      { dtype: data.dtype, shape: [...data.shape] },
+    ])[0];
   }
 
   /** Elementwise sum of any number of tensors (broadcasting), one pass. */
   sum(xs: readonly Value[]): Value {
     if (xs.length === 1) return xs[0];
     if (xs.length === 2) return this.add(xs[0], xs[1]);
-    return this.g.node('Sum', xs, {}, [{ dtype: xs[0].dtype, shape: xs.map((x) => x.shape).reduce(broadcastShapes) }])[0];
+    return this.g.node('Sum', xs, {}, [
+      { dtype: xs[0].dtype, shape: xs.map((x) => x.shape).reduce(broadcastShapes) },
+    ])[0];
   }
 
   /** Zero padding; `pads` is an int64 [2·rank] tensor (all begins, then all ends). */
   pad(x: Value, pads: Value, outShape: Shape): Value {
-    return this.g.node('Pad', [x, pads], { mode: { kind: 'string', value: 'constant' } }, [{ dtype: x.dtype, shape: outShape }])[0];
+    return this.g.node('Pad', [x, pads], { mode: { kind: 'string', value: 'constant' } }, [
+      { dtype: x.dtype, shape: outShape },
+    ])[0];
   }
 
   /** Splits along `axis` into pieces of the sizes in the int64 [n] tensor `sizes`. */
   split(x: Value, sizes: Value, axis: number, pieceShapes: readonly Shape[]): Value[] {
-    return this.g.node('Split', [x, sizes], { axis: { kind: 'int', value: axis } }, pieceShapes.map((shape) => ({ dtype: x.dtype, shape: [...shape] })));
+    return this.g.node(
+      'Split',
+      [x, sizes],
+      { axis: { kind: 'int', value: axis } },
+      pieceShapes.map((shape) => ({ dtype: x.dtype, shape: [...shape] })),
+    );
   }
 
   /**
@@ -206,11 +306,23 @@ export class Ops {
    * with a past) but not returned. One kernel instead of ~15 nodes per layer, but without a
    * gradient rule: inference graphs only.
    */
-  attention(q: Value, k: Value, v: Value, bias: Value, pastK: Value, pastV: Value, numHeads: number, numKvHeads: number): Value {
+  attention(
+    q: Value,
+    k: Value,
+    v: Value,
+    bias: Value,
+    pastK: Value,
+    pastV: Value,
+    numHeads: number,
+    numKvHeads: number,
+  ): Value {
     const cache = (of: Value) => ({ dtype: of.dtype, shape: [of.shape[0], of.shape[1], `kv${of.id}`, of.shape[3]] });
-    return this.g.node('Attention', [q, k, v, bias, pastK, pastV],
+    return this.g.node(
+      'Attention',
+      [q, k, v, bias, pastK, pastV],
       { q_num_heads: { kind: 'int', value: numHeads }, kv_num_heads: { kind: 'int', value: numKvHeads } },
-      [{ dtype: q.dtype, shape: [...q.shape] }, cache(pastK), cache(pastV)])[0];
+      [{ dtype: q.dtype, shape: [...q.shape] }, cache(pastK), cache(pastV)],
+    )[0];
   }
 
   /**
@@ -218,11 +330,15 @@ export class Ops {
    * cos/sin tables [maxPositions, hd/2] and absolute positions [B, T]. Inference graphs only.
    */
   rotaryEmbedding(x: Value, cos: Value, sin: Value, positions: Value, numHeads: number): Value {
-    return this.g.node('RotaryEmbedding', [x, cos, sin, positions], { num_heads: { kind: 'int', value: numHeads } }, [{ dtype: x.dtype, shape: [...x.shape] }])[0];
+    return this.g.node('RotaryEmbedding', [x, cos, sin, positions], { num_heads: { kind: 'int', value: numHeads } }, [
+      { dtype: x.dtype, shape: [...x.shape] },
+    ])[0];
   }
 
   /** A zero tensor shaped like `like`. */
-  zerosLike(like: Value): Value { return this.expandLike(this.scalar(0, like.dtype), like); }
+  zerosLike(like: Value): Value {
+    return this.expandLike(this.scalar(0, like.dtype), like);
+  }
 
   // ---- compositions used by the model builders ----
 
@@ -245,11 +361,16 @@ export class Ops {
     return this.add(this.mul(this.div(centered, this.sqrt(this.add(variance, this.scalar(eps)))), weight), bias);
   }
 
-  silu(x: Value): Value { return this.mul(x, this.sigmoid(x)); }
+  silu(x: Value): Value {
+    return this.mul(x, this.sigmoid(x));
+  }
 
   /** GPT-2's tanh approximation ("gelu_new"). */
   geluTanh(x: Value): Value {
-    const inner = this.mul(this.add(x, this.mul(this.mul(this.mul(x, x), x), this.scalar(0.044715))), this.scalar(Math.sqrt(2 / Math.PI)));
+    const inner = this.mul(
+      this.add(x, this.mul(this.mul(this.mul(x, x), x), this.scalar(0.044715))),
+      this.scalar(Math.sqrt(2 / Math.PI)),
+    );
     return this.mul(this.mul(x, this.scalar(0.5)), this.add(this.tanh(inner), this.scalar(1)));
   }
 }

@@ -41,7 +41,13 @@ export function threadCount(): number {
 }
 
 const typeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
-  data instanceof Float32Array ? 'float32' : data instanceof BigInt64Array ? 'int64' : data instanceof Int32Array ? 'int32' : 'bool';
+  data instanceof Float32Array
+    ? 'float32'
+    : data instanceof BigInt64Array
+      ? 'int64'
+      : data instanceof Int32Array
+        ? 'int32'
+        : 'bool';
 
 interface NativeSession {
   run(feeds: Record<string, ort.Tensor>, fetches: Record<string, null>, options: object): Record<string, ort.Tensor>;
@@ -118,7 +124,11 @@ export class GraphSession {
     }
   }
 
-  private static async load(model: Uint8Array | string, name: string, sessionOptions: SessionOptions): Promise<GraphSession> {
+  private static async load(
+    model: Uint8Array | string,
+    name: string,
+    sessionOptions: SessionOptions,
+  ): Promise<GraphSession> {
     const options = {
       executionProviders: ['cpu'],
       intraOpNumThreads: sessionOptions.threads ?? threadCount(),
@@ -133,18 +143,35 @@ export class GraphSession {
     try {
       if (binding) {
         const native = binding.create(model, options);
-        return new GraphSession(native, null, name, native.outputMetadata.map((m) => m.name));
+        return new GraphSession(
+          native,
+          null,
+          name,
+          native.outputMetadata.map((m) => m.name),
+        );
       }
-      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+      const session =
+        typeof model === 'string'
+          ? await ort.InferenceSession.create(model, options)
+          : await ort.InferenceSession.create(model, options);
       return new GraphSession(null, session, name, session.outputNames);
     } catch (e) {
-      throw new AlignkitError('internal', `onnxruntime could not load ${name}: ${(e as Error).message}`, {}, { cause: e });
+      throw new AlignkitError(
+        'internal',
+        `onnxruntime could not load ${name}: ${(e as Error).message}`,
+        {},
+        { cause: e },
+      );
     }
   }
 
-  async run(feeds: Record<string, Feed>, outputs: readonly string[] = this.outputNames): Promise<Record<string, Fetched>> {
+  async run(
+    feeds: Record<string, Feed>,
+    outputs: readonly string[] = this.outputNames,
+  ): Promise<Record<string, Fetched>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
+    for (const [name, f] of Object.entries(feeds))
+      ortFeeds[name] = new ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
     let result: Record<string, ort.Tensor>;
     try {
       if (this.native) {
@@ -155,7 +182,12 @@ export class GraphSession {
         result = await this.session!.run(ortFeeds, outputs as string[]);
       }
     } catch (e) {
-      throw new AlignkitError('internal', `onnxruntime failed running ${this.name}: ${(e as Error).message}`, {}, { cause: e });
+      throw new AlignkitError(
+        'internal',
+        `onnxruntime failed running ${this.name}: ${(e as Error).message}`,
+        {},
+        { cause: e },
+      );
     }
     const out: Record<string, Fetched> = {};
     for (const [name, t] of Object.entries(result)) out[name] = { dims: t.dims, data: t.data as TensorData };

@@ -18,7 +18,13 @@ export interface GenerationSettings {
  * locally (no /tokenize, e.g. OpenAI) expose this one, and it is used only then.
  */
 interface ServerChat {
-  chat(req: { messages: readonly ChatMessage[]; maxNewTokens: number; temperature?: number; topP?: number; seed?: number }): Promise<{ text: string }[]>;
+  chat(req: {
+    messages: readonly ChatMessage[];
+    maxNewTokens: number;
+    temperature?: number;
+    topP?: number;
+    seed?: number;
+  }): Promise<{ text: string }[]>;
 }
 
 const serverChat = (model: LanguageModel): ServerChat | undefined =>
@@ -39,8 +45,18 @@ export function renderChat(model: LanguageModel, messages: readonly ChatMessage[
 /** A stable text identity of a rendered chat (for cache keys). */
 export const renderedText = (r: RenderedChat) => ('prompt' in r ? r.prompt : `chat:${JSON.stringify(r.messages)}`);
 
-export async function sampleRendered(model: LanguageModel, rendered: RenderedChat, settings: GenerationSettings, seed?: number): Promise<string> {
-  const common = { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topP: settings.topP, seed: seed ?? settings.seed };
+export async function sampleRendered(
+  model: LanguageModel,
+  rendered: RenderedChat,
+  settings: GenerationSettings,
+  seed?: number,
+): Promise<string> {
+  const common = {
+    maxNewTokens: settings.maxNewTokens,
+    temperature: settings.temperature,
+    topP: settings.topP,
+    seed: seed ?? settings.seed,
+  };
   if ('messages' in rendered) {
     const [result] = await serverChat(model)!.chat({ messages: rendered.messages, ...common });
     return result?.text ?? '';
@@ -50,7 +66,12 @@ export async function sampleRendered(model: LanguageModel, rendered: RenderedCha
 }
 
 /** Renders the conversation for the model and samples one reply. */
-export function sampleChat(model: LanguageModel, messages: readonly ChatMessage[], settings: GenerationSettings, seed?: number): Promise<string> {
+export function sampleChat(
+  model: LanguageModel,
+  messages: readonly ChatMessage[],
+  settings: GenerationSettings,
+  seed?: number,
+): Promise<string> {
   return sampleRendered(model, renderChat(model, messages), settings, seed);
 }
 

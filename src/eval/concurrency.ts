@@ -3,8 +3,13 @@
  * When a worker throws, no new items start; the ones in flight are awaited (so whatever they
  * persist is not lost) and the first error is rethrown.
  */
-export async function runPool<T>(items: readonly T[], limit: number, worker: (item: T, index: number) => Promise<void>): Promise<void> {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
+export async function runPool<T>(
+  items: readonly T[],
+  limit: number,
+  worker: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async () => {

@@ -13,25 +13,49 @@ export function parseCsv(text: string, file?: string): { header: string[]; rows:
   let start = 1;
   let atFieldStart = true;
   let blank = true; // nothing at all on the record's line (a quoted "" is not blank)
-  const endField = () => { cells.push(field); field = ''; atFieldStart = true; };
-  const endRecord = () => { endField(); if (!blank) records.push({ cells, line: start }); cells = []; blank = true; };
+  const endField = () => {
+    cells.push(field);
+    field = '';
+    atFieldStart = true;
+  };
+  const endRecord = () => {
+    endField();
+    if (!blank) records.push({ cells, line: start });
+    cells = [];
+    blank = true;
+  };
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
     if (c !== '\n' && c !== '\r') blank = false;
     if (quoted) {
       if (c === '"') {
-        if (body[i + 1] === '"') { field += '"'; i++; } else quoted = false;
+        if (body[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
       } else {
         if (c === '\n') line++;
         field += c;
       }
       continue;
     }
-    if (c === '"' && atFieldStart) { quoted = true; atFieldStart = false; continue; }
-    if (c === ',') { endField(); continue; }
+    if (c === '"' && atFieldStart) {
+      quoted = true;
+      atFieldStart = false;
+      continue;
+    }
+    if (c === ',') {
+      endField();
+      continue;
+    }
     if (c === '\r' && body[i + 1] === '\n') continue;
-    if (c === '\n') { endRecord(); line++; start = line; continue; }
+    if (c === '\n') {
+      endRecord();
+      line++;
+      start = line;
+      continue;
+    }
     field += c;
     atFieldStart = false;
   }

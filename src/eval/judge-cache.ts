@@ -22,7 +22,9 @@ export function judgeCacheHash(key: JudgeCacheKey): string {
 }
 
 function sortedEntries(o: Record<string, unknown>): [string, unknown][] {
-  return Object.entries(o).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.entries(o)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -33,13 +35,20 @@ export class JudgeCache {
   readonly dir: string;
   hits = 0;
   misses = 0;
-  constructor(dir: string) { this.dir = dir; }
+  constructor(dir: string) {
+    this.dir = dir;
+  }
 
-  private file(hash: string): string { return join(this.dir, hash.slice(0, 2), `${hash}.json`); }
+  private file(hash: string): string {
+    return join(this.dir, hash.slice(0, 2), `${hash}.json`);
+  }
 
   get(key: JudgeCacheKey): string | undefined {
     const file = this.file(judgeCacheHash(key));
-    if (!existsSync(file)) { this.misses++; return undefined; }
+    if (!existsSync(file)) {
+      this.misses++;
+      return undefined;
+    }
     try {
       const entry = JSON.parse(readFileSync(file, 'utf8')) as JudgeCacheEntry;
       if (typeof entry.output !== 'string') throw new Error('no output');

@@ -17,7 +17,12 @@ export interface JudgeSettings {
   retryTemperature: number;
 }
 
-export const defaultJudgeSettings: JudgeSettings = { temperature: 0, maxNewTokens: 512, maxAttempts: 3, retryTemperature: 0.7 };
+export const defaultJudgeSettings: JudgeSettings = {
+  temperature: 0,
+  maxNewTokens: 512,
+  maxAttempts: 3,
+  retryTemperature: 0.7,
+};
 
 /** A parser returns the value, or a string saying why the text is not a valid judgement. */
 export type JudgeParser<T> = (text: string) => { value: T } | { error: string };
@@ -54,7 +59,9 @@ export class Judge {
     this.cache = cache;
   }
 
-  get id(): string { return this.model.id; }
+  get id(): string {
+    return this.model.id;
+  }
 
   /** Judges a conversation rendered for the judge model (its chat template, or its server's). */
   judgeChat<T>(messages: readonly ChatMessage[], parse: JudgeParser<T>): Promise<Judgement<T>> {

@@ -68,7 +68,11 @@ export async function runStaged<I, R extends object>(options: StagedRunOptions<I
   const total = items.length;
   let done = total - pending.length;
   let failures = 0;
-  if (isFailure) for (const key of keys) { const r = finished.get(key); if (r && isFailure(r)) failures++; }
+  if (isFailure)
+    for (const key of keys) {
+      const r = finished.get(key);
+      if (r && isFailure(r)) failures++;
+    }
   onProgress?.({ done, total, failures });
 
   await runPool(pending, concurrency, async (item) => {
@@ -94,8 +98,14 @@ export async function runStaged<I, R extends object>(options: StagedRunOptions<I
     onProgress?.({ done, total, failures });
   });
 
-  const results = keys.flatMap((k) => { const r = finished.get(k); return r ? [r] : []; });
+  const results = keys.flatMap((k) => {
+    const r = finished.get(k);
+    return r ? [r] : [];
+  });
   const itemResponses = new Map<string, ResponseRecord>();
-  for (const k of keys) { const r = given?.get(k) ?? responses.get(k); if (r) itemResponses.set(k, r); }
+  for (const k of keys) {
+    const r = given?.get(k) ?? responses.get(k);
+    if (r) itemResponses.set(k, r);
+  }
   return { responses: itemResponses, results, missing };
 }

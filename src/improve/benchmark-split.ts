@@ -17,7 +17,16 @@ export interface BenchmarkSplit {
   evaluation: ConceptMathItem[];
 }
 
-export function splitBenchmark(items: readonly ConceptMathItem[], referenceFraction: number, seed: number): BenchmarkSplit {
-  const { first, second } = stratifiedSplit(items, (i) => [i.grade, i.cate0, i.cate1, i.cate2].join('\u0000'), referenceFraction, seed);
+export function splitBenchmark(
+  items: readonly ConceptMathItem[],
+  referenceFraction: number,
+  seed: number,
+): BenchmarkSplit {
+  const { first, second } = stratifiedSplit(
+    items,
+    (i) => [i.grade, i.cate0, i.cate1, i.cate2].join('\u0000'),
+    referenceFraction,
+    seed,
+  );
   return { reference: first, evaluation: second };
 }

@@ -35,7 +35,15 @@ export interface FineTuneSettings {
 }
 
 export const defaultFineTuneSettings: FineTuneSettings = {
-  lr: 1e-4, epochs: 2, batchSize: 8, gradAccum: 1, schedule: 'cosine', warmup: 0, maxGradNorm: 1, weightDecay: 0, seed: 0,
+  lr: 1e-4,
+  epochs: 2,
+  batchSize: 8,
+  gradAccum: 1,
+  schedule: 'cosine',
+  warmup: 0,
+  maxGradNorm: 1,
+  weightDecay: 0,
+  seed: 0,
 };
 
 export interface FineTuneResult {
@@ -47,13 +55,24 @@ export interface FineTuneResult {
   finalLoss: number | null;
 }
 
-export async function fineTune(o: { modelPath: string; dataFile: string; outDir: string; settings: FineTuneSettings; resume: boolean; onProgress?: (p: TrainProgress) => void }): Promise<FineTuneResult> {
+export async function fineTune(o: {
+  modelPath: string;
+  dataFile: string;
+  outDir: string;
+  settings: FineTuneSettings;
+  resume: boolean;
+  onProgress?: (p: TrainProgress) => void;
+}): Promise<FineTuneResult> {
   const s = o.settings;
   const model = readLocalCheckpoint(o.modelPath);
   const maxLength = Math.min(s.maxLength ?? model.config.maxPositions, model.config.maxPositions);
   const { examples, stats } = loadSftData(o.dataFile, model.tokenizer, { maxLength });
   const lora: LoraConfig | undefined = s.loraRank
-    ? { rank: s.loraRank, alpha: s.loraAlpha ?? 2 * s.loraRank, targets: s.loraTargets?.length ? s.loraTargets : defaultLoraTargets(model.config) }
+    ? {
+        rank: s.loraRank,
+        alpha: s.loraAlpha ?? 2 * s.loraRank,
+        targets: s.loraTargets?.length ? s.loraTargets : defaultLoraTargets(model.config),
+      }
     : undefined;
   // a killed run continues from its last checkpoint; one killed before any checkpoint starts over
   const resume = o.resume && listCheckpoints(o.outDir).length > 0;
@@ -83,5 +102,11 @@ export async function fineTune(o: { modelPath: string; dataFile: string; outDir:
     onProgress: o.onProgress,
   });
   if (!result.modelDir) throw new AlignkitError('internal', 'the trainer wrote no model directory');
-  return { modelDir: result.modelDir, steps: result.steps, examples: examples.length, truncated: stats.truncated, finalLoss: result.final.loss ?? null };
+  return {
+    modelDir: result.modelDir,
+    steps: result.steps,
+    examples: examples.length,
+    truncated: stats.truncated,
+    finalLoss: result.final.loss ?? null,
+  };
 }

@@ -8,7 +8,8 @@ import type { FineTuneResult } from './fine-tune.ts';
 import type { ImprovementTable } from './improvement-table.ts';
 import type { DataReport } from './run-improve.ts';
 
-const delta = (before: number | null, after: number | null) => (before === null || after === null ? null : round(100 * (after - before), 1));
+const delta = (before: number | null, after: number | null) =>
+  before === null || after === null ? null : round(100 * (after - before), 1);
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 /** Short, unique labels for plots: the leaf name (or "parent (small leaves)"), with the system when there are several. */
@@ -39,9 +40,15 @@ export function improveSummary(o: {
 }): Summary {
   const { table, data } = o;
   const [weak, rest, overall] = table.groups;
-  const labels = conceptLabels(o.units, table.concepts.map((c) => c.concept));
+  const labels = conceptLabels(
+    o.units,
+    table.concepts.map((c) => c.concept),
+  );
   const dataOf = new Map(data.perConcept.map((c) => [c.concept, c]));
-  const nameOf = (id: string) => { const u = o.units.byId.get(id); return u ? `${systemName(u.grade)} · ${u.concept}` : id; };
+  const nameOf = (id: string) => {
+    const u = o.units.byId.get(id);
+    return u ? `${systemName(u.grade)} · ${u.concept}` : id;
+  };
   const removedBy = (kind: 'exact' | 'near') => data.removed.filter((r) => r.match.kind === kind).length;
 
   const tables: Table[] = [
@@ -49,16 +56,59 @@ export function improveSummary(o: {
       title: `Weakest ${weak.concepts} concepts vs the rest (evaluation part)`,
       columns: ['', 'concepts', 'items', 'before %', 'after %', 'Δ points'],
       rows: [
-        [`weakest ${weak.concepts} (mean over concepts)`, weak.concepts, weak.items, percent(weak.before, 2), percent(weak.after, 2), delta(weak.before, weak.after)],
-        ['other concepts (mean over concepts)', rest.concepts, rest.items, percent(rest.before, 2), percent(rest.after, 2), delta(rest.before, rest.after)],
-        ['overall (over items)', overall.concepts, overall.items, percent(overall.before, 2), percent(overall.after, 2), delta(overall.before, overall.after)],
+        [
+          `weakest ${weak.concepts} (mean over concepts)`,
+          weak.concepts,
+          weak.items,
+          percent(weak.before, 2),
+          percent(weak.after, 2),
+          delta(weak.before, weak.after),
+        ],
+        [
+          'other concepts (mean over concepts)',
+          rest.concepts,
+          rest.items,
+          percent(rest.before, 2),
+          percent(rest.after, 2),
+          delta(rest.before, rest.after),
+        ],
+        [
+          'overall (over items)',
+          overall.concepts,
+          overall.items,
+          percent(overall.before, 2),
+          percent(overall.after, 2),
+          delta(overall.before, overall.after),
+        ],
       ],
       note: `The shape of the ConceptMath paper's Table 3. Concepts were ranked on the reference part (${o.split.reference.length} items), which also trained the classifier and gave the teacher its examples; before/after is measured on the other ${o.split.evaluation.length} items only.`,
     },
     {
       title: 'Per concept (evaluation part)',
-      columns: ['concept', 'weak', 'rank', 'reference acc %', 'items', 'before %', 'after %', 'Δ points', 'retrieved', 'generated'],
-      rows: table.concepts.map((c) => [nameOf(c.concept), c.weak ? 'yes' : '', c.rank, percent(c.referenceAccuracy, 1), c.items, percent(c.before, 1), percent(c.after, 1), delta(c.before, c.after), dataOf.get(c.concept)?.retrieved ?? null, dataOf.get(c.concept)?.generated ?? null]),
+      columns: [
+        'concept',
+        'weak',
+        'rank',
+        'reference acc %',
+        'items',
+        'before %',
+        'after %',
+        'Δ points',
+        'retrieved',
+        'generated',
+      ],
+      rows: table.concepts.map((c) => [
+        nameOf(c.concept),
+        c.weak ? 'yes' : '',
+        c.rank,
+        percent(c.referenceAccuracy, 1),
+        c.items,
+        percent(c.before, 1),
+        percent(c.after, 1),
+        delta(c.before, c.after),
+        dataOf.get(c.concept)?.retrieved ?? null,
+        dataOf.get(c.concept)?.generated ?? null,
+      ]),
       note: `rank: by accuracy on the reference part, 1 = weakest. A leaf concept with fewer than ${o.units.minItems} reference items is pooled with the other small leaves of its parent ("${POOLED}").`,
     },
     {
@@ -74,32 +124,66 @@ export function improveSummary(o: {
         data.emptyInPools.length ? `No pool problem was assigned to: ${data.emptyInPools.map(nameOf).join('; ')}.` : '',
         data.skipped.length ? `Skipped (no training data at all): ${data.skipped.map(nameOf).join('; ')}.` : '',
         `Fine-tuned ${o.fineTune.steps} steps on ${o.fineTune.examples} examples (${o.fineTune.truncated} truncated); final training loss ${o.fineTune.finalLoss === null ? '—' : o.fineTune.finalLoss.toFixed(4)}.`,
-      ].filter(Boolean).join(' '),
+      ]
+        .filter(Boolean)
+        .join(' '),
     },
     {
       title: `Duplicates of evaluation items removed (${data.removed.length}: ${removedBy('exact')} exact, ${removedBy('near')} near)`,
       columns: ['from', 'origin', 'kind', 'evaluation item', 'Jaccard', 'question'],
-      rows: data.removed.map((r) => [r.source, r.origin, r.match.kind, r.match.key, round(r.match.jaccard, 3), clip(r.question, 120)]),
-      note: data.removed.length ? 'Compared after normalization (case, spacing, punctuation; numbers kept) by word 3-gram Jaccard and containment.' : 'none',
+      rows: data.removed.map((r) => [
+        r.source,
+        r.origin,
+        r.match.kind,
+        r.match.key,
+        round(r.match.jaccard, 3),
+        clip(r.question, 120),
+      ]),
+      note: data.removed.length
+        ? 'Compared after normalization (case, spacing, punctuation; numbers kept) by word 3-gram Jaccard and containment.'
+        : 'none',
     },
     {
       title: 'Concept classifier (TF-IDF + logistic regression, trained on the reference part)',
       columns: ['held-out accuracy %', 'majority baseline %', 'concepts', 'train', 'held out'],
-      rows: data.classifier ? [[percent(data.classifier.accuracy, 1), percent(data.classifier.majorityAccuracy, 1), data.classifier.labels, data.classifier.trainSize, data.classifier.testSize]] : [],
-      note: data.classifier ? 'Held out: a stratified 30 % of the reference part, scored by a classifier trained on the rest.' : 'Too few reference questions per concept to hold any out; not scored.',
+      rows: data.classifier
+        ? [
+            [
+              percent(data.classifier.accuracy, 1),
+              percent(data.classifier.majorityAccuracy, 1),
+              data.classifier.labels,
+              data.classifier.trainSize,
+              data.classifier.testSize,
+            ],
+          ]
+        : [],
+      note: data.classifier
+        ? 'Held out: a stratified 30 % of the reference part, scored by a classifier trained on the rest.'
+        : 'Too few reference questions per concept to hold any out; not scored.',
     },
   ];
   if (data.teacher) {
     tables.push({
       title: `Teacher output (${data.teacher.model})`,
       columns: ['outcome', 'count'],
-      rows: [['kept', data.teacher.kept], ...Object.entries(data.teacher.dropped).map(([reason, n]): [string, number] => [`dropped: ${reason}`, n])],
+      rows: [
+        ['kept', data.teacher.kept],
+        ...Object.entries(data.teacher.dropped).map(([reason, n]): [string, number] => [`dropped: ${reason}`, n]),
+      ],
       note: `${data.teacher.calls} calls; dropped outputs are counted, never trained on.`,
     });
   }
 
-  const bars = (title: string, rows: { label: string; before: number | null; after: number | null }[], note?: string): Plot => ({
-    type: 'bar', title, xLabel: 'concept', yLabel: 'accuracy %', yRange: [0, 100],
+  const bars = (
+    title: string,
+    rows: { label: string; before: number | null; after: number | null }[],
+    note?: string,
+  ): Plot => ({
+    type: 'bar',
+    title,
+    xLabel: 'concept',
+    yLabel: 'accuracy %',
+    yRange: [0, 100],
     series: [
       { name: 'before', points: rows.map((r) => [r.label, percent(r.before, 1) ?? NaN]) },
       { name: 'after', points: rows.map((r) => [r.label, percent(r.after, 1) ?? NaN]) },
@@ -112,10 +196,21 @@ export function improveSummary(o: {
       { label: 'other concepts', before: rest.before, after: rest.after },
       { label: 'overall', before: overall.before, after: overall.after },
     ]),
-    bars(`The ${weak.concepts} weakest concepts: before and after`, table.concepts.filter((c) => c.weak).map((c) => ({ label: labels.get(c.concept)!, before: c.before, after: c.after }))),
+    bars(
+      `The ${weak.concepts} weakest concepts: before and after`,
+      table.concepts
+        .filter((c) => c.weak)
+        .map((c) => ({ label: labels.get(c.concept)!, before: c.before, after: c.after })),
+    ),
   ];
   const others = table.concepts.filter((c) => !c.weak);
-  if (others.length && others.length <= 60) plots.push(bars('The other concepts: before and after', others.map((c) => ({ label: labels.get(c.concept)!, before: c.before, after: c.after }))));
+  if (others.length && others.length <= 60)
+    plots.push(
+      bars(
+        'The other concepts: before and after',
+        others.map((c) => ({ label: labels.get(c.concept)!, before: c.before, after: c.after })),
+      ),
+    );
 
   return {
     kind: 'improve',
@@ -134,7 +229,9 @@ export function improveSummary(o: {
       duplicates_removed: data.removed.length,
       classifier_heldout_accuracy: percent(data.classifier?.accuracy, 1),
       classifier_majority_baseline: percent(data.classifier?.majorityAccuracy, 1),
-      ...(data.teacher ? { teacher_kept: data.teacher.kept, teacher_dropped: data.teacher.calls - data.teacher.kept } : {}),
+      ...(data.teacher
+        ? { teacher_kept: data.teacher.kept, teacher_dropped: data.teacher.calls - data.teacher.kept }
+        : {}),
       model: o.model,
       fine_tuned_model: o.fineTune.modelDir,
       ...(o.teacher ? { teacher: o.teacher } : {}),

@@ -32,14 +32,22 @@ export interface ImprovementTable {
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
-function accuracyByUnit(units: ConceptUnits, outcomes: readonly ConceptOutcome[]): Map<string, { accuracy: number | null; count: number }> {
-  return new Map(conceptAccuracy(outcomes.map((o) => unitOutcome(units, o)))
-    .filter((c) => c.level === 2)
-    .map((c) => [`${c.grade}:${c.concept}`, { accuracy: c.accuracy, count: c.count }]));
+function accuracyByUnit(
+  units: ConceptUnits,
+  outcomes: readonly ConceptOutcome[],
+): Map<string, { accuracy: number | null; count: number }> {
+  return new Map(
+    conceptAccuracy(outcomes.map((o) => unitOutcome(units, o)))
+      .filter((c) => c.level === 2)
+      .map((c) => [`${c.grade}:${c.concept}`, { accuracy: c.accuracy, count: c.count }]),
+  );
 }
 
 /** Concepts ranked by accuracy on the given outcomes: ascending, then more items first, then name. */
-export function rankConcepts(units: ConceptUnits, outcomes: readonly ConceptOutcome[]): { concept: string; accuracy: number; items: number }[] {
+export function rankConcepts(
+  units: ConceptUnits,
+  outcomes: readonly ConceptOutcome[],
+): { concept: string; accuracy: number; items: number }[] {
   return [...accuracyByUnit(units, outcomes)]
     .filter(([, a]) => a.accuracy !== null)
     .map(([concept, a]) => ({ concept, accuracy: a.accuracy!, items: a.count }))
@@ -57,15 +65,22 @@ export function improvementTable(o: {
   const after = accuracyByUnit(o.units, o.after);
   const weak = new Set(o.weak);
   const rank = new Map(o.ranking.map((r, i) => [r.concept, { rank: i + 1, accuracy: r.accuracy }]));
-  const concepts: ConceptRow[] = [...new Set([...before.keys(), ...after.keys()])].map((concept) => ({
-    concept,
-    weak: weak.has(concept),
-    rank: rank.get(concept)?.rank ?? null,
-    referenceAccuracy: rank.get(concept)?.accuracy ?? null,
-    items: before.get(concept)?.count ?? after.get(concept)?.count ?? 0,
-    before: before.get(concept)?.accuracy ?? null,
-    after: after.get(concept)?.accuracy ?? null,
-  })).sort((a, b) => Number(b.weak) - Number(a.weak) || (a.rank ?? Infinity) - (b.rank ?? Infinity) || (a.concept < b.concept ? -1 : 1));
+  const concepts: ConceptRow[] = [...new Set([...before.keys(), ...after.keys()])]
+    .map((concept) => ({
+      concept,
+      weak: weak.has(concept),
+      rank: rank.get(concept)?.rank ?? null,
+      referenceAccuracy: rank.get(concept)?.accuracy ?? null,
+      items: before.get(concept)?.count ?? after.get(concept)?.count ?? 0,
+      before: before.get(concept)?.accuracy ?? null,
+      after: after.get(concept)?.accuracy ?? null,
+    }))
+    .sort(
+      (a, b) =>
+        Number(b.weak) - Number(a.weak) ||
+        (a.rank ?? Infinity) - (b.rank ?? Infinity) ||
+        (a.concept < b.concept ? -1 : 1),
+    );
   const group = (name: 'weakest' | 'rest', rows: ConceptRow[]): GroupRow => ({
     group: name,
     concepts: rows.length,
@@ -77,9 +92,21 @@ export function improvementTable(o: {
   return {
     concepts,
     groups: [
-      group('weakest', concepts.filter((c) => c.weak)),
-      group('rest', concepts.filter((c) => !c.weak)),
-      { group: 'overall', concepts: concepts.length, items: o.before.length, before: micro(o.before), after: micro(o.after) },
+      group(
+        'weakest',
+        concepts.filter((c) => c.weak),
+      ),
+      group(
+        'rest',
+        concepts.filter((c) => !c.weak),
+      ),
+      {
+        group: 'overall',
+        concepts: concepts.length,
+        items: o.before.length,
+        before: micro(o.before),
+        after: micro(o.after),
+      },
     ],
   };
 }

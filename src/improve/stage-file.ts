@@ -21,11 +21,16 @@ export class StageFile {
 
   constructor(dir: string) {
     this.path = join(dir, STAGES_FILE);
-    if (!existsSync(this.path)) { this.stages = {}; return; }
+    if (!existsSync(this.path)) {
+      this.stages = {};
+      return;
+    }
     try {
       this.stages = JSON.parse(readFileSync(this.path, 'utf8'));
     } catch (e) {
-      throw formatError(`unreadable stage file (${(e as Error).message}); delete it to redo every stage`, { file: this.path });
+      throw formatError(`unreadable stage file (${(e as Error).message}); delete it to redo every stage`, {
+        file: this.path,
+      });
     }
   }
 

@@ -30,7 +30,12 @@ export interface RemovedDuplicate {
   match: DuplicateMatch;
 }
 
-export function trainingRecord(p: Pick<PoolProblem, 'question' | 'solution' | 'answer'>, source: DataSource, origin: string, concept?: string): TrainingRecord {
+export function trainingRecord(
+  p: Pick<PoolProblem, 'question' | 'solution' | 'answer'>,
+  source: DataSource,
+  origin: string,
+  concept?: string,
+): TrainingRecord {
   return {
     prompt: [{ role: 'user', content: p.question }],
     completion: [{ role: 'assistant', content: solutionCompletion(p) }],
@@ -41,9 +46,20 @@ export function trainingRecord(p: Pick<PoolProblem, 'question' | 'solution' | 'a
 }
 
 /** Drops pool problems that duplicate evaluation items, recording each. */
-export function cleanPool<T extends PoolProblem>(pool: readonly T[], index: DuplicateIndex): { clean: T[]; removed: RemovedDuplicate[] } {
+export function cleanPool<T extends PoolProblem>(
+  pool: readonly T[],
+  index: DuplicateIndex,
+): { clean: T[]; removed: RemovedDuplicate[] } {
   const { kept, removed } = withoutDuplicates(pool, (p) => p.question, index);
-  return { clean: kept, removed: removed.map(({ item, match }) => ({ source: 'pool' as const, origin: item.id, question: item.question, match })) };
+  return {
+    clean: kept,
+    removed: removed.map(({ item, match }) => ({
+      source: 'pool' as const,
+      origin: item.id,
+      question: item.question,
+      match,
+    })),
+  };
 }
 
 export interface MixInput {
@@ -76,7 +92,12 @@ export interface Mix {
 
 export function buildMix(input: MixInput): Mix {
   const generatedClean = withoutDuplicates(input.generated, (p) => p.question, input.index);
-  const removed: RemovedDuplicate[] = generatedClean.removed.map(({ item, match }) => ({ source: 'generated', origin: item.key, question: item.question, match }));
+  const removed: RemovedDuplicate[] = generatedClean.removed.map(({ item, match }) => ({
+    source: 'generated',
+    origin: item.key,
+    question: item.question,
+    match,
+  }));
   const conceptRecords: TrainingRecord[] = [];
   const perConcept: ConceptData[] = input.weakConcepts.map((concept) => {
     const retrieved = input.retrieved.get(concept) ?? [];

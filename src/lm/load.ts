@@ -39,7 +39,8 @@ export interface LocalCheckpoint {
 
 /** Reads a local checkpoint (HF directory or llama2.c .bin) with its tokenizer, validated. */
 export function readLocalCheckpoint(path: string, tokenizerPath?: string): LocalCheckpoint {
-  if (!existsSync(path)) throw inputError('model not found (expected an HF directory or a llama2.c .bin checkpoint)', { file: path });
+  if (!existsSync(path))
+    throw inputError('model not found (expected an HF directory or a llama2.c .bin checkpoint)', { file: path });
   let config: ModelConfig, weights: Weights, defaultTokenizer: string | undefined;
   if (isRewardModelDirectory(path)) {
     // reward / value models keep their score head in `weights`; the native model runs it
@@ -49,13 +50,19 @@ export function readLocalCheckpoint(path: string, tokenizerPath?: string): Local
     ({ config, weights } = readHfDirectory(path));
     defaultTokenizer = path;
   } else if (statSync(path).isDirectory()) {
-    throw inputError('not a model directory: no config.json (expected an HF directory or a llama2.c .bin checkpoint)', { file: path });
+    throw inputError('not a model directory: no config.json (expected an HF directory or a llama2.c .bin checkpoint)', {
+      file: path,
+    });
   } else {
     ({ config, weights } = readLlama2cCheckpoint(path));
     defaultTokenizer = siblingLlama2cTokenizer(path);
   }
   const tokPath = tokenizerPath ?? defaultTokenizer;
-  if (!tokPath) throw inputError('no tokenizer found beside the checkpoint; pass --tokenizer PATH (a llama2.c tokenizer .bin or an HF tokenizer)', { file: path });
+  if (!tokPath)
+    throw inputError(
+      'no tokenizer found beside the checkpoint; pass --tokenizer PATH (a llama2.c tokenizer .bin or an HF tokenizer)',
+      { file: path },
+    );
   const tokenizer = loadTokenizer(tokPath);
   checkTokenizerMatchesModel(tokenizer, config.vocabSize, path);
   return { config, weights, tokenizer, source: path };
@@ -81,7 +88,10 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
 export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath);
   if (ckpt.config.family === 'llama' && !ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
-    throw inputError('this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model', { file: path });
+    throw inputError(
+      'this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model',
+      { file: path },
+    );
   return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true });
 }
 
@@ -89,8 +99,22 @@ export async function loadNativeModel(path: string, tokenizerPath?: string): Pro
  * A freshly initialized model of the same architecture and tokenizer as a local checkpoint
  * (the random-init control of probing experiments).
  */
-export async function loadRandomInitTwin(ref: string, tokenizerPath: string | undefined, seed: number): Promise<NativeModel> {
-  if (parseModelRef(ref).kind !== 'local') throw new AlignkitError('capability', `a random-init twin needs a local model (its architecture and tokenizer), not the remote "${ref}"`);
+export async function loadRandomInitTwin(
+  ref: string,
+  tokenizerPath: string | undefined,
+  seed: number,
+): Promise<NativeModel> {
+  if (parseModelRef(ref).kind !== 'local')
+    throw new AlignkitError(
+      'capability',
+      `a random-init twin needs a local model (its architecture and tokenizer), not the remote "${ref}"`,
+    );
   const ckpt = readLocalCheckpoint(ref, tokenizerPath);
-  return NativeModel.create(`${ref} (random init, seed ${seed})`, ckpt.config, randomInitWeights(ckpt.config, seed), ckpt.tokenizer, { consumeWeights: true });
+  return NativeModel.create(
+    `${ref} (random init, seed ${seed})`,
+    ckpt.config,
+    randomInitWeights(ckpt.config, seed),
+    ckpt.tokenizer,
+    { consumeWeights: true },
+  );
 }

@@ -33,7 +33,10 @@ export interface RewardModelFiles {
 export function isRewardModelDirectory(dir: string): boolean {
   if (!existsSync(join(dir, CONFIG_FILE))) return false;
   const raw = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8'));
-  return Array.isArray(raw.architectures) && raw.architectures.some((a: unknown) => typeof a === 'string' && a.endsWith('ForSequenceClassification'));
+  return (
+    Array.isArray(raw.architectures) &&
+    raw.architectures.some((a: unknown) => typeof a === 'string' && a.endsWith('ForSequenceClassification'))
+  );
 }
 
 /**
@@ -45,12 +48,18 @@ export function readRewardModel(dir: string): RewardModelFiles {
   if (!existsSync(file)) throw inputError('not a model directory: no config.json', { file: dir });
   const raw = JSON.parse(readFileSync(file, 'utf8'));
   const arch = Object.entries(SEQUENCE_CLASSIFIER).find(([, seq]) => raw.architectures?.includes(seq))?.[0];
-  if (!arch) throw formatError(`expected a reward model (architectures: one of ${Object.values(SEQUENCE_CLASSIFIER).join(', ')})`, { file, field: 'architectures' });
-  if (raw.num_labels !== undefined && raw.num_labels !== 1) throw formatError(`a reward model has num_labels 1, got ${raw.num_labels}`, { file, field: 'num_labels' });
+  if (!arch)
+    throw formatError(
+      `expected a reward model (architectures: one of ${Object.values(SEQUENCE_CLASSIFIER).join(', ')})`,
+      { file, field: 'architectures' },
+    );
+  if (raw.num_labels !== undefined && raw.num_labels !== 1)
+    throw formatError(`a reward model has num_labels 1, got ${raw.num_labels}`, { file, field: 'num_labels' });
   const config = parseHfConfig({ ...raw, architectures: [arch] }, file);
   const all = readSafetensors(findCheckpointFile(dir));
   const score = all.get(SCORE_HEAD);
-  if (!score || score.data.length !== config.hiddenSize) throw formatError(`missing ${SCORE_HEAD} [1, ${config.hiddenSize}]`, { file: dir });
+  if (!score || score.data.length !== config.hiddenSize)
+    throw formatError(`missing ${SCORE_HEAD} [1, ${config.hiddenSize}]`, { file: dir });
   const prefix = config.family === 'gpt2' ? gpt2PrefixOf(all.keys()) : undefined;
   const diskNames = [...expectedWeightShapes(config, prefix).keys()];
   const memoryNames = [...expectedWeightShapes(config).keys()];
@@ -63,4 +72,3 @@ export function readRewardModel(dir: string): RewardModelFiles {
   weights.set(SCORE_HEAD, score);
   return { config, weights, tokenizer: loadTokenizer(dir), score: score.data };
 }
-

@@ -16,10 +16,14 @@ export interface SamplingParams {
 export type RandomSource = () => number;
 
 export function argmax(row: ArrayLike<number>, offset = 0, length = row.length - offset): number {
-  let best = 0, bestValue = -Infinity;
+  let best = 0,
+    bestValue = -Infinity;
   for (let i = 0; i < length; i++) {
     const v = row[offset + i];
-    if (v > bestValue) { bestValue = v; best = i; }
+    if (v > bestValue) {
+      bestValue = v;
+      best = i;
+    }
   }
   return best;
 }
@@ -28,10 +32,17 @@ export function argmax(row: ArrayLike<number>, offset = 0, length = row.length -
  * Samples a token id from `row[offset .. offset+vocab)` holding log-probs or logits.
  * Deterministic given the random source.
  */
-export function sampleToken(row: ArrayLike<number>, offset: number, vocab: number, params: SamplingParams, random: RandomSource): number {
+export function sampleToken(
+  row: ArrayLike<number>,
+  offset: number,
+  vocab: number,
+  params: SamplingParams,
+  random: RandomSource,
+): number {
   const temperature = params.temperature ?? 1;
   if (temperature <= 0 || params.topK === 1) return argmax(row, offset, vocab);
-  const topK = params.topK ?? 0, topP = params.topP ?? 1;
+  const topK = params.topK ?? 0,
+    topP = params.topP ?? 1;
   const cutByK = topK > 0 && topK < vocab;
   if (!cutByK && topP >= 1) return sampleUnfiltered(row, offset, vocab, temperature, random);
   if (cutByK && topP >= 1) {
@@ -58,12 +69,22 @@ export function sampleToken(row: ArrayLike<number>, offset: number, vocab: numbe
 }
 
 /** Draws from the whole vocabulary in id order (the same draw filteredWeights' list would give). */
-function sampleUnfiltered(row: ArrayLike<number>, offset: number, vocab: number, temperature: number, random: RandomSource): number {
+function sampleUnfiltered(
+  row: ArrayLike<number>,
+  offset: number,
+  vocab: number,
+  temperature: number,
+  random: RandomSource,
+): number {
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (row[offset + i] > max) max = row[offset + i];
   if (values.length < vocab) values = new Float64Array(vocab);
   let total = 0;
-  for (let i = 0; i < vocab; i++) { const e = Math.exp((row[offset + i] - max) / temperature); values[i] = e; total += e; }
+  for (let i = 0; i < vocab; i++) {
+    const e = Math.exp((row[offset + i] - max) / temperature);
+    values[i] = e;
+    total += e;
+  }
   let u = random() * total;
   let last = 0;
   for (let i = 0; i < vocab; i++) {
@@ -83,17 +104,34 @@ function sampleUnfiltered(row: ArrayLike<number>, offset: number, vocab: number,
  * largest value; top-p sorts only the tokens above a threshold that is lowered until they hold
  * enough mass.
  */
-export function filteredWeights(row: ArrayLike<number>, offset: number, vocab: number, temperature: number, topK: number, topP: number): [number, number][] {
+export function filteredWeights(
+  row: ArrayLike<number>,
+  offset: number,
+  vocab: number,
+  temperature: number,
+  topK: number,
+  topP: number,
+): [number, number][] {
   if (topK > 0 && topK < vocab) {
     const count = topKWeights(row, offset, vocab, topK, temperature);
     const candidates = Array.from({ length: count }, (_, i): [number, number] => [topIds[i], topWeights[i]]);
-    return topP < 1 ? nucleusOf(candidates, candidates.reduce((sum, [, x]) => sum + x, 0), topP) : candidates;
+    return topP < 1
+      ? nucleusOf(
+          candidates,
+          candidates.reduce((sum, [, x]) => sum + x, 0),
+          topP,
+        )
+      : candidates;
   }
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (row[offset + i] > max) max = row[offset + i];
   const w = new Float64Array(vocab);
   let total = 0;
-  for (let i = 0; i < vocab; i++) { const e = Math.exp((row[offset + i] - max) / temperature); w[i] = e; total += e; }
+  for (let i = 0; i < vocab; i++) {
+    const e = Math.exp((row[offset + i] - max) / temperature);
+    w[i] = e;
+    total += e;
+  }
   if (topP < 1) return nucleusOf(nucleusCandidates(w, total, topP), total, topP);
   const all: [number, number][] = [];
   for (let i = 0; i < vocab; i++) if (w[i] > 0) all.push([i, w[i]]);
@@ -128,15 +166,29 @@ let topWeights = new Float64Array(0);
  */
 function topKWeights(row: ArrayLike<number>, offset: number, vocab: number, k: number, temperature: number): number {
   if (values.length < vocab) values = new Float64Array(vocab);
-  if (topIds.length < k) { topIds = new Int32Array(k); topWeights = new Float64Array(k); }
+  if (topIds.length < k) {
+    topIds = new Int32Array(k);
+    topWeights = new Float64Array(k);
+  }
   let n = 0;
-  for (let i = 0; i < vocab; i++) { const x = row[offset + i]; if (x > -Infinity) values[n++] = x; }
+  for (let i = 0; i < vocab; i++) {
+    const x = row[offset + i];
+    if (x > -Infinity) values[n++] = x;
+  }
   if (n === 0) return 0;
   const wanted = Math.min(k, n);
   const threshold = kthLargest(values, n, wanted);
   let count = 0;
-  for (let id = 0; id < vocab; id++) if (row[offset + id] > threshold) { topIds[count] = id; topWeights[count++] = row[offset + id]; }
-  for (let id = 0; id < vocab && count < wanted; id++) if (row[offset + id] === threshold) { topIds[count] = id; topWeights[count++] = threshold; }
+  for (let id = 0; id < vocab; id++)
+    if (row[offset + id] > threshold) {
+      topIds[count] = id;
+      topWeights[count++] = row[offset + id];
+    }
+  for (let id = 0; id < vocab && count < wanted; id++)
+    if (row[offset + id] === threshold) {
+      topIds[count] = id;
+      topWeights[count++] = threshold;
+    }
   sortTop(count);
   const max = topWeights[0];
   let kept = 0;
@@ -151,16 +203,24 @@ function topKWeights(row: ArrayLike<number>, offset: number, vocab: number, k: n
 /** Sorts topIds/topWeights[0, count) by value, descending, ties by id: insertion sort for a usual k. */
 function sortTop(count: number): void {
   if (count > 64) {
-    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => topWeights[b] - topWeights[a] || topIds[a] - topIds[b]);
-    const ids = order.map((i) => topIds[i]), ws = order.map((i) => topWeights[i]);
+    const order = Array.from({ length: count }, (_, i) => i).sort(
+      (a, b) => topWeights[b] - topWeights[a] || topIds[a] - topIds[b],
+    );
+    const ids = order.map((i) => topIds[i]),
+      ws = order.map((i) => topWeights[i]);
     topIds.set(ids);
     topWeights.set(ws);
     return;
   }
   for (let i = 1; i < count; i++) {
-    const id = topIds[i], w = topWeights[i];
+    const id = topIds[i],
+      w = topWeights[i];
     let j = i - 1;
-    while (j >= 0 && (topWeights[j] < w || (topWeights[j] === w && topIds[j] > id))) { topIds[j + 1] = topIds[j]; topWeights[j + 1] = topWeights[j]; j--; }
+    while (j >= 0 && (topWeights[j] < w || (topWeights[j] === w && topIds[j] > id))) {
+      topIds[j + 1] = topIds[j];
+      topWeights[j + 1] = topWeights[j];
+      j--;
+    }
     topIds[j + 1] = id;
     topWeights[j + 1] = w;
   }
@@ -168,15 +228,23 @@ function sortTop(count: number): void {
 
 /** The k-th largest of values[0, n) (1-based k), reordering them in place (Hoare's selection). */
 function kthLargest(values: Float64Array, n: number, k: number): number {
-  let lo = 0, hi = n - 1;
+  let lo = 0,
+    hi = n - 1;
   const target = k - 1;
   while (lo < hi) {
     const pivot = values[(lo + hi) >> 1];
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (values[i] > pivot) i++;
       while (values[j] < pivot) j--;
-      if (i <= j) { const t = values[i]; values[i] = values[j]; values[j] = t; i++; j--; }
+      if (i <= j) {
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
+      }
     }
     if (target <= j) hi = j;
     else if (target >= i) lo = i;
@@ -192,7 +260,11 @@ function nucleusCandidates(w: Float64Array, total: number, topP: number): [numbe
   for (let threshold = max * 1e-3; ; threshold *= 1e-3) {
     const c: [number, number][] = [];
     let mass = 0;
-    for (let i = 0; i < w.length; i++) if (w[i] >= threshold && w[i] > 0) { c.push([i, w[i]]); mass += w[i]; }
+    for (let i = 0; i < w.length; i++)
+      if (w[i] >= threshold && w[i] > 0) {
+        c.push([i, w[i]]);
+        mass += w[i];
+      }
     // tokens below the threshold all weigh less than any kept one, so once the kept ones reach
     // p of the total, the nucleus lies among them
     if (mass >= topP * total || threshold === 0 || threshold < Number.MIN_VALUE) return c.sort(byWeight);

@@ -12,8 +12,15 @@ import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { inputError } from '../errors.ts';
 
-export function saveCheckpoint(dir: string, config: ModelConfig, weights: Weights, tokenizer: Tokenizer, options: WriteHfOptions = {}): void {
-  if (!(tokenizer instanceof HfTokenizer || tokenizer instanceof Llama2cTokenizer)) throw inputError('only HF and llama2.c tokenizers can be saved with a checkpoint');
+export function saveCheckpoint(
+  dir: string,
+  config: ModelConfig,
+  weights: Weights,
+  tokenizer: Tokenizer,
+  options: WriteHfOptions = {},
+): void {
+  if (!(tokenizer instanceof HfTokenizer || tokenizer instanceof Llama2cTokenizer))
+    throw inputError('only HF and llama2.c tokenizers can be saved with a checkpoint');
   const files = hfTokenizerFiles(tokenizer, { modelMaxLength: config.maxPositions });
   const specialMap: Record<string, unknown> = {};
   for (const field of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {

@@ -18,7 +18,12 @@ export interface AttentionInputs {
  * Attention of one layer from its projected q, k, v [B, T, heads·hd]: the output [B, T, H·hd],
  * and with a cache the new tokens' keys (after RoPE) and values [B, T, Hkv·hd] to append to it.
  */
-export type SelfAttention = (q: Value, k: Value, v: Value, layer: number) => { out: Value; newKv?: { k: Value; v: Value } };
+export type SelfAttention = (
+  q: Value,
+  k: Value,
+  v: Value,
+  layer: number,
+) => { out: Value; newKv?: { k: Value; v: Value } };
 
 /**
  * Causal (grouped-query) attention composed of standard, differentiable ops (training graphs).

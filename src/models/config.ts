@@ -43,11 +43,15 @@ const ARCHITECTURES = {
 export type Architecture = keyof typeof ARCHITECTURES;
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
 
-const isArchitecture = (name: unknown): name is Architecture => typeof name === 'string' && Object.hasOwn(ARCHITECTURES, name);
+const isArchitecture = (name: unknown): name is Architecture =>
+  typeof name === 'string' && Object.hasOwn(ARCHITECTURES, name);
 
 /** Typed access to config.json fields; every error names the file and the field. */
 class ConfigFields {
-  constructor(private readonly raw: Record<string, unknown>, readonly file: string) {}
+  constructor(
+    private readonly raw: Record<string, unknown>,
+    readonly file: string,
+  ) {}
 
   error(field: string, message: string) {
     return formatError(message, { file: this.file, field });
@@ -92,7 +96,8 @@ class ConfigFields {
 
   tokenId(field: string): number | null {
     const value = this.raw[field] ?? null;
-    if (value !== null && !isTokenId(value)) throw this.error(field, `expected a token id or null, got ${JSON.stringify(value)}`);
+    if (value !== null && !isTokenId(value))
+      throw this.error(field, `expected a token id or null, got ${JSON.stringify(value)}`);
     return value;
   }
 
@@ -131,7 +136,8 @@ function resolveArchitecture(f: ConfigFields): Architecture {
   const supported = `supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`;
   const listed = f.get('architectures');
   if (listed !== undefined && listed !== null) {
-    if (!Array.isArray(listed) || listed.length === 0) throw f.error('architectures', `expected a list of architecture names, got ${JSON.stringify(listed)}`);
+    if (!Array.isArray(listed) || listed.length === 0)
+      throw f.error('architectures', `expected a list of architecture names, got ${JSON.stringify(listed)}`);
     const found = listed.find(isArchitecture);
     if (!found) throw f.error('architectures', `unsupported architecture ${JSON.stringify(listed[0])} (${supported})`);
     return found;
@@ -139,7 +145,8 @@ function resolveArchitecture(f: ConfigFields): Architecture {
   const modelType = f.get('model_type');
   const byType = SUPPORTED_ARCHITECTURES.find((a) => ARCHITECTURES[a].modelType === modelType);
   if (byType) return byType;
-  if (modelType === undefined) throw f.error('architectures', `missing, and no model_type to infer it from (${supported})`);
+  if (modelType === undefined)
+    throw f.error('architectures', `missing, and no model_type to infer it from (${supported})`);
   throw f.error('model_type', `unsupported model type ${JSON.stringify(modelType)} (${supported})`);
 }
 
@@ -154,26 +161,35 @@ function parseLlamaFamily(f: ConfigFields, architecture: Architecture): ModelCon
   if (f.has('head_dim')) {
     headDim = f.positiveInt('head_dim');
   } else {
-    if (hiddenSize % numHeads !== 0) throw f.error('hidden_size', `${hiddenSize} is not divisible by num_attention_heads (${numHeads})`);
+    if (hiddenSize % numHeads !== 0)
+      throw f.error('hidden_size', `${hiddenSize} is not divisible by num_attention_heads (${numHeads})`);
     headDim = hiddenSize / numHeads;
   }
-  if (headDim % 2 !== 0) throw f.error(f.has('head_dim') ? 'head_dim' : 'hidden_size', `the head size (${headDim}) must be even for rotary embeddings`);
+  if (headDim % 2 !== 0)
+    throw f.error(
+      f.has('head_dim') ? 'head_dim' : 'hidden_size',
+      `the head size (${headDim}) must be even for rotary embeddings`,
+    );
 
   const act = f.string('hidden_act', 'silu');
-  if (act !== 'silu') throw f.error('hidden_act', `unsupported activation ${JSON.stringify(act)} (the llama family uses "silu")`);
+  if (act !== 'silu')
+    throw f.error('hidden_act', `unsupported activation ${JSON.stringify(act)} (the llama family uses "silu")`);
   checkRopeIsPlain(f);
   if (f.boolean('mlp_bias', false)) throw f.error('mlp_bias', 'MLP biases are not supported');
 
   const modelType = ARCHITECTURES[architecture].modelType;
-  const attentionBias = modelType === 'qwen2' ? true : modelType === 'llama' ? f.boolean('attention_bias', false) : false;
+  const attentionBias =
+    modelType === 'qwen2' ? true : modelType === 'llama' ? f.boolean('attention_bias', false) : false;
   let slidingWindow: number | null = null;
-  if (modelType === 'mistral' && f.get('sliding_window') !== null) slidingWindow = f.positiveInt('sliding_window', 4096);
+  if (modelType === 'mistral' && f.get('sliding_window') !== null)
+    slidingWindow = f.positiveInt('sliding_window', 4096);
   if (modelType === 'qwen2' && f.boolean('use_sliding_window', false)) slidingWindow = f.positiveInt('sliding_window');
 
   const ropeParameters = f.get('rope_parameters') as { rope_theta?: unknown } | undefined;
-  const ropeTheta = f.has('rope_theta') || !ropeParameters?.rope_theta
-    ? f.positiveNumber('rope_theta', 10000)
-    : new ConfigFields(ropeParameters as Record<string, unknown>, f.file).positiveNumber('rope_theta', 10000);
+  const ropeTheta =
+    f.has('rope_theta') || !ropeParameters?.rope_theta
+      ? f.positiveNumber('rope_theta', 10000)
+      : new ConfigFields(ropeParameters as Record<string, unknown>, f.file).positiveNumber('rope_theta', 10000);
 
   return {
     family: 'llama',
@@ -202,8 +218,10 @@ function checkRopeIsPlain(f: ConfigFields): void {
   for (const field of ['rope_scaling', 'rope_parameters']) {
     const value = f.get(field);
     if (value === undefined || value === null) continue;
-    const type = (value as { rope_type?: unknown; type?: unknown }).rope_type ?? (value as { type?: unknown }).type ?? 'default';
-    if (type !== 'default') throw f.error(field, `RoPE type ${JSON.stringify(type)} is not supported (only plain RoPE)`);
+    const type =
+      (value as { rope_type?: unknown; type?: unknown }).rope_type ?? (value as { type?: unknown }).type ?? 'default';
+    if (type !== 'default')
+      throw f.error(field, `RoPE type ${JSON.stringify(type)} is not supported (only plain RoPE)`);
   }
 }
 
@@ -219,8 +237,10 @@ function parseGpt2(f: ConfigFields, architecture: Architecture): ModelConfig {
   if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
     throw f.error('activation_function', `unsupported activation ${JSON.stringify(act)} (expected "gelu_new")`);
   }
-  if (f.boolean('scale_attn_by_inverse_layer_idx', false)) throw f.error('scale_attn_by_inverse_layer_idx', 'not supported');
-  if (!f.boolean('scale_attn_weights', true)) throw f.error('scale_attn_weights', 'unscaled attention is not supported');
+  if (f.boolean('scale_attn_by_inverse_layer_idx', false))
+    throw f.error('scale_attn_by_inverse_layer_idx', 'not supported');
+  if (!f.boolean('scale_attn_weights', true))
+    throw f.error('scale_attn_weights', 'unscaled attention is not supported');
   return {
     family: 'gpt2',
     architecture,
@@ -246,11 +266,16 @@ function parseGpt2(f: ConfigFields, architecture: Architecture): ModelConfig {
 /** The config.json for `cfg`; parseHfConfig(configToHf(cfg)) gives `cfg` back. */
 export function configToHf(cfg: ModelConfig): Record<string, unknown> {
   if (!isArchitecture(cfg.architecture)) {
-    throw inputError(`unsupported architecture ${JSON.stringify(cfg.architecture)} (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`, { field: 'architecture' });
+    throw inputError(
+      `unsupported architecture ${JSON.stringify(cfg.architecture)} (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
+      { field: 'architecture' },
+    );
   }
   const { family, modelType } = ARCHITECTURES[cfg.architecture];
-  if (family !== cfg.family) throw inputError(`${cfg.architecture} is in the ${family} family, not ${cfg.family}`, { field: 'family' });
-  const cannot = (field: string, why: string) => inputError(`${cfg.architecture} config.json cannot express ${why}`, { field });
+  if (family !== cfg.family)
+    throw inputError(`${cfg.architecture} is in the ${family} family, not ${cfg.family}`, { field: 'family' });
+  const cannot = (field: string, why: string) =>
+    inputError(`${cfg.architecture} config.json cannot express ${why}`, { field });
   const common = {
     architectures: [cfg.architecture],
     model_type: modelType,
@@ -262,7 +287,8 @@ export function configToHf(cfg: ModelConfig): Record<string, unknown> {
   };
   if (family === 'gpt2') {
     if (cfg.numKvHeads !== cfg.numHeads) throw cannot('numKvHeads', 'grouped-query attention');
-    if (cfg.headDim * cfg.numHeads !== cfg.hiddenSize) throw cannot('headDim', 'a head size other than n_embd / n_head');
+    if (cfg.headDim * cfg.numHeads !== cfg.hiddenSize)
+      throw cannot('headDim', 'a head size other than n_embd / n_head');
     if (!cfg.attentionBias) throw cannot('attentionBias', 'attention without biases');
     if (cfg.slidingWindow !== null) throw cannot('slidingWindow', 'sliding-window attention');
     return {

@@ -6,7 +6,13 @@ import type { BodyInputs, BodyOptions, BodyOutputs } from './transformer.ts';
 import { attention } from './attention.ts';
 
 /** GPT-2: learned positions, LayerNorm, fused c_attn (Conv1D layout [in, out]), gelu_new MLP. */
-export function buildGpt2Body(o: Ops, cfg: ModelConfig, p: ParameterSource, io: BodyInputs, options: BodyOptions): BodyOutputs {
+export function buildGpt2Body(
+  o: Ops,
+  cfg: ModelConfig,
+  p: ParameterSource,
+  io: BodyInputs,
+  options: BodyOptions,
+): BodyOutputs {
   const { numHeads: H, headDim: hd, hiddenSize: D } = cfg;
   const prefix = p.has('transformer.wte.weight') ? 'transformer.' : '';
   const t = (name: string) => p.tensor(prefix + name);
@@ -26,7 +32,15 @@ export function buildGpt2Body(o: Ops, cfg: ModelConfig, p: ParameterSource, io: 
       out = o.attention(q, k, v, io.bias, io.past[l].k, io.past[l].v, H, H);
       newKv.push({ k, v });
     } else {
-      out = attention(o, { q: heads(q), k: heads(k), v: heads(v), bias: io.bias, numHeads: H, numKvHeads: H, headDim: hd });
+      out = attention(o, {
+        q: heads(q),
+        k: heads(k),
+        v: heads(v),
+        bias: io.bias,
+        numHeads: H,
+        numKvHeads: H,
+        headDim: hd,
+      });
     }
     x = o.add(x, o.add(o.matmul(out, t(pre + 'attn.c_proj.weight')), t(pre + 'attn.c_proj.bias')));
     const h2 = o.layerNorm(x, t(pre + 'ln_2.weight'), t(pre + 'ln_2.bias'), cfg.normEps);

@@ -39,7 +39,10 @@ export function float32ToFloat16(values: Float32Array, out: Uint16Array = new Ui
   return out;
 }
 
-export function float32ToBfloat16(values: Float32Array, out: Uint16Array = new Uint16Array(values.length)): Uint16Array {
+export function float32ToBfloat16(
+  values: Float32Array,
+  out: Uint16Array = new Uint16Array(values.length),
+): Uint16Array {
   const inBits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   for (let i = 0; i < values.length; i++) {
     const x = inBits[i];
@@ -67,12 +70,12 @@ function float32BitsToFloat16(x: number): number {
     const half = 1 << (shift - 1);
     const rest = m & ((1 << shift) - 1);
     let h = m >>> shift;
-    if (rest > half || (rest === half && (h & 1))) h++;
+    if (rest > half || (rest === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mantissa >>> 13);
   const rest = mantissa & 0x1fff;
   // a carry out of the mantissa correctly bumps the exponent (up to infinity)
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
   return sign | h;
 }

@@ -7,7 +7,12 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { formatError, inputError } from '../errors.ts';
 import { configToHf, readHfConfig, type ModelConfig } from './config.ts';
-import { findCheckpointFile, SafetensorsCheckpoint, writeSafetensorsCheckpoint, type SaveDtype } from './safetensors.ts';
+import {
+  findCheckpointFile,
+  SafetensorsCheckpoint,
+  writeSafetensorsCheckpoint,
+  type SaveDtype,
+} from './safetensors.ts';
 import { checkWeightShapes, expectedWeightShapes, gpt2PrefixOf } from './weight-shapes.ts';
 import type { Weights } from './weights.ts';
 
@@ -33,18 +38,23 @@ export function isHfDirectory(path: string): boolean {
 export function readHfDirectory(dir: string, options: ReadHfOptions = {}): HfModel {
   if (!existsSync(dir)) {
     const interrupted = leftovers(dir).find((f) => f.kind === 'old');
-    const hint = interrupted ? ` (a save was interrupted while replacing it; the previous model is in ${interrupted.path})` : '';
+    const hint = interrupted
+      ? ` (a save was interrupted while replacing it; the previous model is in ${interrupted.path})`
+      : '';
     throw inputError(`model directory not found${hint}`, { file: dir });
   }
-  if (!statSync(dir).isDirectory()) throw inputError('expected an HF model directory (config.json + *.safetensors)', { file: dir });
-  if (!existsSync(join(dir, CONFIG_FILE))) throw formatError(`not an HF model directory: no ${CONFIG_FILE}`, { file: dir });
+  if (!statSync(dir).isDirectory())
+    throw inputError('expected an HF model directory (config.json + *.safetensors)', { file: dir });
+  if (!existsSync(join(dir, CONFIG_FILE)))
+    throw formatError(`not an HF model directory: no ${CONFIG_FILE}`, { file: dir });
   const config = readHfConfig(join(dir, CONFIG_FILE));
   let checkpointFile: string;
   try {
     checkpointFile = findCheckpointFile(dir);
   } catch (e) {
     const hasPickle = readdirSync(dir).some((f) => f.startsWith('pytorch_model') && f.endsWith('.bin'));
-    if (hasPickle) throw formatError('only PyTorch pickle weights (pytorch_model*.bin); convert them to safetensors', { file: dir });
+    if (hasPickle)
+      throw formatError('only PyTorch pickle weights (pytorch_model*.bin); convert them to safetensors', { file: dir });
     throw e;
   }
   const checkpoint = SafetensorsCheckpoint.open(checkpointFile);
@@ -79,17 +89,26 @@ const TORCH_DTYPE: Record<SaveDtype, string> = { F32: 'float32', F16: 'float16',
  * An existing `dir` is replaced only once the new one is complete, and only if it is empty or
  * an HF model directory itself (never a folder of unrelated files).
  */
-export function writeHfDirectory(dir: string, config: ModelConfig, weights: Weights, options: WriteHfOptions = {}): void {
+export function writeHfDirectory(
+  dir: string,
+  config: ModelConfig,
+  weights: Weights,
+  options: WriteHfOptions = {},
+): void {
   const shapes = new Map([...weights].map(([name, t]) => [name, t.shape]));
   checkWeightShapes(config, shapes, `weights to save in ${dir}`);
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw inputError('exists and is not a directory', { file: dir });
     if (readdirSync(dir).length > 0 && !existsSync(join(dir, CONFIG_FILE))) {
-      throw inputError(`refusing to replace a non-empty directory that is not a model directory (no ${CONFIG_FILE})`, { file: dir });
+      throw inputError(`refusing to replace a non-empty directory that is not a model directory (no ${CONFIG_FILE})`, {
+        file: dir,
+      });
     }
   }
   const dtype = options.dtype ?? 'F32';
-  const extraFiles = Object.entries(options.extraFiles ?? {}).map(([name, content]) => [checkExtraFileName(name, dir), content] as const);
+  const extraFiles = Object.entries(options.extraFiles ?? {}).map(
+    ([name, content]) => [checkExtraFileName(name, dir), content] as const,
+  );
 
   const parent = dirname(resolve(dir));
   mkdirSync(parent, { recursive: true });
@@ -101,11 +120,17 @@ export function writeHfDirectory(dir: string, config: ModelConfig, weights: Weig
     const hfConfig = { ...configToHf(config), torch_dtype: TORCH_DTYPE[dtype] };
     writeFileSync(join(tmp, CONFIG_FILE), JSON.stringify(hfConfig, null, 2) + '\n');
     const generation = Object.fromEntries(
-      Object.entries({ _from_model_config: true, bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenId, ...options.generationConfig })
-        .filter(([, v]) => v !== null && v !== undefined),
+      Object.entries({
+        _from_model_config: true,
+        bos_token_id: config.bosTokenId,
+        eos_token_id: config.eosTokenId,
+        ...options.generationConfig,
+      }).filter(([, v]) => v !== null && v !== undefined),
     );
     writeFileSync(join(tmp, GENERATION_CONFIG_FILE), JSON.stringify(generation, null, 2) + '\n');
-    const toSave: Weights = new Map([...weights].filter(([name]) => !(config.tieWordEmbeddings && name === 'lm_head.weight')));
+    const toSave: Weights = new Map(
+      [...weights].filter(([name]) => !(config.tieWordEmbeddings && name === 'lm_head.weight')),
+    );
     writeSafetensorsCheckpoint(tmp, toSave, { dtype, shardBytes: options.shardBytes ?? 5e9 });
     for (const [name, content] of extraFiles) {
       mkdirSync(dirname(join(tmp, name)), { recursive: true });
@@ -162,8 +187,11 @@ const RESERVED = /^(config\.json|generation_config\.json|model(-\d{5}-of-\d{5})?
 function checkExtraFileName(name: string, dir: string): string {
   const clean = normalize(name);
   if (!name || isAbsolute(name) || clean.startsWith('..') || clean.split(sep).includes('..')) {
-    throw inputError(`extra file name ${JSON.stringify(name)} must be a relative path inside the directory`, { file: dir });
+    throw inputError(`extra file name ${JSON.stringify(name)} must be a relative path inside the directory`, {
+      file: dir,
+    });
   }
-  if (RESERVED.test(clean)) throw inputError(`extra file ${JSON.stringify(name)} would overwrite a file the model save writes`, { file: dir });
+  if (RESERVED.test(clean))
+    throw inputError(`extra file ${JSON.stringify(name)} would overwrite a file the model save writes`, { file: dir });
   return clean;
 }

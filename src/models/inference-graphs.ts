@@ -25,7 +25,10 @@ export function initializerSource(g: Graph, weights: Weights): ParameterSource {
     has: (name) => weights.has(name),
     tensor(name) {
       const key = 't:' + name;
-      if (!cache.has(key)) { const w = get(name); cache.set(key, g.tensor(name, 'float32', w.shape, w.data)); }
+      if (!cache.has(key)) {
+        const w = get(name);
+        cache.set(key, g.tensor(name, 'float32', w.shape, w.data));
+      }
       return cache.get(key)!;
     },
     linear(name) {
@@ -41,10 +44,18 @@ export function initializerSource(g: Graph, weights: Weights): ParameterSource {
 export const SCORE_HEAD = 'score.weight';
 
 export const stepNames = {
-  ids: 'input_ids', positions: 'position_ids', bias: 'attn_bias',
-  rows: 'score_rows', targets: 'targets', lastRows: 'next_rows',
-  targetLogprobs: 'target_logprobs', nextLogprobs: 'next_logprobs', scalar: 'scalar_head',
-  pastK: (l: number) => `past_key_${l}`, pastV: (l: number) => `past_value_${l}`, newKv: 'new_kv',
+  ids: 'input_ids',
+  positions: 'position_ids',
+  bias: 'attn_bias',
+  rows: 'score_rows',
+  targets: 'targets',
+  lastRows: 'next_rows',
+  targetLogprobs: 'target_logprobs',
+  nextLogprobs: 'next_logprobs',
+  scalar: 'scalar_head',
+  pastK: (l: number) => `past_key_${l}`,
+  pastV: (l: number) => `past_value_${l}`,
+  newKv: 'new_kv',
   layer: (l: number) => `layer_hidden_${l}`,
 };
 
@@ -79,8 +90,15 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   const last = o.gather(flat, lastRows);
   g.output(o.logSoftmax(o.matmul(last, head), -1), stepNames.nextLogprobs);
   // reward and value models (*ForSequenceClassification) read a scalar head at the same rows
-  if (weights.has(SCORE_HEAD)) g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);
-  g.output(o.concat(body.newKv.flatMap((kv) => [kv.k, kv.v]), 2), stepNames.newKv);
+  if (weights.has(SCORE_HEAD))
+    g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);
+  g.output(
+    o.concat(
+      body.newKv.flatMap((kv) => [kv.k, kv.v]),
+      2,
+    ),
+    stepNames.newKv,
+  );
   for (const [l, v] of body.layerHidden) g.output(v, stepNames.layer(l));
   return g;
 }

@@ -51,7 +51,10 @@ export function readLlama2cHeader(file: string): Llama2cHeader {
     checkPlausible(header, file);
     const expected = expectedFileBytes(header);
     if (size !== expected) {
-      throw formatError(`the file has ${size} bytes, but its header (${describe(header)}) implies ${expected} bytes: truncated, or not a llama2.c checkpoint`, { file });
+      throw formatError(
+        `the file has ${size} bytes, but its header (${describe(header)}) implies ${expected} bytes: truncated, or not a llama2.c checkpoint`,
+        { file },
+      );
     }
     return header;
   } finally {
@@ -62,42 +65,82 @@ export function readLlama2cHeader(file: string): Llama2cHeader {
 function parseHeader(bytes: Buffer, file: string): Llama2cHeader {
   if (bytes.length >= 8 && bytes.readUInt32LE(0) === MAGIC_V1) {
     const version = bytes.readInt32LE(4);
-    if (version === 2) throw formatError('llama2.c version 2 (int8-quantized Q8_0) checkpoints are not supported; export with --version 0 or 1', { file });
-    if (version !== 1) throw formatError(`unknown llama2.c checkpoint version ${version} (supported: legacy v0 and v1)`, { file });
-    if (bytes.length < V1_HEADER_BYTES) throw formatError(`truncated: a v1 checkpoint has a ${V1_HEADER_BYTES}-byte header, the file has ${bytes.length} bytes`, { file });
+    if (version === 2)
+      throw formatError(
+        'llama2.c version 2 (int8-quantized Q8_0) checkpoints are not supported; export with --version 0 or 1',
+        { file },
+      );
+    if (version !== 1)
+      throw formatError(`unknown llama2.c checkpoint version ${version} (supported: legacy v0 and v1)`, { file });
+    if (bytes.length < V1_HEADER_BYTES)
+      throw formatError(
+        `truncated: a v1 checkpoint has a ${V1_HEADER_BYTES}-byte header, the file has ${bytes.length} bytes`,
+        { file },
+      );
     const ints = [0, 1, 2, 3, 4, 5, 6].map((i) => bytes.readInt32LE(8 + 4 * i));
     return fromInts(1, ints, bytes[36] === 1, V1_HEADER_BYTES);
   }
-  if (bytes.length < 28) throw formatError(`truncated: a llama2.c checkpoint starts with a 28-byte header, the file has ${bytes.length} bytes`, { file });
+  if (bytes.length < 28)
+    throw formatError(
+      `truncated: a llama2.c checkpoint starts with a 28-byte header, the file has ${bytes.length} bytes`,
+      { file },
+    );
   const ints = [0, 1, 2, 3, 4, 5, 6].map((i) => bytes.readInt32LE(4 * i));
   return fromInts(0, ints, ints[5] > 0, 28);
 }
 
 function fromInts(version: 0 | 1, ints: number[], sharedClassifier: boolean, dataOffset: number): Llama2cHeader {
   const [dim, hiddenDim, numLayers, numHeads, numKvHeads, vocab, seqLen] = ints;
-  return { version, dim, hiddenDim, numLayers, numHeads, numKvHeads, vocabSize: Math.abs(vocab), seqLen, sharedClassifier, dataOffset };
+  return {
+    version,
+    dim,
+    hiddenDim,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    vocabSize: Math.abs(vocab),
+    seqLen,
+    sharedClassifier,
+    dataOffset,
+  };
 }
 
 function describe(h: Llama2cHeader): string {
-  return `v${h.version}, dim=${h.dim}, hidden_dim=${h.hiddenDim}, n_layers=${h.numLayers}, n_heads=${h.numHeads}, ` +
-    `n_kv_heads=${h.numKvHeads}, vocab_size=${h.vocabSize}, seq_len=${h.seqLen}, ${h.sharedClassifier ? 'shared' : 'separate'} classifier`;
+  return (
+    `v${h.version}, dim=${h.dim}, hidden_dim=${h.hiddenDim}, n_layers=${h.numLayers}, n_heads=${h.numHeads}, ` +
+    `n_kv_heads=${h.numKvHeads}, vocab_size=${h.vocabSize}, seq_len=${h.seqLen}, ${h.sharedClassifier ? 'shared' : 'separate'} classifier`
+  );
 }
 
 /** Rejects headers no real checkpoint has (e.g. a file that is not a checkpoint at all). */
 function checkPlausible(h: Llama2cHeader, file: string): void {
   const limits: [keyof Llama2cHeader, string, number][] = [
-    ['dim', 'dim', 1 << 16], ['hiddenDim', 'hidden_dim', 1 << 20], ['numLayers', 'n_layers', 1024],
-    ['numHeads', 'n_heads', 1024], ['numKvHeads', 'n_kv_heads', 1024], ['vocabSize', 'vocab_size', 1 << 24], ['seqLen', 'seq_len', 1 << 22],
+    ['dim', 'dim', 1 << 16],
+    ['hiddenDim', 'hidden_dim', 1 << 20],
+    ['numLayers', 'n_layers', 1024],
+    ['numHeads', 'n_heads', 1024],
+    ['numKvHeads', 'n_kv_heads', 1024],
+    ['vocabSize', 'vocab_size', 1 << 24],
+    ['seqLen', 'seq_len', 1 << 22],
   ];
   for (const [key, field, max] of limits) {
     const value = h[key] as number;
     if (!(value >= 1 && value <= max)) {
-      throw formatError(`implausible header value ${value} (expected 1..${max}); is this a llama2.c checkpoint? (${describe(h)})`, { file, field });
+      throw formatError(
+        `implausible header value ${value} (expected 1..${max}); is this a llama2.c checkpoint? (${describe(h)})`,
+        { file, field },
+      );
     }
   }
-  if (h.dim % h.numHeads !== 0) throw formatError(`dim ${h.dim} is not divisible by n_heads ${h.numHeads}`, { file, field: 'n_heads' });
-  if ((h.dim / h.numHeads) % 2 !== 0) throw formatError(`the head size ${h.dim / h.numHeads} must be even for RoPE`, { file, field: 'n_heads' });
-  if (h.numHeads % h.numKvHeads !== 0) throw formatError(`n_kv_heads ${h.numKvHeads} does not divide n_heads ${h.numHeads}`, { file, field: 'n_kv_heads' });
+  if (h.dim % h.numHeads !== 0)
+    throw formatError(`dim ${h.dim} is not divisible by n_heads ${h.numHeads}`, { file, field: 'n_heads' });
+  if ((h.dim / h.numHeads) % 2 !== 0)
+    throw formatError(`the head size ${h.dim / h.numHeads} must be even for RoPE`, { file, field: 'n_heads' });
+  if (h.numHeads % h.numKvHeads !== 0)
+    throw formatError(`n_kv_heads ${h.numKvHeads} does not divide n_heads ${h.numHeads}`, {
+      file,
+      field: 'n_kv_heads',
+    });
 }
 
 /** The float32 arrays in file order: [name in llama2.c, per-layer?, elements per layer (or total)]. */
@@ -105,20 +148,39 @@ function layout(h: Llama2cHeader): [string, boolean, number][] {
   const { dim: d, hiddenDim: f, vocabSize: v } = h;
   const kvDim = (d / h.numHeads) * h.numKvHeads;
   const attention: [string, boolean, number][] = [
-    ['wq', true, d * d], ['wk', true, kvDim * d], ['wv', true, kvDim * d], ['wo', true, d * d],
+    ['wq', true, d * d],
+    ['wk', true, kvDim * d],
+    ['wv', true, kvDim * d],
+    ['wo', true, d * d],
   ];
-  const ffn: [string, boolean, number][] = [['w1', true, f * d], ['w2', true, d * f], ['w3', true, f * d]];
+  const ffn: [string, boolean, number][] = [
+    ['w1', true, f * d],
+    ['w2', true, d * f],
+    ['w3', true, f * d],
+  ];
   const classifier: [string, boolean, number][] = h.sharedClassifier ? [] : [['wcls', false, v * d]];
   if (h.version === 1) {
     return [
-      ['rms_att', true, d], ['rms_ffn', true, d], ['rms_final', false, d], ['token_embedding', false, v * d],
-      ...attention, ...ffn, ...classifier,
+      ['rms_att', true, d],
+      ['rms_ffn', true, d],
+      ['rms_final', false, d],
+      ['token_embedding', false, v * d],
+      ...attention,
+      ...ffn,
+      ...classifier,
     ];
   }
   const freqs = (h.seqLen * (d / h.numHeads)) / 2;
   return [
-    ['token_embedding', false, v * d], ['rms_att', true, d], ...attention, ['rms_ffn', true, d], ...ffn,
-    ['rms_final', false, d], ['freq_cis_real', false, freqs], ['freq_cis_imag', false, freqs], ...classifier,
+    ['token_embedding', false, v * d],
+    ['rms_att', true, d],
+    ...attention,
+    ['rms_ffn', true, d],
+    ...ffn,
+    ['rms_final', false, d],
+    ['freq_cis_real', false, freqs],
+    ['freq_cis_imag', false, freqs],
+    ...classifier,
   ];
 }
 
@@ -162,24 +224,49 @@ export function llama2cConfig(h: Llama2cHeader): ModelConfig {
 }
 
 /** HF name and shape for llama2.c array `name` (layer `l`), and how to bring its rows into HF's layout. */
-function hfTensor(name: string, l: number, h: Llama2cHeader): { hfName: string; shape: number[]; transform?: (x: Float32Array) => Float32Array } | null {
+function hfTensor(
+  name: string,
+  l: number,
+  h: Llama2cHeader,
+): { hfName: string; shape: number[]; transform?: (x: Float32Array) => Float32Array } | null {
   const { dim: d, hiddenDim: f, vocabSize: v } = h;
   const kvDim = (d / h.numHeads) * h.numKvHeads;
   const layer = `model.layers.${l}.`;
   switch (name) {
-    case 'token_embedding': return { hfName: 'model.embed_tokens.weight', shape: [v, d] };
-    case 'rms_att': return { hfName: `${layer}input_layernorm.weight`, shape: [d] };
-    case 'wq': return { hfName: `${layer}self_attn.q_proj.weight`, shape: [d, d], transform: (x) => permuteRope(x, h.numHeads, d) };
-    case 'wk': return { hfName: `${layer}self_attn.k_proj.weight`, shape: [kvDim, d], transform: (x) => permuteRope(x, h.numKvHeads, d) };
-    case 'wv': return { hfName: `${layer}self_attn.v_proj.weight`, shape: [kvDim, d] };
-    case 'wo': return { hfName: `${layer}self_attn.o_proj.weight`, shape: [d, d] };
-    case 'rms_ffn': return { hfName: `${layer}post_attention_layernorm.weight`, shape: [d] };
-    case 'w1': return { hfName: `${layer}mlp.gate_proj.weight`, shape: [f, d] };
-    case 'w2': return { hfName: `${layer}mlp.down_proj.weight`, shape: [d, f] };
-    case 'w3': return { hfName: `${layer}mlp.up_proj.weight`, shape: [f, d] };
-    case 'rms_final': return { hfName: 'model.norm.weight', shape: [d] };
-    case 'wcls': return { hfName: 'lm_head.weight', shape: [v, d] };
-    default: return null; // freq_cis: HF computes RoPE tables itself
+    case 'token_embedding':
+      return { hfName: 'model.embed_tokens.weight', shape: [v, d] };
+    case 'rms_att':
+      return { hfName: `${layer}input_layernorm.weight`, shape: [d] };
+    case 'wq':
+      return {
+        hfName: `${layer}self_attn.q_proj.weight`,
+        shape: [d, d],
+        transform: (x) => permuteRope(x, h.numHeads, d),
+      };
+    case 'wk':
+      return {
+        hfName: `${layer}self_attn.k_proj.weight`,
+        shape: [kvDim, d],
+        transform: (x) => permuteRope(x, h.numKvHeads, d),
+      };
+    case 'wv':
+      return { hfName: `${layer}self_attn.v_proj.weight`, shape: [kvDim, d] };
+    case 'wo':
+      return { hfName: `${layer}self_attn.o_proj.weight`, shape: [d, d] };
+    case 'rms_ffn':
+      return { hfName: `${layer}post_attention_layernorm.weight`, shape: [d] };
+    case 'w1':
+      return { hfName: `${layer}mlp.gate_proj.weight`, shape: [f, d] };
+    case 'w2':
+      return { hfName: `${layer}mlp.down_proj.weight`, shape: [d, f] };
+    case 'w3':
+      return { hfName: `${layer}mlp.up_proj.weight`, shape: [f, d] };
+    case 'rms_final':
+      return { hfName: 'model.norm.weight', shape: [d] };
+    case 'wcls':
+      return { hfName: 'lm_head.weight', shape: [v, d] };
+    default:
+      return null; // freq_cis: HF computes RoPE tables itself
   }
 }
 

@@ -12,13 +12,19 @@ const isNormBias = (name: string) => /(ln_1|ln_2|ln_f)\.bias$/.test(name);
  * biases 0 (random too with `randomBiases`, which tests use to exercise bias paths), norm weights 1. Deterministic in the seed. Used to train models from scratch, for
  * the random-init control of probes, and for benchmarks.
  */
-export function randomInitWeights(cfg: ModelConfig, seed: number, std = 0.02, options: { randomBiases?: boolean } = {}): Weights {
+export function randomInitWeights(
+  cfg: ModelConfig,
+  seed: number,
+  std = 0.02,
+  options: { randomBiases?: boolean } = {},
+): Weights {
   const rng = createRng(seed);
   const weights: Weights = new Map();
   for (const [name, shape] of expectedWeightShapes(cfg)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (isNormWeight(name)) data.fill(1);
-    else if (options.randomBiases ? !isNormBias(name) : !isBias(name)) for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
+    else if (options.randomBiases ? !isNormBias(name) : !isBias(name))
+      for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
     weights.set(name, { shape, data });
   }
   return weights;

@@ -4,7 +4,20 @@
  * Reading is lazy (one tensor at a time, straight from the file), so loading a model needs its
  * float32 bytes plus one tensor's worth of scratch, never the whole file twice.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatError, inputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
@@ -13,9 +26,21 @@ import { formatShape, numElements } from './shape.ts';
 import type { WeightTensor, Weights } from './weights.ts';
 
 const DTYPE_BYTES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2,
-  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
-  F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 const FLOAT_DTYPES = ['F32', 'F16', 'BF16', 'F64'];
 
@@ -50,16 +75,25 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   try {
     const fileSize = fstatSync(fd).size;
     if (fileSize < 8) {
-      throw formatError(`truncated: the file has ${fileSize} bytes, but a safetensors file starts with an 8-byte header length`, { file });
+      throw formatError(
+        `truncated: the file has ${fileSize} bytes, but a safetensors file starts with an 8-byte header length`,
+        { file },
+      );
     }
     const lengthBytes = Buffer.alloc(8);
     readFully(fd, lengthBytes, 0, file);
     const headerLength = lengthBytes.readBigUInt64LE(0);
     if (headerLength > BigInt(fileSize - 8)) {
-      throw formatError(`the header length (${headerLength} bytes) runs past the end of the file (${fileSize} bytes): truncated, or not a safetensors file`, { file });
+      throw formatError(
+        `the header length (${headerLength} bytes) runs past the end of the file (${fileSize} bytes): truncated, or not a safetensors file`,
+        { file },
+      );
     }
     if (headerLength > MAX_HEADER_BYTES) {
-      throw formatError(`the header length (${headerLength} bytes) is over the format's 100 MB limit: not a safetensors file`, { file });
+      throw formatError(
+        `the header length (${headerLength} bytes) is over the format's 100 MB limit: not a safetensors file`,
+        { file },
+      );
     }
     const headerBytes = Buffer.alloc(Number(headerLength));
     readFully(fd, headerBytes, 8, file);
@@ -86,7 +120,9 @@ function parseHeaderJson(bytes: Buffer, file: string): Record<string, unknown> {
     throw formatError(`the JSON header is malformed (${(e as Error).message})`, { file });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw formatError('the JSON header must be an object mapping tensor names to {dtype, shape, data_offsets}', { file });
+    throw formatError('the JSON header must be an object mapping tensor names to {dtype, shape, data_offsets}', {
+      file,
+    });
   }
   return parsed as Record<string, unknown>;
 }
@@ -107,17 +143,22 @@ function parseEntry(name: string, value: unknown, file: string, dataStart: numbe
   if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
     throw bad(`unknown dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(DTYPE_BYTES).join(', ')})`);
   }
-  if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    throw bad(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
     throw bad(`data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   const needed = numElements(shape) * DTYPE_BYTES[dtype];
   if (end - begin !== needed) {
-    throw bad(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but shape ${formatShape(shape)} of ${dtype} needs ${needed} bytes`);
+    throw bad(
+      `data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but shape ${formatShape(shape)} of ${dtype} needs ${needed} bytes`,
+    );
   }
   if (end > dataSize) {
-    throw bad(`data_offsets [${begin}, ${end}] run past the end of the data section (${dataSize} bytes): the file is truncated or its header lies about sizes`);
+    throw bad(
+      `data_offsets [${begin}, ${end}] run past the end of the data section (${dataSize} bytes): the file is truncated or its header lies about sizes`,
+    );
   }
   return { name, dtype, shape: shape as number[], file, byteOffset: dataStart + begin, byteLength: needed };
 }
@@ -129,7 +170,10 @@ function checkNoOverlap(tensors: TensorEntry[], file: string, dataStart: number)
     const cur = sorted[i];
     if (cur.byteOffset < prev.byteOffset + prev.byteLength) {
       const range = (t: TensorEntry) => `[${t.byteOffset - dataStart}, ${t.byteOffset - dataStart + t.byteLength}]`;
-      throw formatError(`tensors "${prev.name}" ${range(prev)} and "${cur.name}" ${range(cur)} overlap in the data section`, { file });
+      throw formatError(
+        `tensors "${prev.name}" ${range(prev)} and "${cur.name}" ${range(cur)} overlap in the data section`,
+        { file },
+      );
     }
   }
 }
@@ -140,7 +184,10 @@ function readFully(fd: number, bytes: Uint8Array, position: number, file: string
   let done = 0;
   while (done < bytes.length) {
     const n = readSync(fd, bytes, done, Math.min(chunk, bytes.length - done), position + done);
-    if (n === 0) throw formatError(`unexpected end of file at byte ${position + done} (the file shrank while being read?)`, { file });
+    if (n === 0)
+      throw formatError(`unexpected end of file at byte ${position + done} (the file shrank while being read?)`, {
+        file,
+      });
     done += n;
   }
 }
@@ -148,7 +195,10 @@ function readFully(fd: number, bytes: Uint8Array, position: number, file: string
 /** Reads one tensor as float32. Non-float dtypes (I64, BOOL, ...) are refused, naming the tensor. */
 export function readTensor(entry: TensorEntry): WeightTensor {
   if (!FLOAT_DTYPES.includes(entry.dtype)) {
-    throw formatError(`tensor "${entry.name}" has dtype ${entry.dtype}; only floating-point tensors (${FLOAT_DTYPES.join(', ')}) can be loaded as weights`, { file: entry.file });
+    throw formatError(
+      `tensor "${entry.name}" has dtype ${entry.dtype}; only floating-point tensors (${FLOAT_DTYPES.join(', ')}) can be loaded as weights`,
+      { file: entry.file },
+    );
   }
   const count = numElements(entry.shape);
   const out = new Float32Array(count);
@@ -186,12 +236,16 @@ export class SafetensorsCheckpoint {
   readonly tensors = new Map<string, TensorEntry>();
   readonly metadata: Record<string, string> = {};
 
-  private constructor(readonly files: string[], headers: SafetensorsHeader[]) {
+  private constructor(
+    readonly files: string[],
+    headers: SafetensorsHeader[],
+  ) {
     for (const header of headers) {
       Object.assign(this.metadata, header.metadata);
       for (const entry of header.tensors) {
         const previous = this.tensors.get(entry.name);
-        if (previous) throw formatError(`tensor "${entry.name}" is in two shards (also in ${previous.file})`, { file: entry.file });
+        if (previous)
+          throw formatError(`tensor "${entry.name}" is in two shards (also in ${previous.file})`, { file: entry.file });
         this.tensors.set(entry.name, entry);
       }
     }
@@ -214,17 +268,27 @@ export class SafetensorsCheckpoint {
     }
     const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
     if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
-      throw formatError('expected an object mapping tensor names to shard files', { file: indexPath, field: 'weight_map' });
+      throw formatError('expected an object mapping tensor names to shard files', {
+        file: indexPath,
+        field: 'weight_map',
+      });
     }
     const shardOf = new Map<string, string>();
     for (const [name, shard] of Object.entries(weightMap)) {
-      if (typeof shard !== 'string') throw formatError(`tensor "${name}": expected a shard file name, got ${JSON.stringify(shard)}`, { file: indexPath, field: 'weight_map' });
+      if (typeof shard !== 'string')
+        throw formatError(`tensor "${name}": expected a shard file name, got ${JSON.stringify(shard)}`, {
+          file: indexPath,
+          field: 'weight_map',
+        });
       shardOf.set(name, shard);
     }
     const shardNames = [...new Set(shardOf.values())];
     const shardPaths = shardNames.map((shard) => {
       const shardPath = resolve(dirname(indexPath), shard);
-      if (!existsSync(shardPath)) throw formatError(`weight_map names shard "${shard}", which does not exist in ${dirname(indexPath)}`, { file: indexPath });
+      if (!existsSync(shardPath))
+        throw formatError(`weight_map names shard "${shard}", which does not exist in ${dirname(indexPath)}`, {
+          file: indexPath,
+        });
       return shardPath;
     });
     const headers = shardPaths.map(readSafetensorsHeader);
@@ -232,7 +296,9 @@ export class SafetensorsCheckpoint {
     for (const [name, shard] of shardOf) {
       const entry = checkpoint.tensors.get(name);
       if (!entry || resolve(entry.file) !== resolve(dirname(indexPath), shard)) {
-        throw formatError(`weight_map puts tensor "${name}" in shard "${shard}", which does not contain it`, { file: indexPath });
+        throw formatError(`weight_map puts tensor "${name}" in shard "${shard}", which does not contain it`, {
+          file: indexPath,
+        });
       }
     }
     return checkpoint;
@@ -299,12 +365,15 @@ function tensorBytes(tensor: WeightTensor, dtype: SaveDtype): Uint8Array {
  */
 export function writeSafetensors(path: string, weights: Weights, options: WriteOptions = {}): void {
   const dtype = options.dtype ?? 'F32';
-  if (!(dtype in SAVE_BYTES)) throw inputError(`cannot write dtype ${dtype} (expected F32, F16 or BF16)`, { file: path });
+  if (!(dtype in SAVE_BYTES))
+    throw inputError(`cannot write dtype ${dtype} (expected F32, F16 or BF16)`, { file: path });
   const header: Record<string, unknown> = { __metadata__: { ...options.metadata, format: 'pt' } };
   let offset = 0;
   for (const [name, tensor] of weights) {
     if (tensor.data.length !== numElements(tensor.shape)) {
-      throw inputError(`tensor "${name}" has ${tensor.data.length} values but shape ${formatShape(tensor.shape)}`, { file: path });
+      throw inputError(`tensor "${name}" has ${tensor.data.length} values but shape ${formatShape(tensor.shape)}`, {
+        file: path,
+      });
     }
     const length = tensor.data.length * SAVE_BYTES[dtype];
     header[name] = { dtype, shape: tensor.shape, data_offsets: [offset, offset + length] };
@@ -348,7 +417,11 @@ export interface CheckpointWriteOptions extends WriteOptions {
  * model-0000i-of-0000n.safetensors plus model.safetensors.index.json. Stale checkpoint files
  * from an earlier save are removed. Returns the file names written.
  */
-export function writeSafetensorsCheckpoint(dir: string, weights: Weights, options: CheckpointWriteOptions = {}): string[] {
+export function writeSafetensorsCheckpoint(
+  dir: string,
+  weights: Weights,
+  options: CheckpointWriteOptions = {},
+): string[] {
   const dtype = options.dtype ?? 'F32';
   const bytesPer = SAVE_BYTES[dtype] ?? 4;
   const shardBytes = options.shardBytes ?? Infinity;

@@ -34,7 +34,13 @@ export interface BodyOptions {
 }
 
 /** The decoder stack of any supported architecture (everything but the LM head). */
-export function buildBody(o: Ops, cfg: ModelConfig, p: ParameterSource, io: BodyInputs, options: BodyOptions = {}): BodyOutputs {
+export function buildBody(
+  o: Ops,
+  cfg: ModelConfig,
+  p: ParameterSource,
+  io: BodyInputs,
+  options: BodyOptions = {},
+): BodyOutputs {
   return cfg.family === 'gpt2' ? buildGpt2Body(o, cfg, p, io, options) : buildLlamaBody(o, cfg, p, io, options);
 }
 

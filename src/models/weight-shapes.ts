@@ -88,15 +88,23 @@ export function checkWeightShapes(cfg: ModelConfig, shapes: Map<string, number[]
   const dims = describeDims(cfg);
   for (const [name, shape] of expected) {
     const found = shapes.get(name);
-    if (!found) throw formatError(`tensor "${name}" is missing (expected shape ${formatShape(shape)}; config: ${dims})`, { file });
+    if (!found)
+      throw formatError(`tensor "${name}" is missing (expected shape ${formatShape(shape)}; config: ${dims})`, {
+        file,
+      });
     if (!sameShape(found, shape)) {
-      throw formatError(`tensor "${name}" has shape ${formatShape(found)}, expected ${formatShape(shape)} (config: ${dims})`, { file });
+      throw formatError(
+        `tensor "${name}" has shape ${formatShape(found)}, expected ${formatShape(shape)} (config: ${dims})`,
+        { file },
+      );
     }
   }
   for (const [name, shape] of shapes) {
     if (expected.has(name) || isKnownBuffer(name)) continue;
     if (name === 'lm_head.weight' && sameShape(shape, [cfg.vocabSize, cfg.hiddenSize])) continue;
-    throw formatError(`unexpected tensor "${name}" ${formatShape(shape)}: the config (${dims}) has no place for it`, { file });
+    throw formatError(`unexpected tensor "${name}" ${formatShape(shape)}: the config (${dims}) has no place for it`, {
+      file,
+    });
   }
 }
 

@@ -32,7 +32,9 @@ const parseNumber = (s: string) => Number(s.replace(/,/g, ''));
 
 /** The final numeric answer: after the last "####", else after "answer is"/"Answer:", else the last number. */
 export function finalNumber(text: string): AnswerSpan<number> | null {
-  const marked = lastMatch(text, /####\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)/g, 1) ?? lastMatch(text, /answer\s*(?:is|:|=)\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)/gi, 1);
+  const marked =
+    lastMatch(text, /####\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)/g, 1) ??
+    lastMatch(text, /answer\s*(?:is|:|=)\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)/gi, 1);
   const span = marked ?? lastMatch(text, NUMBER);
   if (!span) return null;
   const value = parseNumber(span.value);
@@ -79,16 +81,25 @@ export function parseReference(reference: unknown): Answer | null {
 
 /** The span of the response's answer of the same kind as `reference` (or any number/letter when none). */
 export function answerSpan(response: string, kind: Answer['kind'] | 'any'): AnswerSpan<Answer> | null {
-  const wrap = <K extends Answer['kind']>(k: K, s: AnswerSpan<any> | null) => s && { ...s, value: { kind: k, value: s.value } as Answer };
+  const wrap = <K extends Answer['kind']>(k: K, s: AnswerSpan<any> | null) =>
+    s && { ...s, value: { kind: k, value: s.value } as Answer };
   switch (kind) {
-    case 'number': return wrap('number', finalNumber(response));
-    case 'choice': return wrap('choice', choiceLetter(response));
-    case 'stance': return wrap('stance', stance(response));
-    case 'text': return null;
-    default: return wrap('number', finalNumber(response)) ?? wrap('choice', choiceLetter(response));
+    case 'number':
+      return wrap('number', finalNumber(response));
+    case 'choice':
+      return wrap('choice', choiceLetter(response));
+    case 'stance':
+      return wrap('stance', stance(response));
+    case 'text':
+      return null;
+    default:
+      return wrap('number', finalNumber(response)) ?? wrap('choice', choiceLetter(response));
   }
 }
 
 export function normalizeText(s: string): string {
-  return s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  return s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 }

@@ -19,10 +19,22 @@ export async function registerAttributeModule(registry: AttributeRegistry, file:
   }
   const exported = mod.attributes ?? mod.default;
   const list = Array.isArray(exported) ? exported : exported ? [exported] : [];
-  if (list.length === 0) throw inputError('exports no attributes (expected `export const attributes = [{ name, task, compute }]` or a default export)', { file });
+  if (list.length === 0)
+    throw inputError(
+      'exports no attributes (expected `export const attributes = [{ name, task, compute }]` or a default export)',
+      { file },
+    );
   return list.map((a: Partial<Attribute>, i) => {
-    if (typeof a?.name !== 'string' || !a.name || (a.task !== 'regression' && a.task !== 'classification') || typeof a.compute !== 'function')
-      throw inputError(`attribute ${i} needs a name, task "regression" or "classification", and a compute(context) function`, { file });
+    if (
+      typeof a?.name !== 'string' ||
+      !a.name ||
+      (a.task !== 'regression' && a.task !== 'classification') ||
+      typeof a.compute !== 'function'
+    )
+      throw inputError(
+        `attribute ${i} needs a name, task "regression" or "classification", and a compute(context) function`,
+        { file },
+      );
     registry.register({ description: `from ${file}`, ...a } as Attribute);
     return a.name;
   });

@@ -76,22 +76,32 @@ export class AttributeRegistry {
     return this;
   }
 
-  get(name: string): Attribute | undefined { return this.byName.get(name); }
+  get(name: string): Attribute | undefined {
+    return this.byName.get(name);
+  }
 
-  list(): Attribute[] { return [...this.byName.values()]; }
+  list(): Attribute[] {
+    return [...this.byName.values()];
+  }
 
   /**
    * Resolves names to attributes. Data-field attributes take their task from the values:
    * all numbers → regression, otherwise classification. `sample` is the data used for that.
    */
   resolve(names: readonly string[], sample: readonly Readonly<Record<string, unknown>>[]): Attribute[] {
-    if (names.length === 0) throw inputError(`no attributes given (expected some of: ${[...this.byName.keys()].join(', ')}, or field:NAME)`, { field: '--attributes' });
+    if (names.length === 0)
+      throw inputError(`no attributes given (expected some of: ${[...this.byName.keys()].join(', ')}, or field:NAME)`, {
+        field: '--attributes',
+      });
     return names.map((name) => {
       const field = name.startsWith(fieldPrefix) ? name.slice(fieldPrefix.length) : this.byName.has(name) ? null : name;
       if (field === null) return this.byName.get(name)!;
       const present = sample.map((s) => s[field]).filter((v) => v !== undefined && v !== null);
       if (present.length === 0)
-        throw inputError(`unknown attribute "${name}": not a built-in (${[...this.byName.keys()].join(', ')}) and no data item has a field "${field}"`, { field: '--attributes' });
+        throw inputError(
+          `unknown attribute "${name}": not a built-in (${[...this.byName.keys()].join(', ')}) and no data item has a field "${field}"`,
+          { field: '--attributes' },
+        );
       return fieldAttribute(field, present.every((v) => typeof v === 'number') ? 'regression' : 'classification');
     });
   }

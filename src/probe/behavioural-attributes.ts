@@ -27,10 +27,14 @@ export const answerConfidence: Attribute = {
     const probs = ctx.responseLogprobs.slice(first, last).map(Math.exp);
     if (probs.length === 0 || probs.some((p) => !Number.isFinite(p))) return null;
     switch (ctx.options.confidence ?? 'mean') {
-      case 'first': return probs[0];
-      case 'last': return probs[probs.length - 1];
-      case 'min': return Math.min(...probs);
-      default: return probs.reduce((a, b) => a + b, 0) / probs.length;
+      case 'first':
+        return probs[0];
+      case 'last':
+        return probs[probs.length - 1];
+      case 'min':
+        return Math.min(...probs);
+      default:
+        return probs.reduce((a, b) => a + b, 0) / probs.length;
     }
   },
 };
@@ -40,7 +44,8 @@ export function isConsistent(response: string, reference: Answer): boolean | nul
   if (reference.kind === 'text') return normalizeText(response).includes(normalizeText(reference.value));
   const given = answerSpan(response, reference.kind)?.value;
   if (!given) return null;
-  if (reference.kind === 'number') return Math.abs((given.value as number) - reference.value) <= 1e-6 * Math.max(1, Math.abs(reference.value));
+  if (reference.kind === 'number')
+    return Math.abs((given.value as number) - reference.value) <= 1e-6 * Math.max(1, Math.abs(reference.value));
   return given.value === reference.value;
 }
 

@@ -9,10 +9,15 @@ export function choleskySolve(a: Float64Array, n: number, b: Float64Array, k = 1
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
       let s = a[i * n + j];
-      const li = i * n, lj = j * n;
+      const li = i * n,
+        lj = j * n;
       for (let p = 0; p < j; p++) s -= l[li + p] * l[lj + p];
       if (i === j) {
-        if (!(s > 0)) throw new AlignkitError('numeric', `matrix is not positive definite (pivot ${i} = ${s}); increase the regularization`);
+        if (!(s > 0))
+          throw new AlignkitError(
+            'numeric',
+            `matrix is not positive definite (pivot ${i} = ${s}); increase the regularization`,
+          );
         l[li + i] = Math.sqrt(s);
       } else l[li + j] = s / l[lj + j];
     }

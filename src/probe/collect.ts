@@ -13,7 +13,15 @@ import { createRng, type Rng } from '../util/random.ts';
 import type { Attribute, AttributeOptions, AttributeValue } from './attribute.ts';
 import { resolveLayers } from './model-layers.ts';
 import type { PromptItem } from './prompt-data.ts';
-import { promptGroup, randomInitGroup, RepresentationWriter, timelineGroup, timelineStep, type StateDtype, type StoredItem } from './representation-store.ts';
+import {
+  promptGroup,
+  randomInitGroup,
+  RepresentationWriter,
+  timelineGroup,
+  timelineStep,
+  type StateDtype,
+  type StoredItem,
+} from './representation-store.ts';
 
 export interface CollectOptions {
   model: LanguageModel;
@@ -74,15 +82,22 @@ export interface CollectResult {
 
 /** Hidden states at each row's last appended token, offered by backends that can (the native one). */
 interface AppendReturningHidden {
-  appendChunks(chunks: readonly (readonly number[])[], layers: readonly number[]): Promise<{ logprobs: number[][]; lastHidden: Float32Array[] }>;
+  appendChunks(
+    chunks: readonly (readonly number[])[],
+    layers: readonly number[],
+  ): Promise<{ logprobs: number[][]; lastHidden: Float32Array[] }>;
 }
 const returnsHidden = (state: DecodeState): state is DecodeState & AppendReturningHidden =>
   typeof (state as Partial<AppendReturningHidden>).appendChunks === 'function';
 
 export function encodePrompt(tokenizer: Tokenizer, prompt: string, chat: boolean): number[] {
   if (!chat) return tokenizer.encode(prompt);
-  if (!tokenizer.hasChatTemplate) throw inputError('--chat needs a tokenizer with a chat template', { field: '--chat' });
-  return tokenizer.encode(tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }), { addBos: false });
+  if (!tokenizer.hasChatTemplate)
+    throw inputError('--chat needs a tokenizer with a chat template', { field: '--chat' });
+  return tokenizer.encode(
+    tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }),
+    { addBos: false },
+  );
 }
 
 interface Generation {
@@ -101,39 +116,80 @@ interface Generation {
 export async function collectRepresentations(options: CollectOptions): Promise<CollectResult> {
   const { model, items, attributes } = options;
   if (!model.capabilities.fullLogits || !model.capabilities.hiddenStates)
-    throw new AlignkitError('capability', `model ${model.id} cannot give next-token distributions and hidden states (a native model can); probing needs both`);
+    throw new AlignkitError(
+      'capability',
+      `model ${model.id} cannot give next-token distributions and hidden states (a native model can); probing needs both`,
+    );
   if (options.randomInitModel && options.randomInitModel.tokenizer.vocabSize !== model.tokenizer.vocabSize)
-    throw inputError(`the random-init model has a vocabulary of ${options.randomInitModel.tokenizer.vocabSize}, the model ${model.tokenizer.vocabSize}; it must share the tokenizer`);
-  if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 1) throw inputError(`--max-new-tokens must be a positive integer, got ${options.maxNewTokens}`, { field: '--max-new-tokens' });
+    throw inputError(
+      `the random-init model has a vocabulary of ${options.randomInitModel.tokenizer.vocabSize}, the model ${model.tokenizer.vocabSize}; it must share the tokenizer`,
+    );
+  if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 1)
+    throw inputError(`--max-new-tokens must be a positive integer, got ${options.maxNewTokens}`, {
+      field: '--max-new-tokens',
+    });
   const timeline = [...new Set(options.timeline ?? [])].sort((a, b) => a - b);
   for (const t of timeline)
-    if (!Number.isInteger(t) || t < 1 || t > options.maxNewTokens) throw inputError(`timeline step ${t} must be an integer in 1..${options.maxNewTokens} (--max-new-tokens)`, { field: '--timeline' });
+    if (!Number.isInteger(t) || t < 1 || t > options.maxNewTokens)
+      throw inputError(`timeline step ${t} must be an integer in 1..${options.maxNewTokens} (--max-new-tokens)`, {
+        field: '--timeline',
+      });
 
   const layers = resolveLayers(model, options.layers);
   const groups = [promptGroup, ...timeline.map(timelineGroup), ...(options.randomInitModel ? [randomInitGroup] : [])];
   const temperature = options.temperature ?? 0;
   const seed = options.seed ?? 0;
   const tokenizer = model.tokenizer;
-  const stopTokens = new Set(options.stopTokens ?? [tokenizer.eosId, tokenizer.bosId].filter((t): t is number => t !== null));
-  const { writer, finished } = RepresentationWriter.open(options.out, {
-    dtype: options.dtype ?? 'float32', layers, groups, model: model.id,
-    attributes: attributes.map((a) => ({ name: a.name, task: a.task })),
-    settings: {
-      maxNewTokens: options.maxNewTokens, temperature, topP: options.topP ?? 1, topK: options.topK ?? 0, seed, timeline,
-      chat: !!options.chat, stop: options.stop ?? [], stopTokens: [...stopTokens], attributeOptions: options.attributeOptions ?? {},
-      randomInit: options.randomInitModel?.id ?? null, ...options.settings,
+  const stopTokens = new Set(
+    options.stopTokens ?? [tokenizer.eosId, tokenizer.bosId].filter((t): t is number => t !== null),
+  );
+  const { writer, finished } = RepresentationWriter.open(
+    options.out,
+    {
+      dtype: options.dtype ?? 'float32',
+      layers,
+      groups,
+      model: model.id,
+      attributes: attributes.map((a) => ({ name: a.name, task: a.task })),
+      settings: {
+        maxNewTokens: options.maxNewTokens,
+        temperature,
+        topP: options.topP ?? 1,
+        topK: options.topK ?? 0,
+        seed,
+        timeline,
+        chat: !!options.chat,
+        stop: options.stop ?? [],
+        stopTokens: [...stopTokens],
+        attributeOptions: options.attributeOptions ?? {},
+        randomInit: options.randomInitModel?.id ?? null,
+        ...options.settings,
+      },
     },
-  }, { resume: options.resume });
+    { resume: options.resume },
+  );
   finished.forEach((done, i) => {
-    if (i < items.length && done.id !== items[i].id) throw inputError(`--resume: item ${i} of the store is "${done.id}" but the data now has "${items[i].id}"; the data file changed`, { field: '--data' });
+    if (i < items.length && done.id !== items[i].id)
+      throw inputError(
+        `--resume: item ${i} of the store is "${done.id}" but the data now has "${items[i].id}"; the data file changed`,
+        { field: '--data' },
+      );
   });
 
   const started = performance.now();
-  let generatedTokens = 0, extraPrefills = 0;
+  let generatedTokens = 0,
+    extraPrefills = 0;
   const progress = () => {
     const elapsedSeconds = (performance.now() - started) / 1000;
     const done = writer.items - finished.length;
-    options.onProgress?.({ done: writer.items, total: items.length, resumed: finished.length, generatedTokens, elapsedSeconds, itemsPerSecond: elapsedSeconds > 0 ? done / elapsedSeconds : 0 });
+    options.onProgress?.({
+      done: writer.items,
+      total: items.length,
+      resumed: finished.length,
+      generatedTokens,
+      elapsedSeconds,
+      itemsPerSecond: elapsedSeconds > 0 ? done / elapsedSeconds : 0,
+    });
   };
   progress();
   const batchSize = Math.max(1, options.batchSize ?? 8);
@@ -142,20 +198,37 @@ export async function collectRepresentations(options: CollectOptions): Promise<C
     const batch: Generation[] = items.slice(start, start + batchSize).map((item, k) => {
       const promptTokens = encodePrompt(tokenizer, item.prompt, !!options.chat);
       const room = model.capabilities.maxContext - promptTokens.length;
-      if (promptTokens.length === 0) throw inputError('the prompt encodes to no tokens', { line: item.line, field: 'prompt' });
-      if (room < 1) throw inputError(`the prompt has ${promptTokens.length} tokens; the model's context is ${model.capabilities.maxContext}`, { line: item.line, field: 'prompt' });
+      if (promptTokens.length === 0)
+        throw inputError('the prompt encodes to no tokens', { line: item.line, field: 'prompt' });
+      if (room < 1)
+        throw inputError(
+          `the prompt has ${promptTokens.length} tokens; the model's context is ${model.capabilities.maxContext}`,
+          { line: item.line, field: 'prompt' },
+        );
       const index = start + k;
       return {
-        item, index, promptTokens, budget: Math.min(options.maxNewTokens, room), rng: createRng(seed * 2 ** 20 + index),
-        tokens: [], logprobs: [], finish: null, states: Object.fromEntries(groups.map((g) => [g, [] as Float32Array[]])),
+        item,
+        index,
+        promptTokens,
+        budget: Math.min(options.maxNewTokens, room),
+        rng: createRng(seed * 2 ** 20 + index),
+        tokens: [],
+        logprobs: [],
+        finish: null,
+        states: Object.fromEntries(groups.map((g) => [g, [] as Float32Array[]])),
       };
     });
     extraPrefills += await generateBatch(batch, options, layers, timeline, temperature, stopTokens);
     if (options.randomInitModel) {
-      const control = await options.randomInitModel.open(batch.map((g) => g.promptTokens), { hiddenLayers: layers });
+      const control = await options.randomInitModel.open(
+        batch.map((g) => g.promptTokens),
+        { hiddenLayers: layers },
+      );
       const hidden = requireHidden(control, options.randomInitModel);
       control.close();
-      batch.forEach((g, b) => { g.states[randomInitGroup] = rowsOf(hidden, b, batch.length); });
+      batch.forEach((g, b) => {
+        g.states[randomInitGroup] = rowsOf(hidden, b, batch.length);
+      });
     }
     for (const g of batch) {
       generatedTokens += g.tokens.length;
@@ -165,16 +238,38 @@ export async function collectRepresentations(options: CollectOptions): Promise<C
   }
   const seconds = (performance.now() - started) / 1000;
   const collected = writer.items - finished.length;
-  return { dir: options.out, items: writer.items, resumed: finished.length, collected, generatedTokens, seconds, itemsPerSecond: seconds > 0 ? collected / seconds : 0, extraPrefills, layers };
+  return {
+    dir: options.out,
+    items: writer.items,
+    resumed: finished.length,
+    collected,
+    generatedTokens,
+    seconds,
+    itemsPerSecond: seconds > 0 ? collected / seconds : 0,
+    extraPrefills,
+    layers,
+  };
 }
 
 /** Generates every response of a batch from one prefill; returns the number of extra prefills. */
-async function generateBatch(batch: Generation[], options: CollectOptions, layers: number[], timeline: number[], temperature: number, stopTokens: Set<number>): Promise<number> {
+async function generateBatch(
+  batch: Generation[],
+  options: CollectOptions,
+  layers: number[],
+  timeline: number[],
+  temperature: number,
+  stopTokens: Set<number>,
+): Promise<number> {
   const { model } = options;
   const tokenizer = model.tokenizer;
-  let state: DecodeState = await model.open(batch.map((g) => g.promptTokens), { hiddenLayers: layers });
+  let state: DecodeState = await model.open(
+    batch.map((g) => g.promptTokens),
+    { hiddenLayers: layers },
+  );
   const prefixHidden = requireHidden(state, model);
-  batch.forEach((g, b) => { g.states[promptGroup] = rowsOf(prefixHidden, b, batch.length); });
+  batch.forEach((g, b) => {
+    g.states[promptGroup] = rowsOf(prefixHidden, b, batch.length);
+  });
   let rows = batch.map((_, b) => b); // state row -> batch position
   let extraPrefills = 0;
   const stops = (options.stop ?? []).filter((s) => s.length > 0);
@@ -187,13 +282,20 @@ async function generateBatch(batch: Generation[], options: CollectOptions, layer
       rows.forEach((b, r) => {
         const g = batch[b];
         const token = sampleToken(next.data, r * next.vocab, next.vocab, sampling, g.rng.next);
-        if (stopTokens.has(token)) { g.finish = 'eos'; chunks.push([]); return; }
+        if (stopTokens.has(token)) {
+          g.finish = 'eos';
+          chunks.push([]);
+          return;
+        }
         g.tokens.push(token);
         g.logprobs.push(next.data[r * next.vocab + token]);
         if (stops.length) {
           const text = tokenizer.decode(g.tokens);
           const at = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
-          if (Number.isFinite(at)) { g.finish = 'stop'; g.text = text.slice(0, at); }
+          if (Number.isFinite(at)) {
+            g.finish = 'stop';
+            g.text = text.slice(0, at);
+          }
         }
         if (!g.finish && g.tokens.length >= g.budget) g.finish = 'length';
         const atStep = !g.finish || g.finish === 'length' ? timeline.includes(g.tokens.length) : false;
@@ -203,15 +305,21 @@ async function generateBatch(batch: Generation[], options: CollectOptions, layer
       if (chunks.every((c) => c.length === 0)) break;
       if (reached.length && returnsHidden(state)) {
         const { lastHidden } = await state.appendChunks(chunks, layers);
-        for (const r of reached) batch[rows[r]].states[timelineGroup(batch[rows[r]].tokens.length)] = rowsOf(lastHidden, r, rows.length);
+        for (const r of reached)
+          batch[rows[r]].states[timelineGroup(batch[rows[r]].tokens.length)] = rowsOf(lastHidden, r, rows.length);
       } else {
         await state.append(chunks);
         if (reached.length) {
           // the backend cannot return states while appending: one prefill of prompt + response so far
-          const probe = await model.open(reached.map((r) => [...batch[rows[r]].promptTokens, ...batch[rows[r]].tokens]), { hiddenLayers: layers });
+          const probe = await model.open(
+            reached.map((r) => [...batch[rows[r]].promptTokens, ...batch[rows[r]].tokens]),
+            { hiddenLayers: layers },
+          );
           const hidden = requireHidden(probe, model);
           probe.close();
-          reached.forEach((r, k) => { batch[rows[r]].states[timelineGroup(batch[rows[r]].tokens.length)] = rowsOf(hidden, k, reached.length); });
+          reached.forEach((r, k) => {
+            batch[rows[r]].states[timelineGroup(batch[rows[r]].tokens.length)] = rowsOf(hidden, k, reached.length);
+          });
           extraPrefills += reached.length;
         }
       }
@@ -232,7 +340,10 @@ async function generateBatch(batch: Generation[], options: CollectOptions, layer
 function requireHidden(state: DecodeState, model: LanguageModel): Float32Array[] {
   if (!state.prefixHidden) {
     state.close();
-    throw new AlignkitError('capability', `model ${model.id} returned no hidden states from open(); probing needs a backend with hidden states`);
+    throw new AlignkitError(
+      'capability',
+      `model ${model.id} returned no hidden states from open(); probing needs a backend with hidden states`,
+    );
   }
   return state.prefixHidden;
 }
@@ -247,15 +358,27 @@ function rowsOf(perLayer: Float32Array[], b: number, rows: number): Float32Array
 
 function fillMissingTimeline(g: Generation, groups: string[], layerCount: number): Record<string, Float32Array[]> {
   const size = g.states[promptGroup][0].length;
-  return Object.fromEntries(groups.map((group) => [group, g.states[group].length ? g.states[group] : Array.from({ length: layerCount }, () => new Float32Array(size))]));
+  return Object.fromEntries(
+    groups.map((group) => [
+      group,
+      g.states[group].length ? g.states[group] : Array.from({ length: layerCount }, () => new Float32Array(size)),
+    ]),
+  );
 }
 
 function describe(g: Generation, options: CollectOptions): Omit<StoredItem, 'index'> {
   const { model, attributes } = options;
   const response = g.text ?? model.tokenizer.decode(g.tokens);
   const context = {
-    prompt: g.item.prompt, promptTokens: g.promptTokens, response, responseTokens: g.tokens, responseLogprobs: g.logprobs,
-    finishReason: g.finish ?? 'length', fields: g.item.fields, tokenizer: model.tokenizer, options: options.attributeOptions ?? {},
+    prompt: g.item.prompt,
+    promptTokens: g.promptTokens,
+    response,
+    responseTokens: g.tokens,
+    responseLogprobs: g.logprobs,
+    finishReason: g.finish ?? 'length',
+    fields: g.item.fields,
+    tokenizer: model.tokenizer,
+    options: options.attributeOptions ?? {},
   };
   const values: Record<string, AttributeValue> = {};
   for (const a of attributes) values[a.name] = a.compute(context);
@@ -263,12 +386,20 @@ function describe(g: Generation, options: CollectOptions): Omit<StoredItem, 'ind
   for (const group of Object.keys(g.states)) {
     const t = timelineStep(group);
     if (t === null || g.states[group].length === 0) continue;
-    timeline[String(t)] = Object.fromEntries(attributes.map((a) => [a.name, a.atStep ? a.atStep(values[a.name], t, context) : values[a.name]]));
+    timeline[String(t)] = Object.fromEntries(
+      attributes.map((a) => [a.name, a.atStep ? a.atStep(values[a.name], t, context) : values[a.name]]),
+    );
   }
   return {
-    id: g.item.id, ...(g.item.line !== undefined ? { line: g.item.line } : {}),
-    prompt: g.item.prompt, promptChars: g.item.prompt.length, promptTokens: g.promptTokens.length,
-    response, responseTokens: g.tokens.length, finishReason: g.finish ?? 'length', attributes: values,
+    id: g.item.id,
+    ...(g.item.line !== undefined ? { line: g.item.line } : {}),
+    prompt: g.item.prompt,
+    promptChars: g.item.prompt.length,
+    promptTokens: g.promptTokens.length,
+    response,
+    responseTokens: g.tokens.length,
+    finishReason: g.finish ?? 'length',
+    attributes: values,
     ...(Object.keys(timeline).length ? { timeline } : {}),
   };
 }

@@ -2,7 +2,20 @@ import type { Attribute } from './attribute.ts';
 import { choiceLetter } from './answer-extraction.ts';
 
 /** Common TinyStories character names, used by `character` when no --names are given. */
-export const defaultCharacterNames = ['Lily', 'Tim', 'Tom', 'Ben', 'Sue', 'Max', 'Sam', 'Mia', 'Anna', 'Lucy', 'Jack', 'Bob'] as const;
+export const defaultCharacterNames = [
+  'Lily',
+  'Tim',
+  'Tom',
+  'Ben',
+  'Sue',
+  'Max',
+  'Sam',
+  'Mia',
+  'Anna',
+  'Lucy',
+  'Jack',
+  'Bob',
+] as const;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -11,12 +24,16 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * are skipped (otherwise the answer could be read off the prompt); null when none appears.
  */
 export function firstCharacter(prompt: string, response: string, names: readonly string[]): string | null {
-  let best: string | null = null, bestAt = Infinity;
+  let best: string | null = null,
+    bestAt = Infinity;
   for (const name of names) {
     const pattern = new RegExp(`\\b${escapeRegExp(name)}\\b`);
     if (pattern.test(prompt)) continue;
     const at = response.search(pattern);
-    if (at >= 0 && at < bestAt) { bestAt = at; best = name; }
+    if (at >= 0 && at < bestAt) {
+      bestAt = at;
+      best = name;
+    }
   }
   return best;
 }
@@ -25,7 +42,8 @@ export const characterChoice: Attribute = {
   name: 'character',
   task: 'classification',
   description: 'which of the candidate names the story introduces first',
-  compute: ({ prompt, response, options }) => firstCharacter(prompt, response, options.names?.length ? options.names : defaultCharacterNames),
+  compute: ({ prompt, response, options }) =>
+    firstCharacter(prompt, response, options.names?.length ? options.names : defaultCharacterNames),
 };
 
 export const multipleChoiceAnswer: Attribute = {

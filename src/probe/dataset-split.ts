@@ -13,7 +13,9 @@ export const minimumItems = minimumSplit.train + minimumSplit.val + minimumSplit
 
 export function requireEnoughItems(n: number, what: string): void {
   if (n < minimumItems)
-    throw inputError(`${what}: ${n} item${n === 1 ? '' : 's'}, but a 60/20/20 split needs at least ${minimumItems} (≥${minimumSplit.train} train, ≥${minimumSplit.val} validation, ≥${minimumSplit.test} test); collect more prompts`);
+    throw inputError(
+      `${what}: ${n} item${n === 1 ? '' : 's'}, but a 60/20/20 split needs at least ${minimumItems} (≥${minimumSplit.train} train, ≥${minimumSplit.val} validation, ≥${minimumSplit.test} test); collect more prompts`,
+    );
 }
 
 /**
@@ -41,7 +43,8 @@ export function splitIndices(n: number, seed: number, what: string, strata?: Arr
   }
   // stratified rounding can starve a part; move items from train until each has its minimum
   for (const part of ['val', 'test'] as const) {
-    while (split[part].length < minimumSplit[part] && split.train.length > minimumSplit.train) split[part].push(split.train.pop()!);
+    while (split[part].length < minimumSplit[part] && split.train.length > minimumSplit.train)
+      split[part].push(split.train.pop()!);
   }
   for (const part of ['train', 'val', 'test'] as const) rng.shuffle(split[part]);
   return split;

@@ -13,14 +13,21 @@ export interface LbfgsOptions {
   history?: number;
 }
 
-export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: LbfgsOptions = {}): { x: Float64Array; value: number; iterations: number } {
+export function minimizeLbfgs(
+  objective: Objective,
+  x0: Float64Array,
+  options: LbfgsOptions = {},
+): { x: Float64Array; value: number; iterations: number } {
   const { maxIterations = 200, gradientTolerance = 1e-6, functionTolerance = 1e-10, history = 10 } = options;
   const n = x0.length;
   let x = Float64Array.from(x0);
   let g = new Float64Array(n);
   let f = objective(x, g);
-  const s: Float64Array[] = [], y: Float64Array[] = [], rho: number[] = [];
-  const dir = new Float64Array(n), alpha = new Float64Array(history);
+  const s: Float64Array[] = [],
+    y: Float64Array[] = [],
+    rho: number[] = [];
+  const dir = new Float64Array(n),
+    alpha = new Float64Array(history);
   let iteration = 0;
   for (; iteration < maxIterations; iteration++) {
     if (maxAbs(g) < gradientTolerance) break;
@@ -30,7 +37,9 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
       alpha[k] = rho[k] * dot(s[k], dir);
       axpy(-alpha[k], y[k], dir);
     }
-    const gamma = s.length ? dot(s[s.length - 1], y[y.length - 1]) / dot(y[y.length - 1], y[y.length - 1]) : 1 / Math.max(1, Math.sqrt(dot(g, g)));
+    const gamma = s.length
+      ? dot(s[s.length - 1], y[y.length - 1]) / dot(y[y.length - 1], y[y.length - 1])
+      : 1 / Math.max(1, Math.sqrt(dot(g, g)));
     for (let i = 0; i < n; i++) dir[i] *= gamma;
     for (let k = 0; k < s.length; k++) axpy(alpha[k] - rho[k] * dot(y[k], dir), s[k], dir);
 
@@ -42,7 +51,8 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
       slope = dot(g, dir);
     }
     let step = 1;
-    const xNew = new Float64Array(n), gNew = new Float64Array(n);
+    const xNew = new Float64Array(n),
+      gNew = new Float64Array(n);
     let fNew = Infinity;
     for (let tries = 0; tries < 40; tries++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i] + step * dir[i];
@@ -51,19 +61,32 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
       step *= 0.5;
     }
     if (!(fNew <= f)) break;
-    const sk = new Float64Array(n), yk = new Float64Array(n);
-    for (let i = 0; i < n; i++) { sk[i] = xNew[i] - x[i]; yk[i] = gNew[i] - g[i]; }
+    const sk = new Float64Array(n),
+      yk = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      sk[i] = xNew[i] - x[i];
+      yk[i] = gNew[i] - g[i];
+    }
     const sy = dot(sk, yk);
     if (sy > 1e-12) {
-      if (s.length === history) { s.shift(); y.shift(); rho.shift(); }
-      s.push(sk); y.push(yk); rho.push(1 / sy);
+      if (s.length === history) {
+        s.shift();
+        y.shift();
+        rho.shift();
+      }
+      s.push(sk);
+      y.push(yk);
+      rho.push(1 / sy);
     }
     const decrease = f - fNew;
     x = Float64Array.from(xNew);
     g = Float64Array.from(gNew);
     const previous = f;
     f = fNew;
-    if (decrease <= functionTolerance * Math.max(1, Math.abs(previous))) { iteration++; break; }
+    if (decrease <= functionTolerance * Math.max(1, Math.abs(previous))) {
+      iteration++;
+      break;
+    }
   }
   return { x, value: f, iterations: iteration };
 }

@@ -13,11 +13,21 @@ export interface SoftmaxClassifier {
  * Fits mean cross-entropy + (l2/2)·‖W‖² with L-BFGS (biases unpenalized). Expects
  * standardized features; `warmStart` continues from another fit (used along a λ path).
  */
-export function fitLogistic(x: Matrix, labels: Int32Array, classes: number, l2: number, warmStart?: SoftmaxClassifier, maxIterations = 100): SoftmaxClassifier {
+export function fitLogistic(
+  x: Matrix,
+  labels: Int32Array,
+  classes: number,
+  l2: number,
+  warmStart?: SoftmaxClassifier,
+  maxIterations = 100,
+): SoftmaxClassifier {
   const { rows: n, cols: d, data } = x;
   const size = d * classes + classes;
   const x0 = new Float64Array(size);
-  if (warmStart) { x0.set(warmStart.weights); x0.set(warmStart.bias, d * classes); }
+  if (warmStart) {
+    x0.set(warmStart.weights);
+    x0.set(warmStart.bias, d * classes);
+  }
   const logits = new Float64Array(classes);
   const objective = (theta: Float64Array, grad: Float64Array) => {
     grad.fill(0);
@@ -55,7 +65,11 @@ export function fitLogistic(x: Matrix, labels: Int32Array, classes: number, l2: 
     }
     return loss;
   };
-  const { x: theta } = minimizeLbfgs(objective, x0, { maxIterations, gradientTolerance: 1e-4, functionTolerance: 1e-9 });
+  const { x: theta } = minimizeLbfgs(objective, x0, {
+    maxIterations,
+    gradientTolerance: 1e-4,
+    functionTolerance: 1e-9,
+  });
   return { classes, weights: theta.slice(0, d * classes), bias: theta.slice(d * classes), l2 };
 }
 

@@ -6,13 +6,15 @@ export interface Matrix {
 }
 
 export function matrix(rows: number, cols: number, data = new Float32Array(rows * cols)): Matrix {
-  if (data.length !== rows * cols) throw new RangeError(`matrix data has ${data.length} values, expected ${rows}×${cols}`);
+  if (data.length !== rows * cols)
+    throw new RangeError(`matrix data has ${data.length} values, expected ${rows}×${cols}`);
   return { rows, cols, data };
 }
 
 export function selectRows(m: Matrix, indices: readonly number[]): Matrix {
   const out = new Float32Array(indices.length * m.cols);
-  for (let k = 0; k < indices.length; k++) out.set(m.data.subarray(indices[k] * m.cols, (indices[k] + 1) * m.cols), k * m.cols);
+  for (let k = 0; k < indices.length; k++)
+    out.set(m.data.subarray(indices[k] * m.cols, (indices[k] + 1) * m.cols), k * m.cols);
   return matrix(indices.length, m.cols, out);
 }
 

@@ -17,10 +17,14 @@ function mean(a: Numbers): number {
 }
 
 export function pearson(a: Numbers, b: Numbers): number {
-  const ma = mean(a), mb = mean(b);
-  let sab = 0, saa = 0, sbb = 0;
+  const ma = mean(a),
+    mb = mean(b);
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < a.length; i++) {
-    const da = a[i] - ma, db = b[i] - mb;
+    const da = a[i] - ma,
+      db = b[i] - mb;
     sab += da * db;
     saa += da * da;
     sbb += db * db;
@@ -33,7 +37,7 @@ export function pearson(a: Numbers, b: Numbers): number {
 export function averageRanks(a: Numbers): Float64Array {
   const order = Array.from({ length: a.length }, (_, i) => i).sort((i, j) => a[i] - a[j]);
   const ranks = new Float64Array(a.length);
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start + 1;
     while (end < order.length && a[order[end]] === a[order[start]]) end++;
     const rank = (start + 1 + end) / 2;
@@ -49,10 +53,14 @@ export function spearman(a: Numbers, b: Numbers): number {
 
 /** Kendall's tau-b (tie-corrected), O(n²). */
 export function kendall(a: Numbers, b: Numbers): number {
-  let concordant = 0, discordant = 0, tiesA = 0, tiesB = 0;
+  let concordant = 0,
+    discordant = 0,
+    tiesA = 0,
+    tiesB = 0;
   for (let i = 0; i < a.length; i++) {
     for (let j = i + 1; j < a.length; j++) {
-      const da = Math.sign(a[i] - a[j]), db = Math.sign(b[i] - b[j]);
+      const da = Math.sign(a[i] - a[j]),
+        db = Math.sign(b[i] - b[j]);
       if (da === 0 && db === 0) continue;
       if (da === 0) tiesA++;
       else if (db === 0) tiesB++;
@@ -67,7 +75,8 @@ export function kendall(a: Numbers, b: Numbers): number {
 /** Coefficient of determination of `predicted` for `truth` (0 when the truth is constant). */
 export function r2(predicted: Numbers, truth: Numbers): number {
   const m = mean(truth);
-  let ssRes = 0, ssTot = 0;
+  let ssRes = 0,
+    ssTot = 0;
   for (let i = 0; i < truth.length; i++) {
     ssRes += (truth[i] - predicted[i]) ** 2;
     ssTot += (truth[i] - m) ** 2;
@@ -76,7 +85,12 @@ export function r2(predicted: Numbers, truth: Numbers): number {
 }
 
 export function regressionMetrics(predicted: Numbers, truth: Numbers): RegressionMetrics {
-  return { spearman: spearman(predicted, truth), pearson: pearson(predicted, truth), kendall: kendall(predicted, truth), r2: r2(predicted, truth) };
+  return {
+    spearman: spearman(predicted, truth),
+    pearson: pearson(predicted, truth),
+    kendall: kendall(predicted, truth),
+    r2: r2(predicted, truth),
+  };
 }
 
 export function accuracy(predicted: Numbers, truth: Numbers): number {
@@ -120,10 +134,16 @@ export function regressionChance(train: Numbers, test: Numbers): RegressionMetri
 export function classificationChance(train: Numbers, test: Numbers): ClassificationMetrics {
   const counts = new Map<number, number>();
   for (let i = 0; i < train.length; i++) counts.set(train[i], (counts.get(train[i]) ?? 0) + 1);
-  let majority = 0, best = -1;
-  for (const [c, n] of [...counts].sort((x, y) => x[0] - y[0])) if (n > best) { best = n; majority = c; }
+  let majority = 0,
+    best = -1;
+  for (const [c, n] of [...counts].sort((x, y) => x[0] - y[0]))
+    if (n > best) {
+      best = n;
+      majority = c;
+    }
   return classificationMetrics(new Float64Array(test.length).fill(majority), test);
 }
 
 /** The metric a probe result is ranked by (layer choice, headlines). */
-export const primaryMetric = (task: 'regression' | 'classification'): string => (task === 'regression' ? 'spearman' : 'macroF1');
+export const primaryMetric = (task: 'regression' | 'classification'): string =>
+  task === 'regression' ? 'spearman' : 'macroF1';

@@ -42,10 +42,20 @@ export interface MlpProbe {
  * cross-entropy for classification, keeping the weights of the epoch with the lowest
  * validation loss (early stopping).
  */
-export function trainMlp(train: Matrix, trainY: ArrayLike<number>, val: Matrix, valY: ArrayLike<number>, task: MlpTask, config: MlpConfig): MlpProbe {
+export function trainMlp(
+  train: Matrix,
+  trainY: ArrayLike<number>,
+  val: Matrix,
+  valY: ArrayLike<number>,
+  task: MlpTask,
+  config: MlpConfig,
+): MlpProbe {
   const rng = createRng(config.seed);
-  const d = train.cols, h = config.hidden, k = task.kind === 'regression' ? 1 : task.classes;
-  let targetMean = 0, targetScale = 1;
+  const d = train.cols,
+    h = config.hidden,
+    k = task.kind === 'regression' ? 1 : task.classes;
+  let targetMean = 0,
+    targetScale = 1;
   if (task.kind === 'regression') {
     for (let i = 0; i < trainY.length; i++) targetMean += trainY[i];
     targetMean /= trainY.length;
@@ -54,25 +64,37 @@ export function trainMlp(train: Matrix, trainY: ArrayLike<number>, val: Matrix, 
     targetScale = Math.sqrt(v / trainY.length) || 1;
   }
   const model: MlpProbe = {
-    task, inputs: d, hidden: h, outputs: k,
+    task,
+    inputs: d,
+    hidden: h,
+    outputs: k,
     w1: Float64Array.from({ length: d * h }, () => rng.normal() * Math.sqrt(2 / d)),
     b1: new Float64Array(h),
     w2: Float64Array.from({ length: h * k }, () => rng.normal() * Math.sqrt(1 / h)),
     b2: new Float64Array(k),
-    targetMean, targetScale, config, epochs: 0, bestEpoch: 0, validationLoss: Infinity,
+    targetMean,
+    targetScale,
+    config,
+    epochs: 0,
+    bestEpoch: 0,
+    validationLoss: Infinity,
   };
   const params = [model.w1, model.b1, model.w2, model.b2];
   const penalized = [true, false, true, false];
   const grads = params.map((p) => new Float64Array(p.length));
   const m1 = params.map((p) => new Float64Array(p.length));
   const m2 = params.map((p) => new Float64Array(p.length));
-  const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  const beta1 = 0.9,
+    beta2 = 0.999,
+    eps = 1e-8;
   let step = 0;
   let best = params.map((p) => Float64Array.from(p));
   let bestLoss = validationLoss(model, val, valY);
   let sinceBest = 0;
   const bs = Math.min(config.batchSize, train.rows);
-  const hid = new Float64Array(bs * h), out = new Float64Array(bs * k), dHid = new Float64Array(bs * h);
+  const hid = new Float64Array(bs * h),
+    out = new Float64Array(bs * k),
+    dHid = new Float64Array(bs * h);
 
   for (let epoch = 1; epoch <= config.maxEpochs; epoch++) {
     const order = rng.shuffle(Array.from({ length: train.rows }, (_, i) => i));
@@ -114,9 +136,13 @@ export function trainMlp(train: Matrix, trainY: ArrayLike<number>, val: Matrix, 
         for (let j = 0; j < h; j++) gb1[j] += dHid[r * h + j];
       }
       step++;
-      const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
+      const c1 = 1 - beta1 ** step,
+        c2 = 1 - beta2 ** step;
       for (let t = 0; t < params.length; t++) {
-        const p = params[t], g = grads[t], a = m1[t], v = m2[t];
+        const p = params[t],
+          g = grads[t],
+          a = m1[t],
+          v = m2[t];
         for (let q = 0; q < p.length; q++) {
           const gq = penalized[t] ? g[q] + config.l2 * p[q] : g[q];
           a[q] = beta1 * a[q] + (1 - beta1) * gq;
@@ -142,7 +168,8 @@ export function trainMlp(train: Matrix, trainY: ArrayLike<number>, val: Matrix, 
 function forward(model: MlpProbe, x: Matrix, rows: readonly number[], hid: Float64Array, out: Float64Array): void {
   const { inputs: d, hidden: h, outputs: k, w1, b1, w2, b2 } = model;
   for (let r = 0; r < rows.length; r++) {
-    const row = rows[r] * d, ho = r * h;
+    const row = rows[r] * d,
+      ho = r * h;
     for (let j = 0; j < h; j++) hid[ho + j] = b1[j];
     for (let p = 0; p < d; p++) {
       const xv = x.data[row + p];
@@ -177,7 +204,8 @@ export function predictMlp(model: MlpProbe, x: Matrix): Float64Array {
 
 /** Mean squared error in standardized units (regression) or mean log-loss (classification). */
 function validationLoss(model: MlpProbe, x: Matrix, y: ArrayLike<number>): number {
-  if (model.task.kind === 'classification') return meanLogLoss(predictMlp(model, x), Int32Array.from(y as ArrayLike<number>), model.outputs);
+  if (model.task.kind === 'classification')
+    return meanLogLoss(predictMlp(model, x), Int32Array.from(y as ArrayLike<number>), model.outputs);
   const out = outputs(model, x);
   let s = 0;
   for (let i = 0; i < x.rows; i++) s += (out[i] - (y[i] - model.targetMean) / model.targetScale) ** 2;

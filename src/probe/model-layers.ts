@@ -14,12 +14,15 @@ export function modelLayerCount(model: LanguageModel): number | undefined {
 export function resolveLayers(model: LanguageModel, requested?: readonly number[]): number[] {
   const count = modelLayerCount(model);
   if (!requested?.length) {
-    if (count === undefined) throw inputError(`model ${model.id} does not report its number of layers; pass --layers`, { field: '--layers' });
+    if (count === undefined)
+      throw inputError(`model ${model.id} does not report its number of layers; pass --layers`, { field: '--layers' });
     return Array.from({ length: count + 1 }, (_, i) => i);
   }
   const layers = [...new Set(requested)].sort((a, b) => a - b);
   for (const l of layers)
     if (!Number.isInteger(l) || l < 0 || (count !== undefined && l > count))
-      throw inputError(`layer ${l} does not exist (expected 0..${count ?? 'L'}; 0 = embeddings)`, { field: '--layers' });
+      throw inputError(`layer ${l} does not exist (expected 0..${count ?? 'L'}; 0 = embeddings)`, {
+        field: '--layers',
+      });
   return layers;
 }

@@ -7,7 +7,10 @@ import { defaultProbeGrid, fitProbeOnValidation, type ProbeGrid, type ProbeKind 
 import type { EncodedLabels } from './label-encoding.ts';
 
 export type MetricValues = Record<string, number>;
-export interface MeanSd { mean: number; sd: number }
+export interface MeanSd {
+  mean: number;
+  sd: number;
+}
 
 export interface SeedResult {
   seed: number;
@@ -47,24 +50,30 @@ export interface EvaluateOptions {
  * chance predictor. `features` rows align with `labels.kept`.
  */
 export function evaluateProbe(features: Matrix, labels: EncodedLabels, options: EvaluateOptions): ProbeEvaluation {
-  if (features.rows !== labels.kept.length) throw new RangeError(`features have ${features.rows} rows but ${labels.kept.length} labels`);
+  if (features.rows !== labels.kept.length)
+    throw new RangeError(`features have ${features.rows} rows but ${labels.kept.length} labels`);
   const grid = options.grid ?? defaultProbeGrid;
   const classes = labels.classes?.length ?? 0;
   const what = options.what ?? `attribute "${labels.attribute}"`;
   const seeds: SeedResult[] = [];
   for (let seed = 0; seed < options.seeds; seed++) {
     let rows = Array.from({ length: features.rows }, (_, i) => i);
-    if (options.balanceClasses && labels.task === 'classification') rows = balancedRows(labels.y as Int32Array, classes, seed * 16 + 2);
+    if (options.balanceClasses && labels.task === 'classification')
+      rows = balancedRows(labels.y as Int32Array, classes, seed * 16 + 2);
     const labelRows = options.shuffleLabels ? createRng(seed * 16 + 1).shuffle([...rows]) : rows;
     const y = selectValues(labels.y, labelRows);
     const x = selectRows(features, rows);
     const split = splitIndices(rows.length, seed, what, labels.task === 'classification' ? y : undefined);
     const standardizer = Standardizer.fit(selectRows(x, split.train));
     const part = (idx: number[]) => ({ x: standardizer.apply(selectRows(x, idx)), y: selectValues(y, idx) });
-    const train = part(split.train), val = part(split.val), test = part(split.test);
+    const train = part(split.train),
+      val = part(split.val),
+      test = part(split.test);
     const probe = fitProbeOnValidation(options.probe, labels.task, classes, train, val, grid, seed);
     const score = (p: { x: Matrix; y: Float64Array | Int32Array }) =>
-      labels.task === 'regression' ? regressionMetrics(probe.predict(p.x), p.y) : classificationMetrics(probe.predict(p.x), p.y);
+      labels.task === 'regression'
+        ? regressionMetrics(probe.predict(p.x), p.y)
+        : classificationMetrics(probe.predict(p.x), p.y);
     seeds.push({
       seed,
       hyper: probe.hyper,
@@ -74,8 +83,14 @@ export function evaluateProbe(features: Matrix, labels: EncodedLabels, options: 
     });
   }
   return {
-    probe: options.probe, task: labels.task, items: features.rows, shuffledLabels: !!options.shuffleLabels, seeds,
-    test: summarize(seeds.map((s) => s.test)), val: summarize(seeds.map((s) => s.val)), chance: summarize(seeds.map((s) => s.chance)),
+    probe: options.probe,
+    task: labels.task,
+    items: features.rows,
+    shuffledLabels: !!options.shuffleLabels,
+    seeds,
+    test: summarize(seeds.map((s) => s.test)),
+    val: summarize(seeds.map((s) => s.val)),
+    chance: summarize(seeds.map((s) => s.chance)),
   };
 }
 

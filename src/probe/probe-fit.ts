@@ -1,7 +1,13 @@
 import type { Matrix } from './matrix.ts';
 import type { TaskKind } from './label-encoding.ts';
 import { fitRidgePath, predictLinear } from './ridge-regression.ts';
-import { argmaxRows, fitLogistic, meanLogLoss, predictLogistic, type SoftmaxClassifier } from './logistic-regression.ts';
+import {
+  argmaxRows,
+  fitLogistic,
+  meanLogLoss,
+  predictLogistic,
+  type SoftmaxClassifier,
+} from './logistic-regression.ts';
 import { defaultMlpTraining, predictMlp, trainMlp, type MlpTask } from './mlp-probe.ts';
 
 /** linear = ridge regression / softmax logistic regression; mlp = one hidden ReLU layer. */
@@ -47,16 +53,30 @@ export interface TrainedProbe {
  * keeping the one with the lowest validation loss (MSE / log-loss). Deterministic for a seed.
  */
 export function fitProbeOnValidation(
-  kind: ProbeKind, task: TaskKind, classes: number,
-  train: { x: Matrix; y: Float64Array | Int32Array }, val: { x: Matrix; y: Float64Array | Int32Array },
-  grid: ProbeGrid, seed: number,
+  kind: ProbeKind,
+  task: TaskKind,
+  classes: number,
+  train: { x: Matrix; y: Float64Array | Int32Array },
+  val: { x: Matrix; y: Float64Array | Int32Array },
+  grid: ProbeGrid,
+  seed: number,
 ): TrainedProbe {
   const candidates: TrainedProbe[] = [];
   if (kind === 'linear' && task === 'regression') {
-    const path = fitRidgePath(train.x, train.y, grid.ridgeLambdas.map((l) => l * train.x.rows));
+    const path = fitRidgePath(
+      train.x,
+      train.y,
+      grid.ridgeLambdas.map((l) => l * train.x.rows),
+    );
     path.forEach((model, i) => {
       const pred = predictLinear(model, val.x);
-      candidates.push({ kind, task, hyper: { lambda: grid.ridgeLambdas[i] }, validationLoss: mse(pred, val.y), predict: (x) => predictLinear(model, x) });
+      candidates.push({
+        kind,
+        task,
+        hyper: { lambda: grid.ridgeLambdas[i] },
+        validationLoss: mse(pred, val.y),
+        predict: (x) => predictLinear(model, x),
+      });
     });
   } else if (kind === 'linear') {
     let warm: SoftmaxClassifier | undefined;
@@ -65,7 +85,10 @@ export function fitProbeOnValidation(
       const model: SoftmaxClassifier = fitLogistic(train.x, train.y as Int32Array, classes, l2, warm);
       warm = model;
       candidates.push({
-        kind, task, hyper: { l2 }, validationLoss: meanLogLoss(predictLogistic(model, val.x), val.y as Int32Array, classes),
+        kind,
+        task,
+        hyper: { l2 },
+        validationLoss: meanLogLoss(predictLogistic(model, val.x), val.y as Int32Array, classes),
         predict: (x) => argmaxRows(predictLogistic(model, x), classes),
       });
     }
@@ -74,10 +97,19 @@ export function fitProbeOnValidation(
     for (const hidden of grid.mlpHidden)
       for (const l2 of grid.mlpL2) {
         const model = trainMlp(train.x, train.y, val.x, val.y, mlpTask, {
-          hidden, l2, seed, learningRate: grid.mlpLearningRate, batchSize: grid.mlpBatchSize, maxEpochs: grid.mlpMaxEpochs, patience: grid.mlpPatience,
+          hidden,
+          l2,
+          seed,
+          learningRate: grid.mlpLearningRate,
+          batchSize: grid.mlpBatchSize,
+          maxEpochs: grid.mlpMaxEpochs,
+          patience: grid.mlpPatience,
         });
         candidates.push({
-          kind, task, hyper: { hidden, l2, epochs: model.bestEpoch }, validationLoss: model.validationLoss,
+          kind,
+          task,
+          hyper: { hidden, l2, epochs: model.bestEpoch },
+          validationLoss: model.validationLoss,
           predict: (x) => (task === 'regression' ? predictMlp(model, x) : argmaxRows(predictMlp(model, x), classes)),
         });
       }

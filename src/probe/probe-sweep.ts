@@ -9,7 +9,13 @@ import { requireEnoughItems } from './dataset-split.ts';
 import { selectRows, type Matrix } from './matrix.ts';
 import { evaluateProbe, type MeanSd, type SeedResult } from './probe-evaluation.ts';
 import type { ProbeGrid, ProbeKind } from './probe-fit.ts';
-import { promptGroup, randomInitGroup, timelineStep, type RepresentationStore, type StoredItem } from './representation-store.ts';
+import {
+  promptGroup,
+  randomInitGroup,
+  timelineStep,
+  type RepresentationStore,
+  type StoredItem,
+} from './representation-store.ts';
 import { surfaceFeatures } from './surface-features.ts';
 import type { AttributeValue } from './attribute.ts';
 
@@ -85,12 +91,29 @@ export function runSweep(options: SweepOptions): { rows: SweepRow[]; skipped: Sk
   for (const { name: model, store } of options.stores) {
     const items = store.items();
     const attributes = options.attributes?.length ? options.attributes : store.meta.attributes.map((a) => a.name);
-    const layers = options.layers?.length ? store.meta.layers.filter((l) => options.layers!.includes(l)) : store.meta.layers;
-    if (layers.length === 0) throw new AlignkitError('input', `${store.dir} has none of the requested layers (it has ${store.meta.layers.join(', ')})`, { field: '--layers' });
-    const representations = store.meta.groups.filter((g) => g === promptGroup || (g === randomInitGroup && controls.randomInit) || (timelineStep(g) !== null && controls.timeline));
+    const layers = options.layers?.length
+      ? store.meta.layers.filter((l) => options.layers!.includes(l))
+      : store.meta.layers;
+    if (layers.length === 0)
+      throw new AlignkitError(
+        'input',
+        `${store.dir} has none of the requested layers (it has ${store.meta.layers.join(', ')})`,
+        { field: '--layers' },
+      );
+    const representations = store.meta.groups.filter(
+      (g) =>
+        g === promptGroup ||
+        (g === randomInitGroup && controls.randomInit) ||
+        (timelineStep(g) !== null && controls.timeline),
+    );
     for (const attribute of attributes) {
       const declared = store.meta.attributes.find((a) => a.name === attribute);
-      if (!declared) throw new AlignkitError('input', `${store.dir} has no attribute "${attribute}" (it has: ${store.meta.attributes.map((a) => a.name).join(', ')})`, { field: '--attributes' });
+      if (!declared)
+        throw new AlignkitError(
+          'input',
+          `${store.dir} has no attribute "${attribute}" (it has: ${store.meta.attributes.map((a) => a.name).join(', ')})`,
+          { field: '--attributes' },
+        );
       const add = (representation: string, control: Control, layer: number | null) => {
         for (const probe of options.probes) {
           const job = { model, store, representation, control, layer, attribute, probe };
@@ -98,16 +121,27 @@ export function runSweep(options: SweepOptions): { rows: SweepRow[]; skipped: Sk
         }
       };
       for (const representation of representations) {
-        const labels = tryEncode(attribute, labelValues(items, attribute, representation), declared.task, `attribute "${attribute}" (${representation} states of ${model})`);
+        const labels = tryEncode(
+          attribute,
+          labelValues(items, attribute, representation),
+          declared.task,
+          `attribute "${attribute}" (${representation} states of ${model})`,
+        );
         labelsFor.set(`${model}|${representation}|${attribute}`, labels);
-        if (labels instanceof Error) { skipped.push({ model, representation, attribute, reason: labels.message }); continue; }
+        if (labels instanceof Error) {
+          skipped.push({ model, representation, attribute, reason: labels.message });
+          continue;
+        }
         for (const layer of layers) {
           add(representation, 'none', layer);
           if (representation === promptGroup && controls.shuffledLabels) add(representation, 'shuffled-labels', layer);
         }
       }
       if (controls.surface && !(labelsFor.get(`${model}|${promptGroup}|${attribute}`) instanceof Error)) {
-        labelsFor.set(`${model}|${surfaceRepresentation}|${attribute}`, labelsFor.get(`${model}|${promptGroup}|${attribute}`)!);
+        labelsFor.set(
+          `${model}|${surfaceRepresentation}|${attribute}`,
+          labelsFor.get(`${model}|${promptGroup}|${attribute}`)!,
+        );
         add(surfaceRepresentation, 'none', null);
       }
     }
@@ -121,26 +155,54 @@ export function runSweep(options: SweepOptions): { rows: SweepRow[]; skipped: Sk
   const features = new Map<string, Matrix>();
   // grouped by state matrix so each layer is read once
   const storeOrder = new Map(options.stores.map((s, i) => [s.name, i]));
-  const groupKey = (j: Job) => `${String(storeOrder.get(j.model)).padStart(4, '0')}|${j.representation}|${String(j.layer ?? -1).padStart(4, '0')}`;
-  const todo = jobs.filter((j) => !options.isDone?.(j.key)).sort((a, b) => (groupKey(a) < groupKey(b) ? -1 : groupKey(a) > groupKey(b) ? 1 : 0));
+  const groupKey = (j: Job) =>
+    `${String(storeOrder.get(j.model)).padStart(4, '0')}|${j.representation}|${String(j.layer ?? -1).padStart(4, '0')}`;
+  const todo = jobs
+    .filter((j) => !options.isDone?.(j.key))
+    .sort((a, b) => (groupKey(a) < groupKey(b) ? -1 : groupKey(a) > groupKey(b) ? 1 : 0));
   todo.forEach((job, done) => {
-    options.onProgress?.({ done, total: todo.length, current: `${job.model} ${job.attribute} ${job.representation}${job.layer === null ? '' : ` L${job.layer}`} ${job.probe}${job.control === 'none' ? '' : ` (${job.control})`}` });
+    options.onProgress?.({
+      done,
+      total: todo.length,
+      current: `${job.model} ${job.attribute} ${job.representation}${job.layer === null ? '' : ` L${job.layer}`} ${job.probe}${job.control === 'none' ? '' : ` (${job.control})`}`,
+    });
     const labels = labelsFor.get(`${job.model}|${job.representation}|${job.attribute}`) as EncodedLabels;
     const featureKey = `${job.model}|${job.representation}|${job.layer}`;
     if (!features.has(featureKey)) {
       features.clear(); // one layer matrix in memory at a time (jobs are grouped by layer)
-      features.set(featureKey, job.representation === surfaceRepresentation ? surfaceFeatures(job.store.items()) : job.store.readLayer(job.representation, job.layer!));
+      features.set(
+        featureKey,
+        job.representation === surfaceRepresentation
+          ? surfaceFeatures(job.store.items())
+          : job.store.readLayer(job.representation, job.layer!),
+      );
     }
     const x = selectRows(features.get(featureKey)!, labels.kept);
     const evaluation = evaluateProbe(x, labels, {
-      probe: job.probe, seeds: options.seeds, grid: options.grid, shuffleLabels: job.control === 'shuffled-labels', balanceClasses: options.balanceClasses,
+      probe: job.probe,
+      seeds: options.seeds,
+      grid: options.grid,
+      shuffleLabels: job.control === 'shuffled-labels',
+      balanceClasses: options.balanceClasses,
       what: `attribute "${job.attribute}" (${job.representation}${job.representation === promptGroup || job.representation === surfaceRepresentation ? '' : ' states'} of ${job.model})`,
     });
     const row: SweepRow = {
-      key: job.key, model: job.model, representation: job.representation, control: job.control, layer: job.layer, step: timelineStep(job.representation),
-      attribute: job.attribute, task: labels.task, probe: job.probe, items: labels.kept.length, missing: labels.missing.length,
+      key: job.key,
+      model: job.model,
+      representation: job.representation,
+      control: job.control,
+      layer: job.layer,
+      step: timelineStep(job.representation),
+      attribute: job.attribute,
+      task: labels.task,
+      probe: job.probe,
+      items: labels.kept.length,
+      missing: labels.missing.length,
       ...(labels.classes ? { classes: labels.classes } : {}),
-      test: evaluation.test, val: evaluation.val, chance: evaluation.chance, seeds: evaluation.seeds,
+      test: evaluation.test,
+      val: evaluation.val,
+      chance: evaluation.chance,
+      seeds: evaluation.seeds,
     };
     rows.push(row);
     options.onRow?.(row);
@@ -150,15 +212,27 @@ export function runSweep(options: SweepOptions): { rows: SweepRow[]; skipped: Sk
 }
 
 /** The labels of an attribute for a representation: timeline groups use the labels at step t. */
-function labelValues(items: readonly StoredItem[], attribute: string, representation: string): (AttributeValue | undefined)[] {
+function labelValues(
+  items: readonly StoredItem[],
+  attribute: string,
+  representation: string,
+): (AttributeValue | undefined)[] {
   const t = timelineStep(representation);
   return items.map((item) => (t === null ? item.attributes[attribute] : item.timeline?.[String(t)]?.[attribute]));
 }
 
-function tryEncode(attribute: string, values: (AttributeValue | undefined)[], task: EncodedLabels['task'], what: string): EncodedLabels | Error {
+function tryEncode(
+  attribute: string,
+  values: (AttributeValue | undefined)[],
+  task: EncodedLabels['task'],
+  what: string,
+): EncodedLabels | Error {
   try {
     const labels = encodeLabels(attribute, values, task);
-    requireEnoughItems(labels.kept.length, labels.missing.length ? `${what}, with ${labels.missing.length} item(s) lacking a value` : what);
+    requireEnoughItems(
+      labels.kept.length,
+      labels.missing.length ? `${what}, with ${labels.missing.length} item(s) lacking a value` : what,
+    );
     return labels;
   } catch (e) {
     return e as Error;

@@ -10,7 +10,19 @@
  * written before its index line, so after a kill the index decides: a torn last line is dropped
  * and the state files are cut back to the finished items.
  */
-import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, truncateSync, appendFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  truncateSync,
+  appendFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { formatError, inputError } from '../errors.ts';
@@ -58,7 +70,8 @@ export interface StoredItem {
 export const promptGroup = 'prompt';
 export const randomInitGroup = 'random-init';
 export const timelineGroup = (t: number) => `after-${t}`;
-export const timelineStep = (group: string): number | null => (/^after-(\d+)$/.test(group) ? Number(group.slice(6)) : null);
+export const timelineStep = (group: string): number | null =>
+  /^after-(\d+)$/.test(group) ? Number(group.slice(6)) : null;
 
 const bytesPerValue = (dtype: StateDtype) => (dtype === 'float16' ? 2 : 4);
 const statePath = (dir: string, group: string, layer: number) => join(dir, 'states', group, `layer-${layer}.bin`);
@@ -72,7 +85,12 @@ export class RepresentationWriter {
   private meta: StoreMeta | null;
   private count: number;
 
-  private constructor(readonly dir: string, private readonly settings: StoreSettings, meta: StoreMeta | null, count: number) {
+  private constructor(
+    readonly dir: string,
+    private readonly settings: StoreSettings,
+    meta: StoreMeta | null,
+    count: number,
+  ) {
     this.meta = meta;
     this.count = count;
   }
@@ -82,28 +100,47 @@ export class RepresentationWriter {
    * With it, finished items are kept (returned), a torn tail is dropped, and the settings must
    * match the ones the store was started with.
    */
-  static open(dir: string, settings: StoreSettings, options: { resume?: boolean } = {}): { writer: RepresentationWriter; finished: StoredItem[] } {
+  static open(
+    dir: string,
+    settings: StoreSettings,
+    options: { resume?: boolean } = {},
+  ): { writer: RepresentationWriter; finished: StoredItem[] } {
     const hasItems = existsSync(indexPath(dir)) && statSync(indexPath(dir)).size > 0;
-    if (hasItems && !options.resume) throw inputError(`${dir} already holds collected items; pass --resume to continue it or choose another --out`, { field: '--out' });
+    if (hasItems && !options.resume)
+      throw inputError(`${dir} already holds collected items; pass --resume to continue it or choose another --out`, {
+        field: '--out',
+      });
     mkdirSync(dir, { recursive: true });
     if (!hasItems) return { writer: new RepresentationWriter(dir, settings, null, 0), finished: [] };
     const meta = readMeta(dir);
     checkSameSettings(dir, meta, settings);
     const finished = readJsonlForResume<StoredItem>(indexPath(dir));
-    finished.forEach((item, i) => { if (item.index !== i) throw formatError(`item ${i} has index ${item.index}; the index is damaged`, { file: indexPath(dir), line: i + 1 }); });
+    finished.forEach((item, i) => {
+      if (item.index !== i)
+        throw formatError(`item ${i} has index ${item.index}; the index is damaged`, {
+          file: indexPath(dir),
+          line: i + 1,
+        });
+    });
     const rowBytes = meta.hiddenSize * bytesPerValue(meta.dtype);
     for (const group of meta.groups)
       for (const layer of meta.layers) {
         const file = statePath(dir, group, layer);
         const size = existsSync(file) ? statSync(file).size : 0;
         const want = finished.length * rowBytes;
-        if (size < want) throw formatError(`holds ${Math.floor(size / rowBytes)} rows but the index lists ${finished.length} items; the store is damaged (start a new --out)`, { file });
+        if (size < want)
+          throw formatError(
+            `holds ${Math.floor(size / rowBytes)} rows but the index lists ${finished.length} items; the store is damaged (start a new --out)`,
+            { file },
+          );
         if (size > want) truncateSync(file, want);
       }
     return { writer: new RepresentationWriter(dir, settings, meta, finished.length), finished };
   }
 
-  get items(): number { return this.count; }
+  get items(): number {
+    return this.count;
+  }
 
   /**
    * Appends one item. `states[group][k]` is the state of layer settings.layers[k]; every
@@ -119,9 +156,13 @@ export class RepresentationWriter {
     const { hiddenSize, dtype, layers, groups } = this.meta;
     for (const group of groups) {
       const rows = states[group];
-      if (!rows || rows.length !== layers.length) throw new RangeError(`group "${group}" needs ${layers.length} layer states, got ${rows?.length ?? 0}`);
+      if (!rows || rows.length !== layers.length)
+        throw new RangeError(`group "${group}" needs ${layers.length} layer states, got ${rows?.length ?? 0}`);
       rows.forEach((row, k) => {
-        if (row.length !== hiddenSize) throw new RangeError(`group "${group}" layer ${layers[k]}: state of size ${row.length}, expected ${hiddenSize}`);
+        if (row.length !== hiddenSize)
+          throw new RangeError(
+            `group "${group}" layer ${layers[k]}: state of size ${row.length}, expected ${hiddenSize}`,
+          );
         const file = statePath(this.dir, group, layers[k]);
         if (this.count === 0) mkdirSync(join(this.dir, 'states', group), { recursive: true });
         const bytes = dtype === 'float16' ? float32ToFloat16(row) : row;
@@ -137,28 +178,57 @@ export class RepresentationWriter {
 
 function readMeta(dir: string): StoreMeta {
   const file = metaPath(dir);
-  if (!existsSync(file)) throw formatError(`not a representation store (no meta.json); collect one with "alignkit probe collect"`, { file: dir });
+  if (!existsSync(file))
+    throw formatError(`not a representation store (no meta.json); collect one with "alignkit probe collect"`, {
+      file: dir,
+    });
   let meta: StoreMeta;
-  try { meta = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw formatError(`malformed JSON (${(e as Error).message})`, { file }); }
-  if (meta.format !== STORE_FORMAT) throw formatError(`format is "${meta.format}", expected "${STORE_FORMAT}"`, { file, field: 'format' });
-  if (meta.version !== 1) throw formatError(`version ${meta.version} is not supported (expected 1)`, { file, field: 'version' });
+  try {
+    meta = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw formatError(`malformed JSON (${(e as Error).message})`, { file });
+  }
+  if (meta.format !== STORE_FORMAT)
+    throw formatError(`format is "${meta.format}", expected "${STORE_FORMAT}"`, { file, field: 'format' });
+  if (meta.version !== 1)
+    throw formatError(`version ${meta.version} is not supported (expected 1)`, { file, field: 'version' });
   return meta;
 }
 
 function checkSameSettings(dir: string, meta: StoreMeta, settings: StoreSettings): void {
   const stable = (v: unknown) => JSON.stringify(v);
-  const was: Record<string, unknown> = { ...meta.settings, dtype: meta.dtype, layers: meta.layers, groups: meta.groups, model: meta.model, attributes: meta.attributes };
-  const now: Record<string, unknown> = { ...settings.settings, dtype: settings.dtype, layers: settings.layers, groups: settings.groups, model: settings.model, attributes: settings.attributes };
+  const was: Record<string, unknown> = {
+    ...meta.settings,
+    dtype: meta.dtype,
+    layers: meta.layers,
+    groups: meta.groups,
+    model: meta.model,
+    attributes: meta.attributes,
+  };
+  const now: Record<string, unknown> = {
+    ...settings.settings,
+    dtype: settings.dtype,
+    layers: settings.layers,
+    groups: settings.groups,
+    model: settings.model,
+    attributes: settings.attributes,
+  };
   for (const key of new Set([...Object.keys(was), ...Object.keys(now)]))
     if (stable(was[key]) !== stable(now[key]))
-      throw inputError(`--resume with different settings: ${key} was ${stable(was[key])}, now ${stable(now[key])}`, { file: metaPath(dir), field: key });
+      throw inputError(`--resume with different settings: ${key} was ${stable(was[key])}, now ${stable(now[key])}`, {
+        file: metaPath(dir),
+        field: key,
+      });
 }
 
 /** Reads a store: its items (all at once or streamed) and one layer's states as a matrix. */
 export class RepresentationStore {
   private cachedItems: StoredItem[] | null = null;
 
-  private constructor(readonly dir: string, readonly meta: StoreMeta) {}
+  private constructor(
+    readonly dir: string,
+    readonly meta: StoreMeta,
+  ) {}
 
   static open(dir: string): RepresentationStore {
     if (!existsSync(dir)) throw inputError('folder not found', { file: dir });
@@ -184,7 +254,11 @@ export class RepresentationStore {
       pending = line.trim() ? line : null;
     }
     if (pending !== null) {
-      try { yield JSON.parse(pending) as StoredItem; } catch { /* torn final line of a run still writing */ }
+      try {
+        yield JSON.parse(pending) as StoredItem;
+      } catch {
+        /* torn final line of a run still writing */
+      }
     }
   }
 
@@ -194,15 +268,21 @@ export class RepresentationStore {
    */
   readLayer(group: string, layer: number, rows = this.items().length): Matrix {
     const { hiddenSize, dtype } = this.meta;
-    if (!this.meta.groups.includes(group)) throw inputError(`store has no "${group}" states (it has: ${this.meta.groups.join(', ')})`, { file: this.dir });
-    if (!this.meta.layers.includes(layer)) throw inputError(`store has no layer ${layer} (it has: ${this.meta.layers.join(', ')})`, { file: this.dir, field: 'layers' });
+    if (!this.meta.groups.includes(group))
+      throw inputError(`store has no "${group}" states (it has: ${this.meta.groups.join(', ')})`, { file: this.dir });
+    if (!this.meta.layers.includes(layer))
+      throw inputError(`store has no layer ${layer} (it has: ${this.meta.layers.join(', ')})`, {
+        file: this.dir,
+        field: 'layers',
+      });
     const file = statePath(this.dir, group, layer);
     const per = bytesPerValue(dtype);
     const out = matrix(rows, hiddenSize);
     const fd = openSync(file, 'r');
     try {
       const available = Math.floor(fstatSync(fd).size / (hiddenSize * per));
-      if (available < rows) throw formatError(`holds ${available} rows but ${rows} items are indexed; the store is damaged`, { file });
+      if (available < rows)
+        throw formatError(`holds ${available} rows but ${rows} items are indexed; the store is damaged`, { file });
       const chunkRows = Math.max(1, Math.floor((4 << 20) / (hiddenSize * per)));
       const buffer = Buffer.allocUnsafe(chunkRows * hiddenSize * per);
       for (let start = 0; start < rows; start += chunkRows) {
@@ -231,7 +311,11 @@ function parseIndex(text: string, file: string): StoredItem[] {
   const items: StoredItem[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    try { items.push(JSON.parse(line)); } catch (e) { throw formatError(`malformed JSON (${(e as Error).message})`, { file, line: i + 1 }); }
+    try {
+      items.push(JSON.parse(line));
+    } catch (e) {
+      throw formatError(`malformed JSON (${(e as Error).message})`, { file, line: i + 1 });
+    }
   });
   return items;
 }

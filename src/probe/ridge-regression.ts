@@ -21,7 +21,8 @@ export function fitRidgePath(x: Matrix, y: ArrayLike<number>, lambdas: readonly 
   for (let i = 0; i < n; i++) yc[i] = y[i] - yMean;
 
   if (d <= n) {
-    const gram = new Float64Array(d * d), xty = new Float64Array(d);
+    const gram = new Float64Array(d * d),
+      xty = new Float64Array(d);
     for (let i = 0; i < n; i++) {
       const row = i * d;
       for (let p = 0; p < d; p++) {

@@ -15,7 +15,8 @@ export class Standardizer {
 
   static fit(train: Matrix): Standardizer {
     const { rows, cols, data } = train;
-    const mean = new Float64Array(cols), sq = new Float64Array(cols);
+    const mean = new Float64Array(cols),
+      sq = new Float64Array(cols);
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j] += data[i * cols + j];
     for (let j = 0; j < cols; j++) mean[j] /= rows;
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) sq[j] += (data[i * cols + j] - mean[j]) ** 2;
@@ -30,7 +31,8 @@ export class Standardizer {
   apply(m: Matrix): Matrix {
     const out = matrix(m.rows, m.cols);
     for (let i = 0; i < m.rows; i++)
-      for (let j = 0; j < m.cols; j++) out.data[i * m.cols + j] = (m.data[i * m.cols + j] - this.mean[j]) / this.scale[j];
+      for (let j = 0; j < m.cols; j++)
+        out.data[i * m.cols + j] = (m.data[i * m.cols + j] - this.mean[j]) / this.scale[j];
     return out;
   }
 }

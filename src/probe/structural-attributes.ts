@@ -21,8 +21,12 @@ export function countReasoningSteps(text: string, maxSteps = Infinity): number {
   const markers = text.match(STEP_MARKER)?.length ?? 0;
   let steps = markers;
   if (steps === 0) {
-    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !FINAL_ANSWER_LINE.test(l));
-    steps = lines.length > 1 ? lines.length : (lines[0]?.split(/(?<=[.!?])\s+(?=\S)/).filter((s) => s.trim()).length ?? 0);
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !FINAL_ANSWER_LINE.test(l));
+    steps =
+      lines.length > 1 ? lines.length : (lines[0]?.split(/(?<=[.!?])\s+(?=\S)/).filter((s) => s.trim()).length ?? 0);
   }
   return Math.min(steps, maxSteps);
 }

@@ -10,16 +10,27 @@ export function formatValue(value: unknown): string {
   if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-4 || abs >= 1e15)) return value.toExponential(2).replace('-', '−');
-  const text = Number.isInteger(value) || abs >= 1e5 ? wholeNumber.format(value) : abs >= 1000 ? oneDecimal.format(value) : upToFourDigits.format(value);
+  const text =
+    Number.isInteger(value) || abs >= 1e5
+      ? wholeNumber.format(value)
+      : abs >= 1000
+        ? oneDecimal.format(value)
+        : upToFourDigits.format(value);
   return text.replace('-', '−');
 }
 
-const suffixes: [number, string][] = [[1e12, 'T'], [1e9, 'B'], [1e6, 'M'], [1e3, 'k']];
+const suffixes: [number, string][] = [
+  [1e12, 'T'],
+  [1e9, 'B'],
+  [1e6, 'M'],
+  [1e3, 'k'],
+];
 
 /** The decimals that tell apart consecutive multiples of `step`. */
 function decimalsFor(step: number): number {
   if (!(step > 0)) return 0;
-  for (let d = 0; d < 12; d++) if (Math.abs(Math.round(step * 10 ** d) - step * 10 ** d) < 1e-6 * step * 10 ** d) return d;
+  for (let d = 0; d < 12; d++)
+    if (Math.abs(Math.round(step * 10 ** d) - step * 10 ** d) < 1e-6 * step * 10 ** d) return d;
   return 12;
 }
 
@@ -29,7 +40,12 @@ function decimalsFor(step: number): number {
  */
 export function linearTickFormatter(ticks: number[], step: number): (v: number) => string {
   const maxAbs = Math.max(0, ...ticks.map(Math.abs));
-  if (step > 0 && step < 0.999e-4) return (v) => (v === 0 ? '0' : v.toExponential(Math.max(0, decimalsFor(step / 10 ** Math.floor(Math.log10(step)))))).replace('-', '−');
+  if (step > 0 && step < 0.999e-4)
+    return (v) =>
+      (v === 0 ? '0' : v.toExponential(Math.max(0, decimalsFor(step / 10 ** Math.floor(Math.log10(step)))))).replace(
+        '-',
+        '−',
+      );
   const [unit, suffix] = maxAbs >= 1e4 ? suffixes.find(([u]) => maxAbs >= u)! : [1, ''];
   const decimals = decimalsFor(step / unit);
   return (v) => {

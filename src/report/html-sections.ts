@@ -1,14 +1,22 @@
 import { escapeHtml } from './escape-html.ts';
 
-export interface Section { id: string; heading: string; html: string }
+export interface Section {
+  id: string;
+  heading: string;
+  html: string;
+}
 
 /** Links to the page's sections, shown in the header when there is more than one. */
 export function renderToc(sections: Section[]): string {
-  return sections.length > 1 ? `<nav class="toc">${sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.heading)}</a>`).join('')}</nav>` : '';
+  return sections.length > 1
+    ? `<nav class="toc">${sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.heading)}</a>`).join('')}</nav>`
+    : '';
 }
 
 export function renderSections(sections: Section[]): string {
-  return sections.map((s) => `<section id="${s.id}">\n<h2>${escapeHtml(s.heading)}</h2>\n${s.html}\n</section>`).join('\n');
+  return sections
+    .map((s) => `<section id="${s.id}">\n<h2>${escapeHtml(s.heading)}</h2>\n${s.html}\n</section>`)
+    .join('\n');
 }
 
 /** The page header: a kind badge, the title, a line of facts, the section links. */
@@ -21,4 +29,5 @@ ${renderToc(sections)}
 </header>`;
 }
 
-export const FOOTER = '<footer>Rendered by <code>alignkit report</code> from summary.json and config.json. Self-contained: opens without network access.</footer>';
+export const FOOTER =
+  '<footer>Rendered by <code>alignkit report</code> from summary.json and config.json. Self-contained: opens without network access.</footer>';

@@ -15,7 +15,12 @@ function isNumericColumn(rows: Cell[][], column: number): boolean {
 }
 
 function renderCell(cell: Cell, numeric: boolean): string {
-  const classes = [numeric || typeof cell === 'number' ? 'num' : '', cell === null || cell === undefined ? 'missing' : ''].filter(Boolean).join(' ');
+  const classes = [
+    numeric || typeof cell === 'number' ? 'num' : '',
+    cell === null || cell === undefined ? 'missing' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   return `<td${classes ? ` class="${classes}"` : ''}>${escapeHtml(formatValue(cell))}</td>`;
 }
 
@@ -24,7 +29,9 @@ export function renderTable(table: Table, heading = escapeHtml(table.title)): st
   const width = Math.max(table.columns.length, ...table.rows.map((r) => r.length));
   const columns = Array.from({ length: width }, (_, i) => table.columns[i] ?? '');
   const numeric = columns.map((_, i) => isNumericColumn(table.rows, i));
-  const head = columns.map((c, i) => `<th${numeric[i] ? ' class="num"' : ''} scope="col">${escapeHtml(c)}</th>`).join('');
+  const head = columns
+    .map((c, i) => `<th${numeric[i] ? ' class="num"' : ''} scope="col">${escapeHtml(c)}</th>`)
+    .join('');
   const body = table.rows.length
     ? table.rows.map((row) => `<tr>${columns.map((_, i) => renderCell(row[i], numeric[i])).join('')}</tr>`).join('\n')
     : `<tr><td class="missing" colspan="${Math.max(1, width)}">no rows</td></tr>`;

@@ -23,13 +23,32 @@ const SUMMARY_KEYS = new Set(['kind', 'title', 'metrics', 'tables', 'plots']);
 export function renderReport(summary: Summary, config?: Record<string, unknown>, options: ReportOptions = {}): string {
   const colors = new SeriesColors();
   const sections: Section[] = [];
-  if (summary.metrics && Object.keys(summary.metrics).length) sections.push({ id: 'metrics', heading: 'Headline metrics', html: renderMetrics(summary.metrics) });
-  if (summary.tables.length) sections.push({ id: 'tables', heading: summary.tables.length === 1 ? 'Table' : 'Tables', html: summary.tables.map((t) => renderTable(t)).join('\n') });
-  if (summary.plots.length) sections.push({ id: 'plots', heading: summary.plots.length === 1 ? 'Plot' : 'Plots', html: `<div class="plots">\n${summary.plots.map((p) => renderPlotFigure(p, colors)).join('\n')}\n</div>` });
+  if (summary.metrics && Object.keys(summary.metrics).length)
+    sections.push({ id: 'metrics', heading: 'Headline metrics', html: renderMetrics(summary.metrics) });
+  if (summary.tables.length)
+    sections.push({
+      id: 'tables',
+      heading: summary.tables.length === 1 ? 'Table' : 'Tables',
+      html: summary.tables.map((t) => renderTable(t)).join('\n'),
+    });
+  if (summary.plots.length)
+    sections.push({
+      id: 'plots',
+      heading: summary.plots.length === 1 ? 'Plot' : 'Plots',
+      html: `<div class="plots">\n${summary.plots.map((p) => renderPlotFigure(p, colors)).join('\n')}\n</div>`,
+    });
   sections.push({ id: 'configuration', heading: 'Configuration', html: renderConfig(config) });
   const extra = Object.fromEntries(Object.entries(summary).filter(([k]) => !SUMMARY_KEYS.has(k)));
-  if (Object.keys(extra).length) sections.push({ id: 'other', heading: 'Other summary fields', html: `<div class="card">${rawJson(`${plural(Object.keys(extra).length, 'more field')} in summary.json`, extra)}</div>` });
+  if (Object.keys(extra).length)
+    sections.push({
+      id: 'other',
+      heading: 'Other summary fields',
+      html: `<div class="card">${rawJson(`${plural(Object.keys(extra).length, 'more field')} in summary.json`, extra)}</div>`,
+    });
 
   const facts = [...(options.runName ? [`run ${options.runName}`] : []), ...runFacts(config)];
-  return htmlPage(`${summary.title} — alignkit`, `${renderHeader(summary.kind, summary.title, facts, sections)}\n${renderSections(sections)}\n${FOOTER}`);
+  return htmlPage(
+    `${summary.title} — alignkit`,
+    `${renderHeader(summary.kind, summary.title, facts, sections)}\n${renderSections(sections)}\n${FOOTER}`,
+  );
 }

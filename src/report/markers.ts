@@ -13,11 +13,22 @@ export function marker(shape: MarkerShape, x: number, y: number, r: number, attr
     }
     case 'triangle': {
       const s = r * 1.2;
-      return el('path', { ...attrs, d: `M${px(x)} ${px(y - s)}L${px(x + s * 0.94)} ${px(y + s * 0.6)}L${px(x - s * 0.94)} ${px(y + s * 0.6)}Z` }, ...children);
+      return el(
+        'path',
+        {
+          ...attrs,
+          d: `M${px(x)} ${px(y - s)}L${px(x + s * 0.94)} ${px(y + s * 0.6)}L${px(x - s * 0.94)} ${px(y + s * 0.6)}Z`,
+        },
+        ...children,
+      );
     }
     case 'diamond': {
       const s = r * 1.25;
-      return el('path', { ...attrs, d: `M${px(x)} ${px(y - s)}L${px(x + s)} ${px(y)}L${px(x)} ${px(y + s)}L${px(x - s)} ${px(y)}Z` }, ...children);
+      return el(
+        'path',
+        { ...attrs, d: `M${px(x)} ${px(y - s)}L${px(x + s)} ${px(y)}L${px(x)} ${px(y + s)}L${px(x - s)} ${px(y)}Z` },
+        ...children,
+      );
     }
   }
 }

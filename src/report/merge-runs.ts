@@ -30,7 +30,10 @@ export interface TableGroup {
 const OVERLAY_TYPES = new Set<Plot['type']>(['line', 'scatter', 'bar', 'radar']);
 const OVERLAY_MAX_SERIES = 10;
 
-function groupByTitle<T extends { title: string }>(runs: ComparedRun[], pick: (s: Summary) => T[]): { title: string; members: { run: string; item: T }[] }[] {
+function groupByTitle<T extends { title: string }>(
+  runs: ComparedRun[],
+  pick: (s: Summary) => T[],
+): { title: string; members: { run: string; item: T }[] }[] {
   const groups = new Map<string, { run: string; item: T }[]>();
   for (const run of runs) {
     for (const item of pick(run.summary)) {
@@ -47,14 +50,22 @@ export function groupPlots(runs: ComparedRun[]): PlotGroup[] {
     const first = members[0].item;
     const seriesCount = members.reduce((n, m) => n + m.item.series.length, 0);
     const runsInvolved = new Set(members.map((m) => m.run)).size;
-    const overlayable = runsInvolved > 1 && OVERLAY_TYPES.has(first.type) && members.every((m) => m.item.type === first.type) && seriesCount <= OVERLAY_MAX_SERIES;
+    const overlayable =
+      runsInvolved > 1 &&
+      OVERLAY_TYPES.has(first.type) &&
+      members.every((m) => m.item.type === first.type) &&
+      seriesCount <= OVERLAY_MAX_SERIES;
     if (!overlayable) return { title, separate };
     // one series per run: the runs are the series; several: a run's copy of a series is a variant of it
     const oneSeriesEach = members.every((m) => m.item.series.length === 1);
     const runIndex = new Map(runs.map((r, i) => [r.name, i]));
-    const variants = members.flatMap((m) => m.item.series.map((s) => (oneSeriesEach
-      ? { name: m.run, key: m.run, variant: 0 }
-      : { name: `${m.run} · ${s.name}`, key: s.name, variant: runIndex.get(m.run)! })));
+    const variants = members.flatMap((m) =>
+      m.item.series.map((s) =>
+        oneSeriesEach
+          ? { name: m.run, key: m.run, variant: 0 }
+          : { name: `${m.run} · ${s.name}`, key: s.name, variant: runIndex.get(m.run)! },
+      ),
+    );
     let k = 0;
     const overlay: Plot = {
       ...first,
@@ -70,7 +81,8 @@ export function groupTables(runs: ComparedRun[]): TableGroup[] {
     const separate = members.map((m) => ({ run: m.run, table: m.item }));
     const columns = JSON.stringify(members[0].item.columns);
     const runsInvolved = new Set(members.map((m) => m.run)).size;
-    if (runsInvolved < 2 || !members.every((m) => JSON.stringify(m.item.columns) === columns)) return { title, separate };
+    if (runsInvolved < 2 || !members.every((m) => JSON.stringify(m.item.columns) === columns))
+      return { title, separate };
     const notes = [...new Set(members.map((m) => m.item.note).filter((n): n is string => Boolean(n)))];
     const merged: Table = {
       title,
@@ -101,7 +113,8 @@ export function configDifferences(runs: ComparedRun[]): Table | undefined {
   const keys = [...new Set(flat.flatMap((m) => [...m.keys()]))].filter((k) => !NOT_SETTINGS.has(k));
   const differing = keys.filter((k) => new Set(flat.map((m) => JSON.stringify(m.get(k)))).size > 1);
   if (differing.length === 0) return undefined;
-  const show = (v: unknown) => (v === undefined ? null : typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v));
+  const show = (v: unknown) =>
+    v === undefined ? null : typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v);
   return {
     title: 'Settings that differ',
     columns: ['setting', ...runs.map((r) => r.name)],

@@ -23,20 +23,35 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   const finite = values.flat().filter(Number.isFinite);
   if (finite.length === 0) return undefined;
   const notes: string[] = [];
-  const missing = plot.series.reduce((n, s) => n + s.points.filter(([, y]) => !(typeof y === 'number' && Number.isFinite(y))).length, 0);
+  const missing = plot.series.reduce(
+    (n, s) => n + s.points.filter(([, y]) => !(typeof y === 'number' && Number.isFinite(y))).length,
+    0,
+  );
   if (missing) notes.push(`${plural(missing, 'value')} without a finite number not drawn.`);
 
   const scale = makeScale(finite, { includeZero: true, range: plot.yRange })!;
-  const legend = plot.series.length > 1
-    ? renderLegend(plot.series.map((s) => ({ name: s.name, color: ctx.colors.style(s.name).color, opacity: ctx.colors.style(s.name).opacity })), 12, 6, ctx.width - 24)
-    : { svg: '', height: 0 };
+  const legend =
+    plot.series.length > 1
+      ? renderLegend(
+          plot.series.map((s) => ({
+            name: s.name,
+            color: ctx.colors.style(s.name).color,
+            opacity: ctx.colors.style(s.name).opacity,
+          })),
+          12,
+          6,
+          ctx.width - 24,
+        )
+      : { svg: '', height: 0 };
 
   const widest = Math.max(...categories.map((c) => textWidth(c, 12)));
   const roughBand = (ctx.width - 90) / categories.length;
   const sideways = widest > roughBand - 6 && widest > 60;
   const groupSize = plot.series.length;
   const band = Math.max(26, groupSize * 12 + 10);
-  const height = sideways ? legend.height + 6 + 8 + Math.max(150, categories.length * band) + 52 : HEIGHT + legend.height;
+  const height = sideways
+    ? legend.height + 6 + 8 + Math.max(150, categories.length * band) + 52
+    : HEIGHT + legend.height;
 
   const valueAxis: AxisSpec = { kind: 'numeric', scale, title: plot.yLabel };
   const categoryAxis: AxisSpec = { kind: 'category', categories, title: plot.xLabel };
@@ -59,11 +74,27 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
       const start = categoryPlaced.at(ci) - (slot * groupSize) / 2 + slot * si + (slot - thickness) / 2;
       const end = valuePlaced.at(v);
       const length = Math.abs(end - zero);
-      const tooltip = el('title', {}, escapeHtml(`${plot.series.length > 1 ? s.name + ': ' : ''}${categories[ci]} = ${formatValue(v)}`));
+      const tooltip = el(
+        'title',
+        {},
+        escapeHtml(`${plot.series.length > 1 ? s.name + ': ' : ''}${categories[ci]} = ${formatValue(v)}`),
+      );
       const rect = sideways
         ? { x: Math.min(zero, end), y: start, width: length, height: thickness }
         : { x: start, y: Math.min(zero, end), width: thickness, height: length };
-      bars.push(el('rect', { class: 'bar', ...rect, fill: color, 'fill-opacity': opacity < 1 ? opacity : undefined, stroke: opacity < 1 ? color : undefined }, tooltip));
+      bars.push(
+        el(
+          'rect',
+          {
+            class: 'bar',
+            ...rect,
+            fill: color,
+            'fill-opacity': opacity < 1 ? opacity : undefined,
+            stroke: opacity < 1 ? color : undefined,
+          },
+          tooltip,
+        ),
+      );
       if (!labelled) return;
       const text = formatValue(v);
       const textLength = textWidth(text, VALUE_FONT);
@@ -72,13 +103,39 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
         if (thickness < VALUE_FONT) return;
         const inside = length > textLength + 10;
         const x = end + direction * (inside ? -5 : 5);
-        const anchor = (direction > 0) === inside ? 'end' : 'start';
-        labels.push(el('text', { class: 'value', x, y: start + thickness / 2 + 3.5, 'font-size': VALUE_FONT, 'text-anchor': anchor, fill: inside && opacity > 0.6 ? '#fff' : '#333' }, escapeHtml(text)));
+        const anchor = direction > 0 === inside ? 'end' : 'start';
+        labels.push(
+          el(
+            'text',
+            {
+              class: 'value',
+              x,
+              y: start + thickness / 2 + 3.5,
+              'font-size': VALUE_FONT,
+              'text-anchor': anchor,
+              fill: inside && opacity > 0.6 ? '#fff' : '#333',
+            },
+            escapeHtml(text),
+          ),
+        );
       } else {
         if (thickness < textLength + 2) return;
         const inside = length > VALUE_FONT + 10;
-        const y = direction > 0 ? (inside ? end + VALUE_FONT + 3 : end - 4) : (inside ? end - 5 : end + VALUE_FONT + 3);
-        labels.push(el('text', { class: 'value', x: start + thickness / 2, y, 'font-size': VALUE_FONT, 'text-anchor': 'middle', fill: inside && opacity > 0.6 ? '#fff' : '#333' }, escapeHtml(text)));
+        const y = direction > 0 ? (inside ? end + VALUE_FONT + 3 : end - 4) : inside ? end - 5 : end + VALUE_FONT + 3;
+        labels.push(
+          el(
+            'text',
+            {
+              class: 'value',
+              x: start + thickness / 2,
+              y,
+              'font-size': VALUE_FONT,
+              'text-anchor': 'middle',
+              fill: inside && opacity > 0.6 ? '#fff' : '#333',
+            },
+            escapeHtml(text),
+          ),
+        );
       }
     });
   });

@@ -2,8 +2,7 @@ import type { Scale } from './scale.ts';
 import { el, label, textWidth, fitText } from './svg.ts';
 
 export type AxisSpec =
-  | { kind: 'numeric'; scale: Scale; title?: string }
-  | { kind: 'category'; categories: string[]; title?: string };
+  { kind: 'numeric'; scale: Scale; title?: string } | { kind: 'category'; categories: string[]; title?: string };
 
 /** Where an axis lies on screen: a value (numeric) or a category index to px. */
 export interface PlacedAxis {
@@ -51,9 +50,10 @@ function labelStride(band: number, extent: number): number {
  */
 export function layoutCartesian(x: AxisSpec, y: AxisSpec, width: number, height: number, top: number): Cartesian {
   const yLabels = tickLabels(y);
-  const yLabelWidth = y.kind === 'numeric'
-    ? Math.max(0, ...yLabels.map((l) => textWidth(l, TICK_FONT)))
-    : Math.max(0, ...yLabels.map((l) => textWidth(fitText(l, CATEGORY_LABEL_MAX, CATEGORY_FONT), CATEGORY_FONT)));
+  const yLabelWidth =
+    y.kind === 'numeric'
+      ? Math.max(0, ...yLabels.map((l) => textWidth(l, TICK_FONT)))
+      : Math.max(0, ...yLabels.map((l) => textWidth(fitText(l, CATEGORY_LABEL_MAX, CATEGORY_FONT), CATEGORY_FONT)));
   const left = 10 + (y.title ? 22 : 0) + yLabelWidth + 8;
 
   const xLabels = tickLabels(x);
@@ -77,44 +77,123 @@ export function layoutCartesian(x: AxisSpec, y: AxisSpec, width: number, height:
   const bottom = height - xLabelHeight - (x.title ? 24 : 4);
   const areaTop = top + 8;
 
-  const xPlaced = x.kind === 'numeric' ? placeNumeric(x.scale, left, right) : placeCategories(x.categories.length, left, right);
-  const yPlaced = y.kind === 'numeric' ? placeNumeric(y.scale, bottom, areaTop) : placeCategories(y.categories.length, areaTop, bottom);
+  const xPlaced =
+    x.kind === 'numeric' ? placeNumeric(x.scale, left, right) : placeCategories(x.categories.length, left, right);
+  const yPlaced =
+    y.kind === 'numeric'
+      ? placeNumeric(y.scale, bottom, areaTop)
+      : placeCategories(y.categories.length, areaTop, bottom);
 
   const parts: string[] = [];
   if (y.kind === 'numeric') {
     for (const t of y.scale.ticks) {
       const py = yPlaced.at(t);
-      parts.push(el('line', { class: 'grid', x1: left, x2: right, y1: py, y2: py, stroke: t === 0 && y.scale.min < 0 ? '#9a9a9a' : '#e5e5e5', 'stroke-width': 1 }));
-      parts.push(el('text', { x: left - 8, y: py + 4, 'font-size': TICK_FONT, 'text-anchor': 'end', fill: '#555' }, y.scale.label(t)));
+      parts.push(
+        el('line', {
+          class: 'grid',
+          x1: left,
+          x2: right,
+          y1: py,
+          y2: py,
+          stroke: t === 0 && y.scale.min < 0 ? '#9a9a9a' : '#e5e5e5',
+          'stroke-width': 1,
+        }),
+      );
+      parts.push(
+        el(
+          'text',
+          { x: left - 8, y: py + 4, 'font-size': TICK_FONT, 'text-anchor': 'end', fill: '#555' },
+          y.scale.label(t),
+        ),
+      );
     }
   } else {
     const stride = labelStride(yPlaced.band, CATEGORY_FONT * 1.2);
     y.categories.forEach((c, i) => {
-      if (i % stride === 0) parts.push(label(c, CATEGORY_LABEL_MAX, CATEGORY_FONT, { x: left - 8, y: yPlaced.at(i) + 4, 'text-anchor': 'end', fill: '#333' }));
+      if (i % stride === 0)
+        parts.push(
+          label(c, CATEGORY_LABEL_MAX, CATEGORY_FONT, {
+            x: left - 8,
+            y: yPlaced.at(i) + 4,
+            'text-anchor': 'end',
+            fill: '#333',
+          }),
+        );
     });
   }
   if (x.kind === 'numeric') {
     for (const t of x.scale.ticks) {
       const pxX = xPlaced.at(t);
-      parts.push(el('line', { class: 'grid', x1: pxX, x2: pxX, y1: areaTop, y2: bottom, stroke: t === 0 && x.scale.min < 0 ? '#9a9a9a' : '#efefef', 'stroke-width': 1 }));
+      parts.push(
+        el('line', {
+          class: 'grid',
+          x1: pxX,
+          x2: pxX,
+          y1: areaTop,
+          y2: bottom,
+          stroke: t === 0 && x.scale.min < 0 ? '#9a9a9a' : '#efefef',
+          'stroke-width': 1,
+        }),
+      );
       parts.push(el('line', { x1: pxX, x2: pxX, y1: bottom, y2: bottom + 4, stroke: '#888' }));
-      parts.push(el('text', { x: pxX, y: bottom + 17, 'font-size': TICK_FONT, 'text-anchor': 'middle', fill: '#555' }, x.scale.label(t)));
+      parts.push(
+        el(
+          'text',
+          { x: pxX, y: bottom + 17, 'font-size': TICK_FONT, 'text-anchor': 'middle', fill: '#555' },
+          x.scale.label(t),
+        ),
+      );
     }
   } else {
     x.categories.forEach((c, i) => {
       if (i % xStride !== 0) return;
       const cx = xPlaced.at(i);
-      parts.push(rotate
-        ? label(c, ROTATED_LABEL_MAX, CATEGORY_FONT, { x: cx + 4, y: bottom + 12, 'text-anchor': 'end', fill: '#333', transform: `rotate(-${ROTATION} ${(cx + 4).toFixed(2)} ${bottom + 12})` })
-        : label(c, xPlaced.band - 4, CATEGORY_FONT, { x: cx, y: bottom + 18, 'text-anchor': 'middle', fill: '#333' }));
+      parts.push(
+        rotate
+          ? label(c, ROTATED_LABEL_MAX, CATEGORY_FONT, {
+              x: cx + 4,
+              y: bottom + 12,
+              'text-anchor': 'end',
+              fill: '#333',
+              transform: `rotate(-${ROTATION} ${(cx + 4).toFixed(2)} ${bottom + 12})`,
+            })
+          : label(c, xPlaced.band - 4, CATEGORY_FONT, { x: cx, y: bottom + 18, 'text-anchor': 'middle', fill: '#333' }),
+      );
     });
   }
-  parts.push(el('line', { class: 'axis', x1: left, x2: right, y1: bottom, y2: bottom, stroke: '#888', 'stroke-width': 1 }));
-  parts.push(el('line', { class: 'axis', x1: left, x2: left, y1: areaTop, y2: bottom, stroke: '#888', 'stroke-width': 1 }));
-  if (x.title) parts.push(label(x.title, plotWidth, TITLE_FONT, { x: (left + right) / 2, y: height - 8, 'text-anchor': 'middle', fill: '#333', 'font-weight': 600 }));
+  parts.push(
+    el('line', { class: 'axis', x1: left, x2: right, y1: bottom, y2: bottom, stroke: '#888', 'stroke-width': 1 }),
+  );
+  parts.push(
+    el('line', { class: 'axis', x1: left, x2: left, y1: areaTop, y2: bottom, stroke: '#888', 'stroke-width': 1 }),
+  );
+  if (x.title)
+    parts.push(
+      label(x.title, plotWidth, TITLE_FONT, {
+        x: (left + right) / 2,
+        y: height - 8,
+        'text-anchor': 'middle',
+        fill: '#333',
+        'font-weight': 600,
+      }),
+    );
   if (y.title) {
     const cy = (areaTop + bottom) / 2;
-    parts.push(label(y.title, bottom - areaTop, TITLE_FONT, { x: 16, y: cy, 'text-anchor': 'middle', fill: '#333', 'font-weight': 600, transform: `rotate(-90 16 ${cy.toFixed(2)})` }));
+    parts.push(
+      label(y.title, bottom - areaTop, TITLE_FONT, {
+        x: 16,
+        y: cy,
+        'text-anchor': 'middle',
+        fill: '#333',
+        'font-weight': 600,
+        transform: `rotate(-90 16 ${cy.toFixed(2)})`,
+      }),
+    );
   }
-  return { svg: el('g', { class: 'frame' }, ...parts), x: xPlaced, y: yPlaced, area: { left, top: areaTop, right, bottom } };
+  return {
+    svg: el('g', { class: 'frame' }, ...parts),
+    x: xPlaced,
+    y: yPlaced,
+    area: { left, top: areaTop, right, bottom },
+  };
 }

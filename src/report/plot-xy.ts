@@ -13,7 +13,11 @@ import { el, px } from './svg.ts';
 const HEIGHT = 380;
 const MARKERS_UP_TO = 40;
 
-interface XYPoint { x: number; y: number; shownX: string }
+interface XYPoint {
+  x: number;
+  y: number;
+  shownX: string;
+}
 
 /**
  * Keeps a long polyline drawable: per pixel column, its first, lowest, highest and last point,
@@ -29,12 +33,17 @@ export function thinPolyline(points: [number, number][], columns: number): [numb
     if (bucket.length === 0) return;
     const lowest = bucket.reduce((a, b) => (b[1] < a[1] ? b : a));
     const highest = bucket.reduce((a, b) => (b[1] > a[1] ? b : a));
-    const keep = [bucket[0], lowest, highest, bucket[bucket.length - 1]].sort((a, b) => bucket.indexOf(a) - bucket.indexOf(b));
+    const keep = [bucket[0], lowest, highest, bucket[bucket.length - 1]].sort(
+      (a, b) => bucket.indexOf(a) - bucket.indexOf(b),
+    );
     for (const p of keep) if (out[out.length - 1] !== p) out.push(p);
     bucket = [];
   };
   for (const p of points) {
-    if (Math.floor(p[0]) !== column) { flush(); column = Math.floor(p[0]); }
+    if (Math.floor(p[0]) !== column) {
+      flush();
+      column = Math.floor(p[0]);
+    }
     bucket.push(p);
   }
   flush();
@@ -57,8 +66,14 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
     points: s.points.map(([rawX, rawY]): XYPoint | undefined => {
       const x = categorical ? categoryIndex.get(categoryLabel(rawX))! : drawableY(rawX);
       const y = drawableY(rawY);
-      if (!Number.isFinite(x) || !Number.isFinite(y)) { missing++; return undefined; }
-      if ((xLog && x <= 0) || (yLog && y <= 0)) { notPositive++; return undefined; }
+      if (!Number.isFinite(x) || !Number.isFinite(y)) {
+        missing++;
+        return undefined;
+      }
+      if ((xLog && x <= 0) || (yLog && y <= 0)) {
+        notPositive++;
+        return undefined;
+      }
       return { x, y, shownX: categorical ? categoryLabel(rawX) : formatValue(x) };
     }),
   }));
@@ -71,17 +86,44 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
 
   const xAxis: AxisSpec = categorical
     ? { kind: 'category', categories, title: plot.xLabel }
-    : { kind: 'numeric', scale: makeScale(drawn.map((p) => p.x), { log: xLog, pad: plot.type === 'scatter' ? 0.03 : 0 })!, title: plot.xLabel };
-  const yAxis: AxisSpec = { kind: 'numeric', scale: makeScale(drawn.map((p) => p.y), { log: yLog, range: plot.yRange, pad: 0.03 })!, title: plot.yLabel };
+    : {
+        kind: 'numeric',
+        scale: makeScale(
+          drawn.map((p) => p.x),
+          { log: xLog, pad: plot.type === 'scatter' ? 0.03 : 0 },
+        )!,
+        title: plot.xLabel,
+      };
+  const yAxis: AxisSpec = {
+    kind: 'numeric',
+    scale: makeScale(
+      drawn.map((p) => p.y),
+      { log: yLog, range: plot.yRange, pad: 0.03 },
+    )!,
+    title: plot.yLabel,
+  };
 
-  const defaultMode = (count: number) => (plot.type === 'scatter' ? 'markers' : count <= MARKERS_UP_TO ? 'line+markers' : 'line');
+  const defaultMode = (count: number) =>
+    plot.type === 'scatter' ? 'markers' : count <= MARKERS_UP_TO ? 'line+markers' : 'line';
   const modes = series.map((s) => s.source.mode ?? defaultMode(s.points.length));
-  const legend = plot.series.length > 1
-    ? renderLegend(plot.series.map((s, i) => {
-      const style = ctx.colors.style(s.name);
-      return { name: s.name, color: style.color, dash: style.dash, line: modes[i] !== 'markers', marker: modes[i] !== 'line' ? style.marker : undefined };
-    }), 12, 6, ctx.width - 24)
-    : { svg: '', height: 0 };
+  const legend =
+    plot.series.length > 1
+      ? renderLegend(
+          plot.series.map((s, i) => {
+            const style = ctx.colors.style(s.name);
+            return {
+              name: s.name,
+              color: style.color,
+              dash: style.dash,
+              line: modes[i] !== 'markers',
+              marker: modes[i] !== 'line' ? style.marker : undefined,
+            };
+          }),
+          12,
+          6,
+          ctx.width - 24,
+        )
+      : { svg: '', height: 0 };
   const frame = layoutCartesian(xAxis, yAxis, ctx.width, HEIGHT + legend.height, legend.height + 6);
 
   const lines: string[] = [];
@@ -98,16 +140,48 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
     if (modes[i] !== 'markers') {
       const d = segments
         .filter((seg) => seg.length > 1)
-        .map((seg) => thinPolyline(seg.map(screen), frame.area.right - frame.area.left).map(([x, y], j) => `${j ? 'L' : 'M'}${px(x)} ${px(y)}`).join(''))
+        .map((seg) =>
+          thinPolyline(seg.map(screen), frame.area.right - frame.area.left)
+            .map(([x, y], j) => `${j ? 'L' : 'M'}${px(x)} ${px(y)}`)
+            .join(''),
+        )
         .join('');
-      if (d) lines.push(el('path', { class: 'series-line', d, fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-linejoin': 'round', 'stroke-dasharray': dash }));
+      if (d)
+        lines.push(
+          el('path', {
+            class: 'series-line',
+            d,
+            fill: 'none',
+            stroke: color,
+            'stroke-width': 2,
+            'stroke-linejoin': 'round',
+            'stroke-dasharray': dash,
+          }),
+        );
     }
     const withMarkers = modes[i] === 'line' ? segments.filter((seg) => seg.length === 1).flat() : segments.flat();
     for (const p of withMarkers) {
       const [x, y] = screen(p);
-      const tooltip = el('title', {}, escapeHtml(`${name}: ${plot.xLabel ?? 'x'} = ${p.shownX}, ${plot.yLabel ?? 'y'} = ${formatValue(p.y)}`));
-      markers.push(marker(shape, x, y, modes[i] === 'markers' ? 4.5 : 3.2, { class: 'point', fill: color, stroke: '#fff', 'stroke-width': 1 }, tooltip));
+      const tooltip = el(
+        'title',
+        {},
+        escapeHtml(`${name}: ${plot.xLabel ?? 'x'} = ${p.shownX}, ${plot.yLabel ?? 'y'} = ${formatValue(p.y)}`),
+      );
+      markers.push(
+        marker(
+          shape,
+          x,
+          y,
+          modes[i] === 'markers' ? 4.5 : 3.2,
+          { class: 'point', fill: color, stroke: '#fff', 'stroke-width': 1 },
+          tooltip,
+        ),
+      );
     }
   });
-  return { svg: legend.svg + frame.svg + el('g', { class: 'series' }, ...lines, ...markers), height: HEIGHT + legend.height, notes };
+  return {
+    svg: legend.svg + frame.svg + el('g', { class: 'series' }, ...lines, ...markers),
+    height: HEIGHT + legend.height,
+    notes,
+  };
 }

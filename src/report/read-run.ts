@@ -55,15 +55,20 @@ function readJson(file: string): unknown {
 
 /** A run folder's summary.json (required, validated) and config.json (optional). */
 export function readRun(dir: string): RunRecord {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw inputError('no such run folder (expected a directory written by an alignkit command)', { file: dir });
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw inputError('no such run folder (expected a directory written by an alignkit command)', { file: dir });
   const summaryFile = join(dir, 'summary.json');
-  if (!existsSync(summaryFile)) throw inputError('missing: a run folder needs the summary.json its command writes when it finishes', { file: summaryFile });
+  if (!existsSync(summaryFile))
+    throw inputError('missing: a run folder needs the summary.json its command writes when it finishes', {
+      file: summaryFile,
+    });
   const summary = validateSummary(readJson(summaryFile), summaryFile);
   const configFile = join(dir, 'config.json');
   let config: Record<string, unknown> | undefined;
   if (existsSync(configFile)) {
     const parsed = readJson(configFile);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw formatError('expected a JSON object', { file: configFile });
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw formatError('expected a JSON object', { file: configFile });
     config = parsed as Record<string, unknown>;
   }
   return { dir, summary, config };

@@ -9,7 +9,13 @@ import type { Summary } from './summary.ts';
 const require = createRequire(import.meta.url);
 
 export function versions(): Record<string, string> {
-  const v = (name: string) => { try { return require(`${name}/package.json`).version as string; } catch { return 'unknown'; } };
+  const v = (name: string) => {
+    try {
+      return require(`${name}/package.json`).version as string;
+    } catch {
+      return 'unknown';
+    }
+  };
   return { alignkit: readOwnVersion(), node: process.version, 'onnxruntime-node': v('onnxruntime-node') };
 }
 
@@ -25,19 +31,26 @@ function readOwnVersion(): string {
  */
 export class RunDir {
   readonly dir: string;
-  private constructor(dir: string) { this.dir = dir; }
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
 
   static create(dir: string, options: { resume?: boolean; overwrite?: boolean } = {}): RunDir {
     const results = join(dir, 'results.jsonl');
     if (existsSync(results) && !options.resume) {
-      if (!options.overwrite) throw inputError(`${dir} already holds a run; pass --resume to continue it or choose another --out`, { field: '--out' });
+      if (!options.overwrite)
+        throw inputError(`${dir} already holds a run; pass --resume to continue it or choose another --out`, {
+          field: '--out',
+        });
       rmSync(results);
     }
     mkdirSync(dir, { recursive: true });
     return new RunDir(dir);
   }
 
-  path(name: string): string { return join(this.dir, name); }
+  path(name: string): string {
+    return join(this.dir, name);
+  }
 
   writeConfig(config: Record<string, unknown>): void {
     writeJsonAtomic(this.path('config.json'), { ...config, versions: versions(), writtenAt: new Date().toISOString() });
@@ -49,9 +62,15 @@ export class RunDir {
   }
 
   /** results already finished (after a kill, a torn last line is dropped) */
-  finished<T>(): T[] { return readJsonlForResume<T>(this.path('results.jsonl')); }
+  finished<T>(): T[] {
+    return readJsonlForResume<T>(this.path('results.jsonl'));
+  }
 
-  append(result: unknown): void { appendJsonl(this.path('results.jsonl'), result); }
+  append(result: unknown): void {
+    appendJsonl(this.path('results.jsonl'), result);
+  }
 
-  writeSummary(summary: Summary): void { writeJsonAtomic(this.path('summary.json'), summary); }
+  writeSummary(summary: Summary): void {
+    writeJsonAtomic(this.path('summary.json'), summary);
+  }
 }

@@ -28,10 +28,10 @@ export function niceStep(span: number, target: number): number {
   const raw = span / Math.max(1, target);
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const normalized = raw / magnitude;
-  const factor = normalized >= Math.sqrt(50) ? 10 : normalized >= Math.sqrt(10) ? 5 : normalized >= Math.sqrt(2) ? 2 : 1;
+  const factor =
+    normalized >= Math.sqrt(50) ? 10 : normalized >= Math.sqrt(10) ? 5 : normalized >= Math.sqrt(2) ? 2 : 1;
   return clean(factor * magnitude);
 }
-
 
 /**
  * A scale covering `values` (non-finite ones ignored; on a log scale, also those ≤ 0).
@@ -46,7 +46,10 @@ export function makeScale(values: number[], options: ScaleOptions = {}): Scale |
 }
 
 function linearScale(lo: number, hi: number, options: ScaleOptions): Scale {
-  const range = options.range && options.range.every(Number.isFinite) && options.range[0] < options.range[1] ? options.range : undefined;
+  const range =
+    options.range && options.range.every(Number.isFinite) && options.range[0] < options.range[1]
+      ? options.range
+      : undefined;
   const fixed = range !== undefined && lo >= range[0] && hi <= range[1];
   if (options.pad && hi > lo && !fixed) {
     // padding never crosses zero: a value of exactly 0 stays on the baseline
@@ -54,8 +57,14 @@ function linearScale(lo: number, hi: number, options: ScaleOptions): Scale {
     lo = lo >= 0 ? Math.max(0, lo - pad) : lo - pad;
     hi = hi <= 0 ? Math.min(0, hi + pad) : hi + pad;
   }
-  if (range) { lo = Math.min(lo, range[0]); hi = Math.max(hi, range[1]); }
-  if (options.includeZero) { lo = Math.min(lo, 0); hi = Math.max(hi, 0); }
+  if (range) {
+    lo = Math.min(lo, range[0]);
+    hi = Math.max(hi, range[1]);
+  }
+  if (options.includeZero) {
+    lo = Math.min(lo, 0);
+    hi = Math.max(hi, 0);
+  }
   if (lo === hi) {
     const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
     lo -= pad;
@@ -82,7 +91,10 @@ function niceLogBound(v: number, direction: 'down' | 'up'): number {
 function logScale(lo: number, hi: number): Scale {
   let min = niceLogBound(lo, 'down');
   let max = niceLogBound(hi, 'up');
-  if (min === max) { min = niceLogBound(min * 0.99, 'down'); max = niceLogBound(max * 1.01, 'up'); }
+  if (min === max) {
+    min = niceLogBound(min * 0.99, 'down');
+    max = niceLogBound(max * 1.01, 'up');
+  }
   const first = Math.floor(Math.log10(min) + 1e-9);
   const last = Math.ceil(Math.log10(max) - 1e-9);
   const decades = last - first;

@@ -1,5 +1,16 @@
 /** Tableau 10: distinct, colour-blind tolerant, and still apart when printed in grey. */
-export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7', '#bab0ac'];
+export const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#59a14f',
+  '#b07aa1',
+  '#76b7b2',
+  '#edc948',
+  '#9c755f',
+  '#ff9da7',
+  '#bab0ac',
+];
 
 export const MARKERS = ['circle', 'square', 'triangle', 'diamond'] as const;
 export type MarkerShape = (typeof MARKERS)[number];

@@ -15,20 +15,25 @@ export function validateSummary(value: unknown, file?: string): Summary {
   const fail = (field: string, expected: string, got: unknown): never => {
     throw formatError(`expected ${expected}, got ${describe(got)}`, { file, field });
   };
-  const object = (v: unknown, field: string): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : fail(field, 'an object', v));
+  const object = (v: unknown, field: string): Json =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : fail(field, 'an object', v);
   const array = (v: unknown, field: string): unknown[] => (Array.isArray(v) ? v : fail(field, 'an array', v));
   const string = (v: unknown, field: string): string => (typeof v === 'string' ? v : fail(field, 'a string', v));
   const optionalString = (v: unknown, field: string) => (v === undefined ? undefined : string(v, field));
   const oneOf = <T extends string>(v: unknown, allowed: readonly T[], field: string): T =>
-    (allowed as readonly unknown[]).includes(v) ? (v as T) : fail(field, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
-  const numberOrNull = (v: unknown, field: string) => (v === null || typeof v === 'number' ? v : fail(field, 'a number or null', v));
+    (allowed as readonly unknown[]).includes(v)
+      ? (v as T)
+      : fail(field, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
+  const numberOrNull = (v: unknown, field: string) =>
+    v === null || typeof v === 'number' ? v : fail(field, 'a number or null', v);
 
   const root = object(value, '(top level)');
   string(root.kind, 'kind');
   string(root.title, 'title');
   if (root.metrics !== undefined) {
     for (const [k, v] of Object.entries(object(root.metrics, 'metrics'))) {
-      if (v !== null && typeof v !== 'number' && typeof v !== 'string') fail(`metrics.${k}`, 'a number, string or null', v);
+      if (v !== null && typeof v !== 'number' && typeof v !== 'string')
+        fail(`metrics.${k}`, 'a number, string or null', v);
     }
   }
   array(root.tables, 'tables').forEach((t, ti) => {
@@ -36,9 +41,12 @@ export function validateSummary(value: unknown, file?: string): Summary {
     const table = object(t, at);
     string(table.title, `${at}.title`);
     array(table.columns, `${at}.columns`).forEach((c, ci) => string(c, `${at}.columns[${ci}]`));
-    array(table.rows, `${at}.rows`).forEach((r, ri) => array(r, `${at}.rows[${ri}]`).forEach((cell, ci) => {
-      if (cell !== null && typeof cell !== 'number' && typeof cell !== 'string') fail(`${at}.rows[${ri}][${ci}]`, 'a number, string or null', cell);
-    }));
+    array(table.rows, `${at}.rows`).forEach((r, ri) =>
+      array(r, `${at}.rows[${ri}]`).forEach((cell, ci) => {
+        if (cell !== null && typeof cell !== 'number' && typeof cell !== 'string')
+          fail(`${at}.rows[${ri}][${ci}]`, 'a number, string or null', cell);
+      }),
+    );
     optionalString(table.note, `${at}.note`);
   });
   array(root.plots, 'plots').forEach((p, pi) => {
@@ -53,7 +61,8 @@ export function validateSummary(value: unknown, file?: string): Summary {
     if (plot.yScale !== undefined) oneOf(plot.yScale, SCALES, `${at}.yScale`);
     if (plot.yRange !== undefined) {
       const range = array(plot.yRange, `${at}.yRange`);
-      if (range.length !== 2 || !range.every((v) => typeof v === 'number')) fail(`${at}.yRange`, '[min, max] numbers', plot.yRange);
+      if (range.length !== 2 || !range.every((v) => typeof v === 'number'))
+        fail(`${at}.yRange`, '[min, max] numbers', plot.yRange);
     }
     array(plot.series, `${at}.series`).forEach((s, si) => {
       const sat = `${at}.series[${si}]`;
@@ -63,7 +72,8 @@ export function validateSummary(value: unknown, file?: string): Summary {
       array(series.points, `${sat}.points`).forEach((pt, i) => {
         const point = array(pt, `${sat}.points[${i}]`);
         if (point.length < 2) fail(`${sat}.points[${i}]`, 'an [x, y] pair', pt);
-        if (typeof point[0] !== 'number' && typeof point[0] !== 'string') fail(`${sat}.points[${i}][0]`, 'a number or a category string', point[0]);
+        if (typeof point[0] !== 'number' && typeof point[0] !== 'string')
+          fail(`${sat}.points[${i}][0]`, 'a number or a category string', point[0]);
         numberOrNull(point[1], `${sat}.points[${i}][1]`);
       });
     });
@@ -78,4 +88,3 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
 }
-

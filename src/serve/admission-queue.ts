@@ -9,7 +9,10 @@ export class AdmissionQueue {
   private active = 0;
   private readonly waiting: { admit: () => void; signal?: AbortSignal; onAbort: () => void }[] = [];
 
-  constructor(readonly maxActive: number, readonly maxWaiting: number) {}
+  constructor(
+    readonly maxActive: number,
+    readonly maxWaiting: number,
+  ) {}
 
   get load(): { active: number; waiting: number } {
     return { active: this.active, waiting: this.waiting.length };
@@ -23,7 +26,14 @@ export class AdmissionQueue {
       return this.releaser();
     }
     if (this.waiting.length >= this.maxWaiting) {
-      throw new GatewayError(429, `the server is at capacity (${this.maxActive} requests running, ${this.maxWaiting} waiting); retry later`, 'rate_limit_error', null, 'queue_full', { 'retry-after': '1' });
+      throw new GatewayError(
+        429,
+        `the server is at capacity (${this.maxActive} requests running, ${this.maxWaiting} waiting); retry later`,
+        'rate_limit_error',
+        null,
+        'queue_full',
+        { 'retry-after': '1' },
+      );
     }
     await new Promise<void>((resolve, reject) => {
       const entry = {
@@ -50,7 +60,8 @@ export class AdmissionQueue {
       if (released) return;
       released = true;
       const next = this.waiting.shift();
-      if (next) next.admit(); // the slot passes to the next request
+      if (next)
+        next.admit(); // the slot passes to the next request
       else this.active--;
     };
   }

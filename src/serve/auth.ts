@@ -11,6 +11,13 @@ export function checkBearer(authorization: string | undefined, key: string): voi
   const match = /^Bearer\s+(.+)$/i.exec(authorization?.trim() ?? '');
   const given = match ? match[1].trim() : '';
   if (!match || !timingSafeEqual(digest(given), digest(key))) {
-    throw new GatewayError(401, match ? 'Incorrect API key provided.' : 'Missing bearer token: send "Authorization: Bearer <key>".', 'invalid_request_error', null, 'invalid_api_key', { 'www-authenticate': 'Bearer' });
+    throw new GatewayError(
+      401,
+      match ? 'Incorrect API key provided.' : 'Missing bearer token: send "Authorization: Bearer <key>".',
+      'invalid_request_error',
+      null,
+      'invalid_api_key',
+      { 'www-authenticate': 'Bearer' },
+    );
   }
 }

@@ -12,7 +12,8 @@ let seed = 0;
 const lengthOf = (n: number) => Math.round(Number(maxTokens) * (0.5 + ((n * 37) % 101) / 100));
 async function complete(): Promise<number> {
   const r = await fetch(`${url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'bench', prompt, max_tokens: lengthOf(seed), seed: seed++, temperature: 1 }),
   });
   const json = (await r.json()) as { usage?: { completion_tokens: number } };
@@ -23,10 +24,12 @@ async function complete(): Promise<number> {
 
 await complete();
 const started = performance.now();
-const counts = await Promise.all(Array.from({ length: Number(concurrency) }, async () => {
-  let tokens = 0;
-  for (let i = 0; i < Number(perClient); i++) tokens += await complete();
-  return tokens;
-}));
+const counts = await Promise.all(
+  Array.from({ length: Number(concurrency) }, async () => {
+    let tokens = 0;
+    for (let i = 0; i < Number(perClient); i++) tokens += await complete();
+    return tokens;
+  }),
+);
 const seconds = (performance.now() - started) / 1000;
 process.send!({ tokensPerSecond: counts.reduce((a, b) => a + b, 0) / seconds });

@@ -36,14 +36,15 @@ export interface GatewayBenchResult {
 
 /** The figure shape `alignkit bench` prints. */
 
-
-
 /**
  * Throughput of a model with full distributions behind the gateway on loopback: aggregate
  * completion tokens/s of `clients` concurrent clients vs one client (continuous batching),
  * and the gateway's per-request overhead. Returns numbers; prints nothing.
  */
-export async function benchGateway(model: LanguageModel, options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
+export async function benchGateway(
+  model: LanguageModel,
+  options: GatewayBenchOptions = {},
+): Promise<GatewayBenchResult> {
   const clients = options.clients ?? 8;
   const perClient = options.requestsPerClient ?? 6;
   const maxTokens = options.maxTokens ?? 64;
@@ -51,14 +52,24 @@ export async function benchGateway(model: LanguageModel, options: GatewayBenchOp
   const served = serveModel('bench', model);
   const gateway = await startGateway({ models: [served], port: 0 });
   const post = async (path: string, body: unknown) => {
-    const r = await fetch(gateway.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(gateway.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const json = (await r.json()) as any;
     if (!r.ok) throw new Error(`bench request failed: ${r.status} ${JSON.stringify(json)}`);
     return json;
   };
   // the clients run in another process, as real clients would (see bench-clients.ts)
-  const run = async (concurrency: number) => (await runTsChild<{ tokensPerSecond: number }>(new URL('./bench-clients.ts', import.meta.url),
-    [gateway.url, String(concurrency), String(perClient), String(maxTokens), prompt], 'gateway bench clients')).tokensPerSecond;
+  const run = async (concurrency: number) =>
+    (
+      await runTsChild<{ tokensPerSecond: number }>(
+        new URL('./bench-clients.ts', import.meta.url),
+        [gateway.url, String(concurrency), String(perClient), String(maxTokens), prompt],
+        'gateway bench clients',
+      )
+    ).tokensPerSecond;
   try {
     await run(1); // warm-up: sessions, JIT
     const single = await run(1);
@@ -69,7 +80,9 @@ export async function benchGateway(model: LanguageModel, options: GatewayBenchOp
     const inProcess = () => model.score([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
     await post('/v1/completions', scoring);
     // interleaved, so that machine noise hits both sides alike
-    const http: number[] = [], local: number[] = [], overhead: number[] = [];
+    const http: number[] = [],
+      local: number[] = [],
+      overhead: number[] = [];
     for (let i = 0; i < overheadRequests; i++) {
       const h = await medianMs(() => post('/v1/completions', scoring), 1, false);
       const l = await medianMs(inProcess, 1, false);
@@ -77,7 +90,11 @@ export async function benchGateway(model: LanguageModel, options: GatewayBenchOp
       local.push(l);
       overhead.push(h - l);
     }
-    const emptyRequestMs = await medianMs(() => fetch(`${gateway.url}/v1/models`).then((r) => r.json()), overheadRequests, false);
+    const emptyRequestMs = await medianMs(
+      () => fetch(`${gateway.url}/v1/models`).then((r) => r.json()),
+      overheadRequests,
+      false,
+    );
     const [httpLatencyMs, inProcessMs, gatewayOverheadMs] = [median(http), median(local), median(overhead)];
     return {
       singleClientTokensPerSecond: single,
@@ -106,7 +123,12 @@ export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
       reference: { name: 'target 3× one client', value: 3 * r.singleClientTokensPerSecond, ratio: r.speedup / 3 },
     },
     { name: 'gateway: batching speedup', value: r.speedup, unit: '×' },
-    { name: 'gateway: per-request overhead on loopback', value: r.gatewayOverheadMs, unit: 'ms', reference: { name: 'target', value: 2, ratio: 2 / Math.max(r.gatewayOverheadMs, 1e-3) } },
+    {
+      name: 'gateway: per-request overhead on loopback',
+      value: r.gatewayOverheadMs,
+      unit: 'ms',
+      reference: { name: 'target', value: 2, ratio: 2 / Math.max(r.gatewayOverheadMs, 1e-3) },
+    },
     { name: 'gateway: GET /v1/models round trip', value: r.emptyRequestMs, unit: 'ms' },
   ];
 }

@@ -48,7 +48,8 @@ interface JoinableDecodeState extends DecodeState {
   concat(other: DecodeState): DecodeState;
 }
 
-const isJoinable = (state: DecodeState): state is JoinableDecodeState => typeof (state as Partial<JoinableDecodeState>).concat === 'function';
+const isJoinable = (state: DecodeState): state is JoinableDecodeState =>
+  typeof (state as Partial<JoinableDecodeState>).concat === 'function';
 
 interface Job {
   req: GenerationRequest;
@@ -122,8 +123,14 @@ export class ContinuousBatcher {
         reject,
       };
       job.seqs = Array.from({ length: req.n }, (_, choice) => ({
-        job, choice, budget: req.maxNewTokens, tokens: [], logprobs: [], top: [],
-        stream: new TextStream(this.model.tokenizer, req.stop, req.prompt), finish: null,
+        job,
+        choice,
+        budget: req.maxNewTokens,
+        tokens: [],
+        logprobs: [],
+        top: [],
+        stream: new TextStream(this.model.tokenizer, req.stop, req.prompt),
+        finish: null,
       }));
       this.waiting.push(job);
       if (!this.running) void this.loop();
@@ -228,7 +235,9 @@ export class ContinuousBatcher {
     this.stats.steps++;
     this.stats.decodedTokens += this.active.length;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, this.active.length);
-    const chosen = this.active.map((seq, row) => sampleToken(lp.data, row * V, V, seq.job.req.sampling, seq.job.rng.next));
+    const chosen = this.active.map((seq, row) =>
+      sampleToken(lp.data, row * V, V, seq.job.req.sampling, seq.job.rng.next),
+    );
     const continuing: number[] = [];
     this.active.forEach((seq, row) => {
       const token = chosen[row];
@@ -258,15 +267,17 @@ export class ContinuousBatcher {
     const job = seq.job;
     if (--job.unfinished > 0) return;
     if (!textPerToken(job.req)) for (const s of job.seqs) s.stream.update(s.tokens);
-    job.resolve(job.seqs.map((s) => ({
-      text: s.stream.text,
-      tokens: s.tokens,
-      logprobs: s.logprobs,
-      top: s.top,
-      finishReason: s.finish!,
-      stopString: s.stream.stoppedBy,
-      tail: s.stream.flush(),
-    })));
+    job.resolve(
+      job.seqs.map((s) => ({
+        text: s.stream.text,
+        tokens: s.tokens,
+        logprobs: s.logprobs,
+        top: s.top,
+        finishReason: s.finish!,
+        stopString: s.stream.stoppedBy,
+        tail: s.stream.flush(),
+      })),
+    );
   }
 
   private failAll(error: unknown): void {

@@ -16,8 +16,10 @@ export class GatewayError extends Error {
   }
 }
 
-export const badRequest = (message: string, param: string | null = null, code: string | null = null) => new GatewayError(400, message, 'invalid_request_error', param, code);
-export const notFound = (message: string, param: string | null = null, code: string | null = null) => new GatewayError(404, message, 'invalid_request_error', param, code);
+export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
+  new GatewayError(400, message, 'invalid_request_error', param, code);
+export const notFound = (message: string, param: string | null = null, code: string | null = null) =>
+  new GatewayError(404, message, 'invalid_request_error', param, code);
 export const unknownModel = (name: string, served: readonly string[]) =>
   notFound(`The model \`${name}\` does not exist (served: ${served.join(', ') || 'none'})`, 'model', 'model_not_found');
 
@@ -36,9 +38,15 @@ export function toGatewayError(error: unknown): GatewayError {
         return new GatewayError(500, error.message, 'server_error');
     }
   }
-  return new GatewayError(500, `internal error: ${error instanceof Error ? error.message : String(error)}`, 'server_error');
+  return new GatewayError(
+    500,
+    `internal error: ${error instanceof Error ? error.message : String(error)}`,
+    'server_error',
+  );
 }
 
-export function errorBody(error: GatewayError): { error: { message: string; type: string; param: string | null; code: string | null } } {
+export function errorBody(error: GatewayError): {
+  error: { message: string; type: string; param: string | null; code: string | null };
+} {
   return { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
 }

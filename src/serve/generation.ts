@@ -25,14 +25,23 @@ export interface GenerationEvent {
 /** Tokens the model may still generate after a prompt: the request's max, capped by the context. */
 export function generationBudget(served: ServedModel, promptLength: number, maxTokens: number): number {
   const context = served.model.capabilities.maxContext;
-  if (promptLength >= context) throw badRequest(`the prompt has ${promptLength} tokens; the model's context is ${context}`, 'prompt', 'context_length_exceeded');
+  if (promptLength >= context)
+    throw badRequest(
+      `the prompt has ${promptLength} tokens; the model's context is ${context}`,
+      'prompt',
+      'context_length_exceeded',
+    );
   return Math.min(maxTokens, context - promptLength);
 }
 
 /** Fails early (before a stream starts) when top alternatives are asked of a model that has none. */
 export function checkTopLogprobs(served: ServedModel, topLogprobs: number): void {
   if (topLogprobs > 0 && !served.batcher) {
-    throw badRequest(`model "${served.name}" cannot return top log-probs of generated tokens (it has no full next-token distributions)`, 'logprobs', 'unsupported');
+    throw badRequest(
+      `model "${served.name}" cannot return top log-probs of generated tokens (it has no full next-token distributions)`,
+      'logprobs',
+      'unsupported',
+    );
   }
 }
 

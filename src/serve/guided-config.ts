@@ -90,7 +90,10 @@ function describeError(error: ErrorObject): { field: string; message: string } {
     return { field: path ? `${path}.${key}` : key, message: 'is required' };
   }
   if (error.keyword === 'enum') {
-    return { field: path, message: `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` };
+    return {
+      field: path,
+      message: `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`,
+    };
   }
   return { field: path || '(top level)', message: error.message ?? 'is invalid' };
 }
@@ -107,7 +110,10 @@ function requiredRoles(config: GuidedConfig): GuidedRole[][] {
     case 'w2s':
       return [['large'], ...pair];
     case 'ed':
-      return [['base', 'large'], ['aligned', 'tuned']];
+      return [
+        ['base', 'large'],
+        ['aligned', 'tuned'],
+      ];
     case 'ivg':
       return [['large'], ['value']];
   }
@@ -115,12 +121,19 @@ function requiredRoles(config: GuidedConfig): GuidedRole[][] {
 
 /** Validates a parsed config; `file` is named in errors. */
 export function parseGuidedConfig(value: unknown, file: string): GuidedConfig {
-  if (!validate(value)) throw inputError(describeError(validate.errors![0]).message, { file, field: describeError(validate.errors![0]).field });
+  if (!validate(value))
+    throw inputError(describeError(validate.errors![0]).message, {
+      file,
+      field: describeError(validate.errors![0]).field,
+    });
   const config = value as unknown as GuidedConfig;
   config.settings ??= {};
   for (const alternatives of requiredRoles(config)) {
     if (!alternatives.some((role) => config.models[role])) {
-      throw inputError(`method ${config.method} needs this model`, { file, field: `models.${alternatives.join(' or models.')}` });
+      throw inputError(`method ${config.method} needs this model`, {
+        file,
+        field: `models.${alternatives.join(' or models.')}`,
+      });
     }
   }
   return config;

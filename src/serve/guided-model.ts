@@ -5,13 +5,23 @@ import { requireScalarHead } from '../decode/scalar-head.ts';
 import { runSteerMethod, type SteerModels, type SteerSettings } from '../decode/steer-method.ts';
 import { valueModelFromHead } from '../decode/value-model.ts';
 import {
-  emptyUsage, type Capabilities, type DecodeState, type LanguageModel, type Sample, type SampleRequest, type TokenLogprobs, type Usage,
+  emptyUsage,
+  type Capabilities,
+  type DecodeState,
+  type LanguageModel,
+  type Sample,
+  type SampleRequest,
+  type TokenLogprobs,
+  type Usage,
 } from '../lm/language-model.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { GUIDED_ROLES, type GuidedConfig, type GuidedRole } from './guided-config.ts';
 
 /** Turns a steering method with its models and settings into a `sample` function. */
-export function steeringSampler(config: GuidedConfig, models: SteerModels): (req: SampleRequest, tokenizer: Tokenizer) => Promise<Sample[]> {
+export function steeringSampler(
+  config: GuidedConfig,
+  models: SteerModels,
+): (req: SampleRequest, tokenizer: Tokenizer) => Promise<Sample[]> {
   const { settings } = config;
   const base: SteerSettings = {
     maxNewTokens: 0,
@@ -26,7 +36,8 @@ export function steeringSampler(config: GuidedConfig, models: SteerModels): (req
   };
   const scorer = settings.bonScorer;
   if (scorer === 'vader' || scorer === 'afinn') base.bonScorer = sentimentReward({ lexicon: scorer });
-  else if (config.method === 'bon' && models.tuned && models.untuned) base.bonScorer = logRatioScorer({ tuned: models.tuned, untuned: models.untuned });
+  else if (config.method === 'bon' && models.tuned && models.untuned)
+    base.bonScorer = logRatioScorer({ tuned: models.tuned, untuned: models.untuned });
   return async (req, tokenizer) => {
     const prompt = typeof req.prompt === 'string' ? req.prompt : tokenizer.decode(req.prompt);
     const firstSeed = req.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -56,11 +67,23 @@ export class GuidedModel implements LanguageModel {
   readonly tokenizer: Tokenizer;
   private readonly sampler: ReturnType<typeof steeringSampler>;
 
-  constructor(readonly id: string, readonly config: GuidedConfig, private readonly loaded: Partial<Record<GuidedRole, LanguageModel>>) {
+  constructor(
+    readonly id: string,
+    readonly config: GuidedConfig,
+    private readonly loaded: Partial<Record<GuidedRole, LanguageModel>>,
+  ) {
     const sampling = loaded.large ?? loaded.base;
-    if (!sampling) throw new AlignkitError('input', `guided model ${id} has no large (or base) model`, { field: 'models.large' });
+    if (!sampling)
+      throw new AlignkitError('input', `guided model ${id} has no large (or base) model`, { field: 'models.large' });
     this.tokenizer = sampling.tokenizer;
-    this.capabilities = { fullLogits: false, topLogprobs: 0, scoring: false, hiddenStates: false, tokenIds: true, maxContext: sampling.capabilities.maxContext };
+    this.capabilities = {
+      fullLogits: false,
+      topLogprobs: 0,
+      scoring: false,
+      hiddenStates: false,
+      tokenIds: true,
+      maxContext: sampling.capabilities.maxContext,
+    };
     const models: SteerModels = {
       large: sampling,
       tuned: loaded.tuned,
@@ -88,7 +111,10 @@ export class GuidedModel implements LanguageModel {
   }
 
   private unsupported(what: string): never {
-    throw new AlignkitError('capability', `${what} is not available from guided model ${this.id} (a ${this.config.method} model only samples)`);
+    throw new AlignkitError(
+      'capability',
+      `${what} is not available from guided model ${this.id} (a ${this.config.method} model only samples)`,
+    );
   }
 
   async score(): Promise<TokenLogprobs[]> {
@@ -104,7 +130,11 @@ export class GuidedModel implements LanguageModel {
 }
 
 /** Loads a guided config's models through `load` (which may share instances) and wraps them. */
-export async function loadGuidedModel(name: string, config: GuidedConfig, load: (ref: string, tokenizer?: string) => Promise<LanguageModel>): Promise<GuidedModel> {
+export async function loadGuidedModel(
+  name: string,
+  config: GuidedConfig,
+  load: (ref: string, tokenizer?: string) => Promise<LanguageModel>,
+): Promise<GuidedModel> {
   const loaded: Partial<Record<GuidedRole, LanguageModel>> = {};
   for (const role of GUIDED_ROLES) {
     const ref = config.models[role];

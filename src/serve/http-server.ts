@@ -70,7 +70,14 @@ function findRoute(method: string, path: string): { route: Route; params: Record
     pathMatched = true;
     if (route.method === method) return { route, params: { ...m.groups } };
   }
-  if (pathMatched) throw new GatewayError(405, `${method} is not allowed on ${path}`, 'invalid_request_error', null, 'method_not_allowed');
+  if (pathMatched)
+    throw new GatewayError(
+      405,
+      `${method} is not allowed on ${path}`,
+      'invalid_request_error',
+      null,
+      'method_not_allowed',
+    );
   throw notFound(`no route ${method} ${path}`, null, 'unknown_url');
 }
 
@@ -101,7 +108,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const respondError = (res: ServerResponse, error: GatewayError) => {
     if (res.destroyed || res.writableEnded) return;
     if (!res.headersSent) {
-      sendJson(res, error.status, errorBody(error), draining ? { ...error.headers, connection: 'close' } : error.headers);
+      sendJson(
+        res,
+        error.status,
+        errorBody(error),
+        draining ? { ...error.headers, connection: 'close' } : error.headers,
+      );
     } else if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) {
       res.write(`data: ${JSON.stringify(errorBody(error))}\n\ndata: [DONE]\n\n`);
       res.end();
@@ -117,13 +129,30 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const method = req.method ?? 'GET';
     const path = decodePath(req.url);
     if (path === '/health' && (method === 'GET' || method === 'HEAD')) return health(res, draining);
-    if (draining) return respondError(res, new GatewayError(503, 'the server is shutting down', 'server_error', null, 'shutting_down'));
+    if (draining)
+      return respondError(
+        res,
+        new GatewayError(503, 'the server is shutting down', 'server_error', null, 'shutting_down'),
+      );
 
     const controller = new AbortController();
     inFlight.add(controller);
-    const timer = setTimeout(() => controller.abort(new GatewayError(504, `the request did not finish within ${limits.requestTimeoutMs} ms`, 'timeout', null, 'request_timeout')), limits.requestTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new GatewayError(
+            504,
+            `the request did not finish within ${limits.requestTimeoutMs} ms`,
+            'timeout',
+            null,
+            'request_timeout',
+          ),
+        ),
+      limits.requestTimeoutMs,
+    );
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new GatewayError(499, 'the client closed the connection', 'client_closed'));
+      if (!res.writableFinished)
+        controller.abort(new GatewayError(499, 'the client closed the connection', 'client_closed'));
       clearTimeout(timer);
       finished(controller);
     });
@@ -133,12 +162,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const { route, params } = findRoute(method, path);
       const body = method === 'POST' ? await readJsonBody(req, limits.maxBodyBytes) : {};
       if (route.admitted) release = await queue.acquire(controller.signal);
-      const work = route.handler({ body: new RequestFields(body as Record<string, unknown>), res, signal: controller.signal, models, limits, params });
+      const work = route.handler({
+        body: new RequestFields(body as Record<string, unknown>),
+        res,
+        signal: controller.signal,
+        models,
+        limits,
+        params,
+      });
       // a timeout or a disconnect answers at once, whatever the handler is waiting on
-      await Promise.race([work, new Promise<never>((_, reject) => {
-        if (controller.signal.aborted) reject(controller.signal.reason);
-        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-      })]);
+      await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          if (controller.signal.aborted) reject(controller.signal.reason);
+          controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+        }),
+      ]);
     } catch (error) {
       const gatewayError = controller.signal.aborted ? toGatewayError(controller.signal.reason) : toGatewayError(error);
       if (gatewayError.status === 413) res.setHeader('connection', 'close');
@@ -179,7 +218,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (inFlight.size > 0) {
         const allDone = new Promise<void>((resolve) => (drained = resolve));
         const timer = setTimeout(() => {
-          for (const c of inFlight) c.abort(new GatewayError(503, 'the server shut down before the request finished', 'server_error', null, 'shutting_down'));
+          for (const c of inFlight)
+            c.abort(
+              new GatewayError(
+                503,
+                'the server shut down before the request finished',
+                'server_error',
+                null,
+                'shutting_down',
+              ),
+            );
         }, graceMs);
         await allDone;
         clearTimeout(timer);

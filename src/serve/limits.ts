@@ -57,8 +57,16 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   } catch (e) {
     throw badRequest(`the request body is not valid JSON (${(e as Error).message})`);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the request body must be a JSON object');
   return body;
 }
 
-const tooLarge = (maxBytes: number) => new GatewayError(413, `the request body is larger than ${maxBytes} bytes`, 'invalid_request_error', null, 'request_too_large');
+const tooLarge = (maxBytes: number) =>
+  new GatewayError(
+    413,
+    `the request body is larger than ${maxBytes} bytes`,
+    'invalid_request_error',
+    null,
+    'request_too_large',
+  );

@@ -22,7 +22,10 @@ export function tokenNamer(tokenizer: Tokenizer, asIds: boolean): TokenNamer {
     let name = names.get(id);
     if (name === undefined) {
       const anchored = anchor === undefined ? '' : tokenizer.decode([anchor, id], { skipSpecial: false });
-      name = anchored.startsWith(anchorText) && anchor !== undefined ? anchored.slice(anchorText.length) : tokenizer.decode([id], { skipSpecial: false });
+      name =
+        anchored.startsWith(anchorText) && anchor !== undefined
+          ? anchored.slice(anchorText.length)
+          : tokenizer.decode([id], { skipSpecial: false });
       names.set(id, name);
     }
     return name;
@@ -44,7 +47,11 @@ export interface CompletionLogprobs {
 }
 
 /** The legacy completions shape; each top_logprobs dict also holds the token itself (as vLLM does). */
-export function completionLogprobs(entries: readonly LogprobEntry[], name: TokenNamer, textOffset: number): CompletionLogprobs {
+export function completionLogprobs(
+  entries: readonly LogprobEntry[],
+  name: TokenNamer,
+  textOffset: number,
+): CompletionLogprobs {
   const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
   let offset = textOffset;
   for (const e of entries) {

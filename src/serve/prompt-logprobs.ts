@@ -14,7 +14,11 @@ export interface PromptPosition {
 /** Fails early (before a stream starts) when the model cannot give what is asked. */
 export function checkPromptLogprobs(model: LanguageModel, topK: number, withRank: boolean): void {
   if ((topK > 0 || withRank) && !model.capabilities.fullLogits) {
-    throw badRequest('top alternatives and ranks of prompt tokens need a model with full next-token distributions', 'logprobs', 'unsupported');
+    throw badRequest(
+      'top alternatives and ranks of prompt tokens need a model with full next-token distributions',
+      'logprobs',
+      'unsupported',
+    );
   }
   if (!model.capabilities.scoring && !model.capabilities.fullLogits) {
     throw badRequest('log-probs of prompt tokens need a model that can score', 'logprobs', 'unsupported');
@@ -26,7 +30,13 @@ export function checkPromptLogprobs(model: LanguageModel, topK: number, withRank
  * alternatives and no ranks asked, one batched `score` call; otherwise the prompt is stepped
  * through a DecodeState to read each position's distribution (needs full distributions).
  */
-export async function promptLogprobs(model: LanguageModel, ids: readonly number[], topK: number, withRank: boolean, signal?: AbortSignal): Promise<(PromptPosition | null)[]> {
+export async function promptLogprobs(
+  model: LanguageModel,
+  ids: readonly number[],
+  topK: number,
+  withRank: boolean,
+  signal?: AbortSignal,
+): Promise<(PromptPosition | null)[]> {
   if (ids.length === 0) return [];
   if (ids.length === 1) return [null];
   checkPromptLogprobs(model, topK, withRank);
@@ -40,7 +50,11 @@ export async function promptLogprobs(model: LanguageModel, ids: readonly number[
     for (let i = 1; i < ids.length; i++) {
       signal?.throwIfAborted();
       const { data, vocab } = await state.nextLogprobs();
-      out.push({ logprob: data[ids[i]], top: topTokens(data, 0, vocab, topK), rank: withRank ? rankOf(data, 0, vocab, ids[i]) : undefined });
+      out.push({
+        logprob: data[ids[i]],
+        top: topTokens(data, 0, vocab, topK),
+        rank: withRank ? rankOf(data, 0, vocab, ids[i]) : undefined,
+      });
       if (i + 1 < ids.length) await state.append([[ids[i]]]);
     }
     return out;

@@ -2,7 +2,16 @@ import { badRequest } from './errors.ts';
 
 type Bounds = { min?: number; max?: number };
 
-const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}` : typeof v === 'object' ? 'an object' : String(v));
+const describe = (v: unknown) =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'string'
+        ? `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`
+        : typeof v === 'object'
+          ? 'an object'
+          : String(v);
 
 /** Typed access to a JSON request body; a wrong type or range is a 400 that names the field. */
 export class RequestFields {
@@ -17,8 +26,10 @@ export class RequestFields {
   }
 
   private checkBounds(name: string, value: number, bounds: Bounds): number {
-    if (bounds.min !== undefined && value < bounds.min) throw badRequest(`"${name}" must be at least ${bounds.min}, got ${value}`, name);
-    if (bounds.max !== undefined && value > bounds.max) throw badRequest(`"${name}" must be at most ${bounds.max}, got ${value}`, name);
+    if (bounds.min !== undefined && value < bounds.min)
+      throw badRequest(`"${name}" must be at least ${bounds.min}, got ${value}`, name);
+    if (bounds.max !== undefined && value > bounds.max)
+      throw badRequest(`"${name}" must be at most ${bounds.max}, got ${value}`, name);
     return value;
   }
 
@@ -40,7 +51,8 @@ export class RequestFields {
   number(name: string, fallback: number | undefined, bounds: Bounds = {}): number | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw badRequest(`"${name}" must be a number, got ${describe(v)}`, name);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw badRequest(`"${name}" must be a number, got ${describe(v)}`, name);
     return this.checkBounds(name, v, bounds);
   }
 
@@ -49,7 +61,8 @@ export class RequestFields {
   int(name: string, fallback: number | undefined, bounds: Bounds = {}): number | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw badRequest(`"${name}" must be an integer, got ${describe(v)}`, name);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw badRequest(`"${name}" must be an integer, got ${describe(v)}`, name);
     return this.checkBounds(name, v, bounds);
   }
 
@@ -65,15 +78,18 @@ export class RequestFields {
     const v = this.body[name];
     if (v === undefined || v === null) return [];
     const list = typeof v === 'string' ? [v] : v;
-    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw badRequest(`"${name}" must be a string or a list of strings`, name);
-    if (list.length > maxItems) throw badRequest(`"${name}" may hold at most ${maxItems} strings, got ${list.length}`, name);
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string'))
+      throw badRequest(`"${name}" must be a string or a list of strings`, name);
+    if (list.length > maxItems)
+      throw badRequest(`"${name}" may hold at most ${maxItems} strings, got ${list.length}`, name);
     return list.filter((s) => s.length > 0);
   }
 
   object(name: string): Record<string, unknown> | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`"${name}" must be an object, got ${describe(v)}`, name);
+    if (typeof v !== 'object' || Array.isArray(v))
+      throw badRequest(`"${name}" must be an object, got ${describe(v)}`, name);
     return v as Record<string, unknown>;
   }
 
@@ -81,7 +97,13 @@ export class RequestFields {
   unsupported(name: string, neutral: unknown): void {
     const v = this.body[name];
     if (v === undefined || v === null || v === neutral) return;
-    if (typeof neutral === 'object' && neutral !== null && typeof v === 'object' && Object.keys(v as object).length === 0) return;
+    if (
+      typeof neutral === 'object' &&
+      neutral !== null &&
+      typeof v === 'object' &&
+      Object.keys(v as object).length === 0
+    )
+      return;
     throw badRequest(`"${name}" is not supported by this server`, name, 'unsupported_parameter');
   }
 }

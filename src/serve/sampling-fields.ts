@@ -6,7 +6,11 @@ import type { RequestFields } from './request-fields.ts';
  * The sampling knobs shared by /v1/completions and /v1/chat/completions, validated. Penalties
  * and logit biases are refused unless neutral: the gateway does not implement them.
  */
-export function readSamplingFields(fields: RequestFields, limits: GatewayLimits, maxTokens: number): Omit<GenerationParams, 'topLogprobs' | 'maxNewTokens'> & { maxTokens: number } {
+export function readSamplingFields(
+  fields: RequestFields,
+  limits: GatewayLimits,
+  maxTokens: number,
+): Omit<GenerationParams, 'topLogprobs' | 'maxNewTokens'> & { maxTokens: number } {
   const n = fields.int('n', 1, { min: 1, max: limits.maxN });
   const bestOf = fields.int('best_of', undefined, { min: 1 });
   if (bestOf !== undefined && bestOf !== n) fields.unsupported('best_of', n);

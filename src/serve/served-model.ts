@@ -28,9 +28,14 @@ export function eosIdsOf(model: LanguageModel): Set<number> {
   return ids;
 }
 
-export function serveModel(name: string, model: LanguageModel, options: { guided?: boolean; maxBatchSequences?: number } = {}): ServedModel {
+export function serveModel(
+  name: string,
+  model: LanguageModel,
+  options: { guided?: boolean; maxBatchSequences?: number } = {},
+): ServedModel {
   const { fullLogits, tokenIds } = model.capabilities;
-  const batcher = fullLogits && tokenIds ? new ContinuousBatcher(model, eosIdsOf(model), options.maxBatchSequences) : undefined;
+  const batcher =
+    fullLogits && tokenIds ? new ContinuousBatcher(model, eosIdsOf(model), options.maxBatchSequences) : undefined;
   return { name, model, guided: options.guided ?? false, batcher, created: Math.floor(Date.now() / 1000) };
 }
 

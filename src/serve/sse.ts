@@ -4,7 +4,11 @@ import { errorBody, type GatewayError } from './errors.ts';
 /** A server-sent-events stream in OpenAI's format: `data: {json}` events, ended by `data: [DONE]`. */
 export class SseStream {
   constructor(private readonly res: ServerResponse) {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
     res.flushHeaders();
   }
 

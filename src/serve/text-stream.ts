@@ -37,7 +37,11 @@ export class TextStream {
    * tokens, so the text reads as the prompt's continuation (a SentencePiece tokenizer would
    * otherwise drop the leading space of the first word).
    */
-  constructor(private readonly tokenizer: Tokenizer, private readonly stops: readonly string[], prompt: readonly number[] = []) {
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    private readonly stops: readonly string[],
+    prompt: readonly number[] = [],
+  ) {
     this.context = prompt.slice(-CONTEXT_TOKENS);
     this.contextText = this.context.length ? tokenizer.decode(this.context) : '';
   }

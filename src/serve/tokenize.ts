@@ -16,12 +16,19 @@ export async function tokenize(ctx: RequestContext): Promise<void> {
       throw badRequest('"messages" must be a list of {role, content} with string content', 'messages');
     }
     const text = tokenizer.applyChatTemplate(raw, { addGenerationPrompt: fields.bool('add_generation_prompt', true) });
-    tokens = fields.bool('add_special_tokens', false) ? chatPromptIds(served, raw) : tokenizer.encode(text, { addBos: false });
+    tokens = fields.bool('add_special_tokens', false)
+      ? chatPromptIds(served, raw)
+      : tokenizer.encode(text, { addBos: false });
   } else {
     tokens = tokenizer.encode(fields.requiredString('prompt'), { addBos: fields.bool('add_special_tokens', true) });
   }
-  const out: Record<string, unknown> = { tokens, count: tokens.length, max_model_len: maxModelLen(served.model.capabilities.maxContext) };
-  if (fields.bool('return_token_strs', false)) out.token_strs = tokens.map((id) => tokenizer.decode([id], { skipSpecial: false }));
+  const out: Record<string, unknown> = {
+    tokens,
+    count: tokens.length,
+    max_model_len: maxModelLen(served.model.capabilities.maxContext),
+  };
+  if (fields.bool('return_token_strs', false))
+    out.token_strs = tokens.map((id) => tokenizer.decode([id], { skipSpecial: false }));
   sendJson(ctx.res, 200, out);
 }
 

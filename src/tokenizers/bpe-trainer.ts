@@ -48,11 +48,19 @@ export function trainByteLevelBpe(corpus: string | Iterable<string>, options: Bp
   const minFrequency = options.minFrequency ?? 2;
   const targetMerges = options.vocabSize - 256 - specialTokens.length;
   if (!Number.isInteger(options.vocabSize) || targetMerges < 0) {
-    throw inputError(`vocabulary size must be an integer of at least ${256 + specialTokens.length} (256 bytes + special tokens), got ${options.vocabSize}`, { field: 'vocabSize' });
+    throw inputError(
+      `vocabulary size must be an integer of at least ${256 + specialTokens.length} (256 bytes + special tokens), got ${options.vocabSize}`,
+      { field: 'vocabSize' },
+    );
   }
-  if (specialTokens.length === 0) throw inputError('at least one special token is needed (it serves as bos/eos/pad)', { field: 'specialTokens' });
+  if (specialTokens.length === 0)
+    throw inputError('at least one special token is needed (it serves as bos/eos/pad)', { field: 'specialTokens' });
 
-  const { words, counts } = countWords(typeof corpus === 'string' ? [corpus] : corpus, specialTokens, options.onProgress);
+  const { words, counts } = countWords(
+    typeof corpus === 'string' ? [corpus] : corpus,
+    specialTokens,
+    options.onProgress,
+  );
   const strings: string[] = BYTE_TO_CHAR.slice();
   const idOfString = new Map(strings.map((s, id) => [s, id]));
   const merges: [string, string][] = [];
@@ -76,7 +84,9 @@ export function trainByteLevelBpe(corpus: string | Iterable<string>, options: Bp
   };
   for (let w = 0; w < words.length; w++) addPairs(w, 1);
   // Most frequent first; ties: the smaller key, i.e. the pair of smaller ids.
-  const heap = new BinaryHeap<{ count: number; key: number }>((a, b) => a.count > b.count || (a.count === b.count && a.key < b.key));
+  const heap = new BinaryHeap<{ count: number; key: number }>(
+    (a, b) => a.count > b.count || (a.count === b.count && a.key < b.key),
+  );
   for (const [key, count] of pairCount) heap.push({ count, key });
 
   const seenInMerge = new Int32Array(words.length).fill(-1);
@@ -126,7 +136,11 @@ export function trainByteLevelBpe(corpus: string | Iterable<string>, options: Bp
 }
 
 /** Unique pre-tokenized words (as byte ids) and how often each occurs; special tokens are cut out. */
-function countWords(texts: Iterable<string>, specialTokens: readonly string[], onProgress?: (p: BpeTrainingProgress) => void) {
+function countWords(
+  texts: Iterable<string>,
+  specialTokens: readonly string[],
+  onProgress?: (p: BpeTrainingProgress) => void,
+) {
   const frequency = new Map<string, number>();
   let done = 0;
   for (const text of texts) {
@@ -164,7 +178,13 @@ function replacePair(word: readonly number[], left: number, right: number, merge
   return out;
 }
 
-function tokenizerFiles(vocab: Map<string, number>, merges: [string, string][], specialTokens: readonly string[], specialBase: number, options: BpeTrainingOptions) {
+function tokenizerFiles(
+  vocab: Map<string, number>,
+  merges: [string, string][],
+  specialTokens: readonly string[],
+  specialBase: number,
+  options: BpeTrainingOptions,
+) {
   const special = specialTokens[0];
   const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
   const addBos = options.addBos ?? false;
@@ -173,7 +193,13 @@ function tokenizerFiles(vocab: Map<string, number>, merges: [string, string][], 
     truncation: null,
     padding: null,
     added_tokens: specialTokens.map((content, i) => ({
-      id: specialBase + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: specialBase + i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
@@ -182,8 +208,10 @@ function tokenizerFiles(vocab: Map<string, number>, merges: [string, string][], 
           type: 'TemplateProcessing',
           single: [{ SpecialToken: { id: special, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
           pair: [
-            { SpecialToken: { id: special, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
-            { SpecialToken: { id: special, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } },
+            { SpecialToken: { id: special, type_id: 0 } },
+            { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: special, type_id: 1 } },
+            { Sequence: { id: 'B', type_id: 1 } },
           ],
           special_tokens: { [special]: { id: special, ids: [specialBase], tokens: [special] } },
         }

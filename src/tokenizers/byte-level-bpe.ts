@@ -19,7 +19,11 @@ export class ByteLevelBpeEncoder {
   private readonly wordCache = new Map<string, number[]>();
 
   /** `merges` in rank order, as pairs of vocabulary strings. */
-  constructor(vocab: ReadonlyMap<string, number>, merges: readonly (readonly [string, string])[], specialTokens: readonly string[] = []) {
+  constructor(
+    vocab: ReadonlyMap<string, number>,
+    merges: readonly (readonly [string, string])[],
+    specialTokens: readonly string[] = [],
+  ) {
     this.idOfByte = new Int32Array(256);
     for (let b = 0; b < 256; b++) {
       const id = vocab.get(BYTE_TO_CHAR[b]);
@@ -30,7 +34,8 @@ export class ByteLevelBpeEncoder {
       const l = vocab.get(left);
       const r = vocab.get(right);
       const merged = vocab.get(left + right);
-      if (l === undefined || r === undefined || merged === undefined) throw new Error(`merge "${left} ${right}" uses a string outside the vocabulary`);
+      if (l === undefined || r === undefined || merged === undefined)
+        throw new Error(`merge "${left} ${right}" uses a string outside the vocabulary`);
       const key = l * PAIR_KEY_BASE + r;
       if (!this.ranks.has(key)) this.ranks.set(key, { priority: rank, merged });
     });
@@ -42,7 +47,13 @@ export class ByteLevelBpeEncoder {
     }
     this.specialIds = specialIds;
     this.specialPattern = specialTokens.length
-      ? new RegExp([...specialTokens].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g')
+      ? new RegExp(
+          [...specialTokens]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'),
+          'g',
+        )
       : null;
   }
 
@@ -52,25 +63,47 @@ export class ByteLevelBpeEncoder {
    * affixes, added tokens without stripping), or null when the tokenizer is anything else.
    */
   static fromTokenizerJson(json: TokenizerJson, config: TokenizerConfigJson): ByteLevelBpeEncoder | null {
-    const pre = json.pre_tokenizer as { type?: string; add_prefix_space?: boolean; use_regex?: boolean } | null | undefined;
+    const pre = json.pre_tokenizer as
+      { type?: string; add_prefix_space?: boolean; use_regex?: boolean } | null | undefined;
     const model = json.model as {
-      type?: string; dropout?: number | null; continuing_subword_prefix?: string | null; end_of_word_suffix?: string | null;
-      ignore_merges?: boolean; vocab: unknown; merges?: unknown;
+      type?: string;
+      dropout?: number | null;
+      continuing_subword_prefix?: string | null;
+      end_of_word_suffix?: string | null;
+      ignore_merges?: boolean;
+      vocab: unknown;
+      merges?: unknown;
     };
     const added = json.added_tokens ?? [];
     const plain =
       (json.normalizer ?? null) === null &&
-      pre?.type === 'ByteLevel' && !pre.add_prefix_space && pre.use_regex !== false &&
-      model.type === 'BPE' && !model.dropout && !model.continuing_subword_prefix && !model.end_of_word_suffix && !model.ignore_merges &&
-      model.vocab !== null && typeof model.vocab === 'object' && !Array.isArray(model.vocab) && Array.isArray(model.merges) &&
+      pre?.type === 'ByteLevel' &&
+      !pre.add_prefix_space &&
+      pre.use_regex !== false &&
+      model.type === 'BPE' &&
+      !model.dropout &&
+      !model.continuing_subword_prefix &&
+      !model.end_of_word_suffix &&
+      !model.ignore_merges &&
+      model.vocab !== null &&
+      typeof model.vocab === 'object' &&
+      !Array.isArray(model.vocab) &&
+      Array.isArray(model.merges) &&
       added.every((t) => !t.lstrip && !t.rstrip && !t.single_word && t.content.length > 0) &&
-      config.remove_space !== true && config.do_lowercase_and_remove_accent !== true;
+      config.remove_space !== true &&
+      config.do_lowercase_and_remove_accent !== true;
     if (!plain) return null;
     const vocab = new Map(Object.entries(model.vocab as Record<string, number>));
     for (const t of added) vocab.set(t.content, t.id);
-    const merges = (model.merges as unknown[]).map((m) => (typeof m === 'string' ? (m.split(' ', 2) as [string, string]) : (m as [string, string])));
+    const merges = (model.merges as unknown[]).map((m) =>
+      typeof m === 'string' ? (m.split(' ', 2) as [string, string]) : (m as [string, string]),
+    );
     try {
-      return new ByteLevelBpeEncoder(vocab, merges, added.map((t) => t.content));
+      return new ByteLevelBpeEncoder(
+        vocab,
+        merges,
+        added.map((t) => t.content),
+      );
     } catch {
       return null; // e.g. a merge whose result is not in the vocabulary: leave it to the library
     }

@@ -85,7 +85,10 @@ export function selectChatTemplate(value: unknown, file: string): string | null 
   if (value === undefined || value === null) return null;
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) {
-    const named = value.filter((t): t is { name: string; template: string } => !!t && typeof t.name === 'string' && typeof t.template === 'string');
+    const named = value.filter(
+      (t): t is { name: string; template: string } =>
+        !!t && typeof t.name === 'string' && typeof t.template === 'string',
+    );
     const chosen = named.find((t) => t.name === 'default') ?? named[0];
     if (chosen) return chosen.template;
   }

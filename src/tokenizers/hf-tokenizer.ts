@@ -72,7 +72,12 @@ export class HfTokenizer implements Tokenizer {
   private pieceDecoderCache: PieceDecoder | null | undefined;
   private fastEncoderCache: ByteLevelBpeEncoder | null | undefined;
 
-  constructor(json: TokenizerJson, config: TokenizerConfigJson = {}, source = '<memory>', options: { chatTemplate?: string | null } = {}) {
+  constructor(
+    json: TokenizerJson,
+    config: TokenizerConfigJson = {},
+    source = '<memory>',
+    options: { chatTemplate?: string | null } = {},
+  ) {
     const { jsonFile, configFile } = filesOf(source);
     if (!json || typeof json !== 'object' || !json.model || typeof json.model !== 'object') {
       throw formatError('not a tokenizer.json: expected an object with a "model"', { file: jsonFile, field: 'model' });
@@ -82,7 +87,14 @@ export class HfTokenizer implements Tokenizer {
     this.source = source;
     try {
       this.lib = new HfLibTokenizer(
-        { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json, added_tokens: json.added_tokens ?? [] },
+        {
+          normalizer: null,
+          pre_tokenizer: null,
+          post_processor: null,
+          decoder: null,
+          ...json,
+          added_tokens: json.added_tokens ?? [],
+        },
         config,
       );
     } catch (e) {
@@ -96,7 +108,8 @@ export class HfTokenizer implements Tokenizer {
       if (name === null) return null;
       const id = this.lib.token_to_id(name);
       if (id === undefined) {
-        if (required) throw formatError(`${field} "${name}" is not a token of ${jsonFile}`, { file: configFile, field });
+        if (required)
+          throw formatError(`${field} "${name}" is not a token of ${jsonFile}`, { file: configFile, field });
         return null;
       }
       return id;
@@ -109,7 +122,10 @@ export class HfTokenizer implements Tokenizer {
       : (added.find((t) => t.special && USUAL_EOS_NAMES.includes(t.content))?.id ?? null);
     this.padId = idOfSpecial('pad_token', false) ?? this.eosId ?? 0;
     this.addBosByDefault =
-      this.bosId !== null && (typeof config.add_bos_token === 'boolean' ? config.add_bos_token : bosOfPostProcessor(json, this.lib) === this.bosId);
+      this.bosId !== null &&
+      (typeof config.add_bos_token === 'boolean'
+        ? config.add_bos_token
+        : bosOfPostProcessor(json, this.lib) === this.bosId);
 
     const specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
     for (const name of Array.isArray(config.additional_special_tokens) ? config.additional_special_tokens : []) {
@@ -119,7 +135,8 @@ export class HfTokenizer implements Tokenizer {
     this.specialIds = specialIds;
     this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
 
-    const templateSource = options.chatTemplate !== undefined ? options.chatTemplate : selectChatTemplate(config.chat_template, configFile);
+    const templateSource =
+      options.chatTemplate !== undefined ? options.chatTemplate : selectChatTemplate(config.chat_template, configFile);
     const extra: Record<string, unknown> = {};
     for (const field of ['unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token']) {
       const name = specialTokenName(config[field]);
@@ -127,7 +144,11 @@ export class HfTokenizer implements Tokenizer {
     }
     this.chatTemplate = new ChatTemplate(
       templateSource,
-      { bosToken: this.bosId === null ? null : this.idToToken(this.bosId), eosToken: this.eosId === null ? null : this.idToToken(this.eosId), extra },
+      {
+        bosToken: this.bosId === null ? null : this.idToToken(this.bosId),
+        eosToken: this.eosId === null ? null : this.idToToken(this.eosId),
+        extra,
+      },
       configFile,
     );
   }
@@ -145,7 +166,8 @@ export class HfTokenizer implements Tokenizer {
     const json = readJsonObject(jsonFile, true) as unknown as TokenizerJson;
     const config = readJsonObject(join(dir, TOKENIZER_CONFIG_JSON), false) ?? {};
     const jinjaFile = join(dir, CHAT_TEMPLATE_JINJA);
-    const chatTemplate = config.chat_template === undefined && existsSync(jinjaFile) ? readFileSync(jinjaFile, 'utf8') : undefined;
+    const chatTemplate =
+      config.chat_template === undefined && existsSync(jinjaFile) ? readFileSync(jinjaFile, 'utf8') : undefined;
     const source = jsonFile.endsWith(`/${TOKENIZER_JSON}`) || jsonFile === TOKENIZER_JSON ? dir : jsonFile;
     return new HfTokenizer(json, config, source, chatTemplate === undefined ? {} : { chatTemplate });
   }
@@ -177,17 +199,26 @@ export class HfTokenizer implements Tokenizer {
     if (ids.length === 0) return '';
     for (const id of ids) {
       if (!Number.isInteger(id) || this.lib.id_to_token(id) === undefined) {
-        throw inputError(`token id ${id} is outside the tokenizer's vocabulary (ids 0..${this.vocabSize - 1})`, { file: this.source });
+        throw inputError(`token id ${id} is outside the tokenizer's vocabulary (ids 0..${this.vocabSize - 1})`, {
+          file: this.source,
+        });
       }
     }
-    return this.lib.decode(ids as number[], { skip_special_tokens: skipSpecial, clean_up_tokenization_spaces: this.cleanUpSpaces });
+    return this.lib.decode(ids as number[], {
+      skip_special_tokens: skipSpecial,
+      clean_up_tokenization_spaces: this.cleanUpSpaces,
+    });
   }
 
   /** Encodes through @huggingface/tokenizers itself (no BOS), bypassing the fast byte-level encoder. */
   encodeWithLibrary(text: string): number[] {
     const ids = this.lib.encode(text, { add_special_tokens: false }).ids;
     for (const id of ids) {
-      if (id === undefined || id === null) throw formatError(`the tokenizer produced a token that has no id (no unk_token) for text ${JSON.stringify(text.slice(0, 40))}`, { file: this.source });
+      if (id === undefined || id === null)
+        throw formatError(
+          `the tokenizer produced a token that has no id (no unk_token) for text ${JSON.stringify(text.slice(0, 40))}`,
+          { file: this.source },
+        );
     }
     return ids;
   }
@@ -195,7 +226,10 @@ export class HfTokenizer implements Tokenizer {
   /** Decodes through @huggingface/tokenizers itself, bypassing the per-id cache (for checking it). */
   decodeWithLibrary(ids: readonly number[], options: { skipSpecial?: boolean } = {}): string {
     if (ids.length === 0) return '';
-    return this.lib.decode(ids as number[], { skip_special_tokens: options.skipSpecial ?? true, clean_up_tokenization_spaces: this.cleanUpSpaces });
+    return this.lib.decode(ids as number[], {
+      skip_special_tokens: options.skipSpecial ?? true,
+      clean_up_tokenization_spaces: this.cleanUpSpaces,
+    });
   }
 
   get usesPieceCache(): boolean {
@@ -208,13 +242,16 @@ export class HfTokenizer implements Tokenizer {
 
   private get pieceDecoder(): PieceDecoder | null {
     if (this.pieceDecoderCache === undefined) {
-      this.pieceDecoderCache = this.cleanUpSpaces ? null : buildPieceDecoder(this.json, this.lib, this.vocabSize, this.specialIds, this.jsonFile);
+      this.pieceDecoderCache = this.cleanUpSpaces
+        ? null
+        : buildPieceDecoder(this.json, this.lib, this.vocabSize, this.specialIds, this.jsonFile);
     }
     return this.pieceDecoderCache;
   }
 
   private get fastEncoder(): ByteLevelBpeEncoder | null {
-    if (this.fastEncoderCache === undefined) this.fastEncoderCache = ByteLevelBpeEncoder.fromTokenizerJson(this.json, this.config);
+    if (this.fastEncoderCache === undefined)
+      this.fastEncoderCache = ByteLevelBpeEncoder.fromTokenizerJson(this.json, this.config);
     return this.fastEncoderCache;
   }
 
@@ -226,13 +263,17 @@ export class HfTokenizer implements Tokenizer {
 /** `source` is a tokenizer.json path or the directory holding it. */
 function filesOf(source: string): { jsonFile: string; configFile: string } {
   const dir = source.endsWith('.json') ? dirname(source) : source;
-  return { jsonFile: source.endsWith('.json') ? source : join(dir, TOKENIZER_JSON), configFile: join(dir, TOKENIZER_CONFIG_JSON) };
+  return {
+    jsonFile: source.endsWith('.json') ? source : join(dir, TOKENIZER_JSON),
+    configFile: join(dir, TOKENIZER_CONFIG_JSON),
+  };
 }
 
 /** A special token in tokenizer_config.json is a string or an AddedToken object {content}. */
 export function specialTokenName(value: unknown): string | null {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string')
+    return (value as { content: string }).content;
   return null;
 }
 
@@ -248,7 +289,8 @@ function readJsonObject(file: string, required: boolean): Record<string, unknown
   } catch (e) {
     throw formatError(`malformed JSON (${(e as Error).message})`, { file });
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw formatError('expected a JSON object', { file });
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw formatError('expected a JSON object', { file });
   return value as Record<string, unknown>;
 }
 
@@ -281,14 +323,27 @@ function bosOfPostProcessor(json: TokenizerJson, lib: HfLibTokenizer): number | 
   return name === null ? null : (lib.token_to_id(name) ?? null);
 }
 
-type DecoderJson = { type?: string; decoders?: DecoderJson[]; pattern?: { String?: string }; content?: string; start?: number; stop?: number };
+type DecoderJson = {
+  type?: string;
+  decoders?: DecoderJson[];
+  pattern?: { String?: string };
+  content?: string;
+  start?: number;
+  stop?: number;
+};
 
 /**
  * A per-id byte cache for the two decoder families whose output is a plain concatenation of
  * per-token bytes: byte-level (GPT-2, Llama 3, Qwen) and Replace(▁→space)+ByteFallback+Fuse
  * [+Strip] (Llama 2, Mistral, llama2.c conversions). Returns null for anything else.
  */
-function buildPieceDecoder(json: TokenizerJson, lib: HfLibTokenizer, vocabSize: number, specialIds: ReadonlySet<number>, source: string): PieceDecoder | null {
+function buildPieceDecoder(
+  json: TokenizerJson,
+  lib: HfLibTokenizer,
+  vocabSize: number,
+  specialIds: ReadonlySet<number>,
+  source: string,
+): PieceDecoder | null {
   if ((json.model as { end_of_word_suffix?: unknown }).end_of_word_suffix) return null;
   const decoder = json.decoder as DecoderJson | null | undefined;
   if (!decoder) return null;
@@ -311,15 +366,20 @@ function buildPieceDecoder(json: TokenizerJson, lib: HfLibTokenizer, vocabSize: 
 
   const [replace, fallback, fuse, strip, ...rest] = steps;
   const isSentencePieceStyle =
-    replace?.type === 'Replace' && replace.pattern?.String === '▁' && replace.content === ' ' &&
-    fallback?.type === 'ByteFallback' && fuse?.type === 'Fuse' && rest.length === 0 &&
+    replace?.type === 'Replace' &&
+    replace.pattern?.String === '▁' &&
+    replace.content === ' ' &&
+    fallback?.type === 'ByteFallback' &&
+    fuse?.type === 'Fuse' &&
+    rest.length === 0 &&
     (strip === undefined || (strip.type === 'Strip' && strip.content === ' ' && (strip.stop ?? 0) === 0));
   if (!isSentencePieceStyle) return null;
   for (let id = 0; id < vocabSize; id++) {
     const token = lib.id_to_token(id);
     if (token === undefined) continue;
     // Same test as the library's ByteFallback decoder.
-    const byte = token.length === 6 && token.startsWith('<0x') && token.endsWith('>') ? parseInt(token.slice(3, 5), 16) : NaN;
+    const byte =
+      token.length === 6 && token.startsWith('<0x') && token.endsWith('>') ? parseInt(token.slice(3, 5), 16) : NaN;
     pieces[id] = Number.isNaN(byte) ? utf8.encode(token.replaceAll('▁', ' ')) : Uint8Array.of(byte);
   }
   return new PieceDecoder({ pieces, specialIds, stripLeadingSpaces: strip?.start ?? 0, source });

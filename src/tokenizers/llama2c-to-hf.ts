@@ -30,7 +30,10 @@ export interface ConvertedTokenizer {
   tiedScores: number;
 }
 
-export function llama2cToHfTokenizer(tok: Llama2cTokenizer, options: { modelMaxLength?: number } = {}): ConvertedTokenizer {
+export function llama2cToHfTokenizer(
+  tok: Llama2cTokenizer,
+  options: { modelMaxLength?: number } = {},
+): ConvertedTokenizer {
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const names: string[] = [];
   for (let id = 0; id < tok.vocabSize; id++) {
@@ -47,14 +50,18 @@ export function llama2cToHfTokenizer(tok: Llama2cTokenizer, options: { modelMaxL
     const byte = id - LLAMA2C_BYTE_OFFSET;
     if (byte < 256) {
       const expected = `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
-      if (text !== expected) throw formatError(`token ${id} is "${text}", expected the byte-fallback piece ${expected}`, { file: tok.source });
+      if (text !== expected)
+        throw formatError(`token ${id} is "${text}", expected the byte-fallback piece ${expected}`, {
+          file: tok.source,
+        });
     }
     names.push(text.replaceAll(' ', SPIECE_UNDERLINE));
   }
 
   const vocab: Record<string, number> = {};
   for (let id = 0; id < names.length; id++) {
-    if (Object.hasOwn(vocab, names[id])) throw formatError(`tokens ${vocab[names[id]]} and ${id} are the same piece "${names[id]}"`, { file: tok.source });
+    if (Object.hasOwn(vocab, names[id]))
+      throw formatError(`tokens ${vocab[names[id]]} and ${id} are the same piece "${names[id]}"`, { file: tok.source });
     vocab[names[id]] = id;
   }
 
@@ -80,7 +87,13 @@ export function llama2cToHfTokenizer(tok: Llama2cTokenizer, options: { modelMaxL
   for (const n of scoreCount.values()) if (n > 1) tiedScores += n;
 
   const specials = LLAMA2C_SPECIAL_NAMES.map((content, id) => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   const bos = LLAMA2C_SPECIAL_NAMES[1];
   const tokenizerJson: TokenizerJson = {
@@ -100,8 +113,10 @@ export function llama2cToHfTokenizer(tok: Llama2cTokenizer, options: { modelMaxL
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
       pair: [
-        { SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: bos, type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: bos, type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
       ],
       special_tokens: { [bos]: { id: bos, ids: [1], tokens: [bos] } },
     },

@@ -43,7 +43,10 @@ export class Llama2cTokenizer implements Tokenizer {
   constructor(pieces: Uint8Array[], scores: Float32Array, maxTokenLength: number, source: string) {
     if (pieces.length !== scores.length) throw formatError('pieces and scores differ in length', { file: source });
     if (pieces.length < LLAMA2C_BYTE_OFFSET + 256) {
-      throw formatError(`a llama2.c tokenizer needs at least ${LLAMA2C_BYTE_OFFSET + 256} tokens (3 special + 256 byte pieces), found ${pieces.length}`, { file: source });
+      throw formatError(
+        `a llama2.c tokenizer needs at least ${LLAMA2C_BYTE_OFFSET + 256} tokens (3 special + 256 byte pieces), found ${pieces.length}`,
+        { file: source },
+      );
     }
     this.pieces = pieces;
     this.scores = scores;
@@ -54,7 +57,9 @@ export class Llama2cTokenizer implements Tokenizer {
     // run.c binary-searches a sorted copy; with duplicate pieces the first id is as good as any.
     for (let id = this.byteStrings.length - 1; id >= 0; id--) this.idOfByteString.set(this.byteStrings[id], id);
 
-    const displayPieces = pieces.map((p, id) => (id < LLAMA2C_SPECIAL_NAMES.length ? Buffer.from(LLAMA2C_SPECIAL_NAMES[id]) : this.decodedPiece(id)));
+    const displayPieces = pieces.map((p, id) =>
+      id < LLAMA2C_SPECIAL_NAMES.length ? Buffer.from(LLAMA2C_SPECIAL_NAMES[id]) : this.decodedPiece(id),
+    );
     this.decoder = new PieceDecoder({
       pieces: displayPieces,
       specialIds: new Set([LLAMA2C_UNK_ID, LLAMA2C_BOS_ID, LLAMA2C_EOS_ID]),
@@ -65,30 +70,43 @@ export class Llama2cTokenizer implements Tokenizer {
 
   static fromFile(path: string): Llama2cTokenizer {
     if (!existsSync(path)) throw inputError('tokenizer file not found', { file: path });
-    if (statSync(path).isDirectory()) throw inputError('expected a llama2.c tokenizer .bin file, found a directory', { file: path });
+    if (statSync(path).isDirectory())
+      throw inputError('expected a llama2.c tokenizer .bin file, found a directory', { file: path });
     return Llama2cTokenizer.fromBuffer(readFileSync(path), path);
   }
 
   static fromBuffer(buf: Uint8Array, source: string): Llama2cTokenizer {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (buf.byteLength < 4) throw formatError('not a llama2.c tokenizer: shorter than its 4-byte header', { file: source });
+    if (buf.byteLength < 4)
+      throw formatError('not a llama2.c tokenizer: shorter than its 4-byte header', { file: source });
     const maxTokenLength = view.getInt32(0, true);
     if (maxTokenLength <= 0 || maxTokenLength > 4096) {
-      throw formatError(`not a llama2.c tokenizer: header max_token_length is ${maxTokenLength}, expected 1..4096`, { file: source });
+      throw formatError(`not a llama2.c tokenizer: header max_token_length is ${maxTokenLength}, expected 1..4096`, {
+        file: source,
+      });
     }
     const pieces: Uint8Array[] = [];
     const scores: number[] = [];
     let at = 4;
     while (at < buf.byteLength) {
       const id = pieces.length;
-      if (at + 8 > buf.byteLength) throw formatError(`truncated: token ${id} record header at byte ${at} runs past the end of the file`, { file: source });
+      if (at + 8 > buf.byteLength)
+        throw formatError(`truncated: token ${id} record header at byte ${at} runs past the end of the file`, {
+          file: source,
+        });
       const score = view.getFloat32(at, true);
       const len = view.getInt32(at + 4, true);
       if (!Number.isFinite(score)) throw formatError(`token ${id} has a non-finite score (${score})`, { file: source });
       if (len < 0 || len > maxTokenLength) {
-        throw formatError(`token ${id} has length ${len} at byte ${at + 4}, expected 0..${maxTokenLength} (max_token_length)`, { file: source });
+        throw formatError(
+          `token ${id} has length ${len} at byte ${at + 4}, expected 0..${maxTokenLength} (max_token_length)`,
+          { file: source },
+        );
       }
-      if (at + 8 + len > buf.byteLength) throw formatError(`truncated: token ${id} needs ${len} bytes at byte ${at + 8}, past the end of the file`, { file: source });
+      if (at + 8 + len > buf.byteLength)
+        throw formatError(`truncated: token ${id} needs ${len} bytes at byte ${at + 8}, past the end of the file`, {
+          file: source,
+        });
       pieces.push(buf.slice(at + 8, at + 8 + len));
       scores.push(score);
       at += 8 + len;
@@ -109,7 +127,7 @@ export class Llama2cTokenizer implements Tokenizer {
     const symbols: number[] = [];
     // add_dummy_prefix: run.c pushes the token of " " before the text.
     const bytes = Buffer.from(' ' + text, 'utf8').toString('latin1');
-    for (let i = 0; i < bytes.length; ) {
+    for (let i = 0; i < bytes.length;) {
       let end = i + 1;
       while (end < bytes.length && end - i < 4 && (bytes.charCodeAt(end) & 0xc0) === 0x80) end++;
       const codepoint = bytes.slice(i, end);
@@ -135,7 +153,10 @@ export class Llama2cTokenizer implements Tokenizer {
     let m = this.pairCache.get(key);
     if (m === undefined) {
       const id = this.idOfByteString.get(this.byteStrings[left] + this.byteStrings[right]);
-      m = id !== undefined && this.scores[id] > NEVER_MERGES_AT_OR_BELOW ? { priority: -this.scores[id], merged: id } : null;
+      m =
+        id !== undefined && this.scores[id] > NEVER_MERGES_AT_OR_BELOW
+          ? { priority: -this.scores[id], merged: id }
+          : null;
       this.pairCache.set(key, m);
     }
     return m ?? undefined;

@@ -12,7 +12,11 @@ import { Llama2cTokenizer } from './llama2c-tokenizer.ts';
 export type LoadedTokenizer = HfTokenizer | Llama2cTokenizer;
 
 export function loadTokenizer(path: string): LoadedTokenizer {
-  if (!existsSync(path)) throw inputError('tokenizer not found (expected an HF directory with tokenizer.json, a tokenizer.json file, or a llama2.c tokenizer .bin)', { file: path });
+  if (!existsSync(path))
+    throw inputError(
+      'tokenizer not found (expected an HF directory with tokenizer.json, a tokenizer.json file, or a llama2.c tokenizer .bin)',
+      { file: path },
+    );
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, TOKENIZER_JSON))) return HfTokenizer.fromDirectory(path);
     const files = readdirSync(path);
@@ -38,7 +42,11 @@ export function checkTokenizerMatchesModel(tok: Tokenizer, vocabSize: number, fi
       { file },
     );
   }
-  for (const [name, id] of [['bos', tok.bosId], ['eos', tok.eosId], ['pad', tok.padId]] as const) {
+  for (const [name, id] of [
+    ['bos', tok.bosId],
+    ['eos', tok.eosId],
+    ['pad', tok.padId],
+  ] as const) {
     if (id !== null && (id < 0 || id >= vocabSize)) {
       throw formatError(`the tokenizer's ${name} id ${id} is outside the model's vocabulary of ${vocabSize}`, { file });
     }

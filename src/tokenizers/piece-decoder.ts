@@ -43,7 +43,9 @@ export class PieceDecoder {
   bytesOf(id: number): Uint8Array {
     const piece = Number.isInteger(id) ? this.pieces[id] : undefined;
     if (piece === undefined) {
-      throw inputError(`token id ${id} is outside the tokenizer's vocabulary (ids 0..${this.pieces.length - 1})`, { file: this.source });
+      throw inputError(`token id ${id} is outside the tokenizer's vocabulary (ids 0..${this.pieces.length - 1})`, {
+        file: this.source,
+      });
     }
     return piece;
   }
@@ -60,7 +62,12 @@ export class PieceDecoder {
         continue;
       }
       let skip = 0;
-      if (this.spaceStrippedAfter !== null && piece[0] === SPACE && (kept.length === 0 || previous === this.spaceStrippedAfter)) skip = 1;
+      if (
+        this.spaceStrippedAfter !== null &&
+        piece[0] === SPACE &&
+        (kept.length === 0 || previous === this.spaceStrippedAfter)
+      )
+        skip = 1;
       previous = id;
       kept.push(piece);
       skipFirst.push(skip);

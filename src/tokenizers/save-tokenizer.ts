@@ -4,7 +4,14 @@
  */
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
-import { HfTokenizer, TOKENIZER_CONFIG_JSON, TOKENIZER_JSON, specialTokenName, type TokenizerConfigJson, type TokenizerJson } from './hf-tokenizer.ts';
+import {
+  HfTokenizer,
+  TOKENIZER_CONFIG_JSON,
+  TOKENIZER_JSON,
+  specialTokenName,
+  type TokenizerConfigJson,
+  type TokenizerJson,
+} from './hf-tokenizer.ts';
 import { Llama2cTokenizer } from './llama2c-tokenizer.ts';
 import { llama2cToHfTokenizer } from './llama2c-to-hf.ts';
 
@@ -16,7 +23,10 @@ export interface HfTokenizerFiles {
 }
 
 /** The HF files of a tokenizer (a llama2.c one converted; `modelMaxLength` is set on conversion). */
-export function hfTokenizerFiles(tok: HfTokenizer | Llama2cTokenizer, options: { modelMaxLength?: number } = {}): HfTokenizerFiles {
+export function hfTokenizerFiles(
+  tok: HfTokenizer | Llama2cTokenizer,
+  options: { modelMaxLength?: number } = {},
+): HfTokenizerFiles {
   if (tok instanceof Llama2cTokenizer) return llama2cToHfTokenizer(tok, options);
   const tokenizerConfig: TokenizerConfigJson = { ...tok.config };
   // A template read from chat_template.jinja travels inside tokenizer_config.json.
@@ -24,7 +34,11 @@ export function hfTokenizerFiles(tok: HfTokenizer | Llama2cTokenizer, options: {
   return { tokenizerJson: tok.json, tokenizerConfig };
 }
 
-export function saveTokenizer(tok: HfTokenizer | Llama2cTokenizer | HfTokenizerFiles, dir: string, options: { modelMaxLength?: number } = {}): void {
+export function saveTokenizer(
+  tok: HfTokenizer | Llama2cTokenizer | HfTokenizerFiles,
+  dir: string,
+  options: { modelMaxLength?: number } = {},
+): void {
   const files = tok instanceof HfTokenizer || tok instanceof Llama2cTokenizer ? hfTokenizerFiles(tok, options) : tok;
   writeJsonAtomic(join(dir, TOKENIZER_JSON), files.tokenizerJson);
   writeJsonAtomic(join(dir, TOKENIZER_CONFIG_JSON), files.tokenizerConfig);

@@ -23,7 +23,13 @@ export interface AdamwCoefficients {
   gradScale: number;
 }
 
-export type AdamwKernel = (w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamwCoefficients) => void;
+export type AdamwKernel = (
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  c: AdamwCoefficients,
+) => void;
 
 /** Floats per array per chunk (64 KiB each; four arrays stay in L2). */
 const CHUNK = 16384;
@@ -43,7 +49,9 @@ const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const name = (s: string) => vec([...new TextEncoder().encode(s)].map((b) => [b]));
 
 // opcodes
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+const I32 = 0x7f,
+  F32 = 0x7d,
+  V128 = 0x7b;
 const get = (i: number) => [0x20, ...uleb(i)];
 const set = (i: number) => [0x21, ...uleb(i)];
 const simd = (op: number) => [0xfd, ...uleb(op)];
@@ -56,37 +64,110 @@ const i32Add = [0x6a];
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const [P, G, M, V, N] = [0, 1, 2, 3, 4];
   const scalar = { b1: 5, c1: 6, b2: 7, c2: 8, step: 9, rb: 10, eps: 11, keep: 12, gs: 13 };
-  const I = 14, END = 15;
+  const I = 14,
+    END = 15;
   const splatOf = (param: number) => param + 11; // v128 locals 16..24 hold the splatted scalars
   const [GI, MI, VI] = [25, 26, 27];
   const at = (base: number) => [...get(base), ...get(I), ...i32Add];
   const body = [
-    ...vec([[2, I32], [12, V128]]),
+    ...vec([
+      [2, I32],
+      [12, V128],
+    ]),
     ...Object.values(scalar).flatMap((p) => [...get(p), ...splat, ...set(splatOf(p))]),
-    ...get(N), 0x41, 2, 0x74, ...set(END), // end = n << 2 (bytes)
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    ...get(I), ...get(END), 0x4f, 0x0d, 1, // br_if (i >= end) out of the block
-    ...at(G), ...load, ...get(splatOf(scalar.gs)), ...mul, ...set(GI),
-    ...at(M), ...load, ...get(splatOf(scalar.b1)), ...mul, ...get(GI), ...get(splatOf(scalar.c1)), ...mul, ...add, ...set(MI),
-    ...at(M), ...get(MI), ...store,
-    ...at(V), ...load, ...get(splatOf(scalar.b2)), ...mul, ...get(GI), ...get(GI), ...mul, ...get(splatOf(scalar.c2)), ...mul, ...add, ...set(VI),
-    ...at(V), ...get(VI), ...store,
+    ...get(N),
+    0x41,
+    2,
+    0x74,
+    ...set(END), // end = n << 2 (bytes)
+    0x02,
+    0x40,
+    0x03,
+    0x40, // block, loop
+    ...get(I),
+    ...get(END),
+    0x4f,
+    0x0d,
+    1, // br_if (i >= end) out of the block
+    ...at(G),
+    ...load,
+    ...get(splatOf(scalar.gs)),
+    ...mul,
+    ...set(GI),
+    ...at(M),
+    ...load,
+    ...get(splatOf(scalar.b1)),
+    ...mul,
+    ...get(GI),
+    ...get(splatOf(scalar.c1)),
+    ...mul,
+    ...add,
+    ...set(MI),
+    ...at(M),
+    ...get(MI),
+    ...store,
+    ...at(V),
+    ...load,
+    ...get(splatOf(scalar.b2)),
+    ...mul,
+    ...get(GI),
+    ...get(GI),
+    ...mul,
+    ...get(splatOf(scalar.c2)),
+    ...mul,
+    ...add,
+    ...set(VI),
+    ...at(V),
+    ...get(VI),
+    ...store,
     ...at(P),
-    ...at(P), ...load, ...get(splatOf(scalar.keep)), ...mul,
-    ...get(MI), ...get(splatOf(scalar.step)), ...mul,
-    ...get(VI), ...sqrt, ...get(splatOf(scalar.rb)), ...mul, ...get(splatOf(scalar.eps)), ...add,
-    ...div, ...sub, ...store,
-    ...get(I), 0x41, 16, ...i32Add, ...set(I), // i += 16
-    0x0c, 0, 0x0b, 0x0b, // br loop; end loop; end block
+    ...at(P),
+    ...load,
+    ...get(splatOf(scalar.keep)),
+    ...mul,
+    ...get(MI),
+    ...get(splatOf(scalar.step)),
+    ...mul,
+    ...get(VI),
+    ...sqrt,
+    ...get(splatOf(scalar.rb)),
+    ...mul,
+    ...get(splatOf(scalar.eps)),
+    ...add,
+    ...div,
+    ...sub,
+    ...store,
+    ...get(I),
+    0x41,
+    16,
+    ...i32Add,
+    ...set(I), // i += 16
+    0x0c,
+    0,
+    0x0b,
+    0x0b, // br loop; end loop; end block
     0x0b, // end function
   ];
   const params = [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32];
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, ...vec(params.map((t) => [t])), 0]])),
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, ...uleb(Math.ceil((4 * CHUNK * 4) / 65536))]])),
-    ...section(7, vec([[...name('memory'), 0x02, 0], [...name('adamw'), 0x00, 0]])),
+    ...section(
+      7,
+      vec([
+        [...name('memory'), 0x02, 0],
+        [...name('adamw'), 0x00, 0],
+      ]),
+    ),
     ...section(10, vec([[...uleb(body.length), ...body]])),
   ]);
 }

@@ -21,8 +21,20 @@ export function packSequences(seqs: readonly (readonly number[])[]): PackedSeque
   const T = Math.max(1, ...seqs.map((s) => s.length));
   const ids = new BigInt64Array(B * T);
   const positions = new BigInt64Array(B * T);
-  seqs.forEach((s, b) => s.forEach((t, i) => { ids[b * T + i] = BigInt(t); positions[b * T + i] = BigInt(i); }));
-  const bias = appendBias(seqs.map(() => new Uint8Array(0)), 0, seqs.map((s) => s.length), T, null, seqs.map(() => 0));
+  seqs.forEach((s, b) =>
+    s.forEach((t, i) => {
+      ids[b * T + i] = BigInt(t);
+      positions[b * T + i] = BigInt(i);
+    }),
+  );
+  const bias = appendBias(
+    seqs.map(() => new Uint8Array(0)),
+    0,
+    seqs.map((s) => s.length),
+    T,
+    null,
+    seqs.map(() => 0),
+  );
   return {
     batch: B,
     length: T,
@@ -58,4 +70,7 @@ export function scoredRows(seqs: readonly (readonly number[])[], from: readonly 
 }
 
 export const int64Feed = (values: readonly number[]): Feed => ({ dims: [values.length], data: int64(values) });
-export const floatFeed = (values: ArrayLike<number>, dims: readonly number[] = [values.length]): Feed => ({ dims, data: Float32Array.from(values) });
+export const floatFeed = (values: ArrayLike<number>, dims: readonly number[] = [values.length]): Feed => ({
+  dims,
+  data: Float32Array.from(values),
+});

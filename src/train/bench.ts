@@ -29,21 +29,55 @@ export interface BenchShape {
   seq: number;
 }
 
-const base = { ropeTheta: 10000, tieWordEmbeddings: false, slidingWindow: null, bosTokenId: 1, eosTokenId: 2, torchDtype: 'float32' };
+const base = {
+  ropeTheta: 10000,
+  tieWordEmbeddings: false,
+  slidingWindow: null,
+  bosTokenId: 1,
+  eosTokenId: 2,
+  torchDtype: 'float32',
+};
 
 export const BENCH_SHAPES: Record<'llama' | 'gpt2', BenchShape> = {
   llama: {
-    name: 'llama-shaped (d 256, 4 layers, 4 heads, FFN 1024, vocab 32000)', batch: 8, seq: 128,
+    name: 'llama-shaped (d 256, 4 layers, 4 heads, FFN 1024, vocab 32000)',
+    batch: 8,
+    seq: 128,
     config: {
-      ...base, family: 'llama', architecture: 'LlamaForCausalLM', vocabSize: 32000, hiddenSize: 256, numLayers: 4, numHeads: 4, numKvHeads: 4,
-      headDim: 64, intermediateSize: 1024, maxPositions: 512, normEps: 1e-5, attentionBias: false,
+      ...base,
+      family: 'llama',
+      architecture: 'LlamaForCausalLM',
+      vocabSize: 32000,
+      hiddenSize: 256,
+      numLayers: 4,
+      numHeads: 4,
+      numKvHeads: 4,
+      headDim: 64,
+      intermediateSize: 1024,
+      maxPositions: 512,
+      normEps: 1e-5,
+      attentionBias: false,
     },
   },
   gpt2: {
-    name: 'GPT-2-small-shaped (d 768, 12 layers, 12 heads, FFN 3072, vocab 50257)', batch: 8, seq: 128,
+    name: 'GPT-2-small-shaped (d 768, 12 layers, 12 heads, FFN 3072, vocab 50257)',
+    batch: 8,
+    seq: 128,
     config: {
-      ...base, family: 'gpt2', architecture: 'GPT2LMHeadModel', vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, numKvHeads: 12,
-      headDim: 64, intermediateSize: 3072, maxPositions: 1024, normEps: 1e-5, attentionBias: true, tieWordEmbeddings: true,
+      ...base,
+      family: 'gpt2',
+      architecture: 'GPT2LMHeadModel',
+      vocabSize: 50257,
+      hiddenSize: 768,
+      numLayers: 12,
+      numHeads: 12,
+      numKvHeads: 12,
+      headDim: 64,
+      intermediateSize: 3072,
+      maxPositions: 1024,
+      normEps: 1e-5,
+      attentionBias: true,
+      tieWordEmbeddings: true,
     },
   },
 };
@@ -71,20 +105,34 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** Random token sequences of the shape's length. */
 function randomSequences(shape: BenchShape, count: number, seed: number): number[][] {
   const rng = createRng(seed);
-  return Array.from({ length: count }, () => Array.from({ length: shape.seq }, () => 3 + rng.int(shape.config.vocabSize - 3)));
+  return Array.from({ length: count }, () =>
+    Array.from({ length: shape.seq }, () => 3 + rng.int(shape.config.vocabSize - 3)),
+  );
 }
 
 /** The shape's batch as SFT examples (one BOS-like prompt token, the rest scored). */
 export function sftBatch(shape: BenchShape, promptLength = 1): SftExample[] {
-  return randomSequences(shape, shape.batch, 1).map((s) => ({ promptIds: s.slice(0, promptLength), responseIds: s.slice(promptLength), file: 'bench', line: 0, truncated: false }));
+  return randomSequences(shape, shape.batch, 1).map((s) => ({
+    promptIds: s.slice(0, promptLength),
+    responseIds: s.slice(promptLength),
+    file: 'bench',
+    line: 0,
+    truncated: false,
+  }));
 }
 
 /** The same tokens as preference pairs: batch/2 pairs whose 2 responses follow a shared prompt. */
 export function dpoBatch(shape: BenchShape, promptLength: number): PreferencePair[] {
   const seqs = randomSequences(shape, shape.batch, 1);
   return Array.from({ length: shape.batch / 2 }, (_, i) => ({
-    promptIds: seqs[i].slice(0, promptLength), chosenIds: seqs[i].slice(promptLength), rejectedIds: seqs[i + shape.batch / 2].slice(promptLength),
-    refChosen: -100, refRejected: -100, file: 'bench', line: 0, truncated: false,
+    promptIds: seqs[i].slice(0, promptLength),
+    chosenIds: seqs[i].slice(promptLength),
+    rejectedIds: seqs[i + shape.batch / 2].slice(promptLength),
+    refChosen: -100,
+    refRejected: -100,
+    file: 'bench',
+    line: 0,
+    truncated: false,
   }));
 }
 
@@ -98,7 +146,9 @@ interface StepRunner {
 async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Promise<StepRunner> {
   const cfg = setup.shape.config;
   const adapters = setup.lora ? initAdapters(cfg, weights, setup.lora, 0) : new Map();
-  const trainable: TrainableSpec = setup.lora ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen } : { full: new Set(weights.keys()) };
+  const trainable: TrainableSpec = setup.lora
+    ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen }
+    : { full: new Set(weights.keys()) };
   const graph = buildTrainGraph(cfg, weights, trainable, setup.objective, { gradients: true });
   const session = await GraphSession.create(graph.graph, 'bench training graph', { memoryArena: false });
   const tensorOf = (n: string) => adapters.get(n) ?? weights.get(n)!;
@@ -110,7 +160,11 @@ async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Pro
       // setups share the weights, and a parallel optimizer step replaces arrays: read them afresh
       const feeds: Record<string, Feed> = { ...batch };
       for (const n of graph.weightInputs) feeds[n] = { dims: tensorOf(n).shape, data: tensorOf(n).data };
-      const params: Parameter[] = graph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
+      const params: Parameter[] = graph.trained.map((name) => ({
+        name,
+        shape: tensorOf(name).shape,
+        data: tensorOf(name).data,
+      }));
       const t0 = performance.now();
       const out = await session.run(feeds);
       if (!Number.isFinite((out[LOSS_OUTPUT].data as Float32Array)[0])) throw new Error('benchmark loss is not finite');
@@ -121,7 +175,10 @@ async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Pro
       for (const p of params) tensorOf(p.name).data = p.data;
       return { totalMs: t2 - t0, optimizerMs: t2 - t1 };
     },
-    release: async () => { await session.release(); await optimizer.close(); },
+    release: async () => {
+      await session.release();
+      await optimizer.close();
+    },
   };
 }
 
@@ -129,7 +186,10 @@ async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Pro
  * Times training steps of several setups, alternating between them step by step (after
  * `warmup` untimed steps each), so that a machine shared with other work slows them alike.
  */
-export async function timeTrainingSteps(setups: readonly StepSetup<any>[], options: { steps?: number; warmup?: number; weights?: Weights } = {}): Promise<StepTiming[]> {
+export async function timeTrainingSteps(
+  setups: readonly StepSetup<any>[],
+  options: { steps?: number; warmup?: number; weights?: Weights } = {},
+): Promise<StepTiming[]> {
   const weights = options.weights ?? randomInitWeights(setups[0].shape.config, 0);
   const runners: StepRunner[] = [];
   try {
@@ -139,19 +199,31 @@ export async function timeTrainingSteps(setups: readonly StepSetup<any>[], optio
     for (let i = 0; i < warmup + (options.steps ?? 5); i++) {
       for (const [k, r] of runners.entries()) {
         const t = await r.step();
-        if (i >= warmup) { times[k].total.push(t.totalMs); times[k].opt.push(t.optimizerMs); }
+        if (i >= warmup) {
+          times[k].total.push(t.totalMs);
+          times[k].opt.push(t.optimizerMs);
+        }
       }
     }
     return times.map((t, k) => {
       const medianMs = median(t.total);
-      return { medianMs, minMs: Math.min(...t.total), optimizerMs: median(t.opt), steps: t.total.length, tokensPerSecond: (runners[k].tokens / medianMs) * 1000 };
+      return {
+        medianMs,
+        minMs: Math.min(...t.total),
+        optimizerMs: median(t.opt),
+        steps: t.total.length,
+        tokensPerSecond: (runners[k].tokens / medianMs) * 1000,
+      };
     });
   } finally {
     for (const r of runners) await r.release();
   }
 }
 
-export async function timeTrainingStep<Item>(setup: StepSetup<Item>, options: { steps?: number; warmup?: number; weights?: Weights } = {}): Promise<StepTiming> {
+export async function timeTrainingStep<Item>(
+  setup: StepSetup<Item>,
+  options: { steps?: number; warmup?: number; weights?: Weights } = {},
+): Promise<StepTiming> {
   return (await timeTrainingSteps([setup], options))[0];
 }
 
@@ -164,8 +236,16 @@ export interface MemoryFigure {
 }
 
 /** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA); the child loads TypeScript through tsx however the parent was started. */
-export function measureTrainingMemory(shape: 'llama' | 'gpt2', mode: 'full' | 'lora', frozen: FrozenPlacement = 'input'): Promise<MemoryFigure> {
-  return runTsChild<MemoryFigure>(new URL('./bench-memory-worker.ts', import.meta.url), [shape, mode, frozen], 'memory benchmark child');
+export function measureTrainingMemory(
+  shape: 'llama' | 'gpt2',
+  mode: 'full' | 'lora',
+  frozen: FrozenPlacement = 'input',
+): Promise<MemoryFigure> {
+  return runTsChild<MemoryFigure>(
+    new URL('./bench-memory-worker.ts', import.meta.url),
+    [shape, mode, frozen],
+    'memory benchmark child',
+  );
 }
 
 export interface TrainingBench {
@@ -178,37 +258,57 @@ export interface TrainingBench {
   memory?: { full: MemoryFigure; lora: MemoryFigure };
 }
 
-export async function benchTraining(options: { gpt2?: boolean; memory?: boolean; steps?: number; onProgress?: (what: string) => void } = {}): Promise<TrainingBench> {
+export async function benchTraining(
+  options: { gpt2?: boolean; memory?: boolean; steps?: number; onProgress?: (what: string) => void } = {},
+): Promise<TrainingBench> {
   const steps = options.steps ?? 5;
   const llama = BENCH_SHAPES.llama;
   const say = options.onProgress ?? (() => {});
   say(`training step: ${llama.name}`);
-  const llamaTiming = await timeTrainingStep({ shape: llama, objective: sftObjective(), items: sftBatch(llama) }, { steps });
+  const llamaTiming = await timeTrainingStep(
+    { shape: llama, objective: sftObjective(), items: sftBatch(llama) },
+    { steps },
+  );
   let gpt2: StepTiming | undefined;
   if (options.gpt2 !== false) {
     say(`training step: ${BENCH_SHAPES.gpt2.name}`);
-    gpt2 = await timeTrainingStep({ shape: BENCH_SHAPES.gpt2, objective: sftObjective(), items: sftBatch(BENCH_SHAPES.gpt2) }, { steps: Math.min(steps, 3) });
+    gpt2 = await timeTrainingStep(
+      { shape: BENCH_SHAPES.gpt2, objective: sftObjective(), items: sftBatch(BENCH_SHAPES.gpt2) },
+      { steps: Math.min(steps, 3) },
+    );
   }
   say('DPO vs SFT on the same tokens');
   const weights = randomInitWeights(llama.config, 0);
   const prompt = llama.seq / 2;
-  const [sft, dpo] = await timeTrainingSteps([
-    { shape: llama, objective: sftObjective(), items: sftBatch(llama, prompt) },
-    { shape: llama, objective: dpoObjective({ beta: 0.1 }), items: dpoBatch(llama, prompt) },
-  ], { steps: 2 * steps, weights });
+  const [sft, dpo] = await timeTrainingSteps(
+    [
+      { shape: llama, objective: sftObjective(), items: sftBatch(llama, prompt) },
+      { shape: llama, objective: dpoObjective({ beta: 0.1 }), items: dpoBatch(llama, prompt) },
+    ],
+    { steps: 2 * steps, weights },
+  );
   say('LoRA: frozen base as initializers vs inputs');
   const lora = { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'] };
-  const [loraInit, loraInput] = await timeTrainingSteps([
-    { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'initializer' },
-    { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'input' },
-  ], { steps, weights });
+  const [loraInit, loraInput] = await timeTrainingSteps(
+    [
+      { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'initializer' },
+      { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'input' },
+    ],
+    { steps, weights },
+  );
   let memory: TrainingBench['memory'];
   if (options.memory !== false) {
     say('peak memory: full fine-tuning vs LoRA');
     const shape = options.gpt2 === false ? 'llama' : 'gpt2';
     memory = { full: await measureTrainingMemory(shape, 'full'), lora: await measureTrainingMemory(shape, 'lora') };
   }
-  return { llama: llamaTiming, gpt2, dpoOverSft: { sft, dpo, ratio: dpo.medianMs / sft.medianMs }, lora: { initializer: loraInit, input: loraInput }, memory };
+  return {
+    llama: llamaTiming,
+    gpt2,
+    dpoOverSft: { sft, dpo, ratio: dpo.medianMs / sft.medianMs },
+    lora: { initializer: loraInit, input: loraInput },
+    memory,
+  };
 }
 
 /** PyTorch's median ms per training step on the same shapes (scripts/bench-train-torch.py), when python3 with torch is installed. */
@@ -221,7 +321,9 @@ export interface TorchReference {
  * Runs the PyTorch script (its fastest setup here: torch 1 thread, OpenBLAS at its default), or
  * returns undefined when there is no python with torch. Nothing else depends on it.
  */
-export function torchReference(options: { gpt2?: boolean; steps?: number; python?: string } = {}): TorchReference | undefined {
+export function torchReference(
+  options: { gpt2?: boolean; steps?: number; python?: string } = {},
+): TorchReference | undefined {
   const ref: TorchReference = {};
   for (const shape of options.gpt2 === false ? ['llama'] : ['llama', 'gpt2']) {
     const steps = String(shape === 'gpt2' ? Math.min(options.steps ?? 5, 3) : (options.steps ?? 5));
@@ -235,7 +337,12 @@ export function torchReference(options: { gpt2?: boolean; steps?: number; python
 /** The figures `alignkit bench` prints (ratios > 1 mean alignkit is faster or smaller). */
 export function trainingBenchFigures(b: TrainingBench, torch?: TorchReference): Figure[] {
   const step = (name: string, t: StepTiming, torchMs?: number): Figure[] => [
-    { name: `train step ${name}`, value: t.medianMs, unit: 'ms', ...(torchMs ? { reference: { name: 'PyTorch', value: Math.round(torchMs), ratio: torchMs / t.medianMs } } : {}) },
+    {
+      name: `train step ${name}`,
+      value: t.medianMs,
+      unit: 'ms',
+      ...(torchMs ? { reference: { name: 'PyTorch', value: Math.round(torchMs), ratio: torchMs / t.medianMs } } : {}),
+    },
     { name: `  of which AdamW (${name})`, value: t.optimizerMs, unit: 'ms' },
     { name: `  tokens/s (${name})`, value: t.tokensPerSecond, unit: 'tok/s' },
   ];
@@ -251,7 +358,16 @@ export function trainingBenchFigures(b: TrainingBench, torch?: TorchReference): 
     figures.push(
       { name: 'peak RSS, full fine-tuning', value: mb(b.memory.full.peakRss), unit: 'MiB' },
       { name: '  in float32 weight sizes', value: b.memory.full.peakRss / b.memory.full.weightBytes, unit: '×' },
-      { name: 'peak RSS, LoRA', value: mb(b.memory.lora.peakRss), unit: 'MiB', reference: { name: 'full', value: Math.round(mb(b.memory.full.peakRss)), ratio: b.memory.full.peakRss / b.memory.lora.peakRss } },
+      {
+        name: 'peak RSS, LoRA',
+        value: mb(b.memory.lora.peakRss),
+        unit: 'MiB',
+        reference: {
+          name: 'full',
+          value: Math.round(mb(b.memory.full.peakRss)),
+          ratio: b.memory.full.peakRss / b.memory.lora.peakRss,
+        },
+      },
     );
   }
   return figures;

@@ -42,15 +42,24 @@ export function listCheckpoints(outDir: string): { step: number; dir: string }[]
     .sort((a, b) => a.step - b.step);
 }
 
-export function saveCheckpoint(outDir: string, state: TrainerState, optimizer: OptimizerState, writeModel: (dir: string) => void, keep: number): string {
+export function saveCheckpoint(
+  outDir: string,
+  state: TrainerState,
+  optimizer: OptimizerState,
+  writeModel: (dir: string) => void,
+  keep: number,
+): string {
   const dir = checkpointDir(outDir, state.step);
   writeDirectoryAtomic(dir, (tmp) => {
     writeModel(tmp);
-    const buffers: Weights = new Map([...optimizer.buffers].map(([name, data]) => [name, { shape: [data.length], data }]));
+    const buffers: Weights = new Map(
+      [...optimizer.buffers].map(([name, data]) => [name, { shape: [data.length], data }]),
+    );
     writeSafetensors(join(tmp, OPTIMIZER_STATE), buffers, { metadata: { step: String(optimizer.step) } });
     writeFileSync(join(tmp, TRAINER_STATE), JSON.stringify(state, null, 2) + '\n');
   });
-  for (const old of listCheckpoints(outDir).slice(0, -Math.max(1, keep))) rmSync(old.dir, { recursive: true, force: true });
+  for (const old of listCheckpoints(outDir).slice(0, -Math.max(1, keep)))
+    rmSync(old.dir, { recursive: true, force: true });
   return dir;
 }
 

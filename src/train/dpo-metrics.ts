@@ -19,16 +19,27 @@ export interface DpoLossOptions {
   loss?: PairLossType;
 }
 
-export const dpoMetricNames = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const;
+export const dpoMetricNames = [
+  'rewards/chosen',
+  'rewards/rejected',
+  'rewards/accuracies',
+  'rewards/margins',
+  'logps/chosen',
+  'logps/rejected',
+] as const;
 
 /** z of one pair: scale·[h(y_w) − h(y_l)] + margin. */
 export function dpoLogit(p: PairLogps, options: DpoLossOptions, margin = 0): number {
   const scale = options.scale ?? options.beta;
-  return scale * ((p.policyChosen - p.refChosen) - (p.policyRejected - p.refRejected)) + margin;
+  return scale * (p.policyChosen - p.refChosen - (p.policyRejected - p.refRejected)) + margin;
 }
 
 /** Sums over the pairs (divide by the count for TRL's batch means): loss and the metrics above. */
-export function dpoMetricSums(pairs: readonly PairLogps[], options: DpoLossOptions, margins: readonly number[] = []): Record<string, number> {
+export function dpoMetricSums(
+  pairs: readonly PairLogps[],
+  options: DpoLossOptions,
+  margins: readonly number[] = [],
+): Record<string, number> {
   const sums: Record<string, number> = { loss: 0 };
   for (const k of dpoMetricNames) sums[k] = 0;
   pairs.forEach((p, i) => {
@@ -45,7 +56,11 @@ export function dpoMetricSums(pairs: readonly PairLogps[], options: DpoLossOptio
   return sums;
 }
 
-export function dpoMetrics(pairs: readonly PairLogps[], options: DpoLossOptions, margins: readonly number[] = []): Record<string, number> {
+export function dpoMetrics(
+  pairs: readonly PairLogps[],
+  options: DpoLossOptions,
+  margins: readonly number[] = [],
+): Record<string, number> {
   const sums = dpoMetricSums(pairs, options, margins);
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / pairs.length]));
 }

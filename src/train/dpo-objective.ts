@@ -15,8 +15,14 @@ import { pairSequences } from './reward-objective.ts';
 import { scoredRowFeeds, targetLogprobs } from './token-logprobs.ts';
 
 const names = {
-  chosenSelect: 'chosen_select', rejectedSelect: 'rejected_select', refChosen: 'ref_chosen', refRejected: 'ref_rejected',
-  scale: 'dpo_scale', chosen: 'logps_chosen', rejected: 'logps_rejected', tokens: 'response_token_logps',
+  chosenSelect: 'chosen_select',
+  rejectedSelect: 'rejected_select',
+  refChosen: 'ref_chosen',
+  refRejected: 'ref_rejected',
+  scale: 'dpo_scale',
+  chosen: 'logps_chosen',
+  rejected: 'logps_rejected',
+  tokens: 'response_token_logps',
 } as const;
 
 export interface DpoObjectiveOptions extends DpoLossOptions {
@@ -43,7 +49,10 @@ export function sequenceLogps(ctx: LossContext): { chosen: Value; rejected: Valu
  * tokens give the same sums whatever the batch (a float32 sum inside the graph depends on the
  * batch's shape), so a policy equal to the reference scores rewards of exactly 0.
  */
-export function pairSums(items: readonly PreferencePair[], tokenLogps: ArrayLike<number>): { chosen: number[]; rejected: number[] } {
+export function pairSums(
+  items: readonly PreferencePair[],
+  tokenLogps: ArrayLike<number>,
+): { chosen: number[]; rejected: number[] } {
   const seqs = pairSequences(items);
   const sums = new Array<number>(seqs.length).fill(0);
   let n = 0;
@@ -51,7 +60,8 @@ export function pairSums(items: readonly PreferencePair[], tokenLogps: ArrayLike
     const from = Math.max(1, (b < items.length ? items[b] : items[b - items.length]).promptIds.length);
     for (let i = from; i < s.length; i++) sums[b] += tokenLogps[n++];
   });
-  if (n !== tokenLogps.length) throw new AlignkitError('internal', `${tokenLogps.length} token log-probs for ${n} response tokens`);
+  if (n !== tokenLogps.length)
+    throw new AlignkitError('internal', `${tokenLogps.length} token log-probs for ${n} response tokens`);
   return { chosen: sums.slice(0, items.length), rejected: sums.slice(items.length) };
 }
 
@@ -60,11 +70,18 @@ export function sequenceLogpFeeds(items: readonly PreferencePair[]) {
   const seqs = pairSequences(items);
   const packed = packSequences(seqs);
   const P = items.length;
-  const rows = scoredRows(seqs, [...items, ...items].map((p) => p.promptIds.length), packed.length);
+  const rows = scoredRows(
+    seqs,
+    [...items, ...items].map((p) => p.promptIds.length),
+    packed.length,
+  );
   const N = rows.rows.length;
   const chosen = new Float32Array(P * N);
   const rejected = new Float32Array(P * N);
-  rows.sequence.forEach((s, n) => { if (s < P) chosen[s * N + n] = 1; else rejected[(s - P) * N + n] = 1; });
+  rows.sequence.forEach((s, n) => {
+    if (s < P) chosen[s * N + n] = 1;
+    else rejected[(s - P) * N + n] = 1;
+  });
   return {
     ...packed.feeds,
     ...scoredRowFeeds(rows),
@@ -78,7 +95,10 @@ export const sequenceLogpOutputs = { chosen: names.chosen, rejected: names.rejec
 export function dpoObjective(options: DpoObjectiveOptions): Objective<PreferencePair> {
   const reference = (p: PreferencePair, i: number) => {
     if (p.refChosen === undefined || p.refRejected === undefined) {
-      throw new AlignkitError('internal', `pair ${i} (${p.file} line ${p.line}) has no reference log-probs; compute them before training`);
+      throw new AlignkitError(
+        'internal',
+        `pair ${i} (${p.file} line ${p.line}) has no reference log-probs; compute them before training`,
+      );
     }
     return { chosen: p.refChosen, rejected: p.refRejected };
   };
@@ -94,7 +114,10 @@ export function dpoObjective(options: DpoObjectiveOptions): Objective<Preference
       const weights = g.input(pairInputNames.weights, 'float32', ['P']);
       const delta = o.sub(o.sub(chosen, refChosen), o.sub(rejected, refRejected));
       const z = o.add(o.mul(delta, scale), margins);
-      return { loss: pairLossGraph(o, z, weights, options.loss ?? 'sigmoid'), outputs: { [names.chosen]: chosen, [names.rejected]: rejected, [names.tokens]: tokens } };
+      return {
+        loss: pairLossGraph(o, z, weights, options.loss ?? 'sigmoid'),
+        outputs: { [names.chosen]: chosen, [names.rejected]: rejected, [names.tokens]: tokens },
+      };
     },
     normalizer: (items) => items.length,
     sequences: pairSequences,
@@ -112,8 +135,17 @@ export function dpoObjective(options: DpoObjectiveOptions): Objective<Preference
     },
     metrics(items, fetched) {
       const policy = pairSums(items, fetched[names.tokens].data as Float32Array);
-      const pairs = items.map((p, i) => ({ policyChosen: policy.chosen[i], policyRejected: policy.rejected[i], refChosen: reference(p, i).chosen, refRejected: reference(p, i).rejected }));
-      const { loss: _loss, ...sums } = dpoMetricSums(pairs, options, items.map((p) => options.margin?.(p) ?? 0));
+      const pairs = items.map((p, i) => ({
+        policyChosen: policy.chosen[i],
+        policyRejected: policy.rejected[i],
+        refChosen: reference(p, i).chosen,
+        refRejected: reference(p, i).rejected,
+      }));
+      const { loss: _loss, ...sums } = dpoMetricSums(
+        pairs,
+        options,
+        items.map((p) => options.margin?.(p) ?? 0),
+      );
       return { sums, count: items.length };
     },
   };

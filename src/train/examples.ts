@@ -27,4 +27,5 @@ export interface PreferencePair extends Provenance {
 }
 
 export const sftLength = (e: SftExample) => e.promptIds.length + e.responseIds.length;
-export const pairLength = (p: PreferencePair) => p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);
+export const pairLength = (p: PreferencePair) =>
+  p.promptIds.length + Math.max(p.chosenIds.length, p.rejectedIds.length);

@@ -108,13 +108,20 @@ export interface IlrDpoResult {
 }
 
 export async function runIlrDpo(o: IlrDpoOptions): Promise<IlrDpoResult> {
-  if (!Number.isInteger(o.iterations) || o.iterations < 1) throw inputError(`expected a positive integer, got ${o.iterations}`, { field: '--iterations' });
+  if (!Number.isInteger(o.iterations) || o.iterations < 1)
+    throw inputError(`expected a positive integer, got ${o.iterations}`, { field: '--iterations' });
   if (!o.prompts.length) throw inputError('no prompts given', { field: '--prompts' });
-  if (o.sampling.samplesPerPrompt < 2) throw inputError(`need at least 2 samples per prompt to form a pair, got ${o.sampling.samplesPerPrompt}`, { field: '--samples-per-prompt' });
+  if (o.sampling.samplesPerPrompt < 2)
+    throw inputError(`need at least 2 samples per prompt to form a pair, got ${o.sampling.samplesPerPrompt}`, {
+      field: '--samples-per-prompt',
+    });
   const statePath = join(o.out, 'state.json');
   let state: LoopState;
   if (existsSync(statePath)) {
-    if (!o.resume) throw inputError(`${o.out} already holds an iLR-DPO run; pass --resume to continue it or choose another --out`, { field: '--out' });
+    if (!o.resume)
+      throw inputError(`${o.out} already holds an iLR-DPO run; pass --resume to continue it or choose another --out`, {
+        field: '--out',
+      });
     state = JSON.parse(readFileSync(statePath, 'utf8')) as LoopState;
   } else {
     state = { iteration: 0, stage: 'evaluate', policies: [o.model] };
@@ -124,7 +131,11 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IlrDpoResult> {
   save();
   const records = o.results.finished<IterationRecord>();
   const evalPrompts = o.evalPrompts ?? o.prompts;
-  const evalSettings: SampleSettings = { ...o.sampling, samplesPerPrompt: o.evalSamplesPerPrompt ?? o.sampling.samplesPerPrompt, seed: o.seed + 7 };
+  const evalSettings: SampleSettings = {
+    ...o.sampling,
+    samplesPerPrompt: o.evalSamplesPerPrompt ?? o.sampling.samplesPerPrompt,
+    seed: o.seed + 7,
+  };
 
   o = { ...o };
   while (state.iteration <= o.iterations) {
@@ -132,52 +143,88 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IlrDpoResult> {
     const dir = iterDir(o.out, t);
     mkdirSync(dir, { recursive: true });
     const previous = state.policies[t - 1];
-    const progress = (stage: IlrStage) => (done: number, total: number, detail?: string) => o.onProgress?.({ iteration: t, stage, done, total, detail });
+    const progress = (stage: IlrStage) => (done: number, total: number, detail?: string) =>
+      o.onProgress?.({ iteration: t, stage, done, total, detail });
 
     if (state.stage === 'sample') {
       const prompts = iterationPrompts(o, t);
       const policy = await o.load(previous);
       await streamPerPrompt(join(dir, 'samples.jsonl'), prompts.length, progress('sample'), async (i) => {
         const s = await samplePrompt(policy, i, prompts[i], [], { ...o.sampling, seed: o.seed + 1_000_003 * t });
-        return { index: i, prompt: s.prompt, rendered: s.rendered, samples: s.samples.map(({ text, finishReason, length }) => ({ text, finishReason, length })) };
+        return {
+          index: i,
+          prompt: s.prompt,
+          rendered: s.rendered,
+          samples: s.samples.map(({ text, finishReason, length }) => ({ text, finishReason, length })),
+        };
       });
-      advance(state, 'score'); save();
+      advance(state, 'score');
+      save();
     }
     if (state.stage === 'score') {
       const samples = readLines<PromptSamples>(join(dir, 'samples.jsonl'));
       await streamPerPrompt(join(dir, 'scores.jsonl'), samples.length, progress('score'), async (i) => {
         const p = samples[i];
-        const rewards = await scoreChecked(o.reward.scorer, p.samples.map((s) => ({ prompt: p.prompt, response: s.text, finishReason: s.finishReason })));
+        const rewards = await scoreChecked(
+          o.reward.scorer,
+          p.samples.map((s) => ({ prompt: p.prompt, response: s.text, finishReason: s.finishReason })),
+        );
         return { index: i, rewards };
       });
       const scores = readLines<{ index: number; rewards: number[] }>(join(dir, 'scores.jsonl'));
       const { rows, stats } = selectPairs(samples, scores, o.selectionLengthPenalty ?? 0);
       writeJsonAtomic(join(dir, 'selection.json'), stats);
       if (!rows.length) {
-        throw new AlignkitError('input', `iteration ${t}: no usable preference pairs from ${stats.prompts} prompts (${stats.skipped.identical} gave ${o.sampling.samplesPerPrompt} identical responses, ${stats.skipped.tied} tied rewards); ` +
-          'raise --temperature or --samples-per-prompt, or use a reward that separates the responses (details in ' + join(dir, 'selection.json') + ')', { field: '--prompts' });
+        throw new AlignkitError(
+          'input',
+          `iteration ${t}: no usable preference pairs from ${stats.prompts} prompts (${stats.skipped.identical} gave ${o.sampling.samplesPerPrompt} identical responses, ${stats.skipped.tied} tied rewards); ` +
+            'raise --temperature or --samples-per-prompt, or use a reward that separates the responses (details in ' +
+            join(dir, 'selection.json') +
+            ')',
+          { field: '--prompts' },
+        );
       }
       writeTrlPreferences(join(dir, 'preferences.jsonl'), rows);
-      advance(state, 'train'); save();
+      advance(state, 'train');
+      save();
     }
     if (o.iterate !== undefined && (state.stage !== 'train' || o.train !== 'external'))
-      throw inputError(`an iterate is only taken when the loop waits for an external training step (this run is at iteration ${t}, step ${state.stage})`, { field: '--iterate' });
+      throw inputError(
+        `an iterate is only taken when the loop waits for an external training step (this run is at iteration ${t}, step ${state.stage})`,
+        { field: '--iterate' },
+      );
     if (state.stage === 'train' && o.train === 'external') {
-      if (o.iterate === undefined) return { records: sorted(records), waiting: { iteration: t, data: join(dir, 'preferences.jsonl'), policy: previous } };
+      if (o.iterate === undefined)
+        return {
+          records: sorted(records),
+          waiting: { iteration: t, data: join(dir, 'preferences.jsonl'), policy: previous },
+        };
       state.policies[t] = o.iterate;
       o.iterate = undefined;
-      advance(state, 'evaluate'); save();
+      advance(state, 'evaluate');
+      save();
     }
     if (state.stage === 'train' && o.train !== 'external') {
       await o.release(previous);
-      const onTrain: TrainProgress = (e) => progress('train')(e.step, e.steps, e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : undefined);
-      const trained = await o.train({
-        policy: previous, reference: previous, data: join(dir, 'preferences.jsonl'), out: join(dir, 'train'),
-        beta: o.beta, lengthAlpha: o.lengthAlpha, seed: o.seed + t, resume: true,
-      }, onTrain);
+      const onTrain: TrainProgress = (e) =>
+        progress('train')(e.step, e.steps, e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : undefined);
+      const trained = await o.train(
+        {
+          policy: previous,
+          reference: previous,
+          data: join(dir, 'preferences.jsonl'),
+          out: join(dir, 'train'),
+          beta: o.beta,
+          lengthAlpha: o.lengthAlpha,
+          seed: o.seed + t,
+          resume: true,
+        },
+        onTrain,
+      );
       state.policies[t] = resolve(trained.checkpoint);
       state.trainMetrics = trained.metrics;
-      advance(state, 'evaluate'); save();
+      advance(state, 'evaluate');
+      save();
     }
     if (state.stage === 'evaluate') {
       const policyRef = state.policies[t];
@@ -192,8 +239,14 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IlrDpoResult> {
         writeJsonAtomic(join(dir, 'eval.json'), { policy: policyRef, ...summary, prompts: evaluated });
         const selectionPath = join(dir, 'selection.json');
         const record: IterationRecord = {
-          iteration: t, policy: policyRef, reward: summary.means[0], length: summary.meanLength, responses: summary.responses,
-          ...(t > 0 && existsSync(selectionPath) ? { selection: JSON.parse(readFileSync(selectionPath, 'utf8')) as SelectionStats } : {}),
+          iteration: t,
+          policy: policyRef,
+          reward: summary.means[0],
+          length: summary.meanLength,
+          responses: summary.responses,
+          ...(t > 0 && existsSync(selectionPath)
+            ? { selection: JSON.parse(readFileSync(selectionPath, 'utf8')) as SelectionStats }
+            : {}),
           ...(t > 0 && state.trainMetrics ? { trainMetrics: state.trainMetrics } : {}),
         };
         o.results.append(record);
@@ -211,7 +264,8 @@ export async function runIlrDpo(o: IlrDpoOptions): Promise<IlrDpoResult> {
 const sorted = (records: IterationRecord[]) => [...records].sort((a, b) => a.iteration - b.iteration);
 
 function advance(state: LoopState, stage: IlrStage): void {
-  if (STAGES.indexOf(stage) <= STAGES.indexOf(state.stage)) throw new AlignkitError('internal', `iLR-DPO stage ${state.stage} cannot go to ${stage}`);
+  if (STAGES.indexOf(stage) <= STAGES.indexOf(state.stage))
+    throw new AlignkitError('internal', `iLR-DPO stage ${state.stage} cannot go to ${stage}`);
   state.stage = stage;
 }
 
@@ -223,7 +277,12 @@ export function iterationPrompts(o: Pick<IlrDpoOptions, 'prompts' | 'promptsPerI
 }
 
 /** Runs `work` for every index whose line is not yet in `path`, appending each result as one line. */
-async function streamPerPrompt(path: string, count: number, progress: (done: number, total: number) => void, work: (i: number) => Promise<{ index: number }>): Promise<void> {
+async function streamPerPrompt(
+  path: string,
+  count: number,
+  progress: (done: number, total: number) => void,
+  work: (i: number) => Promise<{ index: number }>,
+): Promise<void> {
   const done = new Set(readJsonlForResume<{ index: number }>(path).map((r) => r.index));
   progress(done.size, count);
   for (let i = 0; i < count; i++) {
@@ -244,24 +303,45 @@ function readLines<T extends { index: number }>(path: string): T[] {
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
 /** Best-vs-worst pairs of every prompt as TRL rows, with what was skipped and why. */
-export function selectPairs(samples: readonly PromptSamples[], scores: readonly { rewards: number[] }[], lengthPenalty: number): { rows: TrlPreference[]; stats: SelectionStats } {
+export function selectPairs(
+  samples: readonly PromptSamples[],
+  scores: readonly { rewards: number[] }[],
+  lengthPenalty: number,
+): { rows: TrlPreference[]; stats: SelectionStats } {
   const rows: TrlPreference[] = [];
   const skipped: Record<SkipReason, number> = { identical: 0, tied: 0, 'too-few': 0 };
   samples.forEach((p, i) => {
     const responses = p.samples.map((s, k) => ({ text: s.text, length: s.length, reward: scores[i].rewards[k] }));
     const sel = selectPair(responses, lengthPenalty);
-    if ('skip' in sel) { skipped[sel.skip]++; return; }
-    const c = responses[sel.chosen], r = responses[sel.rejected];
-    rows.push({ prompt: p.rendered ?? p.prompt, chosen: c.text, rejected: r.text, score_chosen: c.reward, score_rejected: r.reward, length_chosen: c.length, length_rejected: r.length });
+    if ('skip' in sel) {
+      skipped[sel.skip]++;
+      return;
+    }
+    const c = responses[sel.chosen],
+      r = responses[sel.rejected];
+    rows.push({
+      prompt: p.rendered ?? p.prompt,
+      chosen: c.text,
+      rejected: r.text,
+      score_chosen: c.reward,
+      score_rejected: r.reward,
+      length_chosen: c.length,
+      length_rejected: r.length,
+    });
   });
   const all = samples.flatMap((p, i) => p.samples.map((s, k) => ({ length: s.length, reward: scores[i].rewards[k] })));
   return {
     rows,
     stats: {
-      prompts: samples.length, pairs: rows.length, skipped,
-      meanChosenLength: mean(rows.map((r) => r.length_chosen!)), meanRejectedLength: mean(rows.map((r) => r.length_rejected!)),
-      meanChosenReward: mean(rows.map((r) => r.score_chosen!)), meanRejectedReward: mean(rows.map((r) => r.score_rejected!)),
-      meanSampleLength: mean(all.map((a) => a.length)) ?? NaN, meanSampleReward: mean(all.map((a) => a.reward)) ?? NaN,
+      prompts: samples.length,
+      pairs: rows.length,
+      skipped,
+      meanChosenLength: mean(rows.map((r) => r.length_chosen!)),
+      meanRejectedLength: mean(rows.map((r) => r.length_rejected!)),
+      meanChosenReward: mean(rows.map((r) => r.score_chosen!)),
+      meanRejectedReward: mean(rows.map((r) => r.score_rejected!)),
+      meanSampleLength: mean(all.map((a) => a.length)) ?? NaN,
+      meanSampleReward: mean(all.map((a) => a.reward)) ?? NaN,
     },
   };
 }

@@ -24,20 +24,33 @@ export function lengthOffset(alpha: number, chosenLength: number, rejectedLength
 }
 
 /** The whole loss over numbers, for tests and metrics: Δh = h(y_w) − h(y_l). */
-export function lengthRegularizedLoss(beta: number, alpha: number, deltaH: number, chosenLength: number, rejectedLength: number): { logit: number; loss: number } {
+export function lengthRegularizedLoss(
+  beta: number,
+  alpha: number,
+  deltaH: number,
+  chosenLength: number,
+  rejectedLength: number,
+): { logit: number; loss: number } {
   const logit = beta * deltaH + lengthOffset(alpha, chosenLength, rejectedLength);
   return { logit, loss: pairLoss(logit) };
 }
 
 export function checkLengthAlpha(alpha: number, field = 'length-alpha'): number {
-  if (!Number.isFinite(alpha) || alpha < 0) throw inputError(`expected a number ≥ 0 (0 = plain DPO; the notes suggest 0.001–0.03 per token for chat-length responses), got ${alpha}`, { field });
+  if (!Number.isFinite(alpha) || alpha < 0)
+    throw inputError(
+      `expected a number ≥ 0 (0 = plain DPO; the notes suggest 0.001–0.03 per token for chat-length responses), got ${alpha}`,
+      { field },
+    );
   return alpha;
 }
 
 /** The dpoObjective options that add the length term (none for α = 0: plain DPO). */
 export function lengthRegularization(alpha: number): Pick<DpoObjectiveOptions, 'margin' | 'kind'> {
   if (checkLengthAlpha(alpha) === 0) return {};
-  return { kind: 'lr-dpo', margin: (p: PreferencePair) => lengthOffset(alpha, p.chosenIds.length, p.rejectedIds.length) };
+  return {
+    kind: 'lr-dpo',
+    margin: (p: PreferencePair) => lengthOffset(alpha, p.chosenIds.length, p.rejectedIds.length),
+  };
 }
 
 /** Adds TRL-style length metrics (mean response tokens of chosen and rejected) to a preference objective. */
@@ -47,7 +60,14 @@ export function withLengthMetrics(objective: Objective<PreferencePair>): Objecti
     metrics(items, fetched) {
       const m = objective.metrics(items, fetched);
       const sum = (f: (p: PreferencePair) => number) => items.reduce((a, p) => a + f(p), 0);
-      return { ...m, sums: { ...m.sums, 'length/chosen': sum((p) => p.chosenIds.length), 'length/rejected': sum((p) => p.rejectedIds.length) } };
+      return {
+        ...m,
+        sums: {
+          ...m.sums,
+          'length/chosen': sum((p) => p.chosenIds.length),
+          'length/rejected': sum((p) => p.rejectedIds.length),
+        },
+      };
     },
   };
 }

@@ -16,12 +16,14 @@ export interface LoraConfig {
   targets: readonly string[];
 }
 
-export const defaultLoraTargets = (cfg: ModelConfig): string[] => (cfg.family === 'gpt2' ? ['c_attn'] : ['q_proj', 'v_proj']);
+export const defaultLoraTargets = (cfg: ModelConfig): string[] =>
+  cfg.family === 'gpt2' ? ['c_attn'] : ['q_proj', 'v_proj'];
 
 export const loraScale = (lora: LoraConfig) => lora.alpha / lora.rank;
 
 /** GPT-2 Conv1D weights are [in, out]; every other 2-D weight is an nn.Linear [out, in]. */
-export const isConv1d = (cfg: ModelConfig, name: string) => cfg.family === 'gpt2' && /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
+export const isConv1d = (cfg: ModelConfig, name: string) =>
+  cfg.family === 'gpt2' && /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
 
 const moduleOf = (name: string) => name.replace(/\.weight$/, '');
 
@@ -42,12 +44,18 @@ export function loraTargetWeights(weights: Weights, lora: LoraConfig): string[] 
 }
 
 export function checkLoraConfig(weights: Weights, lora: LoraConfig): string[] {
-  if (!Number.isInteger(lora.rank) || lora.rank <= 0) throw inputError(`LoRA rank must be a positive integer, got ${lora.rank}`, { field: 'lora-rank' });
+  if (!Number.isInteger(lora.rank) || lora.rank <= 0)
+    throw inputError(`LoRA rank must be a positive integer, got ${lora.rank}`, { field: 'lora-rank' });
   if (!(lora.alpha > 0)) throw inputError(`LoRA alpha must be positive, got ${lora.alpha}`, { field: 'lora-alpha' });
   const targets = loraTargetWeights(weights, lora);
   if (targets.length === 0) {
-    const modules = [...new Set([...weights.keys()].filter((n) => n.endsWith('.weight')).map((n) => moduleOf(n).split('.').pop()!))];
-    throw inputError(`no weight matches the LoRA targets ${lora.targets.join(',')} (modules of this model: ${modules.join(', ')})`, { field: 'lora-targets' });
+    const modules = [
+      ...new Set([...weights.keys()].filter((n) => n.endsWith('.weight')).map((n) => moduleOf(n).split('.').pop()!)),
+    ];
+    throw inputError(
+      `no weight matches the LoRA targets ${lora.targets.join(',')} (modules of this model: ${modules.join(', ')})`,
+      { field: 'lora-targets' },
+    );
   }
   return targets;
 }
@@ -77,7 +85,8 @@ export function mergeAdapters(cfg: ModelConfig, weights: Weights, adapters: Weig
   const s = loraScale(lora);
   for (const name of loraTargetWeights(weights, lora)) {
     const { a: aName, b: bName } = adapterNames(name);
-    const A = adapters.get(aName), B = adapters.get(bName);
+    const A = adapters.get(aName),
+      B = adapters.get(bName);
     if (!A || !B) continue;
     const w = weights.get(name)!;
     const { inDim, outDim } = layerDims(cfg, name, w.shape);

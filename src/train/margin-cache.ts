@@ -34,8 +34,17 @@ export interface MarginOptions {
   onProgress?: (event: { source: string; done: number; total: number; cached: boolean }) => void;
 }
 
-interface Header { key: string; source: string; fingerprint: string; pairs: number }
-interface Row { i: number; chosen: number; rejected: number }
+interface Header {
+  key: string;
+  source: string;
+  fingerprint: string;
+  pairs: number;
+}
+interface Row {
+  i: number;
+  chosen: number;
+  rejected: number;
+}
 
 export function marginCacheKey(fingerprint: string, pairs: readonly PairText[]): string {
   const data = sha256(JSON.stringify(pairs.map((p) => [p.prompt, p.chosen, p.rejected])));
@@ -43,9 +52,14 @@ export function marginCacheKey(fingerprint: string, pairs: readonly PairText[]):
 }
 
 /** m(x, y_w) and m(x, y_l) of every pair under one margin model. */
-export async function marginsFor(source: RewardSource, pairs: readonly PairText[], options: MarginOptions = {}): Promise<ResponseMargins[]> {
+export async function marginsFor(
+  source: RewardSource,
+  pairs: readonly PairText[],
+  options: MarginOptions = {},
+): Promise<ResponseMargins[]> {
   const batch = Math.max(1, options.batchSize ?? 16);
-  const report = (done: number, cached: boolean) => options.onProgress?.({ source: source.name, done, total: pairs.length, cached });
+  const report = (done: number, cached: boolean) =>
+    options.onProgress?.({ source: source.name, done, total: pairs.length, cached });
   const cacheable = options.cacheDir !== undefined && source.fingerprint !== undefined;
   const key = cacheable ? marginCacheKey(source.fingerprint!, pairs) : '';
   const final = cacheable ? join(options.cacheDir!, `${key}.jsonl`) : '';
@@ -68,7 +82,13 @@ export async function marginsFor(source: RewardSource, pairs: readonly PairText[
   for (let start = 0; start < pairs.length; start += batch) {
     const todo = [...Array(Math.min(batch, pairs.length - start)).keys()].map((k) => start + k).filter((i) => !out[i]);
     if (!todo.length) continue;
-    const items = todo.flatMap((i) => [pairs[i].chosen, pairs[i].rejected].map((response) => ({ prompt: pairs[i].prompt, response, finishReason: 'eos' as const })));
+    const items = todo.flatMap((i) =>
+      [pairs[i].chosen, pairs[i].rejected].map((response) => ({
+        prompt: pairs[i].prompt,
+        response,
+        finishReason: 'eos' as const,
+      })),
+    );
     const scores = await scoreChecked(source.scorer, items);
     todo.forEach((i, k) => {
       const row: Row = { i, chosen: scores[2 * k], rejected: scores[2 * k + 1] };
@@ -86,10 +106,23 @@ function readCache(path: string, expected: Header, complete: boolean): Row[] {
   const [head, ...rows] = readJsonlForResume<Header | Row>(path);
   const h = head as Header | undefined;
   if (!h || h.key !== expected.key || h.pairs !== expected.pairs)
-    throw new AlignkitError('format', `margin cache ${path} does not belong to this data and model (header ${JSON.stringify(h)}); delete it`);
-  const valid = (rows as Row[]).filter((r) => Number.isInteger(r.i) && r.i >= 0 && r.i < expected.pairs && Number.isFinite(r.chosen) && Number.isFinite(r.rejected));
+    throw new AlignkitError(
+      'format',
+      `margin cache ${path} does not belong to this data and model (header ${JSON.stringify(h)}); delete it`,
+    );
+  const valid = (rows as Row[]).filter(
+    (r) =>
+      Number.isInteger(r.i) &&
+      r.i >= 0 &&
+      r.i < expected.pairs &&
+      Number.isFinite(r.chosen) &&
+      Number.isFinite(r.rejected),
+  );
   if (complete && new Set(valid.map((r) => r.i)).size !== expected.pairs)
-    throw new AlignkitError('format', `margin cache ${path} holds ${valid.length} of ${expected.pairs} pairs; delete it to recompute`);
+    throw new AlignkitError(
+      'format',
+      `margin cache ${path} holds ${valid.length} of ${expected.pairs} pairs; delete it to recompute`,
+    );
   return valid;
 }
 
@@ -98,8 +131,15 @@ function fill(out: (ResponseMargins | undefined)[], rows: readonly Row[]): void 
 }
 
 /** Every margin model's margins, per pair in the models' order (what the MODPO loss takes). */
-export async function pairMargins(sources: readonly RewardSource[], pairs: readonly PairText[], options: MarginOptions = {}): Promise<PairMargins[]> {
+export async function pairMargins(
+  sources: readonly RewardSource[],
+  pairs: readonly PairText[],
+  options: MarginOptions = {},
+): Promise<PairMargins[]> {
   const perSource: ResponseMargins[][] = [];
   for (const s of sources) perSource.push(await marginsFor(s, pairs, options));
-  return pairs.map((_, i) => ({ chosen: perSource.map((m) => m[i].chosen), rejected: perSource.map((m) => m[i].rejected) }));
+  return pairs.map((_, i) => ({
+    chosen: perSource.map((m) => m[i].chosen),
+    rejected: perSource.map((m) => m[i].rejected),
+  }));
 }

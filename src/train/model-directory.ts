@@ -30,7 +30,6 @@ export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 const PEFT_PREFIX = 'base_model.model.';
 
-
 export interface SavedModel {
   config: ModelConfig;
   weights: Weights;
@@ -40,7 +39,10 @@ export interface SavedModel {
 function tokenizerFiles(tokenizer: Tokenizer, cfg: ModelConfig): Record<string, string> {
   if (!(tokenizer instanceof HfTokenizer) && !(tokenizer instanceof Llama2cTokenizer)) return {};
   const files = hfTokenizerFiles(tokenizer, { modelMaxLength: cfg.maxPositions });
-  return { 'tokenizer.json': JSON.stringify(files.tokenizerJson), 'tokenizer_config.json': JSON.stringify(files.tokenizerConfig, null, 2) };
+  return {
+    'tokenizer.json': JSON.stringify(files.tokenizerJson),
+    'tokenizer_config.json': JSON.stringify(files.tokenizerConfig, null, 2),
+  };
 }
 
 export function writeLanguageModel(dir: string, m: SavedModel): void {
@@ -63,14 +65,22 @@ export function writeRewardModel(dir: string, m: SavedModel): void {
       pad_token_id: m.tokenizer.padId,
     };
     writeFileSync(join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-    const toSave: Weights = new Map([...lm].filter(([name]) => !(m.config.tieWordEmbeddings && name === 'lm_head.weight')));
+    const toSave: Weights = new Map(
+      [...lm].filter(([name]) => !(m.config.tieWordEmbeddings && name === 'lm_head.weight')),
+    );
     toSave.set(SCORE_WEIGHT, score);
     writeSafetensorsCheckpoint(tmp, toSave);
-    if (m.tokenizer instanceof HfTokenizer || m.tokenizer instanceof Llama2cTokenizer) saveTokenizer(m.tokenizer, tmp, { modelMaxLength: m.config.maxPositions });
+    if (m.tokenizer instanceof HfTokenizer || m.tokenizer instanceof Llama2cTokenizer)
+      saveTokenizer(m.tokenizer, tmp, { modelMaxLength: m.config.maxPositions });
   });
 }
 
-export function writeAdapters(dir: string, adapters: Weights, lora: LoraConfig, info: { config: ModelConfig; baseModel: string; taskType: 'CAUSAL_LM' | 'SEQ_CLS'; extra?: Weights }): void {
+export function writeAdapters(
+  dir: string,
+  adapters: Weights,
+  lora: LoraConfig,
+  info: { config: ModelConfig; baseModel: string; taskType: 'CAUSAL_LM' | 'SEQ_CLS'; extra?: Weights },
+): void {
   writeDirectoryAtomic(dir, (tmp) => {
     const tensors: Weights = new Map();
     for (const [name, t] of adapters) tensors.set(PEFT_PREFIX + name, t);
@@ -84,7 +94,9 @@ export function writeAdapters(dir: string, adapters: Weights, lora: LoraConfig, 
       lora_dropout: 0,
       target_modules: [...lora.targets],
       bias: 'none',
-      fan_in_fan_out: [...adapters.keys()].some((n) => isConv1d(info.config, n.replace(/\.lora_[AB]\.weight$/, '.weight'))),
+      fan_in_fan_out: [...adapters.keys()].some((n) =>
+        isConv1d(info.config, n.replace(/\.lora_[AB]\.weight$/, '.weight')),
+      ),
       inference_mode: true,
       init_lora_weights: true,
       modules_to_save: info.extra?.size ? [...info.extra.keys()].map((n) => n.replace(/\.weight$/, '')) : null,
@@ -99,7 +111,11 @@ export function readAdapters(dir: string): { adapters: Weights; lora: LoraConfig
   const cfgFile = join(dir, ADAPTER_CONFIG);
   if (!existsSync(cfgFile)) throw inputError(`not a LoRA adapter directory: no ${ADAPTER_CONFIG}`, { file: dir });
   const raw = JSON.parse(readFileSync(cfgFile, 'utf8'));
-  if (raw.peft_type !== 'LORA') throw formatError(`expected peft_type "LORA", got ${JSON.stringify(raw.peft_type)}`, { file: cfgFile, field: 'peft_type' });
+  if (raw.peft_type !== 'LORA')
+    throw formatError(`expected peft_type "LORA", got ${JSON.stringify(raw.peft_type)}`, {
+      file: cfgFile,
+      field: 'peft_type',
+    });
   const adapters: Weights = new Map();
   const extra: Weights = new Map();
   for (const [name, t] of readSafetensors(join(dir, ADAPTER_WEIGHTS))) {

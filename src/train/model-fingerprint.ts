@@ -13,7 +13,11 @@ export function modelFingerprint(ref: string): string {
   const path = resolve(ref);
   const stat = statSync(path);
   const files = stat.isDirectory()
-    ? readdirSync(path).sort().filter((f) => !f.startsWith('.')).map((f) => [f, statSync(join(path, f))] as const).filter(([, s]) => s.isFile())
+    ? readdirSync(path)
+        .sort()
+        .filter((f) => !f.startsWith('.'))
+        .map((f) => [f, statSync(join(path, f))] as const)
+        .filter(([, s]) => s.isFile())
     : [['', stat] as const];
   const h = createHash('sha256').update(path);
   for (const [name, s] of files) h.update(`\0${name}\0${s.size}\0${s.mtimeMs}`);

@@ -4,7 +4,10 @@ import { loadModel, type LoadOptions } from '../lm/load.ts';
 
 export class ModelPool {
   private readonly models = new Map<string, Promise<LanguageModel>>();
-  constructor(private readonly options: LoadOptions = {}, private readonly loader: (ref: string, options: LoadOptions) => Promise<LanguageModel> = loadModel) {}
+  constructor(
+    private readonly options: LoadOptions = {},
+    private readonly loader: (ref: string, options: LoadOptions) => Promise<LanguageModel> = loadModel,
+  ) {}
 
   load = (ref: string): Promise<LanguageModel> => {
     let m = this.models.get(ref);

@@ -34,13 +34,22 @@ const dot = (w: readonly number[], m: readonly number[]) => w.reduce((acc, wj, j
 function checkMarginCount(weights: ObjectiveWeights, margins: PairMargins): void {
   const n = weights.margins.length;
   if (margins.chosen.length !== n || margins.rejected.length !== n)
-    throw new AlignkitError('internal', `a pair has ${margins.chosen.length}/${margins.rejected.length} margins for ${n} margin weights`);
+    throw new AlignkitError(
+      'internal',
+      `a pair has ${margins.chosen.length}/${margins.rejected.length} margins for ${n} margin weights`,
+    );
 }
 
 /** The MODPO loss of one pair, with the per-response rewards. */
-export function modpoPairLoss(beta: number, weights: ObjectiveWeights, logps: PairLogps, margins: PairMargins): PairLoss {
+export function modpoPairLoss(
+  beta: number,
+  weights: ObjectiveWeights,
+  logps: PairLogps,
+  margins: PairMargins,
+): PairLoss {
   checkMarginCount(weights, margins);
-  const reward = (policy: number, ref: number, m: readonly number[]) => (beta * (policy - ref) - dot(weights.margins, m)) / weights.trained;
+  const reward = (policy: number, ref: number, m: readonly number[]) =>
+    (beta * (policy - ref) - dot(weights.margins, m)) / weights.trained;
   const chosenReward = reward(logps.policyChosen, logps.refChosen, margins.chosen);
   const rejectedReward = reward(logps.policyRejected, logps.refRejected, margins.rejected);
   const logit = chosenReward - rejectedReward;
@@ -53,7 +62,11 @@ export function modpoPairLoss(beta: number, weights: ObjectiveWeights, logps: Pa
  * (m(y_w) > m(y_l)) lowers z, so the policy must open a larger gap β·Δh: its implicit reward
  * learns the collective reward w_k·r_k + w_{-k}ᵀm, and the data only tell it about r_k.
  */
-export function modpoDpoTerms(beta: number, weights: ObjectiveWeights, margins: readonly PairMargins[]): { beta: number; offsets: number[] } {
+export function modpoDpoTerms(
+  beta: number,
+  weights: ObjectiveWeights,
+  margins: readonly PairMargins[],
+): { beta: number; offsets: number[] } {
   return {
     beta: beta / weights.trained,
     offsets: margins.map((m) => {

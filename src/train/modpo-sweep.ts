@@ -23,9 +23,18 @@ export interface ModpoData {
 }
 
 /** The margins of every pair of `data`, in the order the trainer reads the pairs (file order). */
-export async function modpoMargins(data: ModpoData, policy: LanguageModel, sources: readonly RewardSource[], options: MarginOptions): Promise<PairMargins[]> {
+export async function modpoMargins(
+  data: ModpoData,
+  policy: LanguageModel,
+  sources: readonly RewardSource[],
+  options: MarginOptions,
+): Promise<PairMargins[]> {
   const { pairs } = loadPreferenceData(data.file, policy.tokenizer, { maxLength: data.maxLength });
-  return pairMargins(sources, pairs.map((p) => p.text!), options);
+  return pairMargins(
+    sources,
+    pairs.map((p) => p.text!),
+    options,
+  );
 }
 
 export type MemberKind = 'modpo' | 'sft' | 'margin-model';
@@ -63,10 +72,19 @@ export interface ModpoSweepOptions {
   release(ref: string): Promise<void>;
   train: PreferenceTrainer;
   results: { finished<T>(): T[]; append(record: unknown): void };
-  onProgress?: (event: { member: string; stage: 'margins' | 'train' | 'evaluate'; done: number; total: number; detail?: string }) => void;
+  onProgress?: (event: {
+    member: string;
+    stage: 'margins' | 'train' | 'evaluate';
+    done: number;
+    total: number;
+    detail?: string;
+  }) => void;
 }
 
-export const memberKey = (w: ObjectiveWeights) => `w=${weightVector(w).map((v) => +v.toFixed(6)).join(',')}`;
+export const memberKey = (w: ObjectiveWeights) =>
+  `w=${weightVector(w)
+    .map((v) => +v.toFixed(6))
+    .join(',')}`;
 
 export async function runModpoSweep(o: ModpoSweepOptions): Promise<MemberRecord[]> {
   if (!o.weights.length) throw inputError('no weights to sweep', { field: '--weights' });
@@ -75,11 +93,28 @@ export async function runModpoSweep(o: ModpoSweepOptions): Promise<MemberRecord[
   const records = o.results.finished<MemberRecord>();
   const done = new Set(records.map((r) => r.key));
 
-  const evaluate = async (key: string, kind: MemberKind, checkpoint: string, weights: number[] | null, trainMetrics?: Record<string, number>) => {
+  const evaluate = async (
+    key: string,
+    kind: MemberKind,
+    checkpoint: string,
+    weights: number[] | null,
+    trainMetrics?: Record<string, number>,
+  ) => {
     const model = await o.load(checkpoint);
-    const ev = await evaluatePolicy(model, o.evalPrompts, o.objectives, o.sampling, (d, n) => o.onProgress?.({ member: key, stage: 'evaluate', done: d, total: n }));
+    const ev = await evaluatePolicy(model, o.evalPrompts, o.objectives, o.sampling, (d, n) =>
+      o.onProgress?.({ member: key, stage: 'evaluate', done: d, total: n }),
+    );
     await o.release(checkpoint);
-    const record: MemberRecord = { key, kind, weights, checkpoint, objectives: ev.means, meanLength: ev.meanLength, responses: ev.responses, ...(trainMetrics ? { trainMetrics } : {}) };
+    const record: MemberRecord = {
+      key,
+      kind,
+      weights,
+      checkpoint,
+      objectives: ev.means,
+      meanLength: ev.meanLength,
+      responses: ev.responses,
+      ...(trainMetrics ? { trainMetrics } : {}),
+    };
     o.results.append(record);
     records.push(record);
     done.add(key);
@@ -96,16 +131,43 @@ export async function runModpoSweep(o: ModpoSweepOptions): Promise<MemberRecord[
     const sft = await o.load(o.sft);
     const margins = await modpoMargins(o.data, sft, o.margins, {
       ...o.marginOptions,
-      onProgress: (e) => o.onProgress?.({ member: e.source, stage: 'margins', done: e.done, total: e.total, detail: e.cached ? 'cached' : undefined }),
+      onProgress: (e) =>
+        o.onProgress?.({
+          member: e.source,
+          stage: 'margins',
+          done: e.done,
+          total: e.total,
+          detail: e.cached ? 'cached' : undefined,
+        }),
     });
     await o.release(o.sft);
     for (const w of pending) {
       const key = memberKey(w);
-      const onTrain: TrainProgress = (e) => o.onProgress?.({ member: key, stage: 'train', done: e.step, total: e.steps, detail: e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : undefined });
-      const trained = await o.train({
-        policy: o.sft, reference: o.sft, data: o.data.file, out: join(o.out, 'members', key.replace(/[=,]/g, (c) => (c === '=' ? '-' : '_'))),
-        beta: o.beta, modpo: { weights: w, margins }, seed: o.seed, resume: true,
-      }, onTrain);
+      const onTrain: TrainProgress = (e) =>
+        o.onProgress?.({
+          member: key,
+          stage: 'train',
+          done: e.step,
+          total: e.steps,
+          detail: e.loss !== undefined ? `loss ${e.loss.toFixed(4)}` : undefined,
+        });
+      const trained = await o.train(
+        {
+          policy: o.sft,
+          reference: o.sft,
+          data: o.data.file,
+          out: join(
+            o.out,
+            'members',
+            key.replace(/[=,]/g, (c) => (c === '=' ? '-' : '_')),
+          ),
+          beta: o.beta,
+          modpo: { weights: w, margins },
+          seed: o.seed,
+          resume: true,
+        },
+        onTrain,
+      );
       await evaluate(key, 'modpo', trained.checkpoint, weightVector(w), trained.metrics);
     }
   }

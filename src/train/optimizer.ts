@@ -24,8 +24,14 @@ export interface OptimizerConfig {
   momentum: number;
 }
 
-export const defaultOptimizer = (kind: OptimizerKind = 'adamw'): OptimizerConfig =>
-  ({ kind, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0 });
+export const defaultOptimizer = (kind: OptimizerKind = 'adamw'): OptimizerConfig => ({
+  kind,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  momentum: 0,
+});
 
 export interface Parameter {
   name: string;
@@ -44,10 +50,14 @@ export interface OptimizerState {
 export const bufferName = (kind: string, param: string) => `${kind}.${param}`;
 
 export function checkOptimizer(c: OptimizerConfig): void {
-  if (!OPTIMIZERS.includes(c.kind)) throw inputError(`unknown optimizer "${c.kind}" (expected ${OPTIMIZERS.join(' or ')})`, { field: 'optimizer' });
-  if (!(c.weightDecay >= 0)) throw inputError(`weight decay must be ≥ 0, got ${c.weightDecay}`, { field: 'weight-decay' });
-  if (!(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1)) throw inputError('Adam betas must be in [0, 1)', { field: 'adam-betas' });
-  if (!(c.momentum >= 0 && c.momentum < 1)) throw inputError(`momentum must be in [0, 1), got ${c.momentum}`, { field: 'momentum' });
+  if (!OPTIMIZERS.includes(c.kind))
+    throw inputError(`unknown optimizer "${c.kind}" (expected ${OPTIMIZERS.join(' or ')})`, { field: 'optimizer' });
+  if (!(c.weightDecay >= 0))
+    throw inputError(`weight decay must be ≥ 0, got ${c.weightDecay}`, { field: 'weight-decay' });
+  if (!(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1))
+    throw inputError('Adam betas must be in [0, 1)', { field: 'adam-betas' });
+  if (!(c.momentum >= 0 && c.momentum < 1))
+    throw inputError(`momentum must be in [0, 1), got ${c.momentum}`, { field: 'momentum' });
 }
 
 export class Optimizer {
@@ -61,7 +71,11 @@ export class Optimizer {
    * ALIGNKIT_THREADS or the cores); `options.parallelFrom` is the size (values) from which a step
    * uses two threads.
    */
-  constructor(readonly config: OptimizerConfig, state?: OptimizerState, private readonly options: { simd?: boolean; threads?: number; parallelFrom?: number } = {}) {
+  constructor(
+    readonly config: OptimizerConfig,
+    state?: OptimizerState,
+    private readonly options: { simd?: boolean; threads?: number; parallelFrom?: number } = {},
+  ) {
     checkOptimizer(config);
     this.state = state ?? { step: 0, buffers: new Map() };
     this.kernel = options.simd === false ? null : loadAdamwKernel();
@@ -70,7 +84,10 @@ export class Optimizer {
   private buffer(kind: string, p: Parameter): Float32Array {
     const key = bufferName(kind, p.name);
     let b = this.state.buffers.get(key);
-    if (!b) { b = new Float32Array(p.data.length); this.state.buffers.set(key, b); }
+    if (!b) {
+      b = new Float32Array(p.data.length);
+      this.state.buffers.set(key, b);
+    }
     return b;
   }
 
@@ -91,12 +108,27 @@ export class Optimizer {
    * worker, each updating about half of the values). Parameters updated on the worker get new
    * `data` arrays, and the gradients given to it are detached.
    */
-  async stepAsync(params: readonly Parameter[], grads: ReadonlyMap<string, Float32Array>, lr: number, gradScale = 1): Promise<void> {
+  async stepAsync(
+    params: readonly Parameter[],
+    grads: ReadonlyMap<string, Float32Array>,
+    lr: number,
+    gradScale = 1,
+  ): Promise<void> {
     const withGrad = params.filter((p) => grads.has(p.name));
     const total = withGrad.reduce((a, p) => a + p.data.length, 0);
-    const module = this.config.kind === 'adamw' && this.kernel && (this.options.threads ?? threadCount()) > 1 && total >= (this.options.parallelFrom ?? PARALLEL_MIN_VALUES) ? adamwModule() : null;
+    const module =
+      this.config.kind === 'adamw' &&
+      this.kernel &&
+      (this.options.threads ?? threadCount()) > 1 &&
+      total >= (this.options.parallelFrom ?? PARALLEL_MIN_VALUES)
+        ? adamwModule()
+        : null;
     if (module && this.worker === undefined) {
-      try { this.worker = new AdamwWorker(module); } catch { this.worker = null; }
+      try {
+        this.worker = new AdamwWorker(module);
+      } catch {
+        this.worker = null;
+      }
     }
     if (!module || !this.worker) return this.step(params, grads, lr, gradScale);
     this.state.step++;
@@ -108,9 +140,16 @@ export class Optimizer {
       (side ? there : here).push(p);
       load[side] += p.data.length;
     }
-    const sent: AdamwTensors[] = there.map((p) => ({ w: p.data, g: grads.get(p.name)!, m: this.buffer('exp_avg', p), v: this.buffer('exp_avg_sq', p), c: this.adamwCoefficients(p, lr, gradScale) }));
+    const sent: AdamwTensors[] = there.map((p) => ({
+      w: p.data,
+      g: grads.get(p.name)!,
+      m: this.buffer('exp_avg', p),
+      v: this.buffer('exp_avg_sq', p),
+      c: this.adamwCoefficients(p, lr, gradScale),
+    }));
     const done = this.worker.run(sent);
-    for (const p of here) this.adamw(p, grads.get(p.name)!, lr, gradScale, p.shape.length > 1 ? this.config.weightDecay : 0);
+    for (const p of here)
+      this.adamw(p, grads.get(p.name)!, lr, gradScale, p.shape.length > 1 ? this.config.weightDecay : 0);
     const back = await done;
     there.forEach((p, i) => {
       p.data = back[i].w;
@@ -128,7 +167,15 @@ export class Optimizer {
     const { beta1, beta2, eps } = this.config;
     const t = this.state.step;
     const decay = p.shape.length > 1 ? this.config.weightDecay : 0;
-    return { beta1, beta2, eps, stepSize: lr / (1 - beta1 ** t), invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** t), keep: 1 - lr * decay, gradScale };
+    return {
+      beta1,
+      beta2,
+      eps,
+      stepSize: lr / (1 - beta1 ** t),
+      invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** t),
+      keep: 1 - lr * decay,
+      gradScale,
+    };
   }
 
   private adamw(p: Parameter, g: Float32Array, lr: number, gs: number, decay: number): void {
@@ -143,7 +190,8 @@ export class Optimizer {
       this.kernel(p.data, g, m, v, { beta1: b1, beta2: b2, stepSize, invSqrtBc2, eps, keep, gradScale: gs });
       return;
     }
-    const c1 = 1 - b1, c2 = 1 - b2;
+    const c1 = 1 - b1,
+      c2 = 1 - b2;
     const w = p.data;
     for (let i = 0; i < w.length; i++) {
       const gi = g[i] * gs;
@@ -175,7 +223,10 @@ export class Optimizer {
 
 /** √(Σ g²) over all gradients, in float64 (four running sums, so the adds do not wait on each other). */
 export function globalNorm(grads: Iterable<Float32Array>): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   for (const g of grads) {
     const n4 = g.length - (g.length % 4);
     for (let i = 0; i < n4; i += 4) {

@@ -17,8 +17,7 @@ export interface ScoredResponse {
 export type SkipReason = 'identical' | 'tied' | 'too-few';
 
 export type Selection =
-  | { chosen: number; rejected: number; chosenScore: number; rejectedScore: number }
-  | { skip: SkipReason };
+  { chosen: number; rejected: number; chosenScore: number; rejectedScore: number } | { skip: SkipReason };
 
 export const selectionScore = (r: ScoredResponse, lengthPenalty: number) => r.reward - lengthPenalty * r.length;
 
@@ -31,7 +30,8 @@ export function selectPair(responses: readonly ScoredResponse[], lengthPenalty =
   if (candidates.length < 2) return { skip: 'too-few' };
   if (candidates.every((i) => responses[i].text === responses[candidates[0]].text)) return { skip: 'identical' };
   const score = (i: number) => selectionScore(responses[i], lengthPenalty);
-  let best = candidates[0], worst = candidates[0];
+  let best = candidates[0],
+    worst = candidates[0];
   for (const i of candidates) {
     if (score(i) > score(best)) best = i;
     if (score(i) < score(worst)) worst = i;

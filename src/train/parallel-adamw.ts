@@ -26,13 +26,19 @@ parentPort.on('message', (job) => {
 `;
 
 /** A typed array that owns its whole buffer (transferable without taking neighbours along). */
-export const owned = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer) ? a : a.slice());
+export const owned = (a: Float32Array): Float32Array =>
+  a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && !(a.buffer instanceof SharedArrayBuffer)
+    ? a
+    : a.slice();
 
 export class AdamwWorker {
   private readonly worker: Worker;
 
   constructor(module: WebAssembly.Module) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, driver: DRIVER_SOURCE, chunk: KERNEL_CHUNK } });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { module, driver: DRIVER_SOURCE, chunk: KERNEL_CHUNK },
+    });
     this.worker.unref();
   }
 
@@ -41,12 +47,27 @@ export class AdamwWorker {
    * ones (same order) replace them.
    */
   run(tensors: readonly AdamwTensors[]): Promise<{ w: Float32Array; m: Float32Array; v: Float32Array }[]> {
-    const job = { c: tensors.map((t) => t.c), w: tensors.map((t) => owned(t.w).buffer), g: tensors.map((t) => owned(t.g).buffer), m: tensors.map((t) => owned(t.m).buffer), v: tensors.map((t) => owned(t.v).buffer) };
+    const job = {
+      c: tensors.map((t) => t.c),
+      w: tensors.map((t) => owned(t.w).buffer),
+      g: tensors.map((t) => owned(t.g).buffer),
+      m: tensors.map((t) => owned(t.m).buffer),
+      v: tensors.map((t) => owned(t.v).buffer),
+    };
     return new Promise((resolve, reject) => {
-      const onError = (e: Error) => { this.worker.off('message', onMessage); reject(e); };
+      const onError = (e: Error) => {
+        this.worker.off('message', onMessage);
+        reject(e);
+      };
       const onMessage = (back: typeof job) => {
         this.worker.off('error', onError);
-        resolve(back.c.map((_, i) => ({ w: new Float32Array(back.w[i] as ArrayBuffer), m: new Float32Array(back.m[i] as ArrayBuffer), v: new Float32Array(back.v[i] as ArrayBuffer) })));
+        resolve(
+          back.c.map((_, i) => ({
+            w: new Float32Array(back.w[i] as ArrayBuffer),
+            m: new Float32Array(back.m[i] as ArrayBuffer),
+            v: new Float32Array(back.v[i] as ArrayBuffer),
+          })),
+        );
       };
       this.worker.once('message', onMessage);
       this.worker.once('error', onError);
@@ -54,5 +75,7 @@ export class AdamwWorker {
     });
   }
 
-  async close(): Promise<void> { await this.worker.terminate(); }
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
 }

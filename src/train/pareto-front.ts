@@ -5,7 +5,8 @@
  */
 
 export function paretoFront(points: readonly (readonly number[])[]): boolean[] {
-  const dominates = (a: readonly number[], b: readonly number[]) => a.every((v, j) => v >= b[j]) && a.some((v, j) => v > b[j]);
+  const dominates = (a: readonly number[], b: readonly number[]) =>
+    a.every((v, j) => v >= b[j]) && a.some((v, j) => v > b[j]);
   return points.map((p, i) => !points.some((q, j) => j !== i && dominates(q, p)));
 }
 
@@ -15,7 +16,8 @@ export function paretoFront(points: readonly (readonly number[])[]): boolean[] {
  * strictly with its weight, −1 = it falls.
  */
 export function weightOrder(weights: readonly number[], values: readonly number[]): number {
-  let score = 0, pairs = 0;
+  let score = 0,
+    pairs = 0;
   for (let i = 0; i < weights.length; i++) {
     for (let j = i + 1; j < weights.length; j++) {
       if (weights[i] === weights[j]) continue;

@@ -42,12 +42,21 @@ export interface PromptSamples {
 
 function responseLength(model: LanguageModel, prompt: string, s: Sample): number {
   if (s.tokens.length || !s.text) return s.tokens.length;
-  const t = responseTokens(model.tokenizer, prompt, promptTokens(model.tokenizer, prompt), s.text, { finished: true, eos: false });
+  const t = responseTokens(model.tokenizer, prompt, promptTokens(model.tokenizer, prompt), s.text, {
+    finished: true,
+    eos: false,
+  });
   return t.ids.length - t.responseStart;
 }
 
 /** N samples of one prompt, scored by every reward. */
-export async function samplePrompt(model: LanguageModel, index: number, prompt: string, rewards: readonly RewardSource[], settings: SampleSettings): Promise<PromptSamples> {
+export async function samplePrompt(
+  model: LanguageModel,
+  index: number,
+  prompt: string,
+  rewards: readonly RewardSource[],
+  settings: SampleSettings,
+): Promise<PromptSamples> {
   const rendered = renderPrompt(settings.format, prompt, model.tokenizer);
   const samples = await model.sample({
     prompt: rendered,
@@ -62,12 +71,18 @@ export async function samplePrompt(model: LanguageModel, index: number, prompt: 
   const items: ScoreInput[] = samples.map((s) => ({ prompt, response: s.text, finishReason: s.finishReason }));
   const lengths = samples.map((s) => responseLength(model, rendered, s));
   const perReward: number[][] = [];
-  for (const r of rewards) perReward.push(r.negativeTokenCount ? lengths.map((n) => -n) : await scoreChecked(r.scorer, items));
+  for (const r of rewards)
+    perReward.push(r.negativeTokenCount ? lengths.map((n) => -n) : await scoreChecked(r.scorer, items));
   return {
     index,
     prompt,
     rendered,
-    samples: samples.map((s, k) => ({ text: s.text, finishReason: s.finishReason, length: lengths[k], scores: perReward.map((sc) => sc[k]) })),
+    samples: samples.map((s, k) => ({
+      text: s.text,
+      finishReason: s.finishReason,
+      length: lengths[k],
+      scores: perReward.map((sc) => sc[k]),
+    })),
   };
 }
 
@@ -81,12 +96,21 @@ export interface PolicyScores {
 export function summarizeSamples(prompts: readonly PromptSamples[], rewardCount: number): PolicyScores {
   const all = prompts.flatMap((p) => p.samples);
   const mean = (f: (s: ScoredSample) => number) => (all.length ? all.reduce((a, s) => a + f(s), 0) / all.length : NaN);
-  return { means: Array.from({ length: rewardCount }, (_, j) => mean((s) => s.scores[j])), meanLength: mean((s) => s.length), responses: all.length };
+  return {
+    means: Array.from({ length: rewardCount }, (_, j) => mean((s) => s.scores[j])),
+    meanLength: mean((s) => s.length),
+    responses: all.length,
+  };
 }
 
 /** Samples every prompt and averages the scores (an evaluation of one policy). */
-export async function evaluatePolicy(model: LanguageModel, prompts: readonly string[], rewards: readonly RewardSource[], settings: SampleSettings,
-  onProgress?: (done: number, total: number) => void): Promise<PolicyScores & { prompts: PromptSamples[] }> {
+export async function evaluatePolicy(
+  model: LanguageModel,
+  prompts: readonly string[],
+  rewards: readonly RewardSource[],
+  settings: SampleSettings,
+  onProgress?: (done: number, total: number) => void,
+): Promise<PolicyScores & { prompts: PromptSamples[] }> {
   const out: PromptSamples[] = [];
   for (let i = 0; i < prompts.length; i++) {
     out.push(await samplePrompt(model, i, prompts[i], rewards, settings));

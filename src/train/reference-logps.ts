@@ -56,10 +56,20 @@ const logpsOnly: Objective<PreferencePair> = {
   length: pairLength,
 };
 
-export async function computeSequenceLogps(cfg: ModelConfig, weights: Weights, pairs: readonly PreferencePair[], onProgress?: (done: number, total: number) => void): Promise<{ chosen: number[]; rejected: number[] }> {
+export async function computeSequenceLogps(
+  cfg: ModelConfig,
+  weights: Weights,
+  pairs: readonly PreferencePair[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ chosen: number[]; rejected: number[] }> {
   // weights fed as inputs, as in the training and evaluation graphs, so that the policy at step 0 scores the same
-  const graph = buildTrainGraph(cfg, weights, { full: new Set(), frozen: 'input' }, logpsOnly, { gradients: false, name: 'reference-logps' });
-  const weightFeeds = Object.fromEntries(graph.weightInputs.map((n) => [n, { dims: weights.get(n)!.shape, data: weights.get(n)!.data }]));
+  const graph = buildTrainGraph(cfg, weights, { full: new Set(), frozen: 'input' }, logpsOnly, {
+    gradients: false,
+    name: 'reference-logps',
+  });
+  const weightFeeds = Object.fromEntries(
+    graph.weightInputs.map((n) => [n, { dims: weights.get(n)!.shape, data: weights.get(n)!.data }]),
+  );
   const session = await GraphSession.create(graph.graph, 'reference log-probs graph');
   const chosen = new Array<number>(pairs.length);
   const rejected = new Array<number>(pairs.length);
@@ -72,7 +82,10 @@ export async function computeSequenceLogps(cfg: ModelConfig, weights: Weights, p
       const batch = idx.map((i) => pairs[i]);
       const out = await session.run({ ...logpsOnly.feeds(batch, 1), ...weightFeeds }, [sequenceLogpOutputs.tokens]);
       const sums = pairSums(batch, out[sequenceLogpOutputs.tokens].data as Float32Array);
-      idx.forEach((i, k) => { chosen[i] = sums.chosen[k]; rejected[i] = sums.rejected[k]; });
+      idx.forEach((i, k) => {
+        chosen[i] = sums.chosen[k];
+        rejected[i] = sums.rejected[k];
+      });
       onProgress?.(start, order.length);
     }
   } finally {
@@ -82,7 +95,13 @@ export async function computeSequenceLogps(cfg: ModelConfig, weights: Weights, p
 }
 
 /** Fills refChosen/refRejected of every pair, from `cacheFile` when it matches, else computed and cached. */
-export async function attachReferenceLogps(cfg: ModelConfig, referenceWeights: Weights, pairs: PreferencePair[], cacheFile: string, onProgress?: (done: number, total: number) => void): Promise<{ cached: boolean }> {
+export async function attachReferenceLogps(
+  cfg: ModelConfig,
+  referenceWeights: Weights,
+  pairs: PreferencePair[],
+  cacheFile: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ cached: boolean }> {
   const key = `${weightsFingerprint(cfg, referenceWeights)}:${dataFingerprint(pairs)}`;
   let values: { chosen: number[]; rejected: number[] } | undefined;
   if (existsSync(cacheFile)) {
@@ -94,6 +113,9 @@ export async function attachReferenceLogps(cfg: ModelConfig, referenceWeights: W
     values = await computeSequenceLogps(cfg, referenceWeights, pairs, onProgress);
     writeJsonAtomic(cacheFile, { key, chosen: values.chosen, rejected: values.rejected } satisfies CacheFile);
   }
-  pairs.forEach((p, i) => { p.refChosen = values!.chosen[i]; p.refRejected = values!.rejected[i]; });
+  pairs.forEach((p, i) => {
+    p.refChosen = values!.chosen[i];
+    p.refRejected = values!.rejected[i];
+  });
   return { cached };
 }

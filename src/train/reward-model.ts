@@ -39,11 +39,18 @@ const scalarHead: Objective<number[]> = {
 };
 
 export class RewardModel {
-  private constructor(readonly config: ModelConfig, readonly tokenizer: Tokenizer, private readonly session: GraphSession) {}
+  private constructor(
+    readonly config: ModelConfig,
+    readonly tokenizer: Tokenizer,
+    private readonly session: GraphSession,
+  ) {}
 
   /** `weights` must hold score.weight [1, D]. */
   static async create(config: ModelConfig, weights: Weights, tokenizer: Tokenizer): Promise<RewardModel> {
-    const graph = buildTrainGraph(config, weights, { full: new Set() }, scalarHead, { gradients: false, name: 'reward-model' });
+    const graph = buildTrainGraph(config, weights, { full: new Set() }, scalarHead, {
+      gradients: false,
+      name: 'reward-model',
+    });
     return new RewardModel(config, tokenizer, await GraphSession.create(graph.graph, 'reward model graph'));
   }
 
@@ -56,25 +63,38 @@ export class RewardModel {
   async scores(sequences: readonly (readonly number[])[]): Promise<number[]> {
     sequences.forEach((s, i) => {
       if (s.length === 0) throw inputError(`sequence ${i} is empty`);
-      if (s.length > this.config.maxPositions) throw inputError(`sequence ${i} has ${s.length} tokens; the model's context is ${this.config.maxPositions}`);
+      if (s.length > this.config.maxPositions)
+        throw inputError(`sequence ${i} has ${s.length} tokens; the model's context is ${this.config.maxPositions}`);
     });
     const out = new Array<number>(sequences.length);
     const order = sequences.map((_, i) => i).sort((a, b) => sequences[b].length - sequences[a].length);
     for (let start = 0; start < order.length;) {
       const idx = order.slice(start, start + Math.max(1, Math.floor(BATCH_TOKENS / sequences[order[start]].length)));
       start += idx.length;
-      const fetched = await this.session.run(scalarHead.feeds(idx.map((i) => [...sequences[i]]), idx.length), [REWARDS]);
+      const fetched = await this.session.run(
+        scalarHead.feeds(
+          idx.map((i) => [...sequences[i]]),
+          idx.length,
+        ),
+        [REWARDS],
+      );
       const r = fetched[REWARDS].data as Float32Array;
-      idx.forEach((i, k) => { out[i] = r[k]; });
+      idx.forEach((i, k) => {
+        out[i] = r[k];
+      });
     }
     return out;
   }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
 }
 
 /** The reward model directory as a LanguageModel whose `scalarHead` is the reward (the native backend runs the head). */
-export async function loadRewardLanguageModel(dir: string): Promise<NativeModel & { scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> }> {
+export async function loadRewardLanguageModel(
+  dir: string,
+): Promise<NativeModel & { scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> }> {
   const lm = await loadNativeModel(dir);
   if (!lm.scalarHead) throw inputError('expected a reward model directory (score.weight)', { file: dir });
   return lm as NativeModel & { scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]> };

@@ -17,12 +17,22 @@ import { SCORE_HEAD } from '../models/inference-graphs.ts';
 
 /** the reward head's tensor name (HF *ForSequenceClassification's `score.weight`) */
 export const SCORE_WEIGHT = SCORE_HEAD;
-const names = { chosenRows: 'chosen_rows', rejectedRows: 'rejected_rows', chosen: 'rewards_chosen', rejected: 'rewards_rejected' } as const;
+const names = {
+  chosenRows: 'chosen_rows',
+  rejectedRows: 'rejected_rows',
+  chosen: 'rewards_chosen',
+  rejected: 'rewards_rejected',
+} as const;
 
 /** A new reward head, normal(0, 0.02) as HF initializes `score` (initializer_range), so rewards start near 0. */
 export function initRewardHead(cfg: ModelConfig, seed: number): Weights {
   const rng = createRng(seed);
-  return new Map([[SCORE_WEIGHT, { shape: [1, cfg.hiddenSize], data: Float32Array.from({ length: cfg.hiddenSize }, () => rng.normal() * 0.02) }]]);
+  return new Map([
+    [
+      SCORE_WEIGHT,
+      { shape: [1, cfg.hiddenSize], data: Float32Array.from({ length: cfg.hiddenSize }, () => rng.normal() * 0.02) },
+    ],
+  ]);
 }
 
 /** The head's reward at flattened rows: [rows] of hidden [B, T, D]. */

@@ -58,7 +58,10 @@ export function lengthReward(tokenizer: Tokenizer): Scorer {
     name: 'length',
     async score(items: readonly ScoreInput[]) {
       return items.map((it) => {
-        const t = responseTokens(tokenizer, it.prompt, promptTokens(tokenizer, it.prompt), it.response, { finished: true, eos: false });
+        const t = responseTokens(tokenizer, it.prompt, promptTokens(tokenizer, it.prompt), it.response, {
+          finished: true,
+          eos: false,
+        });
         return -(t.ids.length - t.responseStart);
       });
     },
@@ -66,7 +69,12 @@ export function lengthReward(tokenizer: Tokenizer): Scorer {
 }
 
 /** The implicit reward β·log π_φ/π_ref on complete responses (EOS appended, as DPO trains them). */
-function implicitReward(tuned: LanguageModel, reference: LanguageModel, beta: number, format: PromptFormat | undefined): Scorer {
+function implicitReward(
+  tuned: LanguageModel,
+  reference: LanguageModel,
+  beta: number,
+  format: PromptFormat | undefined,
+): Scorer {
   const ratio = logRatioScorer({ tuned, untuned: reference, tunedFormat: format, untunedFormat: format });
   return {
     name: `implicit(${tuned.id})`,
@@ -81,7 +89,8 @@ function implicitReward(tuned: LanguageModel, reference: LanguageModel, beta: nu
 export async function openReward(spec: string, ctx: RewardContext, field = 'reward'): Promise<RewardSource> {
   const s = spec.trim();
   if (!s) throw inputError(`empty reward reference (expected ${SPEC_HELP})`, { field });
-  if (s === 'length') return { spec: s, name: 'length (−tokens)', scorer: lengthReward(ctx.policyTokenizer), negativeTokenCount: true };
+  if (s === 'length')
+    return { spec: s, name: 'length (−tokens)', scorer: lengthReward(ctx.policyTokenizer), negativeTokenCount: true };
   if (s === 'sentiment' || (SENTIMENT_LEXICONS as readonly string[]).includes(s)) {
     const lexicon = s === 'sentiment' ? undefined : (s as SentimentLexicon);
     const scorer = sentimentReward({ lexicon });
@@ -102,22 +111,42 @@ async function loadFor(ctx: RewardContext, ref: string, field: string): Promise<
   try {
     return await ctx.load(ref);
   } catch (e) {
-    if (e instanceof AlignkitError && e.kind === 'input' && !e.where.field) throw new AlignkitError('input', e.message, { ...e.where, field });
+    if (e instanceof AlignkitError && e.kind === 'input' && !e.where.field)
+      throw new AlignkitError('input', e.message, { ...e.where, field });
     throw e;
   }
 }
 
 async function rewardModel(spec: string, ref: string, ctx: RewardContext, field: string): Promise<RewardSource> {
   const model = requireScalarHead(await loadFor(ctx, ref, field), 'reward');
-  return { spec, name: `rm(${ref})`, fingerprint: `rm|${modelFingerprint(ref)}|${formatKey(ctx.format)}`, scorer: rewardModelScorer(model, ctx.format) };
+  return {
+    spec,
+    name: `rm(${ref})`,
+    fingerprint: `rm|${modelFingerprint(ref)}|${formatKey(ctx.format)}`,
+    scorer: rewardModelScorer(model, ctx.format),
+  };
 }
 
-async function implicit(spec: string, ref: string, referenceRef: string | undefined, ctx: RewardContext, field: string): Promise<RewardSource> {
+async function implicit(
+  spec: string,
+  ref: string,
+  referenceRef: string | undefined,
+  ctx: RewardContext,
+  field: string,
+): Promise<RewardSource> {
   const refRef = referenceRef ?? ctx.sftRef;
-  if (!refRef) throw inputError(`the implicit reward "${spec}" needs a reference model: write dpo:PATH@REF or give the run's SFT model`, { field });
+  if (!refRef)
+    throw inputError(
+      `the implicit reward "${spec}" needs a reference model: write dpo:PATH@REF or give the run's SFT model`,
+      { field },
+    );
   const [tuned, reference] = [await loadFor(ctx, ref, field), await loadFor(ctx, refRef, field)];
   for (const m of [tuned, reference])
-    if (!m.capabilities.scoring) throw new AlignkitError('capability', `the implicit reward "${spec}" needs exact log-probs, and model "${m.id}" cannot score text`);
+    if (!m.capabilities.scoring)
+      throw new AlignkitError(
+        'capability',
+        `the implicit reward "${spec}" needs exact log-probs, and model "${m.id}" cannot score text`,
+      );
   return {
     spec,
     name: `implicit(${ref})`,

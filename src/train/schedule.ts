@@ -17,9 +17,12 @@ export interface Schedule {
 }
 
 export function checkSchedule(s: Schedule): void {
-  if (!SCHEDULES.includes(s.kind)) throw inputError(`unknown schedule "${s.kind}" (expected ${SCHEDULES.join(', ')})`, { field: 'schedule' });
-  if (!(s.lr >= 0) || !Number.isFinite(s.lr)) throw inputError(`the learning rate must be a non-negative number, got ${s.lr}`, { field: 'lr' });
-  if (!Number.isInteger(s.warmup) || s.warmup < 0) throw inputError(`warmup must be a non-negative integer, got ${s.warmup}`, { field: 'warmup' });
+  if (!SCHEDULES.includes(s.kind))
+    throw inputError(`unknown schedule "${s.kind}" (expected ${SCHEDULES.join(', ')})`, { field: 'schedule' });
+  if (!(s.lr >= 0) || !Number.isFinite(s.lr))
+    throw inputError(`the learning rate must be a non-negative number, got ${s.lr}`, { field: 'lr' });
+  if (!Number.isInteger(s.warmup) || s.warmup < 0)
+    throw inputError(`warmup must be a non-negative integer, got ${s.warmup}`, { field: 'warmup' });
 }
 
 /** The learning rate of optimizer step `step` (0-based). */

@@ -26,8 +26,16 @@ export function sftObjective(): Objective<SftExample> {
     feeds(items, normalizer) {
       const seqs = items.map(sequence);
       const packed = packSequences(seqs);
-      const rows = scoredRows(seqs, items.map((e) => e.promptIds.length), packed.length);
-      return { ...packed.feeds, ...scoredRowFeeds(rows), [TOKEN_WEIGHTS]: floatFeed(new Float32Array(rows.rows.length).fill(1 / normalizer)) };
+      const rows = scoredRows(
+        seqs,
+        items.map((e) => e.promptIds.length),
+        packed.length,
+      );
+      return {
+        ...packed.feeds,
+        ...scoredRowFeeds(rows),
+        [TOKEN_WEIGHTS]: floatFeed(new Float32Array(rows.rows.length).fill(1 / normalizer)),
+      };
     },
     // the loss is the metric (mean token cross-entropy)
     metrics: (items) => ({ sums: {}, count: items.length }),

@@ -35,7 +35,13 @@ export interface TrainGraphOptions {
   name?: string;
 }
 
-export function buildTrainGraph<Item>(cfg: ModelConfig, weights: Weights, trainable: TrainableSpec, objective: Objective<Item>, options: TrainGraphOptions): TrainGraph {
+export function buildTrainGraph<Item>(
+  cfg: ModelConfig,
+  weights: Weights,
+  trainable: TrainableSpec,
+  objective: Objective<Item>,
+  options: TrainGraphOptions,
+): TrainGraph {
   const g = new Graph(options.name ?? `${objective.kind}-${options.gradients ? 'train' : 'eval'}`);
   const o = trainable.lora ? new LoraOps(g) : new TrainingOps(g);
   const ids = g.input(trainInputNames.ids, 'int64', ['B', 'T']);
@@ -43,13 +49,21 @@ export function buildTrainGraph<Item>(cfg: ModelConfig, weights: Weights, traina
   const bias = g.input(trainInputNames.bias, 'float32', ['B', 1, 'T', 'T']);
   const params = new TrainingParameters(o, cfg, weights, trainable);
   const window = slidingWindowOf(cfg);
-  const body = buildBody(o, cfg, params, { ids, positions, bias: window === null ? bias : o.add(bias, slidingWindowBias(o, positions, window)) });
+  const body = buildBody(o, cfg, params, {
+    ids,
+    positions,
+    bias: window === null ? bias : o.add(bias, slidingWindowBias(o, positions, window)),
+  });
   const { loss, outputs } = objective.addLoss({ o, g, cfg, params, hidden: body.hidden });
   g.output(loss, LOSS_OUTPUT);
   for (const [name, v] of Object.entries(outputs)) g.output(v, name);
   const trained = options.gradients ? [...params.trained] : [];
   if (trained.length) {
-    const grads = gradients(o, loss, trained.map((n) => params.inputs.get(n)!));
+    const grads = gradients(
+      o,
+      loss,
+      trained.map((n) => params.inputs.get(n)!),
+    );
     grads.forEach((grad, i) => g.output(grad, gradOutputName(trained[i])));
   }
   pruneGraph(g);

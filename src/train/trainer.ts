@@ -20,7 +20,13 @@ import type { Summary } from '../report/summary.ts';
 import { listCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.ts';
 import { epochBatches } from './data/batches.ts';
 import { initAdapters, mergeAdapters, type LoraConfig } from './lora.ts';
-import { readAdapters, readRewardModel, writeAdapters, writeLanguageModel, writeRewardModel } from './model-directory.ts';
+import {
+  readAdapters,
+  readRewardModel,
+  writeAdapters,
+  writeLanguageModel,
+  writeRewardModel,
+} from './model-directory.ts';
 import type { MetricSums, Objective } from './objective.ts';
 import { clipScale, globalNorm, Optimizer, type OptimizerConfig, type Parameter } from './optimizer.ts';
 import { checkSchedule, learningRate, type ScheduleKind } from './schedule.ts';
@@ -110,12 +116,23 @@ function addMetrics(acc: Accumulated, m: MetricSums): void {
   }
 }
 
-const means = (acc: Accumulated) => Object.fromEntries(Object.entries(acc.sums).map(([k, v]) => [k, v / Math.max(1, acc.counts[k])]));
+const means = (acc: Accumulated) =>
+  Object.fromEntries(Object.entries(acc.sums).map(([k, v]) => [k, v / Math.max(1, acc.counts[k])]));
 
 function fingerprint<Item>(o: TrainOptions<Item>): string {
   return JSON.stringify({
-    objective: o.objective.kind, n: o.train.length, lora: o.lora ?? null, optimizer: o.optimizer, lr: o.lr, schedule: o.schedule, warmup: o.warmup,
-    batchSize: o.batchSize, gradAccum: o.gradAccum, steps: o.steps ?? null, epochs: o.epochs ?? null, seed: o.seed,
+    objective: o.objective.kind,
+    n: o.train.length,
+    lora: o.lora ?? null,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    schedule: o.schedule,
+    warmup: o.warmup,
+    batchSize: o.batchSize,
+    gradAccum: o.gradAccum,
+    steps: o.steps ?? null,
+    epochs: o.epochs ?? null,
+    seed: o.seed,
   });
 }
 
@@ -142,12 +159,17 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
   const metricsFile = join(o.outDir, METRICS_FILE);
   const resumeFrom = o.resume ? listCheckpoints(o.outDir).pop() : undefined;
   if (!o.resume && (existsSync(metricsFile) || listCheckpoints(o.outDir).length)) {
-    throw inputError(`${o.outDir} already holds a training run; pass --resume to continue it or choose another --out`, { field: 'out' });
+    throw inputError(`${o.outDir} already holds a training run; pass --resume to continue it or choose another --out`, {
+      field: 'out',
+    });
   }
   if (resumeFrom) {
     const saved = readCheckpoint(resumeFrom.dir);
     if (saved.state.fingerprint !== state.fingerprint) {
-      throw inputError(`the settings differ from the run being resumed in ${o.outDir} (data size, optimizer, schedule, batch or seed); resume with the same flags`, { field: 'resume' });
+      throw inputError(
+        `the settings differ from the run being resumed in ${o.outDir} (data size, optimizer, schedule, batch or seed); resume with the same flags`,
+        { field: 'resume' },
+      );
     }
     state = saved.state;
     optimizer = new Optimizer(o.optimizer, saved.optimizer);
@@ -157,7 +179,8 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
       for (const [n, t] of a.extra) weights.set(n, t);
     } else {
       const modelDir = join(resumeFrom.dir, FINAL_MODEL_DIR);
-      const loaded = o.modelKind === 'reward-model' ? readRewardModel(modelDir).weights : readHfDirectory(modelDir).weights;
+      const loaded =
+        o.modelKind === 'reward-model' ? readRewardModel(modelDir).weights : readHfDirectory(modelDir).weights;
       for (const [n, t] of loaded) weights.set(n, t);
     }
     const kept = readJsonlForResume<{ step: number }>(metricsFile).filter((r) => r.step <= state.step);
@@ -165,7 +188,12 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
   } else {
     // a run killed before its first checkpoint starts over
     if (existsSync(metricsFile)) rmSync(metricsFile);
-    writeJsonAtomic(join(o.outDir, 'config.json'), { ...o.runConfig, totalSteps, versions: versions(), writtenAt: new Date().toISOString() });
+    writeJsonAtomic(join(o.outDir, 'config.json'), {
+      ...o.runConfig,
+      totalSteps,
+      versions: versions(),
+      writtenAt: new Date().toISOString(),
+    });
   }
 
   // ---- graphs and sessions ----
@@ -173,12 +201,23 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     ? { full: new Set(extras.keys()), lora: { config: o.lora, adapters }, frozen: o.frozen ?? 'input' }
     : { full: new Set(weights.keys()) };
   const trainGraph = buildTrainGraph(cfg, weights, trainable, objective, { gradients: true });
-  const session = await GraphSession.create(trainGraph.graph, `${objective.kind} training graph`, { memoryArena: false });
-  const evalGraph = o.eval?.length ? buildTrainGraph(cfg, weights, trainable, objective, { gradients: false }) : undefined;
-  const evalSession = evalGraph ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, { memoryArena: false }) : undefined;
+  const session = await GraphSession.create(trainGraph.graph, `${objective.kind} training graph`, {
+    memoryArena: false,
+  });
+  const evalGraph = o.eval?.length
+    ? buildTrainGraph(cfg, weights, trainable, objective, { gradients: false })
+    : undefined;
+  const evalSession = evalGraph
+    ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, { memoryArena: false })
+    : undefined;
   const tensorOf = (name: string) => adapters.get(name) ?? weights.get(name)!;
-  const weightFeeds = (g: TrainGraph): Record<string, Feed> => Object.fromEntries(g.weightInputs.map((n) => [n, { dims: tensorOf(n).shape, data: tensorOf(n).data }]));
-  const params: Parameter[] = trainGraph.trained.map((name) => ({ name, shape: tensorOf(name).shape, data: tensorOf(name).data }));
+  const weightFeeds = (g: TrainGraph): Record<string, Feed> =>
+    Object.fromEntries(g.weightInputs.map((n) => [n, { dims: tensorOf(n).shape, data: tensorOf(n).data }]));
+  const params: Parameter[] = trainGraph.trained.map((name) => ({
+    name,
+    shape: tensorOf(name).shape,
+    data: tensorOf(name).data,
+  }));
 
   const evaluate = async (): Promise<Record<string, number>> => {
     const items = o.eval!;
@@ -199,7 +238,13 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     if (o.lora) {
       const extra: Weights = new Map([...trainable.full].map((n) => [n, weights.get(n)!]));
       const save = final ? (o.save ?? 'both') : 'adapter';
-      if (save !== 'merged') writeAdapters(join(dir, FINAL_ADAPTER_DIR), adapters, o.lora, { config: cfg, baseModel: o.model.source, taskType: o.modelKind === 'reward-model' ? 'SEQ_CLS' : 'CAUSAL_LM', extra });
+      if (save !== 'merged')
+        writeAdapters(join(dir, FINAL_ADAPTER_DIR), adapters, o.lora, {
+          config: cfg,
+          baseModel: o.model.source,
+          taskType: o.modelKind === 'reward-model' ? 'SEQ_CLS' : 'CAUSAL_LM',
+          extra,
+        });
       if (save !== 'adapter') writeFullModel(join(dir, FINAL_MODEL_DIR), mergeAdapters(cfg, weights, adapters, o.lora));
     } else {
       writeFullModel(join(dir, FINAL_MODEL_DIR), weights);
@@ -235,7 +280,9 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
         state.batchInEpoch = 0;
         plan = epochBatches(lengths, o.batchSize, o.seed, state.epoch);
       }
-      const micro = plan.slice(state.batchInEpoch, state.batchInEpoch + o.gradAccum).map((b) => b.map((i) => o.train[i]));
+      const micro = plan
+        .slice(state.batchInEpoch, state.batchInEpoch + o.gradAccum)
+        .map((b) => b.map((i) => o.train[i]));
       const normalizer = objective.normalizer(micro.flat());
       const acc: Accumulated = { loss: 0, tokens: 0, sums: {}, counts: {} };
       const grads = new Map<string, Float32Array>();
@@ -259,12 +306,25 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
       const tokensPerSecond = (state.tokens - tokensBefore) / Math.max(1e-9, state.seconds - secondsBefore);
       last = { loss: acc.loss, ...means(acc) };
       report({
-        split: 'train', step: state.step, epoch: state.epoch + state.batchInEpoch / plan.length, learning_rate: lr, grad_norm: norm,
-        tokens: state.tokens, tokens_per_second: tokensPerSecond, elapsed_s: state.seconds, ...last,
+        split: 'train',
+        step: state.step,
+        epoch: state.epoch + state.batchInEpoch / plan.length,
+        learning_rate: lr,
+        grad_norm: norm,
+        tokens: state.tokens,
+        tokens_per_second: tokensPerSecond,
+        elapsed_s: state.seconds,
+        ...last,
       });
       o.onProgress?.({
-        phase: 'train', step: state.step, totalSteps, loss: acc.loss, metrics: means(acc), tokensPerSecond,
-        etaSeconds: ((state.seconds - secondsBefore) / (state.step - (resumeFrom?.step ?? 0))) * (totalSteps - state.step),
+        phase: 'train',
+        step: state.step,
+        totalSteps,
+        loss: acc.loss,
+        metrics: means(acc),
+        tokensPerSecond,
+        etaSeconds:
+          ((state.seconds - secondsBefore) / (state.step - (resumeFrom?.step ?? 0))) * (totalSteps - state.step),
       });
       if (evalSession && o.evalEvery > 0 && state.step % o.evalEvery === 0 && state.step < totalSteps) {
         o.onProgress?.({ phase: 'eval', step: state.step, totalSteps });
@@ -281,7 +341,11 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     }
     checkpoint();
     writeModel(o.outDir, true);
-    const summary = trainingSummary(objective.kind, readJsonlForResume(metricsFile), { totalSteps, lora: o.lora, examples: o.train.length });
+    const summary = trainingSummary(objective.kind, readJsonlForResume(metricsFile), {
+      totalSteps,
+      lora: o.lora,
+      examples: o.train.length,
+    });
     writeJsonAtomic(join(o.outDir, 'summary.json'), summary);
     o.onProgress?.({ phase: 'done', step: state.step, totalSteps, loss: last.loss });
     return {
@@ -306,7 +370,10 @@ function accumulate(grads: Map<string, Float32Array>, g: TrainGraph, out: Record
   for (const name of g.trained) {
     const add = out[gradOutputName(name)].data as Float32Array;
     const sum = grads.get(name);
-    if (!sum) { grads.set(name, add); continue; }
+    if (!sum) {
+      grads.set(name, add);
+      continue;
+    }
     for (let i = 0; i < sum.length; i++) sum[i] += add[i];
   }
 }
@@ -314,30 +381,49 @@ function accumulate(grads: Map<string, Float32Array>, g: TrainGraph, out: Record
 const prefixed = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [`eval/${k}`, v]));
 
 function firstEval(metricsFile: string): Record<string, number> | undefined {
-  const first = readJsonlForResume<Record<string, number | string>>(metricsFile).find((r) => r.split === 'eval' && r.step === 0);
+  const first = readJsonlForResume<Record<string, number | string>>(metricsFile).find(
+    (r) => r.split === 'eval' && r.step === 0,
+  );
   if (!first) return undefined;
-  return Object.fromEntries(Object.entries(first).filter(([k]) => k.startsWith('eval/')).map(([k, v]) => [k.slice(5), v as number]));
+  return Object.fromEntries(
+    Object.entries(first)
+      .filter(([k]) => k.startsWith('eval/'))
+      .map(([k, v]) => [k.slice(5), v as number]),
+  );
 }
 
 function nonFinite(outDir: string, step: number, loss: number, norm: number): AlignkitError {
   const what = !Number.isFinite(loss) ? `the loss is ${loss}` : `the gradient norm is ${norm}`;
   const good = listCheckpoints(outDir).pop();
-  const keep = good ? `the last good checkpoint is ${good.dir} (step ${good.step})` : 'no checkpoint was written before it';
-  return new AlignkitError('numeric', `step ${step}: ${what}; training stopped before applying it (${keep}). Lower --lr, enable --max-grad-norm, or check the data.`);
+  const keep = good
+    ? `the last good checkpoint is ${good.dir} (step ${good.step})`
+    : 'no checkpoint was written before it';
+  return new AlignkitError(
+    'numeric',
+    `step ${step}: ${what}; training stopped before applying it (${keep}). Lower --lr, enable --max-grad-norm, or check the data.`,
+  );
 }
 
 function validate<Item>(o: TrainOptions<Item>): void {
   const positiveInt = (v: number | undefined, flag: string) => {
-    if (v !== undefined && (!Number.isInteger(v) || v <= 0)) throw inputError(`--${flag} must be a positive integer, got ${v}`, { field: flag });
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0))
+      throw inputError(`--${flag} must be a positive integer, got ${v}`, { field: flag });
   };
   positiveInt(o.batchSize, 'batch-size');
   positiveInt(o.gradAccum, 'grad-accum');
   positiveInt(o.steps, 'steps');
-  if (o.epochs !== undefined && !(o.epochs > 0)) throw inputError(`--epochs must be positive, got ${o.epochs}`, { field: 'epochs' });
-  if (!(o.maxGradNorm >= 0)) throw inputError(`--max-grad-norm must be ≥ 0, got ${o.maxGradNorm}`, { field: 'max-grad-norm' });
+  if (o.epochs !== undefined && !(o.epochs > 0))
+    throw inputError(`--epochs must be positive, got ${o.epochs}`, { field: 'epochs' });
+  if (!(o.maxGradNorm >= 0))
+    throw inputError(`--max-grad-norm must be ≥ 0, got ${o.maxGradNorm}`, { field: 'max-grad-norm' });
   if (o.train.length === 0) throw inputError('no training examples');
   if (!o.resume && existsSync(o.outDir)) {
-    const foreign = readdirSync(o.outDir).filter((f) => !/^(config\.json|reference-logps\.json|metrics\.jsonl|checkpoint-\d+)$/.test(f));
-    if (foreign.length) throw inputError(`${o.outDir} is not empty (${foreign.slice(0, 3).join(', ')}); choose a new --out directory`, { field: 'out' });
+    const foreign = readdirSync(o.outDir).filter(
+      (f) => !/^(config\.json|reference-logps\.json|metrics\.jsonl|checkpoint-\d+)$/.test(f),
+    );
+    if (foreign.length)
+      throw inputError(`${o.outDir} is not empty (${foreign.slice(0, 3).join(', ')}); choose a new --out directory`, {
+        field: 'out',
+      });
   }
 }

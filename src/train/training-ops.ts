@@ -53,7 +53,9 @@ export class TrainingOps extends Ops {
 
   override layerNorm(x: Value, weight: Value, bias: Value, eps: number): Value {
     const centered = this.sub(x, this.reduceMean(x, [-1]));
-    const rstd = this.reciprocal(this.sqrt(this.add(this.reduceMean(this.mul(centered, centered), [-1]), this.scalar(eps))));
+    const rstd = this.reciprocal(
+      this.sqrt(this.add(this.reduceMean(this.mul(centered, centered), [-1]), this.scalar(eps))),
+    );
     const xhat = this.mul(centered, rstd);
     const y = this.add(this.mul(xhat, weight), bias);
     defineGradient(this.g, y, {

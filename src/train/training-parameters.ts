@@ -32,17 +32,26 @@ export class TrainingParameters implements ParameterSource {
   private readonly linears = new Map<string, Value>();
   private readonly loraTargets: Set<string>;
 
-  constructor(private readonly o: Ops, private readonly cfg: ModelConfig, private readonly weights: Weights, private readonly spec: TrainableSpec) {
+  constructor(
+    private readonly o: Ops,
+    private readonly cfg: ModelConfig,
+    private readonly weights: Weights,
+    private readonly spec: TrainableSpec,
+  ) {
     const g: Graph = o.g;
     this.frozenSource = initializerSource(g, weights);
     this.loraTargets = new Set(spec.lora ? loraTargetWeights(weights, spec.lora.config) : []);
-    if (this.loraTargets.size && !(o instanceof LoraOps)) throw new AlignkitError('internal', 'LoRA training graphs need LoraOps');
+    if (this.loraTargets.size && !(o instanceof LoraOps))
+      throw new AlignkitError('internal', 'LoRA training graphs need LoraOps');
   }
 
-  has(name: string): boolean { return this.weights.has(name); }
+  has(name: string): boolean {
+    return this.weights.has(name);
+  }
 
   tensor(name: string): Value {
-    if (this.loraTargets.has(name) && isConv1d(this.cfg, name)) return this.adapted(name, this.frozenSource.tensor(name), () => this.input(name, false));
+    if (this.loraTargets.has(name) && isConv1d(this.cfg, name))
+      return this.adapted(name, this.frozenSource.tensor(name), () => this.input(name, false));
     return this.plain(name);
   }
 
@@ -69,7 +78,11 @@ export class TrainingParameters implements ParameterSource {
     return this.isInput(name) ? this.input(name, this.spec.full.has(name)) : this.frozenSource.tensor(name);
   }
 
-  private input(name: string, trained: boolean, tensor = this.weights.get(name) ?? this.spec.lora?.adapters.get(name)): Value {
+  private input(
+    name: string,
+    trained: boolean,
+    tensor = this.weights.get(name) ?? this.spec.lora?.adapters.get(name),
+  ): Value {
     const hit = this.inputs.get(name);
     if (hit) return hit;
     if (!tensor) throw new AlignkitError('format', `missing weight ${name}`);

@@ -38,10 +38,14 @@ export function valueObjective(): Objective<ValueExample> {
     feeds(items, normalizer) {
       const seqs = this.sequences(items);
       const packed = packSequences(seqs);
-      const rows: number[] = [], targets: number[] = [];
+      const rows: number[] = [],
+        targets: number[] = [];
       items.forEach((e, b) => {
         // prefix y≤t ends at sequence position promptIds.length + t − 1, for t = 1..|y|
-        for (let t = 1; t <= e.responseIds.length; t++) { rows.push(b * packed.length + e.promptIds.length + t - 1); targets.push(e.reward); }
+        for (let t = 1; t <= e.responseIds.length; t++) {
+          rows.push(b * packed.length + e.promptIds.length + t - 1);
+          targets.push(e.reward);
+        }
       });
       return {
         ...packed.feeds,
@@ -52,7 +56,9 @@ export function valueObjective(): Objective<ValueExample> {
     },
     metrics(items, fetched) {
       const values = fetched[names.values].data as Float32Array;
-      let sq = 0, lastSq = 0, r = 0;
+      let sq = 0,
+        lastSq = 0,
+        r = 0;
       items.forEach((e) => {
         for (let t = 1; t <= e.responseIds.length; t++, r++) {
           const d = values[r] - e.reward;
@@ -60,7 +66,11 @@ export function valueObjective(): Objective<ValueExample> {
           if (t === e.responseIds.length) lastSq += d * d;
         }
       });
-      return { sums: { mse: sq, 'mse/full_response': lastSq }, counts: { mse: values.length, 'mse/full_response': items.length }, count: items.length };
+      return {
+        sums: { mse: sq, 'mse/full_response': lastSq },
+        counts: { mse: values.length, 'mse/full_response': items.length },
+        count: items.length,
+      };
     },
   };
 }

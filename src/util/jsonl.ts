@@ -43,7 +43,14 @@ export function readJsonlForResume<T = unknown>(path: string): T[] {
       throw inputError(`malformed JSON (${(e as Error).message})`, { file: path, line: i + 1 });
     }
   }
-  if (goodBytes !== Buffer.byteLength(text)) writeFileSync(path, lines.slice(0, good.length).map((l) => l + '\n').join(''));
+  if (goodBytes !== Buffer.byteLength(text))
+    writeFileSync(
+      path,
+      lines
+        .slice(0, good.length)
+        .map((l) => l + '\n')
+        .join(''),
+    );
   return good;
 }
 

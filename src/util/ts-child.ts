@@ -12,8 +12,13 @@ export function runTsChild<T>(script: URL, args: readonly string[], what: string
     const child = fork(fileURLToPath(script), [...args], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
     let answered = false;
-    child.stderr?.on('data', (d) => { stderr += d; });
-    child.once('message', (m) => { answered = true; resolve(m as T); });
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    child.once('message', (m) => {
+      answered = true;
+      resolve(m as T);
+    });
     child.once('exit', (code) => {
       if (!answered || code !== 0) reject(new Error(`${what} exited with ${code}: ${stderr.slice(-500)}`));
     });

@@ -15,17 +15,34 @@ import { join } from 'node:path';
 
 export const GSM8K_TEST = join(import.meta.dirname, '..', '..', 'data', 'gsm8k', 'test.jsonl');
 
-export interface GsmRecord { question: string; answer: string }
-export interface FixtureItem { idx: number; cate0: string; cate1: string; cate2: string; question: string; answer: string; grade: string }
+export interface GsmRecord {
+  question: string;
+  answer: string;
+}
+export interface FixtureItem {
+  idx: number;
+  cate0: string;
+  cate1: string;
+  cate2: string;
+  question: string;
+  answer: string;
+  grade: string;
+}
 
 /** Keyword rules, in priority order: [cate0/cate1/cate2, pattern]. */
 export const KEYWORD_RULES: [string, RegExp][] = [
   ['Expressions/Age problems/Ages', /years old|\bages?\b|older than|younger than/i],
   ['statistics/Averages/Mean', /\baverage\b|\bmean\b/i],
   ['Calculate/Percents/Percent of a number', /percent|%/i],
-  ['Calculate/Fractions/Fractions of a quantity', /\bhalf\b|\bthirds?\b|\bquarters?\b|\bfifths?\b|fraction|\b\d+\/\d+\b/i],
+  [
+    'Calculate/Fractions/Fractions of a quantity',
+    /\bhalf\b|\bthirds?\b|\bquarters?\b|\bfifths?\b|fraction|\b\d+\/\d+\b/i,
+  ],
   ['Measurement/Distance/Distance and speed', /\bmiles?\b|\bkm\b|kilomet|\bmph\b|\bspeed\b/i],
-  ['geometry/Area and perimeter/Rectangles', /\barea\b|perimeter|square (feet|foot|meters?|inches|yards?)|rectangle|\bwidth\b/i],
+  [
+    'geometry/Area and perimeter/Rectangles',
+    /\barea\b|perimeter|square (feet|foot|meters?|inches|yards?)|rectangle|\bwidth\b/i,
+  ],
   ['Measurement/Time/Elapsed time', /\bminutes?\b|\bhours?\b|\bseconds\b/i],
   ['Calculate/Money/Prices and totals', /\$|dollars?|\bcents?\b|\bcosts?\b|\bprices?\b/i],
 ];
@@ -38,7 +55,10 @@ export function keywordConcept(question: string): string {
 export const finalAnswer = (solution: string) => solution.split('####').pop()!.trim().replace(/,/g, '');
 
 export function readGsm8k(): GsmRecord[] {
-  return readFileSync(GSM8K_TEST, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as GsmRecord);
+  return readFileSync(GSM8K_TEST, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as GsmRecord);
 }
 
 /** Hand-written Chinese items (synthetic), two concepts. */
@@ -89,6 +109,9 @@ export const haveGsm8k = () => existsSync(GSM8K_TEST);
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
   const out = process.argv[2];
-  if (!out) { console.error('usage: node --import tsx test/helpers/concept-fixture.ts OUT_DIR [SIZE]'); process.exit(1); }
+  if (!out) {
+    console.error('usage: node --import tsx test/helpers/concept-fixture.ts OUT_DIR [SIZE]');
+    process.exit(1);
+  }
   console.log(writeFixture(out, process.argv[3] ? Number(process.argv[3]) : undefined));
 }

@@ -7,7 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlignkitError } from '../../src/errors.ts';
-import { emptyUsage, type Capabilities, type LanguageModel, type Sample, type SampleRequest } from '../../src/lm/language-model.ts';
+import {
+  emptyUsage,
+  type Capabilities,
+  type LanguageModel,
+  type Sample,
+  type SampleRequest,
+} from '../../src/lm/language-model.ts';
 import type { ChatMessage, Tokenizer } from '../../src/tokenizers/tokenizer.ts';
 
 export class CharTokenizer implements Tokenizer {
@@ -16,10 +22,17 @@ export class CharTokenizer implements Tokenizer {
   readonly eosId = null;
   readonly padId = 0;
   readonly hasChatTemplate = true;
-  encode(text: string): number[] { return [...text].map((c) => c.codePointAt(0)! % 65536); }
-  decode(ids: readonly number[]): string { return String.fromCodePoint(...ids); }
+  encode(text: string): number[] {
+    return [...text].map((c) => c.codePointAt(0)! % 65536);
+  }
+  decode(ids: readonly number[]): string {
+    return String.fromCodePoint(...ids);
+  }
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
-    return messages.map((m) => `<|${m.role}|>\n${m.content}\n`).join('') + (options.addGenerationPrompt ? '<|assistant|>\n' : '');
+    return (
+      messages.map((m) => `<|${m.role}|>\n${m.content}\n`).join('') +
+      (options.addGenerationPrompt ? '<|assistant|>\n' : '')
+    );
   }
 }
 
@@ -33,13 +46,24 @@ export interface ScriptedOptions {
 /** A LanguageModel whose reply to a prompt is `reply(prompt, request)`; counts calls and peak concurrency. */
 export class ScriptedModel implements LanguageModel {
   readonly tokenizer = new CharTokenizer();
-  readonly capabilities: Capabilities = { fullLogits: false, topLogprobs: 0, scoring: false, hiddenStates: false, tokenIds: false, maxContext: 1 << 20 };
+  readonly capabilities: Capabilities = {
+    fullLogits: false,
+    topLogprobs: 0,
+    scoring: false,
+    hiddenStates: false,
+    tokenIds: false,
+    maxContext: 1 << 20,
+  };
   readonly usage = emptyUsage();
   calls = 0;
   inFlight = 0;
   peakInFlight = 0;
   prompts: string[] = [];
-  constructor(readonly id: string, private readonly reply: (prompt: string, req: SampleRequest) => string, private readonly options: ScriptedOptions = {}) {}
+  constructor(
+    readonly id: string,
+    private readonly reply: (prompt: string, req: SampleRequest) => string,
+    private readonly options: ScriptedOptions = {},
+  ) {}
 
   async sample(req: SampleRequest): Promise<Sample[]> {
     this.calls++;
@@ -48,7 +72,8 @@ export class ScriptedModel implements LanguageModel {
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
       if (this.options.async) await new Promise((r) => setTimeout(r, 2));
-      if (this.options.failFromCall !== undefined && call >= this.options.failFromCall) throw new AlignkitError('backend', `${this.id}: server unavailable (injected)`);
+      if (this.options.failFromCall !== undefined && call >= this.options.failFromCall)
+        throw new AlignkitError('backend', `${this.id}: server unavailable (injected)`);
       const prompt = typeof req.prompt === 'string' ? req.prompt : this.tokenizer.decode(req.prompt);
       this.prompts.push(prompt);
       const text = this.reply(prompt, req);
@@ -57,8 +82,12 @@ export class ScriptedModel implements LanguageModel {
       this.inFlight--;
     }
   }
-  async score(): Promise<never> { throw new AlignkitError('capability', 'scripted model cannot score'); }
-  async open(): Promise<never> { throw new AlignkitError('capability', 'scripted model has no decode state'); }
+  async score(): Promise<never> {
+    throw new AlignkitError('capability', 'scripted model cannot score');
+  }
+  async open(): Promise<never> {
+    throw new AlignkitError('capability', 'scripted model has no decode state');
+  }
   async dispose(): Promise<void> {}
 }
 

@@ -45,7 +45,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     let body: any;
-    try { body = raw ? JSON.parse(raw) : undefined; } catch { body = raw; }
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+    }
     const request: SeenRequest = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0], body };
     seen.push(request);
     const at = queued.findIndex((q) => q.match(request));
@@ -56,7 +60,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           const headers: Record<string, string> = { 'content-type': 'application/json' };
           if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
           res.writeHead(fault.status, headers);
-          res.end(fault.body ?? JSON.stringify({ error: { message: `injected ${fault.status}`, type: 'server_error' } }));
+          res.end(
+            fault.body ?? JSON.stringify({ error: { message: `injected ${fault.status}`, type: 'server_error' } }),
+          );
           return;
         }
         case 'reset':
@@ -86,9 +92,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     }
     const headers: Record<string, string> = {};
     for (const h of ['content-type', 'authorization']) if (req.headers[h]) headers[h] = String(req.headers[h]);
-    const upstreamResponse = await fetch(upstream + (req.url ?? '/'), { method: req.method, headers, body: raw || undefined });
+    const upstreamResponse = await fetch(upstream + (req.url ?? '/'), {
+      method: req.method,
+      headers,
+      body: raw || undefined,
+    });
     const text = await upstreamResponse.text();
-    res.writeHead(upstreamResponse.status, { 'content-type': upstreamResponse.headers.get('content-type') ?? 'application/json' });
+    res.writeHead(upstreamResponse.status, {
+      'content-type': upstreamResponse.headers.get('content-type') ?? 'application/json',
+    });
     res.end(text);
   };
 

@@ -25,17 +25,44 @@ export function gpt2TokenizerJson(): TokenizerJson {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: GPT2_EOS_ID, content: GPT2_EOS, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
+    added_tokens: [
+      {
+        id: GPT2_EOS_ID,
+        content: GPT2_EOS,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: true,
+        special: true,
+      },
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
     post_processor: { type: 'ByteLevel', ...byteLevel, trim_offsets: false },
     decoder: { type: 'ByteLevel', ...byteLevel },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges,
+    },
   };
 }
 
 export function gpt2TokenizerConfig(): TokenizerConfigJson {
-  return { tokenizer_class: 'GPT2Tokenizer', bos_token: GPT2_EOS, eos_token: GPT2_EOS, unk_token: GPT2_EOS, add_prefix_space: false, model_max_length: 1024 };
+  return {
+    tokenizer_class: 'GPT2Tokenizer',
+    bos_token: GPT2_EOS,
+    eos_token: GPT2_EOS,
+    unk_token: GPT2_EOS,
+    add_prefix_space: false,
+    model_max_length: 1024,
+  };
 }
 
 /** Writes tokenizer.json, tokenizer_config.json and special_tokens_map.json into `dir`. */

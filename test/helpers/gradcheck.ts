@@ -25,7 +25,14 @@ export interface GradCheckResult {
   checked: number;
 }
 
-const dtypeOf = (d: TensorData) => (d instanceof Float32Array ? 'float32' : d instanceof BigInt64Array ? 'int64' : d instanceof Int32Array ? 'int32' : 'bool');
+const dtypeOf = (d: TensorData) =>
+  d instanceof Float32Array
+    ? 'float32'
+    : d instanceof BigInt64Array
+      ? 'int64'
+      : d instanceof Int32Array
+        ? 'int32'
+        : 'bool';
 
 export async function gradCheck(
   inputs: Record<string, CheckInput>,
@@ -42,21 +49,34 @@ export async function gradCheck(
     const v: Record<string, Value> = {};
     for (const n of names) {
       const inp = inputs[n];
-      v[n] = g.input(n, dtypeOf(inp.data), inp.shape.map((d, i) => (inp.symbolic?.includes(i) ? `${n}_d${i}` : d)));
+      v[n] = g.input(
+        n,
+        dtypeOf(inp.data),
+        inp.shape.map((d, i) => (inp.symbolic?.includes(i) ? `${n}_d${i}` : d)),
+      );
     }
     const y = build(o, v);
     g.output(y, '__out');
     if (withGrads) {
       const r = g.input('r', 'float32', [...yShape!]);
-      const loss = o.reduceSum(o.mul(y, r), y.shape.map((_, i) => i), false);
-      const grads = gradients(o, loss, wrtNames.map((n) => v[n]));
+      const loss = o.reduceSum(
+        o.mul(y, r),
+        y.shape.map((_, i) => i),
+        false,
+      );
+      const grads = gradients(
+        o,
+        loss,
+        wrtNames.map((n) => v[n]),
+      );
       grads.forEach((gr, i) => g.output(gr, `grad_${wrtNames[i]}`));
     }
     pruneGraph(g);
     return g;
   };
 
-  const feedsOf = (data: Record<string, TensorData>) => Object.fromEntries(names.map((n) => [n, { dims: inputs[n].shape, data: data[n] }]));
+  const feedsOf = (data: Record<string, TensorData>) =>
+    Object.fromEntries(names.map((n) => [n, { dims: inputs[n].shape, data: data[n] }]));
   const base = Object.fromEntries(names.map((n) => [n, inputs[n].data]));
   const fwd = await GraphSession.create(make(false), 'forward');
   const y0 = (await fwd.run(feedsOf(base), ['__out'])).__out;
@@ -72,7 +92,9 @@ export async function gradCheck(
     return s;
   };
 
-  let worst = 0, where = '', checked = 0;
+  let worst = 0,
+    where = '',
+    checked = 0;
   for (const n of wrtNames) {
     const x = inputs[n].data as Float32Array;
     const grad = analytic[`grad_${n}`].data as Float32Array;
@@ -80,12 +102,18 @@ export async function gradCheck(
     const count = Math.min(x.length, options.maxEntries ?? x.length);
     for (let k = 0; k < count; k++) {
       const i = count === x.length ? k : rng.int(x.length);
-      const plus = Float32Array.from(x); plus[i] += h;
-      const minus = Float32Array.from(x); minus[i] -= h;
-      const numeric = ((await objective({ ...base, [n]: plus })) - (await objective({ ...base, [n]: minus }))) / (plus[i] - minus[i]);
+      const plus = Float32Array.from(x);
+      plus[i] += h;
+      const minus = Float32Array.from(x);
+      minus[i] -= h;
+      const numeric =
+        ((await objective({ ...base, [n]: plus })) - (await objective({ ...base, [n]: minus }))) / (plus[i] - minus[i]);
       const err = Math.abs(grad[i] - numeric) / Math.max(1, Math.abs(numeric));
       checked++;
-      if (err > worst) { worst = err; where = `${n}[${i}]: analytic ${grad[i]}, numeric ${numeric}`; }
+      if (err > worst) {
+        worst = err;
+        where = `${n}[${i}]: analytic ${grad[i]}, numeric ${numeric}`;
+      }
     }
   }
   await fwd.release();

@@ -9,13 +9,27 @@ export interface HarnessInput {
 }
 
 /** Builds a one-output graph over the given inputs, runs it on onnxruntime, returns the output. */
-export async function runGraph(inputs: Record<string, HarnessInput>, build: (o: Ops, v: Record<string, Value>) => Value): Promise<{ dims: readonly number[]; data: TensorData }> {
+export async function runGraph(
+  inputs: Record<string, HarnessInput>,
+  build: (o: Ops, v: Record<string, Value>) => Value,
+): Promise<{ dims: readonly number[]; data: TensorData }> {
   const g = new Graph('harness');
   const o = new Ops(g);
   const values: Record<string, Value> = {};
   for (const [name, inp] of Object.entries(inputs)) {
-    const dtype = inp.data instanceof Float32Array ? 'float32' : inp.data instanceof BigInt64Array ? 'int64' : inp.data instanceof Int32Array ? 'int32' : 'bool';
-    values[name] = g.input(name, dtype, inp.shape.map((d, i) => (i === 0 ? 'B' + name : d)));
+    const dtype =
+      inp.data instanceof Float32Array
+        ? 'float32'
+        : inp.data instanceof BigInt64Array
+          ? 'int64'
+          : inp.data instanceof Int32Array
+            ? 'int32'
+            : 'bool';
+    values[name] = g.input(
+      name,
+      dtype,
+      inp.shape.map((d, i) => (i === 0 ? 'B' + name : d)),
+    );
   }
   g.output(build(o, values), 'y');
   const session = await GraphSession.create(g, 'harness');

@@ -12,18 +12,30 @@ import { createRng } from '../../src/util/random.ts';
 
 export const STORIES = 'data/stories260K/stories260K.bin';
 export const STORIES_TOKENIZER = 'data/stories260K/tok512.bin';
-export const storiesMissing: string | false = existsSync(STORIES) && existsSync(STORIES_TOKENIZER) ? false : 'needs data/stories260K (stories260K.bin, tok512.bin)';
+export const storiesMissing: string | false =
+  existsSync(STORIES) && existsSync(STORIES_TOKENIZER) ? false : 'needs data/stories260K (stories260K.bin, tok512.bin)';
 
 export const loadStories = () => loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
 
 /** The model as a black box: text prompts in, sampled text out (no ids, no log-probs, no scoring). */
 export function textOnly(model: LanguageModel): LanguageModel {
-  const refuse = () => { throw new AlignkitError('capability', 'text-only test model'); };
+  const refuse = () => {
+    throw new AlignkitError('capability', 'text-only test model');
+  };
   return {
     id: `${model.id} (text only)`,
     tokenizer: model.tokenizer,
-    capabilities: { ...model.capabilities, fullLogits: false, tokenIds: false, scoring: false, topLogprobs: 0, hiddenStates: false },
-    get usage() { return model.usage; },
+    capabilities: {
+      ...model.capabilities,
+      fullLogits: false,
+      tokenIds: false,
+      scoring: false,
+      topLogprobs: 0,
+      hiddenStates: false,
+    },
+    get usage() {
+      return model.usage;
+    },
     async sample(req) {
       if (typeof req.prompt !== 'string') refuse();
       return (await model.sample(req)).map((s) => ({ ...s, tokens: [] }));
@@ -40,19 +52,27 @@ export function permutedVocabulary(model: LanguageModel, seed = 1): LanguageMode
   const rest = Array.from({ length: V - 3 }, (_, i) => i + 3);
   const perm = [0, 1, 2, ...createRng(seed).shuffle(rest)]; // old id -> new id
   const inv = new Array<number>(V);
-  perm.forEach((to, from) => { inv[to] = from; });
+  perm.forEach((to, from) => {
+    inv[to] = from;
+  });
   const toNew = (ids: readonly number[]) => ids.map((i) => perm[i]);
   const toOld = (ids: readonly number[]) => ids.map((i) => inv[i]);
   const mapPrompt = (p: Prompt): Prompt => (typeof p === 'string' ? p : toOld(p));
   const t = model.tokenizer;
   const tokenizer: Tokenizer = {
-    vocabSize: V, bosId: t.bosId, eosId: t.eosId, padId: t.padId, hasChatTemplate: t.hasChatTemplate,
+    vocabSize: V,
+    bosId: t.bosId,
+    eosId: t.eosId,
+    padId: t.padId,
+    hasChatTemplate: t.hasChatTemplate,
     encode: (text, o) => toNew(t.encode(text, o)),
     decode: (ids, o) => t.decode(toOld(ids), o),
     applyChatTemplate: (m, o) => t.applyChatTemplate(m, o),
   };
   const wrap = (s: DecodeState): DecodeState => ({
-    get size() { return s.size; },
+    get size() {
+      return s.size;
+    },
     tokens: (i) => toNew(s.tokens(i)),
     async nextLogprobs(): Promise<LogprobMatrix> {
       const m = await s.nextLogprobs();
@@ -68,9 +88,17 @@ export function permutedVocabulary(model: LanguageModel, seed = 1): LanguageMode
     id: `${model.id} (permuted vocabulary)`,
     tokenizer,
     capabilities: model.capabilities,
-    get usage() { return model.usage; },
-    sample: async (req) => (await model.sample({ ...req, prompt: mapPrompt(req.prompt) })).map((s) => ({ ...s, tokens: toNew(s.tokens) })),
-    score: async (items) => (await model.score(items.map((it) => ({ prefix: mapPrompt(it.prefix), continuation: mapPrompt(it.continuation) })))).map((r) => ({ ...r, tokens: toNew(r.tokens) })),
+    get usage() {
+      return model.usage;
+    },
+    sample: async (req) =>
+      (await model.sample({ ...req, prompt: mapPrompt(req.prompt) })).map((s) => ({ ...s, tokens: toNew(s.tokens) })),
+    score: async (items) =>
+      (
+        await model.score(
+          items.map((it) => ({ prefix: mapPrompt(it.prefix), continuation: mapPrompt(it.continuation) })),
+        )
+      ).map((r) => ({ ...r, tokens: toNew(r.tokens) })),
     open: async (prefixes, o) => wrap(await model.open(prefixes.map(toOld), o)),
     dispose: () => model.dispose(),
   };

@@ -3,7 +3,12 @@
  * Deterministic: the same options and seed give the same bytes.
  */
 import type { ModelConfig } from '../../src/models/config.ts';
-import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../../src/models/half-precision.ts';
+import {
+  bfloat16ToFloat32,
+  float16ToFloat32,
+  float32ToBfloat16,
+  float32ToFloat16,
+} from '../../src/models/half-precision.ts';
 import { writeHfDirectory } from '../../src/models/hf-directory.ts';
 import type { SaveDtype } from '../../src/models/safetensors.ts';
 import type { Weights } from '../../src/models/weights.ts';
@@ -95,7 +100,8 @@ export function randomGpt2Config(o: RandomModelOptions = {}): ModelConfig {
 }
 
 /** Every tensor `cfg` needs: norms 1, norm biases 0, the rest (biases included) normal(0, std). */
-export const randomWeights = (cfg: ModelConfig, seed = 0, std = 0.05): Weights => randomInitWeights(cfg, seed, std, { randomBiases: true });
+export const randomWeights = (cfg: ModelConfig, seed = 0, std = 0.05): Weights =>
+  randomInitWeights(cfg, seed, std, { randomBiases: true });
 
 /** Rounds float32 weights to what a file of `dtype` holds, so tests compare with what a loader sees. */
 function roundTo(weights: Weights, dtype: SaveDtype | undefined): void {

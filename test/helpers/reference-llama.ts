@@ -11,7 +11,10 @@ export class ReferenceLlama {
   private readonly values: Float64Array[][] = [];
   private position = 0;
 
-  constructor(private readonly cfg: ModelConfig, private readonly weights: Weights) {
+  constructor(
+    private readonly cfg: ModelConfig,
+    private readonly weights: Weights,
+  ) {
     if (cfg.family !== 'llama') throw new Error('ReferenceLlama is for the llama family');
     for (let l = 0; l < cfg.numLayers; l++) {
       this.keys.push([]);
@@ -92,7 +95,10 @@ export class ReferenceLlama {
         const window = this.cfg.slidingWindow;
         for (let t = 0; t < steps; t++) {
           // a query at position p sees the keys at p − window + 1 … p
-          if (window !== null && this.position - t >= window) { scores[t] = -Infinity; continue; }
+          if (window !== null && this.position - t >= window) {
+            scores[t] = -Infinity;
+            continue;
+          }
           let s = 0;
           for (let i = 0; i < hd; i++) s += q[head * hd + i] * this.keys[l][t][kvHead * hd + i];
           scores[t] = s / Math.sqrt(hd);

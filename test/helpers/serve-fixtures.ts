@@ -16,7 +16,10 @@ export function loadStories(): Promise<LanguageModel> {
 type After = { after: (fn: () => Promise<void> | void) => void };
 
 /** stories260K (in this process) behind a gateway on a free loopback port; both go away after the test. */
-export async function storiesGateway(t: After, options: Partial<GatewayOptions> = {}): Promise<{ gateway: Gateway; model: LanguageModel }> {
+export async function storiesGateway(
+  t: After,
+  options: Partial<GatewayOptions> = {},
+): Promise<{ gateway: Gateway; model: LanguageModel }> {
   const model = await loadStories();
   const gateway = await startGateway({ models: [serveModel('stories', model)], port: 0, ...options });
   t.after(async () => {
@@ -26,11 +29,23 @@ export async function storiesGateway(t: After, options: Partial<GatewayOptions> 
   return { gateway, model };
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await response.text();
   let parsed: any = text;
-  try { parsed = JSON.parse(text); } catch { /* keep the text */ }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* keep the text */
+  }
   return { status: response.status, body: parsed, headers: response.headers };
 }
 
@@ -47,7 +62,9 @@ export function stalledModel(model: LanguageModel): { model: LanguageModel; rele
       id: `${model.id} (stalled)`,
       tokenizer: model.tokenizer,
       capabilities: { ...model.capabilities, fullLogits: false },
-      get usage() { return model.usage; },
+      get usage() {
+        return model.usage;
+      },
       sample: async () => {
         await released;
         return [];

@@ -14,7 +14,10 @@ export const hhMissing: string | false = existsSync(HH_HARMLESS) ? false : `need
 export const longTests = process.env.ALIGNKIT_LONG_TESTS === '1';
 
 export function tinyStories(): string[] {
-  return readFileSync(TINYSTORIES, 'utf8').split(/\n\s*\n/).map((s) => s.replace(/\s+/g, ' ').trim()).filter((s) => s.length > 40);
+  return readFileSync(TINYSTORIES, 'utf8')
+    .split(/\n\s*\n/)
+    .map((s) => s.replace(/\s+/g, ' ').trim())
+    .filter((s) => s.length > 40);
 }
 
 export function writeJsonl(path: string, rows: readonly unknown[]): string {
@@ -40,10 +43,16 @@ const SAD = [
 ];
 
 /** Story openings (the first two sentences) with a happy (chosen) and a sad (rejected) ending. */
-export function happySadPairs(stories: readonly string[], seed: number): { prompt: string; chosen: string; rejected: string }[] {
+export function happySadPairs(
+  stories: readonly string[],
+  seed: number,
+): { prompt: string; chosen: string; rejected: string }[] {
   const rng = createRng(seed);
   return stories.map((s) => {
-    const opening = s.split(/(?<=[.!?])\s+/).slice(0, 2).join(' ');
+    const opening = s
+      .split(/(?<=[.!?])\s+/)
+      .slice(0, 2)
+      .join(' ');
     return { prompt: opening, chosen: HAPPY[rng.int(HAPPY.length)], rejected: SAD[rng.int(SAD.length)] };
   });
 }
@@ -54,6 +63,12 @@ export function happySadPairs(stories: readonly string[], seed: number): { promp
  * response once the shared prompt is taken off, which the loader rejects).
  */
 export function harmlessPairs(): { chosen: string; rejected: string }[] {
-  const rows: { chosen: string; rejected: string }[] = gunzipSync(readFileSync(HH_HARMLESS)).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return rows.filter((r) => !r.chosen.trimEnd().startsWith(r.rejected.trimEnd()) && !r.rejected.trimEnd().startsWith(r.chosen.trimEnd()));
+  const rows: { chosen: string; rejected: string }[] = gunzipSync(readFileSync(HH_HARMLESS))
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  return rows.filter(
+    (r) => !r.chosen.trimEnd().startsWith(r.rejected.trimEnd()) && !r.rejected.trimEnd().startsWith(r.chosen.trimEnd()),
+  );
 }

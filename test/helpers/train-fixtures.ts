@@ -31,7 +31,11 @@ export function preferencePairs(vocab: number, seed = 2, refs = true): Preferenc
     { ...at, promptIds: [1, ...ids(3)], chosenIds: [...ids(3), 2], rejectedIds: [...ids(5), 2] },
     { ...at, promptIds: [1, ...ids(2)], chosenIds: [...ids(4), 2], rejectedIds: [...ids(2), 2] },
   ];
-  if (refs) pairs.forEach((p, i) => { p.refChosen = -8 - i; p.refRejected = -9 + i; });
+  if (refs)
+    pairs.forEach((p, i) => {
+      p.refChosen = -8 - i;
+      p.refRejected = -9 + i;
+    });
   return pairs;
 }
 
@@ -45,7 +49,14 @@ export interface DirectionalCheck {
  * For each trained tensor, the derivative of the loss along a random unit direction in that
  * tensor: analytic (gradient · direction) and central differences of the evaluation graph.
  */
-export async function directionalChecks<Item>(cfg: ModelConfig, weights: Weights, spec: TrainableSpec, objective: Objective<Item>, items: Item[], h = 0.02): Promise<DirectionalCheck[]> {
+export async function directionalChecks<Item>(
+  cfg: ModelConfig,
+  weights: Weights,
+  spec: TrainableSpec,
+  objective: Objective<Item>,
+  items: Item[],
+  h = 0.02,
+): Promise<DirectionalCheck[]> {
   const trainGraph = buildTrainGraph(cfg, weights, spec, objective, { gradients: true });
   const evalGraph = buildTrainGraph(cfg, weights, spec, objective, { gradients: false });
   const train = await GraphSession.create(trainGraph.graph, 'train');
@@ -54,7 +65,12 @@ export async function directionalChecks<Item>(cfg: ModelConfig, weights: Weights
   const batch = objective.feeds(items, objective.normalizer(items));
   const feeds = (over: Map<string, Float32Array> = new Map()): Record<string, Feed> => ({
     ...batch,
-    ...Object.fromEntries(trainGraph.weightInputs.map((n) => [n, { dims: tensors.get(n)!.shape, data: over.get(n) ?? tensors.get(n)!.data }])),
+    ...Object.fromEntries(
+      trainGraph.weightInputs.map((n) => [
+        n,
+        { dims: tensors.get(n)!.shape, data: over.get(n) ?? tensors.get(n)!.data },
+      ]),
+    ),
   });
   const out = await train.run(feeds());
   const rng = createRng(11);
@@ -63,12 +79,17 @@ export async function directionalChecks<Item>(cfg: ModelConfig, weights: Weights
     const x = tensors.get(name)!.data;
     const u = Float32Array.from(x, () => rng.normal());
     const norm = Math.hypot(...u);
-    u.forEach((v, i) => { u[i] = v / norm; });
+    u.forEach((v, i) => {
+      u[i] = v / norm;
+    });
     const grad = out[gradOutputName(name)].data as Float32Array;
     assert.equal(grad.length, x.length, `gradient of ${name} has the tensor's size`);
     let analytic = 0;
     for (let i = 0; i < u.length; i++) analytic += grad[i] * u[i];
-    const lossAt = async (s: number) => (await evaluate.run(feeds(new Map([[name, Float32Array.from(x, (v, i) => v + s * h * u[i])]])), [LOSS_OUTPUT]))[LOSS_OUTPUT].data[0] as number;
+    const lossAt = async (s: number) =>
+      (await evaluate.run(feeds(new Map([[name, Float32Array.from(x, (v, i) => v + s * h * u[i])]])), [LOSS_OUTPUT]))[
+        LOSS_OUTPUT
+      ].data[0] as number;
     checks.push({ name, analytic, numeric: ((await lossAt(1)) - (await lossAt(-1))) / (2 * h) });
   }
   await train.release();
@@ -81,6 +102,9 @@ export function assertDirectional(checks: readonly DirectionalCheck[], label: st
   assert.ok(checks.length > 0, `${label}: no trained tensors`);
   for (const c of checks) {
     const err = Math.abs(c.analytic - c.numeric);
-    assert.ok(err <= rel * Math.abs(c.numeric) + abs, `${label} ${c.name}: analytic ${c.analytic}, numeric ${c.numeric}`);
+    assert.ok(
+      err <= rel * Math.abs(c.numeric) + abs,
+      `${label} ${c.name}: analytic ${c.analytic}, numeric ${c.numeric}`,
+    );
   }
 }

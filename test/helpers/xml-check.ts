@@ -8,7 +8,8 @@ export function xmlProblem(markup: string): string | undefined {
   let last = 0;
   for (let m = tag.exec(markup); m; m = tag.exec(markup)) {
     const between = markup.slice(last, m.index);
-    if (between.includes('<')) return `unparsable tag near: ${between.slice(between.indexOf('<'), between.indexOf('<') + 60)}`;
+    if (between.includes('<'))
+      return `unparsable tag near: ${between.slice(between.indexOf('<'), between.indexOf('<') + 60)}`;
     if (/&(?!(amp|lt|gt|quot|#39|#\d+);)/.test(between)) return `unescaped & in text: ${between.slice(0, 60)}`;
     last = tag.lastIndex;
     if (!m[2]) continue;
@@ -24,5 +25,7 @@ export function xmlProblem(markup: string): string | undefined {
 
 /** How many times `pattern` occurs in `text`. */
 export function count(text: string, pattern: RegExp): number {
-  return (text.match(new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g')) ?? []).length;
+  return (
+    text.match(new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g')) ?? []
+  ).length;
 }

@@ -18,7 +18,10 @@ export interface ConceptMathItem {
 }
 
 export const SYSTEM_NAMES: Record<string, string> = {
-  element_en: 'Elementary-EN', middle_en: 'Middle-EN', element_zh: 'Elementary-ZH', middle_zh: 'Middle-ZH',
+  element_en: 'Elementary-EN',
+  middle_en: 'Middle-EN',
+  element_zh: 'Elementary-ZH',
+  middle_zh: 'Middle-ZH',
 };
 
 export const systemName = (grade: string) => SYSTEM_NAMES[grade] ?? grade;
@@ -59,8 +62,13 @@ export function loadConceptMath(paths: readonly string[]): ConceptMathItem[] {
  * Reads model outputs in ConceptMath's format (the record plus `response`). Returns the items
  * (so the outputs file alone is enough to score) and the responses by key.
  */
-export function loadConceptMathResponses(paths: readonly string[]): { items: ConceptMathItem[]; responses: Map<string, ResponseRecord> } {
-  const rows = paths.flatMap((p) => readRecords(p).map((record) => ({ ...parseItem(record), response: stringField(record, 'response') })));
+export function loadConceptMathResponses(paths: readonly string[]): {
+  items: ConceptMathItem[];
+  responses: Map<string, ResponseRecord>;
+} {
+  const rows = paths.flatMap((p) =>
+    readRecords(p).map((record) => ({ ...parseItem(record), response: stringField(record, 'response') })),
+  );
   const keyed = withKeys(rows);
   const responses = new Map<string, ResponseRecord>();
   for (const r of keyed) {

@@ -15,9 +15,16 @@ function tokenize(text: string): Token[] | undefined {
   let i = 0;
   while (i < text.length) {
     const c = text[i];
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     const num = /^(\d+(\.\d*)?|\.\d+)/.exec(text.slice(i));
-    if (num) { tokens.push({ kind: 'num', value: Number(num[0]) }); i += num[0].length; continue; }
+    if (num) {
+      tokens.push({ kind: 'num', value: Number(num[0]) });
+      i += num[0].length;
+      continue;
+    }
     if (c === '\\') {
       const cmd = /^\\([a-zA-Z]+)/.exec(text.slice(i));
       if (!cmd || !COMMANDS.has(cmd[1])) return undefined;
@@ -25,7 +32,11 @@ function tokenize(text: string): Token[] | undefined {
       i += cmd[0].length;
       continue;
     }
-    if ('+-*/^(){}[]'.includes(c)) { tokens.push({ kind: 'op', value: c }); i++; continue; }
+    if ('+-*/^(){}[]'.includes(c)) {
+      tokens.push({ kind: 'op', value: c });
+      i++;
+      continue;
+    }
     return undefined;
   }
   return tokens;
@@ -41,10 +52,21 @@ class Parser {
     return v;
   }
 
-  private peek(): Token | undefined { return this.tokens[this.pos]; }
-  private isOp(v: string) { const t = this.peek(); return t?.kind === 'op' && t.value === v; }
-  private isCmd(v: string) { const t = this.peek(); return t?.kind === 'cmd' && t.value === v; }
-  private expect(v: string) { if (!this.isOp(v)) throw new Error(`expected ${v}`); this.pos++; }
+  private peek(): Token | undefined {
+    return this.tokens[this.pos];
+  }
+  private isOp(v: string) {
+    const t = this.peek();
+    return t?.kind === 'op' && t.value === v;
+  }
+  private isCmd(v: string) {
+    const t = this.peek();
+    return t?.kind === 'cmd' && t.value === v;
+  }
+  private expect(v: string) {
+    if (!this.isOp(v)) throw new Error(`expected ${v}`);
+    this.pos++;
+  }
 
   private expr(): number {
     let v = this.term();
@@ -67,27 +89,45 @@ class Parser {
   private term(): number {
     let v = this.unary();
     for (;;) {
-      if (this.isOp('*') || this.isCmd('times') || this.isCmd('cdot')) { this.pos++; v *= this.unary(); }
-      else if (this.isOp('/') || this.isCmd('div')) { this.pos++; v /= this.unary(); }
-      else if (this.startsAtom()) v *= this.power();
+      if (this.isOp('*') || this.isCmd('times') || this.isCmd('cdot')) {
+        this.pos++;
+        v *= this.unary();
+      } else if (this.isOp('/') || this.isCmd('div')) {
+        this.pos++;
+        v /= this.unary();
+      } else if (this.startsAtom()) v *= this.power();
       else return v;
     }
   }
 
   private unary(): number {
-    if (this.isOp('-')) { this.pos++; return -this.unary(); }
-    if (this.isOp('+')) { this.pos++; return this.unary(); }
+    if (this.isOp('-')) {
+      this.pos++;
+      return -this.unary();
+    }
+    if (this.isOp('+')) {
+      this.pos++;
+      return this.unary();
+    }
     return this.power();
   }
 
   private power(): number {
     const base = this.atom();
-    if (this.isOp('^')) { this.pos++; return base ** this.unary(); }
+    if (this.isOp('^')) {
+      this.pos++;
+      return base ** this.unary();
+    }
     return base;
   }
 
   private group(): number {
-    if (this.isOp('{')) { this.pos++; const v = this.expr(); this.expect('}'); return v; }
+    if (this.isOp('{')) {
+      this.pos++;
+      const v = this.expr();
+      this.expect('}');
+      return v;
+    }
     return this.atom();
   }
 
@@ -97,15 +137,33 @@ class Parser {
     this.pos++;
     if (t.kind === 'num') return t.value;
     if (t.kind === 'op') {
-      if (t.value === '(') { const v = this.expr(); this.expect(')'); return v; }
-      if (t.value === '{') { const v = this.expr(); this.expect('}'); return v; }
+      if (t.value === '(') {
+        const v = this.expr();
+        this.expect(')');
+        return v;
+      }
+      if (t.value === '{') {
+        const v = this.expr();
+        this.expect('}');
+        return v;
+      }
       throw new Error(`unexpected ${t.value}`);
     }
     switch (t.value) {
-      case 'frac': case 'dfrac': case 'tfrac': { const a = this.group(); const b = this.group(); return a / b; }
+      case 'frac':
+      case 'dfrac':
+      case 'tfrac': {
+        const a = this.group();
+        const b = this.group();
+        return a / b;
+      }
       case 'sqrt': {
         let index = 2;
-        if (this.isOp('[')) { this.pos++; index = this.expr(); this.expect(']'); }
+        if (this.isOp('[')) {
+          this.pos++;
+          index = this.expr();
+          this.expect(']');
+        }
         return this.group() ** (1 / index);
       }
       case 'left': {
@@ -116,7 +174,8 @@ class Parser {
         this.expect(')');
         return v;
       }
-      default: throw new Error(`unexpected \\${t.value}`);
+      default:
+        throw new Error(`unexpected \\${t.value}`);
     }
   }
 }

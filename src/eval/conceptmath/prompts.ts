@@ -14,12 +14,18 @@ const COT = { en: "Let's think step by step.", zh: '让我们一步一步地思�
 
 const DEMOS: Record<'en' | 'zh', [string, string][]> = {
   en: [
-    ['Tom has 3 boxes with 12 pencils in each box. He gives away 9 pencils. How many pencils does he have left?',
-      'Tom starts with 3 × 12 = 36 pencils. After giving away 9 he has 36 − 9 = 27. Therefore, the answer is 27.'],
-    ['A rectangle is 8 cm long and 5 cm wide. What is its area in square centimeters?',
-      'The area of a rectangle is length × width = 8 × 5 = 40. Therefore, the answer is 40.'],
-    ['Solve for x: 2x + 7 = 19.',
-      'Subtract 7 from both sides: 2x = 12. Divide by 2: x = 6. Therefore, the answer is 6.'],
+    [
+      'Tom has 3 boxes with 12 pencils in each box. He gives away 9 pencils. How many pencils does he have left?',
+      'Tom starts with 3 × 12 = 36 pencils. After giving away 9 he has 36 − 9 = 27. Therefore, the answer is 27.',
+    ],
+    [
+      'A rectangle is 8 cm long and 5 cm wide. What is its area in square centimeters?',
+      'The area of a rectangle is length × width = 8 × 5 = 40. Therefore, the answer is 40.',
+    ],
+    [
+      'Solve for x: 2x + 7 = 19.',
+      'Subtract 7 from both sides: 2x = 12. Divide by 2: x = 6. Therefore, the answer is 6.',
+    ],
   ],
   zh: [
     ['小明有 24 颗糖，平均分给 4 个同学，每个同学分到几颗？', '24 ÷ 4 = 6，每个同学分到 6 颗。因此，答案是6。'],
@@ -33,7 +39,10 @@ export function conceptMathMessages(item: ConceptMathItem, style: PromptStyle): 
   if (style === 'zs') return [{ role: 'user', content: item.question }];
   if (style === 'zs-cot') return [{ role: 'user', content: `${item.question}\n${COT[lang]}` }];
   return [
-    ...DEMOS[lang].flatMap(([q, a]): ChatMessage[] => [{ role: 'user', content: q }, { role: 'assistant', content: a }]),
+    ...DEMOS[lang].flatMap(([q, a]): ChatMessage[] => [
+      { role: 'user', content: q },
+      { role: 'assistant', content: a },
+    ]),
     { role: 'user', content: item.question },
   ];
 }

@@ -47,22 +47,51 @@ export async function runConceptMath(options: ConceptMathRunOptions): Promise<Co
     items: options.items,
     keyOf: (i) => i.key,
     given: options.responses,
-    generate: model && !options.responses
-      ? async (i) => ({ key: i.key, grade: i.grade, idx: i.idx, response: await sampleChat(model, conceptMathMessages(i, style), generation, itemSeed(generation.seed, i.key)) })
-      : undefined,
+    generate:
+      model && !options.responses
+        ? async (i) => ({
+            key: i.key,
+            grade: i.grade,
+            idx: i.idx,
+            response: await sampleChat(
+              model,
+              conceptMathMessages(i, style),
+              generation,
+              itemSeed(generation.seed, i.key),
+            ),
+          })
+        : undefined,
     score: async (i, r) => {
       const m = matchAnswer(i.answer, r.response);
-      return { grade: i.grade, idx: i.idx, cate0: i.cate0, cate1: i.cate1, cate2: i.cate2, answer: i.answer, correct: m.correct, candidates: m.candidates };
+      return {
+        grade: i.grade,
+        idx: i.idx,
+        cate0: i.cate0,
+        cate1: i.cate1,
+        cate2: i.cate2,
+        answer: i.answer,
+        correct: m.correct,
+        candidates: m.candidates,
+      };
     },
     concurrency: options.concurrency,
     onProgress: options.onProgress,
   });
   const concepts = conceptAccuracy(results);
-  const summary = conceptMathSummary(results, concepts, { model: model?.id, style, weakest: options.weakest ?? 10, missing: missing.length });
+  const summary = conceptMathSummary(results, concepts, {
+    model: model?.id,
+    style,
+    weakest: options.weakest ?? 10,
+    missing: missing.length,
+  });
   return { summary, outcomes: results, concepts };
 }
 
-function conceptMathSummary(outcomes: ConceptMathResult[], concepts: ConceptAccuracy[], o: { model?: string; style: PromptStyle; weakest: number; missing: number }): Summary {
+function conceptMathSummary(
+  outcomes: ConceptMathResult[],
+  concepts: ConceptAccuracy[],
+  o: { model?: string; style: PromptStyle; weakest: number; missing: number },
+): Summary {
   const sets = setAccuracy(outcomes);
   const right = outcomes.filter((x) => x.correct).length;
   const meanOfSets = sets.length ? sets.reduce((a, s) => a + (s.accuracy ?? 0), 0) / sets.length : null;
@@ -76,7 +105,11 @@ function conceptMathSummary(outcomes: ConceptMathResult[], concepts: ConceptAccu
     ...sets.map((s): Table => ({
       title: `Weakest concepts — ${systemName(s.grade)}`,
       columns: ['concept', 'items', 'accuracy %'],
-      rows: weakestConcepts(concepts, { grade: s.grade, level: 2, n: o.weakest }).map((c) => [c.concept, c.count, percent(c.accuracy, 1)]),
+      rows: weakestConcepts(concepts, { grade: s.grade, level: 2, n: o.weakest }).map((c) => [
+        c.concept,
+        c.count,
+        percent(c.accuracy, 1),
+      ]),
     })),
     {
       title: 'Concept accuracy (all three levels)',
@@ -89,7 +122,15 @@ function conceptMathSummary(outcomes: ConceptMathResult[], concepts: ConceptAccu
     title: `Concept accuracy — ${systemName(s.grade)} (leaf concepts, ascending)`,
     xLabel: 'concept',
     yLabel: 'accuracy %',
-    series: [{ name: o.model ?? 'model', points: weakestConcepts(concepts, { grade: s.grade, level: 2, n: Infinity }).map((c) => [c.concept.split('/').pop()!, percent(c.accuracy, 1)!]) }],
+    series: [
+      {
+        name: o.model ?? 'model',
+        points: weakestConcepts(concepts, { grade: s.grade, level: 2, n: Infinity }).map((c) => [
+          c.concept.split('/').pop()!,
+          percent(c.accuracy, 1)!,
+        ]),
+      },
+    ],
   }));
   return {
     kind: 'eval conceptmath',

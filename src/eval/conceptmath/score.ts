@@ -24,7 +24,11 @@ export interface ConceptAccuracy extends Accuracy {
   concept: string;
 }
 
-const accuracyOf = (right: number, count: number): Accuracy => ({ right, count, accuracy: count ? right / count : null });
+const accuracyOf = (right: number, count: number): Accuracy => ({
+  right,
+  count,
+  accuracy: count ? right / count : null,
+});
 
 /** Accuracy per system (micro: correct / items). */
 export function setAccuracy(outcomes: readonly ConceptOutcome[]): (Accuracy & { grade: string })[] {
@@ -60,10 +64,16 @@ export function conceptAccuracy(outcomes: readonly ConceptOutcome[]): ConceptAcc
 }
 
 /** The weakest concepts at a level (ascending accuracy, then more items first, then name). */
-export function weakestConcepts(concepts: readonly ConceptAccuracy[], options: { level?: 0 | 1 | 2; n?: number; minCount?: number; grade?: string } = {}): ConceptAccuracy[] {
+export function weakestConcepts(
+  concepts: readonly ConceptAccuracy[],
+  options: { level?: 0 | 1 | 2; n?: number; minCount?: number; grade?: string } = {},
+): ConceptAccuracy[] {
   const { level = 2, n = 10, minCount = 1, grade } = options;
   return concepts
-    .filter((c) => c.level === level && c.count >= minCount && c.accuracy !== null && (grade === undefined || c.grade === grade))
+    .filter(
+      (c) =>
+        c.level === level && c.count >= minCount && c.accuracy !== null && (grade === undefined || c.grade === grade),
+    )
     .sort((a, b) => a.accuracy! - b.accuracy! || b.count - a.count || a.concept.localeCompare(b.concept))
     .slice(0, n);
 }

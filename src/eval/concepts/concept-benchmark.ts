@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { inputError } from '../../errors.ts';
 import { loadConceptMath, SYSTEM_NAMES, type ConceptMathItem } from '../conceptmath/data.ts';
 
-const CONCEPTMATH_HINT = 'ConceptMath is not redistributable: get dataset/{element_en,element_zh,middle_en,middle_zh}.jsonl from github.com/conceptmath/conceptmath and pass --data DIR (or the files)';
+const CONCEPTMATH_HINT =
+  'ConceptMath is not redistributable: get dataset/{element_en,element_zh,middle_en,middle_zh}.jsonl from github.com/conceptmath/conceptmath and pass --data DIR (or the files)';
 
 /** The files of `--eval conceptmath --data DIR|FILE...`: a directory holds the four released files (those present). */
 export function conceptMathFiles(data: readonly string[]): string[] {
@@ -15,8 +16,16 @@ export function conceptMathFiles(data: readonly string[]): string[] {
   return data.flatMap((p) => {
     if (!existsSync(p)) throw inputError(`not found. ${CONCEPTMATH_HINT}`, { file: p });
     if (!statSync(p).isDirectory()) return [p];
-    const files = Object.keys(SYSTEM_NAMES).map((g) => join(p, `${g}.jsonl`)).filter((f) => existsSync(f));
-    if (!files.length) throw inputError(`no ConceptMath files (${Object.keys(SYSTEM_NAMES).map((g) => `${g}.jsonl`).join(', ')}) in this directory. ${CONCEPTMATH_HINT}`, { file: p });
+    const files = Object.keys(SYSTEM_NAMES)
+      .map((g) => join(p, `${g}.jsonl`))
+      .filter((f) => existsSync(f));
+    if (!files.length)
+      throw inputError(
+        `no ConceptMath files (${Object.keys(SYSTEM_NAMES)
+          .map((g) => `${g}.jsonl`)
+          .join(', ')}) in this directory. ${CONCEPTMATH_HINT}`,
+        { file: p },
+      );
     return files;
   });
 }
@@ -39,12 +48,19 @@ export function loadConceptBenchmark(s: BenchmarkSelection): ConceptMathItem[] {
   if (s.systems?.length) {
     const present = new Set(items.map((i) => i.grade));
     const missing = s.systems.filter((g) => !present.has(g));
-    if (missing.length) throw inputError(`no items of system ${missing.join(', ')} (the benchmark has: ${[...present].join(', ')})`, { field: '--systems' });
+    if (missing.length)
+      throw inputError(`no items of system ${missing.join(', ')} (the benchmark has: ${[...present].join(', ')})`, {
+        field: '--systems',
+      });
     items = items.filter((i) => s.systems!.includes(i.grade));
   }
   if (s.limit !== undefined) {
     const seen = new Map<string, number>();
-    items = items.filter((i) => { const n = (seen.get(i.grade) ?? 0) + 1; seen.set(i.grade, n); return n <= s.limit!; });
+    items = items.filter((i) => {
+      const n = (seen.get(i.grade) ?? 0) + 1;
+      seen.set(i.grade, n);
+      return n <= s.limit!;
+    });
   }
   if (!items.length) throw inputError('the benchmark has no items', { field: '--eval' });
   return items;

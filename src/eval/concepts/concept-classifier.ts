@@ -24,7 +24,12 @@ export interface ClassifierSettings extends TfidfSettings {
   maxIterations: number;
 }
 
-export const defaultClassifierSettings: ClassifierSettings = { ...defaultTfidfSettings, minDf: 2, c: 30, maxIterations: 100 };
+export const defaultClassifierSettings: ClassifierSettings = {
+  ...defaultTfidfSettings,
+  minDf: 2,
+  c: 30,
+  maxIterations: 100,
+};
 
 export interface ConceptPrediction {
   label: string;
@@ -54,11 +59,23 @@ export class ConceptClassifier {
   static train(examples: readonly LabelledText[], settings: Partial<ClassifierSettings> = {}): ConceptClassifier {
     const s = { ...defaultClassifierSettings, ...settings };
     const labels = [...new Set(examples.map((e) => e.label))].sort();
-    if (labels.length < 2) throw inputError(`a concept classifier needs at least two concepts with labelled questions, got ${labels.length}`);
+    if (labels.length < 2)
+      throw inputError(
+        `a concept classifier needs at least two concepts with labelled questions, got ${labels.length}`,
+      );
     const labelIndex = new Map(labels.map((l, i) => [l, i]));
-    const vectorizer = TfidfVectorizer.fit(examples.map((e) => e.text), s);
+    const vectorizer = TfidfVectorizer.fit(
+      examples.map((e) => e.text),
+      s,
+    );
     const rows = examples.map((e) => vectorizer.transform(e.text));
-    const model = fitSparseSoftmax(rows, examples.map((e) => labelIndex.get(e.label)!), vectorizer.size, labels.length, { l2: 1 / (s.c * examples.length), maxIterations: s.maxIterations });
+    const model = fitSparseSoftmax(
+      rows,
+      examples.map((e) => labelIndex.get(e.label)!),
+      vectorizer.size,
+      labels.length,
+      { l2: 1 / (s.c * examples.length), maxIterations: s.maxIterations },
+    );
     return new ConceptClassifier(labels, s, vectorizer, model);
   }
 
@@ -87,16 +104,32 @@ export class ConceptClassifier {
 
   static load(path: string): ConceptClassifier {
     let file: ClassifierFile;
-    try { file = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw inputError(`cannot read the classifier (${(e as Error).message})`, { file: path }); }
-    if (file?.kind !== 'alignkit concept classifier') throw formatError('not an alignkit concept classifier file (expected "kind": "alignkit concept classifier")', { file: path, field: 'kind' });
+    try {
+      file = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw inputError(`cannot read the classifier (${(e as Error).message})`, { file: path });
+    }
+    if (file?.kind !== 'alignkit concept classifier')
+      throw formatError('not an alignkit concept classifier file (expected "kind": "alignkit concept classifier")', {
+        file: path,
+        field: 'kind',
+      });
     const vectorizer = TfidfVectorizer.fromState(file.vectorizer, path);
     const raw = Buffer.from(file.weights ?? '', 'base64');
     const weights = Float64Array.from(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4));
     const classes = file.labels?.length ?? 0;
     if (weights.length !== vectorizer.size * classes || file.bias?.length !== classes) {
-      throw formatError(`weights do not match ${vectorizer.size} features × ${classes} labels`, { file: path, field: 'weights' });
+      throw formatError(`weights do not match ${vectorizer.size} features × ${classes} labels`, {
+        file: path,
+        field: 'weights',
+      });
     }
-    return new ConceptClassifier(file.labels, file.settings, vectorizer, { features: vectorizer.size, classes, weights, bias: Float64Array.from(file.bias) });
+    return new ConceptClassifier(file.labels, file.settings, vectorizer, {
+      features: vectorizer.size,
+      classes,
+      weights,
+      bias: Float64Array.from(file.bias),
+    });
   }
 }
 
@@ -115,8 +148,16 @@ export interface HeldOutScore {
  * Trains on a stratified part of the labelled texts and scores the rest, beside the
  * majority-class baseline: the check that the classifier has learned the concepts.
  */
-export function heldOutScore(examples: readonly LabelledText[], options: { testFraction?: number; seed?: number; settings?: Partial<ClassifierSettings> } = {}): HeldOutScore {
-  const { first: test, second: train } = stratifiedSplit(examples, (e) => e.label, options.testFraction ?? 0.3, options.seed ?? 0);
+export function heldOutScore(
+  examples: readonly LabelledText[],
+  options: { testFraction?: number; seed?: number; settings?: Partial<ClassifierSettings> } = {},
+): HeldOutScore {
+  const { first: test, second: train } = stratifiedSplit(
+    examples,
+    (e) => e.label,
+    options.testFraction ?? 0.3,
+    options.seed ?? 0,
+  );
   if (!test.length) throw inputError('too few labelled questions to hold any out (each concept needs at least two)');
   const classifier = ConceptClassifier.train(train, options.settings);
   const counts = new Map<string, number>();

@@ -41,10 +41,16 @@ export interface ConceptUnits {
  */
 export function conceptUnits(items: readonly Path[], counted: readonly Path[], minItems: number): ConceptUnits {
   const leafCount = new Map<string, number>();
-  for (const i of counted) leafCount.set(key(i.grade, i.cate0, i.cate1, i.cate2), (leafCount.get(key(i.grade, i.cate0, i.cate1, i.cate2)) ?? 0) + 1);
+  for (const i of counted)
+    leafCount.set(
+      key(i.grade, i.cate0, i.cate1, i.cate2),
+      (leafCount.get(key(i.grade, i.cate0, i.cate1, i.cate2)) ?? 0) + 1,
+    );
   const isBigLeaf = (i: Path) => (leafCount.get(key(i.grade, i.cate0, i.cate1, i.cate2)) ?? 0) >= minItems;
   const pooledParent = new Map<string, number>();
-  for (const i of counted) if (!isBigLeaf(i)) pooledParent.set(key(i.grade, i.cate0, i.cate1), (pooledParent.get(key(i.grade, i.cate0, i.cate1)) ?? 0) + 1);
+  for (const i of counted)
+    if (!isBigLeaf(i))
+      pooledParent.set(key(i.grade, i.cate0, i.cate1), (pooledParent.get(key(i.grade, i.cate0, i.cate1)) ?? 0) + 1);
   const isBigParent = (i: Path) => (pooledParent.get(key(i.grade, i.cate0, i.cate1)) ?? 0) >= minItems;
 
   const byId = new Map<string, ConceptUnit>();

@@ -30,7 +30,12 @@ export interface DuplicateSettings {
   minContainedShingles: number;
 }
 
-export const defaultDuplicateSettings: DuplicateSettings = { n: 3, jaccard: 0.5, containment: 0.8, minContainedShingles: 8 };
+export const defaultDuplicateSettings: DuplicateSettings = {
+  n: 3,
+  jaccard: 0.5,
+  containment: 0.8,
+  minContainedShingles: 8,
+};
 
 /** The comparison form of a text: its word tokens joined by single spaces. */
 export const comparisonText = (text: string) => wordTokens(text).join(' ');
@@ -74,7 +79,9 @@ export class DuplicateIndex {
       const jaccard = common / (s.size + this.sizes[i] - common);
       const smaller = Math.min(s.size, this.sizes[i]);
       const containment = common / smaller;
-      const near = jaccard >= this.settings.jaccard || (containment >= this.settings.containment && smaller >= this.settings.minContainedShingles);
+      const near =
+        jaccard >= this.settings.jaccard ||
+        (containment >= this.settings.containment && smaller >= this.settings.minContainedShingles);
       if (near && (!best || jaccard > best.jaccard)) best = { kind: 'near', key: this.keys[i], jaccard, containment };
     }
     return best;
@@ -87,7 +94,11 @@ export interface Removed<T> {
 }
 
 /** Splits items into those that duplicate no evaluation item and those that do (with the match). */
-export function withoutDuplicates<T>(items: readonly T[], textOf: (item: T) => string, index: DuplicateIndex): { kept: T[]; removed: Removed<T>[] } {
+export function withoutDuplicates<T>(
+  items: readonly T[],
+  textOf: (item: T) => string,
+  index: DuplicateIndex,
+): { kept: T[]; removed: Removed<T>[] } {
   const kept: T[] = [];
   const removed: Removed<T>[] = [];
   for (const item of items) {

@@ -17,7 +17,8 @@ export interface PoolProblem {
   answer: string;
 }
 
-const FORMAT = 'a GSM8K-style worked solution ending in "#### <final answer>", or a "solution" field beside a final "answer"';
+const FORMAT =
+  'a GSM8K-style worked solution ending in "#### <final answer>", or a "solution" field beside a final "answer"';
 
 function parseProblem(record: LocatedRecord): PoolProblem {
   const where = record.where;
@@ -33,9 +34,19 @@ function parseProblem(record: LocatedRecord): PoolProblem {
   }
   const marker = answerText.lastIndexOf('####');
   if (marker < 0) throw inputError(`expected ${FORMAT}`, fieldAt(record, 'answer'));
-  const answer = answerText.slice(marker + 4).trim().replace(/(?<=\d),(?=\d)/g, '');
-  const solution = answerText.slice(0, marker).replace(/<<[^>]*>>/g, '').trim();
-  if (!answer || !solution) throw inputError(`expected ${FORMAT} (the ${answer ? 'solution' : 'final answer'} is empty)`, fieldAt(record, 'answer'));
+  const answer = answerText
+    .slice(marker + 4)
+    .trim()
+    .replace(/(?<=\d),(?=\d)/g, '');
+  const solution = answerText
+    .slice(0, marker)
+    .replace(/<<[^>]*>>/g, '')
+    .trim();
+  if (!answer || !solution)
+    throw inputError(
+      `expected ${FORMAT} (the ${answer ? 'solution' : 'final answer'} is empty)`,
+      fieldAt(record, 'answer'),
+    );
   return { id, question, solution, answer };
 }
 

@@ -40,12 +40,19 @@ export function classifyPool(classifier: ConceptClassifier, pool: readonly PoolP
 }
 
 /** Picks each requested concept's problems from a classified pool. */
-export function selectForConcepts(assigned: readonly RetrievedProblem[], labels: readonly string[], concepts: readonly string[], settings: Partial<RetrievalSettings> = {}): Retrieval {
+export function selectForConcepts(
+  assigned: readonly RetrievedProblem[],
+  labels: readonly string[],
+  concepts: readonly string[],
+  settings: Partial<RetrievalSettings> = {},
+): Retrieval {
   const s = { ...defaultRetrievalSettings, ...settings };
   const known = new Set(labels);
   const byConcept = new Map<string, RetrievedProblem[]>();
   for (const c of concepts) {
-    const hits = assigned.filter((p) => p.concept === c && p.probability >= s.minProbability).sort((a, b) => b.probability - a.probability || (a.id < b.id ? -1 : 1));
+    const hits = assigned
+      .filter((p) => p.concept === c && p.probability >= s.minProbability)
+      .sort((a, b) => b.probability - a.probability || (a.id < b.id ? -1 : 1));
     byConcept.set(c, hits.slice(0, s.perConcept));
   }
   return {
@@ -55,6 +62,11 @@ export function selectForConcepts(assigned: readonly RetrievedProblem[], labels:
   };
 }
 
-export function retrieveProblems(classifier: ConceptClassifier, pool: readonly PoolProblem[], concepts: readonly string[], settings: Partial<RetrievalSettings> = {}): Retrieval {
+export function retrieveProblems(
+  classifier: ConceptClassifier,
+  pool: readonly PoolProblem[],
+  concepts: readonly string[],
+  settings: Partial<RetrievalSettings> = {},
+): Retrieval {
   return selectForConcepts(classifyPool(classifier, pool), classifier.labels, concepts, settings);
 }

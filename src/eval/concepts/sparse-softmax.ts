@@ -20,7 +20,13 @@ export interface SparseSoftmaxSettings {
 }
 
 /** out[c] = bias[c] + Σ_k x_k · W[k, c], with W read from `weights` (feature-major, C columns). */
-function linear(weights: ArrayLike<number>, bias: ArrayLike<number>, biasOffset: number, x: SparseVector, out: Float64Array): void {
+function linear(
+  weights: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  biasOffset: number,
+  x: SparseVector,
+  out: Float64Array,
+): void {
   const C = out.length;
   for (let c = 0; c < C; c++) out[c] = bias[biasOffset + c];
   for (let k = 0; k < x.indices.length; k++) {
@@ -39,7 +45,13 @@ function softmaxInPlace(values: Float64Array): void {
   for (let c = 0; c < values.length; c++) values[c] /= z;
 }
 
-export function fitSparseSoftmax(rows: readonly SparseVector[], labels: readonly number[], features: number, classes: number, settings: SparseSoftmaxSettings): SparseSoftmaxModel {
+export function fitSparseSoftmax(
+  rows: readonly SparseVector[],
+  labels: readonly number[],
+  features: number,
+  classes: number,
+  settings: SparseSoftmaxSettings,
+): SparseSoftmaxModel {
   const n = rows.length;
   const biasOffset = features * classes;
   const p = new Float64Array(classes);
@@ -67,7 +79,11 @@ export function fitSparseSoftmax(rows: readonly SparseVector[], labels: readonly
     }
     return loss;
   };
-  const { x: theta } = minimizeLbfgs(objective, new Float64Array(biasOffset + classes), { maxIterations: settings.maxIterations, gradientTolerance: 1e-5, history: 5 });
+  const { x: theta } = minimizeLbfgs(objective, new Float64Array(biasOffset + classes), {
+    maxIterations: settings.maxIterations,
+    gradientTolerance: 1e-5,
+    history: 5,
+  });
   return { features, classes, weights: theta.slice(0, biasOffset), bias: theta.slice(biasOffset) };
 }
 

@@ -5,7 +5,12 @@ import { createRng } from '../../util/random.ts';
  * round(n·fraction) go to the first part, but a group of two or more always has at least one
  * item in each part (a singleton goes to the second part).
  */
-export function stratifiedSplit<T>(items: readonly T[], groupOf: (item: T) => string, fraction: number, seed: number): { first: T[]; second: T[] } {
+export function stratifiedSplit<T>(
+  items: readonly T[],
+  groupOf: (item: T) => string,
+  fraction: number,
+  seed: number,
+): { first: T[]; second: T[] } {
   if (!(fraction > 0 && fraction < 1)) throw new RangeError(`split fraction must be in (0, 1), got ${fraction}`);
   const groups = new Map<string, T[]>();
   for (const item of items) {

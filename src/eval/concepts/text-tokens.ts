@@ -9,7 +9,12 @@ const TOKEN_RE = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\d+(?:\.\d+)?|[\p{L}
 
 /** NFKC (full-width → ASCII), lower case, thousands commas removed, whitespace collapsed. */
 export function normalizeText(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/(?<=\d),(?=\d{3}\b)/g, '').replace(/\s+/g, ' ').trim();
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/(?<=\d),(?=\d{3}\b)/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Word tokens of normalized text; numbers are kept as they are (they matter for duplicates). */

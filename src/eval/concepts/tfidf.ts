@@ -53,7 +53,9 @@ export class TfidfVectorizer {
     this.index = new Map(state.features.map((f, i) => [f, i]));
   }
 
-  get size(): number { return this.state.features.length; }
+  get size(): number {
+    return this.state.features.length;
+  }
 
   static fit(texts: readonly string[], settings: TfidfSettings = defaultTfidfSettings): TfidfVectorizer {
     const df = new Map<string, number>();
@@ -64,17 +66,25 @@ export class TfidfVectorizer {
       .slice(0, settings.maxFeatures)
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const n = texts.length;
-    return new TfidfVectorizer({ features: kept.map(([f]) => f), idf: kept.map(([, d]) => Math.log((1 + n) / (1 + d)) + 1) });
+    return new TfidfVectorizer({
+      features: kept.map(([f]) => f),
+      idf: kept.map(([, d]) => Math.log((1 + n) / (1 + d)) + 1),
+    });
   }
 
   static fromState(state: TfidfState, file?: string): TfidfVectorizer {
     if (!Array.isArray(state?.features) || !Array.isArray(state.idf) || state.features.length !== state.idf.length) {
-      throw formatError('malformed TF-IDF state (expected features and idf arrays of equal length)', { file, field: 'vectorizer' });
+      throw formatError('malformed TF-IDF state (expected features and idf arrays of equal length)', {
+        file,
+        field: 'vectorizer',
+      });
     }
     return new TfidfVectorizer(state);
   }
 
-  toState(): TfidfState { return this.state; }
+  toState(): TfidfState {
+    return this.state;
+  }
 
   transform(text: string): SparseVector {
     const entries: [number, number, boolean][] = [];
@@ -85,7 +95,13 @@ export class TfidfVectorizer {
     const norms = [0, 0];
     for (const [, v, word] of entries) norms[word ? 0 : 1] += v * v;
     entries.sort((a, b) => a[0] - b[0]);
-    const scale = (word: boolean) => { const s = norms[word ? 0 : 1]; return s > 0 ? 1 / Math.sqrt(2 * s) : 0; };
-    return { indices: Int32Array.from(entries, (e) => e[0]), values: Float64Array.from(entries, ([, v, word]) => v * scale(word)) };
+    const scale = (word: boolean) => {
+      const s = norms[word ? 0 : 1];
+      return s > 0 ? 1 / Math.sqrt(2 * s) : 0;
+    };
+    return {
+      indices: Int32Array.from(entries, (e) => e[0]),
+      values: Float64Array.from(entries, ([, v, word]) => v * scale(word)),
+    };
   }
 }

@@ -35,10 +35,17 @@ export const turnKey = (dialogueId: number, turn: number) => `${dialogueId}:${tu
 
 export function parseMtDialogue(value: unknown, where: ErrorWhere): MtDialogue {
   const v = value as Record<string, unknown>;
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw formatError('expected a JSON object {task, id, history}', where);
-  if (!isMtTask(v.task)) throw formatError(`expected one of ${MT_TASKS.join(', ')}, got ${JSON.stringify(v.task)}`, { ...where, field: 'task' });
-  if (typeof v.id !== 'number' || !Number.isInteger(v.id)) throw formatError('expected an integer id', { ...where, field: 'id' });
-  if (!Array.isArray(v.history) || v.history.length === 0) throw formatError('expected a non-empty array of {user, bot}', { ...where, field: 'history' });
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw formatError('expected a JSON object {task, id, history}', where);
+  if (!isMtTask(v.task))
+    throw formatError(`expected one of ${MT_TASKS.join(', ')}, got ${JSON.stringify(v.task)}`, {
+      ...where,
+      field: 'task',
+    });
+  if (typeof v.id !== 'number' || !Number.isInteger(v.id))
+    throw formatError('expected an integer id', { ...where, field: 'id' });
+  if (!Array.isArray(v.history) || v.history.length === 0)
+    throw formatError('expected a non-empty array of {user, bot}', { ...where, field: 'history' });
   const history = v.history.map((h: any, i: number) => {
     for (const f of ['user', 'bot'] as const) {
       if (typeof h?.[f] !== 'string') throw formatError('expected a string', { ...where, field: `history[${i}].${f}` });
@@ -79,7 +86,14 @@ export function judgedTurns(dialogue: MtDialogue): JudgedTurn[] {
   dialogue.history.forEach((exchange, i) => {
     const messages = [...context, { role: 'user', content: exchange.user }];
     if (!(i === 0 && SKIP_FIRST_TASKS.has(dialogue.task))) {
-      turns.push({ key: turnKey(dialogue.id, i + 1), dialogueId: dialogue.id, task: dialogue.task, turn: i + 1, messages, golden: exchange.bot });
+      turns.push({
+        key: turnKey(dialogue.id, i + 1),
+        dialogueId: dialogue.id,
+        task: dialogue.task,
+        turn: i + 1,
+        messages,
+        golden: exchange.bot,
+      });
     }
     context.push({ role: 'user', content: exchange.user }, { role: 'assistant', content: exchange.bot });
   });
@@ -91,7 +105,8 @@ export function loadMtBenchResponses(path: string): Map<string, ResponseRecord> 
   const out = new Map<string, ResponseRecord>();
   for (const record of readRecords(path)) {
     const key = turnKey(integerField(record, 'id'), integerField(record, 'turn'));
-    if (out.has(key)) throw inputError(`duplicate response for dialogue ${record.value.id} turn ${record.value.turn}`, record.where);
+    if (out.has(key))
+      throw inputError(`duplicate response for dialogue ${record.value.id} turn ${record.value.turn}`, record.where);
     out.set(key, { ...record.value, key, response: stringField(record, 'response') });
   }
   return out;

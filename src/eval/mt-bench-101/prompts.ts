@@ -28,7 +28,7 @@ const bands = (low: string, mid: string, high: string, top: string) =>
 const rephrasing =
   "This evaluates the AI assistant's ability to rewrite earlier content. Criteria:\n" +
   "1. The rewritten reply keeps the main idea of the assistant's reply in the first round.\n" +
-  "2. The rewritten reply satisfies the rewriting requirement the Human states in the current round.\n\n" +
+  '2. The rewritten reply satisfies the rewriting requirement the Human states in the current round.\n\n' +
   bands(
     'the rewrite departs substantially from the original main idea or ignores the rewriting requirement.',
     'the rewrite keeps the main idea but meets the requirement only in part, or reads awkwardly.',
@@ -56,7 +56,7 @@ const reasoning = (kind: 'mathematical' | 'general') =>
 export const RUBRICS: Record<MtTask, string> = {
   CM:
     "This evaluates the AI assistant's conversational memory: recalling and using information stated earlier in the dialogue. Criteria:\n" +
-    "1. Does the assistant recall the relevant details from earlier rounds when answering the Human?\n" +
+    '1. Does the assistant recall the relevant details from earlier rounds when answering the Human?\n' +
     '2. Does it integrate the recalled information coherently, so that it adds value to the reply?\n' +
     '3. Does it stay consistent with the context set by the earlier exchanges?\n' +
     '4. Does its recall keep the dialogue flowing logically, without repetition or contradiction?\n\n' +
@@ -69,7 +69,7 @@ export const RUBRICS: Record<MtTask, string> = {
     '\nIf recalling earlier information was not needed for this exchange, not referring to it must not lower the score. ' +
     'Give a rationale explaining how the use of earlier information meets the criteria.',
   SI:
-    "This evaluates how the AI assistant follows an instruction whose content arrives separately. Criteria:\n" +
+    'This evaluates how the AI assistant follows an instruction whose content arrives separately. Criteria:\n' +
     '1. In the first round the Human states a task without the material to apply it to. A good reply asks for that material or waits for it, instead of attempting the task.\n' +
     '2. From the second round on, the Human gives only the material, without repeating the task. A good reply then carries out the task on that material directly and correctly.\n\n' +
     bands(
@@ -82,7 +82,7 @@ export const RUBRICS: Record<MtTask, string> = {
   AR:
     "This evaluates the AI assistant's understanding of references (pronouns and phrases that point back to earlier content). Criteria:\n" +
     "1. The reply interprets correctly what the Human's references point to in the earlier dialogue, ideally making the referent explicit.\n" +
-    "2. The reply answers the current question accurately, without mistakes caused by misreading a reference.\n\n" +
+    '2. The reply answers the current question accurately, without mistakes caused by misreading a reference.\n\n' +
     bands(
       'the references are not recognized or are misread, so the reply is inaccurate or unrelated to the earlier content.',
       'the references are partly understood, but the reply has some inaccuracies or does not use them fully.',
@@ -129,7 +129,7 @@ export const RUBRICS: Record<MtTask, string> = {
     ) +
     "\nGive a justification about how the reply to the Human's correction shows (or fails to show) self-correction.",
   SA:
-    "This evaluates whether the AI assistant keeps a correct answer when the Human challenges it wrongly. Criteria:\n" +
+    'This evaluates whether the AI assistant keeps a correct answer when the Human challenges it wrongly. Criteria:\n' +
     "1. The assistant engages with the Human's challenge and assesses whether it is valid.\n" +
     '2. When the challenge rests on wrong information or assumptions, the assistant confidently keeps its original answer and explains clearly why.\n\n' +
     bands(
@@ -157,7 +157,7 @@ export const RUBRICS: Record<MtTask, string> = {
   PI:
     "This evaluates the AI assistant's proactive interaction: keeping the dialogue going instead of only answering. Criteria:\n" +
     '1. Does the assistant take initiative beyond a direct answer, such as relevant follow-up questions or new topics?\n' +
-    "2. Does it keep the conversation flowing and invite the Human to share more?\n" +
+    '2. Does it keep the conversation flowing and invite the Human to share more?\n' +
     '3. Are its interactive elements fitting for the dialogue, making it more natural rather than derailing it?\n' +
     "4. Does it stay responsive to the Human's input and direction while being proactive?\n\n" +
     bands(
@@ -166,7 +166,7 @@ export const RUBRICS: Record<MtTask, string> = {
       'regular, relevant questions and topics that keep the conversation going naturally.',
       'excellent interaction that enriches the conversation and engages the Human without dominating it.',
     ) +
-    "\nConsider the balance between leading the conversation and letting the Human steer it. Give a rationale about how the " +
+    '\nConsider the balance between leading the conversation and letting the Human steer it. Give a rationale about how the ' +
     "assistant's proactive contributions meet the criteria.",
 };
 

@@ -47,14 +47,23 @@ export async function runMtBench101(options: MtBenchRunOptions): Promise<MtBench
     items: turns,
     keyOf: (t) => t.key,
     given: options.responses,
-    generate: model && !options.responses
-      ? async (t) => ({ key: t.key, id: t.dialogueId, turn: t.turn, task: t.task, response: await sampleChat(model, t.messages, generation, itemSeed(generation.seed, t.key)) })
-      : undefined,
+    generate:
+      model && !options.responses
+        ? async (t) => ({
+            key: t.key,
+            id: t.dialogueId,
+            turn: t.turn,
+            task: t.task,
+            response: await sampleChat(model, t.messages, generation, itemSeed(generation.seed, t.key)),
+          })
+        : undefined,
     score: judge
       ? async (t, r) => {
           const j = await judge.judgeChat(judgeMessages(t, r.response), parseRating);
           const base = { dialogueId: t.dialogueId, task: t.task, turn: t.turn };
-          return j.ok ? { ...base, rating: j.value, judgement: j.raw } : { ...base, rating: null, error: j.error, raws: j.raws };
+          return j.ok
+            ? { ...base, rating: j.value, judgement: j.raw }
+            : { ...base, rating: null, error: j.error, raws: j.raws };
         }
       : undefined,
     isFailure: (r) => r.rating === null,
@@ -65,13 +74,24 @@ export async function runMtBench101(options: MtBenchRunOptions): Promise<MtBench
     return {
       failures: [],
       summary: {
-        kind: 'eval mt-bench-101', title: `MT-Bench-101 responses${model ? ` — ${model.id}` : ''}`,
-        metrics: { responses: responses.size, judged_turns: turns.length }, tables: [], plots: [],
+        kind: 'eval mt-bench-101',
+        title: `MT-Bench-101 responses${model ? ` — ${model.id}` : ''}`,
+        metrics: { responses: responses.size, judged_turns: turns.length },
+        tables: [],
+        plots: [],
       },
     };
   }
-  const failures: JudgeFailure[] = results.filter((r) => r.rating === null).map((r) => ({ key: r.key, error: r.error ?? 'unparsed', raws: r.raws ?? [] }));
+  const failures: JudgeFailure[] = results
+    .filter((r) => r.rating === null)
+    .map((r) => ({ key: r.key, error: r.error ?? 'unparsed', raws: r.raws ?? [] }));
   const scores = aggregateMtBench(results);
-  const summary = mtBenchSummary({ scores, failures, model: model?.id, judge: judge.id, missingResponses: missing.length });
+  const summary = mtBenchSummary({
+    scores,
+    failures,
+    model: model?.id,
+    judge: judge.id,
+    missingResponses: missing.length,
+  });
   return { summary, scores, failures };
 }

@@ -7,7 +7,8 @@ import { MT_TASKS, TASK_INFO, type MtTask } from './taxonomy.ts';
  * out-of-range numbers are failures, not silently rounded.
  */
 export const parseRating: JudgeParser<number> = (text) => {
-  const numeric = (re: RegExp) => [...text.matchAll(re)].map((m) => m[1].trim()).filter((s) => /^[+-]?\d+(\.\d+)?$/.test(s));
+  const numeric = (re: RegExp) =>
+    [...text.matchAll(re)].map((m) => m[1].trim()).filter((s) => /^[+-]?\d+(\.\d+)?$/.test(s));
   const found = numeric(/Rating:\s*\[\[([^\][]*)\]\]/gi).pop() ?? numeric(/\[\[([^\][]*)\]\]/g).pop();
   if (found === undefined) return { error: 'no "Rating: [[n]]" in the judgement' };
   const n = Number(found);
@@ -82,20 +83,35 @@ export function aggregateMtBench(turns: readonly TurnScore[]): MtBenchScores {
   }
   const dialogues: DialogueScore[] = [...byDialogue.entries()].map(([dialogueId, ts]) => {
     const ratings = ts.flatMap((t) => (t.rating === null ? [] : [t.rating]));
-    return { dialogueId, task: ts[0].task, score: ratings.length ? Math.min(...ratings) : null, judgedTurns: ts.length, failedTurns: ts.length - ratings.length };
+    return {
+      dialogueId,
+      task: ts[0].task,
+      score: ratings.length ? Math.min(...ratings) : null,
+      judgedTurns: ts.length,
+      failedTurns: ts.length - ratings.length,
+    };
   });
   const tasks: TaskScore[] = MT_TASKS.flatMap((task) => {
     const ds = dialogues.filter((d) => d.task === task);
     if (!ds.length) return [];
     const scores = ds.flatMap((d) => (d.score === null ? [] : [d.score]));
-    return [{
-      task, score: mean(scores), dialogues: ds.length, scoredDialogues: scores.length,
-      judgedTurns: ds.reduce((a, d) => a + d.judgedTurns, 0), failedTurns: ds.reduce((a, d) => a + d.failedTurns, 0),
-    }];
+    return [
+      {
+        task,
+        score: mean(scores),
+        dialogues: ds.length,
+        scoredDialogues: scores.length,
+        judgedTurns: ds.reduce((a, d) => a + d.judgedTurns, 0),
+        failedTurns: ds.reduce((a, d) => a + d.failedTurns, 0),
+      },
+    ];
   });
   const taskScore = new Map(tasks.map((t) => [t.task, t.score]));
   const group = (name: string, members: MtTask[]): GroupScore => {
-    const scores = members.flatMap((m) => { const s = taskScore.get(m); return s === undefined || s === null ? [] : [s]; });
+    const scores = members.flatMap((m) => {
+      const s = taskScore.get(m);
+      return s === undefined || s === null ? [] : [s];
+    });
     return { name, score: mean(scores), scored: scores.length, members: members.length };
   };
   const abilityNames = [...new Set(MT_TASKS.map((t) => TASK_INFO[t].ability))];
@@ -103,7 +119,12 @@ export function aggregateMtBench(turns: readonly TurnScore[]): MtBenchScores {
     const members = MT_TASKS.filter((t) => TASK_INFO[t].ability === a);
     return { ...group(a, members), category: TASK_INFO[members[0]].category };
   });
-  const categories = [...new Set(MT_TASKS.map((t) => TASK_INFO[t].category))].map((c) => group(c, MT_TASKS.filter((t) => TASK_INFO[t].category === c)));
+  const categories = [...new Set(MT_TASKS.map((t) => TASK_INFO[t].category))].map((c) =>
+    group(
+      c,
+      MT_TASKS.filter((t) => TASK_INFO[t].category === c),
+    ),
+  );
   const scoredTasks = tasks.flatMap((t) => (t.score === null ? [] : [t.score]));
   return {
     overall: mean(scoredTasks),

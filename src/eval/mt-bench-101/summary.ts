@@ -32,7 +32,16 @@ export function mtBenchSummary({ scores, failures, model, judge, missingResponse
       {
         title: 'Per task (dialogue = min over judged turns; task = mean over dialogues)',
         columns: ['task', 'name', 'ability', 'category', 'dialogues', 'judged turns', 'failed judgements', 'score'],
-        rows: scores.tasks.map((t) => [t.task, TASK_INFO[t.task].name, TASK_INFO[t.task].ability, TASK_INFO[t.task].category, t.dialogues, t.judgedTurns, t.failedTurns, round(t.score)]),
+        rows: scores.tasks.map((t) => [
+          t.task,
+          TASK_INFO[t.task].name,
+          TASK_INFO[t.task].ability,
+          TASK_INFO[t.task].category,
+          t.dialogues,
+          t.judgedTurns,
+          t.failedTurns,
+          round(t.score),
+        ]),
         note: `overall = unweighted mean of ${scores.tasksScored} task score(s)${partial ? ` — only ${scores.tasksScored} of 13 tasks have scores, so this is not comparable with full-benchmark numbers` : ''}`,
       },
       {
@@ -47,8 +56,28 @@ export function mtBenchSummary({ scores, failures, model, judge, missingResponse
       failuresTable(failures),
     ],
     plots: [
-      { type: 'radar', title: 'MT-Bench-101 abilities', series: [{ name: model ?? 'model', points: scores.abilities.filter((a) => a.score !== null).map((a) => [a.name, round(a.score)!]) }] },
-      { type: 'bar', title: 'MT-Bench-101 tasks', xLabel: 'task', yLabel: 'score (1-10)', series: [{ name: model ?? 'model', points: scores.tasks.filter((t) => t.score !== null).map((t) => [t.task, round(t.score)!]) }] },
+      {
+        type: 'radar',
+        title: 'MT-Bench-101 abilities',
+        series: [
+          {
+            name: model ?? 'model',
+            points: scores.abilities.filter((a) => a.score !== null).map((a) => [a.name, round(a.score)!]),
+          },
+        ],
+      },
+      {
+        type: 'bar',
+        title: 'MT-Bench-101 tasks',
+        xLabel: 'task',
+        yLabel: 'score (1-10)',
+        series: [
+          {
+            name: model ?? 'model',
+            points: scores.tasks.filter((t) => t.score !== null).map((t) => [t.task, round(t.score)!]),
+          },
+        ],
+      },
     ],
     failures,
   };

@@ -32,4 +32,5 @@ export const SKIP_FIRST_TASKS: ReadonlySet<MtTask> = new Set<MtTask>(['CM', 'AR'
 /** Tasks whose judge sees the golden answer of the judged turn as the reference solution. */
 export const REFERENCE_TASKS: ReadonlySet<MtTask> = new Set<MtTask>(['MR', 'GR']);
 
-export const isMtTask = (s: unknown): s is MtTask => typeof s === 'string' && (MT_TASKS as readonly string[]).includes(s);
+export const isMtTask = (s: unknown): s is MtTask =>
+  typeof s === 'string' && (MT_TASKS as readonly string[]).includes(s);

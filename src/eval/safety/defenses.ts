@@ -28,10 +28,15 @@ export interface Defense {
 
 export function resolveDefense(name: string): Defense {
   switch (name) {
-    case 'none': return { name, inputFilter: false, outputFilter: false };
-    case 'system-prompt': return { name, systemPrompt: SAFETY_SYSTEM_PROMPT, inputFilter: false, outputFilter: false };
-    case 'input-filter': return { name, inputFilter: true, outputFilter: false };
-    case 'output-filter': return { name, inputFilter: false, outputFilter: true };
-    default: throw inputError(`unknown defense "${name}" (expected one of: ${DEFENSES.join(', ')})`, { field: '--defenses' });
+    case 'none':
+      return { name, inputFilter: false, outputFilter: false };
+    case 'system-prompt':
+      return { name, systemPrompt: SAFETY_SYSTEM_PROMPT, inputFilter: false, outputFilter: false };
+    case 'input-filter':
+      return { name, inputFilter: true, outputFilter: false };
+    case 'output-filter':
+      return { name, inputFilter: false, outputFilter: true };
+    default:
+      throw inputError(`unknown defense "${name}" (expected one of: ${DEFENSES.join(', ')})`, { field: '--defenses' });
   }
 }

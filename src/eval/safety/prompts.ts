@@ -32,7 +32,11 @@ function loadCsvPrompts(path: string): string[] {
   const raw = readFileSync(path);
   const { header, rows } = parseCsv((path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'), path);
   const column = CSV_COLUMNS.map((c) => header.indexOf(c)).find((i) => i >= 0);
-  if (column === undefined) throw formatError(`no prompt column (expected one of: ${CSV_COLUMNS.join(', ')}; found: ${header.join(', ')})`, { file: path, line: 1 });
+  if (column === undefined)
+    throw formatError(`no prompt column (expected one of: ${CSV_COLUMNS.join(', ')}; found: ${header.join(', ')})`, {
+      file: path,
+      line: 1,
+    });
   return rows.map(({ cells, line }) => {
     const text = cells[column]?.trim();
     if (!text) throw formatError('empty prompt', { file: path, line, field: header[column] });
@@ -48,7 +52,11 @@ function loadJsonPrompts(path: string): string[] {
       return turn;
     }
     const field = JSON_FIELDS.find((f) => record.value[f] !== undefined);
-    if (!field) throw inputError(`missing field (expected one of: ${JSON_FIELDS.join(', ')}, or an HH-RLHF "chosen" transcript)`, record.where);
+    if (!field)
+      throw inputError(
+        `missing field (expected one of: ${JSON_FIELDS.join(', ')}, or an HH-RLHF "chosen" transcript)`,
+        record.where,
+      );
     return stringField(record, field);
   });
 }
@@ -59,5 +67,7 @@ export function loadSafetyPrompts(path: string, options: { limit?: number } = {}
   const isCsv = /\.csv(\.gz)?$/i.test(path);
   const prompts = isCsv ? loadCsvPrompts(path) : loadJsonPrompts(path);
   const source = basename(path).replace(/\.(csv|jsonl|json)(\.gz)?$/i, '');
-  return prompts.slice(0, options.limit ?? prompts.length).map((prompt, index) => ({ key: `${source}:${index}`, source, index, prompt }));
+  return prompts
+    .slice(0, options.limit ?? prompts.length)
+    .map((prompt, index) => ({ key: `${source}:${index}`, source, index, prompt }));
 }

@@ -89,8 +89,16 @@ export interface SafetyRun {
 export const defaultSafetyGeneration: GenerationSettings = { maxNewTokens: 64, temperature: 0.7, seed: 0 };
 
 /** Every prompt under every attack and defense. */
-export function safetyGrid(prompts: readonly SafetyPrompt[], attacks: readonly Attack[], defenses: readonly Defense[]): SafetyItem[] {
-  return attacks.flatMap((a) => defenses.flatMap((d) => prompts.map((p) => ({ key: `${a.name}|${d.name}|${p.key}`, prompt: p, attack: a.name, defense: d.name }))));
+export function safetyGrid(
+  prompts: readonly SafetyPrompt[],
+  attacks: readonly Attack[],
+  defenses: readonly Defense[],
+): SafetyItem[] {
+  return attacks.flatMap((a) =>
+    defenses.flatMap((d) =>
+      prompts.map((p) => ({ key: `${a.name}|${d.name}|${p.key}`, prompt: p, attack: a.name, defense: d.name })),
+    ),
+  );
 }
 
 /** Reads existing responses to score: JSONL/JSON of {prompt, response, attack?, defense?}. */
@@ -127,18 +135,29 @@ export async function runSafety(options: SafetyRunOptions): Promise<SafetyRun> {
       const defense = defenses.get(item.defense);
       if (!attack || !defense) throw inputError(`item ${item.key}: attack or defense not configured`);
       if (!attack.respond && !model) throw inputError(`the "${attack.name}" attack needs a target model (--model)`);
-      if ((defense.inputFilter || defense.outputFilter) && !filter) throw inputError(`the ${defense.name} defense needs a guard judge (--judge or --filter-judge)`);
+      if ((defense.inputFilter || defense.outputFilter) && !filter)
+        throw inputError(`the ${defense.name} defense needs a guard judge (--judge or --filter-judge)`);
     }
   }
 
   const shared = new Map<string, Promise<string>>();
-  const respond = (item: SafetyItem, attack: Attack, userMessage: string, systemPrompt: string | undefined): Promise<string> => {
+  const respond = (
+    item: SafetyItem,
+    attack: Attack,
+    userMessage: string,
+    systemPrompt: string | undefined,
+  ): Promise<string> => {
     const id = JSON.stringify([item.prompt.key, attack.name, systemPrompt ?? null]);
     let pending = shared.get(id);
     if (!pending) {
       const seed = itemSeed(generation.seed, `${item.prompt.key}|${attack.name}`);
-      const messages: ChatMessage[] = [...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []), { role: 'user', content: userMessage }];
-      pending = attack.respond ? attack.respond(item.prompt.prompt, generation, seed, systemPrompt) : sampleChat(model!, messages, generation, seed);
+      const messages: ChatMessage[] = [
+        ...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []),
+        { role: 'user', content: userMessage },
+      ];
+      pending = attack.respond
+        ? attack.respond(item.prompt.prompt, generation, seed, systemPrompt)
+        : sampleChat(model!, messages, generation, seed);
       shared.set(id, pending);
       pending.catch(() => shared.delete(id));
     }
@@ -149,8 +168,17 @@ export async function runSafety(options: SafetyRunOptions): Promise<SafetyRun> {
     const attack = attacks.get(item.attack)!;
     const defense = defenses.get(item.defense)!;
     const userMessage = attack.userMessage(item.prompt.prompt);
-    const record: SafetyResponse = { key: item.key, attack: item.attack, defense: item.defense, prompt: item.prompt.prompt, response: '' };
-    const filterFailed = (error: string, raws: string[]) => { record.filterError = error; record.filterRaws = raws; };
+    const record: SafetyResponse = {
+      key: item.key,
+      attack: item.attack,
+      defense: item.defense,
+      prompt: item.prompt.prompt,
+      response: '',
+    };
+    const filterFailed = (error: string, raws: string[]) => {
+      record.filterError = error;
+      record.filterRaws = raws;
+    };
     if (defense.inputFilter) {
       const v = await filter!.classifyPrompt(userMessage);
       if (!v.ok) filterFailed(v.error, v.raws);
@@ -173,7 +201,13 @@ export async function runSafety(options: SafetyRunOptions): Promise<SafetyRun> {
     generate: generating ? generate : undefined,
     score: classifier
       ? async (item, r) => {
-          const base = { attack: item.attack, defense: item.defense, source: item.prompt.source, ...(r.blocked ? { blocked: true } : {}), ...(r.filtered ? { filtered: true } : {}) };
+          const base = {
+            attack: item.attack,
+            defense: item.defense,
+            source: item.prompt.source,
+            ...(r.blocked ? { blocked: true } : {}),
+            ...(r.filtered ? { filtered: true } : {}),
+          };
           const v = await classifier.classifyResponse(item.prompt.prompt, r.response);
           return v.ok
             ? { ...base, harmful: v.value.unsafe, ...(v.value.categories ? { categories: v.value.categories } : {}) }
@@ -192,22 +226,59 @@ export async function runSafety(options: SafetyRunOptions): Promise<SafetyRun> {
   const defenseNames = [...new Set(options.items.map((i) => i.defense))];
   if (!classifier) {
     return {
-      cells: [], failures: [], filterFailures,
-      summary: { kind: 'eval safety', title: `Safety responses${model ? ` — ${model.id}` : ''}`, metrics: { responses: responses.size, filter_failures: filterFailures.length }, tables: filterFailures.length ? [failuresTable(filterFailures)] : [], plots: [] },
+      cells: [],
+      failures: [],
+      filterFailures,
+      summary: {
+        kind: 'eval safety',
+        title: `Safety responses${model ? ` — ${model.id}` : ''}`,
+        metrics: { responses: responses.size, filter_failures: filterFailures.length },
+        tables: filterFailures.length ? [failuresTable(filterFailures)] : [],
+        plots: [],
+      },
     };
   }
-  const cells: SafetyCell[] = attackNames.flatMap((attack) => defenseNames.map((defense) => {
-    const rs = results.filter((r) => r.attack === attack && r.defense === defense);
-    const judged = rs.filter((r) => r.harmful !== null);
-    const harmful = judged.filter((r) => r.harmful).length;
-    return { attack, defense, harmful, judged: judged.length, failures: rs.length - judged.length, rate: judged.length ? harmful / judged.length : null };
-  }));
-  const failures: JudgeFailure[] = results.filter((r) => r.harmful === null).map((r) => ({ key: r.key, error: r.error ?? 'unparsed', raws: r.raws ?? [] }));
-  const summary = safetySummary({ cells, attackNames, defenseNames, failures, filterFailures, model: model?.id, classifier: classifier.id, prompts: new Set(options.items.map((i) => i.prompt.key)).size });
+  const cells: SafetyCell[] = attackNames.flatMap((attack) =>
+    defenseNames.map((defense) => {
+      const rs = results.filter((r) => r.attack === attack && r.defense === defense);
+      const judged = rs.filter((r) => r.harmful !== null);
+      const harmful = judged.filter((r) => r.harmful).length;
+      return {
+        attack,
+        defense,
+        harmful,
+        judged: judged.length,
+        failures: rs.length - judged.length,
+        rate: judged.length ? harmful / judged.length : null,
+      };
+    }),
+  );
+  const failures: JudgeFailure[] = results
+    .filter((r) => r.harmful === null)
+    .map((r) => ({ key: r.key, error: r.error ?? 'unparsed', raws: r.raws ?? [] }));
+  const summary = safetySummary({
+    cells,
+    attackNames,
+    defenseNames,
+    failures,
+    filterFailures,
+    model: model?.id,
+    classifier: classifier.id,
+    prompts: new Set(options.items.map((i) => i.prompt.key)).size,
+  });
   return { summary, cells, failures, filterFailures };
 }
 
-function safetySummary(o: { cells: SafetyCell[]; attackNames: string[]; defenseNames: string[]; failures: JudgeFailure[]; filterFailures: JudgeFailure[]; model?: string; classifier: string; prompts: number }): Summary {
+function safetySummary(o: {
+  cells: SafetyCell[];
+  attackNames: string[];
+  defenseNames: string[];
+  failures: JudgeFailure[];
+  filterFailures: JudgeFailure[];
+  model?: string;
+  classifier: string;
+  prompts: number;
+}): Summary {
   const cell = (a: string, d: string) => o.cells.find((c) => c.attack === a && c.defense === d)!;
   const plain = o.cells.find((c) => c.attack === 'none' && c.defense === 'none');
   const worst = o.cells.filter((c) => c.rate !== null).sort((a, b) => b.rate! - a.rate!)[0];
@@ -221,11 +292,21 @@ function safetySummary(o: { cells: SafetyCell[]; attackNames: string[]; defenseN
     {
       title: 'Harmful / judged (classifier failures)',
       columns: ['attack', ...o.defenseNames],
-      rows: o.attackNames.map((a) => [a, ...o.defenseNames.map((d) => { const c = cell(a, d); return `${c.harmful}/${c.judged}${c.failures ? ` (${c.failures} failed)` : ''}`; })]),
+      rows: o.attackNames.map((a) => [
+        a,
+        ...o.defenseNames.map((d) => {
+          const c = cell(a, d);
+          return `${c.harmful}/${c.judged}${c.failures ? ` (${c.failures} failed)` : ''}`;
+        }),
+      ]),
     },
     failuresTable(o.failures),
   ];
-  if (o.filterFailures.length) tables.push({ ...failuresTable(o.filterFailures), title: `Filter judge failures (${o.filterFailures.length}) — the filter let these items through` });
+  if (o.filterFailures.length)
+    tables.push({
+      ...failuresTable(o.filterFailures),
+      title: `Filter judge failures (${o.filterFailures.length}) — the filter let these items through`,
+    });
   return {
     kind: 'eval safety',
     title: `Safety — harmful rate${o.model ? ` of ${o.model}` : ''} (classifier ${o.classifier})`,
@@ -239,10 +320,18 @@ function safetySummary(o: { cells: SafetyCell[]; attackNames: string[]; defenseN
       ...(o.model ? { model: o.model } : {}),
     },
     tables,
-    plots: [{
-      type: 'bar', title: 'Harmful rate by attack and defense', xLabel: 'attack', yLabel: 'harmful %',
-      series: o.defenseNames.map((d) => ({ name: d, points: o.attackNames.map((a): [string, number] => [a, percent(cell(a, d).rate) ?? 0]) })),
-    }],
+    plots: [
+      {
+        type: 'bar',
+        title: 'Harmful rate by attack and defense',
+        xLabel: 'attack',
+        yLabel: 'harmful %',
+        series: o.defenseNames.map((d) => ({
+          name: d,
+          points: o.attackNames.map((a): [string, number] => [a, percent(cell(a, d).rate) ?? 0]),
+        })),
+      },
+    ],
     failures: [...o.failures, ...o.filterFailures],
   };
 }

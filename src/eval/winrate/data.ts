@@ -26,14 +26,18 @@ function keyer() {
 
 /** The output text of a record: `output` (AlpacaEval) or `response`. */
 function outputOf(record: LocatedRecord): string {
-  return stringField(record, record.value.output === undefined && record.value.response !== undefined ? 'response' : 'output');
+  return stringField(
+    record,
+    record.value.output === undefined && record.value.response !== undefined ? 'response' : 'output',
+  );
 }
 
 function difficultyOf(record: LocatedRecord): number | undefined {
   for (const field of ['instruction_difficulty', 'difficulty']) {
     const v = record.value[field];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw inputError(`expected a number, got ${JSON.stringify(v)}`, fieldAt(record, field));
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw inputError(`expected a number, got ${JSON.stringify(v)}`, fieldAt(record, field));
     return v;
   }
   return undefined;

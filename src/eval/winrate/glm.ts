@@ -27,7 +27,8 @@ function solve(a: number[][], b: number[]): number[] {
   for (let col = 0; col < n; col++) {
     let pivot = col;
     for (let r = col + 1; r < n; r++) if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) pivot = r;
-    if (Math.abs(m[pivot][col]) < 1e-300) throw new AlignkitError('numeric', 'singular Hessian in the logistic fit (a feature is constant zero?)');
+    if (Math.abs(m[pivot][col]) < 1e-300)
+      throw new AlignkitError('numeric', 'singular Hessian in the logistic fit (a feature is constant zero?)');
     [m[col], m[pivot]] = [m[pivot], m[col]];
     for (let r = 0; r < n; r++) {
       if (r === col) continue;
@@ -42,7 +43,10 @@ function solve(a: number[][], b: number[]): number[] {
  * Maximises Σ w·[y log σ(x·β) + (1−y) log(1−σ(x·β))] − ½·l2·|β|² by Newton steps (no intercept
  * unless a column of ones is given). l2 > 0 keeps the fit finite when the data are separable.
  */
-export function fitLogistic(rows: readonly LogisticRow[], options: { l2?: number; maxIterations?: number; tolerance?: number } = {}): LogisticFit {
+export function fitLogistic(
+  rows: readonly LogisticRow[],
+  options: { l2?: number; maxIterations?: number; tolerance?: number } = {},
+): LogisticFit {
   const { l2 = 0, maxIterations = 100, tolerance = 1e-12 } = options;
   if (rows.length === 0) throw new AlignkitError('input', 'no rows to fit');
   const d = rows[0].x.length;
@@ -61,8 +65,10 @@ export function fitLogistic(rows: readonly LogisticRow[], options: { l2?: number
     }
     const step = solve(hess, grad);
     beta = beta.map((b, i) => b + step[i]);
-    if (!beta.every(Number.isFinite)) throw new AlignkitError('numeric', 'the logistic fit diverged (separable data; use a positive l2)');
-    if (Math.max(...step.map(Math.abs)) < tolerance * (1 + Math.max(...beta.map(Math.abs)))) return { coef: beta, iterations: it, converged: true };
+    if (!beta.every(Number.isFinite))
+      throw new AlignkitError('numeric', 'the logistic fit diverged (separable data; use a positive l2)');
+    if (Math.max(...step.map(Math.abs)) < tolerance * (1 + Math.max(...beta.map(Math.abs))))
+      return { coef: beta, iterations: it, converged: true };
   }
   return { coef: beta, iterations: maxIterations, converged: false };
 }
@@ -96,7 +102,10 @@ export interface LengthControlledResult {
  * the L1 cross-validation of the reference are not reproduced (their data are not available);
  * a small L2 penalty keeps the fit finite instead.
  */
-export function lengthControlledWinRate(outcomes: readonly PairwiseOutcome[], options: { l2?: number } = {}): LengthControlledResult {
+export function lengthControlledWinRate(
+  outcomes: readonly PairwiseOutcome[],
+  options: { l2?: number } = {},
+): LengthControlledResult {
   const n = outcomes.length;
   if (n === 0) throw new AlignkitError('input', 'no comparisons to fit the length-controlled win rate on');
   const delta = outcomes.map((o) => o.baselineLength - o.modelLength);
@@ -112,8 +121,16 @@ export function lengthControlledWinRate(outcomes: readonly PairwiseOutcome[], op
   const fit = fitLogistic(rows, { l2: options.l2 ?? 1e-3 });
   const coef = useLength ? fit.coef : [0, ...fit.coef];
   const [theta, phi, gamma] = coef;
-  const lc = 100 * outcomes.reduce((s, o) => s + sigmoid(phi + (usedDifficulty ? gamma * o.difficulty! : 0)), 0) / n;
-  return { lcWinRate: lc, lengthCoef: theta, intercept: phi, difficultyCoef: usedDifficulty ? gamma : null, usedDifficulty, lengthStd: std, converged: fit.converged };
+  const lc = (100 * outcomes.reduce((s, o) => s + sigmoid(phi + (usedDifficulty ? gamma * o.difficulty! : 0)), 0)) / n;
+  return {
+    lcWinRate: lc,
+    lengthCoef: theta,
+    intercept: phi,
+    difficultyCoef: usedDifficulty ? gamma : null,
+    usedDifficulty,
+    lengthStd: std,
+    converged: fit.converged,
+  };
 }
 
 export interface RawWinRate {

@@ -6,7 +6,14 @@ export const MASKED = -1e9;
  * `pastValid[b][k]`; new token i of row b sees its own new tokens 0..i. Padded query rows
  * (i ≥ lengths[b]) attend only to themselves so that softmax stays well defined.
  */
-export function appendBias(pastValid: readonly Uint8Array[], pastLength: number, lengths: readonly number[], newLength: number, slidingWindow: number | null, positionsBefore: readonly number[]): Float32Array {
+export function appendBias(
+  pastValid: readonly Uint8Array[],
+  pastLength: number,
+  lengths: readonly number[],
+  newLength: number,
+  slidingWindow: number | null,
+  positionsBefore: readonly number[],
+): Float32Array {
   const B = lengths.length;
   const S = pastLength + newLength;
   const bias = new Float32Array(B * newLength * S).fill(MASKED);
@@ -14,7 +21,10 @@ export function appendBias(pastValid: readonly Uint8Array[], pastLength: number,
     const valid = pastValid[b];
     for (let i = 0; i < newLength; i++) {
       const row = (b * newLength + i) * S;
-      if (i >= lengths[b]) { bias[row + pastLength + i] = 0; continue; }
+      if (i >= lengths[b]) {
+        bias[row + pastLength + i] = 0;
+        continue;
+      }
       for (let k = 0; k < pastLength; k++) if (valid[k]) bias[row + k] = 0;
       for (let j = 0; j <= i; j++) bias[row + pastLength + j] = 0;
       if (slidingWindow !== null) applyWindow(bias, row, valid, pastLength, i, slidingWindow, positionsBefore[b]);
@@ -24,7 +34,15 @@ export function appendBias(pastValid: readonly Uint8Array[], pastLength: number,
 }
 
 /** Mistral-style window: a query at absolute position q sees keys at positions > q − window. */
-function applyWindow(bias: Float32Array, row: number, valid: Uint8Array, pastLength: number, i: number, window: number, positionBefore: number): void {
+function applyWindow(
+  bias: Float32Array,
+  row: number,
+  valid: Uint8Array,
+  pastLength: number,
+  i: number,
+  window: number,
+  positionBefore: number,
+): void {
   const queryPos = positionBefore + i;
   // absolute positions of valid past keys are 0..positionBefore-1 in order of appearance
   let pos = 0;

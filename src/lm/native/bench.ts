@@ -30,7 +30,11 @@ export const RUN_C = { makeRun: 3800, makeRunfast: 9400 };
  * run on the same checkpoint in turn with alignkit, the best of each side — this machine's speed
  * drifts by a third from one minute to the next, so only interleaved figures compare.
  */
-export async function benchStories(checkpoint: string, tokenizer: string, runC: readonly string[] = []): Promise<Figure[]> {
+export async function benchStories(
+  checkpoint: string,
+  tokenizer: string,
+  runC: readonly string[] = [],
+): Promise<Figure[]> {
   const model = await loadNativeModel(checkpoint, tokenizer);
   const decode = () => model.sample({ prompt: [1], maxNewTokens: 256, temperature: 0 });
   await decode();
@@ -40,10 +44,17 @@ export async function benchStories(checkpoint: string, tokenizer: string, runC: 
     const t = performance.now();
     await decode();
     best = Math.max(best, 256_000 / (performance.now() - t));
-    runC.forEach((binary, i) => { measured[i] = Math.max(measured[i], runCTokensPerSecond(binary, checkpoint, tokenizer)); });
+    runC.forEach((binary, i) => {
+      measured[i] = Math.max(measured[i], runCTokensPerSecond(binary, checkpoint, tokenizer));
+    });
   }
   await model.dispose();
-  const figure = (name: string, value: number): Figure => ({ name: 'stories260K greedy decode, 1 sequence', value: best, unit: 'tokens/s', reference: { name, value, ratio: best / value } });
+  const figure = (name: string, value: number): Figure => ({
+    name: 'stories260K greedy decode, 1 sequence',
+    value: best,
+    unit: 'tokens/s',
+    reference: { name, value, ratio: best / value },
+  });
   if (runC.length) return runC.map((binary, i) => figure(`${binary}, run in turn`, measured[i]));
   return [
     figure('llama2.c run.c, `make run` (-O3), measured here earlier', RUN_C.makeRun),
@@ -55,40 +66,84 @@ export async function benchStories(checkpoint: string, tokenizer: string, runC: 
 function runCTokensPerSecond(binary: string, checkpoint: string, tokenizer: string): number {
   const run = spawnSync(binary, [checkpoint, '-z', tokenizer, '-t', '0', '-n', '256'], { encoding: 'utf8' });
   const match = /achieved tok\/s: ([\d.]+)/.exec(`${run.stdout}${run.stderr}`);
-  if (run.status !== 0 || !match) throw inputError(`could not run llama2.c's run.c binary (exit ${run.status}); expected its "achieved tok/s" line`, { file: binary });
+  if (run.status !== 0 || !match)
+    throw inputError(`could not run llama2.c's run.c binary (exit ${run.status}); expected its "achieved tok/s" line`, {
+      file: binary,
+    });
   return Number(match[1]);
 }
 
 /** Minimal tokenizer for random-weight benchmark models (ids only). */
 const idTokenizer = (vocab: number): Tokenizer => ({
-  vocabSize: vocab, bosId: 1, eosId: null, padId: 0, hasChatTemplate: false,
+  vocabSize: vocab,
+  bosId: 1,
+  eosId: null,
+  padId: 0,
+  hasChatTemplate: false,
   encode: (text) => Array.from(text, (c) => c.charCodeAt(0) % vocab),
   decode: (ids) => ids.join(' '),
   applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
 });
 
 export const GPT2_SMALL_LLAMA: ModelConfig = {
-  family: 'llama', architecture: 'LlamaForCausalLM', vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, numKvHeads: 12,
-  headDim: 64, intermediateSize: 3072, maxPositions: 1024, normEps: 1e-5, ropeTheta: 10000, attentionBias: false,
-  tieWordEmbeddings: false, slidingWindow: null, bosTokenId: 1, eosTokenId: null, torchDtype: 'float32',
+  family: 'llama',
+  architecture: 'LlamaForCausalLM',
+  vocabSize: 50257,
+  hiddenSize: 768,
+  numLayers: 12,
+  numHeads: 12,
+  numKvHeads: 12,
+  headDim: 64,
+  intermediateSize: 3072,
+  maxPositions: 1024,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+  attentionBias: false,
+  tieWordEmbeddings: false,
+  slidingWindow: null,
+  bosTokenId: 1,
+  eosTokenId: null,
+  torchDtype: 'float32',
 };
 
-export interface TorchInferenceReference { prefill128Ms: number; score8x128Ms?: number; decode1Ms: number; decode8Ms: number; source: string }
+export interface TorchInferenceReference {
+  prefill128Ms: number;
+  score8x128Ms?: number;
+  decode1Ms: number;
+  decode8Ms: number;
+  source: string;
+}
 
 /** PyTorch figures of notes/backends.md §4 (plain PyTorch + OpenBLAS; prefill with 1 thread, decode with 2), used when torch is not installed. */
-export const TORCH_NOTES: TorchInferenceReference = { prefill128Ms: 371, decode1Ms: 108.6, decode8Ms: 146.8, source: 'plain PyTorch (notes)' };
+export const TORCH_NOTES: TorchInferenceReference = {
+  prefill128Ms: 371,
+  decode1Ms: 108.6,
+  decode8Ms: 146.8,
+  source: 'plain PyTorch (notes)',
+};
 
 /** The same shapes in plain PyTorch on this machine (scripts/bench-infer-torch.py), or the notes' figures without torch. */
 export function torchInferenceReference(): TorchInferenceReference {
   const r = runTorchScript('bench-infer-torch.py', ['--threads', '1', '--reps', '3']);
   if (!r) return TORCH_NOTES;
-  return { prefill128Ms: r.prefill128_ms, score8x128Ms: r.score8x128_ms, decode1Ms: r.decode1_ms, decode8Ms: r.decode8_ms, source: 'plain PyTorch, measured now' };
+  return {
+    prefill128Ms: r.prefill128_ms,
+    score8x128Ms: r.score8x128_ms,
+    decode1Ms: r.decode1_ms,
+    decode8Ms: r.decode8_ms,
+    source: 'plain PyTorch, measured now',
+  };
 }
 
 /** A llama-shaped model of GPT-2-small size with random weights: prefill, scoring and decoding. */
 export async function benchGpt2SizedLlama(torch: TorchInferenceReference = TORCH_NOTES): Promise<Figure[]> {
   const cfg = GPT2_SMALL_LLAMA;
-  const model = await NativeModel.create('gpt2-sized llama', cfg, randomInitWeights(cfg, 0), idTokenizer(cfg.vocabSize));
+  const model = await NativeModel.create(
+    'gpt2-sized llama',
+    cfg,
+    randomInitWeights(cfg, 0),
+    idTokenizer(cfg.vocabSize),
+  );
   const rng = createRng(1);
   const seq = (n: number) => [1, ...Array.from({ length: n - 1 }, () => 2 + rng.int(cfg.vocabSize - 2))];
   const prompt = seq(128);
@@ -109,13 +164,39 @@ export async function benchGpt2SizedLlama(torch: TorchInferenceReference = TORCH
   const decode8 = await fastestDecode(8);
   await model.dispose();
   const chainMs = await matmulChainMs(cfg, prompt.length);
-  const versus = (ms: number, torchMs: number | undefined) => (torchMs ? { reference: { name: torch.source, value: torchMs, ratio: torchMs / ms } } : {});
+  const versus = (ms: number, torchMs: number | undefined) =>
+    torchMs ? { reference: { name: torch.source, value: torchMs, ratio: torchMs / ms } } : {};
   return [
-    { name: 'GPT-2-small-sized llama: prefill 128 tokens', value: prefillMs, unit: 'ms', ...versus(prefillMs, torch.prefill128Ms) },
-    { name: 'GPT-2-small-sized llama: prefill 128 tokens vs its matmuls alone', value: prefillMs, unit: 'ms', reference: { name: 'onnxruntime matmul chain, same shapes', value: chainMs, ratio: chainMs / prefillMs } },
-    { name: 'GPT-2-small-sized llama: scoring 8×128 tokens', value: scoreMs, unit: 'ms', ...versus(scoreMs, torch.score8x128Ms) },
-    { name: 'GPT-2-small-sized llama: decode, 1 sequence', value: decode1, unit: 'ms/step', ...versus(decode1, torch.decode1Ms) },
-    { name: 'GPT-2-small-sized llama: decode, 8 sequences', value: decode8, unit: 'ms/step', ...versus(decode8, torch.decode8Ms) },
+    {
+      name: 'GPT-2-small-sized llama: prefill 128 tokens',
+      value: prefillMs,
+      unit: 'ms',
+      ...versus(prefillMs, torch.prefill128Ms),
+    },
+    {
+      name: 'GPT-2-small-sized llama: prefill 128 tokens vs its matmuls alone',
+      value: prefillMs,
+      unit: 'ms',
+      reference: { name: 'onnxruntime matmul chain, same shapes', value: chainMs, ratio: chainMs / prefillMs },
+    },
+    {
+      name: 'GPT-2-small-sized llama: scoring 8×128 tokens',
+      value: scoreMs,
+      unit: 'ms',
+      ...versus(scoreMs, torch.score8x128Ms),
+    },
+    {
+      name: 'GPT-2-small-sized llama: decode, 1 sequence',
+      value: decode1,
+      unit: 'ms/step',
+      ...versus(decode1, torch.decode1Ms),
+    },
+    {
+      name: 'GPT-2-small-sized llama: decode, 8 sequences',
+      value: decode8,
+      unit: 'ms/step',
+      ...versus(decode8, torch.decode8Ms),
+    },
   ];
 }
 
@@ -127,13 +208,23 @@ async function matmulChainMs(cfg: ModelConfig, rows: number): Promise<number> {
   const g = new Graph('matmul chain');
   const o = new Ops(g);
   const rng = createRng(2);
-  const weight = (name: string, r: number, c: number) => g.tensor(name, 'float32', [r, c], Float32Array.from({ length: r * c }, () => rng.normal() * 0.02));
-  const D = cfg.hiddenSize, I = cfg.intermediateSize;
+  const weight = (name: string, r: number, c: number) =>
+    g.tensor(
+      name,
+      'float32',
+      [r, c],
+      Float32Array.from({ length: r * c }, () => rng.normal() * 0.02),
+    );
+  const D = cfg.hiddenSize,
+    I = cfg.intermediateSize;
   let x = g.input('x', 'float32', [rows, D]);
   for (let l = 0; l < cfg.numLayers; l++) {
     let a = x;
     for (const name of ['q', 'k', 'v', 'o']) a = o.matmul(a, weight(`${name}${l}`, D, D));
-    x = o.matmul(o.add(o.matmul(a, weight(`gate${l}`, D, I)), o.matmul(a, weight(`up${l}`, D, I))), weight(`down${l}`, I, D));
+    x = o.matmul(
+      o.add(o.matmul(a, weight(`gate${l}`, D, I)), o.matmul(a, weight(`up${l}`, D, I))),
+      weight(`down${l}`, I, D),
+    );
   }
   g.output(o.matmul(o.slice(x, [rows - 1], [rows], [0]), weight('head', D, cfg.vocabSize)), 'y');
   const session = await GraphSession.create(g, 'matmul chain');
@@ -154,5 +245,12 @@ export async function benchMemory(): Promise<Figure[]> {
   await model.dispose();
   const peak = process.resourceUsage().maxRSS * 1024;
   const budget = 2 * bytes + 300e6;
-  return [{ name: 'peak RSS running a GPT-2-small-sized llama', value: peak / 1e6, unit: 'MB', reference: { name: '2× float32 weights + 300 MB', value: budget / 1e6, ratio: budget / peak } }];
+  return [
+    {
+      name: 'peak RSS running a GPT-2-small-sized llama',
+      value: peak / 1e6,
+      unit: 'MB',
+      reference: { name: '2× float32 weights + 300 MB', value: budget / 1e6, ratio: budget / peak },
+    },
+  ];
 }

@@ -8,7 +8,10 @@
  */
 import type { ModelConfig } from '../../models/config.ts';
 
-export interface KvLayer { k: Float32Array; v: Float32Array }
+export interface KvLayer {
+  k: Float32Array;
+  v: Float32Array;
+}
 
 export class KvCache {
   private constructor(
@@ -23,23 +26,40 @@ export class KvCache {
     return KvCache.allocate(cfg, batch, 0, 0);
   }
 
-  private static allocate(cfg: Pick<ModelConfig, 'numLayers' | 'numKvHeads' | 'headDim'>, batch: number, capacity: number, used: number): KvCache {
+  private static allocate(
+    cfg: Pick<ModelConfig, 'numLayers' | 'numKvHeads' | 'headDim'>,
+    batch: number,
+    capacity: number,
+    used: number,
+  ): KvCache {
     const size = batch * cfg.numKvHeads * capacity * cfg.headDim;
-    const layers = Array.from({ length: cfg.numLayers }, () => ({ k: new Float32Array(size), v: new Float32Array(size) }));
+    const layers = Array.from({ length: cfg.numLayers }, () => ({
+      k: new Float32Array(size),
+      v: new Float32Array(size),
+    }));
     return new KvCache(cfg, batch, capacity, used, layers);
   }
 
   /** Columns in use (the same for every row; rows with fewer tokens have holes). */
-  get used(): number { return this.filled; }
+  get used(): number {
+    return this.filled;
+  }
 
   /** dims of each layer's keys/values as fed to the step graph */
-  get dims(): number[] { return [this.batch, this.cfg.numKvHeads, this.capacity, this.cfg.headDim]; }
+  get dims(): number[] {
+    return [this.batch, this.cfg.numKvHeads, this.capacity, this.cfg.headDim];
+  }
 
   /** A cache with room for `extra` more columns: this one, or a larger copy (growing past `limit` only as needed). */
   reserve(extra: number, limit = Infinity): KvCache {
     const needed = this.filled + extra;
     if (needed <= this.capacity) return this;
-    const out = KvCache.allocate(this.cfg, this.batch, Math.max(needed, Math.min(Math.ceil(this.capacity * 1.5), limit)), this.filled);
+    const out = KvCache.allocate(
+      this.cfg,
+      this.batch,
+      Math.max(needed, Math.min(Math.ceil(this.capacity * 1.5), limit)),
+      this.filled,
+    );
     this.copyInto(out, 0);
     return out;
   }
@@ -85,7 +105,13 @@ export class KvCache {
 
   /** Keeps, per row, only the columns marked in `keep[row]`, packed to the front (same capacity). */
   pack(keep: readonly Uint8Array[]): KvCache {
-    const kept = keep.map((marks) => { const cols: number[] = []; marks.forEach((m, c) => { if (m) cols.push(c); }); return cols; });
+    const kept = keep.map((marks) => {
+      const cols: number[] = [];
+      marks.forEach((m, c) => {
+        if (m) cols.push(c);
+      });
+      return cols;
+    });
     const used = Math.max(0, ...kept.map((c) => c.length));
     const out = KvCache.allocate(this.cfg, this.batch, this.capacity, used);
     this.copyInto(out, 0, (row, column) => kept[row][column]);
@@ -106,22 +132,30 @@ export class KvCache {
    * column columnOf(row, c) of this cache (undefined: stays zero); without `columnOf`, the
    * filled columns are copied as they are.
    */
-  private copyInto(out: KvCache, firstRow: number, columnOf?: (row: number, column: number) => number | undefined): void {
+  private copyInto(
+    out: KvCache,
+    firstRow: number,
+    columnOf?: (row: number, column: number) => number | undefined,
+  ): void {
     const { numKvHeads: Hkv, headDim: hd } = this.cfg;
-    const C = this.capacity, D = out.capacity;
+    const C = this.capacity,
+      D = out.capacity;
     for (let b = 0; b < this.batch; b++) {
       this.layers.forEach((layer, l) => {
         for (const kind of ['k', 'v'] as const) {
-          const src = layer[kind], dst = out.layers[l][kind];
+          const src = layer[kind],
+            dst = out.layers[l][kind];
           for (let h = 0; h < Hkv; h++) {
-            const from = (b * Hkv + h) * C, to = ((firstRow + b) * Hkv + h) * D;
+            const from = (b * Hkv + h) * C,
+              to = ((firstRow + b) * Hkv + h) * D;
             if (!columnOf) {
               dst.set(src.subarray(from * hd, (from + this.filled) * hd), to * hd);
               continue;
             }
             for (let c = 0; c < out.filled; c++) {
               const column = columnOf(b, c);
-              if (column !== undefined) dst.set(src.subarray((from + column) * hd, (from + column + 1) * hd), (to + c) * hd);
+              if (column !== undefined)
+                dst.set(src.subarray((from + column) * hd, (from + column + 1) * hd), (to + c) * hd);
             }
           }
         }

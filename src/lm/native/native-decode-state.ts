@@ -11,7 +11,9 @@ import { KvCache } from './kv-cache.ts';
 import { appendBias, slidingWindowOf } from './attention-bias.ts';
 import { inputError } from '../../errors.ts';
 
-export interface StateCounters { processedTokens: number }
+export interface StateCounters {
+  processedTokens: number;
+}
 
 export class NativeDecodeState implements DecodeState {
   private next: Float32Array | null = null;
@@ -34,13 +36,24 @@ export class NativeDecodeState implements DecodeState {
   }
 
   static empty(rt: NativeRuntime, counters: StateCounters, batch: number, scalarHead = false): NativeDecodeState {
-    return new NativeDecodeState(rt, counters, Array.from({ length: batch }, () => []), rt.emptyCache(batch), Array.from({ length: batch }, () => new Uint8Array(0)), null,
-      scalarHead ? new Float32Array(batch).fill(NaN) : null);
+    return new NativeDecodeState(
+      rt,
+      counters,
+      Array.from({ length: batch }, () => []),
+      rt.emptyCache(batch),
+      Array.from({ length: batch }, () => new Uint8Array(0)),
+      null,
+      scalarHead ? new Float32Array(batch).fill(NaN) : null,
+    );
   }
 
-  get size(): number { return this.seqs.length; }
+  get size(): number {
+    return this.seqs.length;
+  }
 
-  tokens(index: number): readonly number[] { return this.seqs[index]; }
+  tokens(index: number): readonly number[] {
+    return this.seqs[index];
+  }
 
   async nextLogprobs(): Promise<LogprobMatrix> {
     this.assertOpen();
@@ -59,7 +72,11 @@ export class NativeDecodeState implements DecodeState {
    * With `scored: false` (a prefill whose log-probs nobody reads) the LM head runs only at each
    * row's last token and the log-probs are left empty.
    */
-  async appendChunks(chunks: readonly (readonly number[])[], layers: readonly number[], scored = true): Promise<{ logprobs: number[][]; lastHidden: Float32Array[] }> {
+  async appendChunks(
+    chunks: readonly (readonly number[])[],
+    layers: readonly number[],
+    scored = true,
+  ): Promise<{ logprobs: number[][]; lastHidden: Float32Array[] }> {
     this.assertOpen();
     const cfg = this.rt.cfg;
     const B = this.size;
@@ -69,8 +86,12 @@ export class NativeDecodeState implements DecodeState {
     if (T === 0) return { logprobs: chunks.map(() => []), lastHidden: layers.map(() => new Float32Array(0)) };
     for (let b = 0; b < B; b++) {
       if (this.seqs[b].length + lengths[b] > cfg.maxPositions)
-        throw inputError(`sequence of ${this.seqs[b].length + lengths[b]} tokens exceeds the model's context of ${cfg.maxPositions}`);
-      for (const t of chunks[b]) if (!Number.isInteger(t) || t < 0 || t >= cfg.vocabSize) throw inputError(`token id ${t} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
+        throw inputError(
+          `sequence of ${this.seqs[b].length + lengths[b]} tokens exceeds the model's context of ${cfg.maxPositions}`,
+        );
+      for (const t of chunks[b])
+        if (!Number.isInteger(t) || t < 0 || t >= cfg.vocabSize)
+          throw inputError(`token id ${t} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
     }
     this.maybeCompact(T);
     const P = this.cache.used;
@@ -84,17 +105,44 @@ export class NativeDecodeState implements DecodeState {
       }
     }
     // columns past `P` (free capacity) have no `valid` entry, so the bias masks them too
-    const bias = appendBias(this.valid, this.cache.capacity, lengths, T, slidingWindowOf(cfg), this.seqs.map((s) => s.length));
+    const bias = appendBias(
+      this.valid,
+      this.cache.capacity,
+      lengths,
+      T,
+      slidingWindowOf(cfg),
+      this.seqs.map((s) => s.length),
+    );
     // the head scores each new token from its predecessor and gives full log-probs after each row's last token
     const scoreRows: number[] = [];
     const targets: number[] = [];
     const nextRows: number[] = [];
     const rowsWithNext: number[] = [];
     for (let b = 0; b < B; b++) {
-      if (scored) for (let i = 0; i + 1 < lengths[b]; i++) { scoreRows.push(b * T + i); targets.push(chunks[b][i + 1]); }
-      if (lengths[b] > 0) { nextRows.push(b * T + lengths[b] - 1); rowsWithNext.push(b); }
+      if (scored)
+        for (let i = 0; i + 1 < lengths[b]; i++) {
+          scoreRows.push(b * T + i);
+          targets.push(chunks[b][i + 1]);
+        }
+      if (lengths[b] > 0) {
+        nextRows.push(b * T + lengths[b] - 1);
+        rowsWithNext.push(b);
+      }
     }
-    const step = await this.rt.run({ ids, positions, bias, batch: B, length: T, cache: this.cache, scoreRows, targets, nextRows, fetchNewKv: true, layers, fetchScalar: this.scalar !== null });
+    const step = await this.rt.run({
+      ids,
+      positions,
+      bias,
+      batch: B,
+      length: T,
+      cache: this.cache,
+      scoreRows,
+      targets,
+      nextRows,
+      fetchNewKv: true,
+      layers,
+      fetchScalar: this.scalar !== null,
+    });
     this.counters.processedTokens += lengths.reduce((a, b) => a + b, 0);
 
     const V = cfg.vocabSize;
@@ -110,12 +158,16 @@ export class NativeDecodeState implements DecodeState {
     }
     rowsWithNext.forEach((b, j) => next.set(step.nextLogprobs.subarray(j * V, (j + 1) * V), b * V));
     this.next = next;
-    if (this.scalar) rowsWithNext.forEach((b, j) => { this.scalar![b] = step.scalar![j]; });
+    if (this.scalar)
+      rowsWithNext.forEach((b, j) => {
+        this.scalar![b] = step.scalar![j];
+      });
 
     const lastHidden = layers.map((l) => {
       const src = step.layers.get(l)!;
       const out = new Float32Array(B * D);
-      for (let b = 0; b < B; b++) if (lengths[b] > 0) out.set(src.subarray((b * T + lengths[b] - 1) * D, (b * T + lengths[b]) * D), b * D);
+      for (let b = 0; b < B; b++)
+        if (lengths[b] > 0) out.set(src.subarray((b * T + lengths[b] - 1) * D, (b * T + lengths[b]) * D), b * D);
       return out;
     });
 
@@ -125,17 +177,24 @@ export class NativeDecodeState implements DecodeState {
     const capacity = this.cache.capacity;
     this.valid = this.valid.map((v, b) => {
       let marks = v;
-      if (marks.length < capacity) { marks = new Uint8Array(capacity); marks.set(v); }
+      if (marks.length < capacity) {
+        marks = new Uint8Array(capacity);
+        marks.set(v);
+      }
       marks.fill(1, P, P + lengths[b]);
       return marks;
     });
-    chunks.forEach((chunk, b) => { for (const t of chunk) this.seqs[b].push(t); });
+    chunks.forEach((chunk, b) => {
+      for (const t of chunk) this.seqs[b].push(t);
+    });
     return { logprobs, lastHidden };
   }
 
   fork(indices: readonly number[]): NativeDecodeState {
     this.assertOpen();
-    for (const i of indices) if (!Number.isInteger(i) || i < 0 || i >= this.size) throw inputError(`fork index ${i} out of range 0..${this.size - 1}`);
+    for (const i of indices)
+      if (!Number.isInteger(i) || i < 0 || i >= this.size)
+        throw inputError(`fork index ${i} out of range 0..${this.size - 1}`);
     const V = this.rt.cfg.vocabSize;
     let next: Float32Array | null = null;
     if (this.next) {
@@ -143,7 +202,8 @@ export class NativeDecodeState implements DecodeState {
       indices.forEach((from, to) => next!.set(this.next!.subarray(from * V, (from + 1) * V), to * V));
     }
     return new NativeDecodeState(
-      this.rt, this.counters,
+      this.rt,
+      this.counters,
       indices.map((i) => this.seqs[i].slice()),
       this.cache.select(indices),
       indices.map((i) => this.valid[i].slice()),
@@ -154,12 +214,17 @@ export class NativeDecodeState implements DecodeState {
 
   concat(other: DecodeState): NativeDecodeState {
     this.assertOpen();
-    if (!(other instanceof NativeDecodeState) || other.rt !== this.rt) throw inputError('concat needs two decode states of the same native model');
+    if (!(other instanceof NativeDecodeState) || other.rt !== this.rt)
+      throw inputError('concat needs two decode states of the same native model');
     other.assertOpen();
     const joined = KvCache.join(this.cache, other.cache);
     const P = joined.used;
     const V = this.rt.cfg.vocabSize;
-    const valid = [...this.valid, ...other.valid].map((v) => { const w = new Uint8Array(P); w.set(v.subarray(0, P)); return w; });
+    const valid = [...this.valid, ...other.valid].map((v) => {
+      const w = new Uint8Array(P);
+      w.set(v.subarray(0, P));
+      return w;
+    });
     let next: Float32Array | null = null;
     if (this.next && other.next) {
       next = new Float32Array((this.size + other.size) * V);
@@ -167,7 +232,15 @@ export class NativeDecodeState implements DecodeState {
       next.set(other.next, this.size * V);
     }
     const scalar = this.scalar && other.scalar ? Float32Array.from([...this.scalar, ...other.scalar]) : null;
-    return new NativeDecodeState(this.rt, this.counters, [...this.seqs, ...other.seqs].map((s) => s.slice()), joined, valid, next, scalar);
+    return new NativeDecodeState(
+      this.rt,
+      this.counters,
+      [...this.seqs, ...other.seqs].map((s) => s.slice()),
+      joined,
+      valid,
+      next,
+      scalar,
+    );
   }
 
   close(): void {
@@ -189,6 +262,10 @@ export class NativeDecodeState implements DecodeState {
     const Pc = Math.max(...counts);
     if ((P - Pc) * 2 < P + incoming) return;
     this.cache = this.cache.pack(this.valid);
-    this.valid = counts.map((n) => { const v = new Uint8Array(Pc); v.fill(1, 0, n); return v; });
+    this.valid = counts.map((n) => {
+      const v = new Uint8Array(Pc);
+      v.fill(1, 0, n);
+      return v;
+    });
   }
 }

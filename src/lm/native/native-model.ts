@@ -2,7 +2,19 @@
  * The native backend: a model run in-process by the engine. Full next-token distributions,
  * exact scoring, hidden states, and KV-cached decode states with fork.
  */
-import type { Capabilities, DecodeState, HiddenRequest, LanguageModel, OpenOptions, Prompt, Sample, SampleRequest, ScoreItem, TokenLogprobs, Usage } from '../language-model.ts';
+import type {
+  Capabilities,
+  DecodeState,
+  HiddenRequest,
+  LanguageModel,
+  OpenOptions,
+  Prompt,
+  Sample,
+  SampleRequest,
+  ScoreItem,
+  TokenLogprobs,
+  Usage,
+} from '../language-model.ts';
 import { emptyUsage } from '../language-model.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import type { ModelConfig } from '../../models/config.ts';
@@ -28,22 +40,48 @@ export class NativeModel implements LanguageModel {
    */
   readonly scalarHead?: (sequences: readonly (readonly number[])[]) => Promise<number[]>;
 
-  private constructor(readonly id: string, readonly tokenizer: Tokenizer, readonly config: ModelConfig, private readonly rt: NativeRuntime, hasScalarHead: boolean) {
+  private constructor(
+    readonly id: string,
+    readonly tokenizer: Tokenizer,
+    readonly config: ModelConfig,
+    private readonly rt: NativeRuntime,
+    hasScalarHead: boolean,
+  ) {
     if (hasScalarHead) this.scalarHead = (sequences) => this.runScalarHead(sequences);
-    this.capabilities = { fullLogits: true, topLogprobs: config.vocabSize, scoring: true, hiddenStates: true, tokenIds: true, maxContext: config.maxPositions };
+    this.capabilities = {
+      fullLogits: true,
+      topLogprobs: config.vocabSize,
+      scoring: true,
+      hiddenStates: true,
+      tokenIds: true,
+      maxContext: config.maxPositions,
+    };
   }
 
   /** With `consumeWeights`, `weights` is emptied once the engine has what it needs (saves memory). */
-  static async create(id: string, config: ModelConfig, weights: Weights, tokenizer: Tokenizer, options: { consumeWeights?: boolean } = {}): Promise<NativeModel> {
+  static async create(
+    id: string,
+    config: ModelConfig,
+    weights: Weights,
+    tokenizer: Tokenizer,
+    options: { consumeWeights?: boolean } = {},
+  ): Promise<NativeModel> {
     const hasHead = weights.has(SCORE_HEAD);
-    return new NativeModel(id, tokenizer, config, await NativeRuntime.create(config, weights, id, options.consumeWeights), hasHead);
+    return new NativeModel(
+      id,
+      tokenizer,
+      config,
+      await NativeRuntime.create(config, weights, id, options.consumeWeights),
+      hasHead,
+    );
   }
 
   /** Token ids of a prompt; text is encoded with BOS (when the tokenizer uses one). */
   promptIds(prompt: Prompt, what = 'prompt'): number[] {
     const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt, { addBos: true }) : [...prompt];
     if (ids.length === 0) throw inputError(`${what} is empty and the tokenizer has no BOS token to start from`);
-    if (ids.length >= this.config.maxPositions) throw inputError(`${what} has ${ids.length} tokens; the model's context is ${this.config.maxPositions}`);
+    if (ids.length >= this.config.maxPositions)
+      throw inputError(`${what} has ${ids.length} tokens; the model's context is ${this.config.maxPositions}`);
     return ids;
   }
 
@@ -56,7 +94,8 @@ export class NativeModel implements LanguageModel {
   private splitItem(item: ScoreItem, index: number): { prefix: number[]; cont: number[] } {
     const prefix = this.promptIds(item.prefix, `prefix of item ${index}`);
     if (typeof item.continuation !== 'string') return { prefix, cont: [...item.continuation] };
-    if (typeof item.prefix !== 'string') return { prefix, cont: this.tokenizer.encode(item.continuation, { addBos: false }) };
+    if (typeof item.prefix !== 'string')
+      return { prefix, cont: this.tokenizer.encode(item.continuation, { addBos: false }) };
     const whole = this.tokenizer.encode(item.prefix + item.continuation, { addBos: true });
     let shared = 0;
     while (shared < prefix.length && whole[shared] === prefix[shared]) shared++;
@@ -65,7 +104,9 @@ export class NativeModel implements LanguageModel {
 
   async open(prefixes: readonly (readonly number[])[], options: OpenOptions = {}): Promise<NativeDecodeState> {
     if (prefixes.length === 0) throw inputError('open() needs at least one prefix');
-    prefixes.forEach((p, i) => { if (p.length === 0) throw inputError(`prefix ${i} is empty: start it with BOS`); });
+    prefixes.forEach((p, i) => {
+      if (p.length === 0) throw inputError(`prefix ${i} is empty: start it with BOS`);
+    });
     const state = NativeDecodeState.empty(this.rt, this.usage, prefixes.length, this.scalarHead !== undefined);
     const layers = options.hiddenLayers ?? [];
     this.checkLayers(layers);
@@ -95,13 +136,20 @@ export class NativeModel implements LanguageModel {
       const keepRows: number[] = [];
       chosen.forEach((tok, row) => {
         const o = out[active[row]];
-        if (eos.has(tok)) { o.finish = 'eos'; return; }
+        if (eos.has(tok)) {
+          o.finish = 'eos';
+          return;
+        }
         o.tokens.push(tok);
         o.logprobs.push(lp.data[row * lp.vocab + tok]);
         if (stops.length) {
           const text = this.tokenizer.decode(o.tokens);
           const at = firstStop(text, stops);
-          if (at >= 0) { o.finish = 'stop'; o.text = text.slice(0, at); return; }
+          if (at >= 0) {
+            o.finish = 'stop';
+            o.text = text.slice(0, at);
+            return;
+          }
         }
         stillActive.push(active[row]);
         keepRows.push(row);
@@ -130,7 +178,9 @@ export class NativeModel implements LanguageModel {
     const seqs = items.map((it, i) => {
       const { prefix, cont } = this.splitItem(it, i);
       if (prefix.length + cont.length > this.config.maxPositions)
-        throw inputError(`item ${i}: prefix + continuation is ${prefix.length + cont.length} tokens; the model's context is ${this.config.maxPositions}`);
+        throw inputError(
+          `item ${i}: prefix + continuation is ${prefix.length + cont.length} tokens; the model's context is ${this.config.maxPositions}`,
+        );
       return { prefix, cont, index: i };
     });
     const results: TokenLogprobs[] = new Array(items.length);
@@ -140,7 +190,10 @@ export class NativeModel implements LanguageModel {
       const size = Math.max(1, Math.min(order.length - start, Math.floor(SCORE_BATCH_TOKENS / Math.max(T, 1))));
       const batch = order.slice(start, start + size);
       start += size;
-      const lps = await this.scoreBatch(batch.map((s) => [...s.prefix, ...s.cont]), batch.map((s) => s.prefix.length));
+      const lps = await this.scoreBatch(
+        batch.map((s) => [...s.prefix, ...s.cont]),
+        batch.map((s) => s.prefix.length),
+      );
       batch.forEach((s, i) => {
         const logprobs = lps[i];
         results[s.index] = { tokens: s.cont, logprobs, total: logprobs.reduce((a, b) => a + b, 0) };
@@ -154,7 +207,12 @@ export class NativeModel implements LanguageModel {
     const batch = this.prefillBatch(seqs);
     const scoreRows: number[] = [];
     const targets: number[] = [];
-    seqs.forEach((s, b) => { for (let i = from[b]; i < s.length; i++) { scoreRows.push(b * batch.length + i - 1); targets.push(s[i]); } });
+    seqs.forEach((s, b) => {
+      for (let i = from[b]; i < s.length; i++) {
+        scoreRows.push(b * batch.length + i - 1);
+        targets.push(s[i]);
+      }
+    });
     const step = await this.rt.run({ ...batch, scoreRows, targets, fetchNewKv: false });
     const out: number[][] = [];
     let r = 0;
@@ -172,8 +230,20 @@ export class NativeModel implements LanguageModel {
     const T = Math.max(...seqs.map((s) => s.length));
     const ids = new Array<number>(B * T).fill(0);
     const positions = new Array<number>(B * T).fill(0);
-    seqs.forEach((s, b) => s.forEach((t, i) => { ids[b * T + i] = t; positions[b * T + i] = i; }));
-    const bias = appendBias(seqs.map(() => new Uint8Array(0)), 0, seqs.map((s) => s.length), T, slidingWindowOf(this.config), seqs.map(() => 0));
+    seqs.forEach((s, b) =>
+      s.forEach((t, i) => {
+        ids[b * T + i] = t;
+        positions[b * T + i] = i;
+      }),
+    );
+    const bias = appendBias(
+      seqs.map(() => new Uint8Array(0)),
+      0,
+      seqs.map((s) => s.length),
+      T,
+      slidingWindowOf(this.config),
+      seqs.map(() => 0),
+    );
     this.usage.processedTokens += seqs.reduce((a, s) => a + s.length, 0);
     return { ids, positions, bias, batch: B, length: T, cache: this.rt.emptyCache(B) };
   }
@@ -182,7 +252,10 @@ export class NativeModel implements LanguageModel {
     this.checkLayers(req.layers);
     const seqs = req.sequences.map((s, i) => this.promptIds(s, `sequence ${i}`));
     const positions = req.positions ?? seqs.map((s) => s.length - 1);
-    positions.forEach((p, i) => { if (!Number.isInteger(p) || p < 0 || p >= seqs[i].length) throw inputError(`position ${p} is outside sequence ${i} (length ${seqs[i].length})`); });
+    positions.forEach((p, i) => {
+      if (!Number.isInteger(p) || p < 0 || p >= seqs[i].length)
+        throw inputError(`position ${p} is outside sequence ${i} (length ${seqs[i].length})`);
+    });
     const batch = this.prefillBatch(seqs);
     const step = await this.rt.run({ ...batch, fetchNewKv: false, layers: req.layers });
     const D = this.config.hiddenSize;
@@ -203,14 +276,23 @@ export class NativeModel implements LanguageModel {
       const seqs = sequences.slice(start, start + size).map((s, i) => this.promptIds(s, `sequence ${start + i}`));
       start += seqs.length;
       const batch = this.prefillBatch(seqs);
-      const step = await this.rt.run({ ...batch, nextRows: seqs.map((s, b) => b * batch.length + s.length - 1), fetchNewKv: false, fetchScalar: true });
+      const step = await this.rt.run({
+        ...batch,
+        nextRows: seqs.map((s, b) => b * batch.length + s.length - 1),
+        fetchNewKv: false,
+        fetchScalar: true,
+      });
       out.push(...step.scalar!);
     }
     return out;
   }
 
   private checkLayers(layers: readonly number[]): void {
-    for (const l of layers) if (!Number.isInteger(l) || l < 0 || l > this.config.numLayers) throw inputError(`layer ${l} does not exist (0..${this.config.numLayers}; 0 = embeddings)`, { field: 'layers' });
+    for (const l of layers)
+      if (!Number.isInteger(l) || l < 0 || l > this.config.numLayers)
+        throw inputError(`layer ${l} does not exist (0..${this.config.numLayers}; 0 = embeddings)`, {
+          field: 'layers',
+        });
   }
 
   private eosIds(): Set<number> {
@@ -221,7 +303,9 @@ export class NativeModel implements LanguageModel {
     return ids;
   }
 
-  async dispose(): Promise<void> { await this.rt.release(); }
+  async dispose(): Promise<void> {
+    await this.rt.release();
+  }
 }
 
 function firstStop(text: string, stops: readonly string[]): number {

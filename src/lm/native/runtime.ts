@@ -41,24 +41,37 @@ export interface StepResult {
 }
 
 export class NativeRuntime {
-  private constructor(readonly cfg: ModelConfig, private readonly step: GraphSession) {}
+  private constructor(
+    readonly cfg: ModelConfig,
+    private readonly step: GraphSession,
+  ) {}
 
   /**
    * Builds the session. With `consumeWeights` the map is emptied once the graph bytes exist, so
    * the JS copy of the weights can be collected before onnxruntime makes its own.
    */
-  static async create(cfg: ModelConfig, weights: Weights, name: string, consumeWeights = false): Promise<NativeRuntime> {
+  static async create(
+    cfg: ModelConfig,
+    weights: Weights,
+    name: string,
+    consumeWeights = false,
+  ): Promise<NativeRuntime> {
     let parameters = 0;
     for (const w of weights.values()) parameters += w.data.length;
     const graph = buildStepGraph(cfg, weights);
-    return new NativeRuntime(cfg, await GraphSession.create(graph, `${name} step graph`, {
-      // below ~10M parameters a decode step is too small to split across threads
-      threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
-      releaseWeights: consumeWeights ? () => weights.clear() : undefined,
-    }));
+    return new NativeRuntime(
+      cfg,
+      await GraphSession.create(graph, `${name} step graph`, {
+        // below ~10M parameters a decode step is too small to split across threads
+        threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
+        releaseWeights: consumeWeights ? () => weights.clear() : undefined,
+      }),
+    );
   }
 
-  emptyCache(batch: number): KvCache { return KvCache.empty(this.cfg, batch); }
+  emptyCache(batch: number): KvCache {
+    return KvCache.empty(this.cfg, batch);
+  }
 
   async run(req: StepRequest): Promise<StepResult> {
     const { batch: B, length: T } = req;
@@ -97,5 +110,7 @@ export class NativeRuntime {
     };
   }
 
-  async release(): Promise<void> { await this.step.release(); }
+  async release(): Promise<void> {
+    await this.step.release();
+  }
 }

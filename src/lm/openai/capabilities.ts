@@ -39,13 +39,21 @@ const PROBE_TOP_K = 1000;
  * Sends a probe; a 4xx answer means "not supported" (undefined), any other failure
  * (unreachable server, 5xx after retries) is thrown.
  */
-async function probe<T>(call: () => Promise<any>, check: (response: any) => T | undefined): Promise<{ value?: T; error?: unknown }> {
+async function probe<T>(
+  call: () => Promise<any>,
+  check: (response: any) => T | undefined,
+): Promise<{ value?: T; error?: unknown }> {
   try {
     return { value: check(await call()) };
   } catch (error) {
     const status = httpStatusOf(error);
     if (status === 401 || status === 403) {
-      throw new AlignkitError('backend', `the server refused the credentials (${status}): put its API key in the environment variable named by --api-key-env (default OPENAI_API_KEY)`, {}, { cause: error });
+      throw new AlignkitError(
+        'backend',
+        `the server refused the credentials (${status}): put its API key in the environment variable named by --api-key-env (default OPENAI_API_KEY)`,
+        {},
+        { cause: error },
+      );
     }
     if (status !== undefined && status >= 400 && status < 500) return { error };
     throw error;
@@ -56,23 +64,41 @@ const isIdList = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0
 
 /** vLLM: "… greater than max allowed: 20"; others word it differently, so several patterns. */
 export function logprobLimitFrom(message: string): number | undefined {
-  const m = /max(?:imum)?(?: allowed)?(?: is)?:?\s*(\d+)/i.exec(message) ?? /(?:at most|less than or equal to|<=)\s*(\d+)/i.exec(message);
+  const m =
+    /max(?:imum)?(?: allowed)?(?: is)?:?\s*(\d+)/i.exec(message) ??
+    /(?:at most|less than or equal to|<=)\s*(\d+)/i.exec(message);
   return m ? Number(m[1]) : undefined;
 }
 
 export async function probeCapabilities(transport: HttpTransport, model: string): Promise<ServerCapabilities> {
   const caps: ServerCapabilities = {
-    tokenize: false, detokenize: false, chatTokenize: false, tokenIdPrompts: false, scoring: null,
-    topLogprobs: 0, topLogprobsRoute: null, returnTokenIds: false, sglangGenerate: false,
+    tokenize: false,
+    detokenize: false,
+    chatTokenize: false,
+    tokenIdPrompts: false,
+    scoring: null,
+    topLogprobs: 0,
+    topLogprobsRoute: null,
+    returnTokenIds: false,
+    sglangGenerate: false,
   };
   const server = transport.urls.apiBase;
 
-  const listing = await probe(() => transport.getApi('/models'), (r) => (Array.isArray(r?.data) ? (r.data as any[]) : undefined));
+  const listing = await probe(
+    () => transport.getApi('/models'),
+    (r) => (Array.isArray(r?.data) ? (r.data as any[]) : undefined),
+  );
   if (listing.value) {
     const entry = listing.value.find((m) => m?.id === model);
     if (!entry) {
-      const names = listing.value.map((m) => m?.id).filter(Boolean).join(', ');
-      throw new AlignkitError('input', `model "${model}" is not served at ${server} (it serves: ${names || 'nothing'})`);
+      const names = listing.value
+        .map((m) => m?.id)
+        .filter(Boolean)
+        .join(', ');
+      throw new AlignkitError(
+        'input',
+        `model "${model}" is not served at ${server} (it serves: ${names || 'nothing'})`,
+      );
     }
     if (Number.isInteger(entry.max_model_len)) caps.maxContext = entry.max_model_len;
     if (Number.isInteger(entry.vocab_size)) {
@@ -87,27 +113,51 @@ export async function probeCapabilities(transport: HttpTransport, model: string)
   let ids = [1, 2, 3];
   if (tokenized.value) {
     caps.tokenize = true;
-    ids = tokenized.value.tokens.length >= 2 ? tokenized.value.tokens : [...tokenized.value.tokens, ...tokenized.value.tokens];
-    if (caps.maxContext === undefined && Number.isInteger(tokenized.value.maxModelLen)) caps.maxContext = tokenized.value.maxModelLen;
-    caps.detokenize = !!(await probe(() => transport.postRoot('/detokenize', { model, tokens: ids }), (r) => (typeof r?.prompt === 'string' ? true : undefined))).value;
-    caps.chatTokenize = !!(await probe(
-      () => transport.postRoot('/tokenize', { model, messages: [{ role: 'user', content: PROBE_TEXT }], add_generation_prompt: true }),
-      (r) => (isIdList(r?.tokens) ? true : undefined),
-    )).value;
+    ids =
+      tokenized.value.tokens.length >= 2
+        ? tokenized.value.tokens
+        : [...tokenized.value.tokens, ...tokenized.value.tokens];
+    if (caps.maxContext === undefined && Number.isInteger(tokenized.value.maxModelLen))
+      caps.maxContext = tokenized.value.maxModelLen;
+    caps.detokenize = !!(
+      await probe(
+        () => transport.postRoot('/detokenize', { model, tokens: ids }),
+        (r) => (typeof r?.prompt === 'string' ? true : undefined),
+      )
+    ).value;
+    caps.chatTokenize = !!(
+      await probe(
+        () =>
+          transport.postRoot('/tokenize', {
+            model,
+            messages: [{ role: 'user', content: PROBE_TEXT }],
+            add_generation_prompt: true,
+          }),
+        (r) => (isIdList(r?.tokens) ? true : undefined),
+      )
+    ).value;
   }
 
-  caps.tokenIdPrompts = !!(await probe(
-    () => transport.completions({ model, prompt: ids, max_tokens: 1, temperature: 0 }),
-    (r) => (Array.isArray(r?.choices) ? true : undefined),
-  )).value;
+  caps.tokenIdPrompts = !!(
+    await probe(
+      () => transport.completions({ model, prompt: ids, max_tokens: 1, temperature: 0 }),
+      (r) => (Array.isArray(r?.choices) ? true : undefined),
+    )
+  ).value;
 
-  caps.sglangGenerate = !!(await probe(
-    () => transport.postRoot('/generate', {
-      input_ids: ids, sampling_params: { max_new_tokens: 0, temperature: 0 },
-      return_logprob: true, logprob_start_len: 1, top_logprobs_num: 0,
-    }),
-    (r) => (Array.isArray(r?.meta_info?.input_token_logprobs) ? true : undefined),
-  )).value;
+  caps.sglangGenerate = !!(
+    await probe(
+      () =>
+        transport.postRoot('/generate', {
+          input_ids: ids,
+          sampling_params: { max_new_tokens: 0, temperature: 0 },
+          return_logprob: true,
+          logprob_start_len: 1,
+          top_logprobs_num: 0,
+        }),
+      (r) => (Array.isArray(r?.meta_info?.input_token_logprobs) ? true : undefined),
+    )
+  ).value;
 
   if (caps.tokenIdPrompts) {
     const echo = await probe(
@@ -124,10 +174,12 @@ export async function probeCapabilities(transport: HttpTransport, model: string)
       else if (caps.sglangGenerate) caps.scoring = 'sglang-generate';
     }
 
-    caps.returnTokenIds = !!(await probe(
-      () => transport.completions({ model, prompt: ids, max_tokens: 1, temperature: 0, return_token_ids: true }),
-      (r) => (Array.isArray(r?.choices?.[0]?.token_ids) ? true : undefined),
-    )).value;
+    caps.returnTokenIds = !!(
+      await probe(
+        () => transport.completions({ model, prompt: ids, max_tokens: 1, temperature: 0, return_token_ids: true }),
+        (r) => (Array.isArray(r?.choices?.[0]?.token_ids) ? true : undefined),
+      )
+    ).value;
 
     const topK = await probeTopLogprobs(transport, model, ids);
     if (topK > 0) {
@@ -135,11 +187,18 @@ export async function probeCapabilities(transport: HttpTransport, model: string)
       caps.topLogprobsRoute = 'completions';
     } else if (caps.sglangGenerate) {
       const sglangTopK = await probe(
-        () => transport.postRoot('/generate', {
-          input_ids: ids, sampling_params: { max_new_tokens: 1, temperature: 1 },
-          return_logprob: true, top_logprobs_num: PROBE_TOP_K, logprob_start_len: ids.length - 1,
-        }),
-        (r) => (Array.isArray(r?.meta_info?.output_top_logprobs?.[0]) ? r.meta_info.output_top_logprobs[0].length as number : undefined),
+        () =>
+          transport.postRoot('/generate', {
+            input_ids: ids,
+            sampling_params: { max_new_tokens: 1, temperature: 1 },
+            return_logprob: true,
+            top_logprobs_num: PROBE_TOP_K,
+            logprob_start_len: ids.length - 1,
+          }),
+        (r) =>
+          Array.isArray(r?.meta_info?.output_top_logprobs?.[0])
+            ? (r.meta_info.output_top_logprobs[0].length as number)
+            : undefined,
       );
       if (sglangTopK.value) {
         caps.topLogprobs = sglangTopK.value;
@@ -158,10 +217,19 @@ async function probeTopLogprobs(transport: HttpTransport, model: string, ids: nu
     const keys = Object.keys(top);
     return keys.length > 0 && keys.every((k) => /^token_id:\d+$/.test(k)) ? keys.length : undefined;
   };
-  const ask = (k: number) => probe(
-    () => transport.completions({ model, prompt: ids, max_tokens: 1, temperature: 0, logprobs: k, return_tokens_as_token_ids: true }),
-    countIdKeyed,
-  );
+  const ask = (k: number) =>
+    probe(
+      () =>
+        transport.completions({
+          model,
+          prompt: ids,
+          max_tokens: 1,
+          temperature: 0,
+          logprobs: k,
+          return_tokens_as_token_ids: true,
+        }),
+      countIdKeyed,
+    );
   const first = await ask(PROBE_TOP_K);
   if (first.value) return first.value;
   const stated = first.error ? logprobLimitFrom((first.error as Error).message) : undefined;
@@ -179,7 +247,9 @@ export function serverCapabilities(transport: HttpTransport, model: string): Pro
   const key = `${transport.urls.apiBase}#${model}`;
   let entry = probed.get(key);
   if (!entry) {
-    entry = transport.remember({ capabilities: 1, server: transport.urls.apiBase, model }, () => probeCapabilities(transport, model));
+    entry = transport.remember({ capabilities: 1, server: transport.urls.apiBase, model }, () =>
+      probeCapabilities(transport, model),
+    );
     probed.set(key, entry);
     entry.catch(() => probed.delete(key));
   }

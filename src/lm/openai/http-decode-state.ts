@@ -3,7 +3,8 @@ import { missingCapability, type ServerCapabilities } from './capabilities.ts';
 import { SCORING_PROVIDERS, scoreIds } from './scoring.ts';
 import type { HttpTransport } from './transport.ts';
 
-export const TOP_K_PROVIDERS = 'top-k logprobs with token ids: logprobs + return_tokens_as_token_ids (vLLM) or top_logprobs_num on /generate (SGLang)';
+export const TOP_K_PROVIDERS =
+  'top-k logprobs with token ids: logprobs + return_tokens_as_token_ids (vLLM) or top_logprobs_num on /generate (SGLang)';
 
 /** Top-k next-token log-probs of one sequence: token id → log-prob. */
 type TopRow = Map<number, number>;
@@ -58,11 +59,20 @@ export class HttpDecodeState implements DecodeState {
   ) {}
 
   static open(ctx: HttpDecodeContext, prefixes: readonly (readonly number[])[]): HttpDecodeState {
-    if (ctx.caps.topLogprobs <= 0 || !ctx.caps.tokenIdPrompts) throw missingCapability('token-by-token decoding', TOP_K_PROVIDERS, ctx.transport.urls.apiBase);
+    if (ctx.caps.topLogprobs <= 0 || !ctx.caps.tokenIdPrompts)
+      throw missingCapability('token-by-token decoding', TOP_K_PROVIDERS, ctx.transport.urls.apiBase);
     if (ctx.vocabSize <= 0) {
-      throw missingCapability('token-by-token decoding (the vocabulary size)', 'a server that lists vocab_size with its models (alignkit serve) or a local tokenizer given with --tokenizer PATH', ctx.transport.urls.apiBase);
+      throw missingCapability(
+        'token-by-token decoding (the vocabulary size)',
+        'a server that lists vocab_size with its models (alignkit serve) or a local tokenizer given with --tokenizer PATH',
+        ctx.transport.urls.apiBase,
+      );
     }
-    return new HttpDecodeState(ctx, prefixes.map((p) => [...p]), prefixes.map(() => undefined));
+    return new HttpDecodeState(
+      ctx,
+      prefixes.map((p) => [...p]),
+      prefixes.map(() => undefined),
+    );
   }
 
   get size(): number {
@@ -92,13 +102,17 @@ export class HttpDecodeState implements DecodeState {
     const k = caps.topLogprobs;
     if (caps.topLogprobsRoute === 'sglang-generate') {
       const validate = (r: unknown) => void rowsFromSglang(r, sequences.length);
-      const response = await transport.postRoot('/generate', {
-        input_ids: sequences,
-        sampling_params: { max_new_tokens: 1, temperature: 1 },
-        return_logprob: true,
-        top_logprobs_num: k,
-        logprob_start_len: sequences.map((s) => s.length - 1),
-      }, { validate });
+      const response = await transport.postRoot(
+        '/generate',
+        {
+          input_ids: sequences,
+          sampling_params: { max_new_tokens: 1, temperature: 1 },
+          return_logprob: true,
+          top_logprobs_num: k,
+          logprob_start_len: sequences.map((s) => s.length - 1),
+        },
+        { validate },
+      );
       return rowsFromSglang(response, sequences.length);
     }
     const validate = (r: unknown) => void rowsFromCompletions(r, sequences.length);
@@ -122,7 +136,11 @@ export class HttpDecodeState implements DecodeState {
     if (toScore.length) {
       const { transport, model, caps } = this.ctx;
       if (!caps.scoring) {
-        throw missingCapability('appending tokens outside the top-k (their log-probs)', SCORING_PROVIDERS, transport.urls.apiBase);
+        throw missingCapability(
+          'appending tokens outside the top-k (their log-probs)',
+          SCORING_PROVIDERS,
+          transport.urls.apiBase,
+        );
       }
       const scored = await scoreIds(transport, model, caps, toScore);
       toScore.forEach(({ seq }, j) => (result[seq] = scored[j].logprobs));
@@ -136,7 +154,11 @@ export class HttpDecodeState implements DecodeState {
   }
 
   fork(indices: readonly number[]): DecodeState {
-    return new HttpDecodeState(this.ctx, indices.map((i) => [...this.sequences[i]]), indices.map((i) => this.rows[i]));
+    return new HttpDecodeState(
+      this.ctx,
+      indices.map((i) => [...this.sequences[i]]),
+      indices.map((i) => this.rows[i]),
+    );
   }
 
   close(): void {

@@ -3,7 +3,11 @@ import { parseRetryAfter, type FailureClass } from './retry.ts';
 
 /** A non-2xx answer from a route called with plain fetch. */
 export class HttpStatusError extends Error {
-  constructor(readonly status: number, readonly body: string, readonly headers: Headers) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly headers: Headers,
+  ) {
     super(`${status} ${serverMessage(body)}`);
     this.name = 'HttpStatusError';
   }
@@ -28,7 +32,8 @@ export class AttemptTimeoutError extends Error {
 function serverMessage(body: string): string {
   try {
     const parsed = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
-    const candidate = typeof parsed.error === 'object' ? parsed.error?.message : parsed.error ?? parsed.message ?? parsed.detail;
+    const candidate =
+      typeof parsed.error === 'object' ? parsed.error?.message : (parsed.error ?? parsed.message ?? parsed.detail);
     if (typeof candidate === 'string') return candidate;
   } catch {
     // not JSON: fall through to the raw text
@@ -36,7 +41,8 @@ function serverMessage(body: string): string {
   return body.length > 300 ? body.slice(0, 300) + '…' : body || '(empty body)';
 }
 
-const isRetryableStatus = (status: number) => status === 408 || status === 425 || status === 429 || (status >= 500 && status !== 501);
+const isRetryableStatus = (status: number) =>
+  status === 408 || status === 425 || status === 429 || (status >= 500 && status !== 501);
 
 function statusFailure(status: number, message: string, headers: Headers | undefined): FailureClass {
   const retryAfterMs = parseRetryAfter(headers?.get('retry-after'));
@@ -58,8 +64,10 @@ export function classifyFailure(error: unknown): FailureClass {
     return { retryable: true, summary: `timed out (${(error as Error).message})` };
   }
   if (error instanceof HttpStatusError) return statusFailure(error.status, error.message, error.headers);
-  if (error instanceof APIConnectionError) return { retryable: true, summary: `connection failed (${connectionCause(error)})` };
-  if (error instanceof APIError && typeof error.status === 'number') return statusFailure(error.status, error.message, error.headers);
+  if (error instanceof APIConnectionError)
+    return { retryable: true, summary: `connection failed (${connectionCause(error)})` };
+  if (error instanceof APIError && typeof error.status === 'number')
+    return statusFailure(error.status, error.message, error.headers);
   if (error instanceof MalformedResponseError || error instanceof SyntaxError) {
     return { retryable: true, summary: `malformed response (${(error as Error).message})` };
   }

@@ -64,7 +64,8 @@ export interface ChatResult {
   logprobs?: ChatTokenLogprob[];
 }
 
-const isDeterministic = (temperature: number | undefined, seed: number | undefined) => temperature === 0 || seed !== undefined;
+const isDeterministic = (temperature: number | undefined, seed: number | undefined) =>
+  temperature === 0 || seed !== undefined;
 const cachePolicy = (temperature: number | undefined, seed: number | undefined): CachePolicy =>
   isDeterministic(temperature, seed) ? 'deterministic' : 'per-occurrence';
 
@@ -125,17 +126,29 @@ export class OpenAICompatibleModel implements LanguageModel {
     const addSpecial = options.addSpecialTokens ?? true;
     if (this.localTokenizer) return this.tokenizer.encode(text, { addBos: addSpecial });
     if (!this.server.tokenize) return this.tokenizer.encode(text); // throws the capability error
-    const r = await this.transport.postRoot('/tokenize', { model: this.modelName, prompt: text, add_special_tokens: addSpecial }, {
-      validate: (r) => { if (!Array.isArray(r?.tokens)) throw new Error('no "tokens" array'); },
-    });
+    const r = await this.transport.postRoot(
+      '/tokenize',
+      { model: this.modelName, prompt: text, add_special_tokens: addSpecial },
+      {
+        validate: (r) => {
+          if (!Array.isArray(r?.tokens)) throw new Error('no "tokens" array');
+        },
+      },
+    );
     return r.tokens;
   }
 
   async detokenize(ids: readonly number[]): Promise<string> {
     if (this.localTokenizer || !this.server.detokenize) return this.tokenizer.decode(ids);
-    const r = await this.transport.postRoot('/detokenize', { model: this.modelName, tokens: [...ids] }, {
-      validate: (r) => { if (typeof r?.prompt !== 'string') throw new Error('no "prompt" string'); },
-    });
+    const r = await this.transport.postRoot(
+      '/detokenize',
+      { model: this.modelName, tokens: [...ids] },
+      {
+        validate: (r) => {
+          if (typeof r?.prompt !== 'string') throw new Error('no "prompt" string');
+        },
+      },
+    );
     return r.prompt;
   }
 
@@ -145,7 +158,12 @@ export class OpenAICompatibleModel implements LanguageModel {
 
   private serverPrompt(prompt: Prompt): string | number[] {
     if (typeof prompt === 'string') return prompt;
-    if (!this.server.tokenIdPrompts) throw missingCapability('a prompt given as token ids', 'token-id prompts on /v1/completions (vLLM, SGLang, llama.cpp)', this.where);
+    if (!this.server.tokenIdPrompts)
+      throw missingCapability(
+        'a prompt given as token ids',
+        'token-id prompts on /v1/completions (vLLM, SGLang, llama.cpp)',
+        this.where,
+      );
     return [...prompt];
   }
 
@@ -175,16 +193,26 @@ export class OpenAICompatibleModel implements LanguageModel {
     };
     const response = await this.transport.completions(body, { cache: cachePolicy(temperature, req.seed), validate });
     this.addUsage(response.usage);
-    return [...response.choices].sort((a: any, b: any) => a.index - b.index).map((choice: any): Sample => {
-      const lp = choice.logprobs;
-      let tokens: number[] = Array.isArray(choice.token_ids) ? choice.token_ids : [];
-      if (!tokens.length && Array.isArray(lp?.tokens) && lp.tokens.every((t: unknown) => typeof t === 'string' && TOKEN_ID_KEY.test(t))) {
-        tokens = lp.tokens.map((t: string) => Number(TOKEN_ID_KEY.exec(t)![1]));
-      }
-      const sample: Sample = { text: choice.text, tokens, finishReason: finishReason(choice.finish_reason, choice.stop_reason) };
-      if (req.logprobs && Array.isArray(lp?.token_logprobs)) sample.logprobs = lp.token_logprobs.map(Number);
-      return sample;
-    });
+    return [...response.choices]
+      .sort((a: any, b: any) => a.index - b.index)
+      .map((choice: any): Sample => {
+        const lp = choice.logprobs;
+        let tokens: number[] = Array.isArray(choice.token_ids) ? choice.token_ids : [];
+        if (
+          !tokens.length &&
+          Array.isArray(lp?.tokens) &&
+          lp.tokens.every((t: unknown) => typeof t === 'string' && TOKEN_ID_KEY.test(t))
+        ) {
+          tokens = lp.tokens.map((t: string) => Number(TOKEN_ID_KEY.exec(t)![1]));
+        }
+        const sample: Sample = {
+          text: choice.text,
+          tokens,
+          finishReason: finishReason(choice.finish_reason, choice.stop_reason),
+        };
+        if (req.logprobs && Array.isArray(lp?.token_logprobs)) sample.logprobs = lp.token_logprobs.map(Number);
+        return sample;
+      });
   }
 
   async score(items: readonly ScoreItem[]): Promise<TokenLogprobs[]> {
@@ -204,7 +232,8 @@ export class OpenAICompatibleModel implements LanguageModel {
   private async scoreItemIds(item: ScoreItem): Promise<IdScoreItem> {
     const prefix = await this.ids(item.prefix, true);
     if (typeof item.continuation !== 'string') return { prefix, continuation: [...item.continuation] };
-    if (typeof item.prefix !== 'string') return { prefix, continuation: await this.tokenize(item.continuation, { addSpecialTokens: false }) };
+    if (typeof item.prefix !== 'string')
+      return { prefix, continuation: await this.tokenize(item.continuation, { addSpecialTokens: false }) };
     const whole = await this.tokenize(item.prefix + item.continuation, { addSpecialTokens: true });
     let shared = 0;
     while (shared < prefix.length && whole[shared] === prefix[shared]) shared++;
@@ -213,7 +242,10 @@ export class OpenAICompatibleModel implements LanguageModel {
   }
 
   async open(prefixes: readonly (readonly number[])[]): Promise<DecodeState> {
-    return HttpDecodeState.open({ transport: this.transport, model: this.modelName, caps: this.server, vocabSize: this.tokenizer.vocabSize }, prefixes);
+    return HttpDecodeState.open(
+      { transport: this.transport, model: this.modelName, caps: this.server, vocabSize: this.tokenizer.vocabSize },
+      prefixes,
+    );
   }
 
   /** Chat completions (the server renders its chat template). */
@@ -230,25 +262,34 @@ export class OpenAICompatibleModel implements LanguageModel {
       stop: req.stop?.length ? [...req.stop] : undefined,
       seed: req.seed,
       logprobs: logprobs || undefined,
-      top_logprobs: logprobs ? req.topLogprobs ?? 0 : undefined,
+      top_logprobs: logprobs ? (req.topLogprobs ?? 0) : undefined,
     };
     const validate = (r: any) => {
       if (!Array.isArray(r?.choices) || r.choices.length !== n) throw new Error(`expected ${n} choices`);
-      if (r.choices.some((c: any) => typeof c?.message?.content !== 'string')) throw new Error('a choice has no message content');
+      if (r.choices.some((c: any) => typeof c?.message?.content !== 'string'))
+        throw new Error('a choice has no message content');
     };
-    const response = await this.transport.chatCompletions(body, { cache: cachePolicy(req.temperature ?? 1, req.seed), validate });
-    this.addUsage(response.usage);
-    return [...response.choices].sort((a: any, b: any) => a.index - b.index).map((choice: any): ChatResult => {
-      const result: ChatResult = { text: choice.message.content, finishReason: finishReason(choice.finish_reason, choice.stop_reason) };
-      if (logprobs && Array.isArray(choice.logprobs?.content)) {
-        result.logprobs = choice.logprobs.content.map((c: any) => ({
-          token: c.token,
-          logprob: c.logprob,
-          topLogprobs: (c.top_logprobs ?? []).map((t: any) => ({ token: t.token, logprob: t.logprob })),
-        }));
-      }
-      return result;
+    const response = await this.transport.chatCompletions(body, {
+      cache: cachePolicy(req.temperature ?? 1, req.seed),
+      validate,
     });
+    this.addUsage(response.usage);
+    return [...response.choices]
+      .sort((a: any, b: any) => a.index - b.index)
+      .map((choice: any): ChatResult => {
+        const result: ChatResult = {
+          text: choice.message.content,
+          finishReason: finishReason(choice.finish_reason, choice.stop_reason),
+        };
+        if (logprobs && Array.isArray(choice.logprobs?.content)) {
+          result.logprobs = choice.logprobs.content.map((c: any) => ({
+            token: c.token,
+            logprob: c.logprob,
+            topLogprobs: (c.top_logprobs ?? []).map((t: any) => ({ token: t.token, logprob: t.logprob })),
+          }));
+        }
+        return result;
+      });
   }
 
   async dispose(): Promise<void> {
@@ -262,10 +303,12 @@ export class OpenAICompatibleModel implements LanguageModel {
  */
 export async function createOpenAIModel(ref: string, options: OpenAIModelOptions = {}): Promise<OpenAICompatibleModel> {
   const parsed = parseModelRef(ref);
-  if (parsed.kind !== 'openai') throw inputError(`"${ref}" is not a remote model reference (expected BASE_URL#MODEL_NAME)`);
+  if (parsed.kind !== 'openai')
+    throw inputError(`"${ref}" is not a remote model reference (expected BASE_URL#MODEL_NAME)`);
   const apiKeyEnv = options.apiKeyEnv ?? 'OPENAI_API_KEY';
   const apiKey = process.env[apiKeyEnv] || undefined;
-  if (options.apiKeyEnv && !apiKey) throw inputError(`environment variable ${apiKeyEnv} (named by --api-key-env) is not set`);
+  if (options.apiKeyEnv && !apiKey)
+    throw inputError(`environment variable ${apiKeyEnv} (named by --api-key-env) is not set`);
   const timeoutMs = options.timeoutMs ?? 120_000;
   const maxRetries = options.maxRetries ?? 4;
   const transport = new HttpTransport({
@@ -293,5 +336,12 @@ export async function createOpenAIModel(ref: string, options: OpenAIModelOptions
     });
     return new OpenAICompatibleModel(id, tokenizer, transport, parsed.model, server, false, syncHttp);
   }
-  return new OpenAICompatibleModel(id, new UnavailableTokenizer(transport.urls.apiBase), transport, parsed.model, server, false);
+  return new OpenAICompatibleModel(
+    id,
+    new UnavailableTokenizer(transport.urls.apiBase),
+    transport,
+    parsed.model,
+    server,
+    false,
+  );
 }

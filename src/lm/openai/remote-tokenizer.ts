@@ -22,7 +22,12 @@ export class RemoteTokenizer implements Tokenizer {
   readonly hasChatTemplate: boolean;
   private readonly memo = new Map<string, unknown>();
 
-  constructor(private readonly http: SyncHttpClient, private readonly root: string, private readonly model: string, info: RemoteTokenizerInfo) {
+  constructor(
+    private readonly http: SyncHttpClient,
+    private readonly root: string,
+    private readonly model: string,
+    info: RemoteTokenizerInfo,
+  ) {
     this.vocabSize = info.vocabSize;
     this.bosId = info.bosId;
     this.eosId = info.eosId;
@@ -40,7 +45,10 @@ export class RemoteTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: { addBos?: boolean } = {}): number[] {
-    return [...this.post<{ tokens: number[] }>('/tokenize', { prompt: text, add_special_tokens: options.addBos ?? true }).tokens];
+    return [
+      ...this.post<{ tokens: number[] }>('/tokenize', { prompt: text, add_special_tokens: options.addBos ?? true })
+        .tokens,
+    ];
   }
 
   decode(ids: readonly number[], options: { skipSpecial?: boolean } = {}): string {
@@ -51,7 +59,11 @@ export class RemoteTokenizer implements Tokenizer {
 
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
     if (!this.hasChatTemplate) {
-      throw missingCapability('rendering a chat template', '/tokenize with "messages" (vLLM, alignkit serve) or a local --tokenizer', this.root);
+      throw missingCapability(
+        'rendering a chat template',
+        '/tokenize with "messages" (vLLM, alignkit serve) or a local --tokenizer',
+        this.root,
+      );
     }
     const { tokens } = this.post<{ tokens: number[] }>('/tokenize', {
       messages: messages.map((m) => ({ role: m.role, content: m.content })),
@@ -72,7 +84,11 @@ export class UnavailableTokenizer implements Tokenizer {
   constructor(private readonly server: string) {}
 
   private fail(): never {
-    throw missingCapability('this remote model\'s tokenizer', '/tokenize and /detokenize (vLLM, SGLang, alignkit serve) or a local tokenizer given with --tokenizer PATH', this.server);
+    throw missingCapability(
+      "this remote model's tokenizer",
+      '/tokenize and /detokenize (vLLM, SGLang, alignkit serve) or a local tokenizer given with --tokenizer PATH',
+      this.server,
+    );
   }
 
   encode(): number[] {

@@ -61,7 +61,14 @@ export async function withRetries<T>(
   classify: (error: unknown) => FailureClass,
   options: RetryOptions,
 ): Promise<T> {
-  const { maxRetries, baseDelayMs = 250, maxDelayMs = 20_000, maxRetryAfterMs = 60_000, signal, random = Math.random } = options;
+  const {
+    maxRetries,
+    baseDelayMs = 250,
+    maxDelayMs = 20_000,
+    maxRetryAfterMs = 60_000,
+    signal,
+    random = Math.random,
+  } = options;
   for (let i = 0; ; i++) {
     try {
       return await attempt(i);
@@ -71,11 +78,17 @@ export async function withRetries<T>(
       const failure = classify(error);
       if (!failure.retryable) throw new AlignkitError('backend', `${what}: ${failure.summary}`, {}, { cause: error });
       if (i >= maxRetries) {
-        throw new AlignkitError('backend', `${what} failed after ${i + 1} attempt${i ? 's' : ''}: ${failure.summary}`, {}, { cause: error });
+        throw new AlignkitError(
+          'backend',
+          `${what} failed after ${i + 1} attempt${i ? 's' : ''}: ${failure.summary}`,
+          {},
+          { cause: error },
+        );
       }
-      const delayMs = failure.retryAfterMs !== undefined
-        ? Math.min(failure.retryAfterMs, maxRetryAfterMs)
-        : backoffDelayMs(i, baseDelayMs, maxDelayMs, random);
+      const delayMs =
+        failure.retryAfterMs !== undefined
+          ? Math.min(failure.retryAfterMs, maxRetryAfterMs)
+          : backoffDelayMs(i, baseDelayMs, maxDelayMs, random);
       options.onRetry?.({ attempt: i + 1, delayMs, failure });
       await sleep(delayMs, signal);
     }

@@ -43,7 +43,11 @@ export class SyncHttpClient {
     if (this.worker) return;
     const { port1, port2 } = new MessageChannel();
     this.flag = new Int32Array(new SharedArrayBuffer(4));
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, flag: this.flag }, transferList: [port2] });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { port: port2, flag: this.flag },
+      transferList: [port2],
+    });
     this.worker.unref();
     port1.unref();
     this.port = port1;
@@ -80,7 +84,8 @@ export class SyncHttpClient {
         if (reply.status !== 429 && reply.status! < 500) throw new AlignkitError('backend', `POST ${url}: ${last}`);
         retryAfterMs = parseRetryAfter(reply.retryAfter);
       }
-      if (attempt < this.options.maxRetries) sleepSync(retryAfterMs ?? backoffDelayMs(attempt, 250, 10_000, Math.random));
+      if (attempt < this.options.maxRetries)
+        sleepSync(retryAfterMs ?? backoffDelayMs(attempt, 250, 10_000, Math.random));
     }
     throw new AlignkitError('backend', `POST ${url} failed after ${this.options.maxRetries + 1} attempts: ${last}`);
   }

@@ -70,23 +70,31 @@ export class HttpTransport {
     this.limiter = new ConcurrencyLimiter(options.concurrency ?? 8);
     if (options.cacheDir) this.cache = new ResponseCache(options.cacheDir);
     // The server may need no key; the client insists on one, and servers without auth ignore it.
-    this.client = new OpenAI({ baseURL: this.urls.apiBase, apiKey: options.apiKey || 'EMPTY', maxRetries: 0, timeout: this.timeoutMs });
+    this.client = new OpenAI({
+      baseURL: this.urls.apiBase,
+      apiKey: options.apiKey || 'EMPTY',
+      maxRetries: 0,
+      timeout: this.timeoutMs,
+    });
   }
 
   completions(body: Record<string, unknown>, options: CallOptions = {}): Promise<any> {
     return this.call(`POST ${this.urls.apiBase}/completions`, body, options, (signal) =>
-      this.client.completions.create(body as any, { signal, maxRetries: 0, timeout: this.timeoutMs }));
+      this.client.completions.create(body as any, { signal, maxRetries: 0, timeout: this.timeoutMs }),
+    );
   }
 
   chatCompletions(body: Record<string, unknown>, options: CallOptions = {}): Promise<any> {
     return this.call(`POST ${this.urls.apiBase}/chat/completions`, body, options, (signal) =>
-      this.client.chat.completions.create(body as any, { signal, maxRetries: 0, timeout: this.timeoutMs }));
+      this.client.chat.completions.create(body as any, { signal, maxRetries: 0, timeout: this.timeoutMs }),
+    );
   }
 
   /** GET under the API base, e.g. `/models` */
   getApi(path: string, options: CallOptions = {}): Promise<any> {
     return this.call(`GET ${this.urls.apiBase}${path}`, undefined, options, (signal) =>
-      this.client.get(path, { signal, maxRetries: 0, timeout: this.timeoutMs }));
+      this.client.get(path, { signal, maxRetries: 0, timeout: this.timeoutMs }),
+    );
   }
 
   /** POST a JSON body to a route at the server root (vLLM/SGLang `/tokenize`, SGLang `/generate`) */
@@ -121,7 +129,12 @@ export class HttpTransport {
     }
   }
 
-  private call(what: string, body: unknown, options: CallOptions, send: (signal: AbortSignal) => Promise<unknown>): Promise<any> {
+  private call(
+    what: string,
+    body: unknown,
+    options: CallOptions,
+    send: (signal: AbortSignal) => Promise<unknown>,
+  ): Promise<any> {
     this.stats.requests++;
     const policy = options.cache ?? 'deterministic';
     const request = { route: what, body };
@@ -142,10 +155,12 @@ export class HttpTransport {
       const shared = this.pending.get(key);
       if (shared) return shared;
     }
-    const promise = this.limiter.run(() => this.sendWithRetries(what, options, send)).then((response) => {
-      if (policy !== 'none') this.cache?.put(key, request, response);
-      return response;
-    });
+    const promise = this.limiter
+      .run(() => this.sendWithRetries(what, options, send))
+      .then((response) => {
+        if (policy !== 'none') this.cache?.put(key, request, response);
+        return response;
+      });
     if (policy === 'deterministic') {
       this.pending.set(key, promise);
       const forget = () => this.pending.delete(key);
@@ -154,7 +169,11 @@ export class HttpTransport {
     return promise;
   }
 
-  private sendWithRetries(what: string, options: CallOptions, send: (signal: AbortSignal) => Promise<unknown>): Promise<unknown> {
+  private sendWithRetries(
+    what: string,
+    options: CallOptions,
+    send: (signal: AbortSignal) => Promise<unknown>,
+  ): Promise<unknown> {
     return withRetries(
       what,
       async () => {
@@ -185,7 +204,10 @@ export class HttpTransport {
     );
   }
 
-  private async attemptWithTimeout(send: (signal: AbortSignal) => Promise<unknown>, callerSignal?: AbortSignal): Promise<unknown> {
+  private async attemptWithTimeout(
+    send: (signal: AbortSignal) => Promise<unknown>,
+    callerSignal?: AbortSignal,
+  ): Promise<unknown> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new AttemptTimeoutError(this.timeoutMs)), this.timeoutMs);
     const signal = callerSignal ? AbortSignal.any([callerSignal, timeout.signal]) : timeout.signal;
