@@ -4,7 +4,8 @@ import { AlignkitError } from '../errors.ts';
 const commands: Record<string, { file: string; summary: string }> = {
   generate: { file: './generate.ts', summary: 'sample text from a model' },
   score: { file: './score.ts', summary: 'log-probs of a continuation given a prompt' },
-  convert: { file: './convert.ts', summary: 'write a llama2.c checkpoint (or any model) as an HF directory' },
+  convert: { file: './convert.ts', summary: 'write any model as an HF directory, or as GGUF (--to gguf)' },
+  quantize: { file: './quantize.ts', summary: 'write a model as a quantized GGUF file (q8_0, q4_0)' },
   bench: { file: './bench.ts', summary: 'speed and memory figures' },
   train: { file: './train.ts', summary: 'train sft|rm|dpo|value|modpo|ilr-dpo' },
   sweep: { file: './sweep.ts', summary: 'train and evaluate a family (sweep modpo)' },

@@ -17,6 +17,9 @@ import { loadTokenizer, checkTokenizerMatchesModel } from '../tokenizers/load-to
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import { randomInitWeights } from '../models/random-init.ts';
+import { isGgufFile } from '../models/gguf/gguf-file.ts';
+import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts';
+import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
 
 export interface LoadOptions {
   /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */
@@ -35,12 +38,17 @@ export interface LocalCheckpoint {
   tokenizer: Tokenizer;
   /** the file or directory the weights came from */
   source: string;
+  /** what loading changed, for the load log (e.g. the GGUF tensor types widened to float32) */
+  notes?: string[];
 }
 
-/** Reads a local checkpoint (HF directory or llama2.c .bin) with its tokenizer, validated. */
+/** Reads a local checkpoint (HF directory, GGUF file or llama2.c .bin) with its tokenizer, validated. */
 export function readLocalCheckpoint(path: string, tokenizerPath?: string): LocalCheckpoint {
   if (!existsSync(path))
-    throw inputError('model not found (expected an HF directory or a llama2.c .bin checkpoint)', { file: path });
+    throw inputError('model not found (expected an HF directory, a GGUF file or a llama2.c .bin checkpoint)', {
+      file: path,
+    });
+  if (isGgufFile(path) || /\.gguf$/i.test(path)) return readGgufCheckpoint(path, tokenizerPath);
   let config: ModelConfig, weights: Weights, defaultTokenizer: string | undefined;
   if (isRewardModelDirectory(path)) {
     // reward / value models keep their score head in `weights`; the native model runs it
@@ -66,6 +74,15 @@ export function readLocalCheckpoint(path: string, tokenizerPath?: string): Local
   const tokenizer = loadTokenizer(tokPath);
   checkTokenizerMatchesModel(tokenizer, config.vocabSize, path);
   return { config, weights, tokenizer, source: path };
+}
+
+/** A GGUF file carries its tokenizer; `--tokenizer` may still replace it. */
+function readGgufCheckpoint(path: string, tokenizerPath: string | undefined): LocalCheckpoint {
+  const model = readGgufModel(path);
+  const tokenizer = tokenizerPath ? loadTokenizer(tokenizerPath) : ggufTokenizer(model.vocabulary, path);
+  checkTokenizerMatchesModel(tokenizer, model.config.vocabSize, path);
+  const note = `GGUF ${model.architecture} (${model.config.architecture}): ${describeStoredTypes(model.storedTypes)}`;
+  return { config: model.config, weights: model.weights, tokenizer, source: path, notes: [note] };
 }
 
 /** llama2.c keeps its tokenizer next to the checkpoint: tokenizer.bin, or a single tok*.bin. */

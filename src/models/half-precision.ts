@@ -21,6 +21,11 @@ function float16Table(): Float32Array {
   return table;
 }
 
+/** One float16 value (its 16 bits) as a number. */
+export function float16BitsToNumber(bits: number): number {
+  return float16Table()[bits];
+}
+
 export function float16ToFloat32(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   const table = float16Table();
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];

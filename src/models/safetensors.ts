@@ -179,7 +179,7 @@ function checkNoOverlap(tensors: TensorEntry[], file: string, dataStart: number)
 }
 
 /** Reads `bytes.length` bytes at `position`, in chunks (readSync caps one call near 2 GiB). */
-function readFully(fd: number, bytes: Uint8Array, position: number, file: string): void {
+export function readFully(fd: number, bytes: Uint8Array, position: number, file: string): void {
   const chunk = 1 << 30;
   let done = 0;
   while (done < bytes.length) {
