@@ -514,7 +514,11 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
 
     // a header that lies: a tensor offset past the end; a huge tensor count; a huge string length
     const lying = Buffer.from(bytes);
-    const at = lying.indexOf(Buffer.from(lastTensor.name)) + lastTensor.name.length;
+    // the tensor info: name (u64 length + bytes), n_dims u32, dims u64 × n, type u32, offset u64
+    const nameField = Buffer.alloc(8 + lastTensor.name.length);
+    nameField.writeBigUInt64LE(BigInt(lastTensor.name.length));
+    nameField.write(lastTensor.name, 8);
+    const at = lying.indexOf(nameField) + nameField.length;
     lying.writeBigUInt64LE(BigInt(bytes.length), at + 4 + 8 * lastTensor.dims.length + 4); // its offset
     const lyingOffset = variant('offset.gguf', lying);
     assertNamedError(
