@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -584,6 +585,39 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
     );
     // the original is still fine
     assert.equal(readLocalCheckpoint(file).config.numLayers, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CLI: convert --to gguf, quantize, and --model file.gguf; bad flags are one-line errors', () => {
+  const dir = tmp();
+  try {
+    const run = (...args: string[]) => spawnSync('node', ['bin/alignkit.mjs', ...args], { encoding: 'utf8' });
+    const f32 = join(dir, 's.gguf');
+    const converted = run('convert', '--model', STORIES260K, '--tokenizer', TOK512, '--to', 'gguf', '--out', f32);
+    assert.equal(converted.status, 0, converted.stderr);
+    assert.match(converted.stdout, /wrote .*s\.gguf \(GGUF llama, f32: 47 F32 tensors\)/);
+    const greedy = run('generate', '--model', f32, '--temperature', '0', '--max-new-tokens', '200');
+    const expected = readFileSync('data/stories260K/greedy-200.expected.txt', 'utf8').trimEnd();
+    assert.equal(greedy.stdout.trimEnd(), expected);
+    const q4 = join(dir, 'q4.gguf');
+    const quantized = run('quantize', '--model', f32, '--type', 'q4_0', '--out', q4);
+    assert.equal(quantized.status, 0, quantized.stderr);
+    assert.match(quantized.stdout, /read .*s\.gguf: GGUF llama \(LlamaForCausalLM\): 47 F32 tensors/);
+    assert.match(quantized.stdout, /q4_0: .*Q4_0/);
+    const back = run('convert', '--model', q4, '--out', join(dir, 'hf'));
+    assert.match(back.stdout, /Q4_0.*\(read as float32\)/);
+    for (const [args, message] of [
+      [['quantize', '--model', f32, '--type', 'q3_k', '--out', q4], /--type expects f32, f16, q8_0, q4_0, got "q3_k"/],
+      [['convert', '--model', f32, '--to', 'onnx', '--out', q4], /--to expects hf or gguf/],
+      [['convert', '--model', f32, '--quantize', 'q8_0', '--out', q4], /--quantize needs --to gguf/],
+    ] as const) {
+      const r = run(...args);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr.trim(), message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
