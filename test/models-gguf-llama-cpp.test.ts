@@ -32,7 +32,7 @@ const SOURCES = {
   'embedded/small': { model: 'embedded/small', tokenizer: undefined },
   'embedded/large': { model: 'embedded/large', tokenizer: undefined },
 } as const;
-const PRECISIONS: GgufPrecision[] = ['f32', 'q8_0', 'q4_0'];
+const PRECISIONS = ['f32', 'q8_0', 'q4_0'] as const satisfies readonly GgufPrecision[];
 
 let dir = '';
 let llama: Awaited<ReturnType<LlamaCpp['getLlama']>> | null = null;

@@ -289,7 +289,7 @@ test('metadata of every value type and tensors of every written type round-trip 
       assert.equal(g.number('a.f32'), 0.25);
       assert.equal(g.boolean('a.bool', null), true);
       assert.deepEqual(g.stringArray('a.strings'), ['▁the', '<0x0A>', '']);
-      assert.deepEqual([...g.numberArray('a.f32s', true)!], [1.5, -2]);
+      assert.deepEqual(Array.from(g.numberArray('a.f32s', true)!), [1.5, -2]);
       assert.equal(g.count('a.u64'), 2 ** 40);
       for (const type of types) {
         const t = g.tensor(`t.${type}`);
