@@ -5,7 +5,7 @@
  * exactly (to float32 rounding) and the same greedy text at f32; within the format's tolerance
  * quantized (llama.cpp also rounds each layer's activations to 8 bits for Q8_0/Q4_0 weights, which
  * an engine that dequantizes weights does not). Prints the mean NLL of the TinyStories sample
- * under stories260K at each precision.
+ * under stories260K at each precision; a random-weight GPT-2 with the real GPT-2 tokenizer covers `gpt2`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +17,8 @@ import { saveGguf } from '../src/lm/save-gguf.ts';
 import type { GgufPrecision } from '../src/models/gguf/gguf-model.ts';
 import type { LanguageModel } from '../src/lm/language-model.ts';
 import { TINYSTORIES, longTests } from './helpers/stories-data.ts';
+import { writeRandomGpt2 } from './helpers/random-models.ts';
+import { writeGpt2TokenizerDir } from './helpers/gpt2-tokenizer.ts';
 
 type LlamaCpp = typeof import('node-llama-cpp');
 let llamaCpp: LlamaCpp | null = null;
@@ -225,5 +227,29 @@ test(
     );
     assert.ok(Math.abs(nll.q8_0 / nll.f32 - 1) < 0.01, 'q8_0 changes the NLL by < 1 %');
     assert.ok(Math.abs(nll.q4_0 / nll.f32 - 1) < 0.05, 'q4_0 changes the NLL by < 5 %');
+  },
+);
+
+test(
+  'a random-weight GPT-2 with the real GPT-2 tokenizer: llama.cpp tokenizes and decodes greedily like alignkit',
+  { skip },
+  async () => {
+    const hf = join(dir, 'gpt2-hf');
+    writeRandomGpt2(hf, { vocabSize: 50257, hiddenSize: 64, numLayers: 2, maxPositions: 128, std: 0.3 });
+    writeGpt2TokenizerDir(hf);
+    const file = join(dir, 'gpt2.gguf');
+    saveGguf(file, readLocalCheckpoint(hf), 'f32');
+    const ours = await loadNativeModel(file);
+    const theirs = await openLlamaCpp(file);
+    try {
+      for (const text of ["Hello world, it's 2024! Don't   stop.", ...stories().slice(0, 10)])
+        assert.deepEqual(theirs.model.tokenize(text, false), ours.tokenizer.encode(text, { addBos: false }));
+      const prompt = ours.tokenizer.encode('Hello world');
+      const [sample] = await ours.sample({ prompt, maxNewTokens: 20, temperature: 0 });
+      assert.deepEqual(await theirs.greedy(prompt, 20), sample.tokens);
+    } finally {
+      await theirs.dispose();
+      await ours.dispose();
+    }
   },
 );
