@@ -150,7 +150,9 @@ test('end to end: judged pairs, raw and LC win rates, lengths, a recorded failur
   assert.equal(run.summary.metrics!.n, 5);
   assert.equal(run.summary.metrics!.avg_length_model, round1((80 * 3 + 2) / 5));
   assert.ok(typeof run.summary.metrics!.lc_win_rate === 'number');
-  assert.match(run.summary.tables[0].note!, /instruction-difficulty term is omitted/);
+  // the official fit by default; no difficulty data, so its minimal variant, named in the summary
+  assert.equal(run.summary.metrics!.lc_fit, 'length_controlled_minimal');
+  assert.match(run.summary.tables[0].note!, /official length_controlled_minimal: .* no instruction difficulty/);
   assert.equal(run.summary.tables[0].rows[0][1], 'base-v1');
 });
 const round1 = (x: number) => Math.round(x * 10) / 10;

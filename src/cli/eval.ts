@@ -18,7 +18,10 @@ import { loadConceptMath, loadConceptMathResponses, type ConceptMathItem } from 
 import { PROMPT_STYLES, type PromptStyle } from '../eval/conceptmath/prompts.ts';
 import { defaultConceptMathGeneration, runConceptMath } from '../eval/conceptmath/run.ts';
 import { loadBaselineOutputs, loadModelOutputs } from '../eval/winrate/data.ts';
-import { defaultWinrateGeneration, runWinrate, type PairOrder } from '../eval/winrate/run.ts';
+import { defaultWinrateGeneration, runWinrate, winrateFromPreferences, type PairOrder } from '../eval/winrate/run.ts';
+import { loadPreferences } from '../eval/winrate/preferences.ts';
+import { loadLcExtras } from '../eval/winrate/lc-inputs.ts';
+import { LC_FITS, type LcFit } from '../eval/winrate/length-controlled.ts';
 import { loadSafetyPrompts } from '../eval/safety/prompts.ts';
 import {
   GuardClassifier,
@@ -65,6 +68,11 @@ and OUT/report.html hold the tables and plots.
 
 conceptmath:  --prompt zs|zs-cot|fs (default zs)   --weakest N (weakest leaf concepts listed, default 10)
 winrate:      --order random|both (default random; both = judge both orders, cancels position bias)
+              --preferences FILE  win rates of judged preferences (AlpacaEval annotations.json, or JSONL of
+                                  {instruction, model_output, baseline_output, preference in [0, 1]}): no model, no judge
+              --lc-fit official|mle  AlpacaEval 2.0's official LC fit (default), or alignkit's maximum-likelihood fit
+              --lc-difficulty FILE   instruction_difficulty.csv (index, instruction_difficulty)
+              --lc-gamed FILE        df_gamed.csv (gamed-baseline rows, with the difficulty: the leaderboard's variant)
 safety:       --attacks LIST  none, ${Object.keys(TEMPLATE_ATTACKS).join(', ')}, emulated-disalignment (default none)
               --defenses LIST ${DEFENSES.join(', ')} (default none)
               --classifier guard|refusal (default guard with --judge, else refusal strings)
@@ -95,6 +103,10 @@ const FLAGS: FlagSpec = {
   prompt: { type: 'string' },
   weakest: { type: 'string' },
   order: { type: 'string' },
+  preferences: { type: 'string' },
+  'lc-fit': { type: 'string' },
+  'lc-difficulty': { type: 'string' },
+  'lc-gamed': { type: 'string' },
   attacks: { type: 'string', multiple: true },
   defenses: { type: 'string', multiple: true },
   classifier: { type: 'string' },
@@ -116,6 +128,7 @@ const IDENTITY_FLAGS = [
   'limit',
   'prompt',
   'order',
+  'preferences',
   'attacks',
   'defenses',
   'classifier',
@@ -337,6 +350,25 @@ export async function run(argv: string[]): Promise<number> {
         break;
       }
       case 'winrate': {
+        const lc = {
+          fit: oneOf<LcFit>(values, 'lc-fit', LC_FITS, 'official'),
+          extras: loadLcExtras({ difficultyFile: values['lc-difficulty'], gamedFile: values['lc-gamed'] }),
+        };
+        if (values.preferences) {
+          const extra = ['model', 'judge', 'responses', 'data'].find((f) => values[f] !== undefined);
+          if (extra)
+            throw inputError(`--preferences holds judged comparisons already; it takes no --${extra}`, {
+              field: `--${extra}`,
+            });
+          ({ summary } = winrateFromPreferences({
+            preferences: loadPreferences(values.preferences),
+            source: values.preferences,
+            runDir,
+            lc,
+            limit,
+          }));
+          break;
+        }
         needModelOrResponses();
         const examples = loadBaselineOutputs(needData('baseline outputs')[0]).slice(0, limit);
         if (responsePaths.length && !values.judge)
@@ -352,6 +384,7 @@ export async function run(argv: string[]): Promise<number> {
           generation: generation(defaultWinrateGeneration),
           judge: values.judge ? await makeJudge(values.judge) : undefined,
           order: oneOf<PairOrder>(values, 'order', ['random', 'both'], 'random'),
+          lc,
         }));
         break;
       }

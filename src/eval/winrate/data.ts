@@ -6,6 +6,8 @@ import type { ResponseRecord } from '../staged-run.ts';
 /** One instruction with the baseline's output (AlpacaEval's outputs format). */
 export interface WinrateExample {
   key: string;
+  /** 0-based position in the baseline file (AlpacaEval's instruction index) */
+  index: number;
   instruction: string;
   baseline: string;
   baselineGenerator?: string;
@@ -13,8 +15,15 @@ export interface WinrateExample {
   difficulty?: number;
 }
 
+/** Output lengths as AlpacaEval measures them: Python's len, i.e. Unicode code points (not UTF-16 units). */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
 /** Outputs are matched to instructions by the instruction text (repeats are numbered in order). */
-function keyer() {
+export function keyer() {
   const seen = new Map<string, number>();
   return (instruction: string) => {
     const h = createHash('sha256').update(instruction).digest('hex').slice(0, 16);
@@ -32,7 +41,7 @@ function outputOf(record: LocatedRecord): string {
   );
 }
 
-function difficultyOf(record: LocatedRecord): number | undefined {
+export function difficultyOf(record: LocatedRecord): number | undefined {
   for (const field of ['instruction_difficulty', 'difficulty']) {
     const v = record.value[field];
     if (v === undefined || v === null) continue;
@@ -46,11 +55,12 @@ function difficultyOf(record: LocatedRecord): number | undefined {
 /** Reads the baseline outputs: JSON array or JSONL of {instruction, output, generator?, instruction_difficulty?}. */
 export function loadBaselineOutputs(path: string): WinrateExample[] {
   const key = keyer();
-  return readRecords(path).map((record) => {
+  return readRecords(path).map((record, index) => {
     const instruction = stringField(record, 'instruction');
     const generator = record.value.generator;
     return {
       key: key(instruction),
+      index,
       instruction,
       baseline: outputOf(record),
       ...(typeof generator === 'string' ? { baselineGenerator: generator } : {}),

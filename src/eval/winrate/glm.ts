@@ -1,6 +1,8 @@
 /**
- * Weighted logistic regression with soft labels, fitted by Newton's method (IRLS), and the
- * AlpacaEval 2.0 length-controlled win rate built on it (benchmarks.md §3).
+ * Weighted logistic regression with soft labels, fitted by Newton's method (IRLS); alignkit's
+ * maximum-likelihood length-controlled win rate built on it (`--lc-fit mle`: AlpacaEval 2.0's
+ * GLM terms, fitted without its L1 cross-validation — official-lc.ts is the official fit); and
+ * the raw win rate.
  */
 import { AlignkitError } from '../../errors.ts';
 
@@ -97,10 +99,10 @@ export interface LengthControlledResult {
 }
 
 /**
- * AlpacaEval 2.0's "length_controlled_v1" GLM, fitted on this model's comparisons only:
- * logit P = θ·tanh(Δlen/std) + φ [+ γ·difficulty]. The gamed-baseline regularisation rows and
- * the L1 cross-validation of the reference are not reproduced (their data are not available);
- * a small L2 penalty keeps the fit finite instead.
+ * The maximum-likelihood fit of AlpacaEval 2.0's GLM terms on this model's comparisons only:
+ * logit P = θ·tanh(Δlen/std) + φ [+ γ·difficulty], with φ an intercept and a small L2 penalty
+ * that keeps the fit finite. It recovers the generating LC where the data follow the GLM, but
+ * it is not the number AlpacaEval reports (official-lc.ts is).
  */
 export function lengthControlledWinRate(
   outcomes: readonly PairwiseOutcome[],

@@ -2,12 +2,17 @@ import { createHash } from 'node:crypto';
 import type { LanguageModel } from '../../lm/language-model.ts';
 import type { RunDir } from '../../report/run-dir.ts';
 import type { Summary } from '../../report/summary.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';
 import type { Judge, JudgeFailure } from '../judge.ts';
 import { runStaged, type ProgressCallback, type ResponseRecord } from '../staged-run.ts';
 import { failuresTable, round } from '../summary-parts.ts';
-import type { WinrateExample } from './data.ts';
-import { lengthControlledWinRate, rawWinRate, type LengthControlledResult, type RawWinRate } from './glm.ts';
+import { codePointLength, type WinrateExample } from './data.ts';
+import { rawWinRate, type RawWinRate } from './glm.ts';
+import { difficultyAt, type LcExtras } from './lc-inputs.ts';
+import { lengthControlled, type LcFit, type LcOutcome } from './length-controlled.ts';
+import type { Comparison } from './official-lc.ts';
+import type { PreferenceFile } from './preferences.ts';
 import { pairwiseMessages, parseVerdict } from './prompts.ts';
 
 /**
@@ -16,6 +21,16 @@ import { pairwiseMessages, parseVerdict } from './prompts.ts';
  * the cost.
  */
 export type PairOrder = 'random' | 'both';
+
+/** How the length-controlled win rate is fitted (both kinds of run). */
+export interface LcSettings {
+  /** default `official` */
+  fit?: LcFit;
+  /** instruction difficulty / gamed-baseline rows from the user's files */
+  extras?: LcExtras;
+  /** L2 penalty of the `mle` fit */
+  l2?: number;
+}
 
 export interface WinrateRunOptions {
   examples: readonly WinrateExample[];
@@ -27,8 +42,7 @@ export interface WinrateRunOptions {
   responses?: ReadonlyMap<string, ResponseRecord>;
   order?: PairOrder;
   concurrency: number;
-  /** L2 penalty of the GLM fit */
-  l2?: number;
+  lc?: LcSettings;
   modelName?: string;
   onProgress?: ProgressCallback;
 }
@@ -44,6 +58,7 @@ export interface WinrateResult {
   instruction: string;
   /** P(model preferred); null when a judgement failed */
   p: number | null;
+  /** output lengths in code points */
   modelLength: number;
   baselineLength: number;
   difficulty?: number;
@@ -53,7 +68,7 @@ export interface WinrateResult {
 export interface WinrateRun {
   summary: Summary;
   raw?: RawWinRate;
-  lc?: LengthControlledResult;
+  lc?: LcOutcome;
   failures: JudgeFailure[];
 }
 
@@ -65,7 +80,8 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
   const { model, judge } = options;
   const generation = options.generation ?? defaultWinrateGeneration;
   const order = options.order ?? 'random';
-  const { results, missing } = await runStaged<WinrateExample, WinrateResult>({
+  const extras = options.lc?.extras ?? {};
+  const { results, responses, missing } = await runStaged<WinrateExample, WinrateResult>({
     runDir: options.runDir,
     items: options.examples,
     keyOf: (e) => e.key,
@@ -100,8 +116,8 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
           return {
             instruction: e.instruction,
             p: failed ? null : verdicts.filter((v) => v.winner === 'model').length / verdicts.length,
-            modelLength: r.response.length,
-            baselineLength: e.baseline.length,
+            modelLength: codePointLength(r.response),
+            baselineLength: codePointLength(e.baseline),
             ...(e.difficulty !== undefined ? { difficulty: e.difficulty } : {}),
             verdicts,
           };
@@ -131,54 +147,133 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
       const snippet = r.instruction.length > 60 ? `${r.instruction.slice(0, 60)}…` : r.instruction;
       return { key: r.key, error: `${bad.error} (instruction "${snippet}")`, raws: bad.raws ?? [] };
     });
-  const scored = results.filter((r) => r.p !== null);
-  const raw = scored.length ? rawWinRate(scored.map((r) => r.p!)) : undefined;
-  const lc = scored.length
-    ? lengthControlledWinRate(
-        scored.map((r) => ({
-          p: r.p!,
-          modelLength: r.modelLength,
-          baselineLength: r.baselineLength,
-          difficulty: r.difficulty,
-        })),
-        { l2: options.l2 },
+  // lengths from the texts themselves (results of a run resumed from an older version may hold UTF-16 lengths)
+  const byKey = new Map(options.examples.map((e) => [e.key, e]));
+  const comparisons = results.map((r): Comparison => {
+    const example = byKey.get(r.key)!;
+    const difficulty = difficultyAt(extras, example.index, example.difficulty);
+    return {
+      preference: r.p,
+      modelLength: codePointLength(responses.get(r.key)!.response),
+      baselineLength: codePointLength(example.baseline),
+      ...(difficulty !== undefined ? { difficulty } : {}),
+    };
+  });
+  return winrateSummary({
+    comparisons,
+    lc: options.lc,
+    extras,
+    failures,
+    missing: missing.length,
+    model: name,
+    baseline: options.examples.find((e) => e.baselineGenerator)?.baselineGenerator ?? 'baseline',
+    judge: judge.id,
+    note: `Judge order: ${order === 'both' ? 'both orders, averaged' : 'one pseudo-random order per instruction'}.`,
+  });
+}
+
+export interface PreferencesRunOptions {
+  preferences: PreferenceFile;
+  /** the preferences file, named in the summary */
+  source: string;
+  runDir: RunDir;
+  lc?: LcSettings;
+  /** first N records */
+  limit?: number;
+}
+
+/** Win rates of comparisons judged elsewhere (`--preferences FILE`): no model, no judge. */
+export function winrateFromPreferences(options: PreferencesRunOptions): WinrateRun {
+  const { preferences } = options;
+  const extras = options.lc?.extras ?? {};
+  const rows = preferences.rows.slice(0, options.limit);
+  const comparisons = rows.map((row): Comparison => {
+    const difficulty = difficultyAt(extras, row.index, row.difficulty);
+    const { preference, modelLength, baselineLength } = row;
+    return { preference, modelLength, baselineLength, ...(difficulty !== undefined ? { difficulty } : {}) };
+  });
+  // written whole (temp + rename): a run from a file has no partial state to resume
+  writeFileAtomic(
+    options.runDir.path('results.jsonl'),
+    rows.map((row, i) => `${JSON.stringify({ ...row, ...comparisons[i] })}\n`).join(''),
+  );
+  return winrateSummary({
+    comparisons,
+    isBaseline: preferences.isBaseline,
+    lc: options.lc,
+    extras,
+    failures: rows
+      .filter((r) => r.preference === null)
+      .map((r) => ({ key: r.key, error: `no preference (failed judgement) at record ${r.index}`, raws: [] })),
+    missing: 0,
+    model: preferences.model ?? 'model',
+    baseline: preferences.baseline ?? 'baseline',
+    note: `Preferences from ${options.source} (${preferences.format === 'alpaca_eval' ? "AlpacaEval's annotation format" : 'plain format'}).`,
+  });
+}
+
+interface SummaryInput {
+  /** every comparison, failed judgements included */
+  comparisons: readonly Comparison[];
+  isBaseline?: boolean;
+  lc?: LcSettings;
+  extras: LcExtras;
+  failures: JudgeFailure[];
+  missing: number;
+  model: string;
+  baseline: string;
+  judge?: string;
+  /** where the judgements come from */
+  note: string;
+}
+
+function winrateSummary(input: SummaryInput): WinrateRun {
+  const { model: name, baseline: baselineName, failures } = input;
+  const judged = input.comparisons.filter((c) => c.preference !== null);
+  const raw = judged.length ? rawWinRate(judged.map((c) => c.preference!)) : undefined;
+  const lc = judged.length
+    ? lengthControlled(
+        {
+          comparisons: input.comparisons,
+          gamed: input.extras.gamed,
+          isBaseline: input.isBaseline,
+          difficultySource: input.extras.difficultySource,
+        },
+        input.lc?.fit ?? 'official',
+        { l2: input.lc?.l2 },
       )
     : undefined;
-  const baselineName = options.examples.find((e) => e.baselineGenerator)?.baselineGenerator ?? 'baseline';
   const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-  const avgModel = avg(scored.map((r) => r.modelLength));
-  const avgBaseline = avg(scored.map((r) => r.baselineLength));
-  const notes = [
-    lc?.usedDifficulty
-      ? 'LC GLM: θ·tanh(Δlen/std) + φ + γ·instruction difficulty (from the data file).'
-      : 'LC GLM: θ·tanh(Δlen/std) + φ — the instruction-difficulty term is omitted (no difficulty values in the data file).',
-    "Fitted on this model's comparisons only, by Newton's method with a small L2 penalty; AlpacaEval's gamed-baseline rows and L1 cross-validation are not reproduced, so LC values are close to, not identical with, the leaderboard's.",
-    `Judge order: ${order === 'both' ? 'both orders, averaged' : 'one pseudo-random order per instruction'}; lengths in characters.`,
-  ];
-  if (raw && lc) {
+  const avgModel = avg(judged.map((c) => c.modelLength));
+  const avgBaseline = avg(judged.map((c) => c.baselineLength));
+  const notes = [lc?.note ?? 'No judged comparisons: no win rates.', input.note];
+  if (raw && lc?.lcWinRate != null) {
     const room = lc.lcWinRate > raw.winRate ? 100 - raw.winRate : raw.winRate;
     if (Math.abs(lc.lcWinRate - raw.winRate) > Math.max(10, room / 4))
       notes.push(
         'Warning: LC differs from the raw win rate by more than max(10, ¼ of the remaining room) — the GLM fit may be unreliable.',
       );
   }
+  const lcName = lc ? (lc.variant ?? 'mle') : null;
   return {
     raw,
     lc,
     failures,
     summary: {
       kind: 'eval winrate',
-      title: `Length-controlled win rate — ${name} vs ${baselineName} (judge ${judge.id})`,
+      title: `Length-controlled win rate — ${name} vs ${baselineName}${input.judge ? ` (judge ${input.judge})` : ''}`,
       metrics: {
         lc_win_rate: round(lc?.lcWinRate),
+        lc_standard_error: round(lc?.lcStandardError),
+        lc_fit: lcName,
         win_rate: round(raw?.winRate),
         standard_error: round(raw?.standardError),
-        n: scored.length,
+        n: judged.length,
         judge_failures: failures.length,
-        missing_responses: missing.length,
+        missing_responses: input.missing,
         avg_length_model: round(avgModel, 1),
         avg_length_baseline: round(avgBaseline, 1),
-        judge: judge.id,
+        ...(input.judge ? { judge: input.judge } : {}),
         model: name,
       },
       tables: [
@@ -202,7 +297,7 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
             [
               name,
               baselineName,
-              scored.length,
+              judged.length,
               round(lc?.lcWinRate),
               round(raw?.winRate),
               round(raw?.standardError),
@@ -218,15 +313,17 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
         },
         {
           title: 'GLM coefficients',
-          columns: ['length θ', 'intercept φ', 'difficulty γ', 'std(Δlen)', 'converged'],
-          rows: lc
+          columns: ['fit', 'length θ', 'difficulty γ', 'φ (not gamed / intercept)', 'C', 'std(Δlen)', 'converged'],
+          rows: lc?.coef
             ? [
                 [
-                  round(lc.lengthCoef, 4),
-                  round(lc.intercept, 4),
-                  round(lc.difficultyCoef, 4),
+                  lcName,
+                  round(lc.coef.length, 4),
+                  round(lc.coef.difficulty, 4),
+                  round(lc.coef.phi, 4),
+                  lc.C === null ? null : Number(lc.C.toPrecision(3)),
                   round(lc.lengthStd, 1),
-                  String(lc.converged),
+                  lc.converged === null ? null : String(lc.converged),
                 ],
               ]
             : [],
@@ -241,10 +338,13 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
           series: [
             {
               name,
-              points: [
-                ['LC win rate', round(lc?.lcWinRate) ?? 0],
-                ['win rate', round(raw?.winRate) ?? 0],
-              ],
+              // a rate that could not be computed gets no bar (not a bar at 0)
+              points: (
+                [
+                  ['LC win rate', round(lc?.lcWinRate)],
+                  ['win rate', round(raw?.winRate)],
+                ] as const
+              ).flatMap(([label, value]): [string, number][] => (value === null ? [] : [[label, value]])),
             },
           ],
         },
