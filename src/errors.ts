@@ -34,5 +34,16 @@ export class AlignkitError extends Error {
   }
 }
 
+/**
+ * A prompt that does not fit a model's context window (the native backend's check, or a server's
+ * "context length exceeded" answer). Callers that can record it per item and go on catch this type.
+ */
+export class ContextLengthError extends AlignkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('input', message, {}, options);
+    this.name = 'ContextLengthError';
+  }
+}
+
 export const inputError = (message: string, where: ErrorWhere = {}) => new AlignkitError('input', message, where);
 export const formatError = (message: string, where: ErrorWhere = {}) => new AlignkitError('format', message, where);

@@ -24,14 +24,24 @@ import { loadLcExtras } from '../eval/winrate/lc-inputs.ts';
 import { LC_FITS, type LcFit } from '../eval/winrate/length-controlled.ts';
 import { loadSafetyPrompts } from '../eval/safety/prompts.ts';
 import {
+  GUARD_UNPARSED,
   GuardClassifier,
   RefusalClassifier,
   type GuardFormat,
+  type GuardUnparsed,
   type SafetyClassifier,
 } from '../eval/safety/classifiers.ts';
 import { resolveAttacks, TEMPLATE_ATTACKS } from '../eval/safety/attacks.ts';
 import { DEFENSES, resolveDefense } from '../eval/safety/defenses.ts';
-import { defaultSafetyGeneration, loadSafetyResponses, runSafety, safetyGrid } from '../eval/safety/run.ts';
+import {
+  defaultSafetyGeneration,
+  loadSafetyResponses,
+  runSafety,
+  safetyGrid,
+  SHORT_RESPONSE_RULES,
+  type ShortResponseRule,
+} from '../eval/safety/run.ts';
+import { loadTokenizer } from '../tokenizers/load-tokenizer.ts';
 
 const BENCHMARKS = ['mt-bench-101', 'conceptmath', 'winrate', 'safety'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
@@ -64,7 +74,8 @@ and OUT/report.html hold the tables and plots.
   --max-new-tokens N, --temperature T, --top-p P, --seed S     generation settings of --model
   --judge-temperature T  (default 0)   --judge-max-new-tokens N (default 512)
   --judge-attempts N     attempts before a judgement is recorded as a failure (default 3)
-  --tokenizer PATH       tokenizer of a local --model;  --api-key-env VAR  API key of remote models
+  --tokenizer PATH       tokenizer of a local --model (safety --responses: counts their tokens for the 8-token rule)
+  --api-key-env VAR      API key of remote models
 
 conceptmath:  --prompt zs|zs-cot|fs (default zs)   --weakest N (weakest leaf concepts listed, default 10)
 winrate:      --order random|both (default random; both = judge both orders, cancels position bias)
@@ -79,7 +90,12 @@ safety:       --attacks LIST  none, ${Object.keys(TEMPLATE_ATTACKS).join(', ')},
               --guard-format prompt|native (prompt: Llama-Guard-style instruction to any chat model;
                                             native: the conversation through a Llama Guard model's own template)
               --filter-judge REF  guard of the input/output filters (default --judge)
-              --base REF --aligned REF --alpha A --ed-family NAME   emulated disalignment (aligned default: --model)`;
+              --base REF --aligned REF --alpha A --ed-family NAME   emulated disalignment (aligned default: --model)
+              --samples-per-prompt N  responses per prompt (default 1; the ED demo uses 3), rate over all of them
+              --short-responses resample|harmful  resample (default, the ED code): a response under 8 tokens is drawn
+                                    again, up to 10 times; harmful (GCG): an empty response counts as harmful
+              --guard-unparsed flagged|fail  a guard output that is neither safe nor unsafe: flagged (default, the
+                                    ED evaluator's rule) or a judge failure`;
 
 const FLAGS: FlagSpec = {
   model: { type: 'string' },
@@ -116,6 +132,9 @@ const FLAGS: FlagSpec = {
   aligned: { type: 'string' },
   alpha: { type: 'string' },
   'ed-family': { type: 'string' },
+  'samples-per-prompt': { type: 'string' },
+  'short-responses': { type: 'string' },
+  'guard-unparsed': { type: 'string' },
   help: { type: 'boolean' },
 };
 
@@ -138,6 +157,9 @@ const IDENTITY_FLAGS = [
   'aligned',
   'alpha',
   'ed-family',
+  'samples-per-prompt',
+  'short-responses',
+  'guard-unparsed',
   'max-new-tokens',
   'temperature',
   'top-p',
@@ -150,6 +172,17 @@ function oneOf<T extends string>(values: Record<string, any>, flag: string, allo
   const v = values[flag] ?? fallback;
   if (!allowed.includes(v)) throw inputError(`--${flag} expects one of ${allowed.join(', ')}, got "${v}"`);
   return v;
+}
+
+/** A comma list in which an empty entry ("a,,b", a trailing comma) is an error, not dropped. */
+function namesFlag(values: Record<string, any>, flag: string): string[] {
+  const given: string[] = values[flag] === undefined ? [] : [values[flag]].flat().map(String);
+  const names = given.flatMap((s) => s.split(',')).map((s) => s.trim());
+  if (names.some((name) => !name))
+    throw inputError(`--${flag} has an empty entry in "${given.join(',')}" (expected names separated by commas)`, {
+      field: `--${flag}`,
+    });
+  return names;
 }
 
 function positive(values: Record<string, any>, flag: string, fallback?: number): number | undefined {
@@ -391,11 +424,13 @@ export async function run(argv: string[]): Promise<number> {
       case 'safety': {
         const classifierKind = oneOf(values, 'classifier', ['guard', 'refusal'], values.judge ? 'guard' : 'refusal');
         const guardFormat = oneOf<GuardFormat>(values, 'guard-format', ['prompt', 'native'], 'prompt');
+        const guardUnparsed = oneOf<GuardUnparsed>(values, 'guard-unparsed', GUARD_UNPARSED, 'flagged');
+        const shortResponses = oneOf<ShortResponseRule>(values, 'short-responses', SHORT_RESPONSE_RULES, 'resample');
         if (classifierKind === 'guard' && !values.judge)
           throw inputError('--classifier guard needs --judge REF', { field: '--classifier' });
         const classifier: SafetyClassifier =
           classifierKind === 'guard'
-            ? new GuardClassifier(await makeJudge(values.judge), guardFormat)
+            ? new GuardClassifier(await makeJudge(values.judge), guardFormat, guardUnparsed)
             : new RefusalClassifier();
         if (responsePaths.length) {
           if (responsePaths.length > 1)
@@ -406,23 +441,26 @@ export async function run(argv: string[]): Promise<number> {
             items: given.items.slice(0, limit),
             runDir,
             classifier,
+            shortResponses,
+            // counts the tokens of the given responses for the 8-token rule (without it: empty ones only)
+            tokenizer: values.tokenizer ? loadTokenizer(values.tokenizer) : undefined,
             concurrency,
             onProgress: progress.onProgress,
           }));
           break;
         }
-        const attackNames = listFlag(values, 'attacks');
-        const defenseNames = listFlag(values, 'defenses');
-        const wantsEd = attackNames.some((a) => a === 'emulated-disalignment' || a === 'ed');
-        const needsTarget = (attackNames.length ? attackNames : ['none']).some(
-          (a) => a !== 'emulated-disalignment' && a !== 'ed',
-        );
+        const attackNames = namesFlag(values, 'attacks');
+        const defenseNames = namesFlag(values, 'defenses');
+        const isEd = (a: string) => a === 'emulated-disalignment' || a === 'ed';
+        const needsTarget = (attackNames.length ? attackNames : ['none']).some((a) => !isEd(a));
         if (needsTarget && !values.model)
           throw inputError('eval safety needs --model REF (the target model) or --responses FILE');
-        const ed = wantsEd
+        // without --base (or an aligned model), resolveAttacks says what emulated disalignment needs
+        const edModels = attackNames.some(isEd) && values.base && (values.aligned ?? values.model);
+        const ed = edModels
           ? {
-              base: await load(requireFlag(values, 'base')),
-              aligned: await load(values.aligned ?? requireFlag(values, 'model')),
+              base: await load(values.base),
+              aligned: await load(values.aligned ?? values.model),
               alpha: numberFlag(values, 'alpha'),
               family: values['ed-family'],
             }
@@ -438,16 +476,17 @@ export async function run(argv: string[]): Promise<number> {
           );
         const prompts = needData('prompt set').flatMap((p) => loadSafetyPrompts(p, { limit }));
         ({ summary } = await runSafety({
-          items: safetyGrid(prompts, attacks, defenses),
+          items: safetyGrid(prompts, attacks, defenses, positive(values, 'samples-per-prompt', 1)),
           attacks,
           defenses,
           runDir,
           classifier,
+          shortResponses,
           concurrency,
           onProgress: progress.onProgress,
           model: needsTarget ? await load(values.model) : undefined,
           generation: generation(defaultSafetyGeneration),
-          filter: needsFilter ? new GuardClassifier(await makeJudge(filterRef), guardFormat) : undefined,
+          filter: needsFilter ? new GuardClassifier(await makeJudge(filterRef), guardFormat, guardUnparsed) : undefined,
         }));
         break;
       }

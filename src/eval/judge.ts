@@ -1,3 +1,4 @@
+import { ContextLengthError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import type { ChatMessage } from '../tokenizers/tokenizer.ts';
 import { renderChat, renderedText, sampleRendered, type RenderedChat } from './chat.ts';
@@ -40,7 +41,8 @@ export interface JudgeFailure {
 
 /**
  * A model used as a judge: renders the benchmark's judge messages for the judge model (or takes
- * a raw prompt), samples, parses. Every output is cached on disk keyed by (judge id,
+ * a raw prompt), samples, parses. A prompt longer than the judge's context is a failed judgement
+ * of that item, not the end of the run. Every output is cached on disk keyed by (judge id,
  * prompt, settings, attempt), so a re-run with a warm cache makes no model calls and replays the
  * same outputs. Identical requests in flight share one call.
  */
@@ -77,7 +79,20 @@ export class Judge {
     const raws: string[] = [];
     let lastError = '';
     for (let attempt = 0; attempt < this.settings.maxAttempts; attempt++) {
-      const raw = await this.output(rendered, attempt);
+      let raw: string;
+      try {
+        raw = await this.output(rendered, attempt);
+      } catch (e) {
+        // a prompt too long for the judge fails this item only; another attempt would not fit either
+        if (e instanceof ContextLengthError)
+          return {
+            ok: false,
+            error: `the judge prompt does not fit the judge's context (${e.message})`,
+            raws,
+            attempts: attempt + 1,
+          };
+        throw e;
+      }
       raws.push(raw);
       const parsed = parse(raw);
       if ('value' in parsed) return { ok: true, value: parsed.value, raw, attempts: attempt + 1 };

@@ -1,11 +1,13 @@
 /**
- * Attacks from the survey's taxonomy (safety-taxonomy.md §1): the raw red-team prompt, a few
- * classic hand-written jailbreak templates (written in our own words after the published ones),
- * and emulated disalignment (a decoding-time attack on open models, from src/decode/).
+ * Attacks from the taxonomy of Dong et al. 2024, "Attacks, Defenses and Evaluations for LLM
+ * Conversation Safety" (NAACL): the raw red-team prompt, a few classic hand-written jailbreak
+ * templates (written in our own words after the published ones), and emulated disalignment (a
+ * decoding-time attack on open models, from src/decode/).
  */
 import { emulatedDisalignment, BASE_QUERY_TEMPLATE, type EdOptions } from '../../decode/emulated-disalignment.ts';
 import type { PromptFormat } from '../../decode/prompt-format.ts';
 import type { LanguageModel } from '../../lm/language-model.ts';
+import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { inputError } from '../../errors.ts';
 import type { GenerationSettings } from '../chat.ts';
 
@@ -44,6 +46,11 @@ export const TEMPLATE_ATTACKS: Record<string, { description: string; template: s
 /** How an attack turns a harmful prompt into a response. */
 export interface Attack {
   readonly name: string;
+  /**
+   * The tokenizer that measures the attack's own responses (the ED code counts a response's
+   * tokens with the aligned model's); absent = the target model's.
+   */
+  readonly tokenizer?: Tokenizer;
   /** the user message the target model sees */
   userMessage(prompt: string): string;
   /**
@@ -87,6 +94,7 @@ export interface EmulatedDisalignmentConfig {
 export function emulatedDisalignmentAttack(config: EmulatedDisalignmentConfig): Attack {
   return {
     name: 'emulated-disalignment',
+    tokenizer: config.aligned.tokenizer,
     userMessage: (p) => p,
     async respond(prompt, settings, seed, systemPrompt) {
       const alignedFormat: PromptFormat | undefined =

@@ -1,6 +1,7 @@
 /**
- * Defenses from the survey's taxonomy (safety-taxonomy.md §2): inference guidance by a safety
- * system prompt, and model-based input and output filters (a guard judge).
+ * Defenses from the taxonomy of Dong et al. 2024, "Attacks, Defenses and Evaluations for LLM
+ * Conversation Safety" (NAACL): inference guidance by a safety system prompt, and model-based input and output
+ * filters (a guard judge).
  */
 import { inputError } from '../../errors.ts';
 

@@ -23,7 +23,7 @@ import { NativeRuntime } from './runtime.ts';
 import { NativeDecodeState } from './native-decode-state.ts';
 import { sampleToken } from '../sampling.ts';
 import { createRng } from '../../util/random.ts';
-import { inputError } from '../../errors.ts';
+import { ContextLengthError, inputError } from '../../errors.ts';
 import { SCORE_HEAD } from '../../models/inference-graphs.ts';
 import { appendBias, slidingWindowOf } from './attention-bias.ts';
 
@@ -81,7 +81,9 @@ export class NativeModel implements LanguageModel {
     const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt, { addBos: true }) : [...prompt];
     if (ids.length === 0) throw inputError(`${what} is empty and the tokenizer has no BOS token to start from`);
     if (ids.length >= this.config.maxPositions)
-      throw inputError(`${what} has ${ids.length} tokens; the model's context is ${this.config.maxPositions}`);
+      throw new ContextLengthError(
+        `${what} has ${ids.length} tokens; the model's context is ${this.config.maxPositions}`,
+      );
     return ids;
   }
 

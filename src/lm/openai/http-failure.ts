@@ -44,9 +44,21 @@ function serverMessage(body: string): string {
 const isRetryableStatus = (status: number) =>
   status === 408 || status === 425 || status === 429 || (status >= 500 && status !== 501);
 
+/**
+ * How servers say a prompt is too long for the model: OpenAI and alignkit serve with the code
+ * `context_length_exceeded`; vLLM "maximum context length", SGLang "context length", llama.cpp
+ * "context size".
+ */
+const CONTEXT_LENGTH = /context_length_exceeded|context (length|size|window)|model's context/i;
+
 function statusFailure(status: number, message: string, headers: Headers | undefined): FailureClass {
   const retryAfterMs = parseRetryAfter(headers?.get('retry-after'));
-  return { retryable: isRetryableStatus(status), retryAfterMs, summary: `server answered ${message}` };
+  return {
+    retryable: isRetryableStatus(status),
+    retryAfterMs,
+    summary: `server answered ${message}`,
+    ...((status === 400 || status === 413) && CONTEXT_LENGTH.test(message) ? { contextLength: true } : {}),
+  };
 }
 
 function connectionCause(error: unknown): string {
@@ -67,7 +79,7 @@ export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof APIConnectionError)
     return { retryable: true, summary: `connection failed (${connectionCause(error)})` };
   if (error instanceof APIError && typeof error.status === 'number')
-    return statusFailure(error.status, error.message, error.headers);
+    return statusFailure(error.status, `${error.message} ${error.code ?? ''}`.trim(), error.headers);
   if (error instanceof MalformedResponseError || error instanceof SyntaxError) {
     return { retryable: true, summary: `malformed response (${(error as Error).message})` };
   }

@@ -1,4 +1,4 @@
-import { AlignkitError } from '../../errors.ts';
+import { AlignkitError, ContextLengthError } from '../../errors.ts';
 
 /** How a failed attempt should be handled. */
 export interface FailureClass {
@@ -7,6 +7,8 @@ export interface FailureClass {
   retryAfterMs?: number;
   /** one line describing the failure, for the final error */
   summary: string;
+  /** the server said the prompt does not fit the model's context */
+  contextLength?: boolean;
 }
 
 export interface RetryOptions {
@@ -76,6 +78,7 @@ export async function withRetries<T>(
       if (signal?.aborted) throw error;
       if (error instanceof AlignkitError) throw error;
       const failure = classify(error);
+      if (failure.contextLength) throw new ContextLengthError(`${what}: ${failure.summary}`, { cause: error });
       if (!failure.retryable) throw new AlignkitError('backend', `${what}: ${failure.summary}`, {}, { cause: error });
       if (i >= maxRetries) {
         throw new AlignkitError(
