@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fitL1Logistic } from '../src/eval/winrate/l1-logistic.ts';
 import { groupKFoldOfEqualGroups, numpyArgsortOfEqualKeys } from '../src/eval/winrate/group-k-fold.ts';
-import { C_GRID, officialLcWinRate, type Comparison, type LcVariant } from '../src/eval/winrate/official-lc.ts';
+import { C_GRID, officialLcWinRate, type LcVariant } from '../src/eval/winrate/official-lc.ts';
 import { rawWinRate } from '../src/eval/winrate/glm.ts';
 import { lengthControlled } from '../src/eval/winrate/length-controlled.ts';
 import { loadPreferences } from '../src/eval/winrate/preferences.ts';
@@ -19,57 +19,10 @@ import { run as runEval } from '../src/cli/eval.ts';
 import { numpyRandintInt32Max } from '../src/util/mt19937.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 import { tempDir } from './helpers/eval-fixtures.ts';
+import { asProbability, comparisonsOf, fixtureSet, gamedOf, lcFixture, type FixtureSet } from './helpers/lc-fixture.ts';
 
-interface FixtureSet {
-  name: string;
-  generating: { true_lc: number };
-  preference: (number | null)[];
-  len_baseline: number[];
-  len_model: number[];
-  difficulty?: number[];
-  gamed?: { models: string[]; preference: number[]; std_delta_len: number[] };
-  annotations?: Record<string, unknown>[];
-  raw: Record<string, number>;
-  official: Record<
-    LcVariant,
-    { lc: number; lc_se: number; coef: Record<string, number>; best_c: number; cv_scores: number[] }
-  >;
-}
-const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'lc-winrate-official.json'), 'utf8')) as {
-  cs: number[];
-  sets: FixtureSet[];
-  liblinear_seeds: number[];
-  argsort_equal_keys: Record<string, number[]>;
-  solver: {
-    x: number[][];
-    p: (number | null)[];
-    w: number[];
-    problems: { C: number; liblinear_tight: number[]; liblinear_default: number[]; saga_tight: number[] }[];
-  };
-};
-const setNamed = (name: string) => fixture.sets.find((s) => s.name === name)!;
-
-/** AlpacaEval's preference coding ([1, 2], 0 = draw, null = failed) → P(model preferred). */
-const asProbability = (p: number | null) => (p === null ? null : (p === 0 ? 1.5 : p) - 1);
-
-function comparisonsOf(set: FixtureSet): Comparison[] {
-  return set.preference.map((p, i) => ({
-    preference: asProbability(p),
-    modelLength: set.len_model[i],
-    baselineLength: set.len_baseline[i],
-    ...(set.difficulty ? { difficulty: set.difficulty[i] } : {}),
-  }));
-}
-
-function gamedOf(set: FixtureSet) {
-  const n = set.preference.length;
-  return set.gamed?.preference.map((preference, k) => ({
-    preference,
-    stdDeltaLen: set.gamed!.std_delta_len[k],
-    difficulty: set.difficulty![k % n],
-    notGamedBaseline: false,
-  }));
-}
+const fixture = lcFixture;
+const setNamed = fixtureSet;
 
 test("numpy's argsort order of equal keys, GroupKFold's round robin, and sklearn's liblinear seeds", () => {
   for (const [n, order] of Object.entries(fixture.argsort_equal_keys))
