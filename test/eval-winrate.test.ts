@@ -197,3 +197,21 @@ test('a baseline record without an output names the file and element', (t) => {
       e instanceof AlignkitError && e.message === `${file}, field "[1].output": missing field (expected a string)`,
   );
 });
+
+test('a difficulty file that lacks an instruction is refused before any judging', async (t) => {
+  const dir = tempDir(t);
+  const examples = loadBaselineOutputs(writeBaseline(dir));
+  const judgeModel = new ScriptedModel('judge', () => '[[a]]');
+  await assert.rejects(
+    runWinrate({
+      examples,
+      responses: new Map(examples.map((e) => [e.key, { key: e.key, response: 'r' }])),
+      runDir: RunDir.create(join(dir, 'out')),
+      judge: new Judge(judgeModel),
+      concurrency: 1,
+      lc: { extras: { difficulty: new Map([[0, 0.5]]), difficultySource: 'difficulty.csv' } },
+    }),
+    /difficulty\.csv: no instruction_difficulty for instruction 1/,
+  );
+  assert.equal(judgeModel.calls, 0);
+});

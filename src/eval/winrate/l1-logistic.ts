@@ -17,6 +17,10 @@
  * way sklearn draws it (`Mt19937.boundedInt`), and sklearn's handling of the data (rows of zero
  * weight dropped, rows regrouped class 0 first, exact zeros skipped) — and checks in its tests
  * that a fit at a tight tolerance meets the optimality conditions.
+ *
+ * One difference on purpose: when the rows of positive weight are all of class 0, liblinear
+ * trains that single class as its positive one and sklearn returns the weights with the wrong
+ * sign (P(y = 1) high for data with no y = 1 at all); here the classes keep their signs.
  */
 import { Mt19937 } from '../../util/mt19937.ts';
 

@@ -81,6 +81,8 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
   const generation = options.generation ?? defaultWinrateGeneration;
   const order = options.order ?? 'random';
   const extras = options.lc?.extras ?? {};
+  // an instruction the difficulty file lacks is an error now, not after the judging
+  for (const e of options.examples) difficultyAt(extras, e.index, e.difficulty);
   const { results, responses, missing } = await runStaged<WinrateExample, WinrateResult>({
     runDir: options.runDir,
     items: options.examples,
