@@ -94,7 +94,7 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[], options: G
     }
     const needs = node.inputs.map((v) => onPath.has(v.id));
     if (!needs.some(Boolean)) continue;
-    const rule = gradientRule(node.op);
+    const rule = node.domain === '' ? gradientRule(node.op) : undefined;
     if (!rule) throw gradBug(`no gradient rule for ${node.op} (it lies between the loss and a trained value)`);
     const dy = node.outputs.map((v) => {
       const grad = total(v);

@@ -29,12 +29,16 @@ export interface Value {
 
 export interface GraphNode {
   readonly op: string;
+  /** operator domain: '' (standard ONNX) or CONTRIB_DOMAIN (onnxruntime's com.microsoft kernels) */
+  readonly domain: string;
   readonly inputs: readonly Value[];
   readonly outputs: readonly Value[];
   readonly attrs: Record<string, AttrValue>;
 }
 
 export const OPSET = 23;
+/** onnxruntime's contrib operators (inference graphs only: they have no gradient rules). */
+export const CONTRIB_DOMAIN = 'com.microsoft';
 
 export class Graph {
   readonly name: string;
@@ -93,15 +97,22 @@ export class Graph {
     return v;
   }
 
+  /**
+   * A placeholder for an optional operator input that is left out (written as an empty name);
+   * only contrib operators, whose optional inputs sit between required ones, need it.
+   */
+  readonly absent: Value = { id: -1, name: '', dtype: 'float32', shape: [] };
+
   /** Adds a node; `outputs` gives the dtype and shape of each output (see ops.ts for inference). */
   node(
     op: string,
     inputs: readonly Value[],
     attrs: Record<string, AttrValue>,
     outputs: readonly { dtype: DType; shape: Shape }[],
+    domain = '',
   ): Value[] {
     const outs: Value[] = [];
-    const node: GraphNode = { op, inputs: [...inputs], outputs: outs, attrs };
+    const node: GraphNode = { op, domain, inputs: [...inputs], outputs: outs, attrs };
     for (const o of outputs) outs.push(this.newValue(op.toLowerCase(), o.dtype, o.shape, node));
     this.nodes.push(node);
     return outs;
@@ -135,6 +146,7 @@ export class Graph {
     const nameOf = (v: Value) => rename.get(v.id) ?? v.name;
     const nodes: NodeProto[] = this.nodes.map((n, i) => ({
       op: n.op,
+      domain: n.domain,
       name: `${n.op}_${i}`,
       attrs: n.attrs,
       inputs: n.inputs.map(nameOf),
@@ -148,13 +160,20 @@ export class Graph {
     });
     const outputs = this.outputs.map(({ value, name }) => {
       if (!rename.has(value.id))
-        nodes.push({ op: 'Identity', name: `out_${name}`, attrs: {}, inputs: [value.name], outputs: [name] });
+        nodes.push({
+          op: 'Identity',
+          domain: '',
+          name: `out_${name}`,
+          attrs: {},
+          inputs: [value.name],
+          outputs: [name],
+        });
       return info(name, value);
     });
     return encodeModel({
       name: this.name,
       nodes,
-      opset: OPSET,
+      opsets: this.nodes.some((n) => n.domain === CONTRIB_DOMAIN) ? { '': OPSET, [CONTRIB_DOMAIN]: 1 } : { '': OPSET },
       inputs: this.inputs.map((v) => info(v.name, v)),
       outputs,
       initializers: [...this.initializers.values()].map((t) => {

@@ -105,6 +105,7 @@ export interface NodeProto {
   outputs: readonly string[];
   name: string;
   attrs: Record<string, AttrValue>;
+  /** '' or absent: the standard ONNX domain */
   domain?: string;
 }
 
@@ -121,7 +122,8 @@ export interface ModelSpec {
   inputs: readonly ValueInfo[];
   outputs: readonly ValueInfo[];
   initializers: readonly TensorValue[];
-  opset: number;
+  /** operator set version by domain ('' = the standard ONNX domain) */
+  opsets: Record<string, number>;
 }
 
 function writeTensor(w: ProtoWriter, t: TensorValue): void {
@@ -189,10 +191,11 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
   const w = new ProtoWriter();
   w.int(1, 10); // ir_version 10
   w.string(2, 'alignkit');
-  w.message(8, (o) => {
-    o.string(1, '');
-    o.int(2, spec.opset);
-  });
+  for (const [domain, version] of Object.entries(spec.opsets))
+    w.message(8, (o) => {
+      o.string(1, domain);
+      o.int(2, version);
+    });
   w.message(7, (g) => {
     for (const n of spec.nodes) {
       g.message(1, (nw) => {

@@ -40,6 +40,7 @@ export function threadCount(): number {
   return Number.isInteger(env) && env > 0 ? env : availableParallelism();
 }
 
+/** Uint8Array data is fed as bool: the engine's graphs take no uint8 inputs (quantized weights are initializers). */
 const typeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
   data instanceof Float32Array
     ? 'float32'
@@ -50,7 +51,11 @@ const typeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
         : 'bool';
 
 interface NativeSession {
-  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, null>, options: object): Record<string, ort.Tensor>;
+  run(
+    feeds: Record<string, ort.Tensor>,
+    fetches: Record<string, ort.Tensor | null>,
+    options: object,
+  ): Record<string, ort.Tensor>;
   outputMetadata: { name: string }[];
   dispose(): void;
 }
@@ -165,22 +170,27 @@ export class GraphSession {
     }
   }
 
+  /**
+   * Runs the graph. `into` binds outputs to caller buffers: onnxruntime computes into them in
+   * place (GroupQueryAttention then updates a KV cache handed as both its past input and its
+   * present output without copying it). onnxruntime-node 1.30 still copies every fetched output
+   * into a fresh buffer on the way back, so a bound output costs that copy; it is not returned.
+   */
   async run(
     feeds: Record<string, Feed>,
     outputs: readonly string[] = this.outputNames,
+    into: Record<string, Feed> = {},
   ): Promise<Record<string, Fetched>> {
+    const tensor = (f: Feed) => new ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(feeds))
-      ortFeeds[name] = new ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
+    for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = tensor(f);
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const o of outputs) fetches[o] = null;
+    for (const [name, f] of Object.entries(into)) fetches[name] = tensor(f);
     let result: Record<string, ort.Tensor>;
     try {
-      if (this.native) {
-        const fetches: Record<string, null> = {};
-        for (const o of outputs) fetches[o] = null;
-        result = this.native.run(ortFeeds, fetches, {});
-      } else {
-        result = await this.session!.run(ortFeeds, outputs as string[]);
-      }
+      if (this.native) result = this.native.run(ortFeeds, fetches, {});
+      else result = await this.session!.run(ortFeeds, fetches as ort.InferenceSession.FetchesType);
     } catch (e) {
       throw new AlignkitError(
         'internal',
@@ -190,7 +200,8 @@ export class GraphSession {
       );
     }
     const out: Record<string, Fetched> = {};
-    for (const [name, t] of Object.entries(result)) out[name] = { dims: t.dims, data: t.data as TensorData };
+    for (const [name, t] of Object.entries(result))
+      if (!(name in into)) out[name] = { dims: t.dims, data: t.data as TensorData };
     return out;
   }
 

@@ -13,6 +13,18 @@ export async function runGraph(
   inputs: Record<string, HarnessInput>,
   build: (o: Ops, v: Record<string, Value>) => Value,
 ): Promise<{ dims: readonly number[]; data: TensorData }> {
+  return (await runGraphOutputs(inputs, (o, v) => ({ y: build(o, v) }))).y;
+}
+
+/**
+ * Builds a graph with the named outputs over the given inputs (first dimension symbolic) and
+ * runs it once; `into` binds outputs to caller buffers (see GraphSession.run).
+ */
+export async function runGraphOutputs(
+  inputs: Record<string, HarnessInput>,
+  build: (o: Ops, v: Record<string, Value>) => Record<string, Value>,
+  into: Record<string, HarnessInput> = {},
+): Promise<Record<string, { dims: readonly number[]; data: TensorData }>> {
   const g = new Graph('harness');
   const o = new Ops(g);
   const values: Record<string, Value> = {};
@@ -31,13 +43,17 @@ export async function runGraph(
       inp.shape.map((d, i) => (i === 0 ? 'B' + name : d)),
     );
   }
-  g.output(build(o, values), 'y');
+  const outputs = build(o, values);
+  for (const [name, v] of Object.entries(outputs)) g.output(v, name);
   const session = await GraphSession.create(g, 'harness');
   const feeds: Record<string, { dims: number[]; data: TensorData }> = {};
   for (const [name, inp] of Object.entries(inputs)) feeds[name] = { dims: inp.shape, data: inp.data };
-  const out = await session.run(feeds, ['y']);
+  const bound: Record<string, { dims: number[]; data: TensorData }> = {};
+  for (const [name, inp] of Object.entries(into)) bound[name] = { dims: inp.shape, data: inp.data };
+  const wanted = Object.keys(outputs).filter((name) => !(name in into));
+  const out = await session.run(feeds, wanted, bound);
   await session.release();
-  return out.y;
+  return out;
 }
 
 export function randomFloats(n: number, seed: number, scale = 1): Float32Array {

@@ -1,0 +1,118 @@
+/**
+ * Weight-only block quantization in onnxruntime's MatMulNBits layout. A weight [N, K] (HF's
+ * [out, in]) is cut along K into blocks of `blockSize`; each block of a row keeps a float scale
+ * and an unsigned zero point, and every weight becomes q = round(w / scale) + zeroPoint in
+ * [0, 2^bits − 1] (asymmetric min/max, zero exactly representable). Dequantized:
+ * (q − zeroPoint)·scale, so the error per weight is at most scale / 2. 4-bit values pack two to a
+ * byte, the first in the low nibble; a last partial block is padded with the zero point.
+ */
+import { Graph } from './graph.ts';
+import type { QuantizedWeightValues } from './contrib-ops.ts';
+import { AlignkitError } from '../errors.ts';
+
+export interface BlockQuantized {
+  /** output features (rows of the [N, K] weight) */
+  n: number;
+  /** input features (the quantized axis) */
+  k: number;
+  bits: 4 | 8;
+  blockSize: number;
+  /** uint8 [N, blocks, blockSize·bits/8] */
+  data: Uint8Array;
+  /** [N, blocks] */
+  scales: Float32Array;
+  /** [N, ⌈blocks·bits/8⌉], packed like `data` */
+  zeroPoints: Uint8Array;
+}
+
+export const blockCount = (k: number, blockSize: number) => Math.ceil(k / blockSize);
+
+/** Quantizes a row-major [n, k] weight. */
+export function quantizeBlockwise(
+  weight: Float32Array,
+  n: number,
+  k: number,
+  bits: 4 | 8,
+  blockSize = 32,
+): BlockQuantized {
+  if (weight.length !== n * k)
+    throw new AlignkitError('internal', `weight of ${weight.length} values is not ${n}×${k}`);
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+    throw new AlignkitError('internal', `block size ${blockSize} is not a power of two ≥ 16`);
+  const levels = (1 << bits) - 1;
+  const blocks = blockCount(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const zpRow = Math.ceil((blocks * bits) / 8);
+  const data = new Uint8Array(n * blocks * blob);
+  const scales = new Float32Array(n * blocks);
+  const zeroPoints = new Uint8Array(n * zpRow);
+  const codes = new Uint8Array(blockSize);
+  for (let row = 0; row < n; row++) {
+    for (let b = 0; b < blocks; b++) {
+      const start = row * k + b * blockSize;
+      const size = Math.min(blockSize, k - b * blockSize);
+      let lo = 0,
+        hi = 0;
+      for (let i = 0; i < size; i++) {
+        lo = Math.min(lo, weight[start + i]);
+        hi = Math.max(hi, weight[start + i]);
+      }
+      const scale = hi > lo ? (hi - lo) / levels : 1;
+      const zero = Math.min(levels, Math.max(0, Math.round(-lo / scale)));
+      // the kernel reads the float32 scale: quantize against that very value
+      const stored = Math.fround(scale);
+      codes.fill(zero);
+      for (let i = 0; i < size; i++)
+        codes[i] = Math.min(levels, Math.max(0, Math.round(weight[start + i] / stored) + zero));
+      scales[row * blocks + b] = stored;
+      pack(codes, bits, data, (row * blocks + b) * blob);
+      if (bits === 8) zeroPoints[row * zpRow + b] = zero;
+      else zeroPoints[row * zpRow + (b >> 1)] |= zero << ((b & 1) * 4);
+    }
+  }
+  return { n, k, bits, blockSize, data, scales, zeroPoints };
+}
+
+function pack(codes: Uint8Array, bits: 4 | 8, out: Uint8Array, offset: number): void {
+  if (bits === 8) {
+    out.set(codes, offset);
+    return;
+  }
+  for (let i = 0; i < codes.length; i += 2) out[offset + i / 2] = codes[i] | (codes[i + 1] << 4);
+}
+
+/** The weight the kernel multiplies by: row-major [n, k] floats. */
+export function dequantizeBlockwise(q: BlockQuantized): Float32Array {
+  const { n, k, bits, blockSize } = q;
+  const blocks = blockCount(k, blockSize);
+  const blob = (blockSize * bits) / 8;
+  const zpRow = Math.ceil((blocks * bits) / 8);
+  const out = new Float32Array(n * k);
+  for (let row = 0; row < n; row++)
+    for (let b = 0; b < blocks; b++) {
+      const zpByte = q.zeroPoints[row * zpRow + (bits === 8 ? b : b >> 1)];
+      const zero = bits === 8 ? zpByte : (zpByte >> ((b & 1) * 4)) & 15;
+      const scale = q.scales[row * blocks + b];
+      const base = (row * blocks + b) * blob;
+      for (let i = 0; i < blockSize && b * blockSize + i < k; i++) {
+        const code = bits === 8 ? q.data[base + i] : (q.data[base + (i >> 1)] >> ((i & 1) * 4)) & 15;
+        out[row * k + b * blockSize + i] = (code - zero) * scale;
+      }
+    }
+  return out;
+}
+
+/** Adds a quantized weight to a graph as initializers, ready for ContribOps.matMulNBits. */
+export function quantizedInitializers(g: Graph, name: string, q: BlockQuantized): QuantizedWeightValues {
+  const blocks = blockCount(q.k, q.blockSize);
+  const zpRow = Math.ceil((blocks * q.bits) / 8);
+  return {
+    k: q.k,
+    n: q.n,
+    bits: q.bits,
+    blockSize: q.blockSize,
+    data: g.tensor(`${name}.q${q.bits}`, 'uint8', [q.n, blocks, (q.blockSize * q.bits) / 8], q.data),
+    scales: g.tensor(`${name}.scales`, 'float32', [q.n, blocks], q.scales),
+    zeroPoints: g.tensor(`${name}.zero_points`, 'uint8', [q.n, zpRow], q.zeroPoints),
+  };
+}
