@@ -1,9 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runGraph, runGraphOutputs, randomFloats, maxAbsDiff, type HarnessInput } from './helpers/graph-harness.ts';
-import { ContribOps } from '../src/engine/contrib-ops.ts';
+import { ContribOps, CONTRIB_KERNELS } from '../src/engine/contrib-ops.ts';
+import {
+  availableContribKernels,
+  kernelLoads,
+  parseGraphFlavour,
+  requireContribKernels,
+} from '../src/engine/graph-flavour.ts';
 import { dequantizeBlockwise, quantizeBlockwise, quantizedInitializers } from '../src/engine/block-quantize.ts';
-import { Graph } from '../src/engine/graph.ts';
+import { CONTRIB_DOMAIN, Graph, type Value } from '../src/engine/graph.ts';
 import { Ops } from '../src/engine/ops.ts';
 import { gradients } from '../src/engine/autodiff.ts';
 import { int64 } from '../src/engine/session.ts';
@@ -382,4 +388,29 @@ test('autodiff refuses contrib kernels: training graphs stay standard', () => {
   const x = g.input('x', 'float32', [2]);
   const y = o.reduceSum(new ContribOps(g).quickGelu(x, 1), [0]);
   assert.throws(() => gradients(o, y, [x]), /no gradient rule for QuickGelu/);
+});
+
+test('graph flavours: an unknown flavour or a kernel this build lacks is refused in one line naming what is available', async () => {
+  assert.equal(parseGraphFlavour('contrib'), 'contrib');
+  assert.throws(
+    () => parseGraphFlavour('fast'),
+    /^AlignkitError: field "--graph-flavour": unknown graph flavour "fast" \(available: standard, contrib\)$/,
+  );
+  // this build has every kernel the engine builds; a model with an unregistered one does not load
+  assert.deepEqual(await availableContribKernels(), [...CONTRIB_KERNELS]);
+  const unregistered = (g: Graph, _c: ContribOps, x: Value) =>
+    g.node('NoSuchKernel', [x], {}, [{ dtype: 'float32', shape: [...x.shape] }], CONTRIB_DOMAIN)[0];
+  assert.equal(await kernelLoads(unregistered), false);
+  await requireContribKernels(['GroupQueryAttention', 'MatMulNBits']);
+  // a build without MatMulNBits (the list is injected: this one has it)
+  await assert.rejects(
+    requireContribKernels(['MatMulNBits'], { field: '--graph-flavour' }, ['GroupQueryAttention', 'RotaryEmbedding']),
+    (e: Error) =>
+      e.message ===
+      'field "--graph-flavour": this onnxruntime build lacks the contrib kernel MatMulNBits (available: GroupQueryAttention, RotaryEmbedding; the standard graph flavour needs none)',
+  );
+  await assert.rejects(
+    requireContribKernels(['FlashAttention']),
+    /unknown contrib kernel FlashAttention \(available: GroupQueryAttention, /,
+  );
 });

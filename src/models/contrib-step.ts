@@ -1,0 +1,178 @@
+/**
+ * The `contrib` flavour of a llama-family decode step: the same computation as
+ * inference-graphs.ts' step graph, written with onnxruntime's contrib kernels (packed q|k|v and
+ * gate|up matmuls, SkipSimplifiedLayerNormalization folding each residual add into the next
+ * RMSNorm, GroupQueryAttention over a right-padded cache, RoPE in the attention kernel where the
+ * head size allows it), optionally with weight-only quantized matmuls (MatMulNBits).
+ *
+ * A prototype measured by the engine bench and checked against the standard step by
+ * test/models-contrib-step.test.ts; wiring it into the native runtime (per-row cache lengths,
+ * scoring rows, hidden states, the fallback for batched multi-token appends, which onnxruntime's
+ * GroupQueryAttention refuses) is the follow-up to issue 18. Graph inputs and outputs keep the
+ * standard step's names where they mean the same.
+ */
+import { Graph, type Value } from '../engine/graph.ts';
+import { Ops } from '../engine/ops.ts';
+import { ContribOps } from '../engine/contrib-ops.ts';
+import { quantizeBlockwise, quantizedInitializers } from '../engine/block-quantize.ts';
+import { AlignkitError } from '../errors.ts';
+import type { ModelConfig } from './config.ts';
+import type { Weights } from './weights.ts';
+import { ropeTables } from './rope.ts';
+import { lmHeadName } from './transformer.ts';
+import { initializerSource, stepNames } from './inference-graphs.ts';
+
+export const contribStepNames = {
+  ...stepNames,
+  /** int32 [B]: each row's cache length after the step − 1 */
+  seqlensK: 'seqlens_k',
+  /** int32 scalar: the longest row's cache length after the step */
+  totalLength: 'total_sequence_length',
+  presentK: (l: number) => `present_key_${l}`,
+  presentV: (l: number) => `present_value_${l}`,
+};
+
+export interface ContribStepOptions {
+  /** weight-only quantization of every linear layer but the LM head (block 32) */
+  quantize?: 4 | 8;
+}
+
+/** Why the contrib step cannot express this model (null: it can). */
+export function contribStepUnsupported(cfg: ModelConfig): string | null {
+  if (cfg.family !== 'llama') return `the contrib graph covers the llama family, not ${cfg.architecture}`;
+  if (cfg.headDim % 8 !== 0)
+    return `GroupQueryAttention needs a head size divisible by 8 (this model's is ${cfg.headDim})`;
+  return null;
+}
+
+/**
+ * Inputs: `input_ids`/`position_ids` [B, T] (int64), `seqlens_k`/`total_sequence_length` (see
+ * contribStepNames), `attn_bias` [B, 1, T, total] (0 or −1e9: holes the lengths cannot express
+ * and the sliding window, built like the standard step's bias),
+ * per layer `past_key_l`/`past_value_l` [B, Hkv, C, hd], `next_rows` [M]. Outputs:
+ * `next_logprobs` [M, V], `new_kv` as in the standard step, and per layer the kernel's
+ * `present_key_l`/`present_value_l` (fetch them into the past buffers to update them in place).
+ */
+export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, options: ContribStepOptions = {}): Graph {
+  const unsupported = contribStepUnsupported(cfg);
+  if (unsupported) throw new AlignkitError('capability', unsupported);
+  const g = new Graph('contrib step');
+  const o = new Ops(g);
+  const c = new ContribOps(g);
+  const p = initializerSource(g, weights);
+  const { numHeads: H, numKvHeads: Hkv, headDim: hd, hiddenSize: D, intermediateSize: F } = cfg;
+  const names = contribStepNames;
+  const ids = g.input(names.ids, 'int64', ['B', 'T']);
+  const positions = g.input(names.positions, 'int64', ['B', 'T']);
+  const seqlensK = g.input(names.seqlensK, 'int32', ['B']);
+  const totalSequenceLength = g.input(names.totalLength, 'int32', []);
+  const attentionBias = g.input(names.bias, 'float32', ['B', 1, 'T', 'S']);
+  const lastRows = g.input(names.lastRows, 'int64', ['M']);
+
+  /** x · [W1ᵀ | W2ᵀ | …] for HF [out, in] weights stacked along `out` (one matmul). */
+  const stackedLinear = (x: Value, parts: readonly string[], label: string): Value => {
+    const tensors = parts.map((name) => weights.get(name)!);
+    const rows = tensors.reduce((n, t) => n + t.shape[0], 0);
+    const stacked = concat(tensors.map((t) => t.data));
+    if (options.quantize)
+      return c.matMulNBits(x, quantizedInitializers(g, label, quantizeBlockwise(stacked, rows, D, options.quantize)));
+    const transposed = new Float32Array(rows * D);
+    for (let r = 0; r < rows; r++) for (let k = 0; k < D; k++) transposed[k * rows + r] = stacked[r * D + k];
+    return o.matmul(x, g.tensor(label, 'float32', [D, rows], transposed));
+  };
+  const linear = (x: Value, name: string): Value => {
+    if (!options.quantize) return o.matmul(x, p.linear(name));
+    const w = weights.get(name)!;
+    return c.matMulNBits(
+      x,
+      quantizedInitializers(g, name, quantizeBlockwise(w.data, w.shape[0], w.shape[1], options.quantize)),
+    );
+  };
+
+  // RoPE in the attention kernel needs a head size divisible by 16; otherwise one kernel each for q and k
+  const inKernelRope = hd % 16 === 0;
+  const tables = ropeTables(cfg.maxPositions, hd, cfg.ropeTheta, 'half');
+  const cos = g.tensor('rope_cos', 'float32', [cfg.maxPositions, hd / 2], tables.cos);
+  const sin = g.tensor('rope_sin', 'float32', [cfg.maxPositions, hd / 2], tables.sin);
+  const qkvSizes = o.ints([H * hd, Hkv * hd, Hkv * hd]);
+  const mlpSizes = o.ints([F, F]);
+
+  let residual = o.gather(p.tensor('model.embed_tokens.weight'), ids);
+  let pending: Value | null = null; // the block output not yet added to the residual stream
+  const norm = (weight: string) => {
+    if (!pending) return c.simplifiedLayerNorm(residual, p.tensor(weight), cfg.normEps);
+    const fused = c.skipSimplifiedLayerNorm(pending, residual, p.tensor(weight), cfg.normEps);
+    residual = fused.sum;
+    pending = null;
+    return fused.normed;
+  };
+  const newKv: Value[] = [];
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const pre = `model.layers.${l}.`;
+    const pastKey = g.input(names.pastK(l), 'float32', ['B', Hkv, 'C', hd]);
+    const pastValue = g.input(names.pastV(l), 'float32', ['B', Hkv, 'C', hd]);
+    const h = norm(pre + 'input_layernorm.weight');
+    const projections = ['q_proj', 'k_proj', 'v_proj'].map((n) => `${pre}self_attn.${n}.weight`);
+    let qkv = stackedLinear(h, projections, `${pre}self_attn.qkv`);
+    if (cfg.attentionBias) {
+      const biases = ['q_proj', 'k_proj', 'v_proj'].map((n) => weights.get(`${pre}self_attn.${n}.bias`)!.data);
+      qkv = o.add(qkv, g.tensor(`${pre}self_attn.qkv_bias`, 'float32', [(H + 2 * Hkv) * hd], concat(biases)));
+    }
+    let [q, k, v] = o.split(qkv, qkvSizes, 2, [
+      ['B', 'T', H * hd],
+      ['B', 'T', Hkv * hd],
+      ['B', 'T', Hkv * hd],
+    ]);
+    if (!inKernelRope) {
+      q = c.rotaryEmbedding(q, positions, cos, sin, H);
+      k = c.rotaryEmbedding(k, positions, cos, sin, Hkv);
+    }
+    const attention = c.groupQueryAttention(
+      {
+        query: q,
+        key: k,
+        value: v,
+        pastKey,
+        pastValue,
+        seqlensK,
+        totalSequenceLength,
+        attentionBias,
+        ...(inKernelRope ? { cos, sin, positionIds: positions } : {}),
+      },
+      // no local_window_size: the kernel's window counts cache columns, and holes are columns
+      // too; the caller's bias carries the sliding window, as the standard step's does
+      { numHeads: H, numKvHeads: Hkv, rotary: inKernelRope ? 'halves' : undefined },
+    );
+    g.output(attention.presentKey, names.presentK(l));
+    g.output(attention.presentValue, names.presentV(l));
+    // with RoPE in the kernel the rotated keys exist only in the present cache: rotate a copy for new_kv
+    newKv.push(inKernelRope ? c.rotaryEmbedding(k, positions, cos, sin, Hkv) : k, v);
+    const oBias = pre + 'self_attn.o_proj.bias';
+    const out = linear(attention.output, pre + 'self_attn.o_proj.weight');
+    pending = p.has(oBias) ? o.add(out, p.tensor(oBias)) : out;
+
+    const h2 = norm(pre + 'post_attention_layernorm.weight');
+    const gateUp = stackedLinear(h2, [pre + 'mlp.gate_proj.weight', pre + 'mlp.up_proj.weight'], `${pre}mlp.gate_up`);
+    const [gate, up] = o.split(gateUp, mlpSizes, 2, [
+      ['B', 'T', F],
+      ['B', 'T', F],
+    ]);
+    pending = linear(o.mul(c.quickGelu(gate, 1), up), pre + 'mlp.down_proj.weight');
+  }
+  const hidden = norm('model.norm.weight');
+  const head = p.linear(lmHeadName(cfg, p));
+  const last = o.gather(o.reshape(hidden, [-1, D]), lastRows);
+  g.output(o.logSoftmax(o.matmul(last, head), -1), names.nextLogprobs);
+  g.output(o.concat(newKv, 2), names.newKv);
+  return g;
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of parts) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}
