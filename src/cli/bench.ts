@@ -22,6 +22,19 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
   },
+  kernels: {
+    about:
+      'one stories260K decode step per graph flavour: standard vs contrib kernels (Attention or GroupQueryAttention, 8/4-bit weights)',
+    async run(values) {
+      const dir = values.stories ?? STORIES_DIR;
+      if (!existsSync(`${dir}/stories260K.bin`))
+        return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
+      const { readLlama2cCheckpoint } = await import('../models/llama2c-checkpoint.ts');
+      const { benchFlavours } = await import('../lm/native/flavour-bench.ts');
+      const { config, weights } = readLlama2cCheckpoint(`${dir}/stories260K.bin`);
+      return benchFlavours(config, weights, 'stories260K');
+    },
+  },
   gateway: {
     about: 'a native model behind the gateway: 8 concurrent clients vs 1, per-request overhead',
     async run(values) {

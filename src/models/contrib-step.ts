@@ -2,13 +2,14 @@
  * The `contrib` flavour of a llama-family decode step: the same computation as
  * inference-graphs.ts' step graph, written with onnxruntime's contrib kernels (packed q|k|v and
  * gate|up matmuls, SkipSimplifiedLayerNormalization folding each residual add into the next
- * RMSNorm, GroupQueryAttention over a right-padded cache, RoPE in the attention kernel where the
- * head size allows it), optionally with weight-only quantized matmuls (MatMulNBits).
+ * RMSNorm, QuickGelu for SiLU; attention by opset-23 Attention or GroupQueryAttention, RoPE in
+ * the latter where the head size allows it), optionally with weight-only quantized matmuls
+ * (MatMulNBits).
  *
  * A prototype measured by the engine bench and checked against the standard step by
  * test/models-contrib-step.test.ts; wiring it into the native runtime (per-row cache lengths,
- * scoring rows, hidden states, the fallback for batched multi-token appends, which onnxruntime's
- * GroupQueryAttention refuses) is the follow-up to issue 18. Graph inputs and outputs keep the
+ * scoring rows, hidden states; with GroupQueryAttention, the fallback for batched multi-token
+ * appends, which onnxruntime's kernel refuses) is the follow-up to issue 18. Graph inputs and outputs keep the
  * standard step's names where they mean the same.
  */
 import { Graph, type Value } from '../engine/graph.ts';
@@ -33,6 +34,13 @@ export const contribStepNames = {
 };
 
 export interface ContribStepOptions {
+  /**
+   * `standard` (default): opset-23 Attention over the standard step's cache layout and bias
+   * [B, 1, T, C+T] — the faster of the two on onnxruntime-node (see the report of issue 18);
+   * `group-query`: GroupQueryAttention over per-row lengths (`seqlens_k`, `total_sequence_length`)
+   * and a bias [B, 1, T, total], whose present outputs can be bound to the past buffers.
+   */
+  attention?: 'standard' | 'group-query';
   /** weight-only quantization of every linear layer but the LM head (block 32) */
   quantize?: 4 | 8;
 }
@@ -40,22 +48,22 @@ export interface ContribStepOptions {
 /** Why the contrib step cannot express this model (null: it can). */
 export function contribStepUnsupported(cfg: ModelConfig): string | null {
   if (cfg.family !== 'llama') return `the contrib graph covers the llama family, not ${cfg.architecture}`;
-  if (cfg.headDim % 8 !== 0)
-    return `GroupQueryAttention needs a head size divisible by 8 (this model's is ${cfg.headDim})`;
   return null;
 }
 
 /**
- * Inputs: `input_ids`/`position_ids` [B, T] (int64), `seqlens_k`/`total_sequence_length` (see
- * contribStepNames), `attn_bias` [B, 1, T, total] (0 or −1e9: holes the lengths cannot express
- * and the sliding window, built like the standard step's bias),
- * per layer `past_key_l`/`past_value_l` [B, Hkv, C, hd], `next_rows` [M]. Outputs:
- * `next_logprobs` [M, V], `new_kv` as in the standard step, and per layer the kernel's
- * `present_key_l`/`present_value_l` (fetch them into the past buffers to update them in place).
+ * Inputs: `input_ids`/`position_ids` [B, T] (int64), `attn_bias` (0 or −1e9, built like the
+ * standard step's: holes, padding and the sliding window), per layer `past_key_l`/`past_value_l`
+ * [B, Hkv, C, hd], `next_rows` [M]; with group-query attention also `seqlens_k` and
+ * `total_sequence_length` (see contribStepNames). Outputs: `next_logprobs` [M, V], `new_kv` as in
+ * the standard step, and with group-query attention per layer the kernel's
+ * `present_key_l`/`present_value_l` (bind them to the past buffers to update those in place).
  */
 export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, options: ContribStepOptions = {}): Graph {
   const unsupported = contribStepUnsupported(cfg);
   if (unsupported) throw new AlignkitError('capability', unsupported);
+  if (options.attention === 'group-query' && cfg.headDim % 8 !== 0)
+    throw new AlignkitError('capability', `GroupQueryAttention needs a head size divisible by 8, not ${cfg.headDim}`);
   const g = new Graph('contrib step');
   const o = new Ops(g);
   const c = new ContribOps(g);
@@ -64,8 +72,13 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
   const names = contribStepNames;
   const ids = g.input(names.ids, 'int64', ['B', 'T']);
   const positions = g.input(names.positions, 'int64', ['B', 'T']);
-  const seqlensK = g.input(names.seqlensK, 'int32', ['B']);
-  const totalSequenceLength = g.input(names.totalLength, 'int32', []);
+  const groupQuery = options.attention === 'group-query';
+  const lengths = groupQuery
+    ? {
+        seqlensK: g.input(names.seqlensK, 'int32', ['B']),
+        totalSequenceLength: g.input(names.totalLength, 'int32', []),
+      }
+    : null;
   const attentionBias = g.input(names.bias, 'float32', ['B', 1, 'T', 'S']);
   const lastRows = g.input(names.lastRows, 'int64', ['M']);
 
@@ -89,8 +102,8 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
     );
   };
 
-  // RoPE in the attention kernel needs a head size divisible by 16; otherwise one kernel each for q and k
-  const inKernelRope = hd % 16 === 0;
+  // RoPE in GroupQueryAttention needs a head size divisible by 16; otherwise one kernel each for q and k
+  const inKernelRope = groupQuery && hd % 16 === 0;
   const tables = ropeTables(cfg.maxPositions, hd, cfg.ropeTheta, 'half');
   const cos = g.tensor('rope_cos', 'float32', [cfg.maxPositions, hd / 2], tables.cos);
   const sin = g.tensor('rope_sin', 'float32', [cfg.maxPositions, hd / 2], tables.sin);
@@ -127,28 +140,26 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
       q = c.rotaryEmbedding(q, positions, cos, sin, H);
       k = c.rotaryEmbedding(k, positions, cos, sin, Hkv);
     }
-    const attention = c.groupQueryAttention(
-      {
-        query: q,
-        key: k,
-        value: v,
-        pastKey,
-        pastValue,
-        seqlensK,
-        totalSequenceLength,
-        attentionBias,
-        ...(inKernelRope ? { cos, sin, positionIds: positions } : {}),
-      },
-      // no local_window_size: the kernel's window counts cache columns, and holes are columns
-      // too; the caller's bias carries the sliding window, as the standard step's does
-      { numHeads: H, numKvHeads: Hkv, rotary: inKernelRope ? 'halves' : undefined },
-    );
-    g.output(attention.presentKey, names.presentK(l));
-    g.output(attention.presentValue, names.presentV(l));
+    let attended: Value;
+    if (lengths) {
+      const attention = c.groupQueryAttention(
+        {
+          ...{ query: q, key: k, value: v, pastKey, pastValue, attentionBias },
+          ...lengths,
+          ...(inKernelRope ? { cos, sin, positionIds: positions } : {}),
+        },
+        // no local_window_size: the kernel's window counts cache columns, and holes are columns
+        // too; the caller's bias carries the sliding window, as the standard step's does
+        { numHeads: H, numKvHeads: Hkv, rotary: inKernelRope ? 'halves' : undefined },
+      );
+      g.output(attention.presentKey, names.presentK(l));
+      g.output(attention.presentValue, names.presentV(l));
+      attended = attention.output;
+    } else attended = o.attention(q, k, v, attentionBias, pastKey, pastValue, H, Hkv);
     // with RoPE in the kernel the rotated keys exist only in the present cache: rotate a copy for new_kv
     newKv.push(inKernelRope ? c.rotaryEmbedding(k, positions, cos, sin, Hkv) : k, v);
     const oBias = pre + 'self_attn.o_proj.bias';
-    const out = linear(attention.output, pre + 'self_attn.o_proj.weight');
+    const out = linear(attended, pre + 'self_attn.o_proj.weight');
     pending = p.has(oBias) ? o.add(out, p.tensor(oBias)) : out;
 
     const h2 = norm(pre + 'post_attention_layernorm.weight');
