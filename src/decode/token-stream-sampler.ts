@@ -2,7 +2,8 @@ import type { DecodeState, LanguageModel, LogprobMatrix } from '../lm/language-m
 import type { Rng } from '../util/random.ts';
 import { sampleToken } from '../lm/sampling.ts';
 import { AlignkitError, inputError } from '../errors.ts';
-import { type ChunkRow, type ChunkSampler, type SamplingOptions, cloneRow, cutAtStop } from './chunk-sampler.ts';
+import { type ChunkRow, type ChunkSampler, type SamplingOptions, cloneRow } from './chunk-sampler.ts';
+import { StreamingText } from '../tokenizers/streaming-text.ts';
 import { mixLogprobs, mixScores } from './mixture.ts';
 import { assertSameVocabulary } from './vocabulary.ts';
 import { encodeWithBos } from './prompt-format.ts';
@@ -38,12 +39,12 @@ export class TokenStreamSampler implements ChunkSampler {
   private constructor(
     private readonly terms: readonly WeightedModel[],
     private states: DecodeState[],
-    private readonly promptIds: readonly number[],
-    private readonly promptText: string,
     private readonly maxLength: number,
     private readonly options: TokenStreamOptions,
     private readonly rng: Rng,
     private batch: ChunkRow[],
+    /** each row's response text, kept incrementally (decoded after the prompt, cut at a stop string) */
+    private texts: StreamingText[],
   ) {}
 
   get size(): number {
@@ -96,8 +97,8 @@ export class TokenStreamSampler implements ChunkSampler {
       generated: 0,
       finishReason: null,
     }));
-    const lead = terms[0].model.tokenizer;
-    return new TokenStreamSampler(terms, states, prompts[0], lead.decode(prompts[0]), maxLength, options, rng, rows);
+    const texts = rows.map(() => new StreamingText(terms[0].model.tokenizer, options.stop ?? [], prompts[0]));
+    return new TokenStreamSampler(terms, states, maxLength, options, rng, rows, texts);
   }
 
   rows(): readonly ChunkRow[] {
@@ -122,13 +123,11 @@ export class TokenStreamSampler implements ChunkSampler {
         }
         row.tokens.push(token);
         row.generated++;
-        if (options.stop?.length) {
-          const cut = cutAtStop(this.decodeResponse(row.tokens), options.stop);
-          if (cut !== null) {
-            row.text = cut;
-            row.finishReason = 'stop';
-            return;
-          }
+        const text = this.texts[r];
+        text.push(token);
+        if (text.stopped) {
+          row.finishReason = 'stop';
+          return;
         }
         if (row.generated >= this.maxLength) {
           row.finishReason = 'length';
@@ -143,7 +142,9 @@ export class TokenStreamSampler implements ChunkSampler {
       }
     }
     this.timing.totalMs += performance.now() - started;
-    for (const row of this.batch) if (row.finishReason !== 'stop') row.text = this.decodeResponse(row.tokens);
+    this.batch.forEach((row, r) => {
+      row.text = this.texts[r].peek();
+    });
   }
 
   /** The distribution each row's next token is drawn from, before temperature/top-k/top-p. */
@@ -168,16 +169,12 @@ export class TokenStreamSampler implements ChunkSampler {
     );
   }
 
-  /** Decodes prompt+response and strips the prompt by length, so the first token keeps its leading space. */
-  private decodeResponse(tokens: readonly number[]): string {
-    return this.terms[0].model.tokenizer.decode([...this.promptIds, ...tokens]).slice(this.promptText.length);
-  }
-
   reorder(indices: readonly number[]): void {
     const old = this.states;
     this.states = old.map((s) => s.fork(indices));
     for (const s of old) s.close();
     this.batch = indices.map((i) => cloneRow(this.batch[i]));
+    this.texts = indices.map((i) => this.texts[i].clone());
   }
 
   close(): void {

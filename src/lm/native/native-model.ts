@@ -22,6 +22,7 @@ import type { Weights } from '../../models/weights.ts';
 import { NativeRuntime } from './runtime.ts';
 import { NativeDecodeState } from './native-decode-state.ts';
 import { sampleToken } from '../sampling.ts';
+import { StreamingText } from '../../tokenizers/streaming-text.ts';
 import { createRng } from '../../util/random.ts';
 import { ContextLengthError, inputError } from '../../errors.ts';
 import { SCORE_HEAD } from '../../models/inference-graphs.ts';
@@ -127,10 +128,16 @@ export class NativeModel implements LanguageModel {
     const base = await this.open([prompt]);
     let state: DecodeState = base.fork(new Array(n).fill(0));
     base.close();
-    const out: { tokens: number[]; logprobs: number[]; finish: Sample['finishReason'] | null; text: string }[] =
-      Array.from({ length: n }, () => ({ tokens: [], logprobs: [], finish: null, text: '' }));
-    let active = Array.from({ length: n }, (_, i) => i);
     const stops = (req.stop ?? []).filter((s) => s.length > 0);
+    // with stop strings the text is kept per token, incrementally; without, decoded once at the end
+    const out: { tokens: number[]; logprobs: number[]; finish: Sample['finishReason'] | null; text?: StreamingText }[] =
+      Array.from({ length: n }, () => ({
+        tokens: [],
+        logprobs: [],
+        finish: null,
+        text: stops.length ? new StreamingText(this.tokenizer, stops) : undefined,
+      }));
+    let active = Array.from({ length: n }, (_, i) => i);
     for (let step = 0; step < budget && active.length; step++) {
       const lp = await state.nextLogprobs();
       const chosen = active.map((_, row) => sampleToken(lp.data, row * lp.vocab, lp.vocab, req, rng.next));
@@ -144,12 +151,10 @@ export class NativeModel implements LanguageModel {
         }
         o.tokens.push(tok);
         o.logprobs.push(lp.data[row * lp.vocab + tok]);
-        if (stops.length) {
-          const text = this.tokenizer.decode(o.tokens);
-          const at = firstStop(text, stops);
-          if (at >= 0) {
+        if (o.text) {
+          o.text.push(tok);
+          if (o.text.stopped) {
             o.finish = 'stop';
-            o.text = text.slice(0, at);
             return;
           }
         }
@@ -169,7 +174,7 @@ export class NativeModel implements LanguageModel {
     state.close();
     this.usage.generatedTokens += out.reduce((a, o) => a + o.tokens.length, 0);
     return out.map((o) => ({
-      text: o.finish === 'stop' ? o.text : this.tokenizer.decode(o.tokens),
+      text: o.text ? o.text.peek() : this.tokenizer.decode(o.tokens),
       tokens: o.tokens,
       finishReason: o.finish ?? 'length',
       ...(req.logprobs ? { logprobs: o.logprobs } : {}),
@@ -308,13 +313,4 @@ export class NativeModel implements LanguageModel {
   async dispose(): Promise<void> {
     await this.rt.release();
   }
-}
-
-function firstStop(text: string, stops: readonly string[]): number {
-  let at = -1;
-  for (const s of stops) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (at < 0 || i < at)) at = i;
-  }
-  return at;
 }
