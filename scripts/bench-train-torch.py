@@ -3,6 +3,12 @@ backward, AdamW) of the same llama-shaped and GPT-2-small-shaped models, written
 PyTorch (no transformers), eager mode. Prints one JSON line per configuration.
 
   /usr/bin/python3 scripts/bench-train-torch.py [llama|gpt2|all] [--steps N] [--threads 1,2]
+  /usr/bin/python3 scripts/bench-train-torch.py sft-process --data BATCHES.json --steps N --out FILE
+
+The second form is a whole SFT run as `alignkit bench --section training` times it against
+`alignkit train sft`: start python, build the llama-shaped model with a 512-token vocabulary,
+N AdamW steps (weight decay 0.01, gradients clipped to norm 1) over the given token batches,
+save the weights.
 
 Debian's python3-torch (1.13, OpenBLAS): `apt-get install -y python3-torch libopenblas0-pthread`.
 The fastest setup on a 2-core machine is torch 1 thread with OpenBLAS at its default (2 threads).
@@ -118,8 +124,31 @@ def bench(name, threads, steps):
     params = sum(p.numel() for p in model.parameters())
     print(json.dumps({"model": name, "threads": threads, "median_ms": statistics.median(times), "min_ms": min(times), "steps": steps, "params": params, "loss": loss.item()}), flush=True)
 
+def sft_process(data_file, steps, out):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    with open(data_file) as f:
+        batches = json.load(f)
+    c = dict(SHAPES["llama"], vocab=512, seq=len(batches[0][0]))
+    model = Llama(c)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    for i in range(steps):
+        ids = torch.tensor(batches[i % len(batches)])
+        hidden, head = model(ids)
+        logits = hidden[:, :-1] @ head.t()
+        loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), ids[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    torch.save(model.state_dict(), out)
+    print(json.dumps({"steps": steps, "loss": loss.item()}), flush=True)
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args and args[0] == "sft-process":
+        sft_process(args[args.index("--data") + 1], int(args[args.index("--steps") + 1]), args[args.index("--out") + 1])
+        sys.exit(0)
     which = args[0] if args and not args[0].startswith("--") else "all"
     steps = int(args[args.index("--steps") + 1]) if "--steps" in args else 10
     threads = [int(t) for t in (args[args.index("--threads") + 1] if "--threads" in args else "1,2").split(",")]

@@ -13,12 +13,14 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
   engine: {
     about: 'native inference: stories260K decode, GPT-2-small-sized prefill/scoring/decode',
     async run(values) {
-      const { benchStories, benchGpt2SizedLlama, torchInferenceReference } = await import('../lm/native/bench.ts');
+      const { benchStories, benchGenerateProcess, benchGpt2SizedLlama, torchInferenceReference } =
+        await import('../lm/native/bench.ts');
       const dir = values.stories ?? STORIES_DIR;
       const figures: Figure[] = [];
-      if (existsSync(`${dir}/stories260K.bin`))
-        figures.push(...(await benchStories(`${dir}/stories260K.bin`, `${dir}/tok512.bin`, listFlag(values, 'run-c'))));
-      else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
+      if (existsSync(`${dir}/stories260K.bin`)) {
+        const [model, tokenizer, runC] = [`${dir}/stories260K.bin`, `${dir}/tok512.bin`, listFlag(values, 'run-c')];
+        figures.push(...(await benchStories(model, tokenizer, runC)), ...benchGenerateProcess(model, tokenizer, runC));
+      } else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
       return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
   },
@@ -79,10 +81,14 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
   },
   training: {
     about:
-      'one training step (forward, backward, AdamW) of a llama-shaped and a GPT-2-small-shaped model, vs PyTorch when /usr/bin/python3 has torch; DPO vs SFT; LoRA; memory',
-    async run() {
+      'whole-process SFT (60 steps, vocab 512) and one training step (forward, backward, AdamW) of a llama-shaped and a GPT-2-small-shaped model, vs PyTorch when /usr/bin/python3 has torch; DPO vs SFT; LoRA; memory',
+    async run(values) {
       const { benchTraining, torchReference, trainingBenchFigures } = await import('../train/bench.ts');
-      return trainingBenchFigures(await benchTraining({ memory: true }), torchReference());
+      const { benchSftProcess } = await import('../train/bench-process.ts');
+      const dir = values.stories ?? STORIES_DIR;
+      const paths = { tokenizer: `${dir}/tok512.bin`, stories: 'data/tinystories-sample/tinystories.txt' };
+      const process = existsSync(paths.tokenizer) && existsSync(paths.stories) ? await benchSftProcess(paths) : [];
+      return [...process, ...trainingBenchFigures(await benchTraining({ memory: true }), torchReference())];
     },
   },
   memory: {

@@ -19,7 +19,7 @@ import { initAdapters, type LoraConfig } from './lora.ts';
 import type { Objective } from './objective.ts';
 import { clipScale, defaultOptimizer, globalNorm, Optimizer, type Parameter } from './optimizer.ts';
 import { sftObjective } from './sft-objective.ts';
-import { buildTrainGraph, gradOutputName, LOSS_OUTPUT } from './train-graph.ts';
+import { buildTrainGraph, gradOutputName, LOSS_OUTPUT, trainingMemoryArena } from './train-graph.ts';
 import type { FrozenPlacement, TrainableSpec } from './training-parameters.ts';
 
 export interface BenchShape {
@@ -150,7 +150,9 @@ async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Pro
     ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen }
     : { full: new Set(weights.keys()) };
   const graph = buildTrainGraph(cfg, weights, trainable, setup.objective, { gradients: true });
-  const session = await GraphSession.create(graph.graph, 'bench training graph', { memoryArena: false });
+  const session = await GraphSession.create(graph.graph, 'bench training graph', {
+    memoryArena: trainingMemoryArena(weights),
+  });
   const tensorOf = (n: string) => adapters.get(n) ?? weights.get(n)!;
   const optimizer = new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.01 });
   const batch: Record<string, Feed> = setup.objective.feeds(setup.items, setup.objective.normalizer(setup.items));

@@ -30,7 +30,7 @@ import {
 import type { MetricSums, Objective } from './objective.ts';
 import { clipScale, globalNorm, Optimizer, type OptimizerConfig, type Parameter } from './optimizer.ts';
 import { checkSchedule, learningRate, type ScheduleKind } from './schedule.ts';
-import { buildTrainGraph, gradOutputName, LOSS_OUTPUT, type TrainGraph } from './train-graph.ts';
+import { buildTrainGraph, gradOutputName, LOSS_OUTPUT, trainingMemoryArena, type TrainGraph } from './train-graph.ts';
 import type { FrozenPlacement, TrainableSpec } from './training-parameters.ts';
 import { readHfDirectory } from '../models/hf-directory.ts';
 import { trainingSummary } from './training-summary.ts';
@@ -202,13 +202,15 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     : { full: new Set(weights.keys()) };
   const trainGraph = buildTrainGraph(cfg, weights, trainable, objective, { gradients: true });
   const session = await GraphSession.create(trainGraph.graph, `${objective.kind} training graph`, {
-    memoryArena: false,
+    memoryArena: trainingMemoryArena(weights),
   });
   const evalGraph = o.eval?.length
     ? buildTrainGraph(cfg, weights, trainable, objective, { gradients: false })
     : undefined;
   const evalSession = evalGraph
-    ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, { memoryArena: false })
+    ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, {
+        memoryArena: trainingMemoryArena(weights),
+      })
     : undefined;
   const tensorOf = (name: string) => adapters.get(name) ?? weights.get(name)!;
   const weightFeeds = (g: TrainGraph): Record<string, Feed> =>
@@ -271,6 +273,8 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
   let last: Record<string, number> = {};
   let plan = epochBatches(lengths, o.batchSize, o.seed, state.epoch);
   const runStart = performance.now();
+  // seconds from the command's start (process start) to this run's first step: graphs, session, data
+  const startup = process.uptime();
   const secondsBefore = state.seconds;
   const tokensBefore = state.tokens;
   try {
@@ -314,6 +318,7 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
         tokens: state.tokens,
         tokens_per_second: tokensPerSecond,
         elapsed_s: state.seconds,
+        startup_s: startup,
         ...last,
       });
       o.onProgress?.({

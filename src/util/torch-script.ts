@@ -7,11 +7,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export function runTorchScript(script: string, args: readonly string[], python?: string): any | undefined {
+/** A python interpreter that imports torch, or undefined. */
+export function torchPython(python?: string): string | undefined {
   const interpreter = python ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-  if (spawnSync(interpreter, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return undefined;
-  const path = fileURLToPath(new URL(`../../scripts/${script}`, import.meta.url));
-  const run = spawnSync(interpreter, [path, ...args], { encoding: 'utf8' });
+  return spawnSync(interpreter, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0 ? interpreter : undefined;
+}
+
+export const torchScriptPath = (script: string) => fileURLToPath(new URL(`../../scripts/${script}`, import.meta.url));
+
+export function runTorchScript(script: string, args: readonly string[], python?: string): any | undefined {
+  const interpreter = torchPython(python);
+  if (!interpreter) return undefined;
+  const run = spawnSync(interpreter, [torchScriptPath(script), ...args], { encoding: 'utf8' });
   const line = run.status === 0 ? run.stdout.trim().split('\n').pop() : undefined;
   return line ? JSON.parse(line) : undefined;
 }

@@ -2,6 +2,7 @@
  * Speed and memory figures of the native engine (printed by `alignkit bench`; never asserted).
  */
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { NativeModel } from './native-model.ts';
 import { loadNativeModel } from '../load.ts';
 import { randomInitWeights } from '../../models/random-init.ts';
@@ -60,6 +61,70 @@ export async function benchStories(
     figure('llama2.c run.c, `make run` (-O3), measured here earlier', RUN_C.makeRun),
     figure('run.c, `make runfast` (-Ofast -march=native), earlier', RUN_C.makeRunfast),
   ];
+}
+
+/**
+ * `alignkit generate` on stories260K as a user runs it, whole process (start-up, load, generate,
+ * print), against llama2.c `run` binaries run the same way: tokens per second over the difference
+ * between a 400-token run and a 1-token run (which cancels the start-up), the fastest run of each
+ * of 5 rounds, the programs taking turns.
+ */
+export function benchGenerateProcess(checkpoint: string, tokenizer: string, runC: readonly string[]): Figure[] {
+  const alignkit = fileURLToPath(new URL('../../../bin/alignkit.mjs', import.meta.url));
+  const programs = [
+    {
+      name: 'alignkit generate',
+      run: (n: number) =>
+        timedRun(process.execPath, [
+          alignkit,
+          'generate',
+          '--model',
+          checkpoint,
+          '--tokenizer',
+          tokenizer,
+          '--temperature',
+          '0',
+          '--max-new-tokens',
+          String(n),
+        ]),
+    },
+    ...runC.map((binary) => ({
+      name: binary,
+      run: (n: number) => timedRun(binary, [checkpoint, '-z', tokenizer, '-t', '0', '-n', String(n)]),
+    })),
+  ];
+  const fastest = programs.map(() => ({ long: Infinity, short: Infinity }));
+  for (let round = 0; round < 5; round++)
+    programs.forEach((p, i) => {
+      fastest[i].long = Math.min(fastest[i].long, p.run(GENERATED));
+      fastest[i].short = Math.min(fastest[i].short, p.run(1));
+    });
+  const rate = (i: number) => ((GENERATED - 1) * 1000) / (fastest[i].long - fastest[i].short);
+  const generate: Figure = {
+    name: `alignkit generate: whole process, (${GENERATED} − 1 tokens)`,
+    value: rate(0),
+    unit: 'tokens/s',
+  };
+  const versus = programs.slice(1).map((p, i) => ({
+    ...generate,
+    reference: { name: `${p.name}, the same way`, value: Math.round(rate(i + 1)), ratio: rate(0) / rate(i + 1) },
+  }));
+  return [
+    { name: 'alignkit generate: whole process, 1 token (start-up)', value: fastest[0].short, unit: 'ms' },
+    ...(versus.length ? versus : [generate]),
+  ];
+}
+
+const GENERATED = 400;
+
+/** Wall ms of running a program to completion (its output discarded); throws when it fails. */
+function timedRun(command: string, args: readonly string[]): number {
+  const t = performance.now();
+  const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = performance.now() - t;
+  if (run.status !== 0)
+    throw inputError(`${command} exited with ${run.status}: ${run.stderr.trim().split('\n').pop()}`, { file: command });
+  return ms;
 }
 
 /** llama2.c's own "achieved tok/s" for 256 greedy tokens. */
