@@ -85,7 +85,7 @@ test('LoRA: only the adapters are trained, and their gradients match finite diff
   }
 });
 
-test('training ops: hand-written GELU, RMSNorm and LayerNorm gradients match finite differences, forwards match the plain ops', async () => {
+test('training ops: hand-written GELU, SiLU, RMSNorm and LayerNorm gradients match finite differences, forwards match the plain ops', async () => {
   const x = { shape: [2, 3, 8], data: randomFloats(48, 1, 1.5), symbolic: [0, 1] };
   const w = { shape: [8], data: randomFloats(8, 2) };
   const b = { shape: [8], data: randomFloats(8, 3) };
@@ -95,6 +95,7 @@ test('training ops: hand-written GELU, RMSNorm and LayerNorm gradients match fin
     (o: Ops, v: Record<string, import('../src/engine/graph.ts').Value>) => import('../src/engine/graph.ts').Value,
   ][] = [
     ['gelu', (o, v) => o.geluTanh(v.x)],
+    ['silu', (o, v) => o.silu(v.x)],
     ['rmsNorm', (o, v) => o.rmsNorm(v.x, v.w, 1e-5)],
     ['layerNorm', (o, v) => o.layerNorm(v.x, v.w, v.b, 1e-5)],
   ];
@@ -114,11 +115,12 @@ test('training ops: hand-written GELU, RMSNorm and LayerNorm gradients match fin
       b: g.input('b', 'float32', b.shape),
     };
     const plain = {
-      geluTanh: () => Ops.prototype.geluTanh.call(o, v.x),
+      gelu: () => Ops.prototype.geluTanh.call(o, v.x),
+      silu: () => Ops.prototype.silu.call(o, v.x),
       rmsNorm: () => Ops.prototype.rmsNorm.call(o, v.x, v.w, 1e-5),
       layerNorm: () => Ops.prototype.layerNorm.call(o, v.x, v.w, v.b, 1e-5),
     };
-    g.output(o.sub(build(o, v), plain[name === 'gelu' ? 'geluTanh' : (name as 'rmsNorm' | 'layerNorm')]()), 'd');
+    g.output(o.sub(build(o, v), plain[name as keyof typeof plain]()), 'd');
     const session = await GraphSession.create(g, 'same');
     const d = (
       await session.run({

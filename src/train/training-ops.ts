@@ -3,7 +3,7 @@
  * gradients. onnxruntime's CPU provider runs every elementwise node as its own pass over memory
  * and fuses none of them in a training graph (the backward pass reads the intermediates), so
  * fewer nodes is what makes these layers fast: GELU goes from 23 full-size passes (forward and
- * generic backward) to 14, LayerNorm from 17 to 12, RMSNorm from 13 to 9. Inference graphs keep
+ * generic backward) to 14, LayerNorm from 17 to 12, RMSNorm from 13 to 9, SiLU from 8 to 6. Inference graphs keep
  * the plain Ops (their patterns are the ones onnxruntime fuses into single kernels).
  */
 import { defineGradient } from '../engine/autodiff.ts';
@@ -30,6 +30,18 @@ export class TrainingOps extends Ops {
         const ds = o.mul(o.mul(o.mul(s, o.sub(o.scalar(1), s)), slope), x);
         return [o.mul(dy, o.add(ds, s))];
       },
+    });
+    return y;
+  }
+
+  /** SiLU x·σ(x) (llama's MLP gate): the generic backward takes 6 passes, this one 4. */
+  override silu(x: Value): Value {
+    const s = this.sigmoid(x);
+    const y = this.mul(x, s);
+    defineGradient(this.g, y, {
+      inputs: [x],
+      // dy/dx = s·(1 + x·(1 − s)) = s + y − s·y
+      grad: (o, dy) => [o.mul(dy, o.sub(o.add(s, y), o.mul(s, y)))],
     });
     return y;
   }
