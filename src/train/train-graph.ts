@@ -75,14 +75,16 @@ export function buildTrainGraph<Item>(
   };
 }
 
-/** Models below this many parameters train with onnxruntime's memory arena on. */
-const ARENA_PARAMETER_LIMIT = 50e6;
+/** Models below this many parameters train with onnxruntime's memory arena on (see below). */
+const ARENA_PARAMETER_LIMIT = 200e6;
 
 /**
- * Whether a training session keeps onnxruntime's CPU memory arena. Small models: on — freeing
- * every activation back to the system after each run and faulting fresh pages in on the next made
- * a d-256, 4-layer step with a batch of 8×128 2–4× slower on the 2-core machine (issue 18).
- * Large ones: off — the arena held GPT-2-small's training peak at 5.7 GB instead of 4.2 GB.
+ * Whether a training session keeps onnxruntime's CPU memory arena. On below 200M parameters:
+ * freeing every activation back to the system after each run and faulting fresh pages in on the
+ * next made steps 1.5–2.5× slower on the 2-core machine (a d-256, 4-layer model with a batch of
+ * 8×128: whole 60-step SFT runs of 79–92 s against 41–54 s; a GPT-2-small step 42–53 s against
+ * 20–27 s, measured under heavy load, issue 18). The price is memory: GPT-2-small's training peak
+ * was 5.7 GB with the arena against 4.2 GB without, so larger models keep it off.
  */
 export function trainingMemoryArena(weights: Weights): boolean {
   let parameters = 0;
