@@ -131,14 +131,14 @@ export async function benchFlavours(cfg: ModelConfig, weights: Weights, label: s
   ];
   const figures: Figure[] = [];
   for (const c of cases) {
-    const what = `${label} decode step, ${c.batch} row${c.batch > 1 ? 's' : ''}, ${c.past} cached`;
+    const what = `${label} step ${c.batch} row${c.batch > 1 ? 's' : ''} × ${c.past} cached`;
     const variants = [
       await standardStep(cfg, weights, c),
-      await contribStep(cfg, weights, c, 'contrib (Attention)', {}),
-      await contribStep(cfg, weights, c, 'contrib (GQA), new k/v out', { attention: 'group-query' }),
-      await contribStep(cfg, weights, c, 'contrib (GQA), cache in place', { attention: 'group-query', inPlace: true }),
-      await contribStep(cfg, weights, c, 'contrib (Attention), 8-bit weights', { quantize: 8 }),
-      await contribStep(cfg, weights, c, 'contrib (Attention), 4-bit weights', { quantize: 4 }),
+      await contribStep(cfg, weights, c, 'contrib', {}),
+      await contribStep(cfg, weights, c, 'contrib, GQA', { attention: 'group-query' }),
+      await contribStep(cfg, weights, c, 'contrib, GQA in place', { attention: 'group-query', inPlace: true }),
+      await contribStep(cfg, weights, c, 'contrib, 8-bit', { quantize: 8 }),
+      await contribStep(cfg, weights, c, 'contrib, 4-bit', { quantize: 4 }),
     ];
     const [standard, ...others] = await interleavedMicros(variants);
     for (const v of variants) await v.release();
