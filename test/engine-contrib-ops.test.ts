@@ -13,6 +13,7 @@ import { CONTRIB_DOMAIN, Graph, type Value } from '../src/engine/graph.ts';
 import { Ops } from '../src/engine/ops.ts';
 import { gradients } from '../src/engine/autodiff.ts';
 import { int64 } from '../src/engine/session.ts';
+import { ropeTables } from '../src/models/rope.ts';
 
 const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string) => {
   const d = maxAbsDiff(Array.from(actual, Number), expected);
@@ -252,15 +253,8 @@ test('GroupQueryAttention: attention_bias masks holes, the sliding window and so
 });
 
 test('GroupQueryAttention rotates q and k in the kernel at each row position', async () => {
-  const hd = 16,
-    maxPos = 16;
-  const tables = { cos: new Float32Array((maxPos * hd) / 2), sin: new Float32Array((maxPos * hd) / 2) };
-  for (let p = 0; p < maxPos; p++)
-    for (let i = 0; i < hd / 2; i++) {
-      const angle = p / Math.pow(10000, (2 * i) / hd);
-      tables.cos[(p * hd) / 2 + i] = Math.cos(angle);
-      tables.sin[(p * hd) / 2 + i] = Math.sin(angle);
-    }
+  const [hd, maxPos] = [16, 16];
+  const tables = ropeTables(maxPos, hd, 10000, 'half');
   const c: GqaCase = { B: 2, S: 1, H: 2, Hkv: 1, hd, C: 8, totals: [2, 7], rope: tables, seed: 110 };
   const x = gqaInputs(c);
   const expected = gqaReference(c, x);
@@ -272,16 +266,10 @@ test('GroupQueryAttention rotates q and k in the kernel at each row position', a
 // ---- the other kernels ----
 
 test('contrib RotaryEmbedding rotates halves or interleaved pairs at the given positions', async () => {
-  const B = 1,
-    S = 3,
-    H = 2,
-    hd = 8,
-    maxPos = 8;
-  const x = randomFloats(B * S * H * hd, 120);
+  const [S, H, hd, maxPos] = [3, 2, 8, 8];
+  const x = randomFloats(S * H * hd, 120);
   const positions = [5, 0, 7];
-  const angle = (p: number, i: number) => p / Math.pow(10000, (2 * i) / hd);
-  const table = (f: (a: number) => number) =>
-    Float32Array.from({ length: (maxPos * hd) / 2 }, (_, j) => f(angle(Math.floor(j / (hd / 2)), j % (hd / 2))));
+  const tables = ropeTables(maxPos, hd, 10000, 'half');
   for (const layout of ['halves', 'interleaved'] as const) {
     const expected = x.slice();
     for (let s = 0; s < S; s++)
@@ -289,15 +277,15 @@ test('contrib RotaryEmbedding rotates halves or interleaved pairs at the given p
         for (let i = 0; i < hd / 2; i++) {
           const base = (s * H + h) * hd;
           const [a, b] = layout === 'halves' ? [base + i, base + i + hd / 2] : [base + 2 * i, base + 2 * i + 1];
-          const t = angle(positions[s], i);
-          expected[a] = x[a] * Math.cos(t) - x[b] * Math.sin(t);
-          expected[b] = x[b] * Math.cos(t) + x[a] * Math.sin(t);
+          const [cos, sin] = [tables.cos[(positions[s] * hd) / 2 + i], tables.sin[(positions[s] * hd) / 2 + i]];
+          expected[a] = x[a] * cos - x[b] * sin;
+          expected[b] = x[b] * cos + x[a] * sin;
         }
     const out = await runGraph(
-      { x: { shape: [B, S, H * hd], data: x }, pos: { shape: [B, S], data: int64(positions) } },
+      { x: { shape: [1, S, H * hd], data: x }, pos: { shape: [1, S], data: int64(positions) } },
       (o, v) => {
-        const cos = o.g.tensor('cos', 'float32', [maxPos, hd / 2], table(Math.cos));
-        const sin = o.g.tensor('sin', 'float32', [maxPos, hd / 2], table(Math.sin));
+        const cos = o.g.tensor('cos', 'float32', [maxPos, hd / 2], tables.cos);
+        const sin = o.g.tensor('sin', 'float32', [maxPos, hd / 2], tables.sin);
         return new ContribOps(o.g).rotaryEmbedding(v.x, v.pos, cos, sin, H, layout);
       },
     );
