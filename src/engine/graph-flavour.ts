@@ -20,12 +20,6 @@ export function parseGraphFlavour(name: string, where: ErrorWhere = { field: '--
   throw inputError(`unknown graph flavour "${name}" (available: ${GRAPH_FLAVOURS.join(', ')})`, where);
 }
 
-/** `ALIGNKIT_GRAPH_FLAVOUR`, else `fallback`. */
-export function graphFlavourFromEnv(fallback: GraphFlavour): GraphFlavour {
-  const value = process.env.ALIGNKIT_GRAPH_FLAVOUR;
-  return value ? parseGraphFlavour(value, { field: 'ALIGNKIT_GRAPH_FLAVOUR' }) : fallback;
-}
-
 /** A one-node model exercising each kernel over an input x [1, 1, 32]. */
 const probes: Record<ContribKernel, (g: Graph, c: ContribOps, x: Value) => Value> = {
   GroupQueryAttention: (g, c, x) => {
