@@ -268,9 +268,14 @@ test('bad configs name config.json and the field', () => {
   );
   assertConfigError(() => parseHfConfig({ ...llama2, rms_norm_eps: -1 }), 'rms_norm_eps', /expected a positive number/);
   assertConfigError(
-    () => parseHfConfig({ ...llama2, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
+    () => parseHfConfig({ ...llama2, rope_scaling: { rope_type: 'dynamic', factor: 2 } }),
     'rope_scaling',
-    /RoPE type "llama3" is not supported/,
+    /RoPE type "dynamic" is not supported: its frequencies change with the sequence length/,
+  );
+  assertConfigError(
+    () => parseHfConfig({ ...llama2, rope_scaling: { rope_type: 'llama3', factor: 8 } }),
+    'rope_scaling.low_freq_factor',
+    /missing \(expected a positive number\)/,
   );
   assertConfigError(
     () => parseHfConfig({ ...llama2, hidden_act: 'gelu' }),

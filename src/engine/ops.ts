@@ -302,8 +302,9 @@ export class Ops {
   /**
    * ONNX Attention (opset 23): queries [B, T, H·hd] over cached keys/values [B, Hkv, C, hd] and
    * the new ones [B, T, Hkv·hd], with an additive bias broadcastable to [B, H, T, C+T]. Returns
-   * [B, T, H·hd]. The concatenated cache outputs are declared (onnxruntime's kernel needs them
-   * with a past) but not returned. One kernel instead of ~15 nodes per layer, but without a
+   * [B, T, H·hd]. `logits.scale` replaces 1/√hd; `logits.softcap` c makes the scaled logits
+   * c·tanh(x/c) before the bias is added (as Gemma 2). The concatenated cache outputs are
+   * declared (onnxruntime's kernel needs them with a past) but not returned. One kernel instead of ~15 nodes per layer, but without a
    * gradient rule: inference graphs only.
    */
   attention(
@@ -315,14 +316,20 @@ export class Ops {
     pastV: Value,
     numHeads: number,
     numKvHeads: number,
+    logits: { scale?: number; softcap?: number } = {},
   ): Value {
     const cache = (of: Value) => ({ dtype: of.dtype, shape: [of.shape[0], of.shape[1], `kv${of.id}`, of.shape[3]] });
-    return this.g.node(
-      'Attention',
-      [q, k, v, bias, pastK, pastV],
-      { q_num_heads: { kind: 'int', value: numHeads }, kv_num_heads: { kind: 'int', value: numKvHeads } },
-      [{ dtype: q.dtype, shape: [...q.shape] }, cache(pastK), cache(pastV)],
-    )[0];
+    const attrs: Record<string, { kind: 'int' | 'float'; value: number }> = {
+      q_num_heads: { kind: 'int', value: numHeads },
+      kv_num_heads: { kind: 'int', value: numKvHeads },
+    };
+    if (logits.scale !== undefined) attrs.scale = { kind: 'float', value: logits.scale };
+    if (logits.softcap !== undefined) attrs.softcap = { kind: 'float', value: logits.softcap };
+    return this.g.node('Attention', [q, k, v, bias, pastK, pastV], attrs, [
+      { dtype: q.dtype, shape: [...q.shape] },
+      cache(pastK),
+      cache(pastV),
+    ])[0];
   }
 
   /**

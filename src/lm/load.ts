@@ -104,7 +104,7 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
 
 export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath);
-  if (ckpt.config.family === 'llama' && !ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
+  if (!ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
     throw inputError(
       'this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model',
       { file: path },

@@ -12,6 +12,10 @@ export interface AttentionInputs {
   numHeads: number;
   numKvHeads: number;
   headDim: number;
+  /** multiplies q·k; default 1/√headDim */
+  scale?: number;
+  /** soft-cap c of the scaled logits, c·tanh(x/c), applied before the bias (Gemma 2) */
+  softcap?: number | null;
 }
 
 /**
@@ -33,7 +37,8 @@ export type SelfAttention = (
 export function attention(o: Ops, a: AttentionInputs): Value {
   const groups = a.numHeads / a.numKvHeads;
   const qGrouped = groups === 1 ? a.q : o.reshape(a.q, [0, a.numKvHeads, -1, a.headDim]);
-  const scores = o.mul(o.matmul(qGrouped, o.transpose(a.k, [0, 1, 3, 2])), o.scalar(1 / Math.sqrt(a.headDim)));
+  let scores = o.mul(o.matmul(qGrouped, o.transpose(a.k, [0, 1, 3, 2])), o.scalar(a.scale ?? 1 / Math.sqrt(a.headDim)));
+  if (a.softcap) scores = softcap(o, scores, a.softcap);
   const probs = o.softmax(o.add(scores, a.bias), -1);
   const ctx = o.matmul(probs, a.v); // [B, Hkv, G·T, hd]
   const perHead = groups === 1 ? ctx : o.reshape(ctx, [0, a.numHeads, -1, a.headDim]);
@@ -47,7 +52,7 @@ export function groupedBias(o: Ops, bias: Value, numHeads: number, numKvHeads: n
 }
 
 /**
- * Mistral's sliding window as an additive bias [B, 1, T, T] from absolute positions [B, T]: a
+ * A sliding window as an additive bias [B, 1, T, T] from absolute positions [B, T]: a
  * query at position p sees the keys at p − window + 1 … p. For graphs whose callers build the
  * causal bias without knowing the model (training batches).
  */
@@ -55,4 +60,9 @@ export function slidingWindowBias(o: Ops, positions: Value, window: number): Val
   const distance = o.sub(o.unsqueeze(positions, [2]), o.unsqueeze(positions, [1]));
   const outside = o.greater(distance, o.scalar(window - 1, 'int64'));
   return o.unsqueeze(o.where(outside, o.scalar(-1e9), o.scalar(0)), [1]);
+}
+
+/** c·tanh(x/c): Gemma 2's soft-capping of attention and LM-head logits. */
+export function softcap(o: Ops, x: Value, cap: number): Value {
+  return o.mul(o.tanh(o.mul(x, o.scalar(1 / cap))), o.scalar(cap));
 }

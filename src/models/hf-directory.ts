@@ -13,7 +13,7 @@ import {
   writeSafetensorsCheckpoint,
   type SaveDtype,
 } from './safetensors.ts';
-import { checkWeightShapes, expectedWeightShapes, gpt2PrefixOf } from './weight-shapes.ts';
+import { checkWeightShapes, storedWeightNames } from './weight-shapes.ts';
 import type { Weights } from './weights.ts';
 
 export const CONFIG_FILE = 'config.json';
@@ -60,13 +60,11 @@ export function readHfDirectory(dir: string, options: ReadHfOptions = {}): HfMod
   const checkpoint = SafetensorsCheckpoint.open(checkpointFile);
   checkWeightShapes(config, checkpoint.shapes(), checkpointFile);
 
-  const onDisk = config.family === 'gpt2' ? gpt2PrefixOf(checkpoint.tensors.keys()) : undefined;
-  const diskNames = [...expectedWeightShapes(config, onDisk).keys()];
-  const memoryNames = [...expectedWeightShapes(config).keys()];
+  const names = storedWeightNames(config, checkpoint.tensors.keys());
   const weights: Weights = new Map();
-  diskNames.forEach((name, i) => {
-    weights.set(memoryNames[i], checkpoint.read(name));
-    options.onProgress?.({ done: i + 1, total: diskNames.length, name: memoryNames[i] });
+  names.forEach(([stored, name], i) => {
+    weights.set(name, checkpoint.read(stored));
+    options.onProgress?.({ done: i + 1, total: names.length, name });
   });
   return { config, weights, dir };
 }

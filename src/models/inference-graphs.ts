@@ -11,7 +11,9 @@ import { AlignkitError } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
 import type { ParameterSource } from './parameters.ts';
 import type { Weights } from './weights.ts';
-import { buildBody, lmHeadName } from './transformer.ts';
+import { buildBody, lmHead } from './transformer.ts';
+import { attentionWindows } from './architectures/registry.ts';
+import { softcap } from './attention.ts';
 
 export function initializerSource(g: Graph, weights: Weights): ParameterSource {
   const o = new Ops(g);
@@ -47,6 +49,7 @@ export const stepNames = {
   ids: 'input_ids',
   positions: 'position_ids',
   bias: 'attn_bias',
+  windowBias: 'attn_bias_window',
   rows: 'score_rows',
   targets: 'targets',
   lastRows: 'next_rows',
@@ -61,7 +64,8 @@ export const stepNames = {
 
 /**
  * One step of the model over new tokens [B, T] with a KV cache [B, Hkv, C, hd] per layer (C may
- * be 0; `attn_bias` [B, 1, T, C+T] says which columns each new token sees). The LM head runs
+ * be 0; `attn_bias` [B, 1, T, C+T] says which columns each new token of a full-attention layer
+ * sees, `attn_bias_window` the same for windowed layers). The LM head runs
  * only on chosen rows of the flattened [B·T] positions: `score_rows` with their `targets` give
  * the targets' log-probs, `next_rows` give full next-token log-probs. `new_kv` [B, T, L·2·Hkv·hd]
  * holds the new tokens' keys and values, layer by layer (k then v): the caller keeps the cache,
@@ -72,7 +76,11 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   const o = new Ops(g);
   const ids = g.input(stepNames.ids, 'int64', ['B', 'T']);
   const positions = g.input(stepNames.positions, 'int64', ['B', 'T']);
-  const bias = g.input(stepNames.bias, 'float32', ['B', 1, 'T', 'S']);
+  // one bias per kind of layer the model has: full attention, sliding window
+  const windows = attentionWindows(cfg);
+  const biasInput = (name: string) => g.input(name, 'float32', ['B', 1, 'T', 'S']);
+  const bias = windows.full ? biasInput(stepNames.bias) : undefined;
+  const windowBias = windows.window !== null ? biasInput(stepNames.windowBias) : undefined;
   const rows = g.input(stepNames.rows, 'int64', ['N']);
   const targets = g.input(stepNames.targets, 'int64', ['N']);
   const lastRows = g.input(stepNames.lastRows, 'int64', ['M']);
@@ -82,13 +90,15 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   }));
   const layers = Array.from({ length: cfg.numLayers + 1 }, (_, l) => l);
   const params = initializerSource(g, weights);
-  const body = buildBody(o, cfg, params, { ids, positions, bias, past }, { hiddenLayers: layers });
+  const body = buildBody(o, cfg, params, { ids, positions, bias, windowBias, past }, { hiddenLayers: layers });
   const flat = o.reshape(body.hidden, [-1, cfg.hiddenSize]);
-  const head = params.linear(lmHeadName(cfg, params));
-  const scored = o.logSoftmax(o.matmul(o.gather(flat, rows), head), -1);
+  const { weight, softcap: cap } = lmHead(cfg, params);
+  const head = params.linear(weight);
+  const logits = (h: Value) => (cap === null ? o.matmul(h, head) : softcap(o, o.matmul(h, head), cap));
+  const scored = o.logSoftmax(logits(o.gather(flat, rows)), -1);
   g.output(o.squeeze(o.gatherElements(scored, o.unsqueeze(targets, [1]), 1), [1]), stepNames.targetLogprobs);
   const last = o.gather(flat, lastRows);
-  g.output(o.logSoftmax(o.matmul(last, head), -1), stepNames.nextLogprobs);
+  g.output(o.logSoftmax(logits(last), -1), stepNames.nextLogprobs);
   // reward and value models (*ForSequenceClassification) read a scalar head at the same rows
   if (weights.has(SCORE_HEAD))
     g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);

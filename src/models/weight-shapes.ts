@@ -1,10 +1,14 @@
 /**
- * The HF tensor names and shapes a config implies, and the check that a checkpoint has them.
- * Linear weights are [out, in]; GPT-2's Conv1D weights are [in, out].
+ * The HF tensor names and shapes a config implies (as its architecture specification lists
+ * them), and the check that a checkpoint has them. Linear weights are [out, in]; GPT-2's Conv1D
+ * weights are [in, out].
  */
 import { formatError } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
+import { specOf } from './architectures/registry.ts';
 import { formatShape, sameShape } from './shape.ts';
+
+export { gpt2PrefixOf } from './architectures/gpt2.ts';
 
 /**
  * Tensors a checkpoint may hold that are not weights: causal-mask and RoPE buffers saved by
@@ -15,67 +19,23 @@ export function isKnownBuffer(name: string): boolean {
 }
 
 /**
- * Every tensor `cfg` needs, name -> shape. GPT-2 names carry `gpt2Prefix`
- * ('transformer.' as save_pretrained writes; '' as in the original hub files).
+ * Every tensor `cfg` needs, name -> shape, as alignkit keeps them in memory; with `storedNames`
+ * (a checkpoint's tensor names), as that checkpoint names them (GPT-2 with or without
+ * `transformer.`). Both list the tensors in the same order.
  */
-export function expectedWeightShapes(cfg: ModelConfig, gpt2Prefix = 'transformer.'): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  const d = cfg.hiddenSize;
-  const ff = cfg.intermediateSize;
-  if (cfg.family === 'gpt2') {
-    const p = gpt2Prefix;
-    shapes.set(`${p}wte.weight`, [cfg.vocabSize, d]);
-    shapes.set(`${p}wpe.weight`, [cfg.maxPositions, d]);
-    for (let l = 0; l < cfg.numLayers; l++) {
-      const pre = `${p}h.${l}.`;
-      for (const ln of ['ln_1', 'ln_2']) {
-        shapes.set(`${pre}${ln}.weight`, [d]);
-        shapes.set(`${pre}${ln}.bias`, [d]);
-      }
-      shapes.set(`${pre}attn.c_attn.weight`, [d, 3 * d]);
-      shapes.set(`${pre}attn.c_attn.bias`, [3 * d]);
-      shapes.set(`${pre}attn.c_proj.weight`, [d, d]);
-      shapes.set(`${pre}attn.c_proj.bias`, [d]);
-      shapes.set(`${pre}mlp.c_fc.weight`, [d, ff]);
-      shapes.set(`${pre}mlp.c_fc.bias`, [ff]);
-      shapes.set(`${pre}mlp.c_proj.weight`, [ff, d]);
-      shapes.set(`${pre}mlp.c_proj.bias`, [d]);
-    }
-    shapes.set(`${p}ln_f.weight`, [d]);
-    shapes.set(`${p}ln_f.bias`, [d]);
-  } else {
-    const q = cfg.numHeads * cfg.headDim;
-    const kv = cfg.numKvHeads * cfg.headDim;
-    shapes.set('model.embed_tokens.weight', [cfg.vocabSize, d]);
-    for (let l = 0; l < cfg.numLayers; l++) {
-      const pre = `model.layers.${l}.`;
-      shapes.set(`${pre}input_layernorm.weight`, [d]);
-      shapes.set(`${pre}self_attn.q_proj.weight`, [q, d]);
-      shapes.set(`${pre}self_attn.k_proj.weight`, [kv, d]);
-      shapes.set(`${pre}self_attn.v_proj.weight`, [kv, d]);
-      shapes.set(`${pre}self_attn.o_proj.weight`, [d, q]);
-      if (cfg.attentionBias) {
-        shapes.set(`${pre}self_attn.q_proj.bias`, [q]);
-        shapes.set(`${pre}self_attn.k_proj.bias`, [kv]);
-        shapes.set(`${pre}self_attn.v_proj.bias`, [kv]);
-        // HF's LlamaAttention puts attention_bias on o_proj too; Qwen2 does not
-        if (cfg.architecture === 'LlamaForCausalLM') shapes.set(`${pre}self_attn.o_proj.bias`, [d]);
-      }
-      shapes.set(`${pre}post_attention_layernorm.weight`, [d]);
-      shapes.set(`${pre}mlp.gate_proj.weight`, [ff, d]);
-      shapes.set(`${pre}mlp.up_proj.weight`, [ff, d]);
-      shapes.set(`${pre}mlp.down_proj.weight`, [d, ff]);
-    }
-    shapes.set('model.norm.weight', [d]);
-  }
-  if (!cfg.tieWordEmbeddings) shapes.set('lm_head.weight', [cfg.vocabSize, d]);
-  return shapes;
+export function expectedWeightShapes(cfg: ModelConfig, storedNames?: Iterable<string>): Map<string, number[]>;
+/** GPT-2 names carry `gpt2Prefix` ('transformer.' as save_pretrained writes; '' as in the original hub files). */
+export function expectedWeightShapes(cfg: ModelConfig, gpt2Prefix: string): Map<string, number[]>;
+export function expectedWeightShapes(cfg: ModelConfig, naming?: Iterable<string> | string): Map<string, number[]> {
+  const stored = typeof naming === 'string' ? (naming === '' ? ['wte.weight'] : ['transformer.wte.weight']) : naming;
+  return specOf(cfg).weightShapes(cfg, stored);
 }
 
-/** 'transformer.' or '' — whichever naming a GPT-2 checkpoint uses. */
-export function gpt2PrefixOf(names: Iterable<string>): string {
-  for (const name of names) if (name.startsWith('transformer.')) return 'transformer.';
-  return '';
+/** Pairs of (name in the checkpoint, name in memory) for every tensor the config needs. */
+export function storedWeightNames(cfg: ModelConfig, storedNames: Iterable<string>): [string, string][] {
+  const stored = [...expectedWeightShapes(cfg, storedNames).keys()];
+  const memory = [...expectedWeightShapes(cfg).keys()];
+  return stored.map((name, i) => [name, memory[i]]);
 }
 
 /**
@@ -84,7 +44,7 @@ export function gpt2PrefixOf(names: Iterable<string>): string {
  * A tied lm_head.weight that is present anyway is accepted (some writers keep it).
  */
 export function checkWeightShapes(cfg: ModelConfig, shapes: Map<string, number[]>, file: string): void {
-  const expected = expectedWeightShapes(cfg, cfg.family === 'gpt2' ? gpt2PrefixOf(shapes.keys()) : undefined);
+  const expected = expectedWeightShapes(cfg, shapes.keys());
   const dims = describeDims(cfg);
   for (const [name, shape] of expected) {
     const found = shapes.get(name);
@@ -109,17 +69,19 @@ export function checkWeightShapes(cfg: ModelConfig, shapes: Map<string, number[]
 }
 
 function describeDims(cfg: ModelConfig): string {
-  const parts = [
+  const spec = specOf(cfg);
+  // grouped-query families say how many kv heads; GPT-2 (no RoPE, no grouping) the head size
+  const rope = spec.attention(cfg)[0]?.rope ?? null;
+  const heads = rope === null ? `head size ${cfg.headDim}` : `${cfg.numKvHeads} kv heads of ${cfg.headDim}`;
+  return [
     `${cfg.architecture}`,
     `vocab ${cfg.vocabSize}`,
     `hidden ${cfg.hiddenSize}`,
     `${cfg.numLayers} layers`,
     `${cfg.numHeads} heads`,
-    cfg.family === 'llama' ? `${cfg.numKvHeads} kv heads of ${cfg.headDim}` : `head size ${cfg.headDim}`,
+    heads,
     `intermediate ${cfg.intermediateSize}`,
-  ];
-  if (cfg.family === 'gpt2') parts.push(`${cfg.maxPositions} positions`);
-  if (cfg.attentionBias && cfg.family === 'llama') parts.push('attention biases');
-  parts.push(cfg.tieWordEmbeddings ? 'tied embeddings' : 'separate lm_head');
-  return parts.join(', ');
+    ...(spec.describe?.(cfg) ?? []),
+    cfg.tieWordEmbeddings ? 'tied embeddings' : 'separate lm_head',
+  ].join(', ');
 }

@@ -5,6 +5,7 @@
 import { randomInitWeights } from '../models/random-init.ts';
 import { BENCH_SHAPES, sftBatch, timeTrainingStep } from './bench.ts';
 import { sftObjective } from './sft-objective.ts';
+import { defaultLoraTargets } from './lora.ts';
 
 const [shapeName, mode, frozen] = process.argv.slice(2) as ['llama' | 'gpt2', 'full' | 'lora', 'initializer' | 'input'];
 const shape = BENCH_SHAPES[shapeName];
@@ -12,10 +13,7 @@ const weights = randomInitWeights(shape.config, 0);
 let weightBytes = 0,
   trained = 0;
 for (const t of weights.values()) weightBytes += t.data.byteLength;
-const lora =
-  mode === 'lora'
-    ? { rank: 8, alpha: 16, targets: shape.config.family === 'gpt2' ? ['c_attn'] : ['q_proj', 'v_proj'] }
-    : undefined;
+const lora = mode === 'lora' ? { rank: 8, alpha: 16, targets: defaultLoraTargets(shape.config) } : undefined;
 await timeTrainingStep(
   { shape, objective: sftObjective(), items: sftBatch(shape), lora, frozen },
   { steps: 1, warmup: 1, weights },

@@ -8,6 +8,7 @@ import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { createRng } from '../util/random.ts';
 import { inputError } from '../errors.ts';
+import { specOf } from '../models/architectures/registry.ts';
 
 export interface LoraConfig {
   rank: number;
@@ -16,14 +17,13 @@ export interface LoraConfig {
   targets: readonly string[];
 }
 
-export const defaultLoraTargets = (cfg: ModelConfig): string[] =>
-  cfg.family === 'gpt2' ? ['c_attn'] : ['q_proj', 'v_proj'];
+/** The family's default target modules (PEFT's: q_proj, v_proj; GPT-2's c_attn; Phi-3's qkv_proj). */
+export const defaultLoraTargets = (cfg: ModelConfig): string[] => [...specOf(cfg).loraTargets];
 
 export const loraScale = (lora: LoraConfig) => lora.alpha / lora.rank;
 
 /** GPT-2 Conv1D weights are [in, out]; every other 2-D weight is an nn.Linear [out, in]. */
-export const isConv1d = (cfg: ModelConfig, name: string) =>
-  cfg.family === 'gpt2' && /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
+export const isConv1d = (cfg: ModelConfig, name: string) => specOf(cfg).isConv1d(name);
 
 const moduleOf = (name: string) => name.replace(/\.weight$/, '');
 

@@ -22,7 +22,7 @@ import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { writeDirectoryAtomic } from './atomic-directory.ts';
 import { isConv1d, type LoraConfig } from './lora.ts';
 import { SCORE_WEIGHT } from './reward-objective.ts';
-import { SEQUENCE_CLASSIFIER } from '../lm/reward-model-directory.ts';
+import { specOf } from '../models/architectures/registry.ts';
 
 export { isRewardModelDirectory, readRewardModel } from '../lm/reward-model-directory.ts';
 
@@ -58,7 +58,7 @@ export function writeRewardModel(dir: string, m: SavedModel): void {
     const hf = configToHf(m.config);
     const config = {
       ...hf,
-      architectures: [SEQUENCE_CLASSIFIER[m.config.architecture]],
+      architectures: [specOf(m.config).sequenceClassifier],
       num_labels: 1,
       id2label: { 0: 'LABEL_0' },
       label2id: { LABEL_0: 0 },

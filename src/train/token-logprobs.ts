@@ -14,7 +14,8 @@ import { defineGradient } from '../engine/autodiff.ts';
 import { swapLast, transposed } from '../engine/grad-helpers.ts';
 import type { Value } from '../engine/graph.ts';
 import type { Feed } from '../engine/session.ts';
-import { lmHeadName } from '../models/transformer.ts';
+import { lmHead } from '../models/transformer.ts';
+import { softcap } from '../models/attention.ts';
 import { int64Feed, type ScoredRows } from './batch-tensors.ts';
 import type { LossContext } from './objective.ts';
 
@@ -25,9 +26,13 @@ export function targetLogprobs({ o, g, cfg, params, hidden }: LossContext): Valu
   const rows = g.input(scoredRowNames.rows, 'int64', ['N']);
   const targets = g.input(scoredRowNames.targets, 'int64', ['N']);
   const h = o.gather(o.reshape(hidden, [-1, cfg.hiddenSize]), rows);
-  const headT = params.linear(lmHeadName(cfg, params)); // [D, V]
-  const logSoftmax = o.logSoftmax(o.matmul(h, headT), -1);
+  const { weight, softcap: cap } = lmHead(cfg, params);
+  const headT = params.linear(weight); // [D, V]
   const targetColumn = o.unsqueeze(targets, [1]);
+  // soft-capped logits (Gemma 2) take the generic autodiff path; the hand-written gradient below is for plain ones
+  if (cap !== null)
+    return o.squeeze(o.gatherElements(o.logSoftmax(softcap(o, o.matmul(h, headT), cap), -1), targetColumn, 1), [1]);
+  const logSoftmax = o.logSoftmax(o.matmul(h, headT), -1);
   const logp = o.squeeze(o.gatherElements(logSoftmax, targetColumn, 1), [1]);
   // the head as [V, D]: the weight itself when it is fed transposed (trained), else a transpose of a constant
   const head = headT.producer?.op === 'Transpose' ? headT.producer.inputs[0] : undefined;

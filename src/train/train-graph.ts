@@ -9,7 +9,7 @@ import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { buildBody } from '../models/transformer.ts';
 import { slidingWindowBias } from '../models/attention.ts';
-import { slidingWindowOf } from '../lm/native/attention-bias.ts';
+import { attentionWindows } from '../models/architectures/registry.ts';
 import { trainInputNames } from './batch-tensors.ts';
 import { LoraOps } from './lora-ops.ts';
 import { TrainingOps } from './training-ops.ts';
@@ -48,11 +48,13 @@ export function buildTrainGraph<Item>(
   const positions = g.input(trainInputNames.positions, 'int64', ['B', 'T']);
   const bias = g.input(trainInputNames.bias, 'float32', ['B', 1, 'T', 'T']);
   const params = new TrainingParameters(o, cfg, weights, trainable);
-  const window = slidingWindowOf(cfg);
+  // the batch's bias is causal; windowed layers add the window from the positions
+  const { window } = attentionWindows(cfg);
   const body = buildBody(o, cfg, params, {
     ids,
     positions,
-    bias: window === null ? bias : o.add(bias, slidingWindowBias(o, positions, window)),
+    bias,
+    windowBias: window === null ? undefined : o.add(bias, slidingWindowBias(o, positions, window)),
   });
   const { loss, outputs } = objective.addLoss({ o, g, cfg, params, hidden: body.hidden });
   g.output(loss, LOSS_OUTPUT);

@@ -33,7 +33,7 @@ export function appendBias(
   return bias;
 }
 
-/** Mistral-style window: a query at absolute position q sees keys at positions > q − window. */
+/** A sliding window: a query at absolute position q sees keys at positions > q − window. */
 function applyWindow(
   bias: Float32Array,
   row: number,
@@ -54,7 +54,25 @@ function applyWindow(
   for (let j = 0; j <= i; j++) if (i - j >= window) bias[row + pastLength + j] = MASKED;
 }
 
-/** The model's attention window where it is shorter than the context (Mistral), else null. */
-export function slidingWindowOf(cfg: { slidingWindow: number | null; maxPositions: number }): number | null {
-  return cfg.slidingWindow !== null && cfg.slidingWindow < cfg.maxPositions ? cfg.slidingWindow : null;
+/** The biases of one step: for full-attention layers, and for windowed ones (each only where the model has such layers). */
+export interface StepBiases {
+  full?: Float32Array;
+  window?: Float32Array;
+}
+
+/** appendBias for each kind of layer the model has (see attentionWindows). */
+export function stepBiases(
+  layers: { full: boolean; window: number | null },
+  pastValid: readonly Uint8Array[],
+  pastLength: number,
+  lengths: readonly number[],
+  newLength: number,
+  positionsBefore: readonly number[],
+): StepBiases {
+  const bias = (window: number | null) =>
+    appendBias(pastValid, pastLength, lengths, newLength, window, positionsBefore);
+  return {
+    full: layers.full ? bias(null) : undefined,
+    window: layers.window !== null ? bias(layers.window) : undefined,
+  };
 }

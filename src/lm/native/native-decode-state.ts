@@ -8,7 +8,7 @@
 import type { DecodeState, LogprobMatrix } from '../language-model.ts';
 import type { NativeRuntime } from './runtime.ts';
 import { KvCache } from './kv-cache.ts';
-import { appendBias, slidingWindowOf } from './attention-bias.ts';
+import { stepBiases } from './attention-bias.ts';
 import { inputError } from '../../errors.ts';
 
 export interface StateCounters {
@@ -105,12 +105,12 @@ export class NativeDecodeState implements DecodeState {
       }
     }
     // columns past `P` (free capacity) have no `valid` entry, so the bias masks them too
-    const bias = appendBias(
+    const biases = stepBiases(
+      this.rt.windows,
       this.valid,
       this.cache.capacity,
       lengths,
       T,
-      slidingWindowOf(cfg),
       this.seqs.map((s) => s.length),
     );
     // the head scores each new token from its predecessor and gives full log-probs after each row's last token
@@ -132,7 +132,7 @@ export class NativeDecodeState implements DecodeState {
     const step = await this.rt.run({
       ids,
       positions,
-      bias,
+      biases,
       batch: B,
       length: T,
       cache: this.cache,

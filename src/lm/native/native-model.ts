@@ -26,7 +26,7 @@ import { StreamingText } from '../../tokenizers/streaming-text.ts';
 import { createRng } from '../../util/random.ts';
 import { ContextLengthError, inputError } from '../../errors.ts';
 import { SCORE_HEAD } from '../../models/inference-graphs.ts';
-import { appendBias, slidingWindowOf } from './attention-bias.ts';
+import { stepBiases } from './attention-bias.ts';
 
 /** Token budget of one scoring batch (rows × padded length). */
 const SCORE_BATCH_TOKENS = 4096;
@@ -243,16 +243,16 @@ export class NativeModel implements LanguageModel {
         positions[b * T + i] = i;
       }),
     );
-    const bias = appendBias(
+    const biases = stepBiases(
+      this.rt.windows,
       seqs.map(() => new Uint8Array(0)),
       0,
       seqs.map((s) => s.length),
       T,
-      slidingWindowOf(this.config),
       seqs.map(() => 0),
     );
     this.usage.processedTokens += seqs.reduce((a, s) => a + s.length, 0);
-    return { ids, positions, bias, batch: B, length: T, cache: this.rt.emptyCache(B) };
+    return { ids, positions, biases, batch: B, length: T, cache: this.rt.emptyCache(B) };
   }
 
   async hiddenStates(req: HiddenRequest): Promise<Float32Array[]> {

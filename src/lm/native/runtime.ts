@@ -6,13 +6,15 @@ import { buildStepGraph, stepNames } from '../../models/inference-graphs.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Weights } from '../../models/weights.ts';
 import { KvCache } from './kv-cache.ts';
+import type { StepBiases } from './attention-bias.ts';
+import { attentionWindows } from '../../models/architectures/registry.ts';
 
 export interface StepRequest {
   /** [B, T] token ids and absolute positions, row-major */
   ids: readonly number[];
   positions: readonly number[];
-  /** [B, 1, T, C+T] additive attention bias (C = the cache's capacity) */
-  bias: Float32Array;
+  /** [B, 1, T, C+T] additive attention biases (C = the cache's capacity), for the kinds of layers the model has */
+  biases: StepBiases;
   batch: number;
   length: number;
   cache: KvCache;
@@ -41,10 +43,15 @@ export interface StepResult {
 }
 
 export class NativeRuntime {
+  /** which attention biases each step needs (full-attention and/or windowed layers) */
+  readonly windows: { full: boolean; window: number | null };
+
   private constructor(
     readonly cfg: ModelConfig,
     private readonly step: GraphSession,
-  ) {}
+  ) {
+    this.windows = attentionWindows(cfg);
+  }
 
   /**
    * Builds the session. With `consumeWeights` the map is emptied once the graph bytes exist, so
@@ -81,11 +88,12 @@ export class NativeRuntime {
     const feeds: Record<string, { dims: number[]; data: Float32Array | BigInt64Array }> = {
       [stepNames.ids]: { dims: [B, T], data: int64(req.ids) },
       [stepNames.positions]: { dims: [B, T], data: int64(req.positions) },
-      [stepNames.bias]: { dims: [B, 1, T, C + T], data: req.bias },
       [stepNames.rows]: { dims: [scoreRows.length], data: int64(scoreRows) },
       [stepNames.targets]: { dims: [scoreRows.length], data: int64(req.targets ?? []) },
       [stepNames.lastRows]: { dims: [nextRows.length], data: int64(nextRows) },
     };
+    if (req.biases.full) feeds[stepNames.bias] = { dims: [B, 1, T, C + T], data: req.biases.full };
+    if (req.biases.window) feeds[stepNames.windowBias] = { dims: [B, 1, T, C + T], data: req.biases.window };
     const dims = req.cache.dims;
     req.cache.layers.forEach((layer, l) => {
       feeds[stepNames.pastK(l)] = { dims, data: layer.k };
