@@ -1,0 +1,350 @@
+/**
+ * Faithfulness of every architecture family: a small random model whose config.json turns on
+ * each of the family's distinctive features (published field names, scaled-down shapes) against
+ * an independent float64 forward pass written from the published equations
+ * (helpers/reference-decoder.ts, RoPE frequencies below): log-probs to 1e-5; KV-cached decode,
+ * batched with ragged chunks, equal to one prefill; training-graph log-probs equal to inference
+ * log-probs; save → load through an HF directory.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configToHf, parseHfConfig, type ModelConfig } from '../src/models/config.ts';
+import { readHfDirectory, writeHfDirectory } from '../src/models/hf-directory.ts';
+import { NativeModel } from '../src/lm/native/native-model.ts';
+import { computeSequenceLogps } from '../src/train/reference-logps.ts';
+import type { Weights } from '../src/models/weights.ts';
+import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
+import { createRng } from '../src/util/random.ts';
+import { randomWeights } from './helpers/random-models.ts';
+import { logSoftmax64, ReferenceDecoder, type ReferenceFeatures } from './helpers/reference-decoder.ts';
+
+const idTokenizer = (vocab: number): Tokenizer => ({
+  vocabSize: vocab,
+  bosId: null,
+  eosId: null,
+  padId: 0,
+  hasChatTemplate: false,
+  encode: (text) => Array.from(text, (c) => c.charCodeAt(0) % vocab),
+  decode: (ids) => ids.join(' '),
+  applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
+});
+
+// ---- RoPE inverse frequencies as transformers' modeling_rope_utils.py defines them ----
+
+const plainFrequencies = (theta: number, hd: number) =>
+  Array.from({ length: hd / 2 }, (_, i) => 1 / Math.pow(theta, (2 * i) / hd));
+
+function llama3Frequencies(theta: number, hd: number, s: Record<string, number>): number[] {
+  const lowWavelen = s.original_max_position_embeddings / s.low_freq_factor;
+  const highWavelen = s.original_max_position_embeddings / s.high_freq_factor;
+  return plainFrequencies(theta, hd).map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    const scaled = wavelen > lowWavelen ? f / s.factor : f;
+    const smooth =
+      (s.original_max_position_embeddings / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+    const medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
+    return medium ? ((1 - smooth) * scaled) / s.factor + smooth * scaled : scaled;
+  });
+}
+
+function yarn(theta: number, hd: number, s: Record<string, number>) {
+  const dim = (rotations: number) =>
+    (hd * Math.log(s.original_max_position_embeddings / (rotations * 2 * Math.PI))) / (2 * Math.log(theta));
+  const low = Math.max(Math.floor(dim(32)), 0);
+  const high = Math.min(Math.ceil(dim(1)), hd - 1);
+  const inverseFrequencies = plainFrequencies(theta, hd).map((f, i) => {
+    const extrapolation = 1 - Math.min(1, Math.max(0, (i - low) / (high - low)));
+    return (f / s.factor) * (1 - extrapolation) + f * extrapolation;
+  });
+  return { inverseFrequencies, attentionFactor: 0.1 * Math.log(s.factor) + 1 };
+}
+
+const unscaled = (inverseFrequencies: number[]) => ({ inverseFrequencies, attentionFactor: 1 });
+
+// ---- the families: config.json with every distinctive feature on, and what the published code reads from it ----
+
+const base = {
+  vocab_size: 64,
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-6,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  torch_dtype: 'float32',
+};
+
+const features = (raw: Record<string, any>, over: Partial<ReferenceFeatures>): ReferenceFeatures => {
+  const headDim = raw.head_dim ?? raw.hidden_size / raw.num_attention_heads;
+  return {
+    hidden: raw.hidden_size,
+    layers: raw.num_hidden_layers,
+    heads: raw.num_attention_heads,
+    kvHeads: raw.num_key_value_heads,
+    headDim,
+    eps: raw.rms_norm_eps,
+    normPlusOne: false,
+    embedScale: 1,
+    qkNorm: false,
+    sandwichNorms: false,
+    fused: false,
+    activation: 'silu',
+    attnScale: 1 / Math.sqrt(headDim),
+    attnSoftcap: null,
+    finalSoftcap: null,
+    window: () => null,
+    rope: () => unscaled(plainFrequencies(raw.rope_theta ?? 10000, headDim)),
+    tied: raw.tie_word_embeddings ?? false,
+    ...over,
+  };
+};
+
+interface Family {
+  name: string;
+  raw: Record<string, any>;
+  reference: ReferenceFeatures;
+}
+
+const llama3Raw = {
+  ...base,
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  head_dim: 16,
+  rope_theta: 10000,
+  // three bands with head_dim 16: wavelength 6.3 kept, 20 blended, 63+ divided by factor
+  rope_scaling: {
+    rope_type: 'llama3',
+    factor: 4,
+    low_freq_factor: 1,
+    high_freq_factor: 4,
+    original_max_position_embeddings: 32,
+  },
+  tie_word_embeddings: true,
+};
+const qwen2Raw = {
+  ...base,
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  rope_theta: 10000,
+  rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 16 },
+  use_sliding_window: true,
+  sliding_window: 5,
+  max_window_layers: 1,
+  tie_word_embeddings: false,
+};
+const qwen3Raw = {
+  ...base,
+  architectures: ['Qwen3ForCausalLM'],
+  model_type: 'qwen3',
+  head_dim: 16,
+  rope_theta: 1000,
+  rope_scaling: { rope_type: 'linear', factor: 2 },
+  attention_bias: false,
+  tie_word_embeddings: false,
+};
+const gemma2Raw = {
+  ...base,
+  architectures: ['Gemma2ForCausalLM'],
+  model_type: 'gemma2',
+  num_hidden_layers: 3,
+  head_dim: 16,
+  hidden_activation: 'gelu_pytorch_tanh',
+  query_pre_attn_scalar: 24,
+  attn_logit_softcapping: 0.7,
+  final_logit_softcapping: 1.5,
+  sliding_window: 4,
+  rope_theta: 10000,
+};
+const gemma3Raw = {
+  ...base,
+  architectures: ['Gemma3ForCausalLM'],
+  model_type: 'gemma3_text',
+  num_hidden_layers: 3,
+  head_dim: 16,
+  hidden_activation: 'gelu_pytorch_tanh',
+  query_pre_attn_scalar: 20,
+  attn_logit_softcapping: null,
+  final_logit_softcapping: null,
+  sliding_window: 4,
+  sliding_window_pattern: 3,
+  rope_theta: 1000,
+  rope_local_base_freq: 50,
+  rope_scaling: { rope_type: 'linear', factor: 2 },
+};
+const phi3Raw = {
+  ...base,
+  architectures: ['Phi3ForCausalLM'],
+  model_type: 'phi3',
+  hidden_act: 'silu',
+  rope_theta: 10000,
+  rope_scaling: null,
+  original_max_position_embeddings: 64,
+  sliding_window: 5,
+  tie_word_embeddings: false,
+};
+
+const FAMILIES: Family[] = [
+  {
+    name: 'Llama 3 (llama3 RoPE, tied embeddings, head_dim ≠ hidden/heads)',
+    raw: llama3Raw,
+    reference: features(llama3Raw, {
+      rope: () => unscaled(llama3Frequencies(10000, 16, llama3Raw.rope_scaling)),
+    }),
+  },
+  {
+    name: 'Qwen2.5 (q/k/v biases, YaRN, sliding window from max_window_layers)',
+    raw: qwen2Raw,
+    reference: features(qwen2Raw, {
+      window: (l) => (l >= 1 ? 5 : null),
+      rope: () => yarn(10000, 8, qwen2Raw.rope_scaling),
+    }),
+  },
+  {
+    name: 'Qwen3 (q/k head norms, linear RoPE scaling)',
+    raw: qwen3Raw,
+    reference: features(qwen3Raw, {
+      qkNorm: true,
+      rope: () => unscaled(plainFrequencies(1000, 16).map((f) => f / 2)),
+    }),
+  },
+  {
+    name: 'Gemma 2 (1 + w norms, scaled embeddings, GeGLU, four norms, soft-caps, query_pre_attn_scalar, alternating windows)',
+    raw: gemma2Raw,
+    reference: features(gemma2Raw, {
+      normPlusOne: true,
+      embedScale: Math.fround(Math.sqrt(32)),
+      sandwichNorms: true,
+      activation: 'gelu_tanh',
+      attnScale: 1 / Math.sqrt(24),
+      attnSoftcap: 0.7,
+      finalSoftcap: 1.5,
+      window: (l) => (l % 2 === 0 ? 4 : null),
+      tied: true,
+    }),
+  },
+  {
+    name: 'Gemma 3 (q/k norms, local/global pattern with separate RoPE bases, scaled global RoPE)',
+    raw: gemma3Raw,
+    reference: features(gemma3Raw, {
+      normPlusOne: true,
+      embedScale: Math.fround(Math.sqrt(32)),
+      qkNorm: true,
+      sandwichNorms: true,
+      activation: 'gelu_tanh',
+      attnScale: 1 / Math.sqrt(20),
+      window: (l) => ((l + 1) % 3 === 0 ? null : 4),
+      rope: (l) =>
+        unscaled((l + 1) % 3 === 0 ? plainFrequencies(1000, 16).map((f) => f / 2) : plainFrequencies(50, 16)),
+      tied: true,
+    }),
+  },
+  {
+    name: 'Phi-3 (fused qkv_proj and gate_up_proj, GQA, sliding window)',
+    raw: phi3Raw,
+    reference: features(phi3Raw, { fused: true, window: () => 5 }),
+  },
+];
+
+/** Random weights with norm weights spread around their init, so that w and 1 + w differ visibly. */
+function weightsFor(cfg: ModelConfig, seed: number): Weights {
+  const weights = randomWeights(cfg, seed, 0.2);
+  const rng = createRng(seed + 100);
+  for (const [name, t] of weights)
+    if (/norm\.weight$/.test(name)) t.data.forEach((v, i) => (t.data[i] = v + rng.normal() * 0.3));
+  return weights;
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+for (const family of FAMILIES) {
+  test(`${family.name}: float64 reference, cached = prefill, training = inference, HF round trip`, async (t) => {
+    const cfg = parseHfConfig(family.raw);
+    const weights = weightsFor(cfg, 3);
+    const V = cfg.vocabSize;
+    const model = await NativeModel.create(family.name, cfg, weights, idTokenizer(V));
+    t.after(() => model.dispose());
+    const rng = createRng(7);
+    const tokens = Array.from({ length: 20 }, () => 1 + rng.int(V - 1));
+
+    // the reference's log-probs of the next token after each prefix
+    const reference = new ReferenceDecoder(family.reference, weights);
+    const expected = tokens.map((tok) => logSoftmax64(reference.step(tok)));
+
+    // one prefill scoring every token
+    const [scored] = await model.score([{ prefix: tokens.slice(0, 1), continuation: tokens.slice(1) }]);
+    const expectedScores = tokens.slice(1).map((tok, i) => expected[i][tok]);
+    assert.ok(
+      maxDiff(scored.logprobs, expectedScores) < 1e-5,
+      `prefill vs reference: ${maxDiff(scored.logprobs, expectedScores)}`,
+    );
+
+    // KV-cached decode, one token at a time: the whole distribution at every position
+    const state = await model.open([tokens.slice(0, 1)]);
+    for (let i = 0; i < tokens.length; i++) {
+      const lp = (await state.nextLogprobs()).data;
+      assert.ok(maxDiff(lp, expected[i]) < 1e-5, `decode position ${i}: ${maxDiff(lp, expected[i])}`);
+      if (i + 1 < tokens.length) await state.append([[tokens[i + 1]]]);
+    }
+    state.close();
+
+    // batched with ragged chunks (masked holes in the shared cache): each row as if alone
+    const other = Array.from({ length: 14 }, () => 1 + rng.int(V - 1));
+    const otherRef = new ReferenceDecoder(family.reference, weights);
+    const otherExpected = other.map((tok) => logSoftmax64(otherRef.step(tok)));
+    const batch = await model.open([tokens.slice(0, 7), other.slice(0, 2)]);
+    await batch.append([tokens.slice(7, 9), other.slice(2, 9)]);
+    await batch.append([tokens.slice(9, 16), other.slice(9, 10)]);
+    const last = (await batch.nextLogprobs()).data;
+    assert.ok(
+      maxDiff(last.subarray(0, V), expected[15]) < 1e-5,
+      `batched row 0: ${maxDiff(last.subarray(0, V), expected[15])}`,
+    );
+    assert.ok(
+      maxDiff(last.subarray(V), otherExpected[9]) < 1e-5,
+      `batched row 1: ${maxDiff(last.subarray(V), otherExpected[9])}`,
+    );
+    batch.close();
+
+    // the training graph scores sequences as the inference graph does
+    const pair = {
+      promptIds: tokens.slice(0, 6),
+      chosenIds: tokens.slice(6),
+      rejectedIds: other.slice(0, 9),
+      file: 'test',
+      line: 1,
+      truncated: false,
+    };
+    const trained = await computeSequenceLogps(cfg, weights, [pair]);
+    const [chosen, rejected] = await model.score([
+      { prefix: pair.promptIds, continuation: pair.chosenIds },
+      { prefix: pair.promptIds, continuation: pair.rejectedIds },
+    ]);
+    assert.ok(Math.abs(trained.chosen[0] - chosen.total) < 1e-4, `chosen: ${trained.chosen[0]} vs ${chosen.total}`);
+    assert.ok(
+      Math.abs(trained.rejected[0] - rejected.total) < 1e-4,
+      `rejected: ${trained.rejected[0]} vs ${rejected.total}`,
+    );
+
+    // config.json and weights through an HF directory
+    const dir = mkdtempSync(join(tmpdir(), 'alignkit-arch-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeHfDirectory(join(dir, 'model'), cfg, weights);
+    const loaded = readHfDirectory(join(dir, 'model'));
+    assert.deepEqual(loaded.config, cfg);
+    assert.deepEqual([...loaded.weights.keys()], [...weights.keys()]);
+    for (const [name, w] of weights) assert.deepEqual(loaded.weights.get(name)!.data, w.data, name);
+    const written = JSON.parse(readFileSync(join(dir, 'model', 'config.json'), 'utf8'));
+    assert.deepEqual(parseHfConfig(written), cfg);
+    assert.deepEqual(parseHfConfig(JSON.parse(JSON.stringify(configToHf(cfg)))), cfg);
+  });
+}
