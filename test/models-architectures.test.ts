@@ -37,7 +37,7 @@ const idTokenizer = (vocab: number): Tokenizer => ({
 const plainFrequencies = (theta: number, hd: number) =>
   Array.from({ length: hd / 2 }, (_, i) => 1 / Math.pow(theta, (2 * i) / hd));
 
-function llama3Frequencies(theta: number, hd: number, s: Record<string, number>): number[] {
+function llama3Frequencies(theta: number, hd: number, s: Record<string, any>): number[] {
   const lowWavelen = s.original_max_position_embeddings / s.low_freq_factor;
   const highWavelen = s.original_max_position_embeddings / s.high_freq_factor;
   return plainFrequencies(theta, hd).map((f) => {
@@ -50,7 +50,7 @@ function llama3Frequencies(theta: number, hd: number, s: Record<string, number>)
   });
 }
 
-function yarn(theta: number, hd: number, s: Record<string, number>) {
+function yarn(theta: number, hd: number, s: Record<string, any>) {
   const dim = (rotations: number) =>
     (hd * Math.log(s.original_max_position_embeddings / (rotations * 2 * Math.PI))) / (2 * Math.log(theta));
   const low = Math.max(Math.floor(dim(32)), 0);

@@ -172,6 +172,15 @@ export class HfTokenizer implements Tokenizer {
     return new HfTokenizer(json, config, source, chatTemplate === undefined ? {} : { chatTemplate });
   }
 
+  /**
+   * Ids a text can encode to without spelling out special tokens: the model's vocabulary and
+   * added non-special tokens. Some checkpoints leave added special tokens past their embedding
+   * rows (Gemma 3 1B's `<image_soft_token>`, id 262144 of 262144 rows).
+   */
+  get regularVocabSize(): number {
+    return maxId(this.json, false) + 1;
+  }
+
   get hasChatTemplate(): boolean {
     return this.chatTemplate.isReal;
   }
@@ -294,12 +303,13 @@ function readJsonObject(file: string, required: boolean): Record<string, unknown
   return value as Record<string, unknown>;
 }
 
-function maxId(json: TokenizerJson): number {
+/** The largest id of the tokenizer (with `specialAdded: false`, not counting added special tokens). */
+function maxId(json: TokenizerJson, specialAdded = true): number {
   let max = -1;
   const vocab = json.model.vocab;
   if (Array.isArray(vocab)) max = vocab.length - 1;
   else if (vocab && typeof vocab === 'object') for (const id of Object.values(vocab)) if (id > max) max = id;
-  for (const t of json.added_tokens ?? []) if (t.id > max) max = t.id;
+  for (const t of json.added_tokens ?? []) if (t.id > max && (specialAdded || !t.special)) max = t.id;
   return max;
 }
 

@@ -36,7 +36,9 @@ export function loadTokenizer(path: string): LoadedTokenizer {
  */
 export function checkTokenizerMatchesModel(tok: Tokenizer, vocabSize: number, file: string): void {
   const tokenizerName = 'source' in tok && typeof tok.source === 'string' ? ` (${tok.source})` : '';
-  if (tok instanceof Llama2cTokenizer ? tok.vocabSize !== vocabSize : tok.vocabSize > vocabSize) {
+  // special tokens past the embedding rows are refused when a text spells them out (the model checks ids)
+  const needed = tok instanceof HfTokenizer ? tok.regularVocabSize : tok.vocabSize;
+  if (tok instanceof Llama2cTokenizer ? tok.vocabSize !== vocabSize : needed > vocabSize) {
     throw formatError(
       `the tokenizer${tokenizerName} has ${tok.vocabSize} tokens but the model's vocabulary has ${vocabSize}; the tokenizer does not belong to this model`,
       { file },
