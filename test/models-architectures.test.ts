@@ -11,7 +11,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configToHf, parseHfConfig, type ModelConfig } from '../src/models/config.ts';
+import {
+  checkWeightShapes,
+  configToHf,
+  expectedWeightShapes,
+  parseHfConfig,
+  type ModelConfig,
+} from '../src/models/config.ts';
+import { layerAttention } from '../src/models/architectures/registry.ts';
+import { PUBLISHED_CONFIGS } from '../src/models/published-configs.ts';
+import { readSafetensors } from '../src/models/safetensors.ts';
+import { defaultLoraTargets, initAdapters } from '../src/train/lora.ts';
+import { sftObjective } from '../src/train/sft-objective.ts';
+import { isRewardModelDirectory, writeRewardModel } from '../src/train/model-directory.ts';
+import { assertDirectional, directionalChecks, sftExamples } from './helpers/train-fixtures.ts';
+import { assertNamedError } from './helpers/named-error.ts';
 import { readHfDirectory, writeHfDirectory } from '../src/models/hf-directory.ts';
 import { NativeModel } from '../src/lm/native/native-model.ts';
 import { computeSequenceLogps } from '../src/train/reference-logps.ts';
@@ -348,3 +362,148 @@ for (const family of FAMILIES) {
     assert.deepEqual(parseHfConfig(JSON.parse(JSON.stringify(configToHf(cfg)))), cfg);
   });
 }
+
+// ---- every family trains (full and LoRA, gradients against finite differences), saves reward models, and loads its published config ----
+
+const tinyConfig = (raw: Record<string, any>) =>
+  parseHfConfig({ ...raw, vocab_size: 24, hidden_size: 16, intermediate_size: 24, max_position_embeddings: 32 });
+
+test('every family: SFT gradients of every tensor and LoRA gradients of its default targets match finite differences', async () => {
+  for (const raw of [qwen3Raw, gemma2Raw, gemma3Raw, phi3Raw]) {
+    const cfg = tinyConfig({ ...raw, head_dim: 8 });
+    const w = weightsFor(cfg, 5);
+    const examples = sftExamples(cfg.vocabSize);
+    const full = await directionalChecks(cfg, w, { full: new Set(w.keys()) }, sftObjective(), examples);
+    assert.equal(full.length, w.size);
+    assertDirectional(full, `${cfg.architecture} sft`);
+    const lora = { rank: 2, alpha: 4, targets: defaultLoraTargets(cfg) };
+    const adapters = initAdapters(cfg, w, lora, 6);
+    const rng = createRng(7);
+    for (const [name, t] of adapters)
+      if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = rng.normal() * 0.1));
+    const checks = await directionalChecks(
+      cfg,
+      w,
+      { full: new Set(), lora: { config: lora, adapters } },
+      sftObjective(),
+      examples,
+    );
+    assert.deepEqual(checks.map((c) => c.name).sort(), [...adapters.keys()].sort());
+    assertDirectional(checks, `${cfg.architecture} lora`);
+  }
+});
+
+test('every family: a reward model saves as <Family>ForSequenceClassification with its config and head', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'alignkit-rm-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const raw of [llama3Raw, qwen2Raw, qwen3Raw, gemma2Raw, gemma3Raw, phi3Raw]) {
+    const config = tinyConfig(raw);
+    const weights = weightsFor(config, 8);
+    weights.set('score.weight', {
+      shape: [1, config.hiddenSize],
+      data: Float32Array.from({ length: config.hiddenSize }, (_, i) => i / 10),
+    });
+    const out = join(dir, config.architecture);
+    writeRewardModel(out, { config, weights, tokenizer: idTokenizer(config.vocabSize) as never });
+    const written = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    assert.deepEqual(written.architectures, [
+      config.architecture.replace(
+        'ForCausalLM',
+        config.family === 'gemma3' ? 'TextForSequenceClassification' : 'ForSequenceClassification',
+      ),
+    ]);
+    assert.ok(isRewardModelDirectory(out));
+    assert.deepEqual(parseHfConfig({ ...written, architectures: [config.architecture] }), config);
+    const saved = readSafetensors(join(out, 'model.safetensors'));
+    assert.deepEqual(saved.get('score.weight')!.data, weights.get('score.weight')!.data);
+  }
+});
+
+test('published config.json files load as they are, with the features they declare', () => {
+  const layers = (name: string) => layerAttention(parseHfConfig(PUBLISHED_CONFIGS[name]));
+  const smol = parseHfConfig(PUBLISHED_CONFIGS['SmolLM2-360M']);
+  assert.equal(smol.architecture, 'LlamaForCausalLM');
+  assert.equal(smol.tieWordEmbeddings, true);
+  assert.equal(smol.headDim, 64);
+  const llama32 = parseHfConfig(PUBLISHED_CONFIGS['Llama-3.2-1B']);
+  assert.equal(llama32.ropeScaling?.type, 'llama3');
+  // Qwen2.5: use_sliding_window false, so no layer is windowed
+  assert.ok(layers('Qwen2.5-0.5B').every((l) => l.window === null));
+  assert.equal(parseHfConfig(PUBLISHED_CONFIGS['Qwen3-0.6B']).headDim, 128);
+  // Gemma 3 1B: five local layers (window 512, base 10000) to one global (base 1e6)
+  const gemma3 = layers('Gemma-3-1B');
+  assert.deepEqual(
+    gemma3.slice(0, 6).map((l) => l.window),
+    [512, 512, 512, 512, 512, null],
+  );
+  assert.deepEqual(
+    gemma3.slice(0, 6).map((l) => l.rope?.theta),
+    [10000, 10000, 10000, 10000, 10000, 1e6],
+  );
+  assert.ok(gemma3.every((l) => l.scale === 1 / 16 && l.softcap === null));
+  // Gemma 2: even layers windowed, logits soft-capped at 50, the LM head at 30
+  const gemma2 = layers('Gemma-2-2B');
+  assert.deepEqual(
+    gemma2.slice(0, 4).map((l) => l.window),
+    [4096, null, 4096, null],
+  );
+  assert.ok(gemma2.every((l) => l.softcap === 50));
+  assert.equal(parseHfConfig(PUBLISHED_CONFIGS['Gemma-2-2B']).finalLogitSoftcap, 30);
+  assert.ok(layers('Phi-3-mini-4k').every((l) => l.window === 2047));
+  for (const [name, raw] of Object.entries(PUBLISHED_CONFIGS))
+    assert.deepEqual(
+      parseHfConfig(JSON.parse(JSON.stringify(configToHf(parseHfConfig(raw))))),
+      parseHfConfig(raw),
+      name,
+    );
+});
+
+test('bad family configs and tensors: one error naming the file, the field and what was expected', () => {
+  const file = 'models/x/config.json';
+  const bad = (raw: Record<string, unknown>, field: string, pattern: RegExp) =>
+    assertNamedError(() => parseHfConfig(raw, file), `${file}, field "${field}"`, pattern);
+  const { head_dim: _, ...gemmaNoHeadDim } = gemma2Raw;
+  bad(gemmaNoHeadDim, 'head_dim', /missing \(expected a positive integer/);
+  bad(
+    { ...gemma2Raw, attn_logit_softcapping: 'high' },
+    'attn_logit_softcapping',
+    /expected a positive number, got "high"/,
+  );
+  bad({ ...gemma2Raw, layer_types: ['sliding_attention'] }, 'layer_types', /expected 3 entries \(num_hidden_layers\)/);
+  bad({ ...gemma2Raw, hidden_activation: 'relu' }, 'hidden_activation', /unsupported activation "relu"/);
+  bad(
+    { ...phi3Raw, rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } },
+    'rope_scaling',
+    /RoPE type "longrope" is not supported: its frequencies change with the sequence length/,
+  );
+  bad({ ...phi3Raw, partial_rotary_factor: 0.75 }, 'partial_rotary_factor', /rotary embeddings on part of each head/);
+  bad(
+    { ...qwen2Raw, rope_scaling: { type: 'yarn', factor: 'four' } },
+    'rope_scaling.factor',
+    /expected a positive number, got "four"/,
+  );
+  bad(
+    { ...llama3Raw, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 } },
+    'rope_scaling.original_max_position_embeddings',
+    /missing \(expected a positive integer\)/,
+  );
+  bad({ ...gemma3Raw, rope_local_base_freq: -1 }, 'rope_local_base_freq', /expected a positive number/);
+  bad(
+    { ...qwen3Raw, architectures: ['Qwen3MoeForCausalLM'] },
+    'architectures',
+    /unsupported architecture "Qwen3MoeForCausalLM" \(supported: .*Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM/,
+  );
+  // a fused tensor of the wrong size names the tensor, both shapes and the config
+  const phi3 = parseHfConfig(phi3Raw);
+  const shapes = expectedWeightShapes(phi3);
+  assertNamedError(
+    () =>
+      checkWeightShapes(
+        phi3,
+        new Map(shapes).set('model.layers.1.self_attn.qkv_proj.weight', [96, 32]),
+        'model.safetensors',
+      ),
+    'model.safetensors',
+    /tensor "model.layers.1.self_attn.qkv_proj.weight" has shape \[96, 32\], expected \[64, 32\] \(config: Phi3ForCausalLM.*2 kv heads of 8/,
+  );
+});
