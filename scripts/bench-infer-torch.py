@@ -78,34 +78,38 @@ def timed(f, reps):
     return min(times)
 
 
-def measure(model, threads, reps):
+def decode_ms(model, ids, rows, steps=16):
+    """ms per step of one token per row (full-vocabulary log-softmax) after a 16-token prefill."""
+    _, cache = model.forward(ids(rows, 16), None)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        hidden, cache = model.forward(ids(rows, 1), cache)
+        torch.log_softmax(hidden[:, -1] @ model.head.t(), -1)
+    return (time.perf_counter() - t0) * 1000 / steps
+
+
+def measure(model, threads, reps, vocab=VOCAB, scoring=True, decode_steps=16):
+    """The engine figures of `model` (forward(ids, cache) -> hidden, cache; .head [vocab, D])."""
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(1)
-    ids = lambda b, t: torch.randint(2, VOCAB, (b, t), generator=g)
+    ids = lambda b, t: torch.randint(2, vocab, (b, t), generator=g)
 
     def prefill():
         hidden, _ = model.forward(ids(1, 128), None)
         torch.log_softmax(hidden[:, -1] @ model.head.t(), -1)
 
-    def scoring():
+    def score():
         seqs = ids(8, 128)
         hidden, _ = model.forward(seqs, None)
         lp = torch.log_softmax(hidden[:, :-1] @ model.head.t(), -1)
         lp.gather(-1, seqs[:, 1:, None])
 
-    def decode(rows):
-        _, cache = model.forward(ids(rows, 16), None)
-        steps = 16
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            hidden, cache = model.forward(ids(rows, 1), cache)
-            torch.log_softmax(hidden[:, -1] @ model.head.t(), -1)
-        return (time.perf_counter() - t0) * 1000 / steps
+    decode = lambda rows: decode_ms(model, ids, rows, decode_steps)
 
     decode(1)
     return {
         "prefill128_ms": timed(prefill, reps),
-        "score8x128_ms": timed(scoring, max(1, reps - 1)),
+        **({"score8x128_ms": timed(score, max(1, reps - 1))} if scoring else {}),
         "decode1_ms": min(decode(1) for _ in range(reps)),
         "decode8_ms": min(decode(8) for _ in range(reps)),
     }

@@ -102,6 +102,15 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
       return JSON.parse(child.stdout);
     },
   },
+  families: {
+    about:
+      'the architecture families at real size (random weights, published shapes): load, peak RSS, prefill, decode; vs PyTorch where /usr/bin/python3 has torch (needs several GB each)',
+    async run(values) {
+      const { benchFamilies } = await import('../lm/native/bench-families.ts');
+      const models = listFlag(values, 'model');
+      return benchFamilies(models.length ? models : undefined);
+    },
+  },
   'memory-child': {
     about: '',
     async run() {
@@ -133,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
     section: { type: 'string', multiple: true },
     stories: { type: 'string' },
     'run-c': { type: 'string', multiple: true },
+    model: { type: 'string', multiple: true },
     json: { type: 'boolean' },
   });
   const wanted = listFlag(values, 'section');

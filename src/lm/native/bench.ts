@@ -139,7 +139,7 @@ function runCTokensPerSecond(binary: string, checkpoint: string, tokenizer: stri
 }
 
 /** Minimal tokenizer for random-weight benchmark models (ids only). */
-const idTokenizer = (vocab: number): Tokenizer => ({
+export const benchTokenizer = (vocab: number): Tokenizer => ({
   vocabSize: vocab,
   bosId: 1,
   eosId: null,
@@ -207,7 +207,7 @@ export async function benchGpt2SizedLlama(torch: TorchInferenceReference = TORCH
     'gpt2-sized llama',
     cfg,
     randomInitWeights(cfg, 0),
-    idTokenizer(cfg.vocabSize),
+    benchTokenizer(cfg.vocabSize),
   );
   const rng = createRng(1);
   const seq = (n: number) => [1, ...Array.from({ length: n - 1 }, () => 2 + rng.int(cfg.vocabSize - 2))];
@@ -215,18 +215,8 @@ export async function benchGpt2SizedLlama(torch: TorchInferenceReference = TORCH
   const prefillMs = await fastestMs(async () => (await model.open([prompt])).close(), 5);
   const items = Array.from({ length: 8 }, () => ({ prefix: seq(64), continuation: seq(64).slice(1) }));
   const scoreMs = await fastestMs(() => model.score(items), 3);
-  const decode = async (rows: number) => {
-    const state = await model.open(Array.from({ length: rows }, () => seq(16)));
-    const steps = 16;
-    const t = performance.now();
-    for (let i = 0; i < steps; i++) await state.append(Array.from({ length: rows }, () => [2 + rng.int(1000)]));
-    state.close();
-    return (performance.now() - t) / steps;
-  };
-  await decode(1);
-  const fastestDecode = async (rows: number) => Math.min(await decode(rows), await decode(rows), await decode(rows));
-  const decode1 = await fastestDecode(1);
-  const decode8 = await fastestDecode(8);
+  const decode1 = await decodeStepMs(model, 1);
+  const decode8 = await decodeStepMs(model, 8);
   await model.dispose();
   const chainMs = await matmulChainMs(cfg, prompt.length);
   const versus = (ms: number, torchMs: number | undefined) =>
@@ -263,6 +253,26 @@ export async function benchGpt2SizedLlama(torch: TorchInferenceReference = TORCH
       ...versus(decode8, torch.decode8Ms),
     },
   ];
+}
+
+/**
+ * Time of one decode step (one new token per row, full next-token log-probs) after a 16-token
+ * prefill of `rows` sequences: the fastest of three runs of `steps` steps, after a warm-up run.
+ */
+export async function decodeStepMs(model: NativeModel, rows: number, steps = 16): Promise<number> {
+  const rng = createRng(3);
+  const vocab = model.config.vocabSize;
+  const decode = async () => {
+    const state = await model.open(
+      Array.from({ length: rows }, () => Array.from({ length: 16 }, () => 2 + rng.int(vocab - 2))),
+    );
+    const t = performance.now();
+    for (let i = 0; i < steps; i++) await state.append(Array.from({ length: rows }, () => [2 + rng.int(1000)]));
+    state.close();
+    return (performance.now() - t) / steps;
+  };
+  await decode();
+  return Math.min(await decode(), await decode(), await decode());
 }
 
 /**
@@ -305,7 +315,9 @@ export async function benchMemory(): Promise<Figure[]> {
   const weights = randomInitWeights(cfg, 0);
   let bytes = 0;
   for (const w of weights.values()) bytes += w.data.byteLength;
-  const model = await NativeModel.create('memory', cfg, weights, idTokenizer(cfg.vocabSize), { consumeWeights: true });
+  const model = await NativeModel.create('memory', cfg, weights, benchTokenizer(cfg.vocabSize), {
+    consumeWeights: true,
+  });
   await (await model.open([[1, 2, 3, 4]])).close();
   await model.dispose();
   const peak = process.resourceUsage().maxRSS * 1024;
