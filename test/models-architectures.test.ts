@@ -329,6 +329,18 @@ for (const family of FAMILIES) {
     );
     batch.close();
 
+    // hidden states: layer 0 is the (scaled) embedding of the token, every layer has hidden_size values
+    const hidden = await model.hiddenStates({ sequences: [tokens], layers: [0, cfg.numLayers] });
+    const embedding = weights.get('model.embed_tokens.weight')!.data;
+    const lastToken = tokens[tokens.length - 1];
+    const row = Array.from(
+      { length: cfg.hiddenSize },
+      (_, i) => embedding[lastToken * cfg.hiddenSize + i] * family.reference.embedScale,
+    );
+    assert.ok(maxDiff(hidden[0], row) < 1e-5, 'layer 0 = embedding');
+    assert.equal(hidden[1].length, cfg.hiddenSize);
+    assert.ok(hidden[1].every(Number.isFinite));
+
     // the training graph scores sequences as the inference graph does
     const pair = {
       promptIds: tokens.slice(0, 6),
