@@ -78,7 +78,7 @@ export async function benchFamilies(names: readonly string[] = BENCH_MODELS): Pr
     const worker = new URL('./bench-families-worker.ts', import.meta.url);
     await runTsChild<{ written: true }>(worker, ['write', name, dir], `${name} writer`);
     const ours = await runTsChild<FamilyRun>(worker, ['run', name, dir], `${name} run`);
-    const torch = runTorchScript('bench-families-torch.py', ['--dir', dir, '--threads', '1,2', '--reps', '3']);
+    const torch = runTorchScript('bench-families-torch.py', ['--dir', dir, '--threads', '1', '--reps', '2']);
     figures.push(...familyFigures(name, ours, torch));
     if (!process.env.ALIGNKIT_KEEP_BENCH_MODELS) rmSync(dir, { recursive: true, force: true });
   }
