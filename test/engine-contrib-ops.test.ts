@@ -254,7 +254,7 @@ test('GroupQueryAttention: attention_bias masks holes, the sliding window and so
 
 test('GroupQueryAttention rotates q and k in the kernel at each row position', async () => {
   const [hd, maxPos] = [16, 16];
-  const tables = ropeTables(maxPos, hd, 10000, 'half');
+  const tables = ropeTables(maxPos, hd, { theta: 10000, scaling: null }, 'half');
   const c: GqaCase = { B: 2, S: 1, H: 2, Hkv: 1, hd, C: 8, totals: [2, 7], rope: tables, seed: 110 };
   const x = gqaInputs(c);
   const expected = gqaReference(c, x);
@@ -269,7 +269,7 @@ test('contrib RotaryEmbedding rotates halves or interleaved pairs at the given p
   const [S, H, hd, maxPos] = [3, 2, 8, 8];
   const x = randomFloats(S * H * hd, 120);
   const positions = [5, 0, 7];
-  const tables = ropeTables(maxPos, hd, 10000, 'half');
+  const tables = ropeTables(maxPos, hd, { theta: 10000, scaling: null }, 'half');
   for (const layout of ['halves', 'interleaved'] as const) {
     const expected = x.slice();
     for (let s = 0; s < S; s++)

@@ -13,7 +13,8 @@ import {
 } from '../src/models/contrib-step.ts';
 import { NativeRuntime } from '../src/lm/native/runtime.ts';
 import { KvCache } from '../src/lm/native/kv-cache.ts';
-import { appendBias, slidingWindowOf } from '../src/lm/native/attention-bias.ts';
+import { appendBias } from '../src/lm/native/attention-bias.ts';
+import { attentionWindows } from '../src/models/architectures/registry.ts';
 import { GraphSession, int64, type Feed } from '../src/engine/session.ts';
 import { maxAbsDiff } from './helpers/graph-harness.ts';
 import { randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
@@ -47,7 +48,7 @@ async function flavours(cfg: ModelConfig, weights: Weights, attention: ContribSt
         P = cache.used;
       // GroupQueryAttention's bias spans the filled columns, Attention's the whole capacity
       const width = groupQuery ? P : cache.capacity;
-      const window = slidingWindowOf(cfg);
+      const { window } = attentionWindows(cfg);
       const feeds: Record<string, Feed> = {
         [names.ids]: { dims: [B, T], data: int64(chunks.flat()) },
         [names.positions]: { dims: [B, T], data: int64(positions.flat()) },
@@ -103,7 +104,7 @@ for (const attention of ATTENTION_KINDS)
       const prefill = await f.standard.run({
         ids: prompt,
         positions: prompt.map((_, i) => i),
-        bias: appendBias([new Uint8Array(0)], 0, [prompt.length], prompt.length, null, [0]),
+        biases: { full: appendBias([new Uint8Array(0)], 0, [prompt.length], prompt.length, null, [0]) },
         batch: 1,
         length: prompt.length,
         cache,
@@ -121,7 +122,7 @@ for (const attention of ATTENTION_KINDS)
         const standard = await f.standard.run({
           ids: [token],
           positions: [position],
-          bias: appendBias(valid, cache.capacity, [1], 1, null, [position]),
+          biases: { full: appendBias(valid, cache.capacity, [1], 1, null, [position]) },
           batch: 1,
           length: 1,
           cache,
@@ -160,7 +161,7 @@ for (const attention of ATTENTION_KINDS)
     const prefill = await f.standard.run({
       ids: padded.flat(),
       positions: padded.flatMap((r, b) => r.map((_, i) => Math.min(i, rows[b].length - 1))),
-      bias: appendBias([new Uint8Array(0), new Uint8Array(0)], 0, [7, 3], T, 6, [0, 0]),
+      biases: { window: appendBias([new Uint8Array(0), new Uint8Array(0)], 0, [7, 3], T, 6, [0, 0]) },
       batch: 2,
       length: T,
       cache,
@@ -174,7 +175,7 @@ for (const attention of ATTENTION_KINDS)
     const standard = await f.standard.run({
       ids: chunks.flat(),
       positions: positions.flat(),
-      bias: appendBias(valid, cache.capacity, [1, 1], 1, 6, [7, 3]),
+      biases: { window: appendBias(valid, cache.capacity, [1, 1], 1, 6, [7, 3]) },
       batch: 2,
       length: 1,
       cache,

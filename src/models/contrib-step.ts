@@ -20,7 +20,8 @@ import { AlignkitError } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
 import type { Weights } from './weights.ts';
 import { ropeTables } from './rope.ts';
-import { lmHeadName } from './transformer.ts';
+import { lmHead } from './transformer.ts';
+import { attentionWindows } from './architectures/registry.ts';
 import { initializerSource, stepNames } from './inference-graphs.ts';
 
 export const contribStepNames = {
@@ -48,6 +49,9 @@ export interface ContribStepOptions {
 /** Why the contrib step cannot express this model (null: it can). */
 export function contribStepUnsupported(cfg: ModelConfig): string | null {
   if (cfg.family !== 'llama') return `the contrib graph covers the llama family, not ${cfg.architecture}`;
+  const windows = attentionWindows(cfg);
+  if (windows.full && windows.window !== null)
+    return 'the contrib graph takes one attention bias, and this model mixes windowed and full-attention layers';
   return null;
 }
 
@@ -104,7 +108,7 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
 
   // RoPE in GroupQueryAttention needs a head size divisible by 16; otherwise one kernel each for q and k
   const inKernelRope = groupQuery && hd % 16 === 0;
-  const tables = ropeTables(cfg.maxPositions, hd, cfg.ropeTheta, 'half');
+  const tables = ropeTables(cfg.maxPositions, hd, { theta: cfg.ropeTheta, scaling: cfg.ropeScaling ?? null }, 'half');
   const cos = g.tensor('rope_cos', 'float32', [cfg.maxPositions, hd / 2], tables.cos);
   const sin = g.tensor('rope_sin', 'float32', [cfg.maxPositions, hd / 2], tables.sin);
   const qkvSizes = o.ints([H * hd, Hkv * hd, Hkv * hd]);
@@ -171,7 +175,7 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
     pending = linear(o.mul(c.quickGelu(gate, 1), up), pre + 'mlp.down_proj.weight');
   }
   const hidden = norm('model.norm.weight');
-  const head = p.linear(lmHeadName(cfg, p));
+  const head = p.linear(lmHead(cfg, p).weight);
   const last = o.gather(o.reshape(hidden, [-1, D]), lastRows);
   g.output(o.logSoftmax(o.matmul(last, head), -1), names.nextLogprobs);
   g.output(o.concat(newKv, 2), names.newKv);
