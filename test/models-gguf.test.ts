@@ -609,8 +609,11 @@ test('CLI: convert --to gguf, quantize, and --model file.gguf; bad flags are one
     const back = run('convert', '--model', q4, '--out', join(dir, 'hf'));
     assert.match(back.stdout, /Q4_0.*\(read as float32\)/);
     for (const [args, message] of [
-      [['quantize', '--model', f32, '--type', 'q3_k', '--out', q4], /--type expects f32, f16, q8_0, q4_0, got "q3_k"/],
-      [['convert', '--model', f32, '--to', 'onnx', '--out', q4], /--to expects hf or gguf/],
+      [
+        ['quantize', '--model', f32, '--type', 'q3_k', '--out', q4],
+        /--type expects one of f32, f16, q8_0, q4_0, got "q3_k"/,
+      ],
+      [['convert', '--model', f32, '--to', 'onnx', '--out', q4], /--to expects one of hf, gguf, got "onnx"/],
       [['convert', '--model', f32, '--quantize', 'q8_0', '--out', q4], /--quantize needs --to gguf/],
     ] as const) {
       const r = run(...args);

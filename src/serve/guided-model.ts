@@ -1,8 +1,6 @@
 import { AlignkitError } from '../errors.ts';
-import { logRatioScorer } from '../decode/log-ratio.ts';
-import { sentimentReward } from '../decode/rewards.ts';
 import { requireScalarHead } from '../decode/scalar-head.ts';
-import { runSteerMethod, type SteerModels, type SteerSettings } from '../decode/steer-method.ts';
+import { runSteerMethod, type SteerModels } from '../decode/steer-methods/index.ts';
 import { valueModelFromHead } from '../decode/value-model.ts';
 import {
   emptyUsage,
@@ -22,29 +20,14 @@ export function steeringSampler(
   config: GuidedConfig,
   models: SteerModels,
 ): (req: SampleRequest, tokenizer: Tokenizer) => Promise<Sample[]> {
-  const { settings } = config;
-  const base: SteerSettings = {
-    maxNewTokens: 0,
-    beams: settings.beams,
-    successors: settings.successors,
-    chunkLength: settings.chunkLength,
-    n: settings.n,
-    beta: settings.beta,
-    alpha: settings.alpha,
-    family: settings.family,
-    formats: settings.formats,
-  };
-  const scorer = settings.bonScorer;
-  if (scorer === 'vader' || scorer === 'afinn') base.bonScorer = sentimentReward({ lexicon: scorer });
-  else if (config.method === 'bon' && models.tuned && models.untuned)
-    base.bonScorer = logRatioScorer({ tuned: models.tuned, untuned: models.untuned });
   return async (req, tokenizer) => {
     const prompt = typeof req.prompt === 'string' ? req.prompt : tokenizer.decode(req.prompt);
     const firstSeed = req.seed ?? Math.floor(Math.random() * 2 ** 31);
     const out: Sample[] = [];
     for (let i = 0; i < (req.n ?? 1); i++) {
       const result = await runSteerMethod(config.method, models, prompt, {
-        ...base,
+        ...config.settings,
+        formats: config.settings.formats,
         maxNewTokens: req.maxNewTokens,
         temperature: req.temperature,
         topK: req.topK,
