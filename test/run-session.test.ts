@@ -67,29 +67,37 @@ test('the lock is exclusive: a live owner is refused by folder and pid, a dead o
 
 test('of many processes racing for one folder, exactly one takes the lock', async (t) => {
   const dir = tempDir(t);
+  // each racer says whether it won, then waits to be killed: the winner holds the lock while the others try
   const script = `
     import { RunLock } from ${JSON.stringify(new URL('../src/run/run-lock.ts', import.meta.url).href)};
-    try { RunLock.acquire(process.argv[1], 'race', () => {}); console.log('won'); setTimeout(() => {}, 1500); }
-    catch (e) { console.log('lost: ' + e.message); }`;
+    try { RunLock.acquire(process.argv[1], 'race', () => console.log('stale')); console.log('won'); }
+    catch (e) { console.log('lost: ' + e.message); }
+    setInterval(() => {}, 1000);`;
   const racers = Array.from({ length: 4 }, () =>
     spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], {
       stdio: ['ignore', 'pipe', 'inherit'],
     }),
   );
-  const outputs = await Promise.all(
-    racers.map(
-      (child) =>
-        new Promise<string>((resolve) => {
-          let text = '';
-          child.stdout.on('data', (d) => (text += d));
-          child.on('exit', () => resolve(text.trim()));
-        }),
-    ),
-  );
-  assert.equal(outputs.filter((o) => o === 'won').length, 1, outputs.join('\n'));
-  const winner = racers[outputs.indexOf('won')].pid;
-  for (const o of outputs.filter((o) => o !== 'won'))
-    assert.match(o, new RegExp(`lost: .*in use by another run \\(pid ${winner}`));
+  try {
+    const outputs = await Promise.all(
+      racers.map(
+        (child) =>
+          new Promise<string>((resolve) => {
+            let text = '';
+            child.stdout.on('data', (d) => {
+              text += d;
+              if (text.includes('\n')) resolve(text.trim());
+            });
+          }),
+      ),
+    );
+    assert.equal(outputs.filter((o) => o === 'won').length, 1, outputs.join('\n'));
+    const winner = racers[outputs.indexOf('won')].pid;
+    for (const o of outputs.filter((o) => o !== 'won'))
+      assert.match(o, new RegExp(`lost: .*in use by another run \\(pid ${winner}`));
+  } finally {
+    for (const child of racers) child.kill('SIGKILL');
+  }
 });
 
 test('a session writes nothing until the run starts; a failed start leaves no folder, a started one a config with its identity', async (t) => {

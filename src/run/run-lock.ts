@@ -1,11 +1,21 @@
 /**
- * An exclusive lock on a run folder for the life of a run: a file created atomically (O_EXCL)
- * holding the owner's pid, host and command. A second run into the same folder finds the file,
+ * An exclusive lock on a run folder for the life of a run: a file created atomically (a hard link
+ * of a complete file, or O_EXCL) holding the owner's pid, host and command. A second run into the same folder finds the file,
  * sees that its owner is alive and is refused; a lock left by a killed process (its pid is gone,
  * or now belongs to a process started later) is taken over, and the caller is told so.
  */
 import { hostname } from 'node:os';
-import { closeSync, existsSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { AlignkitError, inputError } from '../errors.ts';
 
@@ -51,7 +61,7 @@ function readOwner(path: string): LockOwner | null {
     const owner = JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
     return Number.isInteger(owner?.pid) ? owner : null;
   } catch {
-    return null; // gone, or torn by a kill between create and write: treated as stale
+    return null; // gone, or unreadable (a file system without hard links, killed mid-write): treated as stale
   }
 }
 
@@ -104,8 +114,27 @@ export class RunLock {
   }
 }
 
-/** Creates the lock file only if none exists (O_EXCL: exactly one of two racing runs succeeds). */
+/**
+ * Creates the lock file only if none exists, with its whole content at once: the owner is written
+ * to a private file that is then hard-linked to the lock's name (link fails if the name exists), so
+ * of two racing runs exactly one succeeds and nobody ever reads a half-written lock. Where the
+ * file system has no hard links, an exclusive create (O_EXCL) does the same but for that last point.
+ */
 function tryCreate(path: string, owner: LockOwner): boolean {
+  const text = JSON.stringify(owner) + '\n';
+  const own = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    writeFileSync(own, text);
+    linkSync(own, path);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP')
+      throw inputError(`cannot create the run lock (${(e as Error).message})`, { file: path });
+  } finally {
+    rmSync(own, { force: true });
+  }
   let fd: number;
   try {
     fd = openSync(path, 'wx');
@@ -114,7 +143,7 @@ function tryCreate(path: string, owner: LockOwner): boolean {
     throw inputError(`cannot create the run lock (${(e as Error).message})`, { file: path });
   }
   try {
-    writeSync(fd, JSON.stringify(owner) + '\n');
+    writeSync(fd, text);
   } finally {
     closeSync(fd);
   }
