@@ -111,8 +111,8 @@ test(
         prefix: all.slice(0, promptIds.length),
         continuation: [...all.slice(promptIds.length), sft.tokenizer.eosId!],
       };
-      const [a] = await phi.score([item]);
-      const [b] = await sft.score([item]);
+      const [a] = await phi.score!([item]);
+      const [b] = await sft.score!([item]);
       return 0.1 * (a.total - b.total);
     };
 

@@ -76,9 +76,10 @@ export const scoreCommand = command({
   },
   async run(values) {
     const { loadModel } = await import('../lm/load.ts');
+    const { requireScoring } = await import('../lm/language-model.ts');
     const model = await loadModel(values.model, { tokenizer: values.tokenizer, apiKeyEnv: values.apiKeyEnv });
     try {
-      const [r] = await model.score([{ prefix: values.prompt, continuation: values.continuation }]);
+      const [r] = await requireScoring(model, 'score')([{ prefix: values.prompt, continuation: values.continuation }]);
       if (values.json) console.log(JSON.stringify({ tokens: r.tokens, logprobs: r.logprobs, total: r.total }));
       else {
         for (let i = 0; i < r.tokens.length; i++)

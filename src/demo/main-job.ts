@@ -12,6 +12,7 @@ import { sentimentReward } from '../decode/rewards.ts';
 import { valueModelFromHead } from '../decode/value-model.ts';
 import { requireScalarHead } from '../decode/scalar-head.ts';
 import { RunSession } from '../run/run-session.ts';
+import { requireScoring } from '../lm/language-model.ts';
 import type { Summary } from '../run/summary.ts';
 import { finishRun } from '../report/finish-run.ts';
 import { demoPrompts } from './demo-prompts.ts';
@@ -126,7 +127,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
         const seconds = (performance.now() - t0) / 1000;
         const [reward] = await gold.score([{ prompt: test[i], response: r.text, finishReason: r.finishReason }]);
         const [lp] = r.tokens.length
-          ? await models.large.score([{ prefix: test[i], continuation: r.tokens }])
+          ? await requireScoring(models.large, 'the main job')([{ prefix: test[i], continuation: r.tokens }])
           : [{ logprobs: [0] }];
         const row: MethodRow = {
           method,

@@ -5,11 +5,10 @@ import { valueModelFromHead } from '../decode/value-model.ts';
 import {
   emptyUsage,
   type Capabilities,
-  type DecodeState,
   type LanguageModel,
+  type OptionalCapability,
   type Sample,
   type SampleRequest,
-  type TokenLogprobs,
   type Usage,
 } from '../lm/language-model.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
@@ -48,6 +47,8 @@ export function steeringSampler(
 export class GuidedModel implements LanguageModel {
   readonly capabilities: Capabilities;
   readonly tokenizer: Tokenizer;
+  readonly eosIds: readonly number[];
+  readonly missing: Record<OptionalCapability, string>;
   private readonly sampler: ReturnType<typeof steeringSampler>;
 
   constructor(
@@ -59,6 +60,9 @@ export class GuidedModel implements LanguageModel {
     if (!sampling)
       throw new AlignkitError('input', `guided model ${id} has no large (or base) model`, { field: 'models.large' });
     this.tokenizer = sampling.tokenizer;
+    this.eosIds = sampling.eosIds;
+    const onlySamples = `a guided ${config.method} model only samples`;
+    this.missing = { scoring: onlySamples, decoding: onlySamples };
     this.capabilities = {
       fullLogits: false,
       topLogprobs: 0,
@@ -91,21 +95,6 @@ export class GuidedModel implements LanguageModel {
 
   sample(req: SampleRequest): Promise<Sample[]> {
     return this.sampler(req, this.tokenizer);
-  }
-
-  private unsupported(what: string): never {
-    throw new AlignkitError(
-      'capability',
-      `${what} is not available from guided model ${this.id} (a ${this.config.method} model only samples)`,
-    );
-  }
-
-  async score(): Promise<TokenLogprobs[]> {
-    return this.unsupported('scoring');
-  }
-
-  async open(): Promise<DecodeState> {
-    return this.unsupported('token-by-token decoding');
   }
 
   /** The models belong to whoever loaded them (they may be shared with other served models). */
