@@ -17,7 +17,7 @@ import { GgufFile, GgufValueType, isGgufFile } from '../src/models/gguf/gguf-fil
 import { gguf, writeGgufFile } from '../src/models/gguf/gguf-writer.ts';
 import { readGgufModel, writeGgufModel, type GgufPrecision } from '../src/models/gguf/gguf-model.ts';
 import type { GgufVocabulary } from '../src/models/gguf/gguf-vocabulary.ts';
-import { float16ToFloat32, float32ToFloat16 } from '../src/models/half-precision.ts';
+import { float16ToFloat32, float32ToFloat16 } from '../src/util/half-precision.ts';
 import { readLocalCheckpoint } from '../src/lm/load.ts';
 import { saveGguf } from '../src/lm/save-gguf.ts';
 import type { ModelConfig } from '../src/models/config.ts';

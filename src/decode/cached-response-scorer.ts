@@ -2,7 +2,7 @@ import { type DecodeState, type LanguageModel, requireDecoding } from '../lm/lan
 import { AlignkitError, inputError } from '../errors.ts';
 import type { ScoreInput } from './scorer.ts';
 import type { BeamScorer } from './chunk-beam-search.ts';
-import { type ResponseTokens, promptTokens, responseTokens } from './response-tokens.ts';
+import { type ResponseTokens, promptTokens, responseTokens } from '../lm/response-tokens.ts';
 
 /** Where a row's cache comes from this round. */
 type Source = 'current' | 'snapshot' | 'fresh';

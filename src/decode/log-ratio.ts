@@ -2,8 +2,8 @@ import { type LanguageModel, type ScoreItem, requireScoring } from '../lm/langua
 import { AlignkitError } from '../errors.ts';
 import type { BeamScorer } from './chunk-beam-search.ts';
 import { CachedResponseScorer } from './cached-response-scorer.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
-import { promptTokens, responseTokens } from './response-tokens.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
+import { promptTokens, responseTokens } from '../lm/response-tokens.ts';
 import type { ScoreInput, Scorer } from './scorer.ts';
 
 /**

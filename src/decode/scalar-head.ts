@@ -1,7 +1,7 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { AlignkitError } from '../errors.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
-import { promptTokens, responseTokens } from './response-tokens.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
+import { promptTokens, responseTokens } from '../lm/response-tokens.ts';
 import type { ScoreInput } from './scorer.ts';
 
 /** A reward or value model (built by `alignkit train rm|value`): a LanguageModel that has its scalar head. */

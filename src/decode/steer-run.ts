@@ -10,7 +10,7 @@ import type { PoolOptions } from '../run/model-pool.ts';
 import { RunSession, type RunTarget } from '../run/run-session.ts';
 import type { Plot, Summary, Table } from '../run/summary.ts';
 import type { PromptItem } from '../util/prompts-file.ts';
-import type { PromptFormat } from './prompt-format.ts';
+import type { PromptFormat } from '../lm/prompt-format.ts';
 import { SENTIMENT_LEXICONS, type SentimentLexicon, rewardModelScorer, sentimentReward } from './rewards.ts';
 import { requireScalarHead } from './scalar-head.ts';
 import { scoreChecked, type Scorer } from './scorer.ts';

@@ -6,7 +6,7 @@ import { type ChunkRow, type ChunkSampler, type SamplingOptions, cloneRow } from
 import { StreamingText } from '../tokenizers/streaming-text.ts';
 import { mixLogprobs, mixScores } from './mixture.ts';
 import { assertSameVocabulary } from './vocabulary.ts';
-import { encodeWithBos } from './prompt-format.ts';
+import { encodeWithBos } from '../lm/prompt-format.ts';
 
 /** A model in a token-level mixture, with the prompt text it sees (models may see different templates). */
 export interface WeightedModel {

@@ -8,7 +8,7 @@ import { inputError } from '../../errors.ts';
 import type { LanguageModel } from '../../lm/language-model.ts';
 import { resolveOptions, type OptionSpecs, type OptionValues } from '../../util/option-spec.ts';
 import type { SamplingOptions } from '../chunk-sampler.ts';
-import type { PromptFormat } from '../prompt-format.ts';
+import type { PromptFormat } from '../../lm/prompt-format.ts';
 import type { Scorer } from '../scorer.ts';
 import type { SeedOption, SteerResult } from '../steer-result.ts';
 import type { ValueModel } from '../value-model.ts';
