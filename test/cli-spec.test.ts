@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { command, type AnyCommand, type Command } from '../src/cli/command-spec.ts';
-import { ROOT, main, run } from '../src/cli/main.ts';
+import { ROOT, findCommand, main, run } from '../src/cli/main.ts';
 import { parseCommandLine } from '../src/cli/parse-command-line.ts';
 import { flagOf } from '../src/util/option-spec.ts';
 import { readmeCommandReference, README_MARKERS } from '../scripts/readme-commands.ts';
@@ -195,4 +195,22 @@ test("the README's command reference is the one the specification generates (npm
   assert.ok(start >= 0 && end > start, 'the README has the command reference markers');
   const current = readme.slice(start + README_MARKERS.start.length, end).trim();
   assert.equal(current, readmeCommandReference().trim(), 'README.md is out of date: run `npm run readme:commands`');
+});
+
+test('every alignkit command line in the README parses with the specification (flags, values, required ones)', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const lines = readme
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('alignkit ') && !l.includes('...'));
+  assert.ok(lines.length > 40, `${lines.length} command lines`);
+  for (const line of lines) {
+    const words = [...line.replace(/\s#\s.*$/, '').matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map(
+      (m) => m[1] ?? m[2] ?? m[3],
+    );
+    const { target, rest } = findCommand(words.slice(1));
+    assert.equal(target.kind, 'command', line);
+    assert.doesNotThrow(() => parseCommandLine(target as Command, rest), line);
+  }
 });

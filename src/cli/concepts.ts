@@ -52,7 +52,6 @@ const classify = command({
     ...COMMON,
     input: {
       type: 'list',
-      required: true,
       placeholder: 'FILE',
       description: 'JSONL with a "question" field (pools, benchmark files)',
     },

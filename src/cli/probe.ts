@@ -155,7 +155,7 @@ const fit = command({
       repeatable: true,
       required: true,
       placeholder: 'DIR',
-      description: 'a store written by probe collect, or a folder of stores (repeatable)',
+      description: 'a store written by probe collect, or a folder of stores',
     },
     probe: { type: 'list', required: true, choices: ['linear', 'mlp'], description: 'probe kinds' },
     seeds: { type: 'integer', min: 1, default: 3, description: 'splits (and MLP initializations)' },

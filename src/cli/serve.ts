@@ -30,14 +30,14 @@ export const serveCommand = command({
       type: 'string',
       repeatable: true,
       placeholder: 'NAME=REF',
-      description: 'a model served under NAME: a local path or BASE_URL#MODEL (repeatable)',
+      description: 'a model served under NAME: a local path or BASE_URL#MODEL',
     },
     guided: {
       type: 'string',
       repeatable: true,
       placeholder: 'NAME=CONFIG',
       description:
-        'a guided model: a YAML/JSON file with method, models and settings (the steer flags of that method, camelCase) (repeatable)',
+        'a guided model: a YAML/JSON file with method, models and settings (the steer flags of that method, camelCase)',
     },
     port: { type: 'integer', min: 0, max: 65535, default: 8000, description: 'port (0 = any free one)' },
     host: { type: 'string', default: '127.0.0.1', description: 'address to listen on' },

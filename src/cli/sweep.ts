@@ -47,8 +47,8 @@ const modpo = command({
       evalPrompts: readPrompts(values.evalPrompts).map((p) => p.prompt),
       sampling: { ...policySampling(values, values.samplesPerPrompt), seed: values.seed },
     });
-    if (values.quiet) return 0;
     context.progress.stop();
+    if (values.quiet) return 0;
     printLines([
       ...(result.dropped.length
         ? [

@@ -64,6 +64,7 @@ const sft = command({
   async run(values, context) {
     const { trainSft } = await import('../train/train-run.ts');
     const result = await trainSft(fileTraining(values, context));
+    context.progress.stop();
     if (!values.quiet) printTrainingEnd(result);
     return 0;
   },
@@ -79,6 +80,7 @@ const rm = command({
   async run(values, context) {
     const { trainRewardModel } = await import('../train/train-run.ts');
     const result = await trainRewardModel(fileTraining(values, context));
+    context.progress.stop();
     if (!values.quiet) printTrainingEnd(result);
     return 0;
   },
@@ -94,6 +96,7 @@ const value = command({
   async run(values, context) {
     const { trainValueModel } = await import('../train/train-run.ts');
     const result = await trainValueModel(fileTraining(values, context));
+    context.progress.stop();
     if (!values.quiet) printTrainingEnd(result);
     return 0;
   },
@@ -142,6 +145,7 @@ const dpo = command({
       refModel: values.refModel,
       lengthAlpha: values.lengthAlpha,
     });
+    context.progress.stop();
     if (!values.quiet) printTrainingEnd(result);
     return 0;
   },
@@ -321,6 +325,7 @@ const ilrDpo = command({
       externalTraining: values.externalTraining,
       iterate: values.iterate,
     });
+    context.progress.stop();
     const { waiting } = result;
     if (waiting) {
       printLines([

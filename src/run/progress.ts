@@ -81,7 +81,7 @@ function barRenderer(label: string, stream: NodeJS.WritableStream): ProgressRend
     const eta = clock.eta(p, now);
     return {
       stage: p.stage ? ` ${p.stage}` : '',
-      eta: eta === undefined ? '' : ` | ETA ${formatDuration(eta)}`,
+      etaText: eta === undefined ? '' : ` | ETA ${formatDuration(eta)}`,
       note: p.note ? ` | ${p.note}` : '',
     };
   };
@@ -92,7 +92,8 @@ function barRenderer(label: string, stream: NodeJS.WritableStream): ProgressRend
       if (!bar) {
         bar = new cliProgress.SingleBar(
           {
-            format: `${label}{stage} [{bar}] {value}/{total}{eta}{note}`,
+            // {eta} is cli-progress's own (its estimate); ours is {etaText}
+            format: `${label}{stage} [{bar}] {value}/{total}{etaText}{note}`,
             stream: stream as NodeJS.WriteStream,
             hideCursor: true,
             etaBuffer: 1,
