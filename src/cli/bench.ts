@@ -134,6 +134,7 @@ const BENCH_OPTIONS = {
   section: {
     type: 'list',
     choices: Object.keys(sections),
+    placeholder: 'LIST',
     description: `sections to run (default all): ${SECTION_NAMES.map((s) => `${s} (${sections[s].about})`).join('; ')}`,
   },
   stories: { type: 'string', placeholder: 'DIR', default: STORIES_DIR, description: 'the stories260K folder' },

@@ -53,6 +53,19 @@ export const MIN_PROBABILITY_OPTION = {
   minProbability: { type: 'number', min: 0, max: 1, default: 0, description: 'classifier probability floor' },
 } as const;
 
+/** A data-stage number strictly between 0 and 1. */
+const openFraction = (fallback: number, description: string) =>
+  ({
+    type: 'number',
+    min: 0,
+    max: 1,
+    exclusiveMin: true,
+    exclusiveMax: true,
+    default: fallback,
+    group: DATA,
+    description,
+  }) as const;
+
 export const improveCommand = command({
   name: 'improve',
   summary: 'concept-targeted fine-tuning loop',
@@ -91,16 +104,10 @@ export const improveCommand = command({
     },
     ...API_KEY_OPTION,
     weakest: { type: 'integer', min: 1, default: 10, group: DATA, description: 'how many weakest concepts to target' },
-    referenceFraction: {
-      type: 'number',
-      min: 0,
-      max: 1,
-      exclusiveMin: true,
-      exclusiveMax: true,
-      default: 0.5,
-      group: DATA,
-      description: "share of each concept's items used to rank, train the classifier and prompt the teacher",
-    },
+    referenceFraction: openFraction(
+      0.5,
+      "share of each concept's items used to rank, train the classifier and prompt the teacher",
+    ),
     perConcept: { type: 'integer', min: 1, default: 100, group: DATA, description: 'retrieved problems per concept' },
     minProbability: { ...MIN_PROBABILITY_OPTION.minProbability, group: DATA },
     generate: { type: 'integer', min: 1, default: 20, group: DATA, description: 'teacher calls per concept' },
@@ -114,16 +121,10 @@ export const improveCommand = command({
       group: DATA,
       description: 'general examples per concept example',
     },
-    dedupJaccard: {
-      type: 'number',
-      min: 0,
-      max: 1,
-      exclusiveMin: true,
-      exclusiveMax: true,
-      default: 0.5,
-      group: DATA,
-      description: 'word 3-gram Jaccard at which a problem counts as a near duplicate of an evaluation item',
-    },
+    dedupJaccard: openFraction(
+      0.5,
+      'word 3-gram Jaccard at which a problem counts as a near duplicate of an evaluation item',
+    ),
     lr: {
       type: 'number',
       min: 0,
