@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { command, type AnyCommand, type Command } from '../src/cli/command-spec.ts';
-import { ROOT, findCommand, main, run } from '../src/cli/main.ts';
+import { commandTree, findCommand, main, run } from '../src/cli/main.ts';
 import { parseCommandLine } from '../src/cli/parse-command-line.ts';
 import { flagOf } from '../src/util/option-spec.ts';
 import { readmeCommandReference, README_MARKERS } from '../scripts/readme-commands.ts';
@@ -32,7 +32,7 @@ function commands(node: AnyCommand): Command[] {
 }
 
 test('every command and group: --help and -h exit 0 and print every flag, its default and an example', async () => {
-  const all = commands(ROOT);
+  const all = commands(await commandTree());
   assert.ok(all.length >= 30, `${all.length} commands`);
   for (const c of all) {
     const words = c.name.split(' ');
@@ -95,7 +95,7 @@ const probeLike = command({
   run: async () => 0,
 });
 
-test('values are typed and validated: negative numbers, ranges, choices, infinity, lists, repeats, required', () => {
+test('values are typed and validated: negative numbers, ranges, choices, infinity, lists, repeats, required', async () => {
   const parse = (...argv: string[]) => parseCommandLine(probeLike, ['--out', 'o', ...argv]).values;
   const v = parse(
     '--prompt-words',
@@ -137,6 +137,17 @@ test('values are typed and validated: negative numbers, ranges, choices, infinit
   ];
   for (const [argv, message] of bad) assert.throws(() => parse(...argv), message, argv.join(' '));
   assert.throws(() => parseCommandLine(probeLike, []), /missing required flag --out$/);
+
+  // the real probe collect: the README's --prompt-words -40, and steer's --l inf
+  const collect = (await findCommand(['probe', 'collect'])).target as Command;
+  const argv = ['--model', 'm', '--data', 'd.txt', '--attributes', 'length', '--out', 'o', '--prompt-words', '-40'];
+  assert.equal(parseCommandLine(collect, argv).values.promptWords, -40);
+  const w2s = (await findCommand(['steer', 'w2s'])).target as Command;
+  assert.equal(parseCommandLine(w2s, ['--prompts', 'p', '--out', 'o', '--l', 'inf']).values.chunkLength, Infinity);
+  assert.throws(
+    () => parseCommandLine(w2s, ['--prompts', 'p', '--out', 'o', '--top-p', '0']),
+    /--top-p expects a number in \(0, 1\]/,
+  );
 });
 
 test('--config: the same keys as the flags (camelCase or kebab-case), flags win, bad keys and values name the file', (t) => {
@@ -188,16 +199,20 @@ test('a real command reads --config: steer flags from a YAML file', async (t) =>
   assert.equal(code.code, 1);
 });
 
-test("the README's command reference is the one the specification generates (npm run readme:commands)", () => {
+test("the README's command reference is the one the specification generates (npm run readme:commands)", async () => {
   const readme = readFileSync('README.md', 'utf8');
   const start = readme.indexOf(README_MARKERS.start);
   const end = readme.indexOf(README_MARKERS.end);
   assert.ok(start >= 0 && end > start, 'the README has the command reference markers');
   const current = readme.slice(start + README_MARKERS.start.length, end).trim();
-  assert.equal(current, readmeCommandReference().trim(), 'README.md is out of date: run `npm run readme:commands`');
+  assert.equal(
+    current,
+    (await readmeCommandReference()).trim(),
+    'README.md is out of date: run `npm run readme:commands`',
+  );
 });
 
-test('every alignkit command line in the README parses with the specification (flags, values, required ones)', () => {
+test('every alignkit command line in the README parses with the specification (flags, values, required ones)', async () => {
   const readme = readFileSync('README.md', 'utf8');
   const lines = readme
     .replace(/\\\n\s*/g, ' ')
@@ -209,7 +224,7 @@ test('every alignkit command line in the README parses with the specification (f
     const words = [...line.replace(/\s#\s.*$/, '').matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map(
       (m) => m[1] ?? m[2] ?? m[3],
     );
-    const { target, rest } = findCommand(words.slice(1));
+    const { target, rest } = await findCommand(words.slice(1));
     assert.equal(target.kind, 'command', line);
     assert.doesNotThrow(() => parseCommandLine(target as Command, rest), line);
   }

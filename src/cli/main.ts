@@ -6,53 +6,51 @@ import { AlignkitError, inputError } from '../errors.ts';
 import { progressRenderer } from '../run/progress.ts';
 import { versions } from '../run/run-dir.ts';
 import { identityOf } from '../util/option-spec.ts';
-import { benchCommand } from './bench.ts';
 import { group, type AnyCommand, type Command, type CommandGroup } from './command-spec.ts';
-import { conceptsGroup } from './concepts.ts';
-import { demoCommand } from './demo.ts';
-import { evalGroup } from './eval.ts';
 import { renderHelp } from './help.ts';
-import { improveCommand } from './improve.ts';
-import { convertCommand, generateCommand, quantizeCommand, scoreCommand } from './inference.ts';
 import { parseCommandLine } from './parse-command-line.ts';
-import { probeGroup } from './probe.ts';
-import { reportCommand } from './report.ts';
-import { serveCommand } from './serve.ts';
-import { steerGroup } from './steer.ts';
-import { sweepGroup } from './sweep.ts';
-import { train } from './train.ts';
 
-/** Every command alignkit has, in the order help lists them. */
-export const ROOT: CommandGroup = group({
-  name: '',
-  summary: 'alignkit',
-  description: 'Train, steer, evaluate and probe language models, in TypeScript on onnxruntime.',
-  commands: [
-    generateCommand,
-    scoreCommand,
-    convertCommand,
-    quantizeCommand,
-    benchCommand,
-    train,
-    sweepGroup,
-    steerGroup,
-    serveCommand,
-    evalGroup,
-    probeGroup,
-    improveCommand,
-    conceptsGroup,
-    reportCommand,
-    demoCommand,
-  ],
-});
+/**
+ * Every top-level command, in the order help lists them, and the module that declares it: a
+ * command line loads only its own (start-up stays small), help for alignkit itself loads them all.
+ */
+const COMMAND_MODULES: readonly { name: string; load: () => Promise<AnyCommand> }[] = [
+  { name: 'generate', load: async () => (await import('./inference.ts')).generateCommand },
+  { name: 'score', load: async () => (await import('./inference.ts')).scoreCommand },
+  { name: 'convert', load: async () => (await import('./inference.ts')).convertCommand },
+  { name: 'quantize', load: async () => (await import('./inference.ts')).quantizeCommand },
+  { name: 'bench', load: async () => (await import('./bench.ts')).benchCommand },
+  { name: 'train', load: async () => (await import('./train.ts')).train },
+  { name: 'sweep', load: async () => (await import('./sweep.ts')).sweepGroup },
+  { name: 'steer', load: async () => (await import('./steer.ts')).steerGroup },
+  { name: 'serve', load: async () => (await import('./serve.ts')).serveCommand },
+  { name: 'eval', load: async () => (await import('./eval.ts')).evalGroup },
+  { name: 'probe', load: async () => (await import('./probe.ts')).probeGroup },
+  { name: 'improve', load: async () => (await import('./improve.ts')).improveCommand },
+  { name: 'concepts', load: async () => (await import('./concepts.ts')).conceptsGroup },
+  { name: 'report', load: async () => (await import('./report.ts')).reportCommand },
+  { name: 'demo', load: async () => (await import('./demo.ts')).demoCommand },
+];
+
+/** The whole command specification, every command loaded: alignkit's own help, the README, tests. */
+export async function commandTree(): Promise<CommandGroup> {
+  return group({
+    name: '',
+    summary: 'alignkit',
+    description: 'Train, steer, evaluate and probe language models, in TypeScript on onnxruntime.',
+    commands: await Promise.all(COMMAND_MODULES.map((m) => m.load())),
+  });
+}
 
 const lastWord = (name: string) => name.split(' ').at(-1)!;
 const isHelp = (token: string | undefined) => token === '--help' || token === '-h' || token === 'help';
 
 /** The command `argv` names and the arguments after its words; a group when no subcommand is named. */
-export function findCommand(argv: readonly string[]): { target: AnyCommand; rest: string[] } {
-  let target: AnyCommand = ROOT;
-  let i = 0;
+export async function findCommand(argv: readonly string[]): Promise<{ target: AnyCommand; rest: string[] }> {
+  const first = argv[0];
+  const module = COMMAND_MODULES.find((m) => m.name === first);
+  let target: AnyCommand = module ? await module.load() : await commandTree();
+  let i = module ? 1 : 0;
   while (target.kind === 'group' && i < argv.length && !argv[i].startsWith('-') && !isHelp(argv[i])) {
     const word = argv[i];
     const child: AnyCommand | undefined = target.commands.find((c) => lastWord(c.name) === word);
@@ -105,9 +103,11 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
 }
 
 /** The name of the deepest command or group `argv` names ('' when its first word is no command). */
-function knownCommandName(argv: readonly string[]): string {
-  let node: AnyCommand = ROOT;
-  for (const word of argv) {
+async function knownCommandName(argv: readonly string[]): Promise<string> {
+  const module = COMMAND_MODULES.find((m) => m.name === argv[0]);
+  if (!module) return '';
+  let node: AnyCommand = await module.load();
+  for (const word of argv.slice(1)) {
     if (node.kind !== 'group') break;
     const child: AnyCommand | undefined = node.commands.find((c) => lastWord(c.name) === word);
     if (!child) break;
@@ -121,7 +121,7 @@ function knownCommandName(argv: readonly string[]): string {
  * thrown (tests call this; `main` prints errors).
  */
 export async function run(argv: readonly string[]): Promise<number> {
-  const { target, rest } = findCommand(argv);
+  const { target, rest } = await findCommand(argv);
   if (target.kind === 'command') return runCommand(target, rest);
   if (rest.length && !isHelp(rest[0]))
     throw inputError(
@@ -140,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(argv);
   } catch (e) {
-    const name = knownCommandName(argv);
+    const name = await knownCommandName(argv);
     const prefix = name ? `alignkit ${name}` : 'alignkit';
     if (argv.includes('--debug')) console.error(e);
     else if (e instanceof AlignkitError) console.error(`${prefix}: ${e.message}`);

@@ -112,10 +112,7 @@ function steerOptions(methods: readonly SteerMethod[]) {
   return {
     ...pick(ROLE_OPTIONS, roles),
     ...STEER_OPTIONS,
-    ...pick(
-      TEMPLATE_OPTIONS,
-      roles.filter((r) => r !== 'value' || methods.some((m) => m.name === 'ivg')).map(templateKey),
-    ),
+    ...pick(TEMPLATE_OPTIONS, roles.map(templateKey)),
     ...Object.assign({}, ...methods.map((m) => m.settings)),
   } as typeof ROLE_OPTIONS & typeof STEER_OPTIONS & typeof TEMPLATE_OPTIONS & OptionSpecs;
 }
