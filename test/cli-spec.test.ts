@@ -214,7 +214,8 @@ test("the README's command reference is the one the specification generates (npm
 
 test('every alignkit command line in the README parses with the specification (flags, values, required ones)', async () => {
   const readme = readFileSync('README.md', 'utf8');
-  const lines = readme
+  const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+  const lines = shell
     .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .map((l) => l.trim())
