@@ -72,6 +72,7 @@ export interface SteerRunResult extends RunOutputs {
   records: SteerRecord[];
 }
 
+/** `alignkit steer`: every method on every prompt, a record each (resumable), the gold reward, the summary and report. */
 export async function steerRun(options: SteerRunOptions): Promise<SteerRunResult> {
   const { prompts } = options;
   if (options.methods.length === 0) throw inputError(`name a method (${STEER_METHODS.map((m) => m.name).join(', ')})`);

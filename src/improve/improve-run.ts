@@ -23,6 +23,7 @@ export interface ImproveRunOptions
 
 export type ImproveRunResult = ImproveResult & RunOutputs;
 
+/** `alignkit improve`: the concept-targeted fine-tuning loop as a run (resumable stage by stage). */
 export async function improve(o: ImproveRunOptions): Promise<ImproveRunResult> {
   if (o.modelPath.includes('#'))
     throw inputError(

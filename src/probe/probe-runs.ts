@@ -70,6 +70,7 @@ function modelSlugs(refs: readonly string[]): string[] {
   });
 }
 
+/** `alignkit probe collect`: hidden states and response attributes of every prompt, one store per model (resumable). */
 export async function collectProbeData(o: CollectRunOptions): Promise<CollectRunResult> {
   if (o.models.length === 0) throw inputError('missing required flag --model');
   const items = readPromptItems(o.data, {
@@ -249,6 +250,7 @@ function findStores(dirs: readonly string[]): { name: string; store: Representat
   return found.map((f, i) => ({ name: names[i], store: f.store }));
 }
 
+/** `alignkit probe fit`: probes per layer and seed next to their controls, on stores collected before (resumable). */
 export async function fitProbes(o: FitRunOptions): Promise<FitRunResult> {
   if (o.inputs.length === 0) throw inputError('missing required flag --in');
   if (o.probes.length === 0) throw inputError('missing required flag --probe (linear, mlp or linear,mlp)');

@@ -52,6 +52,7 @@ export interface IlrDpoRunResult extends IlrDpoResult {
   reportPath: string;
 }
 
+/** `alignkit train ilr-dpo`: iterative length-regularized DPO, resumable inside every step. */
 export async function trainIlrDpo(o: IlrDpoRunOptions): Promise<IlrDpoRunResult> {
   const lengthAlpha = checkLengthAlpha(o.lengthAlpha);
   if (o.selectionLengthPenalty < 0)

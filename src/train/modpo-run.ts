@@ -72,6 +72,7 @@ export async function openMarginModels(s: ModpoSettings, pool: ModelPool): Promi
 export const tokenizerOfModel = (s: { model: string; tokenizer?: string }) => (ref: string) =>
   ref === s.model ? s.tokenizer : undefined;
 
+/** `alignkit train modpo`: MODPO with the margins computed once (cached), then the DPO-family trainer. */
 export async function trainModpo(o: ModpoRunOptions): Promise<ModpoRunResult> {
   checkBeta(o.beta);
   const weights = parseWeights(o.weights, o.marginModels.length);

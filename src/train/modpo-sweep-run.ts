@@ -34,6 +34,7 @@ export interface ModpoSweepRunResult {
   reportPath: string;
 }
 
+/** `alignkit sweep modpo`: a MODPO family over the weights, every member evaluated on every objective. */
 export async function sweepModpo(o: ModpoSweepRunOptions): Promise<ModpoSweepRunResult> {
   checkBeta(o.beta);
   const { weights, dropped } = parseWeightSweep(o.weights, o.marginModels.length);
