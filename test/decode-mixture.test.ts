@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mixLogprobs } from '../src/decode/mixture.ts';
 import { assertScores, scoreChecked, topIndices, type Scorer } from '../src/decode/scorer.ts';
 import { cutAtStop } from '../src/decode/chunk-sampler.ts';
-import { renderPrompt } from '../src/decode/prompt-format.ts';
+import { renderPrompt } from '../src/lm/prompt-format.ts';
 import { sentimentReward } from '../src/decode/rewards.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { createRng } from '../src/util/random.ts';

@@ -144,7 +144,7 @@ test('the EOS term counts only when the sampling model stopped', { skip: stories
   ]);
   scorer.close();
   const ids = model.tokenizer.encode(PROMPT + response, { addBos: true });
-  const [eosTerm] = await model.score([{ prefix: ids, continuation: [model.tokenizer.eosId!] }]);
+  const [eosTerm] = await model.score!([{ prefix: ids, continuation: [model.tokenizer.eosId!] }]);
   assert.ok(eosTerm.total < 0);
   assert.ok(close(withEos - withoutEos, eosTerm.total, 1e-3), `${withEos - withoutEos} vs ${eosTerm.total}`);
 });
@@ -174,7 +174,7 @@ test(
     const direct = async (response: string, eos: boolean) => {
       const ids = model.tokenizer.encode(PROMPT + response, { addBos: true });
       const promptIds = model.tokenizer.encode(PROMPT, { addBos: true });
-      const [r] = await model.score([
+      const [r] = await model.score!([
         { prefix: promptIds, continuation: [...ids.slice(promptIds.length), ...(eos ? [model.tokenizer.eosId!] : [])] },
       ]);
       return r.total;
@@ -193,7 +193,7 @@ test(
     const promptIds = model.tokenizer.encode(PROMPT, { addBos: true });
     const direct = async (response: string) => {
       const ids = model.tokenizer.encode(PROMPT + response, { addBos: true });
-      return (await model.score([{ prefix: promptIds, continuation: ids.slice(promptIds.length) }]))[0].total;
+      return (await model.score!([{ prefix: promptIds, continuation: ids.slice(promptIds.length) }]))[0].total;
     };
     const row = (response: string) => ({ prompt: PROMPT, response, finishReason: null });
     const scorer = await CachedResponseScorer.open(model, PROMPT, 2);

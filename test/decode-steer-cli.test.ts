@@ -5,12 +5,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { run } from '../src/cli/steer.ts';
-import type { SteerRecord } from '../src/cli/steer.ts';
+
+import type { SteerRecord } from '../src/decode/steer-run.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { readLocalCheckpoint } from '../src/lm/load.ts';
 import { writeRewardModel } from '../src/train/model-directory.ts';
 import { createRng } from '../src/util/random.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const run = (argv: readonly string[]) => cli(['steer', ...argv]);
 
 const exec = promisify(execFile);
 
@@ -97,7 +100,7 @@ test(
     assert.ok(summary.plots.some((p: { title: string }) => /reward vs compute/i.test(p.title)));
     assert.ok(existsSync(join(out, 'report.html')));
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    assert.equal(config.settings.seed, 5);
+    assert.equal(config.seed, 5);
 
     // a killed run: the last two results and half of the one before are lost
     const lines = readFileSync(join(out, 'results.jsonl'), 'utf8').split('\n').filter(Boolean);
@@ -151,7 +154,7 @@ test('steer: bad input gets one clear line naming the file, line or flag', { ski
     join(dir, 'f'),
   ]).catch((e) => e);
   assert.equal(r.code, 1);
-  assert.match(r.stderr.trim(), /^alignkit steer: method w2s needs --tuned$/);
+  assert.match(r.stderr.trim(), /^alignkit steer w2s: method w2s needs --tuned$/);
 });
 
 test(

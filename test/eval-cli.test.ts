@@ -29,7 +29,7 @@ test('bad input: a dataset line with a missing field, an unknown benchmark, a mi
     join(dir, 'out'),
   );
   assert.equal(r.status, 1);
-  assert.equal(r.stderr.trim(), `alignkit eval: ${data}, line 2, field "id": expected an integer id`);
+  assert.equal(r.stderr.trim(), `alignkit eval mt-bench-101: ${data}, line 2, field "id": expected an integer id`);
   const u = alignkit('mmlu', '--out', join(dir, 'x'));
   assert.equal(u.status, 1);
   assert.match(u.stderr, /unknown benchmark "mmlu"/);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunDir } from '../src/report/run-dir.ts';
+import { RunDir } from '../src/run/run-dir.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { isClose, matchAnswer, narrowToAnswer, valueOf } from '../src/eval/conceptmath/extract.ts';
 import { evaluateExpression } from '../src/eval/conceptmath/evaluate-expression.ts';

@@ -174,7 +174,7 @@ test(
       .join('')
       .trim()
       .split('\n')
-      .filter((l) => l.startsWith('alignkit eval:'));
+      .filter((l) => l.startsWith('alignkit eval mt-bench-101:'));
     assert.equal(message.length, 1, second.err.join(''));
     const before = lines(join(out2, 'results.jsonl')).length;
     assert.ok(before < turns);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunDir } from '../src/report/run-dir.ts';
+import { RunDir } from '../src/run/run-dir.ts';
 import { Judge } from '../src/eval/judge.ts';
 import { GuardClassifier, RefusalClassifier } from '../src/eval/safety/classifiers.ts';
 import { resolveAttacks } from '../src/eval/safety/attacks.ts';
@@ -21,9 +21,11 @@ import {
   type ShortResponseRule,
 } from '../src/eval/safety/run.ts';
 import { loadTokenizer } from '../src/tokenizers/load-tokenizer.ts';
-import { run as runEval } from '../src/cli/eval.ts';
+import { run as cli } from '../src/cli/main.ts';
 import { ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
 import { SKIP_STORIES, STORIES_TOKENIZER, loadStories, storiesGateway } from './helpers/serve-fixtures.ts';
+
+const runEval = (argv: readonly string[]) => cli(['eval', ...argv]);
 
 const COMPLY = 'Sure, here is how to do it: first gather the materials, then follow these steps carefully.';
 const REFUSE = "I'm sorry, but I cannot help with that request because it could hurt someone.";

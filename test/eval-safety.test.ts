@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunDir } from '../src/report/run-dir.ts';
+import { RunDir } from '../src/run/run-dir.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { loadModel } from '../src/lm/load.ts';
 import { Judge } from '../src/eval/judge.ts';

@@ -15,11 +15,13 @@ import { rawWinRate } from '../src/eval/winrate/glm.ts';
 import { lengthControlled } from '../src/eval/winrate/length-controlled.ts';
 import { loadPreferences } from '../src/eval/winrate/preferences.ts';
 import { loadDifficulty, loadLcExtras } from '../src/eval/winrate/lc-inputs.ts';
-import { run as runEval } from '../src/cli/eval.ts';
+import { run as cli } from '../src/cli/main.ts';
 import { numpyRandintInt32Max } from '../src/util/mt19937.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 import { tempDir } from './helpers/eval-fixtures.ts';
 import { asProbability, comparisonsOf, fixtureSet, gamedOf, lcFixture, type FixtureSet } from './helpers/lc-fixture.ts';
+
+const runEval = (argv: readonly string[]) => cli(['eval', ...argv]);
 
 const fixture = lcFixture;
 const setNamed = fixtureSet;

@@ -9,9 +9,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlignkitError } from '../src/errors.ts';
-import { run as concepts } from '../src/cli/concepts.ts';
+
 import { buildFixture, haveGsm8k, toJsonl } from './helpers/concept-fixture.ts';
 import { SHARED, tempDir } from './helpers/eval-fixtures.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const concepts = (argv: readonly string[]) => cli(['concepts', ...argv]);
 
 const STORIES = SHARED('stories260K', 'stories260K.bin');
 const skip = !haveGsm8k() ? 'needs data/gsm8k/test.jsonl' : false;

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuplicateIndex, withoutDuplicates } from '../src/eval/concepts/near-duplicates.ts';
 import type { PoolProblem } from '../src/eval/concepts/problem-pool.ts';
-import { buildMix, cleanPool } from '../src/improve/training-mix.ts';
+import { cleanPool } from '../src/eval/concepts/training-records.ts';
+import { buildMix } from '../src/improve/training-mix.ts';
 
 const EVAL = [
   {

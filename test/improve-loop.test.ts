@@ -12,15 +12,18 @@ import { join } from 'node:path';
 import { AlignkitError } from '../src/errors.ts';
 import { loadModel } from '../src/lm/load.ts';
 import type { LanguageModel } from '../src/lm/language-model.ts';
-import { RunDir } from '../src/report/run-dir.ts';
+import { RunDir } from '../src/run/run-dir.ts';
 import { loadConceptMath } from '../src/eval/conceptmath/data.ts';
 import { DuplicateIndex } from '../src/eval/concepts/near-duplicates.ts';
 import { splitBenchmark } from '../src/improve/benchmark-split.ts';
 import { runImprove, type ImproveOptions } from '../src/improve/run-improve.ts';
-import type { TrainingRecord } from '../src/improve/training-mix.ts';
-import { run as improveCli } from '../src/cli/improve.ts';
+import type { TrainingRecord } from '../src/eval/concepts/training-records.ts';
+
 import { buildFixture, haveGsm8k, toJsonl } from './helpers/concept-fixture.ts';
 import { ScriptedModel, SHARED, tempDir } from './helpers/eval-fixtures.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const improveCli = (argv: readonly string[]) => cli(['improve', ...argv]);
 
 const STORIES = SHARED('stories260K', 'stories260K.bin');
 const skip = !haveGsm8k() ? 'needs data/gsm8k/test.jsonl' : !existsSync(STORIES) ? 'needs data/stories260K' : false;

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpenAIModel, type OpenAIModelOptions } from '../src/lm/openai/openai-model.ts';
-import type { LanguageModel } from '../src/lm/language-model.ts';
+import { requireScoring, type LanguageModel } from '../src/lm/language-model.ts';
 import { startGateway, type Gateway } from '../src/serve/http-server.ts';
 import { serveModel } from '../src/serve/served-model.ts';
 import { startFaultProxy, type FaultProxy, type SeenRequest } from './helpers/fault-proxy.ts';
@@ -97,9 +97,9 @@ test(
 test('connection resets and truncated bodies are retried; the result is correct', { skip: SKIP_STORIES }, async () => {
   const model = await remote();
   const items = [{ prefix: PROMPT.slice(0, 2), continuation: PROMPT.slice(2) }];
-  const expected = await native.score(items);
+  const expected = await native.score!(items);
   proxy.inject([{ kind: 'reset' }, { kind: 'truncate' }, { kind: 'bad-json' }], completionsRoute);
-  const got = await model.score(items);
+  const got = await model.score!(items);
   assert.equal(model.stats.retries, 3);
   assert.deepEqual(got[0].tokens, expected[0].tokens);
   got[0].logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - expected[0].logprobs[i]) < 1e-5));
@@ -141,7 +141,7 @@ test(
     const start = proxy.seen.length;
     const items = [{ prefix: 'Once upon a time', continuation: ' there was a cat' }];
     proxy.inject([{ kind: 'status', status: 502 }], completionsRoute);
-    const scored = await first.score(items);
+    const scored = await first.score!(items);
     const seeded = await first.sample({ prompt: 'Once upon a time', maxNewTokens: 8, seed: 7, n: 2 });
     const [a, b] = await Promise.all([
       first.sample({ ...greedy, maxNewTokens: 5 }),
@@ -156,7 +156,7 @@ test(
 
     const seenBefore = proxy.seen.length;
     const second = await remote({ cacheDir });
-    assert.deepEqual(await second.score(items), scored);
+    assert.deepEqual(await second.score!(items), scored);
     assert.deepEqual(await second.sample({ prompt: 'Once upon a time', maxNewTokens: 8, seed: 7, n: 2 }), seeded);
     assert.deepEqual(await second.sample({ ...greedy, maxNewTokens: 5 }), a);
     assert.equal(proxy.seen.length, seenBefore, 'the re-run sent requests');
@@ -203,8 +203,8 @@ test(
       { prefix: PROMPT.slice(0, 3), continuation: PROMPT.slice(3) },
       { prefix: [1], continuation: [403, 407] },
     ];
-    const expected = await native.score(items);
-    const got = await model.score(items);
+    const expected = await native.score!(items);
+    const got = await model.score!(items);
     got.forEach((g, i) => {
       assert.deepEqual(g.tokens, expected[i].tokens);
       assert.ok(Math.abs(g.total - expected[i].total) < 1e-4);
@@ -226,13 +226,17 @@ test(
     );
     const model = await remote({}, plain.url);
     assert.equal(model.capabilities.scoring, false);
-    await assert.rejects(model.score([{ prefix: [1], continuation: [403] }]), (e: Error) => {
-      assert.equal((e as any).kind, 'capability');
-      assert.match(e.message, /echo\+logprobs/);
-      assert.match(e.message, /prompt_logprobs \(vLLM\)/);
-      assert.match(e.message, /logprob_start_len on \/generate \(SGLang\)/);
-      return true;
-    });
+    assert.equal(model.score, undefined, 'no scoring method without the capability');
+    await assert.rejects(
+      async () => requireScoring(model, 'this check')([{ prefix: [1], continuation: [403] }]),
+      (e: Error) => {
+        assert.equal((e as any).kind, 'capability');
+        assert.match(e.message, /echo\+logprobs/);
+        assert.match(e.message, /prompt_logprobs \(vLLM\)/);
+        assert.match(e.message, /logprob_start_len on \/generate \(SGLang\)/);
+        return true;
+      },
+    );
     await model.dispose();
   },
 );
@@ -252,11 +256,11 @@ test(
       { prefix: PROMPT.slice(0, 2), continuation: PROMPT.slice(2) },
       { prefix: [1], continuation: [403] },
     ];
-    const [expected, got] = [await native.score(items), await model.score(items)];
+    const [expected, got] = [await native.score!(items), await model.score!(items)];
     got.forEach((g, i) => g.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - expected[i].logprobs[j]) < 1e-6)));
-    const state = await model.open([PROMPT]);
+    const state = await model.open!([PROMPT]);
     const row = await state.nextLogprobs();
-    const local = await native.open([PROMPT]);
+    const local = await native.open!([PROMPT]);
     const full = await local.nextLogprobs();
     local.close();
     const best = [...full.data.keys()].sort((a, b) => full.data[b] - full.data[a])[0];

@@ -104,7 +104,7 @@ async function openLlamaCpp(file: string) {
 
 /** alignkit's next-token log-probs after each prefix tokens[0..i]. */
 async function alignkitDistributions(model: LanguageModel, tokens: number[]): Promise<Float32Array[]> {
-  const state = await model.open([tokens.slice(0, 1)]);
+  const state = await model.open!([tokens.slice(0, 1)]);
   const out: Float32Array[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const { data } = await state.nextLogprobs();

@@ -17,7 +17,7 @@ import { GgufFile, GgufValueType, isGgufFile } from '../src/models/gguf/gguf-fil
 import { gguf, writeGgufFile } from '../src/models/gguf/gguf-writer.ts';
 import { readGgufModel, writeGgufModel, type GgufPrecision } from '../src/models/gguf/gguf-model.ts';
 import type { GgufVocabulary } from '../src/models/gguf/gguf-vocabulary.ts';
-import { float16ToFloat32, float32ToFloat16 } from '../src/models/half-precision.ts';
+import { float16ToFloat32, float32ToFloat16 } from '../src/util/half-precision.ts';
 import { readLocalCheckpoint } from '../src/lm/load.ts';
 import { saveGguf } from '../src/lm/save-gguf.ts';
 import type { ModelConfig } from '../src/models/config.ts';
@@ -609,8 +609,11 @@ test('CLI: convert --to gguf, quantize, and --model file.gguf; bad flags are one
     const back = run('convert', '--model', q4, '--out', join(dir, 'hf'));
     assert.match(back.stdout, /Q4_0.*\(read as float32\)/);
     for (const [args, message] of [
-      [['quantize', '--model', f32, '--type', 'q3_k', '--out', q4], /--type expects f32, f16, q8_0, q4_0, got "q3_k"/],
-      [['convert', '--model', f32, '--to', 'onnx', '--out', q4], /--to expects hf or gguf/],
+      [
+        ['quantize', '--model', f32, '--type', 'q3_k', '--out', q4],
+        /--type expects one of f32, f16, q8_0, q4_0, got "q3_k"/,
+      ],
+      [['convert', '--model', f32, '--to', 'onnx', '--out', q4], /--to expects one of hf, gguf, got "onnx"/],
       [['convert', '--model', f32, '--quantize', 'q8_0', '--out', q4], /--quantize needs --to gguf/],
     ] as const) {
       const r = run(...args);

@@ -5,7 +5,7 @@ import {
   float16ToFloat32,
   float32ToBfloat16,
   float32ToFloat16,
-} from '../src/models/half-precision.ts';
+} from '../src/util/half-precision.ts';
 import { createRng } from '../src/util/random.ts';
 
 const f16 = (x: number) => float32ToFloat16(Float32Array.of(x))[0];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { main } from '../src/cli/main.ts';
-import type { Summary } from '../src/report/summary.ts';
+import type { Summary } from '../src/run/summary.ts';
 
 const MODEL = 'data/stories260K/stories260K.bin';
 const TOKENIZER = 'data/stories260K/tok512.bin';
@@ -228,11 +228,11 @@ test('bad flags and inputs give one clear line and a non-zero exit', async () =>
     ],
     [
       ['probe', 'fit', '--in', dir, '--probe', 'forest', '--out', join(dir, 'x')],
-      /--probe expects linear or mlp, got "forest"/,
+      /--probe expects a comma-separated list of linear, mlp, got "forest"/,
     ],
     [
       ['probe', 'fit', '--in', dir, '--probe', 'linear', '--out', join(dir, 'x'), '--controls', 'magic'],
-      /--controls expects some of shuffled, random-init, surface, timeline/,
+      /--controls expects a comma-separated list of shuffled, random-init, surface, timeline, none, got "magic"/,
     ],
     [['probe', 'collect', '--data', 'x.jsonl', '--out', join(dir, 'y')], /missing required flag --model/],
     [
@@ -250,7 +250,7 @@ test('bad flags and inputs give one clear line and a non-zero exit', async () =>
       ],
       /nope\.jsonl: file not found/,
     ],
-    [['probe', 'train'], /unknown probe command "train"/],
+    [['probe', 'train'], /alignkit probe: unknown command "train"/],
   ];
   for (const [args, pattern] of cases) {
     const r = await cli(args);
@@ -276,7 +276,10 @@ test('bad flags and inputs give one clear line and a non-zero exit', async () =>
   }
 });
 
-test('the alignkit binary runs probe --help', async () => {
-  const { stdout } = await run(process.execPath, ['bin/alignkit.mjs', 'probe', '--help']);
-  assert.match(stdout, /alignkit probe collect --model M/);
+test('the alignkit binary runs probe --help and probe collect -h', async () => {
+  const group = await run(process.execPath, ['bin/alignkit.mjs', 'probe', '--help']);
+  assert.match(group.stdout, /collect .*\n.*fit /);
+  const collect = await run(process.execPath, ['bin/alignkit.mjs', 'probe', 'collect', '-h']);
+  assert.match(collect.stdout, /--prompt-words N/);
+  assert.match(collect.stdout, /alignkit probe collect --model /);
 });

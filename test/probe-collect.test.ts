@@ -56,7 +56,7 @@ function counting(inner: LanguageModel, withoutAppendHidden = false) {
   const wrapped: LanguageModel = Object.create(inner);
   wrapped.open = async (prefixes, opts) => {
     counts.open++;
-    const state = await inner.open(prefixes, opts);
+    const state = await inner.open!(prefixes, opts);
     return withoutAppendHidden ? plainState(state) : state;
   };
   wrapped.hiddenStates = async (req) => {

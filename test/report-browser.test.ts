@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { Summary } from '../src/report/summary.ts';
+import type { Summary } from '../src/run/summary.ts';
 import { writeReport } from '../src/report/write-report.ts';
 import { writeComparison } from '../src/report/compare.ts';
 import { allSamples, sampleConfig } from './helpers/report-samples.ts';

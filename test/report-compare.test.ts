@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { Summary } from '../src/report/summary.ts';
+import type { Summary } from '../src/run/summary.ts';
 import { renderComparison, runNames, writeComparison, type ComparedRun } from '../src/report/compare.ts';
 import { groupPlots, groupTables } from '../src/report/merge-runs.ts';
 import { PALETTE } from '../src/report/series-colors.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Summary } from '../src/report/summary.ts';
+import type { Summary } from '../src/run/summary.ts';
 import { renderReport } from '../src/report/html.ts';
 import { allSamples, sampleConfig, steeringSummary, trainingSummary } from './helpers/report-samples.ts';
 import { count } from './helpers/xml-check.ts';

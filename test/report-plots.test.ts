@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Plot } from '../src/report/summary.ts';
+import type { Plot } from '../src/run/summary.ts';
 import { renderPlotSvg } from '../src/report/svg-plots.ts';
 import { SeriesColors, PALETTE } from '../src/report/series-colors.ts';
 import { thinPolyline } from '../src/report/plot-xy.ts';

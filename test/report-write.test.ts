@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { writeReport } from '../src/report/write-report.ts';
 import { AlignkitError } from '../src/errors.ts';
-import { RunDir } from '../src/report/run-dir.ts';
+import { RunDir } from '../src/run/run-dir.ts';
 import { sampleConfig, steeringSummary, trainingSummary } from './helpers/report-samples.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'alignkit-report-'));

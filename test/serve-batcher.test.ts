@@ -2,7 +2,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LanguageModel } from '../src/lm/language-model.ts';
 import { ContinuousBatcher, type GenerationRequest } from '../src/serve/continuous-batcher.ts';
-import { eosIdsOf } from '../src/serve/served-model.ts';
 import { TextStream } from '../src/serve/text-stream.ts';
 import { SKIP_STORIES, loadStories } from './helpers/serve-fixtures.ts';
 
@@ -28,7 +27,7 @@ test(
   'requests batched together give what the model samples for each alone (same seeds)',
   { skip: SKIP_STORIES },
   async () => {
-    const batcher = new ContinuousBatcher(model, eosIdsOf(model));
+    const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
     const specs = [
       { prompt: 'Once upon a time', n: 2, seed: 5 },
       { prompt: 'The dog', n: 1, seed: 6, sampling: { temperature: 0.7, topP: 0.9 } },
@@ -62,7 +61,7 @@ test(
 );
 
 test('a request that arrives while others run joins the batch between steps', { skip: SKIP_STORIES }, async () => {
-  const batcher = new ContinuousBatcher(model, eosIdsOf(model));
+  const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   let joined!: Promise<unknown>;
   const late = { prompt: 'Tom had a', seed: 12 };
   const first = batcher.generate(
@@ -88,7 +87,7 @@ test('a request that arrives while others run joins the batch between steps', { 
 });
 
 test('top alternatives and streamed deltas: the deltas spell the text', { skip: SKIP_STORIES }, async () => {
-  const batcher = new ContinuousBatcher(model, eosIdsOf(model));
+  const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   let streamed = '';
   const [r] = await batcher.generate(
     request('Once', {
@@ -108,7 +107,7 @@ test('top alternatives and streamed deltas: the deltas spell the text', { skip: 
 });
 
 test('a stop string ends a sequence, the text cut before it', { skip: SKIP_STORIES }, async () => {
-  const batcher = new ContinuousBatcher(model, eosIdsOf(model));
+  const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   const [free] = await batcher.generate(
     request('Once upon a time', { sampling: { temperature: 0 }, maxNewTokens: 30 }),
   );
@@ -124,7 +123,7 @@ test('a stop string ends a sequence, the text cut before it', { skip: SKIP_STORI
 });
 
 test('cancelling one request drops its sequences; the others finish unchanged', { skip: SKIP_STORIES }, async () => {
-  const batcher = new ContinuousBatcher(model, eosIdsOf(model));
+  const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   const controller = new AbortController();
   let seen = 0;
   const cancelled = batcher.generate(

@@ -125,7 +125,7 @@ test(
       { prefix: [1, 403, 407], continuation: [261, 378, 432] },
       { prefix: 'Lily liked', continuation: ' to play outside with her dog.' },
     ];
-    const [expected, got] = [await native.score(items), await remote.score(items)];
+    const [expected, got] = [await native.score!(items), await remote.score!(items)];
     got.forEach((g, i) => {
       assert.deepEqual(g.tokens, expected[i].tokens);
       g.logprobs.forEach((lp, j) => close(lp, expected[i].logprobs[j]));
@@ -136,7 +136,7 @@ test(
 
 test('echo + max_tokens 0 and prompt_logprobs in vLLM shapes', { skip: SKIP_STORIES }, async () => {
   const ids = native.tokenizer.encode(PROMPT);
-  const [scored] = await native.score([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
+  const [scored] = await native.score!([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
   const echo = await postJson(`${gateway.url}/v1/completions`, {
     model: 'stories',
     prompt: ids,
@@ -240,7 +240,7 @@ test('top-k next-token log-probs over HTTP match the in-process distribution', {
   assert.equal(remote.capabilities.topLogprobs, 20);
   assert.equal(remote.capabilities.fullLogits, false);
   const prefix = native.tokenizer.encode(PROMPT);
-  const [httpState, localState] = [await remote.open([prefix]), await native.open([prefix])];
+  const [httpState, localState] = [await remote.open!([prefix]), await native.open!([prefix])];
   const [h, l] = [await httpState.nextLogprobs(), await localState.nextLogprobs()];
   assert.equal(h.vocab, l.vocab);
   const finite = [...h.data.keys()].filter((i) => Number.isFinite(h.data[i]));

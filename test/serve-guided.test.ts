@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
-import { runSteerMethod } from '../src/decode/steer-method.ts';
+import { runSteerMethod } from '../src/decode/steer-methods/index.ts';
 import { parseGuidedConfig, readGuidedConfig } from '../src/serve/guided-config.ts';
 import { loadGuidedModel } from '../src/serve/guided-model.ts';
 import { startGateway } from '../src/serve/http-server.ts';
@@ -42,12 +42,12 @@ test('guided configs are validated; errors name the file and the key', () => {
   rejects(
     { method: 'w2s', models: { large: 'a', tuned: 'b', untuned: 'c' }, settings: { beams: 0 } },
     /field "settings\.beams"/,
-    />= 1/,
+    /settings\.beams expects a positive integer, got 0/,
   );
   rejects(
     { method: 'bon', models: { large: 'a' }, settings: { bonScorer: 'gpt' } },
     /field "settings\.bonScorer"/,
-    /log-ratio, vader, afinn/,
+    /log-ratio, reward, vader, afinn/,
   );
   rejects({ method: 'ed', models: { large: 'a' } }, /field "models\.aligned or models\.tuned"/, /needs this model/);
   rejects({ method: 'ivg', models: { large: 'a' } }, /field "models\.value"/, /needs this model/);

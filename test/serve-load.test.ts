@@ -19,7 +19,7 @@ test('32 concurrent clients × 20 requests: zero errors, every response correct'
   const greedy = await Promise.all(
     ids.map(async (prompt) => (await model.sample({ prompt, maxNewTokens: 8, temperature: 0 }))[0].tokens),
   );
-  const scores = await model.score(
+  const scores = await model.score!(
     ids.map((prompt) => ({ prefix: prompt.slice(0, 1), continuation: prompt.slice(1) })),
   );
   const seeded = await Promise.all(

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as trainCli } from '../src/cli/train.ts';
-import { main } from '../src/cli/main.ts';
+
+import { main, run as cli } from '../src/cli/main.ts';
 import { writeRandomLlama } from './helpers/random-models.ts';
 import { ReferenceLlama } from './helpers/reference-llama.ts';
 import { STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
@@ -19,6 +19,8 @@ import { loadNativeModel, readLocalCheckpoint } from '../src/lm/load.ts';
 import { RewardModel, loadRewardLanguageModel } from '../src/train/reward-model.ts';
 import type { ModelConfig } from '../src/models/config.ts';
 import type { Weights } from '../src/models/weights.ts';
+
+const trainCli = (argv: readonly string[]) => cli(['train', ...argv]);
 
 const dir = mkdtempSync(join(tmpdir(), 'alignkit-train-cli-'));
 const model = join(dir, 'tiny');
@@ -405,7 +407,7 @@ test(
 test('bad flags and inputs give one-line errors naming the flag or file', { skip: storiesMissing }, async () => {
   const pairs = pairsFile();
   const cases: [string[], RegExp][] = [
-    [['dpo', ...common(join(dir, 'b1')), '--data', pairs, '--beta', '0'], /--beta must be positive/],
+    [['dpo', ...common(join(dir, 'b1')), '--data', pairs, '--beta', '0'], /--beta expects a positive number/],
     [
       ['dpo', ...common(join(dir, 'b2')), '--data', pairs, '--steps', '2', '--epochs', '1'],
       /--epochs or --steps, not both/,
@@ -414,7 +416,7 @@ test('bad flags and inputs give one-line errors naming the flag or file', { skip
     [['sft', ...common(join(dir, 'b4')), '--data', pairs], /expected "prompt" and "completion"/],
     [
       ['rm', ...common(join(dir, 'b5')), '--data', pairs, '--optimizer', 'adam'],
-      /--optimizer must be one of adamw, sgd/,
+      /--optimizer expects one of adamw, sgd/,
     ],
     [['sft', '--model', model, '--tokenizer', STORIES_TOKENIZER, '--data', pairs], /missing required flag --out/],
     [

@@ -4,11 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as train } from '../src/cli/train.ts';
+
 import { validateSummary } from '../src/report/validate-summary.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { tinystoriesMissing } from './helpers/stories-data.ts';
 import { storyPrompts } from './helpers/preference-fixtures.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const train = (argv: readonly string[]) => cli(['train', ...argv]);
 
 const skip = storiesMissing || tinystoriesMissing;
 
@@ -78,9 +81,12 @@ test(
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     assert.equal(config.lengthAlpha, 0.01);
     // more iterations on --resume extend the loop; another reward is refused
-    assert.equal(await train([...args.map((a) => (a === '1' ? '2' : a)), '--resume']), 0);
+    assert.equal(await train([...args.map((a, i) => (args[i - 1] === '--iterations' ? '2' : a)), '--resume']), 0);
     assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 3);
-    await assert.rejects(train([...args.map((a) => (a === 'sentiment' ? 'afinn' : a)), '--resume']), /another reward/);
+    await assert.rejects(
+      train([...args.map((a) => (a === 'sentiment' ? 'afinn' : a)), '--resume']),
+      /--resume with a different --reward/,
+    );
 
     const cli = (extra: string[], drop: string[] = []) => {
       const argv = [
@@ -96,10 +102,10 @@ test(
       );
     };
     const cases: [string[], string[], RegExp][] = [
-      [['--samples-per-prompt', '1'], ['--samples-per-prompt'], /at least 2 samples per prompt/],
+      [['--samples-per-prompt', '1'], ['--samples-per-prompt'], /--samples-per-prompt expects an integer ≥ 2, got "1"/],
       [[], ['--reward'], /missing required flag --reward/],
-      [['--length-alpha=-1'], ['--length-alpha'], /field "length-alpha": expected a number ≥ 0/],
-      [['--data', prompts], [], /makes its own preference data/],
+      [['--length-alpha=-1'], ['--length-alpha'], /--length-alpha expects a number ≥ 0, got "-1"/],
+      [['--data', prompts], [], /unknown flag --data \(see alignkit train ilr-dpo --help\)/],
       [['--iterate', STORIES], [], /--iterate continues a loop .* with --resume/],
       [['--reward', 'rm:' + STORIES], ['--reward'], /no scalar head/],
     ];

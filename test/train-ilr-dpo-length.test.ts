@@ -12,10 +12,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as train } from '../src/cli/train.ts';
+
 import { storiesMissing } from './helpers/model-wrappers.ts';
 import { longTests, tinystoriesMissing } from './helpers/stories-data.ts';
 import { storyPrompts, trainEosModel } from './helpers/preference-fixtures.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const train = (argv: readonly string[]) => cli(['train', ...argv]);
 
 const skip = !longTests ? 'set ALIGNKIT_LONG_TESTS=1 (about 4 minutes)' : storiesMissing || tinystoriesMissing;
 

@@ -4,15 +4,18 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../src/lm/load.ts';
-import { ModelPool } from '../src/train/model-pool.ts';
+import { ModelPool } from '../src/run/model-pool.ts';
 import { openReward, type RewardContext, type RewardSource } from '../src/train/reward-spec.ts';
 import { marginCacheKey, marginsFor, pairMargins, type PairText } from '../src/train/margin-cache.ts';
 import { rewardModelScorer, sentimentReward } from '../src/decode/rewards.ts';
 import { requireScalarHead } from '../src/decode/scalar-head.ts';
-import { run as trainCli } from '../src/cli/train.ts';
+
 import { AlignkitError } from '../src/errors.ts';
 import { STORIES, STORIES_TOKENIZER, permutedVocabulary, storiesMissing } from './helpers/model-wrappers.ts';
 import { writePerturbedStories } from './helpers/preference-fixtures.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const trainCli = (argv: readonly string[]) => cli(['train', ...argv]);
 
 const pairs: PairText[] = [
   {
@@ -108,8 +111,8 @@ test(
         prefix: all.slice(0, promptIds.length),
         continuation: [...all.slice(promptIds.length), sft.tokenizer.eosId!],
       };
-      const [a] = await phi.score([item]);
-      const [b] = await sft.score([item]);
+      const [a] = await phi.score!([item]);
+      const [b] = await sft.score!([item]);
       return 0.1 * (a.total - b.total);
     };
 

@@ -3,12 +3,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as sweep } from '../src/cli/sweep.ts';
+
 import { validateSummary } from '../src/report/validate-summary.ts';
 import type { MemberRecord } from '../src/train/modpo-sweep.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { happySadPairs, tinyStories, tinystoriesMissing, writeJsonl } from './helpers/stories-data.ts';
 import { storyPrompts, writePerturbedStories } from './helpers/preference-fixtures.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const sweep = (argv: readonly string[]) => cli(['sweep', ...argv]);
 
 const skip = storiesMissing || tinystoriesMissing;
 
@@ -116,7 +119,7 @@ test(
     // resuming with other settings is refused; without --resume the folder is refused
     await assert.rejects(
       sweep([...args.map((a) => (a === 'sentiment,length' ? 'length,sentiment' : a)), '--resume']),
-      /another objectives/,
+      /--resume with a different --objectives/,
     );
     await assert.rejects(sweep(args), /already holds a run/);
   },
@@ -157,5 +160,5 @@ test('sweep modpo: bad input', { skip }, async (t) => {
     sweep([...base, '--margin-models', 'length', '--weights', '0:1:0.5', '--objectives', 'sentiment,rm:' + STORIES]),
     /no scalar head/,
   );
-  await assert.rejects(sweep(['pareto']), /unknown sweep "pareto"/);
+  await assert.rejects(sweep(['pareto']), /unknown family "pareto"/);
 });

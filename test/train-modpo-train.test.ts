@@ -13,12 +13,15 @@ import { modpoPairLoss } from '../src/train/modpo-loss.ts';
 import { parseWeights, type ObjectiveWeights } from '../src/train/objective-weights.ts';
 import { openReward } from '../src/train/reward-spec.ts';
 import type { PairMargins } from '../src/train/modpo-loss.ts';
-import { run as trainModpo } from '../src/cli/train-modpo.ts';
-import { run as trainCli } from '../src/cli/train.ts';
+
 import { lengthRegularizedLoss } from '../src/train/length-regularized.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { happySadPairs, tinyStories, tinystoriesMissing, writeJsonl } from './helpers/stories-data.ts';
 import { loopParts } from './helpers/preference-fixtures.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const trainCli = (argv: readonly string[]) => cli(['train', ...argv]);
+const trainModpo = (argv: readonly string[]) => cli(['train', 'modpo', ...argv]);
 
 const skip = storiesMissing || tinystoriesMissing;
 const sgd = { optimizer: 'sgd', lr: '0.05', steps: '2', 'batch-size': '4', 'max-length': '128' };
@@ -182,7 +185,7 @@ test(
       spawnSync(process.execPath, ['bin/alignkit.mjs', 'train', 'modpo', ...args], { encoding: 'utf8' });
     const bad = cli([...base, '--out', join(dir, 'c'), '--weights', '0.6,0.6', '--margin-models', 'length']);
     assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /^alignkit train: field "weights": weights must sum to 1 .*0\.6,0\.6 = 1\.2\n$/);
+    assert.match(bad.stderr, /^alignkit train modpo: field "weights": weights must sum to 1 .*0\.6,0\.6 = 1\.2\n$/);
     const count = cli([
       ...base,
       '--out',

@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as trainCli } from '../src/cli/train.ts';
+
 import { readJsonl } from '../src/util/jsonl.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { harmlessPairs, hhMissing, longTests, writeJsonl } from './helpers/stories-data.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const trainCli = (argv: readonly string[]) => cli(['train', ...argv]);
 
 test(
   'a Bradley-Terry reward model on HH-RLHF harmless pairs beats chance on held-out pairs',

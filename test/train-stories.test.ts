@@ -9,11 +9,14 @@ import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run as trainCli } from '../src/cli/train.ts';
+
 import { loadNativeModel } from '../src/lm/load.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
 import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
 import { happySadPairs, longTests, tinyStories, tinystoriesMissing, writeJsonl } from './helpers/stories-data.ts';
+import { run as cli } from '../src/cli/main.ts';
+
+const trainCli = (argv: readonly string[]) => cli(['train', ...argv]);
 
 const Sentiment = createRequire(import.meta.url)('sentiment');
 const dir = mkdtempSync(join(tmpdir(), 'alignkit-train-stories-'));

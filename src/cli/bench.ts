@@ -1,24 +1,24 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, listFlag } from './args.ts';
 import type { Figure } from '../util/bench-figure.ts';
-import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
+import type { OptionValues } from '../util/option-spec.ts';
+import { command } from './command-spec.ts';
 
 const STORIES_DIR = 'data/stories260K';
 
-/** Each section returns figures; sections from other areas are added here as they land. */
-const sections: Record<string, { about: string; run: (values: Record<string, any>) => Promise<Figure[]> }> = {
+/** Each section returns figures; `optIn` sections (hours and GBs) run only when named in --section. */
+const sections: Record<string, { about: string; optIn?: boolean; run: (values: BenchValues) => Promise<Figure[]> }> = {
   engine: {
     about: 'native inference: stories260K decode, GPT-2-small-sized prefill/scoring/decode',
     async run(values) {
       const { benchStories, benchGenerateProcess, benchGpt2SizedLlama, torchInferenceReference } =
         await import('../lm/native/bench.ts');
-      const dir = values.stories ?? STORIES_DIR;
+      const dir = values.stories;
       const figures: Figure[] = [];
       if (existsSync(`${dir}/stories260K.bin`)) {
-        const [model, tokenizer, runC] = [`${dir}/stories260K.bin`, `${dir}/tok512.bin`, listFlag(values, 'run-c')];
+        const [model, tokenizer, runC] = [`${dir}/stories260K.bin`, `${dir}/tok512.bin`, values.runC];
         figures.push(...(await benchStories(model, tokenizer, runC)), ...benchGenerateProcess(model, tokenizer, runC));
       } else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
       return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
@@ -28,7 +28,7 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
     about:
       'one stories260K decode step per graph flavour: standard vs contrib kernels (Attention or GroupQueryAttention, 8/4-bit weights)',
     async run(values) {
-      const dir = values.stories ?? STORIES_DIR;
+      const dir = values.stories;
       if (!existsSync(`${dir}/stories260K.bin`))
         return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
       const { readLlama2cCheckpoint } = await import('../models/llama2c-checkpoint.ts');
@@ -85,7 +85,7 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
     async run(values) {
       const { benchTraining, torchReference, trainingBenchFigures } = await import('../train/bench.ts');
       const { benchSftProcess } = await import('../train/bench-process.ts');
-      const dir = values.stories ?? STORIES_DIR;
+      const dir = values.stories;
       const paths = { tokenizer: `${dir}/tok512.bin`, stories: 'data/tinystories-sample/tinystories.txt' };
       const process = existsSync(paths.tokenizer) && existsSync(paths.stories) ? await benchSftProcess(paths) : [];
       return [...process, ...trainingBenchFigures(await benchTraining({ memory: true }), torchReference())];
@@ -103,11 +103,12 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
     },
   },
   families: {
+    optIn: true,
     about:
       'the architecture families at real size (random weights, published shapes): load, peak RSS, prefill, decode; vs PyTorch where /usr/bin/python3 has torch (needs several GB each)',
     async run(values) {
       const { benchFamilies } = await import('../lm/native/bench-families.ts');
-      const models = listFlag(values, 'model');
+      const models = values.model;
       return benchFamilies(models.length ? models : undefined);
     },
   },
@@ -119,12 +120,12 @@ const sections: Record<string, { about: string; run: (values: Record<string, any
   },
 };
 
-/** Runs a section on stories260K (from ../shared or --stories DIR), or reports that it is missing. */
+/** Runs a section on stories260K (data/stories260K or --stories DIR), or reports that it is missing. */
 async function withStories(
-  values: Record<string, any>,
+  values: BenchValues,
   body: (load: () => Promise<LanguageModel>) => Promise<Figure[]>,
 ): Promise<Figure[]> {
-  const dir = values.stories ?? STORIES_DIR;
+  const dir = values.stories;
   if (!existsSync(`${dir}/stories260K.bin`))
     return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
   const { loadNativeModel } = await import('../lm/load.ts');
@@ -137,35 +138,52 @@ function formatFigure(f: Figure): string {
   return `  ${f.name.padEnd(58)} ${v.padStart(9)} ${f.unit.padEnd(9)}${ref}`;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
-    section: { type: 'string', multiple: true },
-    stories: { type: 'string' },
-    'run-c': { type: 'string', multiple: true },
-    model: { type: 'string', multiple: true },
-    json: { type: 'boolean' },
-  });
-  const wanted = listFlag(values, 'section');
-  for (const w of wanted)
-    if (!(w in sections))
-      throw inputError(
-        `unknown bench section "${w}" (expected one of: ${Object.keys(sections)
-          .filter((s) => !s.endsWith('-child'))
-          .join(', ')})`,
-        { field: '--section' },
+const SECTION_NAMES = Object.keys(sections).filter((s) => !s.endsWith('-child'));
+
+const BENCH_OPTIONS = {
+  section: {
+    type: 'list',
+    choices: Object.keys(sections),
+    placeholder: 'LIST',
+    description: `sections to run (default: all but families): ${SECTION_NAMES.map((s) => `${s} (${sections[s].about})`).join('; ')}`,
+  },
+  stories: { type: 'string', placeholder: 'DIR', default: STORIES_DIR, description: 'the stories260K folder' },
+  runC: {
+    type: 'list',
+    placeholder: 'PATH',
+    description: "llama2.c's compiled run binaries, timed in turn with alignkit on stories260K",
+  },
+  model: {
+    type: 'list',
+    placeholder: 'NAME',
+    description: 'families section: the published models to measure (default all)',
+  },
+  json: { type: 'boolean', description: 'print the figures as JSON' },
+} as const;
+
+type BenchValues = OptionValues<typeof BENCH_OPTIONS>;
+
+export const benchCommand = command({
+  name: 'bench',
+  summary: 'speed and memory figures',
+  description:
+    'Speed and memory figures, each with its reference (PyTorch when /usr/bin/python3 has torch, llama2.c with --run-c) measured in the same run and the ratio (> 1 = alignkit better). Figures vary with machine load.',
+  examples: ['bench --section engine,training'],
+  options: BENCH_OPTIONS,
+  async run(values) {
+    const chosen = values.section.length ? values.section : SECTION_NAMES.filter((s) => !sections[s].optIn);
+    const all: Figure[] = [];
+    for (const name of chosen) {
+      if (!values.json) console.log(`\n${name}: ${sections[name].about}`);
+      const figures = await sections[name].run(values);
+      all.push(...figures);
+      if (!values.json) for (const f of figures) console.log(formatFigure(f));
+    }
+    if (values.json) console.log(JSON.stringify(all));
+    else
+      console.log(
+        '\nRatios > 1 mean alignkit is faster (or uses less memory) than the reference. Figures vary with machine load.',
       );
-  const chosen = wanted.length ? wanted : Object.keys(sections).filter((s) => !s.endsWith('-child'));
-  const all: Figure[] = [];
-  for (const name of chosen) {
-    if (!values.json) console.log(`\n${name}: ${sections[name].about}`);
-    const figures = await sections[name].run(values);
-    all.push(...figures);
-    if (!values.json) for (const f of figures) console.log(formatFigure(f));
-  }
-  if (values.json) console.log(JSON.stringify(all));
-  else
-    console.log(
-      '\nRatios > 1 mean alignkit is faster (or uses less memory) than the reference. Figures vary with machine load.',
-    );
-  return 0;
-}
+    return 0;
+  },
+});

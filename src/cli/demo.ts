@@ -1,50 +1,69 @@
+/** `alignkit demo` (also `npm start`): the main job on the embedded models. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, intFlag } from './args.ts';
+import { command } from './command-spec.ts';
 import { formatTable } from './run-output.ts';
-import { DEFAULT_MAIN_JOB, runMainJob } from '../demo/main-job.ts';
-import { defaultCacheDir } from '../util/cache-dir.ts';
-import { stageProgressRenderer } from './stage-progress.ts';
 
 const EMBEDDED = fileURLToPath(new URL('../../embedded', import.meta.url));
-
-/** The main job on the embedded models (also `npm start`). */
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
-    out: { type: 'string' },
-    embedded: { type: 'string' },
-    'cache-dir': { type: 'string' },
-    resume: { type: 'boolean' },
-    prompts: { type: 'string' },
-    'max-new-tokens': { type: 'string' },
-    seed: { type: 'string' },
-  });
-  // without --out, a repeated `npm start` writes runs/demo-2, -3, … rather than refusing to touch runs/demo
-  const out = values.out ?? (values.resume ? join('runs', 'demo') : unusedDirectory(join('runs', 'demo')));
-  const progress = stageProgressRenderer('demo');
-  const started = performance.now();
-  const result = await runMainJob({
-    ...DEFAULT_MAIN_JOB,
-    embeddedDir: values.embedded ?? EMBEDDED,
-    cacheDir: values['cache-dir'] ?? defaultCacheDir('demo'),
-    outDir: out,
-    resume: values.resume ?? false,
-    testPrompts: intFlag(values, 'prompts', DEFAULT_MAIN_JOB.testPrompts),
-    maxNewTokens: intFlag(values, 'max-new-tokens', DEFAULT_MAIN_JOB.maxNewTokens),
-    seed: intFlag(values, 'seed', DEFAULT_MAIN_JOB.seed),
-    onProgress: (stage, done, total, note) => progress.update({ stage, done, total, note }),
-  });
-  progress.stop();
-  for (const table of result.summary.tables.slice(0, 2)) console.log('\n' + formatTable(table));
-  console.log(
-    `\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`,
-  );
-  return 0;
-}
 
 function unusedDirectory(base: string): string {
   let path = base;
   for (let n = 2; existsSync(path); n++) path = `${base}-${n}`;
   return path;
 }
+
+export const demoCommand = command({
+  name: 'demo',
+  summary: 'the main job on the embedded models',
+  description:
+    'The controlled-sentiment experiment of the weak-to-strong search paper in miniature, on the embedded models: DPO-tune the small model and fit a value model (cached after the first run), then steer the large model with them — plain sampling, Best-of-N, EFT, weak-to-strong search and IVG at matched compute — and write the report. Without --out, a repeated run writes runs/demo-2, -3, ….',
+  examples: ['demo', 'demo --prompts 8 --out runs/demo-small'],
+  options: {
+    out: {
+      type: 'string',
+      placeholder: 'DIR',
+      identity: false,
+      description: 'run folder (default runs/demo, or the next unused runs/demo-N)',
+    },
+    resume: { type: 'boolean', identity: false, description: 'continue the run in --out (default runs/demo)' },
+    embedded: {
+      type: 'string',
+      placeholder: 'DIR',
+      description: "the embedded models folder (default: alignkit's embedded/)",
+    },
+    cacheDir: {
+      type: 'string',
+      placeholder: 'DIR',
+      identity: false,
+      description: 'where the tuned small models are cached (default: the user cache folder)',
+    },
+    prompts: { type: 'integer', min: 1, description: 'held-out prompts (default 32)' },
+    maxNewTokens: { type: 'integer', min: 1, description: 'response length (default 24)' },
+    seed: { type: 'integer', description: 'prompt sampling and steering seed (default 1)' },
+  },
+  async run(values, context) {
+    const { DEFAULT_MAIN_JOB, runMainJob } = await import('../demo/main-job.ts');
+    const { defaultCacheDir } = await import('../util/cache-dir.ts');
+    const out = values.out ?? (values.resume ? join('runs', 'demo') : unusedDirectory(join('runs', 'demo')));
+    const started = performance.now();
+    const result = await runMainJob({
+      ...DEFAULT_MAIN_JOB,
+      embeddedDir: values.embedded ?? EMBEDDED,
+      cacheDir: values.cacheDir ?? defaultCacheDir('demo'),
+      outDir: out,
+      resume: values.resume,
+      identity: context.identity,
+      testPrompts: values.prompts ?? DEFAULT_MAIN_JOB.testPrompts,
+      maxNewTokens: values.maxNewTokens ?? DEFAULT_MAIN_JOB.maxNewTokens,
+      seed: values.seed ?? DEFAULT_MAIN_JOB.seed,
+      onProgress: (stage, done, total, note) => context.progress.update({ stage, done, total, note }),
+    });
+    context.progress.stop();
+    for (const table of result.summary.tables.slice(0, 2)) console.log('\n' + formatTable(table));
+    console.log(
+      `\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`,
+    );
+    return 0;
+  },
+});

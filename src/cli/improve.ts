@@ -1,245 +1,299 @@
-import { parseFlags, requireFlag, numberFlag, intFlag, listFlag } from './args.ts';
-import { formatTable } from './run-output.ts';
-import { stageProgressRenderer } from './stage-progress.ts';
-import { inputError } from '../errors.ts';
-import type { LanguageModel } from '../lm/language-model.ts';
-import { loadModel } from '../lm/load.ts';
-import { RunDir } from '../report/run-dir.ts';
-import { writeReport } from '../report/write-report.ts';
-import { PROMPT_STYLES, type PromptStyle } from '../eval/conceptmath/prompts.ts';
+/** `alignkit improve`: the concept-targeted fine-tuning loop, calling `improve` (improve/improve-run.ts). */
+import { PROMPT_STYLES } from '../eval/conceptmath/prompts.ts';
 import { defaultConceptMathGeneration } from '../eval/conceptmath/run.ts';
-import { loadConceptBenchmark } from '../eval/concepts/concept-benchmark.ts';
 import { defaultTeacherGeneration } from '../eval/concepts/generate.ts';
-import { defaultFineTuneSettings } from '../improve/fine-tune.ts';
-import { checkRunFolder, runImprove } from '../improve/run-improve.ts';
-import { SCHEDULES, type ScheduleKind } from '../train/schedule.ts';
+import { defaultFineTuneSettings } from '../improve/fine-tune-settings.ts';
+import { command } from './command-spec.ts';
+import { formatTable, printLines } from './run-output.ts';
+import { API_KEY_OPTION, RUN_OPTIONS } from './shared-options.ts';
 
-const USAGE = `usage: alignkit improve --model PATH --eval conceptmath|FILE --pool FILE... --out DIR [flags]
+const DATA = 'data';
+const TRAIN = 'training';
+const EVAL = 'evaluation';
 
-Finds the model's weakest concepts on a concept-labelled benchmark and fine-tunes on
-concept-specific data (ConceptMath's concept-targeted fine-tuning), in resumable stages:
-  before  evaluate the model on the whole benchmark                    OUT/before/
-  data    split the benchmark (reference part / evaluation part, by concept); rank concepts on
-          the reference part; train a concept classifier on it; retrieve problems of the N
-          weakest concepts from the pools; generate more with --teacher; drop duplicates of
-          evaluation items; mix in general problems                     OUT/data/train.jsonl
-  train   SFT (or LoRA) on the mix                                      OUT/train/model
-  after   evaluate the fine-tuned model on the evaluation part          OUT/after/
-Then per-concept before/after on the evaluation part: OUT/summary.json, OUT/report.html.
-
-  --model PATH              the model to improve (a local checkpoint; it is fine-tuned in-process)
-  --eval conceptmath|FILE   the benchmark: ConceptMath (with --data DIR holding its released files)
-                            or your own files in its format {idx, cate0, cate1, cate2, question, answer, grade}
-  --data PATH               with --eval conceptmath: the dataset folder or files
-  --systems LIST            only these systems (e.g. middle_en)      --limit N  the first N items per system
-  --pool FILE               worked problems to retrieve from (repeatable): GSM8K-style JSONL
-                            {question, answer: "...#### final"} or {question, solution, answer}
-  --general FILE            general problems for the mix (default: the pools, minus the concept data)
-  --teacher REF             a model that writes new problems for the weakest concepts (local path or BASE_URL#MODEL)
-  --weakest N               how many weakest concepts to target (default 10)
-  --out DIR                 run folder (required)            --resume   continue a killed run
-  --seed S                  split, classifier check, data order, training (default 0)
-
-data:   --reference-fraction F (0.5)  share of each concept's items used to rank, train the classifier, prompt the teacher
-        --min-items N (5)      reference items a leaf concept needs; smaller leaves are pooled under their parent
-        --per-concept N (100)  retrieved problems per concept    --min-probability P (0)  classifier probability floor
-        --generate N (20)      teacher calls per concept         --shots K (4)  examples shown per call
-        --teacher-temperature T (0.8)  --teacher-max-new-tokens N (512)
-        --general-ratio R (1)  general examples per concept example
-        --dedup-jaccard J (0.5)  word 3-gram Jaccard at which a problem counts as a near duplicate of an evaluation item
-train:  --lr (1e-4) --epochs (2) --steps N --batch-size (8) --grad-accum (1) --max-length N --schedule constant|linear|cosine (cosine)
-        --warmup N (0) --max-grad-norm (1) --weight-decay (0) --lora-rank R --lora-alpha A --lora-targets LIST
-eval:   --prompt zs|zs-cot|fs (zs) --max-new-tokens N (512) --temperature T (0) --concurrency N (4)
-        --tokenizer PATH  tokenizer of a local --model     --api-key-env VAR  API key of a remote --teacher`;
-
-const FLAGS = {
-  model: { type: 'string' },
-  eval: { type: 'string', multiple: true },
-  data: { type: 'string', multiple: true },
-  systems: { type: 'string' },
-  limit: { type: 'string' },
-  pool: { type: 'string', multiple: true },
-  general: { type: 'string', multiple: true },
-  teacher: { type: 'string' },
-  weakest: { type: 'string' },
-  out: { type: 'string' },
-  resume: { type: 'boolean' },
-  seed: { type: 'string' },
-  'reference-fraction': { type: 'string' },
-  'min-items': { type: 'string' },
-  'per-concept': { type: 'string' },
-  'min-probability': { type: 'string' },
-  generate: { type: 'string' },
-  shots: { type: 'string' },
-  'teacher-temperature': { type: 'string' },
-  'teacher-max-new-tokens': { type: 'string' },
-  'general-ratio': { type: 'string' },
-  'dedup-jaccard': { type: 'string' },
-  lr: { type: 'string' },
-  epochs: { type: 'string' },
-  steps: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'grad-accum': { type: 'string' },
-  'max-length': { type: 'string' },
-  schedule: { type: 'string' },
-  warmup: { type: 'string' },
-  'max-grad-norm': { type: 'string' },
-  'weight-decay': { type: 'string' },
-  'lora-rank': { type: 'string' },
-  'lora-alpha': { type: 'string' },
-  'lora-targets': { type: 'string' },
-  prompt: { type: 'string' },
-  'max-new-tokens': { type: 'string' },
-  temperature: { type: 'string' },
-  concurrency: { type: 'string' },
-  tokenizer: { type: 'string' },
-  'api-key-env': { type: 'string' },
-  help: { type: 'boolean' },
+/** How the concept benchmark is chosen (improve and every concepts command). */
+export const BENCHMARK_OPTIONS = {
+  eval: {
+    type: 'list',
+    required: true,
+    placeholder: 'conceptmath|FILE',
+    description:
+      'the benchmark: ConceptMath (with --data holding its released files) or your files in its format {idx, cate0, cate1, cate2, question, answer, grade}',
+  },
+  data: { type: 'list', placeholder: 'PATH', description: 'with --eval conceptmath: the dataset folder or files' },
+  systems: { type: 'list', description: 'only these systems (e.g. middle_en)' },
+  limit: { type: 'integer', min: 1, description: 'the first N items of each system' },
+  minItems: {
+    type: 'integer',
+    min: 1,
+    default: 5,
+    description: 'reference items a leaf concept needs; smaller leaves are pooled under their parent',
+  },
+  seed: { type: 'integer', default: 0, description: 'split, classifier check, data order, training' },
 } as const;
 
-/** Flags that change what a run computes; --resume with different values is refused. */
-const IDENTITY_FLAGS = Object.keys(FLAGS).filter(
-  (f) => !['out', 'resume', 'concurrency', 'help', 'api-key-env'].includes(f),
-);
+/** How a teacher writes problems (improve's data stage, concepts generate). */
+export const TEACHER_OPTIONS = {
+  shots: { type: 'integer', min: 1, default: 4, description: 'benchmark questions shown per teacher call' },
+  teacherTemperature: {
+    type: 'number',
+    min: 0,
+    default: defaultTeacherGeneration.temperature,
+    description: "the teacher's temperature",
+  },
+  teacherMaxNewTokens: {
+    type: 'integer',
+    min: 1,
+    default: defaultTeacherGeneration.maxNewTokens,
+    description: "the teacher's response length",
+  },
+} as const;
 
-const positive = (values: Record<string, any>, flag: string, fallback?: number) => {
-  const n = intFlag(values, flag, fallback);
-  if (n !== undefined && n < 1)
-    throw inputError(`--${flag} expects a positive integer, got "${values[flag]}"`, { field: `--${flag}` });
-  return n;
-};
+export const MIN_PROBABILITY_OPTION = {
+  minProbability: { type: 'number', min: 0, max: 1, default: 0, description: 'classifier probability floor' },
+} as const;
 
-const fraction = (values: Record<string, any>, flag: string, fallback: number) => {
-  const x = numberFlag(values, flag, fallback);
-  if (!(x > 0 && x < 1))
-    throw inputError(`--${flag} expects a number between 0 and 1, got "${values[flag]}"`, { field: `--${flag}` });
-  return x;
-};
+/** A data-stage number strictly between 0 and 1. */
+const openFraction = (fallback: number, description: string) =>
+  ({
+    type: 'number',
+    min: 0,
+    max: 1,
+    exclusiveMin: true,
+    exclusiveMax: true,
+    default: fallback,
+    group: DATA,
+    description,
+  }) as const;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, FLAGS as any);
-  if (values.help || argv.length === 0) {
-    console.log(USAGE);
-    return values.help ? 0 : 1;
-  }
-  const out = requireFlag(values, 'out');
-  const modelPath = requireFlag(values, 'model');
-  if (modelPath.includes('#'))
-    throw inputError(
-      'improve fine-tunes the model in-process: --model must be a local checkpoint, not a served model',
-      { field: '--model' },
-    );
-  const resume = !!values.resume;
-  const runDir = RunDir.create(out, { resume });
-  checkRunFolder(runDir, resume);
-  const previous = resume ? runDir.readConfig() : undefined;
-  if (previous?.flags) {
-    const before = previous.flags as Record<string, unknown>;
-    for (const flag of IDENTITY_FLAGS) {
-      if (JSON.stringify(before[flag] ?? null) !== JSON.stringify(values[flag] ?? null))
-        throw inputError(
-          `--resume with a different --${flag} than the run in ${out} (${JSON.stringify(before[flag] ?? null)}); start a new --out instead`,
-          { field: `--${flag}` },
-        );
-    }
-  }
-  const benchmark = loadConceptBenchmark({
-    eval: listFlag(values, 'eval'),
-    data: listFlag(values, 'data'),
-    systems: listFlag(values, 'systems'),
-    limit: positive(values, 'limit'),
-  });
-  const schedule = (values.schedule ?? defaultFineTuneSettings.schedule) as ScheduleKind;
-  if (!SCHEDULES.includes(schedule))
-    throw inputError(`--schedule expects one of ${SCHEDULES.join(', ')}, got "${schedule}"`, { field: '--schedule' });
-  const promptStyle = (values.prompt ?? 'zs') as PromptStyle;
-  if (!PROMPT_STYLES.includes(promptStyle))
-    throw inputError(`--prompt expects one of ${PROMPT_STYLES.join(', ')}, got "${promptStyle}"`, {
-      field: '--prompt',
-    });
-  const concurrency = positive(values, 'concurrency', 4)!;
-  const seed = intFlag(values, 'seed', 0);
-
-  runDir.writeConfig({
-    command: 'improve',
-    flags: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)),
-    items: benchmark.length,
-  });
-  const loaded: LanguageModel[] = [];
-  const progress = stageProgressRenderer('improve');
-  let result;
-  try {
-    const teacher = values.teacher
-      ? await loadModel(values.teacher, { apiKeyEnv: values['api-key-env'], concurrency })
-      : undefined;
-    if (teacher) loaded.push(teacher);
-    result = await runImprove({
-      modelPath,
-      openModel: (ref) => loadModel(ref, { tokenizer: ref === modelPath ? values.tokenizer : undefined }),
-      benchmark,
-      pools: listFlag(values, 'pool'),
-      generalPools: listFlag(values, 'general'),
-      teacher,
-      weakest: positive(values, 'weakest', 10)!,
-      runDir,
-      resume,
-      referenceFraction: fraction(values, 'reference-fraction', 0.5),
-      minItems: positive(values, 'min-items', 5)!,
-      seed,
-      retrieval: {
-        perConcept: positive(values, 'per-concept', 100),
-        minProbability: numberFlag(values, 'min-probability', 0),
-      },
+export const improveCommand = command({
+  name: 'improve',
+  summary: 'concept-targeted fine-tuning loop',
+  description:
+    "Finds the model's weakest concepts on a concept-labelled benchmark and fine-tunes on concept-specific data (ConceptMath's concept-targeted fine-tuning), in resumable stages: before (evaluate on the whole benchmark, OUT/before/), data (split the benchmark into a reference and an evaluation part by concept; rank concepts on the reference part; train a concept classifier on it; retrieve problems of the weakest concepts from the pools; generate more with --teacher; drop duplicates of evaluation items; mix in general problems, OUT/data/train.jsonl), train (SFT or LoRA on the mix, OUT/train/model), after (evaluate the fine-tuned model on the evaluation part, OUT/after/). Then per-concept before/after: OUT/summary.json, OUT/report.html.",
+  examples: [
+    'improve --model runs/sft/model --eval benchmark.jsonl --pool data/gsm8k/test.jsonl --weakest 3 --out runs/improve',
+  ],
+  options: {
+    model: {
+      type: 'string',
+      required: true,
+      placeholder: 'PATH',
+      description: 'the model to improve (a local checkpoint: it is fine-tuned in-process)',
+    },
+    tokenizer: { type: 'string', placeholder: 'PATH', description: 'tokenizer of --model when none is beside it' },
+    ...BENCHMARK_OPTIONS,
+    pool: {
+      type: 'list',
+      placeholder: 'FILE',
+      group: DATA,
+      description:
+        'worked problems to retrieve from: GSM8K-style JSONL {question, answer: "...#### final"} or {question, solution, answer}',
+    },
+    general: {
+      type: 'list',
+      placeholder: 'FILE',
+      group: DATA,
+      description: 'general problems for the mix (default: the pools, minus the concept data)',
+    },
+    teacher: {
+      type: 'string',
+      placeholder: 'REF',
+      group: DATA,
+      description: 'a model that writes new problems for the weakest concepts (local path or BASE_URL#MODEL)',
+    },
+    ...API_KEY_OPTION,
+    weakest: { type: 'integer', min: 1, default: 10, group: DATA, description: 'how many weakest concepts to target' },
+    referenceFraction: openFraction(
+      0.5,
+      "share of each concept's items used to rank, train the classifier and prompt the teacher",
+    ),
+    perConcept: { type: 'integer', min: 1, default: 100, group: DATA, description: 'retrieved problems per concept' },
+    minProbability: { ...MIN_PROBABILITY_OPTION.minProbability, group: DATA },
+    generate: { type: 'integer', min: 1, default: 20, group: DATA, description: 'teacher calls per concept' },
+    shots: { ...TEACHER_OPTIONS.shots, group: DATA },
+    teacherTemperature: { ...TEACHER_OPTIONS.teacherTemperature, group: DATA },
+    teacherMaxNewTokens: { ...TEACHER_OPTIONS.teacherMaxNewTokens, group: DATA },
+    generalRatio: {
+      type: 'number',
+      min: 0,
+      default: 1,
+      group: DATA,
+      description: 'general examples per concept example',
+    },
+    dedupJaccard: openFraction(
+      0.5,
+      'word 3-gram Jaccard at which a problem counts as a near duplicate of an evaluation item',
+    ),
+    lr: {
+      type: 'number',
+      min: 0,
+      exclusiveMin: true,
+      default: defaultFineTuneSettings.lr,
+      group: TRAIN,
+      description: 'learning rate',
+    },
+    epochs: {
+      type: 'number',
+      min: 0,
+      exclusiveMin: true,
+      default: defaultFineTuneSettings.epochs,
+      group: TRAIN,
+      description: 'passes over the mix',
+    },
+    steps: { type: 'integer', min: 1, group: TRAIN, description: 'optimizer steps instead of --epochs' },
+    batchSize: {
+      type: 'integer',
+      min: 1,
+      default: defaultFineTuneSettings.batchSize,
+      group: TRAIN,
+      description: 'examples per step',
+    },
+    gradAccum: {
+      type: 'integer',
+      min: 1,
+      default: defaultFineTuneSettings.gradAccum,
+      group: TRAIN,
+      description: 'micro-batches per step',
+    },
+    maxLength: {
+      type: 'integer',
+      min: 2,
+      group: TRAIN,
+      description: "tokens per example (default: the model's context)",
+    },
+    schedule: {
+      type: 'string',
+      choices: ['constant', 'linear', 'cosine'],
+      default: defaultFineTuneSettings.schedule,
+      group: TRAIN,
+      description: 'learning-rate schedule',
+    },
+    warmup: {
+      type: 'integer',
+      min: 0,
+      default: defaultFineTuneSettings.warmup,
+      group: TRAIN,
+      description: 'warmup steps',
+    },
+    maxGradNorm: {
+      type: 'number',
+      min: 0,
+      default: defaultFineTuneSettings.maxGradNorm,
+      group: TRAIN,
+      description: 'gradient clipping (0 = off)',
+    },
+    weightDecay: {
+      type: 'number',
+      min: 0,
+      default: defaultFineTuneSettings.weightDecay,
+      group: TRAIN,
+      description: 'weight decay',
+    },
+    loraRank: {
+      type: 'integer',
+      min: 1,
+      group: TRAIN,
+      description: 'LoRA adapters of this rank instead of full fine-tuning',
+    },
+    loraAlpha: { type: 'number', min: 0, exclusiveMin: true, group: TRAIN, description: 'LoRA α (default 2 × rank)' },
+    loraTargets: {
+      type: 'list',
+      group: TRAIN,
+      description: "weights with adapters (default: the family's attention projections)",
+    },
+    prompt: {
+      type: 'string',
+      choices: PROMPT_STYLES,
+      default: 'zs',
+      group: EVAL,
+      description: 'ConceptMath prompt style',
+    },
+    maxNewTokens: {
+      type: 'integer',
+      min: 1,
+      default: defaultConceptMathGeneration.maxNewTokens,
+      group: EVAL,
+      description: 'response length of the evaluations',
+    },
+    temperature: { type: 'number', min: 0, default: 0, group: EVAL, description: 'temperature of the evaluations' },
+    concurrency: {
+      type: 'integer',
+      min: 1,
+      default: 4,
+      identity: false,
+      group: EVAL,
+      description: 'model calls in flight',
+    },
+    ...RUN_OPTIONS,
+  },
+  async run(values, context) {
+    const { improve } = await import('../improve/improve-run.ts');
+    const result = await improve({
+      ...context.runTarget(),
+      modelPath: values.model,
+      tokenizer: values.tokenizer,
+      apiKeyEnv: values.apiKeyEnv,
+      benchmark: { eval: values.eval, data: values.data, systems: values.systems, limit: values.limit },
+      pools: values.pool,
+      generalPools: values.general,
+      teacher: values.teacher,
+      weakest: values.weakest,
+      referenceFraction: values.referenceFraction,
+      minItems: values.minItems,
+      seed: values.seed,
+      retrieval: { perConcept: values.perConcept, minProbability: values.minProbability },
       generation: {
-        perConcept: positive(values, 'generate', 20)!,
-        shots: positive(values, 'shots', 4)!,
+        perConcept: values.generate,
+        shots: values.shots,
         settings: {
           ...defaultTeacherGeneration,
-          temperature: numberFlag(values, 'teacher-temperature', defaultTeacherGeneration.temperature),
-          maxNewTokens: positive(values, 'teacher-max-new-tokens', defaultTeacherGeneration.maxNewTokens)!,
-          seed,
+          temperature: values.teacherTemperature,
+          maxNewTokens: values.teacherMaxNewTokens,
+          seed: values.seed,
         },
-        concurrency,
+        concurrency: values.concurrency,
       },
-      duplicates: { jaccard: fraction(values, 'dedup-jaccard', 0.5) },
-      generalRatio: numberFlag(values, 'general-ratio', 1),
+      duplicates: { jaccard: values.dedupJaccard },
+      generalRatio: values.generalRatio,
       fineTune: {
-        lr: numberFlag(values, 'lr', defaultFineTuneSettings.lr),
-        epochs: numberFlag(values, 'epochs', defaultFineTuneSettings.epochs),
-        steps: positive(values, 'steps'),
-        batchSize: positive(values, 'batch-size', defaultFineTuneSettings.batchSize)!,
-        gradAccum: positive(values, 'grad-accum', defaultFineTuneSettings.gradAccum)!,
-        maxLength: positive(values, 'max-length'),
-        schedule,
-        warmup: intFlag(values, 'warmup', defaultFineTuneSettings.warmup),
-        maxGradNorm: numberFlag(values, 'max-grad-norm', defaultFineTuneSettings.maxGradNorm),
-        weightDecay: numberFlag(values, 'weight-decay', defaultFineTuneSettings.weightDecay),
-        loraRank: positive(values, 'lora-rank'),
-        loraAlpha: numberFlag(values, 'lora-alpha'),
-        loraTargets: listFlag(values, 'lora-targets'),
-        seed,
+        lr: values.lr,
+        epochs: values.epochs,
+        steps: values.steps,
+        batchSize: values.batchSize,
+        gradAccum: values.gradAccum,
+        maxLength: values.maxLength,
+        schedule: values.schedule,
+        warmup: values.warmup,
+        maxGradNorm: values.maxGradNorm,
+        weightDecay: values.weightDecay,
+        loraRank: values.loraRank,
+        loraAlpha: values.loraAlpha,
+        loraTargets: values.loraTargets,
+        seed: values.seed,
       },
       evaluation: {
         generation: {
           ...defaultConceptMathGeneration,
-          maxNewTokens: positive(values, 'max-new-tokens', defaultConceptMathGeneration.maxNewTokens)!,
-          temperature: numberFlag(values, 'temperature', 0),
-          seed,
+          maxNewTokens: values.maxNewTokens,
+          temperature: values.temperature,
+          seed: values.seed,
         },
-        promptStyle,
-        concurrency,
+        promptStyle: values.prompt,
+        concurrency: values.concurrency,
       },
-      onProgress: progress.update,
     });
-  } finally {
-    progress.stop();
-    for (const m of loaded) await m.dispose();
-  }
-  const report = writeReport(runDir.dir);
-  const { summary } = result;
-  console.log(`\n${summary.title}`);
-  console.log(formatTable(summary.tables[0]));
-  for (const table of summary.tables.slice(2)) console.log(`\n${formatTable(table)}`);
-  console.log(`\nsummary: ${runDir.path('summary.json')}\nreport: ${report}`);
-  return 0;
-}
+    context.progress.stop();
+    const { summary } = result;
+    printLines([
+      '',
+      summary.title,
+      formatTable(summary.tables[0]),
+      ...summary.tables.slice(2).flatMap((table) => ['', formatTable(table)]),
+      '',
+      `summary: ${result.summaryPath}`,
+      `report: ${result.reportPath}`,
+    ]);
+    return 0;
+  },
+});

@@ -1,7 +1,7 @@
-/** How commands end a run: summary.json + report.html written, the headline numbers and tables printed. */
-import type { RunDir } from '../report/run-dir.ts';
-import type { Summary, Table } from '../report/summary.ts';
-import { writeReport } from '../report/write-report.ts';
+/** How commands print: tables, a finished run's headline numbers, and plain lines. */
+import { join } from 'node:path';
+import type { RunOutputs } from '../report/finish-run.ts';
+import type { Table } from '../run/summary.ts';
 
 function formatCell(v: string | number | null): string {
   return v === null ? '—' : String(v);
@@ -24,14 +24,13 @@ export function formatTable(table: Table): string {
   return out.join('\n');
 }
 
-/** Writes the run's summary and report and prints its title, metrics, tables and where the files are. */
-export function finishRun(
-  runDir: RunDir,
-  summary: Summary,
-  listed: 'results.jsonl' | 'summary.json' = 'results.jsonl',
-): void {
-  runDir.writeSummary(summary);
-  const report = writeReport(runDir.dir);
+export function printLines(lines: readonly string[]): void {
+  console.log(lines.join('\n'));
+}
+
+/** Prints a finished run's title, metrics, tables and where its files are. */
+export function printRunEnd(run: RunOutputs, listed: 'results.jsonl' | 'summary.json' = 'results.jsonl'): void {
+  const { summary } = run;
   console.log(`\n${summary.title}`);
   if (summary.metrics)
     console.log(
@@ -40,5 +39,7 @@ export function finishRun(
         .join('\n'),
     );
   for (const table of summary.tables) console.log(`\n${formatTable(table)}`);
-  console.log(`\n${listed === 'results.jsonl' ? 'results' : 'summary'}: ${runDir.path(listed)}\nreport: ${report}`);
+  console.log(
+    `\n${listed === 'results.jsonl' ? 'results' : 'summary'}: ${join(run.dir, listed)}\nreport: ${run.reportPath}`,
+  );
 }

@@ -1,134 +1,137 @@
-import { parseFlags, intFlag } from './args.ts';
+/** `alignkit serve`: the OpenAI-compatible gateway over native, remote and guided models. */
 import { inputError } from '../errors.ts';
-import type { LanguageModel } from '../lm/language-model.ts';
-import { loadModel } from '../lm/load.ts';
-import { loadGuidedModel } from '../serve/guided-model.ts';
-import { readGuidedConfig } from '../serve/guided-config.ts';
-import { startGateway } from '../serve/http-server.ts';
 import { DEFAULT_LIMITS, type GatewayLimits } from '../serve/limits.ts';
-import { serveModel, type ServedModel } from '../serve/served-model.ts';
+import { command } from './command-spec.ts';
 
-const USAGE = `usage: alignkit serve --model NAME=REF [--model NAME=REF ...] [--guided NAME=CONFIG ...]
-                      [--port 8000] [--host 127.0.0.1] [--api-key-env VAR] [--tokenizer PATH]
-                      [--upstream-api-key-env VAR] [--cache-dir DIR] [--max-tokens N] [--max-concurrent N]
-                      [--max-queue N] [--max-batch N] [--max-body-bytes N] [--max-logprobs N]
-                      [--request-timeout-ms MS] [--shutdown-grace-ms MS]`;
+const LIMITS = 'limits';
 
-function namedRefs(values: Record<string, any>, flag: string): { name: string; ref: string }[] {
-  const items: string[] = values[flag] === undefined ? [] : Array.isArray(values[flag]) ? values[flag] : [values[flag]];
+function namedRefs(items: readonly string[], flag: string): { name: string; ref: string }[] {
   return items.map((item) => {
-    const eq = String(item).indexOf('=');
-    if (eq <= 0 || eq === String(item).length - 1)
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1)
       throw inputError(`--${flag} expects NAME=${flag === 'guided' ? 'CONFIG' : 'REF'}, got "${item}"`);
-    return { name: String(item).slice(0, eq), ref: String(item).slice(eq + 1) };
+    return { name: item.slice(0, eq), ref: item.slice(eq + 1) };
   });
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
-    model: { type: 'string', multiple: true },
-    guided: { type: 'string', multiple: true },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'api-key-env': { type: 'string' },
-    tokenizer: { type: 'string' },
-    'upstream-api-key-env': { type: 'string' },
-    'cache-dir': { type: 'string' },
-    'max-tokens': { type: 'string' },
-    'max-concurrent': { type: 'string' },
-    'max-queue': { type: 'string' },
-    'max-batch': { type: 'string' },
-    'max-body-bytes': { type: 'string' },
-    'max-logprobs': { type: 'string' },
-    'request-timeout-ms': { type: 'string' },
-    'shutdown-grace-ms': { type: 'string' },
-    help: { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const plain = namedRefs(values, 'model');
-  const guided = namedRefs(values, 'guided');
-  if (!plain.length && !guided.length)
-    throw inputError(`nothing to serve: give at least one --model NAME=REF or --guided NAME=CONFIG\n${USAGE}`);
+const limit = (description: string, fallback: number) =>
+  ({ type: 'integer', min: 1, default: fallback, group: LIMITS, description }) as const;
 
-  let apiKey: string | undefined;
-  if (values['api-key-env'] !== undefined) {
-    apiKey = process.env[values['api-key-env']];
-    if (!apiKey)
-      throw inputError(`environment variable ${values['api-key-env']} (named by --api-key-env) is not set or empty`);
-  }
-  const limits: GatewayLimits = {
-    maxTokens: intFlag(values, 'max-tokens', DEFAULT_LIMITS.maxTokens),
-    maxConcurrent: intFlag(values, 'max-concurrent', DEFAULT_LIMITS.maxConcurrent),
-    maxQueue: intFlag(values, 'max-queue', DEFAULT_LIMITS.maxQueue),
-    maxBatchSequences: intFlag(values, 'max-batch', DEFAULT_LIMITS.maxBatchSequences),
-    maxBodyBytes: intFlag(values, 'max-body-bytes', DEFAULT_LIMITS.maxBodyBytes),
-    maxLogprobs: intFlag(values, 'max-logprobs', DEFAULT_LIMITS.maxLogprobs),
-    requestTimeoutMs: intFlag(values, 'request-timeout-ms', DEFAULT_LIMITS.requestTimeoutMs),
-    maxN: DEFAULT_LIMITS.maxN,
-    maxPrompts: DEFAULT_LIMITS.maxPrompts,
-    maxStop: DEFAULT_LIMITS.maxStop,
-  };
-  for (const [key, v] of Object.entries(limits))
-    if (!(v > 0)) throw inputError(`limit ${key} must be positive, got ${v}`);
-
-  // one instance per (reference, tokenizer), shared by plain and guided entries
-  const loaded = new Map<string, Promise<LanguageModel>>();
-  const load = (ref: string, tokenizer = values.tokenizer as string | undefined) => {
-    const key = `${ref}\u0000${tokenizer ?? ''}`;
-    if (!loaded.has(key)) {
-      loaded.set(
-        key,
-        loadModel(ref, { tokenizer, apiKeyEnv: values['upstream-api-key-env'], cacheDir: values['cache-dir'] }),
-      );
+export const serveCommand = command({
+  name: 'serve',
+  summary: 'OpenAI-compatible gateway',
+  description:
+    'Serves models behind an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, /tokenize, /health): native models with continuous batching, remote ones passed through, and guided models — a steering method over several models, configured in a YAML/JSON file — that clients call like any model. SIGTERM finishes the requests in flight.',
+  examples: [
+    'serve --port 8000 --model stories=data/stories260K/stories260K.bin --tokenizer data/stories260K/tok512.bin --guided happy=guided.yaml',
+  ],
+  options: {
+    model: {
+      type: 'string',
+      repeatable: true,
+      placeholder: 'NAME=REF',
+      description: 'a model served under NAME: a local path or BASE_URL#MODEL',
+    },
+    guided: {
+      type: 'string',
+      repeatable: true,
+      placeholder: 'NAME=CONFIG',
+      description:
+        'a guided model: a YAML/JSON file with method, models and settings (the steer flags of that method, camelCase)',
+    },
+    port: { type: 'integer', min: 0, max: 65535, default: 8000, description: 'port (0 = any free one)' },
+    host: { type: 'string', default: '127.0.0.1', description: 'address to listen on' },
+    apiKeyEnv: {
+      type: 'string',
+      placeholder: 'VAR',
+      description: 'environment variable holding the key clients must send as bearer token (default: no auth)',
+    },
+    tokenizer: {
+      type: 'string',
+      placeholder: 'PATH',
+      description: 'tokenizer of local checkpoints that have none beside them',
+    },
+    upstreamApiKeyEnv: {
+      type: 'string',
+      placeholder: 'VAR',
+      description: 'environment variable with the API key of served remote models',
+    },
+    cacheDir: { type: 'string', placeholder: 'DIR', description: 'on-disk response cache of remote models' },
+    maxTokens: limit('max_tokens of one request', DEFAULT_LIMITS.maxTokens),
+    maxConcurrent: limit('requests served at once', DEFAULT_LIMITS.maxConcurrent),
+    maxQueue: limit('requests waiting for a slot; more get 429', DEFAULT_LIMITS.maxQueue),
+    maxBatch: limit('sequences decoded together by a native model', DEFAULT_LIMITS.maxBatchSequences),
+    maxBodyBytes: limit('request body size', DEFAULT_LIMITS.maxBodyBytes),
+    maxLogprobs: limit('top log-probs per position', DEFAULT_LIMITS.maxLogprobs),
+    requestTimeoutMs: limit('per-request time limit (ms)', DEFAULT_LIMITS.requestTimeoutMs),
+    shutdownGraceMs: {
+      type: 'integer',
+      min: 0,
+      default: 30_000,
+      group: LIMITS,
+      description: 'on SIGTERM/SIGINT, how long requests in flight may finish (ms)',
+    },
+  },
+  async run(values) {
+    const { loadGuidedModel } = await import('../serve/guided-model.ts');
+    const { readGuidedConfig } = await import('../serve/guided-config.ts');
+    const { startGateway } = await import('../serve/http-server.ts');
+    const { serveModel } = await import('../serve/served-model.ts');
+    const { ModelPool } = await import('../run/model-pool.ts');
+    const plain = namedRefs(values.model, 'model');
+    const guided = namedRefs(values.guided, 'guided');
+    if (!plain.length && !guided.length)
+      throw inputError('nothing to serve: give at least one --model NAME=REF or --guided NAME=CONFIG');
+    let apiKey: string | undefined;
+    if (values.apiKeyEnv !== undefined) {
+      apiKey = process.env[values.apiKeyEnv];
+      if (!apiKey)
+        throw inputError(`environment variable ${values.apiKeyEnv} (named by --api-key-env) is not set or empty`);
     }
-    return loaded.get(key)!;
-  };
-  const served: ServedModel[] = [];
-  const disposeAll = async () => {
-    for (const m of loaded.values())
-      await m.then(
-        (model) => model.dispose(),
-        () => undefined,
-      );
-  };
-  try {
-    for (const { name, ref } of plain)
-      served.push(serveModel(name, await load(ref), { maxBatchSequences: limits.maxBatchSequences }));
-    for (const { name, ref } of guided) {
-      served.push(serveModel(name, await loadGuidedModel(name, readGuidedConfig(ref), load), { guided: true }));
-    }
-  } catch (e) {
-    await disposeAll();
-    throw e;
-  }
-
-  const gateway = await startGateway({
-    models: served,
-    host: values.host,
-    port: intFlag(values, 'port', 8000),
-    apiKey,
-    limits,
-  });
-  console.log(
-    `alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${apiKey ? '; bearer auth on' : ''})`,
-  );
-  const graceMs = intFlag(values, 'shutdown-grace-ms', 30_000);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      console.log(`alignkit serve: ${signal}, finishing ${gateway.stats().inFlight} request(s) in flight`);
-      gateway.shutdown(graceMs).then(resolve, resolve);
+    const limits: GatewayLimits = {
+      ...DEFAULT_LIMITS,
+      maxTokens: values.maxTokens,
+      maxConcurrent: values.maxConcurrent,
+      maxQueue: values.maxQueue,
+      maxBatchSequences: values.maxBatch,
+      maxBodyBytes: values.maxBodyBytes,
+      maxLogprobs: values.maxLogprobs,
+      requestTimeoutMs: values.requestTimeoutMs,
     };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
-  await disposeAll();
-  console.log('alignkit serve: stopped');
-  return 0;
-}
+    // one instance per (reference, tokenizer), shared by plain and guided entries
+    const pool = new ModelPool({
+      tokenizer: values.tokenizer,
+      apiKeyEnv: values.upstreamApiKeyEnv,
+      cacheDir: values.cacheDir,
+    });
+    const served = [];
+    try {
+      for (const { name, ref } of plain)
+        served.push(serveModel(name, await pool.load(ref), { maxBatchSequences: limits.maxBatchSequences }));
+      for (const { name, ref } of guided)
+        served.push(serveModel(name, await loadGuidedModel(name, readGuidedConfig(ref), pool.load), { guided: true }));
+    } catch (e) {
+      await pool.dispose();
+      throw e;
+    }
+    const gateway = await startGateway({ models: served, host: values.host, port: values.port, apiKey, limits });
+    console.log(
+      `alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${apiKey ? '; bearer auth on' : ''})`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        console.log(`alignkit serve: ${signal}, finishing ${gateway.stats().inFlight} request(s) in flight`);
+        gateway.shutdown(values.shutdownGraceMs).then(resolve, resolve);
+      };
+      const onTerm = () => stop('SIGTERM');
+      const onInt = () => stop('SIGINT');
+      process.on('SIGTERM', onTerm);
+      process.on('SIGINT', onInt);
+    });
+    await pool.dispose();
+    console.log('alignkit serve: stopped');
+    return 0;
+  },
+});

@@ -3,7 +3,7 @@ import { inputError } from '../errors.ts';
 import { createRng } from '../util/random.ts';
 import type { SamplingOptions } from './chunk-sampler.ts';
 import { openModelSampler } from './large-model-sampler.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
 import { type Scorer, argmax, scoreChecked } from './scorer.ts';
 import type { SeedOption, SteerResult } from './steer-result.ts';
 import { UsageMeter } from './usage.ts';

@@ -1,8 +1,8 @@
-import type { DecodeState, LanguageModel } from '../lm/language-model.ts';
+import { type DecodeState, type LanguageModel, requireDecoding } from '../lm/language-model.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import type { ScoreInput } from './scorer.ts';
 import type { BeamScorer } from './chunk-beam-search.ts';
-import { type ResponseTokens, promptTokens, responseTokens } from './response-tokens.ts';
+import { type ResponseTokens, promptTokens, responseTokens } from '../lm/response-tokens.ts';
 
 /** Where a row's cache comes from this round. */
 type Source = 'current' | 'snapshot' | 'fresh';
@@ -74,7 +74,7 @@ export class CachedResponseScorer implements BeamScorer {
       1,
       responseTokens(model.tokenizer, prompt, promptIds, '', { finished: false, eos: false }).stable,
     );
-    const head = await model.open([promptIds.slice(0, cut)]);
+    const head = await requireDecoding(model, 'cached response scoring')([promptIds.slice(0, cut)]);
     if (!head.concat) {
       head.close();
       throw new AlignkitError(
@@ -195,7 +195,9 @@ export class CachedResponseScorer implements BeamScorer {
       sources.map((s) => s === 'fresh'),
       true,
     );
-    const fresh = freshRows.length ? await this.model.open(freshRows.map((i) => targets[i]!.ids.slice(0, 1))) : null;
+    const fresh = freshRows.length
+      ? await requireDecoding(this.model, 'cached response scoring')(freshRows.map((i) => targets[i]!.ids.slice(0, 1)))
+      : null;
     try {
       return this.assemble([
         {

@@ -2,7 +2,7 @@ import type { LanguageModel } from '../lm/language-model.ts';
 import { inputError } from '../errors.ts';
 import { createRng } from '../util/random.ts';
 import type { ChunkRow, SamplingOptions } from './chunk-sampler.ts';
-import { type PromptFormat, chatPrompt, renderPrompt } from './prompt-format.ts';
+import { type PromptFormat, chatPrompt, renderPrompt } from '../lm/prompt-format.ts';
 import type { SeedOption, SteerResult } from './steer-result.ts';
 import { sampleMixture } from './token-stream-sampler.ts';
 import { UsageMeter } from './usage.ts';

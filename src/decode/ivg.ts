@@ -11,7 +11,7 @@ import {
 } from './chunk-beam-search.ts';
 import { eftTerms } from './eft.ts';
 import type { GuidancePair } from './log-ratio.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
 import { type SeedOption, type SteerResult, withClosing } from './steer-result.ts';
 import { TokenStreamSampler } from './token-stream-sampler.ts';
 import { UsageMeter } from './usage.ts';

@@ -1,9 +1,9 @@
-import type { LanguageModel, ScoreItem } from '../lm/language-model.ts';
+import { type LanguageModel, type ScoreItem, requireScoring } from '../lm/language-model.ts';
 import { AlignkitError } from '../errors.ts';
 import type { BeamScorer } from './chunk-beam-search.ts';
 import { CachedResponseScorer } from './cached-response-scorer.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
-import { promptTokens, responseTokens } from './response-tokens.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
+import { promptTokens, responseTokens } from '../lm/response-tokens.ts';
 import type { ScoreInput, Scorer } from './scorer.ts';
 
 /**
@@ -61,7 +61,9 @@ async function responseLogprobs(
     return { prefix: t.ids.slice(0, t.responseStart), continuation: t.ids.slice(t.responseStart) };
   });
   const nonEmpty = requests.map((r, i) => i).filter((i) => requests[i].continuation.length > 0);
-  const scored = nonEmpty.length ? await model.score(nonEmpty.map((i) => requests[i])) : [];
+  const scored = nonEmpty.length
+    ? await requireScoring(model, 'the log-ratio of responses')(nonEmpty.map((i) => requests[i]))
+    : [];
   const out = new Array(items.length).fill(0);
   nonEmpty.forEach((i, j) => {
     out[i] = scored[j].total;

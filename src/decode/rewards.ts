@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { PromptFormat } from './prompt-format.ts';
+import type { PromptFormat } from '../lm/prompt-format.ts';
 import { type ScalarHeadModel, scalarHeadScores } from './scalar-head.ts';
 import type { Scorer } from './scorer.ts';
 import { inputError } from '../errors.ts';

@@ -1,19 +1,14 @@
 import type { LanguageModel } from '../lm/language-model.ts';
 import { AlignkitError } from '../errors.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
-import { promptTokens, responseTokens } from './response-tokens.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
+import { promptTokens, responseTokens } from '../lm/response-tokens.ts';
 import type { ScoreInput } from './scorer.ts';
 
-/**
- * The hook for reward and value models (built by `alignkit train rm|value`): a LanguageModel
- * whose backend also runs a scalar head, giving one number per sequence read at its last token.
- */
-export interface ScalarHeadModel extends LanguageModel {
-  scalarHead(sequences: readonly (readonly number[])[]): Promise<number[]>;
-}
+/** A reward or value model (built by `alignkit train rm|value`): a LanguageModel that has its scalar head. */
+export type ScalarHeadModel = LanguageModel & Required<Pick<LanguageModel, 'scalarHead'>>;
 
 export function hasScalarHead(model: LanguageModel): model is ScalarHeadModel {
-  return typeof (model as Partial<ScalarHeadModel>).scalarHead === 'function';
+  return model.scalarHead !== undefined;
 }
 
 export function requireScalarHead(model: LanguageModel, role: string): ScalarHeadModel {

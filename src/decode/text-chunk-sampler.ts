@@ -2,7 +2,7 @@ import type { LanguageModel, Sample } from '../lm/language-model.ts';
 import type { Rng } from '../util/random.ts';
 import { inputError } from '../errors.ts';
 import { type ChunkRow, type ChunkSampler, type SamplingOptions, cloneRow, cutAtStop } from './chunk-sampler.ts';
-import { encodeWithBos } from './prompt-format.ts';
+import { encodeWithBos } from '../lm/prompt-format.ts';
 
 /**
  * Chunk sampler for a model that can only sample continuations (no next-token log-probs, e.g.

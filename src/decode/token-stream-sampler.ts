@@ -1,4 +1,4 @@
-import type { DecodeState, LanguageModel, LogprobMatrix } from '../lm/language-model.ts';
+import { type DecodeState, type LanguageModel, type LogprobMatrix, requireDecoding } from '../lm/language-model.ts';
 import type { Rng } from '../util/random.ts';
 import { sampleToken } from '../lm/sampling.ts';
 import { AlignkitError, inputError } from '../errors.ts';
@@ -6,7 +6,7 @@ import { type ChunkRow, type ChunkSampler, type SamplingOptions, cloneRow } from
 import { StreamingText } from '../tokenizers/streaming-text.ts';
 import { mixLogprobs, mixScores } from './mixture.ts';
 import { assertSameVocabulary } from './vocabulary.ts';
-import { encodeWithBos } from './prompt-format.ts';
+import { encodeWithBos } from '../lm/prompt-format.ts';
 
 /** A model in a token-level mixture, with the prompt text it sees (models may see different templates). */
 export interface WeightedModel {
@@ -83,7 +83,7 @@ export class TokenStreamSampler implements ChunkSampler {
     const states: DecodeState[] = [];
     try {
       for (let i = 0; i < terms.length; i++) {
-        const single = await terms[i].model.open([prompts[i]]);
+        const single = await requireDecoding(terms[i].model, `token-level sampling (${terms[i].role})`)([prompts[i]]);
         states.push(single.fork(new Array(size).fill(0)));
         single.close();
       }

@@ -1,5 +1,5 @@
 import type { Usage } from '../lm/language-model.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
 import { type ScalarHeadModel, scalarHeadScores } from './scalar-head.ts';
 import type { ScoreInput, Scorer } from './scorer.ts';
 import type { BeamScorer } from './chunk-beam-search.ts';

@@ -11,7 +11,7 @@ import {
 } from './chunk-beam-search.ts';
 import { openModelSampler } from './large-model-sampler.ts';
 import { type GuidancePair, LogRatioBeamScorer, logRatioScorer } from './log-ratio.ts';
-import { type PromptFormat, renderPrompt } from './prompt-format.ts';
+import { type PromptFormat, renderPrompt } from '../lm/prompt-format.ts';
 import { type SeedOption, type SteerResult, withClosing } from './steer-result.ts';
 import { UsageMeter } from './usage.ts';
 

@@ -7,18 +7,18 @@
  * under the large base model (how far the method moved from it), and tokens processed.
  */
 import { join } from 'node:path';
-import { loadModel } from '../lm/load.ts';
-import { runSteerMethod, type SteerMethod } from '../decode/steer-method.ts';
+import { runSteerMethod } from '../decode/steer-methods/index.ts';
 import { sentimentReward } from '../decode/rewards.ts';
 import { valueModelFromHead } from '../decode/value-model.ts';
 import { requireScalarHead } from '../decode/scalar-head.ts';
-import { RunDir } from '../report/run-dir.ts';
-import type { Summary } from '../report/summary.ts';
-import { writeReport } from '../report/write-report.ts';
+import { RunSession } from '../run/run-session.ts';
+import { requireScoring } from '../lm/language-model.ts';
+import type { Summary } from '../run/summary.ts';
+import { finishRun } from '../report/finish-run.ts';
 import { demoPrompts } from './demo-prompts.ts';
 import { tuneSmallModel, type StageProgress, type TuneSettings, type TunedModels } from './tune-small.ts';
 
-export const DEMO_METHODS: readonly SteerMethod[] = ['sample', 'bon', 'eft', 'w2s', 'ivg'];
+export const DEMO_METHODS: readonly string[] = ['sample', 'bon', 'eft', 'w2s', 'ivg'];
 
 export interface MainJobOptions {
   embeddedDir: string;
@@ -29,6 +29,8 @@ export interface MainJobOptions {
   maxNewTokens: number;
   seed: number;
   resume: boolean;
+  /** the settings a --resume must share with the run it continues (default: not checked) */
+  identity?: Record<string, unknown>;
   tune: TuneSettings;
   search: { beams: number; successors: number; chunkLength: number; beta: number; temperature: number; topK: number };
   onProgress?: StageProgress;
@@ -56,7 +58,7 @@ export const DEFAULT_MAIN_JOB: Omit<MainJobOptions, 'embeddedDir' | 'cacheDir' |
 };
 
 export interface MethodRow {
-  method: SteerMethod;
+  method: string;
   prompt: string;
   index: number;
   text: string;
@@ -80,32 +82,31 @@ const stderr = (xs: number[]) => {
 };
 
 export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
-  const run = RunDir.create(o.outDir, { resume: o.resume });
+  const session = RunSession.open({ out: o.outDir, resume: o.resume, identity: o.identity, command: 'demo' });
+  const run = session.folder;
   const { train: trainPrompts, test } = demoPrompts(o.trainPrompts, o.testPrompts, o.seed);
-  run.writeConfig({
-    command: 'demo',
-    embeddedDir: o.embeddedDir,
-    methods: DEMO_METHODS,
-    trainPrompts: trainPrompts.length,
-    testPrompts: test.length,
-    maxNewTokens: o.maxNewTokens,
-    seed: o.seed,
-    tune: o.tune,
-    search: o.search,
-  });
-
-  const smallDir = join(o.embeddedDir, 'small');
-  const untuned = await loadModel(smallDir);
-  const tuned = await tuneSmallModel(untuned, smallDir, trainPrompts, o.cacheDir, o.tune, o.onProgress);
-  const models = {
-    large: await loadModel(join(o.embeddedDir, 'large')),
-    untuned,
-    tuned: await loadModel(tuned.tuned),
-    valueLm: await loadModel(tuned.value),
-  };
-  const value = valueModelFromHead(requireScalarHead(models.valueLm, 'value'));
-  const gold = sentimentReward({ lexicon: 'vader' });
   try {
+    const smallDir = join(o.embeddedDir, 'small');
+    const untuned = await session.models.load(smallDir);
+    const tuned = await tuneSmallModel(untuned, smallDir, trainPrompts, o.cacheDir, o.tune, o.onProgress);
+    const models = {
+      large: await session.models.load(join(o.embeddedDir, 'large')),
+      untuned,
+      tuned: await session.models.load(tuned.tuned),
+      valueLm: await session.models.load(tuned.value),
+    };
+    const value = valueModelFromHead(requireScalarHead(models.valueLm, 'value'));
+    const gold = sentimentReward({ lexicon: 'vader' });
+    session.start({
+      embeddedDir: o.embeddedDir,
+      methods: DEMO_METHODS,
+      trainPrompts: trainPrompts.length,
+      testPrompts: test.length,
+      maxNewTokens: o.maxNewTokens,
+      seed: o.seed,
+      tune: o.tune,
+      search: o.search,
+    });
     const done = new Set(run.finished<MethodRow>().map((r) => `${r.method}|${r.index}`));
     const total = test.length * DEMO_METHODS.length;
     let count = done.size;
@@ -126,7 +127,7 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
         const seconds = (performance.now() - t0) / 1000;
         const [reward] = await gold.score([{ prompt: test[i], response: r.text, finishReason: r.finishReason }]);
         const [lp] = r.tokens.length
-          ? await models.large.score([{ prefix: test[i], continuation: r.tokens }])
+          ? await requireScoring(models.large, 'the main job')([{ prefix: test[i], continuation: r.tokens }])
           : [{ logprobs: [0] }];
         const row: MethodRow = {
           method,
@@ -142,14 +143,13 @@ export async function runMainJob(o: MainJobOptions): Promise<MainJobResult> {
         o.onProgress?.('steer the large model', ++count, total, method);
       }
     }
+    const rows = run.finished<MethodRow>();
+    const summary = mainJobSummary(rows, tuned, o.search);
+    finishRun(run, summary);
+    return { summary, rows, tuned };
   } finally {
-    for (const m of Object.values(models)) await m.dispose();
+    await session.close();
   }
-  const rows = run.finished<MethodRow>();
-  const summary = mainJobSummary(rows, tuned, o.search);
-  run.writeSummary(summary);
-  writeReport(run.dir);
-  return { summary, rows, tuned };
 }
 
 export function mainJobSummary(
@@ -157,7 +157,7 @@ export function mainJobSummary(
   tuned: TunedModels,
   search: MainJobOptions['search'],
 ): Summary {
-  const by = (m: SteerMethod) => rows.filter((r) => r.method === m);
+  const by = (m: string) => rows.filter((r) => r.method === m);
   const table = DEMO_METHODS.map((m) => {
     const rs = by(m);
     const g = rs.map((r) => r.gold);

@@ -1,4 +1,4 @@
-import type { RunDir } from '../report/run-dir.ts';
+import type { RunDir } from '../run/run-dir.ts';
 import { appendJsonl, readJsonlForResume } from '../util/jsonl.ts';
 import { runPool } from './concurrency.ts';
 

@@ -1,4 +1,4 @@
-import type { Table } from '../report/summary.ts';
+import type { Table } from '../run/summary.ts';
 import type { JudgeFailure } from './judge.ts';
 
 export const round = (x: number | null | undefined, digits = 2): number | null =>

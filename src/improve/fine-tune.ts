@@ -9,42 +9,10 @@ import { listCheckpoints } from '../train/checkpoint.ts';
 import { loadSftData } from '../train/data/load-sft.ts';
 import { defaultLoraTargets, type LoraConfig } from '../train/lora.ts';
 import { defaultOptimizer } from '../train/optimizer.ts';
-import type { ScheduleKind } from '../train/schedule.ts';
 import { sftObjective } from '../train/sft-objective.ts';
 import { train, type TrainProgress } from '../train/trainer.ts';
 import { AlignkitError } from '../errors.ts';
-
-export interface FineTuneSettings {
-  lr: number;
-  epochs: number;
-  /** optimizer steps (overrides epochs) */
-  steps?: number;
-  batchSize: number;
-  gradAccum: number;
-  /** tokens per example (prompt + completion); longer ones are cut as the trainer documents */
-  maxLength?: number;
-  schedule: ScheduleKind;
-  warmup: number;
-  maxGradNorm: number;
-  weightDecay: number;
-  /** LoRA rank (absent = full fine-tuning) */
-  loraRank?: number;
-  loraAlpha?: number;
-  loraTargets?: string[];
-  seed: number;
-}
-
-export const defaultFineTuneSettings: FineTuneSettings = {
-  lr: 1e-4,
-  epochs: 2,
-  batchSize: 8,
-  gradAccum: 1,
-  schedule: 'cosine',
-  warmup: 0,
-  maxGradNorm: 1,
-  weightDecay: 0,
-  seed: 0,
-};
+import type { FineTuneSettings } from './fine-tune-settings.ts';
 
 export interface FineTuneResult {
   /** the fine-tuned model (merged when LoRA was used) */

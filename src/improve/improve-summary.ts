@@ -1,5 +1,5 @@
 /** The Summary of an improve run: the paper-shaped before/after table, per-concept rows, the data that went in, and plots. */
-import type { Plot, Summary, Table } from '../report/summary.ts';
+import type { Plot, Summary, Table } from '../run/summary.ts';
 import { percent, round } from '../eval/summary-parts.ts';
 import { systemName } from '../eval/conceptmath/data.ts';
 import { POOLED, type ConceptUnits } from '../eval/concepts/concept-units.ts';

@@ -17,8 +17,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlignkitError, inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
-import { RunDir } from '../report/run-dir.ts';
-import type { Summary } from '../report/summary.ts';
+import { RunDir } from '../run/run-dir.ts';
+import type { Summary } from '../run/summary.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { GenerationSettings } from '../eval/chat.ts';
 import type { ConceptMathItem } from '../eval/conceptmath/data.ts';
@@ -37,11 +37,13 @@ import { DuplicateIndex, type DuplicateSettings } from '../eval/concepts/near-du
 import { loadPool, type PoolProblem } from '../eval/concepts/problem-pool.ts';
 import { classifyPool, selectForConcepts, type RetrievalSettings } from '../eval/concepts/retrieve.ts';
 import { splitBenchmark, type BenchmarkSplit } from './benchmark-split.ts';
-import { fineTune, type FineTuneResult, type FineTuneSettings } from './fine-tune.ts';
+import { fineTune, type FineTuneResult } from './fine-tune.ts';
+import type { FineTuneSettings } from './fine-tune-settings.ts';
 import { improvementTable, rankConcepts } from './improvement-table.ts';
 import { improveSummary } from './improve-summary.ts';
 import { StageFile, STAGES_FILE } from './stage-file.ts';
-import { buildMix, cleanPool, type ConceptData, type RemovedDuplicate } from './training-mix.ts';
+import { cleanPool, type RemovedDuplicate } from '../eval/concepts/training-records.ts';
+import { buildMix, type ConceptData } from './training-mix.ts';
 
 export interface ImproveProgress {
   stage: 'before' | 'data' | 'generate' | 'train' | 'after';

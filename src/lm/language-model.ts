@@ -2,6 +2,7 @@
  * The LanguageModel interface (DESIGN.md "lm/"). decode/, probe/, eval/ and serve/ see
  * models only through this; each backend declares what it can do in `capabilities`.
  */
+import { AlignkitError } from '../errors.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 
 export interface Capabilities {
@@ -121,19 +122,54 @@ export interface Usage {
   processedTokens: number;
 }
 
+/** Capabilities a backend may lack, named in errors (with what would provide them). */
+export type OptionalCapability = 'scoring' | 'decoding';
+
 export interface LanguageModel {
   readonly id: string;
   readonly tokenizer: Tokenizer;
   readonly capabilities: Capabilities;
   readonly usage: Usage;
+  /** token ids that end a sequence: the model's configured EOS ids and the tokenizer's (empty when none is known) */
+  readonly eosIds: readonly number[];
+  /** with `hiddenStates`: hidden states exist at layers 0..numLayers (0 = the embeddings) */
+  readonly numLayers?: number;
   sample(req: SampleRequest): Promise<Sample[]>;
-  score(items: readonly ScoreItem[]): Promise<TokenLogprobs[]>;
-  /** Needs capabilities.fullLogits. */
-  open(prefixes: readonly (readonly number[])[], options?: OpenOptions): Promise<DecodeState>;
+  /** exact log p(continuation | prefix); present when capabilities.scoring */
+  score?(items: readonly ScoreItem[]): Promise<TokenLogprobs[]>;
+  /**
+   * KV-cached decode states; present when the backend keeps them (full next-token log-probs when
+   * capabilities.fullLogits, a server's top-k rows otherwise)
+   */
+  open?(prefixes: readonly (readonly number[])[], options?: OpenOptions): Promise<DecodeState>;
   /** Needs capabilities.hiddenStates; per layer, [sequences, hiddenSize]. */
   hiddenStates?(req: HiddenRequest): Promise<Float32Array[]>;
+  /** Reward and value models (`train rm|value`): the scalar head at each sequence's last token. */
+  scalarHead?(sequences: readonly (readonly number[])[]): Promise<number[]>;
+  /** for a capability the backend lacks: what would provide it (a server feature, a model kind) */
+  readonly missing?: Partial<Record<OptionalCapability, string>>;
   /** Frees sessions and connections. */
   dispose(): Promise<void>;
+}
+
+function capabilityError(model: LanguageModel, capability: OptionalCapability, what: string, purpose: string) {
+  const hint = model.missing?.[capability];
+  return new AlignkitError(
+    'capability',
+    `${purpose} needs ${what} from model "${model.id}"${hint ? `: ${hint}` : ', which it cannot give'}`,
+  );
+}
+
+/** The model's scoring, or a capability error naming the model, the purpose and what would provide it. */
+export function requireScoring(model: LanguageModel, purpose: string): NonNullable<LanguageModel['score']> {
+  if (!model.score) throw capabilityError(model, 'scoring', 'exact token log-probs (scoring)', purpose);
+  return model.score.bind(model);
+}
+
+/** The model's decode states, or a capability error naming the model, the purpose and what would provide them. */
+export function requireDecoding(model: LanguageModel, purpose: string): NonNullable<LanguageModel['open']> {
+  if (!model.open) throw capabilityError(model, 'decoding', 'token-by-token decode states', purpose);
+  return model.open.bind(model);
 }
 
 export const emptyUsage = (): Usage => ({ promptTokens: 0, generatedTokens: 0, processedTokens: 0 });

@@ -21,7 +21,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatError, inputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
-import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from './half-precision.ts';
+import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../util/half-precision.ts';
 import { formatShape, numElements } from './shape.ts';
 import type { WeightTensor, Weights } from './weights.ts';
 

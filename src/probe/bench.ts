@@ -38,7 +38,7 @@ export async function benchProbe(model: LanguageModel, options: ProbeBenchOption
   const dir = mkdtempSync(join(tmpdir(), 'probe-bench-'));
   const figures: Figure[] = [];
   try {
-    const stopTokens = model.tokenizer.eosId === null ? [] : [model.tokenizer.eosId];
+    const stopTokens = model.eosIds;
     const collected = await collectRepresentations({
       model,
       items,

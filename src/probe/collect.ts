@@ -6,7 +6,7 @@
  * store as their batch finishes; a killed run resumes where it stopped.
  */
 import { AlignkitError, inputError } from '../errors.ts';
-import type { DecodeState, FinishReason, LanguageModel } from '../lm/language-model.ts';
+import { type DecodeState, type FinishReason, type LanguageModel, requireDecoding } from '../lm/language-model.ts';
 import { sampleToken } from '../lm/sampling.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { createRng, type Rng } from '../util/random.ts';
@@ -141,7 +141,7 @@ export async function collectRepresentations(options: CollectOptions): Promise<C
   const seed = options.seed ?? 0;
   const tokenizer = model.tokenizer;
   const stopTokens = new Set(
-    options.stopTokens ?? [tokenizer.eosId, tokenizer.bosId].filter((t): t is number => t !== null),
+    options.stopTokens ?? [...model.eosIds, ...(tokenizer.bosId === null ? [] : [tokenizer.bosId])],
   );
   const { writer, finished } = RepresentationWriter.open(
     options.out,
@@ -220,7 +220,7 @@ export async function collectRepresentations(options: CollectOptions): Promise<C
     });
     extraPrefills += await generateBatch(batch, options, layers, timeline, temperature, stopTokens);
     if (options.randomInitModel) {
-      const control = await options.randomInitModel.open(
+      const control = await requireDecoding(options.randomInitModel, 'the random-init control')(
         batch.map((g) => g.promptTokens),
         { hiddenLayers: layers },
       );
@@ -262,7 +262,7 @@ async function generateBatch(
 ): Promise<number> {
   const { model } = options;
   const tokenizer = model.tokenizer;
-  let state: DecodeState = await model.open(
+  let state: DecodeState = await requireDecoding(model, 'probe collect')(
     batch.map((g) => g.promptTokens),
     { hiddenLayers: layers },
   );
@@ -311,7 +311,7 @@ async function generateBatch(
         await state.append(chunks);
         if (reached.length) {
           // the backend cannot return states while appending: one prefill of prompt + response so far
-          const probe = await model.open(
+          const probe = await requireDecoding(model, 'probe collect')(
             reached.map((r) => [...batch[rows[r]].promptTokens, ...batch[rows[r]].tokens]),
             { hiddenLayers: layers },
           );

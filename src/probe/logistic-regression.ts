@@ -1,4 +1,4 @@
-import { minimizeLbfgs } from './lbfgs.ts';
+import { minimizeLbfgs } from '../util/lbfgs.ts';
 import type { Matrix } from './matrix.ts';
 
 /** Multiclass (softmax) logistic regression: weights [features × classes] and biases. */

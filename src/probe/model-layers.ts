@@ -1,18 +1,12 @@
 import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 
-/** Number of transformer blocks, when the backend reports it (the native backend's config does). */
-export function modelLayerCount(model: LanguageModel): number | undefined {
-  const config = (model as { config?: { numLayers?: unknown } }).config;
-  return typeof config?.numLayers === 'number' ? config.numLayers : undefined;
-}
-
 /**
  * The layers to collect: the requested ones, or every layer 0..L (0 = embeddings, L = after
  * the last block) when none are requested and the model says how many it has.
  */
 export function resolveLayers(model: LanguageModel, requested?: readonly number[]): number[] {
-  const count = modelLayerCount(model);
+  const count = model.numLayers;
   if (!requested?.length) {
     if (count === undefined)
       throw inputError(`model ${model.id} does not report its number of layers; pass --layers`, { field: '--layers' });

@@ -3,7 +3,7 @@
  * validation), the comparison with every control, the layer curves, the timeline and, with
  * several models, the per-model comparison.
  */
-import type { Plot, Series, Summary, Table } from '../report/summary.ts';
+import type { Plot, Series, Summary, Table } from '../run/summary.ts';
 import { primaryMetric } from './metrics.ts';
 import type { MeanSd } from './probe-evaluation.ts';
 import { promptGroup, randomInitGroup } from './representation-store.ts';

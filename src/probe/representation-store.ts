@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { formatError, inputError } from '../errors.ts';
 import type { FinishReason } from '../lm/language-model.ts';
-import { float16ToFloat32, float32ToFloat16 } from '../models/half-precision.ts';
+import { float16ToFloat32, float32ToFloat16 } from '../util/half-precision.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { appendJsonl, readJsonlForResume } from '../util/jsonl.ts';
 import type { AttributeValue } from './attribute.ts';

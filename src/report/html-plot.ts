@@ -1,4 +1,4 @@
-import type { Plot } from './summary.ts';
+import type { Plot } from '../run/summary.ts';
 import type { SeriesColors } from './series-colors.ts';
 import { renderPlotSvg } from './svg-plots.ts';
 import { escapeHtml } from './escape-html.ts';

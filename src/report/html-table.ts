@@ -1,4 +1,4 @@
-import type { Table } from './summary.ts';
+import type { Table } from '../run/summary.ts';
 import { formatValue } from './format-number.ts';
 import { escapeHtml } from './escape-html.ts';
 

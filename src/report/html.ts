@@ -1,4 +1,4 @@
-import type { Summary } from './summary.ts';
+import type { Summary } from '../run/summary.ts';
 import { SeriesColors } from './series-colors.ts';
 import { htmlPage } from './html-page.ts';
 import { renderMetrics } from './html-metrics.ts';

@@ -1,4 +1,4 @@
-import type { Plot, Summary, Table } from './summary.ts';
+import type { Plot, Summary, Table } from '../run/summary.ts';
 import { flatten } from './flatten.ts';
 
 /** One run as a comparison sees it. */

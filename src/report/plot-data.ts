@@ -1,4 +1,4 @@
-import type { Series } from './summary.ts';
+import type { Series } from '../run/summary.ts';
 import { formatValue } from './format-number.ts';
 
 /** A point's value as drawn: NaN when it is missing or not a finite number (JSON stores NaN as null). */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Summary } from './summary.ts';
+import type { Summary } from '../run/summary.ts';
 import { validateSummary } from './validate-summary.ts';
 import { formatError, inputError } from '../errors.ts';
 

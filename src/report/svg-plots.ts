@@ -1,4 +1,4 @@
-import type { Plot } from './summary.ts';
+import type { Plot } from '../run/summary.ts';
 import type { PlotBody, PlotContext } from './plot-body.ts';
 import { renderXY } from './plot-xy.ts';
 import { renderBar } from './plot-bar.ts';

@@ -1,4 +1,4 @@
-import type { Summary } from './summary.ts';
+import type { Summary } from '../run/summary.ts';
 import { formatError } from '../errors.ts';
 
 const PLOT_TYPES = ['line', 'scatter', 'bar', 'radar', 'heatmap'] as const;

@@ -1,5 +1,5 @@
 import { runTsChild } from '../util/ts-child.ts';
-import type { LanguageModel } from '../lm/language-model.ts';
+import { type LanguageModel, requireScoring } from '../lm/language-model.ts';
 import type { BatcherStats } from './continuous-batcher.ts';
 import { startGateway } from './http-server.ts';
 import { serveModel } from './served-model.ts';
@@ -77,7 +77,8 @@ export async function benchGateway(
     const ids = model.tokenizer.encode(prompt);
     const scoring = { model: 'bench', prompt: ids, max_tokens: 0, echo: true, logprobs: 0 };
     const overheadRequests = options.overheadRequests ?? 100;
-    const inProcess = () => model.score([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
+    const score = requireScoring(model, 'the gateway overhead figure');
+    const inProcess = () => score([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
     await post('/v1/completions', scoring);
     // interleaved, so that machine noise hits both sides alike
     const http: number[] = [],

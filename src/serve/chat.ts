@@ -1,4 +1,4 @@
-import { encodeWithBos } from '../decode/prompt-format.ts';
+import { encodeWithBos } from '../lm/prompt-format.ts';
 import type { ChatMessage } from '../tokenizers/tokenizer.ts';
 import type { ChoiceResult } from './continuous-batcher.ts';
 import { badRequest } from './errors.ts';

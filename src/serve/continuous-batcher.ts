@@ -1,4 +1,4 @@
-import type { DecodeState, FinishReason, LanguageModel } from '../lm/language-model.ts';
+import { type DecodeState, type FinishReason, type LanguageModel, requireDecoding } from '../lm/language-model.ts';
 import { sampleToken, type SamplingParams } from '../lm/sampling.ts';
 import { createRng, type Rng } from '../util/random.ts';
 import { TextStream } from './text-stream.ts';
@@ -204,7 +204,7 @@ export class ContinuousBatcher {
     const rowOf = joining.flatMap((job, j) => job.seqs.map(() => j));
     try {
       if (this.state && isJoinable(this.state)) {
-        const opened = await this.model.open(joining.map((job) => job.req.prompt));
+        const opened = await requireDecoding(this.model, 'continuous batching')(joining.map((job) => job.req.prompt));
         const expanded = opened.fork(rowOf);
         opened.close();
         const joined = this.state.concat(expanded);
@@ -213,7 +213,10 @@ export class ContinuousBatcher {
         this.state = joined;
       } else {
         const running = this.active.map((s) => [...s.job.req.prompt, ...s.tokens]);
-        const opened = await this.model.open([...running, ...joining.map((job) => job.req.prompt)]);
+        const opened = await requireDecoding(
+          this.model,
+          'continuous batching',
+        )([...running, ...joining.map((job) => job.req.prompt)]);
         const rows = [...running.map((_, i) => i), ...rowOf.map((j) => running.length + j)];
         const expanded = opened.fork(rows);
         opened.close();

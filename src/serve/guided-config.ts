@@ -3,12 +3,13 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
 import { inputError } from '../errors.ts';
+import { resolveOptions } from '../util/option-spec.ts';
 import { isRemoteRef } from '../lm/model-ref.ts';
-import { STEER_METHODS, type SteerMethod } from '../decode/steer-method.ts';
+import { STEER_METHOD_NAMES, STEER_ROLES, steerMethodNamed, type SteerRole } from '../decode/steer-methods/index.ts';
 
-export const GUIDED_ROLES = ['large', 'tuned', 'untuned', 'base', 'aligned', 'value'] as const;
-export type GuidedRole = (typeof GUIDED_ROLES)[number];
-export const BON_SCORERS = ['log-ratio', 'vader', 'afinn'] as const;
+export const GUIDED_ROLES = STEER_ROLES;
+export type GuidedRole = SteerRole;
+const FORMAT_ROLES = GUIDED_ROLES.filter((r) => r !== 'value');
 
 /**
  * A guided model: a steering method from decode/ and the models it combines. Served under a
@@ -18,34 +19,26 @@ export const BON_SCORERS = ['log-ratio', 'vader', 'afinn'] as const;
  *     models: { large: ./big-model, tuned: ./small-tuned, untuned: ./small }
  *     settings: { beams: 4, successors: 4, chunkLength: 5 }
  *
- * Relative model paths are resolved from the config file's folder.
+ * `settings` are the method's own (decode/steer-methods/: the same keys as the `steer` flags,
+ * camelCase), plus `formats` (how each model sees the prompt). Relative model paths are resolved
+ * from the config file's folder.
  */
 export interface GuidedConfig {
-  method: SteerMethod;
+  method: string;
   models: Partial<Record<GuidedRole, string>>;
   /** tokenizer for local checkpoints that have none beside them */
   tokenizer?: string;
-  settings: {
-    beams?: number;
-    successors?: number;
-    chunkLength?: number;
-    n?: number;
-    beta?: number;
-    alpha?: number;
-    family?: string;
-    bonScorer?: (typeof BON_SCORERS)[number];
-    formats?: Partial<Record<Exclude<GuidedRole, 'value'>, string>>;
-  };
+  /** the method's settings, validated by its spec (defaults filled in), and the prompt formats */
+  settings: Record<string, unknown> & { formats?: Partial<Record<Exclude<GuidedRole, 'value'>, string>> };
   description?: string;
 }
 
-const positiveInt = { type: 'integer', minimum: 1 };
 const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['method', 'models'],
   properties: {
-    method: { enum: [...STEER_METHODS] },
+    method: { enum: [...STEER_METHOD_NAMES] },
     description: { type: 'string' },
     tokenizer: { type: 'string', minLength: 1 },
     models: {
@@ -56,20 +49,11 @@ const schema = {
     },
     settings: {
       type: 'object',
-      additionalProperties: false,
       properties: {
-        beams: positiveInt,
-        successors: positiveInt,
-        chunkLength: positiveInt,
-        n: positiveInt,
-        beta: { type: 'number' },
-        alpha: { type: 'number' },
-        family: { type: 'string' },
-        bonScorer: { enum: [...BON_SCORERS] },
         formats: {
           type: 'object',
           additionalProperties: false,
-          properties: Object.fromEntries(GUIDED_ROLES.filter((r) => r !== 'value').map((r) => [r, { type: 'string' }])),
+          properties: Object.fromEntries(FORMAT_ROLES.map((r) => [r, { type: 'string' }])),
         },
       },
     },
@@ -98,27 +82,6 @@ function describeError(error: ErrorObject): { field: string; message: string } {
   return { field: path || '(top level)', message: error.message ?? 'is invalid' };
 }
 
-/** The models each method needs (alternatives: any one of the roles in an inner list). */
-function requiredRoles(config: GuidedConfig): GuidedRole[][] {
-  const pair: GuidedRole[][] = [['tuned'], ['untuned']];
-  switch (config.method) {
-    case 'sample':
-      return [['large']];
-    case 'bon':
-      return (config.settings.bonScorer ?? 'log-ratio') === 'log-ratio' ? [['large'], ...pair] : [['large']];
-    case 'eft':
-    case 'w2s':
-      return [['large'], ...pair];
-    case 'ed':
-      return [
-        ['base', 'large'],
-        ['aligned', 'tuned'],
-      ];
-    case 'ivg':
-      return [['large'], ['value']];
-  }
-}
-
 /** Validates a parsed config; `file` is named in errors. */
 export function parseGuidedConfig(value: unknown, file: string): GuidedConfig {
   if (!validate(value))
@@ -126,17 +89,27 @@ export function parseGuidedConfig(value: unknown, file: string): GuidedConfig {
       file,
       field: describeError(validate.errors![0]).field,
     });
-  const config = value as unknown as GuidedConfig;
-  config.settings ??= {};
-  for (const alternatives of requiredRoles(config)) {
-    if (!alternatives.some((role) => config.models[role])) {
-      throw inputError(`method ${config.method} needs this model`, {
+  const parsed = value as { method: string; models: GuidedConfig['models']; settings?: Record<string, unknown> };
+  const method = steerMethodNamed(parsed.method);
+  const { formats, ...own } = parsed.settings ?? {};
+  const settings = resolveOptions(method.settings, own, {
+    noun: 'key',
+    name: (key) => `settings.${key}`,
+    where: (key) => ({ file, field: `settings.${key}` }),
+  });
+  for (const [first, ...others] of method.requires(settings)) {
+    if (first === 'reward')
+      throw inputError(`method ${method.name} needs a gold reward with these settings, which a guided model has not`, {
         file,
-        field: `models.${alternatives.join(' or models.')}`,
+        field: 'settings',
       });
-    }
+    if (![first, ...others].some((role) => parsed.models[role as GuidedRole]))
+      throw inputError(`method ${method.name} needs this model`, {
+        file,
+        field: [first, ...others].map((r) => `models.${r}`).join(' or '),
+      });
   }
-  return config;
+  return { ...(value as GuidedConfig), settings: { ...settings, ...(formats ? { formats } : {}) } };
 }
 
 /** Reads a yaml/json guided config; relative local model and tokenizer paths become relative to its folder. */

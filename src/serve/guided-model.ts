@@ -1,17 +1,14 @@
 import { AlignkitError } from '../errors.ts';
-import { logRatioScorer } from '../decode/log-ratio.ts';
-import { sentimentReward } from '../decode/rewards.ts';
 import { requireScalarHead } from '../decode/scalar-head.ts';
-import { runSteerMethod, type SteerModels, type SteerSettings } from '../decode/steer-method.ts';
+import { runSteerMethod, type SteerModels } from '../decode/steer-methods/index.ts';
 import { valueModelFromHead } from '../decode/value-model.ts';
 import {
   emptyUsage,
   type Capabilities,
-  type DecodeState,
   type LanguageModel,
+  type OptionalCapability,
   type Sample,
   type SampleRequest,
-  type TokenLogprobs,
   type Usage,
 } from '../lm/language-model.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
@@ -22,29 +19,14 @@ export function steeringSampler(
   config: GuidedConfig,
   models: SteerModels,
 ): (req: SampleRequest, tokenizer: Tokenizer) => Promise<Sample[]> {
-  const { settings } = config;
-  const base: SteerSettings = {
-    maxNewTokens: 0,
-    beams: settings.beams,
-    successors: settings.successors,
-    chunkLength: settings.chunkLength,
-    n: settings.n,
-    beta: settings.beta,
-    alpha: settings.alpha,
-    family: settings.family,
-    formats: settings.formats,
-  };
-  const scorer = settings.bonScorer;
-  if (scorer === 'vader' || scorer === 'afinn') base.bonScorer = sentimentReward({ lexicon: scorer });
-  else if (config.method === 'bon' && models.tuned && models.untuned)
-    base.bonScorer = logRatioScorer({ tuned: models.tuned, untuned: models.untuned });
   return async (req, tokenizer) => {
     const prompt = typeof req.prompt === 'string' ? req.prompt : tokenizer.decode(req.prompt);
     const firstSeed = req.seed ?? Math.floor(Math.random() * 2 ** 31);
     const out: Sample[] = [];
     for (let i = 0; i < (req.n ?? 1); i++) {
       const result = await runSteerMethod(config.method, models, prompt, {
-        ...base,
+        ...config.settings,
+        formats: config.settings.formats,
         maxNewTokens: req.maxNewTokens,
         temperature: req.temperature,
         topK: req.topK,
@@ -65,6 +47,8 @@ export function steeringSampler(
 export class GuidedModel implements LanguageModel {
   readonly capabilities: Capabilities;
   readonly tokenizer: Tokenizer;
+  readonly eosIds: readonly number[];
+  readonly missing: Record<OptionalCapability, string>;
   private readonly sampler: ReturnType<typeof steeringSampler>;
 
   constructor(
@@ -76,6 +60,9 @@ export class GuidedModel implements LanguageModel {
     if (!sampling)
       throw new AlignkitError('input', `guided model ${id} has no large (or base) model`, { field: 'models.large' });
     this.tokenizer = sampling.tokenizer;
+    this.eosIds = sampling.eosIds;
+    const onlySamples = `a guided ${config.method} model only samples`;
+    this.missing = { scoring: onlySamples, decoding: onlySamples };
     this.capabilities = {
       fullLogits: false,
       topLogprobs: 0,
@@ -108,21 +95,6 @@ export class GuidedModel implements LanguageModel {
 
   sample(req: SampleRequest): Promise<Sample[]> {
     return this.sampler(req, this.tokenizer);
-  }
-
-  private unsupported(what: string): never {
-    throw new AlignkitError(
-      'capability',
-      `${what} is not available from guided model ${this.id} (a ${this.config.method} model only samples)`,
-    );
-  }
-
-  async score(): Promise<TokenLogprobs[]> {
-    return this.unsupported('scoring');
-  }
-
-  async open(): Promise<DecodeState> {
-    return this.unsupported('token-by-token decoding');
   }
 
   /** The models belong to whoever loaded them (they may be shared with other served models). */

@@ -1,4 +1,4 @@
-import type { LanguageModel } from '../lm/language-model.ts';
+import { type LanguageModel, requireDecoding, requireScoring } from '../lm/language-model.ts';
 import { badRequest } from './errors.ts';
 import { rankOf, topTokens, type TokenLogprob } from './top-tokens.ts';
 
@@ -41,10 +41,13 @@ export async function promptLogprobs(
   if (ids.length === 1) return [null];
   checkPromptLogprobs(model, topK, withRank);
   if (topK === 0 && !withRank) {
-    const [scored] = await model.score([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
+    const [scored] = await requireScoring(
+      model,
+      'prompt log-probs',
+    )([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
     return [null, ...scored.logprobs.map((logprob) => ({ logprob, top: [] }))];
   }
-  const state = await model.open([ids.slice(0, 1)]);
+  const state = await requireDecoding(model, 'prompt log-probs')([ids.slice(0, 1)]);
   try {
     const out: (PromptPosition | null)[] = [null];
     for (let i = 1; i < ids.length; i++) {

@@ -15,19 +15,6 @@ export interface ServedModel {
   created: number;
 }
 
-/**
- * Token ids that end a sequence. The LanguageModel interface only exposes the tokenizer's EOS;
- * a native model also lists its config's EOS ids (several for some chat models), so those are
- * read too when present.
- */
-export function eosIdsOf(model: LanguageModel): Set<number> {
-  const ids = new Set<number>();
-  if (model.tokenizer.eosId !== null) ids.add(model.tokenizer.eosId);
-  const configured = (model as { config?: { eosTokenId?: number | number[] | null } }).config?.eosTokenId;
-  for (const id of Array.isArray(configured) ? configured : configured == null ? [] : [configured]) ids.add(id);
-  return ids;
-}
-
 export function serveModel(
   name: string,
   model: LanguageModel,
@@ -35,7 +22,7 @@ export function serveModel(
 ): ServedModel {
   const { fullLogits, tokenIds } = model.capabilities;
   const batcher =
-    fullLogits && tokenIds ? new ContinuousBatcher(model, eosIdsOf(model), options.maxBatchSequences) : undefined;
+    fullLogits && tokenIds ? new ContinuousBatcher(model, new Set(model.eosIds), options.maxBatchSequences) : undefined;
   return { name, model, guided: options.guided ?? false, batcher, created: Math.floor(Date.now() / 1000) };
 }
 

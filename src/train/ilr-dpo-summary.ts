@@ -1,5 +1,5 @@
 /** The iLR-DPO run's Summary: reward and length of every iterate, the pairs that trained it. */
-import type { Summary } from '../report/summary.ts';
+import type { Summary } from '../run/summary.ts';
 import type { IterationRecord } from './ilr-dpo-loop.ts';
 
 const round = (v: number | null | undefined, digits = 3) =>

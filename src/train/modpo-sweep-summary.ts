@@ -5,7 +5,7 @@
  * each objective moves with w_k (Kendall's τ; an ordered front has τ = 1 for the trained
  * objective and −1 for the margin objective).
  */
-import type { Plot, Series, Summary } from '../report/summary.ts';
+import type { Plot, Series, Summary } from '../run/summary.ts';
 import type { MemberRecord } from './modpo-sweep.ts';
 import { paretoFront, weightOrder } from './pareto-front.ts';
 

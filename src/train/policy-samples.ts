@@ -4,8 +4,8 @@
  * LanguageModel.sample); a response's length is its token count under the policy's tokenizer.
  */
 import type { LanguageModel, Sample } from '../lm/language-model.ts';
-import { renderPrompt, type PromptFormat } from '../decode/prompt-format.ts';
-import { promptTokens, responseTokens } from '../decode/response-tokens.ts';
+import { renderPrompt, type PromptFormat } from '../lm/prompt-format.ts';
+import { promptTokens, responseTokens } from '../lm/response-tokens.ts';
 import { scoreChecked, type ScoreInput } from '../decode/scorer.ts';
 import type { RewardSource } from './reward-spec.ts';
 

@@ -22,6 +22,8 @@ export interface PreferenceTrainJob {
   modpo?: { weights: ObjectiveWeights; margins: PairMargins[] };
   seed: number;
   resume: boolean;
+  /** a run session's start (the run is `out` itself, as in `train modpo`); default: the trainer writes config.json */
+  startRun?: (config: Record<string, unknown>) => void;
 }
 
 export interface PreferenceTrainResult {

@@ -16,8 +16,8 @@ import type { Scorer, ScoreInput } from '../decode/scorer.ts';
 import { SENTIMENT_LEXICONS, type SentimentLexicon, rewardModelScorer, sentimentReward } from '../decode/rewards.ts';
 import { hasScalarHead, requireScalarHead } from '../decode/scalar-head.ts';
 import { logRatioScorer } from '../decode/log-ratio.ts';
-import { promptTokens, responseTokens } from '../decode/response-tokens.ts';
-import type { PromptFormat } from '../decode/prompt-format.ts';
+import { promptTokens, responseTokens } from '../lm/response-tokens.ts';
+import type { PromptFormat } from '../lm/prompt-format.ts';
 import { AlignkitError, inputError } from '../errors.ts';
 import { modelFingerprint } from './model-fingerprint.ts';
 

@@ -15,8 +15,8 @@ import type { Weights } from '../models/weights.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { appendJsonl, readJsonlForResume } from '../util/jsonl.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
-import { versions } from '../report/run-dir.ts';
-import type { Summary } from '../report/summary.ts';
+import { versions } from '../run/run-dir.ts';
+import type { Summary } from '../run/summary.ts';
 import { listCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.ts';
 import { epochBatches } from './data/batches.ts';
 import { initAdapters, mergeAdapters, type LoraConfig } from './lora.ts';
@@ -85,6 +85,11 @@ export interface TrainOptions<Item> {
   modelKind: 'causal-lm' | 'reward-model';
   /** recorded in config.json */
   runConfig?: Record<string, unknown>;
+  /**
+   * called once when a new run really starts, with its config (the run session records it);
+   * default: OUT/config.json is written with the versions
+   */
+  startRun?: (config: Record<string, unknown>) => void;
   onProgress?: (p: TrainProgress) => void;
   /** called after each completed step (tests use it to simulate a kill) */
   afterStep?: (step: number) => void;
@@ -188,12 +193,14 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
   } else {
     // a run killed before its first checkpoint starts over
     if (existsSync(metricsFile)) rmSync(metricsFile);
-    writeJsonAtomic(join(o.outDir, 'config.json'), {
-      ...o.runConfig,
-      totalSteps,
-      versions: versions(),
-      writtenAt: new Date().toISOString(),
-    });
+    const config = { ...o.runConfig, totalSteps };
+    if (o.startRun) o.startRun(config);
+    else
+      writeJsonAtomic(join(o.outDir, 'config.json'), {
+        ...config,
+        versions: versions(),
+        writtenAt: new Date().toISOString(),
+      });
   }
 
   // ---- graphs and sessions ----
@@ -424,7 +431,7 @@ function validate<Item>(o: TrainOptions<Item>): void {
   if (o.train.length === 0) throw inputError('no training examples');
   if (!o.resume && existsSync(o.outDir)) {
     const foreign = readdirSync(o.outDir).filter(
-      (f) => !/^(config\.json|reference-logps\.json|metrics\.jsonl|checkpoint-\d+)$/.test(f),
+      (f) => !/^(config\.json|reference-logps\.json|metrics\.jsonl|checkpoint-\d+|run\.lock)$/.test(f),
     );
     if (foreign.length)
       throw inputError(`${o.outDir} is not empty (${foreign.slice(0, 3).join(', ')}); choose a new --out directory`, {

@@ -3,7 +3,7 @@
  * held-out), one plot per family of objective metrics (rewards/*, logps/*, accuracies, ...),
  * the learning rate, and a table of the last train and eval values.
  */
-import type { Plot, Series, Summary, Table } from '../report/summary.ts';
+import type { Plot, Series, Summary, Table } from '../run/summary.ts';
 import type { LoraConfig } from './lora.ts';
 
 type MetricRecord = Record<string, unknown> & { split?: string; step: number };

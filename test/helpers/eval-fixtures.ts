@@ -55,6 +55,7 @@ export class ScriptedModel implements LanguageModel {
     maxContext: 1 << 20,
   };
   readonly usage = emptyUsage();
+  readonly eosIds: readonly number[] = [];
   calls = 0;
   inFlight = 0;
   peakInFlight = 0;

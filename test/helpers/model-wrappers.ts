@@ -5,7 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { AlignkitError } from '../../src/errors.ts';
-import type { DecodeState, LanguageModel, LogprobMatrix, Prompt } from '../../src/lm/language-model.ts';
+import {
+  requireDecoding,
+  requireScoring,
+  type DecodeState,
+  type LanguageModel,
+  type LogprobMatrix,
+  type Prompt,
+} from '../../src/lm/language-model.ts';
 import { loadModel } from '../../src/lm/load.ts';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.ts';
 import { createRng } from '../../src/util/random.ts';
@@ -17,12 +24,13 @@ export const storiesMissing: string | false =
 
 export const loadStories = () => loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
 
-/** The model as a black box: text prompts in, sampled text out (no ids, no log-probs, no scoring). */
+/** The model as a black box: text prompts in, sampled text out (no ids, no log-probs, no scoring, no decode states). */
 export function textOnly(model: LanguageModel): LanguageModel {
   const refuse = () => {
     throw new AlignkitError('capability', 'text-only test model');
   };
   return {
+    eosIds: model.eosIds,
     id: `${model.id} (text only)`,
     tokenizer: model.tokenizer,
     capabilities: {
@@ -40,8 +48,6 @@ export function textOnly(model: LanguageModel): LanguageModel {
       if (typeof req.prompt !== 'string') refuse();
       return (await model.sample(req)).map((s) => ({ ...s, tokens: [] }));
     },
-    score: async () => refuse(),
-    open: async () => refuse(),
     dispose: () => model.dispose(),
   };
 }
@@ -84,10 +90,13 @@ export function permutedVocabulary(model: LanguageModel, seed = 1): LanguageMode
     fork: (indices) => wrap(s.fork(indices)),
     close: () => s.close(),
   });
+  const score = requireScoring(model, 'the permuted-vocabulary wrapper');
+  const open = requireDecoding(model, 'the permuted-vocabulary wrapper');
   return {
     id: `${model.id} (permuted vocabulary)`,
     tokenizer,
     capabilities: model.capabilities,
+    eosIds: toNew(model.eosIds),
     get usage() {
       return model.usage;
     },
@@ -95,11 +104,9 @@ export function permutedVocabulary(model: LanguageModel, seed = 1): LanguageMode
       (await model.sample({ ...req, prompt: mapPrompt(req.prompt) })).map((s) => ({ ...s, tokens: toNew(s.tokens) })),
     score: async (items) =>
       (
-        await model.score(
-          items.map((it) => ({ prefix: mapPrompt(it.prefix), continuation: mapPrompt(it.continuation) })),
-        )
+        await score(items.map((it) => ({ prefix: mapPrompt(it.prefix), continuation: mapPrompt(it.continuation) })))
       ).map((r) => ({ ...r, tokens: toNew(r.tokens) })),
-    open: async (prefixes, o) => wrap(await model.open(prefixes.map(toOld), o)),
+    open: async (prefixes, o) => wrap(await open(prefixes.map(toOld), o)),
     dispose: () => model.dispose(),
   };
 }

@@ -4,20 +4,25 @@
  * and the library pieces wired as the CLI wires them.
  */
 import { join } from 'node:path';
-import { run as trainCli } from '../../src/cli/train.ts';
-import { preferenceTrainer } from '../../src/cli/preference-training.ts';
+
+import { preferenceTrainer } from '../../src/train/preference-training.ts';
+import { TRAINING_OPTIONS, trainingSettings } from '../../src/cli/train-options.ts';
+import { resolveOptions } from '../../src/util/option-spec.ts';
 import { loadModel } from '../../src/lm/load.ts';
-import { RunDir } from '../../src/report/run-dir.ts';
+import { RunDir } from '../../src/run/run-dir.ts';
 import { selectPairs } from '../../src/train/ilr-dpo-loop.ts';
 import { samplePrompt, type PromptSamples } from '../../src/train/policy-samples.ts';
 import { openReward } from '../../src/train/reward-spec.ts';
 import { writeTrlPreferences } from '../../src/train/trl-export.ts';
-import { ModelPool } from '../../src/train/model-pool.ts';
+import { ModelPool } from '../../src/run/model-pool.ts';
 import { readLocalCheckpoint } from '../../src/lm/load.ts';
 import { saveCheckpoint } from '../../src/lm/save-checkpoint.ts';
 import { createRng } from '../../src/util/random.ts';
 import { STORIES, STORIES_TOKENIZER } from './model-wrappers.ts';
 import { tinyStories, writeJsonl } from './stories-data.ts';
+import { run as cli } from '../../src/cli/main.ts';
+
+const trainCli = (argv: readonly string[]) => cli(['train', ...argv]);
 
 const sentences = (paragraph: string) => paragraph.split(/(?<=[.!?])\s+/);
 
@@ -70,8 +75,13 @@ export function loopParts(out: string, trainFlags: Record<string, string>, start
   const pool = new ModelPool({}, (ref) =>
     loadModel(ref, { tokenizer: ref === STORIES ? STORIES_TOKENIZER : undefined }),
   );
-  const values = { ...trainFlags, quiet: true };
-  const trainer = preferenceTrainer('test', values, (p) =>
+  // the flags as `train dpo` reads them (kebab-case names, text values)
+  const camel = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+  const values = resolveOptions(
+    TRAINING_OPTIONS,
+    Object.fromEntries(Object.entries(trainFlags).map(([k, v]) => [camel(k), v])),
+  );
+  const trainer = preferenceTrainer('test', trainingSettings(values), 'sigmoid', (p) =>
     p === startModel && p === STORIES ? STORIES_TOKENIZER : undefined,
   );
   return { pool, trainer, runDir: (resume: boolean) => RunDir.create(out, { resume }) };

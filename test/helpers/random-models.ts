@@ -8,7 +8,7 @@ import {
   float16ToFloat32,
   float32ToBfloat16,
   float32ToFloat16,
-} from '../../src/models/half-precision.ts';
+} from '../../src/util/half-precision.ts';
 import { writeHfDirectory } from '../../src/models/hf-directory.ts';
 import type { SaveDtype } from '../../src/models/safetensors.ts';
 import type { Weights } from '../../src/models/weights.ts';

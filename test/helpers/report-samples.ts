@@ -1,4 +1,4 @@
-import type { Summary } from '../../src/report/summary.ts';
+import type { Summary } from '../../src/run/summary.ts';
 
 /** Summaries shaped like the ones alignkit's commands write, for rendering and browser tests. */
 

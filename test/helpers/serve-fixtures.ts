@@ -62,6 +62,7 @@ export function stalledModel(model: LanguageModel): { model: LanguageModel; rele
       id: `${model.id} (stalled)`,
       tokenizer: model.tokenizer,
       capabilities: { ...model.capabilities, fullLogits: false },
+      eosIds: model.eosIds,
       get usage() {
         return model.usage;
       },
@@ -69,8 +70,8 @@ export function stalledModel(model: LanguageModel): { model: LanguageModel; rele
         await released;
         return [];
       },
-      score: (items) => model.score(items),
-      open: (prefixes) => model.open(prefixes),
+      score: model.score?.bind(model),
+      open: model.open?.bind(model),
       dispose: async () => release(),
     },
   };

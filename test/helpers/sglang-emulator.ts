@@ -24,11 +24,13 @@ export function emulateSglang(proxy: FaultProxy, model: LanguageModel): void {
       sequences.map(async (seq, i) => {
         const meta: Record<string, unknown> = { prompt_tokens: seq.length };
         if (body.return_logprob && starts[i] >= 1) {
-          const [scored] = await model.score([{ prefix: seq.slice(0, starts[i]), continuation: seq.slice(starts[i]) }]);
+          const [scored] = await model.score!([
+            { prefix: seq.slice(0, starts[i]), continuation: seq.slice(starts[i]) },
+          ]);
           meta.input_token_logprobs = scored.logprobs.map((lp, j) => [lp, scored.tokens[j], null]);
         }
         if (body.sampling_params?.max_new_tokens > 0 && body.top_logprobs_num > 0) {
-          const state = await model.open([seq]);
+          const state = await model.open!([seq]);
           const { data, vocab } = await state.nextLogprobs();
           state.close();
           const ranked = [...Array(vocab).keys()].sort((a, b) => data[b] - data[a]).slice(0, body.top_logprobs_num);

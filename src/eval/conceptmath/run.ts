@@ -1,6 +1,6 @@
 import type { LanguageModel } from '../../lm/language-model.ts';
-import type { RunDir } from '../../report/run-dir.ts';
-import type { Plot, Summary, Table } from '../../report/summary.ts';
+import type { RunDir } from '../../run/run-dir.ts';
+import type { Plot, Summary, Table } from '../../run/summary.ts';
 import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';
 import { runStaged, type ProgressCallback, type ResponseRecord } from '../staged-run.ts';
 import { percent, round } from '../summary-parts.ts';

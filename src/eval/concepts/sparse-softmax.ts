@@ -3,7 +3,7 @@
  * (l2/2)·‖W‖² (biases unpenalized), minimized with L-BFGS. Each objective evaluation touches only
  * the non-zero features of each row, so TF-IDF vectors with 10⁵ features train in seconds.
  */
-import { minimizeLbfgs } from '../../probe/lbfgs.ts';
+import { minimizeLbfgs } from '../../util/lbfgs.ts';
 import type { SparseVector } from './tfidf.ts';
 
 export interface SparseSoftmaxModel {

@@ -1,4 +1,4 @@
-import type { Summary } from '../../report/summary.ts';
+import type { Summary } from '../../run/summary.ts';
 import type { JudgeFailure } from '../judge.ts';
 import { failuresTable, round } from '../summary-parts.ts';
 import type { MtBenchScores } from './score.ts';

@@ -5,7 +5,7 @@
  * decoding-time attack on open models, from src/decode/).
  */
 import { emulatedDisalignment, BASE_QUERY_TEMPLATE, type EdOptions } from '../../decode/emulated-disalignment.ts';
-import type { PromptFormat } from '../../decode/prompt-format.ts';
+import type { PromptFormat } from '../../lm/prompt-format.ts';
 import type { LanguageModel } from '../../lm/language-model.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { inputError } from '../../errors.ts';

@@ -1,6 +1,6 @@
 import type { LanguageModel } from '../../lm/language-model.ts';
-import type { RunDir } from '../../report/run-dir.ts';
-import type { Summary, Table } from '../../report/summary.ts';
+import type { RunDir } from '../../run/run-dir.ts';
+import type { Summary, Table } from '../../run/summary.ts';
 import type { ChatMessage, Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { AlignkitError, inputError } from '../../errors.ts';
 import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';

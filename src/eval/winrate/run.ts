@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LanguageModel } from '../../lm/language-model.ts';
-import type { RunDir } from '../../report/run-dir.ts';
-import type { Summary } from '../../report/summary.ts';
+import type { RunDir } from '../../run/run-dir.ts';
+import type { Summary } from '../../run/summary.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';
 import type { Judge, JudgeFailure } from '../judge.ts';

@@ -34,12 +34,19 @@ const SCORE_BATCH_TOKENS = 4096;
 export class NativeModel implements LanguageModel {
   readonly capabilities: Capabilities;
   readonly usage: Usage = emptyUsage();
+  /** the config's EOS ids (several for some chat models) and the tokenizer's */
+  readonly eosIds: readonly number[];
 
   /**
    * Reward and value models (a `score.weight` head) have this: the head read at the last token
    * of each sequence. Absent on plain language models, so `hasScalarHead()` tells them apart.
    */
   readonly scalarHead?: (sequences: readonly (readonly number[])[]) => Promise<number[]>;
+
+  /** hidden states exist at layers 0..numLayers */
+  get numLayers(): number {
+    return this.config.numLayers;
+  }
 
   private constructor(
     readonly id: string,
@@ -49,6 +56,10 @@ export class NativeModel implements LanguageModel {
     hasScalarHead: boolean,
   ) {
     if (hasScalarHead) this.scalarHead = (sequences) => this.runScalarHead(sequences);
+    const configured = config.eosTokenId;
+    const eos = new Set(Array.isArray(configured) ? configured : configured === null ? [] : [configured]);
+    if (tokenizer.eosId !== null) eos.add(tokenizer.eosId);
+    this.eosIds = [...eos];
     this.capabilities = {
       fullLogits: true,
       topLogprobs: config.vocabSize,
@@ -124,7 +135,7 @@ export class NativeModel implements LanguageModel {
     const prompt = this.promptIds(req.prompt);
     const budget = Math.min(req.maxNewTokens, this.config.maxPositions - prompt.length);
     const rng = createRng(req.seed ?? (Math.random() * 2 ** 31) | 0);
-    const eos = this.eosIds();
+    const eos = new Set(this.eosIds);
     const base = await this.open([prompt]);
     let state: DecodeState = base.fork(new Array(n).fill(0));
     base.close();
@@ -300,14 +311,6 @@ export class NativeModel implements LanguageModel {
         throw inputError(`layer ${l} does not exist (0..${this.config.numLayers}; 0 = embeddings)`, {
           field: 'layers',
         });
-  }
-
-  private eosIds(): Set<number> {
-    const ids = new Set<number>();
-    const e = this.config.eosTokenId;
-    for (const id of Array.isArray(e) ? e : e === null ? [] : [e]) ids.add(id);
-    if (this.tokenizer.eosId !== null) ids.add(this.tokenizer.eosId);
-    return ids;
   }
 
   async dispose(): Promise<void> {

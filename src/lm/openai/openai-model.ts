@@ -7,6 +7,7 @@ import {
   type DecodeState,
   type FinishReason,
   type LanguageModel,
+  type OptionalCapability,
   type Prompt,
   type Sample,
   type SampleRequest,
@@ -16,7 +17,7 @@ import {
 } from '../language-model.ts';
 import { parseModelRef } from '../model-ref.ts';
 import { missingCapability, serverCapabilities, type ServerCapabilities } from './capabilities.ts';
-import { HttpDecodeState } from './http-decode-state.ts';
+import { HttpDecodeState, TOP_K_PROVIDERS } from './http-decode-state.ts';
 import { RemoteTokenizer, UnavailableTokenizer } from './remote-tokenizer.ts';
 import { SCORING_PROVIDERS, scoreIds, type IdScoreItem } from './scoring.ts';
 import { SyncHttpClient } from './sync-http.ts';
@@ -84,6 +85,12 @@ const TOKEN_ID_KEY = /^token_id:(\d+)$/;
 export class OpenAICompatibleModel implements LanguageModel {
   readonly capabilities: Capabilities;
   readonly usage: Usage = emptyUsage();
+  readonly eosIds: readonly number[];
+  /** present when the server scores prompts (echo + logprobs, prompt_logprobs or logprob_start_len) */
+  readonly score?: (items: readonly ScoreItem[]) => Promise<TokenLogprobs[]>;
+  /** present when the server gives top-k next-token log-probs with token ids */
+  readonly open?: (prefixes: readonly (readonly number[])[]) => Promise<DecodeState>;
+  readonly missing: Partial<Record<OptionalCapability, string>> = {};
 
   constructor(
     readonly id: string,
@@ -102,6 +109,13 @@ export class OpenAICompatibleModel implements LanguageModel {
       tokenIds: server.tokenIdPrompts,
       maxContext: server.maxContext ?? Number.POSITIVE_INFINITY,
     };
+    const eos = server.vocab?.eosId ?? tokenizer.eosId;
+    this.eosIds = eos === null ? [] : [eos];
+    const offers = `the server at ${this.where} offers none of them`;
+    if (this.capabilities.scoring) this.score = (items) => this.scoreItems(items);
+    else this.missing.scoring = `${SCORING_PROVIDERS}; ${offers}`;
+    if (this.capabilities.topLogprobs > 0) this.open = async (prefixes) => this.openStates(prefixes);
+    else this.missing.decoding = `${TOP_K_PROVIDERS}; ${offers}`;
   }
 
   /** Calls made, retries and cache hits so far. */
@@ -215,8 +229,7 @@ export class OpenAICompatibleModel implements LanguageModel {
       });
   }
 
-  async score(items: readonly ScoreItem[]): Promise<TokenLogprobs[]> {
-    if (!this.capabilities.scoring) throw missingCapability('scoring', SCORING_PROVIDERS, this.where);
+  private async scoreItems(items: readonly ScoreItem[]): Promise<TokenLogprobs[]> {
     const idItems = await Promise.all(items.map((item) => this.scoreItemIds(item)));
     const scored = await scoreIds(this.transport, this.modelName, this.server, idItems);
     const tokens = idItems.reduce((sum, item) => sum + item.prefix.length + item.continuation.length, 0);
@@ -241,7 +254,7 @@ export class OpenAICompatibleModel implements LanguageModel {
     return { prefix: whole.slice(0, cut), continuation: whole.slice(cut) };
   }
 
-  async open(prefixes: readonly (readonly number[])[]): Promise<DecodeState> {
+  private openStates(prefixes: readonly (readonly number[])[]): DecodeState {
     return HttpDecodeState.open(
       { transport: this.transport, model: this.modelName, caps: this.server, vocabSize: this.tokenizer.vocabSize },
       prefixes,

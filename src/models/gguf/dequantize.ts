@@ -5,7 +5,7 @@
  * gives the same bits as ggml's float arithmetic, fused multiply-add or not.
  */
 import { formatError } from '../../errors.ts';
-import { bfloat16ToFloat32, float16BitsToNumber, float16ToFloat32 } from '../half-precision.ts';
+import { bfloat16ToFloat32, float16BitsToNumber, float16ToFloat32 } from '../../util/half-precision.ts';
 import { QK_K, ggmlType, type GgmlTypeName } from './ggml-types.ts';
 
 const f32 = Math.fround;

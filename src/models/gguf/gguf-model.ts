@@ -7,7 +7,7 @@
  */
 import { formatError, inputError } from '../../errors.ts';
 import { parseHfConfig, type ModelConfig } from '../config.ts';
-import { float32ToFloat16 } from '../half-precision.ts';
+import { float32ToFloat16 } from '../../util/half-precision.ts';
 import { permuteRope, unpermuteRope } from '../rope-permutation.ts';
 import { formatShape } from '../shape.ts';
 import { checkWeightShapes } from '../weight-shapes.ts';

@@ -3,7 +3,7 @@
  * (`quantize_row_q8_0_ref`, `quantize_row_q4_0_ref`) step by step in float32 arithmetic, so a
  * file alignkit writes holds the blocks llama.cpp's own converter would write for the same floats.
  */
-import { float32ToFloat16 } from '../half-precision.ts';
+import { float32ToFloat16 } from '../../util/half-precision.ts';
 import { ggmlType } from './ggml-types.ts';
 
 const f32 = Math.fround;

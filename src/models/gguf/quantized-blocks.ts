@@ -8,7 +8,7 @@
  * Other GGUF types are not blocks of this form and are widened to float32 at load.
  */
 import { formatError } from '../../errors.ts';
-import { float16BitsToNumber } from '../half-precision.ts';
+import { float16BitsToNumber } from '../../util/half-precision.ts';
 import { ggmlType } from './ggml-types.ts';
 
 export const BLOCK_SIZE = 32;

@@ -5,7 +5,7 @@
  */
 import { inputError } from '../../errors.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
-import { encodeWithBos } from '../../decode/prompt-format.ts';
+import { encodeWithBos } from '../../lm/prompt-format.ts';
 import { readJsonl } from '../../util/jsonl.ts';
 import type { PreferencePair } from '../examples.ts';
 import type { DataStats, LoadOptions } from './load-sft.ts';

@@ -12,7 +12,7 @@
  * max_length − 1 tokens (losing EOS) after that first prompt token.
  */
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
-import { commonPrefixLength, encodeWithBos } from '../../decode/prompt-format.ts';
+import { commonPrefixLength, encodeWithBos } from '../../lm/prompt-format.ts';
 import type { RenderedExample } from './render.ts';
 
 export interface TokenizedResponse {

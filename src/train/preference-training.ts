@@ -6,45 +6,36 @@
 import { join } from 'node:path';
 import { AlignkitError, inputError } from '../errors.ts';
 import { readLocalCheckpoint } from '../lm/load.ts';
-import { loadPreferenceData } from '../train/data/load-preferences.ts';
-import { dpoObjective } from '../train/dpo-objective.ts';
-import type { PreferencePair } from '../train/examples.ts';
-import { lengthOffset, withLengthMetrics } from '../train/length-regularized.ts';
-import { modpoDpoTerms } from '../train/modpo-loss.ts';
-import type { PreferenceTrainer } from '../train/preference-trainer.ts';
-import { attachReferenceLogps } from '../train/reference-logps.ts';
-import { type FlagSpec } from './args.ts';
-import { commonOptions, maxLengthOf, runTraining } from './train-flags.ts';
-
-/** Flags of the DPO family beyond the common training flags. */
-export const preferenceFlagSpec: FlagSpec = { beta: { type: 'string' }, loss: { type: 'string' } };
-
-export function lossOf(values: Record<string, any>): 'sigmoid' | 'hinge' {
-  const loss = values.loss ?? 'sigmoid';
-  if (loss !== 'sigmoid' && loss !== 'hinge')
-    throw inputError(`--loss must be sigmoid or hinge, got "${loss}"`, { field: 'loss' });
-  return loss;
-}
+import { writeReport } from '../report/write-report.ts';
+import { loadPreferenceData } from './data/load-preferences.ts';
+import { dpoObjective } from './dpo-objective.ts';
+import type { PreferencePair } from './examples.ts';
+import { lengthOffset, withLengthMetrics } from './length-regularized.ts';
+import { modpoDpoTerms } from './modpo-loss.ts';
+import type { PreferenceTrainer } from './preference-trainer.ts';
+import { attachReferenceLogps } from './reference-logps.ts';
+import { train } from './trainer.ts';
+import { maxLengthFor, trainerSettings, type TrainingSettings } from './train-run.ts';
 
 /**
- * @param values the command's parsed training flags (lr, epochs, batch size, LoRA, ...)
- * @param tokenizerFor the --tokenizer of a checkpoint that needs one (llama2.c π_0); trained iterates carry their own
+ * @param settings the training settings of every run (lr, epochs, batch size, LoRA, ...)
+ * @param tokenizerFor the tokenizer of a checkpoint that needs one (llama2.c π_0); trained iterates carry their own
  */
 export function preferenceTrainer(
   command: string,
-  values: Record<string, any>,
+  settings: TrainingSettings,
+  loss: 'sigmoid' | 'hinge',
   tokenizerFor: (path: string) => string | undefined,
 ): PreferenceTrainer {
-  if (values.save === 'adapter')
+  if (settings.save === 'adapter')
     throw inputError(`${command} trains from each result, so it needs merged weights; use --save merged or both`, {
       field: 'save',
     });
-  const loss = lossOf(values);
   return async (job, onProgress) => {
     const model = readLocalCheckpoint(job.policy, tokenizerFor(job.policy));
-    const maxLength = maxLengthOf(values, model);
+    const maxLength = maxLengthFor(model, settings.maxLength);
     const data = loadPreferenceData(job.data, model.tokenizer, { maxLength });
-    const common = { ...commonOptions({ ...values, out: job.out }, model, 1e-6), seed: job.seed, resume: job.resume };
+    const common = trainerSettings(model, { ...settings, seed: job.seed }, 1e-6, job.out, job.resume);
     const reference =
       job.reference === job.policy ? model : readLocalCheckpoint(job.reference, tokenizerFor(job.reference));
     if (JSON.stringify(reference.config) !== JSON.stringify(model.config))
@@ -71,35 +62,33 @@ export function preferenceTrainer(
     const margin = (p: PreferencePair) =>
       (offsets.get(p) ?? 0) + lengthOffset(alpha, p.chosenIds.length, p.rejectedIds.length);
     const objective = withLengthMetrics(dpoObjective({ beta: job.beta, scale, loss, margin, kind }));
-    const result = await runTraining(
-      command,
-      {
+    const result = await train({
+      ...common,
+      objective,
+      model,
+      train: data.pairs,
+      modelKind: 'causal-lm',
+      runConfig: {
+        command,
+        objective: kind,
+        model: job.policy,
+        refModel: job.reference,
+        data: job.data,
+        maxLength,
+        beta: job.beta,
+        scale,
+        loss,
+        lengthAlpha: alpha,
+        ...(job.modpo ? { weights: [job.modpo.weights.trained, ...job.modpo.weights.margins] } : {}),
+        data_stats: data.stats,
         ...common,
-        objective,
-        model,
-        train: data.pairs,
-        modelKind: 'causal-lm',
-        runConfig: {
-          command,
-          objective: kind,
-          model: job.policy,
-          refModel: job.reference,
-          data: job.data,
-          maxLength,
-          beta: job.beta,
-          scale,
-          loss,
-          lengthAlpha: alpha,
-          ...(job.modpo ? { weights: [job.modpo.weights.trained, ...job.modpo.weights.margins] } : {}),
-          data_stats: data.stats,
-          ...common,
-        },
-        onProgress: (p) => {
-          if (p.phase === 'train') onProgress?.({ step: p.step, steps: p.totalSteps, loss: p.loss });
-        },
       },
-      { metrics: [], quiet: true },
-    );
+      startRun: job.startRun,
+      onProgress: (p) => {
+        if (p.phase === 'train') onProgress?.({ step: p.step, steps: p.totalSteps, loss: p.loss });
+      },
+    });
+    writeReport(job.out);
     if (!result.modelDir) throw new AlignkitError('internal', `${command}: the trainer wrote no merged model`);
     return { checkpoint: result.modelDir, metrics: result.final };
   };

@@ -24,10 +24,12 @@ function readOwnVersion(): string {
 }
 
 /**
- * A run folder: config.json (resolved, with versions and seeds), results.jsonl (streamed as
- * items finish), summary.json and report.html. With `resume`, finished results are kept and
- * returned by `finished()`; without it, an existing results file is an error rather than
- * silently overwritten.
+ * A run folder's files: config.json (resolved, with versions and seeds), results.jsonl (streamed
+ * as items finish), summary.json; report/ renders report.html from them. A command's run takes
+ * its folder through a RunSession (lock, resume identity); `create` is for the parts of a run that
+ * keep their own folder inside it (the stages of `improve`) and for tests: with `resume`, finished
+ * results are kept and returned by `finished()`; without it, an existing results file is an error
+ * rather than silently overwritten.
  */
 export class RunDir {
   readonly dir: string;
@@ -45,6 +47,11 @@ export class RunDir {
       rmSync(results);
     }
     mkdirSync(dir, { recursive: true });
+    return new RunDir(dir);
+  }
+
+  /** The files of an existing folder, unchecked (RunSession checks and locks it). */
+  static open(dir: string): RunDir {
     return new RunDir(dir);
   }
 
