@@ -140,6 +140,11 @@ export class TokenStreamSampler implements ChunkSampler {
         await Promise.all(this.states.map((s) => s.append(chunks)));
         this.timing.modelMs += performance.now() - t;
       }
+      // one row: every sampled token is final (many rows: their search says what is)
+      if (options.onSettled && this.batch.length === 1) {
+        const [row] = this.batch;
+        options.onSettled(row.finishReason === 'stop' ? row.text : this.decodeResponse(row.tokens));
+      }
     }
     this.timing.totalMs += performance.now() - started;
     this.batch.forEach((row, r) => {
