@@ -141,10 +141,7 @@ export class TokenStreamSampler implements ChunkSampler {
         this.timing.modelMs += performance.now() - t;
       }
       // one row: every sampled token is final (many rows: their search says what is)
-      if (options.onSettled && this.batch.length === 1) {
-        const [row] = this.batch;
-        options.onSettled(row.finishReason === 'stop' ? row.text : this.decodeResponse(row.tokens));
-      }
+      if (options.onSettled && this.batch.length === 1) options.onSettled(this.texts[0].peek());
     }
     this.timing.totalMs += performance.now() - started;
     this.batch.forEach((row, r) => {

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
+import type { ChoiceResult } from './continuous-batcher.ts';
 import type { GatewayLimits } from './limits.ts';
 import type { RequestFields } from './request-fields.ts';
-import type { ModelTable } from './served-model.ts';
+import type { ModelTable, ServedModel } from './served-model.ts';
 
 /** What a route handler gets: the parsed body, the response, a signal for cancellation. */
 export interface RequestContext {
@@ -29,4 +30,20 @@ export function sendJson(
 /** A request id in OpenAI's style (`cmpl-…`, `chatcmpl-…`). */
 export function responseId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID().replace(/-/g, '')}`;
+}
+
+/** OpenAI's usage object for a response. */
+export function usageOf(promptTokens: number, results: readonly ChoiceResult[]) {
+  const completionTokens = results.reduce((sum, r) => sum + r.tokens.length, 0);
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+}
+
+/** Says in every stream how finely the served model's text arrives, and why when it arrives whole. */
+export function streamHeaders(served: ServedModel): Record<string, string> {
+  const { unit, why } = served.streaming;
+  return { 'x-alignkit-streaming': why ? `${unit}; ${why}` : unit };
 }
