@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LanguageModel } from '../lm/language-model.ts';
 import { RemoteTokenizer, UnavailableTokenizer } from '../lm/openai/remote-tokenizer.ts';
-import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import { charsFor } from '../tokenizers/token-chars.ts';
 import { ContinuousBatcher } from './continuous-batcher.ts';
 import { inputError } from '../errors.ts';
 import { unknownModel } from './errors.ts';
@@ -37,20 +37,12 @@ export interface ServedModel {
   created: number;
 }
 
-/** The most characters one token of a local tokenizer stands for. */
-function longestTokenChars(tokenizer: Tokenizer): number {
-  let longest = 1;
-  for (let id = 0; id < tokenizer.vocabSize; id++)
-    longest = Math.max(longest, tokenizer.decode([id], { skipSpecial: false }).length);
-  return longest;
-}
-
 function maxPromptChars(model: LanguageModel): number {
   const { tokenizer } = model;
   const context = model.capabilities.maxContext;
   if (!Number.isFinite(context) || tokenizer instanceof RemoteTokenizer || tokenizer instanceof UnavailableTokenizer)
     return Infinity;
-  return 2 * context * longestTokenChars(tokenizer);
+  return charsFor(tokenizer, context);
 }
 
 const WHOLE_REMOTE: Streaming = {
