@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import OpenAI from 'openai';
-import { startGateway } from '../src/serve/http-server.ts';
-import { serveModel } from '../src/serve/served-model.ts';
 import { SpecRecorder, parseSse } from './helpers/openai-spec.ts';
-import { SKIP_STORIES, loadStories, postJson, stalledModel, storiesGateway } from './helpers/serve-fixtures.ts';
+import { SKIP_STORIES, postJson, stalledGateway, storiesGateway } from './helpers/serve-fixtures.ts';
 
 const expectError = (r: { status: number; body: any }, status: number, param?: string | null) => {
   assert.equal(r.status, status, JSON.stringify(r.body));
@@ -92,18 +90,7 @@ test('a full queue answers 429 with Retry-After', { skip: SKIP_STORIES }, async 
 });
 
 test('a request that runs past its time limit gets 504; the server stays up', { skip: SKIP_STORIES }, async (t) => {
-  const native = await loadStories();
-  const stalled = stalledModel(native);
-  const gateway = await startGateway({
-    models: [serveModel('slow', stalled.model), serveModel('stories', native)],
-    port: 0,
-    limits: { requestTimeoutMs: 150 },
-  });
-  t.after(async () => {
-    stalled.release();
-    await gateway.shutdown(1000);
-    await native.dispose();
-  });
+  const gateway = await stalledGateway(t, 150, { withStories: true });
   const timedOut = await postJson(`${gateway.url}/v1/completions`, { model: 'slow', prompt: 'Once', max_tokens: 5 });
   expectError(timedOut, 504);
   assert.equal(timedOut.body.error.code, 'request_timeout');
@@ -185,18 +172,7 @@ test(
   'a stream that fails after it started ends with an error event, not a cut connection',
   { skip: SKIP_STORIES },
   async (t) => {
-    const native = await loadStories();
-    const stalled = stalledModel(native);
-    const gateway = await startGateway({
-      models: [serveModel('slow', stalled.model)],
-      port: 0,
-      limits: { requestTimeoutMs: 300 },
-    });
-    t.after(async () => {
-      stalled.release();
-      await gateway.shutdown(1000);
-      await native.dispose();
-    });
+    const gateway = await stalledGateway(t, 300);
     const spec = new SpecRecorder();
     const chat = await spec.postJson(`${gateway.url}/v1/chat/completions`, {
       model: 'slow',

@@ -12,7 +12,7 @@ import { specOrServerMax } from './limits.ts';
 import { chatLogprobs, generatedEntries, tokenNamer } from './logprob-format.ts';
 import { readMessages } from './chat-messages.ts';
 import { encodeChat } from './prompt-encoding.ts';
-import { responseId, sendJson, streamHeaders, usageOf, type RequestContext } from './request-context.ts';
+import { chunkSender, responseId, sendJson, streamHeaders, usageOf, type RequestContext } from './request-context.ts';
 import { includeUsage, readChoiceCount, readSamplingFields } from './sampling-fields.ts';
 import type { ServedModel } from './served-model.ts';
 import { SseStream } from './sse.ts';
@@ -91,20 +91,13 @@ export async function chatCompletions(ctx: RequestContext): Promise<void> {
 
 async function streamChat(ctx: RequestContext, p: ChatPlan): Promise<void> {
   const name = tokenNamer(p.served.model.tokenizer, false);
-  const id = responseId('chatcmpl');
-  const created = Math.floor(Date.now() / 1000);
   const sse = new SseStream(ctx.res, streamHeaders(p.served));
-  // with include_usage, every chunk carries "usage": null but the last, which carries the totals
-  const chunk = (choices: Record<string, unknown>[], usage?: unknown) =>
-    sse.send({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model: p.served.name,
-      system_fingerprint: p.served.fingerprint,
-      choices,
-      ...(p.includeUsage ? { usage: usage ?? null } : {}),
-    });
+  const chunk = chunkSender(sse, {
+    id: responseId('chatcmpl'),
+    object: 'chat.completion.chunk',
+    served: p.served,
+    includeUsage: p.includeUsage,
+  });
   for (let index = 0; index < p.params.n; index++)
     chunk([{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]);
   const onEvent = (e: GenerationEvent) => {

@@ -22,7 +22,7 @@ import {
 } from './logprob-format.ts';
 import { checkPromptChars, encodePrompt } from './prompt-encoding.ts';
 import { checkPromptLogprobs, promptLogprobs, type PromptPosition } from './prompt-logprobs.ts';
-import { responseId, sendJson, streamHeaders, usageOf, type RequestContext } from './request-context.ts';
+import { chunkSender, responseId, sendJson, streamHeaders, usageOf, type RequestContext } from './request-context.ts';
 import type { RequestFields } from './request-fields.ts';
 import { includeUsage, readChoiceCount, readSamplingFields } from './sampling-fields.ts';
 import type { ServedModel } from './served-model.ts';
@@ -240,20 +240,13 @@ export async function completions(ctx: RequestContext): Promise<void> {
 
 async function streamCompletions(ctx: RequestContext, p: CompletionPlan): Promise<void> {
   const name = tokenNamer(p.served.model.tokenizer, p.asIds);
-  const id = responseId('cmpl');
-  const created = Math.floor(Date.now() / 1000);
   const sse = new SseStream(ctx.res, streamHeaders(p.served));
-  // with include_usage, every chunk carries "usage": null but the last, which carries the totals
-  const chunk = (choices: Record<string, unknown>[], usage?: unknown) =>
-    sse.send({
-      id,
-      object: 'text_completion',
-      created,
-      model: p.served.name,
-      system_fingerprint: p.served.fingerprint,
-      choices,
-      ...(p.includeUsage ? { usage: usage ?? null } : {}),
-    });
+  const chunk = chunkSender(sse, {
+    id: responseId('cmpl'),
+    object: 'text_completion',
+    served: p.served,
+    includeUsage: p.includeUsage,
+  });
   // a model that is not batched token by token reports its tokens' log-probs at the end
   const lateLogprobs = p.logprobs !== null && !p.served.batcher;
   const finished: ChoiceResult[] = [];

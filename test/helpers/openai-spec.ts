@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { postJsonWith, type PostAnswer } from './serve-fixtures.ts';
 
 /**
  * The OpenAI specification's schemas (test/fixtures/openai-openapi, vendored from
@@ -154,20 +155,8 @@ export class SpecRecorder {
   };
 
   /** POST a JSON body through the checking fetch; the parsed answer. */
-  async postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-    const response = await this.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed: any = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* keep the text */
-    }
-    return { status: response.status, body: parsed, headers: response.headers, text };
+  postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<PostAnswer> {
+    return postJsonWith(this.fetch, url, body, headers);
   }
 
   async assertClean(): Promise<void> {
