@@ -63,7 +63,7 @@ export const serveCommand = command({
     maxBatch: limit('sequences decoded together by a native model', DEFAULT_LIMITS.maxBatchSequences),
     maxBodyBytes: limit('request body size', DEFAULT_LIMITS.maxBodyBytes),
     maxLogprobs: limit(
-      "top log-probs per position (below the OpenAI specification's own 5 for completions, 20 for chat, it is the limit)",
+      "top log-probs per position, at most (within the specification's own limits: 5 for completions' logprobs, 20 for chat's top_logprobs)",
       DEFAULT_LIMITS.maxLogprobs,
     ),
     maxN: limit('choices per request (n; the specification allows 128)', DEFAULT_LIMITS.maxN),
