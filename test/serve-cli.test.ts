@@ -142,5 +142,5 @@ test('alignkit serve: bad flags say what is wrong', () => {
     run(['--model', 'a=x', '--allowed-origins', 'app.example']).stderr,
     /--allowed-origins.*"app\.example" is not an origin/,
   );
-  assert.match(run(['--model', 'a=x', '--max-n', '0']).stderr, /--max-n must be positive, got 0/);
+  assert.match(run(['--model', 'a=x', '--max-n', '0']).stderr, /--max-n expects a positive integer, got "0"/);
 });
