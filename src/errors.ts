@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'capability' // a backend lacks a feature the method needs
   | 'backend' // a remote server failed after retries
   | 'numeric' // NaN/Inf where a number was expected
+  | 'io' // a file could not be written or read (disk full, permissions)
   | 'internal';
 
 export interface ErrorWhere {

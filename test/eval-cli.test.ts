@@ -92,6 +92,22 @@ test('conceptmath from a responses file: tables printed, summary and report writ
   assert.match(again.stderr, /--resume with a different --prompt/);
   const rerun = alignkit('conceptmath', '--responses', outputs, '--out', out);
   assert.match(rerun.stderr, /already holds a run; pass --resume/);
+  // --data is read, not ignored; an empty responses file is an error, not "items: 0"
+  const missing = alignkit(
+    'conceptmath',
+    '--responses',
+    outputs,
+    '--data',
+    join(dir, 'nope.jsonl'),
+    '--out',
+    join(dir, 'o2'),
+  );
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nope\.jsonl: file not found/);
+  writeFileSync(join(dir, 'empty.jsonl'), '');
+  const empty = alignkit('conceptmath', '--responses', join(dir, 'empty.jsonl'), '--out', join(dir, 'o3'));
+  assert.equal(empty.status, 1);
+  assert.match(empty.stderr, /empty\.jsonl: no responses in the file/);
 });
 
 test(

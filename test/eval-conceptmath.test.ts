@@ -10,6 +10,7 @@ import { loadConceptMath, loadConceptMathResponses } from '../src/eval/conceptma
 import { conceptAccuracy, setAccuracy, weakestConcepts, type ConceptOutcome } from '../src/eval/conceptmath/score.ts';
 import { runConceptMath } from '../src/eval/conceptmath/run.ts';
 import { ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
+import { assertNamedError } from './helpers/named-error.ts';
 
 const correct = (answer: string, response: string) => matchAnswer(answer, response).correct;
 
@@ -185,7 +186,9 @@ test('end to end on synthetic EN and ZH files: generation, scoring, summary, and
     [true, true, false, true, false],
   );
   assert.equal(run.summary.metrics!.accuracy, 60);
-  assert.equal(run.summary.metrics!['Elementary-EN'], 66.67);
+  // summary.json keeps full precision; tables and the HTML report round
+  assert.equal(run.summary.metrics!['Elementary-EN'], 100 * (2 / 3));
+  assert.deepEqual(run.summary.tables[0].rows[0], ['Elementary-EN', 3, 2, 66.67]);
   assert.equal(run.summary.metrics!['Middle-ZH'], 50);
   assert.ok(
     run.summary.tables.some(
@@ -226,4 +229,77 @@ test('a record with a missing field names the file, line and field', (t) => {
     (e: unknown) =>
       e instanceof AlignkitError && e.message === `${file}, line 3, field "cate1": missing field (expected a string)`,
   );
+});
+
+test('the answer normalisation gives the numbers sympy gives (golden values of the reference steps)', () => {
+  // test/fixtures/conceptmath-simplify-golden.json: scripts/conceptmath-simplify-reference.py, sympy's parse_latex
+  const golden = JSON.parse(readFileSync('test/fixtures/conceptmath-simplify-golden.json', 'utf8'));
+  assert.ok(golden.values.length > 100);
+  for (const { candidate, value } of golden.values as { candidate: string; value: number | null }[]) {
+    const ours = valueOf(candidate) ?? null;
+    if (value === null) assert.equal(ours, null, candidate);
+    else
+      assert.ok(
+        ours !== null && Math.abs(ours - value) <= 1e-9 * Math.max(1, Math.abs(value)),
+        `${candidate}: ${ours} vs ${value}`,
+      );
+  }
+  // the leading expression of a LaTeX span is read, as the reference reads it
+  assert.ok(correct('0.3', 'The answer is: a pencil costs $0.30, and three pens cost $1.20.'));
+});
+
+test('the published files hold NaN answers: read as Python reads them, scored as the reference scores them', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'element_en.jsonl');
+  writeFileSync(
+    file,
+    [
+      JSON.stringify(EN[0]),
+      '{"idx": 363, "cate0": "Measurement", "cate1": "Size", "cate2": "length", "question": "Could you estimate the length of this phone?", "answer": NaN, "grade": "element_en"}',
+      '{"idx": 364, "cate0": "Measurement", "cate1": "Size", "cate2": "length", "question": "Is \\"NaN\\" a number?", "answer": 7, "grade": "element_en"}',
+    ].join('\n'),
+  );
+  const items = loadConceptMath([file]);
+  assert.deepEqual(
+    items.map((i) => i.answer),
+    ['5', 'nan', '7'],
+  );
+  assert.equal(items[2].question, 'Is "NaN" a number?', 'NaN inside a string stays text');
+  // the reference's str(nan) is "nan", which sympy keeps symbolic: never close to any number
+  assert.ok(!correct(items[1].answer, 'The answer is nan'));
+  assert.ok(!correct(items[1].answer, 'The answer is 6 inches'));
+});
+
+test('scoring given responses: checked against --data, duplicates and empty files refused', (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'element_en.jsonl');
+  writeFileSync(data, EN.map((r) => JSON.stringify(r)).join('\n'));
+  const benchmark = loadConceptMath([data]);
+  const outputs = join(dir, 'outputs.jsonl');
+  const write = (rows: object[]) => writeFileSync(outputs, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const answered = (r: (typeof EN)[number]) => ({ ...r, response: 'The answer is 5' });
+
+  write([answered(EN[0]), answered(EN[2])]);
+  const given = loadConceptMathResponses([outputs], benchmark);
+  assert.deepEqual(
+    given.items.map((i) => i.key),
+    ['element_en:1', 'element_en:2', 'element_en:2#2'],
+    'the items are the benchmark',
+  );
+  assert.deepEqual([...given.responses.keys()], ['element_en:1', 'element_en:2#2'], 'matched by idx and question');
+
+  write([answered(EN[0]), { ...answered(EN[0]), idx: 99 }]);
+  assertNamedError(
+    () => loadConceptMathResponses([outputs], benchmark),
+    `${outputs}, line 2`,
+    /element_en idx 99 with this question is not an item of the benchmark given with --data/,
+  );
+  write([answered(EN[1]), answered(EN[2]), answered(EN[1])]);
+  assertNamedError(
+    () => loadConceptMathResponses([outputs]),
+    `${outputs}, line 3`,
+    /a second response to element_en idx 2 \(the first is at .*outputs\.jsonl line 1\)/,
+  );
+  writeFileSync(outputs, '\n');
+  assertNamedError(() => loadConceptMathResponses([outputs]), outputs, /no responses in the file/);
 });

@@ -11,7 +11,9 @@ import { aggregateMtBench, parseRating, type TurnScore } from '../src/eval/mt-be
 import { runMtBench101 } from '../src/eval/mt-bench-101/run.ts';
 import { MT_TASKS } from '../src/eval/mt-bench-101/taxonomy.ts';
 import { AlignkitError } from '../src/errors.ts';
+import { loadModel } from '../src/lm/load.ts';
 import { SHARED, ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
+import { STORIES, STORIES_TOKENIZER } from './helpers/serve-fixtures.ts';
 
 const REAL = SHARED('mt-bench-101', 'mtbench101.jsonl');
 
@@ -331,3 +333,42 @@ test('a dataset line with a missing field names the file, line and field', (t) =
   writeFileSync(file, JSON.stringify({ id: 7, history: [] }));
   assert.throws(() => loadMtBench101(file), /line 1, field "task"/);
 });
+
+test(
+  "a dialogue longer than the model's context is recorded as a failed turn, and the run goes on",
+  { skip: !existsSync(STORIES) && 'needs data/stories260K' },
+  async (t) => {
+    const dir = tempDir(t);
+    const stories = await loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
+    t.after(() => stories.dispose());
+    const long = 'Lily and Tom played in the park all day long. '.repeat(60); // ≈ 700 tokens > 512
+    const dialogues: MtDialogue[] = [
+      dialogue('GR', 1, ['Once upon a time', 'What happened next?']),
+      dialogue('CM', 2, ['Tell me about a cat.', long]),
+    ];
+    const judge = new ScriptedModel('judge', () => 'Fine. Rating: [[5]]');
+    const options = {
+      dialogues,
+      model: stories,
+      judge: new Judge(judge, {}, new JudgeCache(join(dir, 'cache'))),
+      generation: { maxNewTokens: 8, temperature: 0 },
+      concurrency: 2,
+    };
+    const run = await runMtBench101({ ...options, runDir: RunDir.create(join(dir, 'out')) });
+    assert.equal(run.summary.metrics!.generation_failures, 1);
+    assert.equal(run.summary.metrics!.judged_turns, 2, 'the other turns are judged');
+    const table = run.summary.tables.find((tb) => tb.title === 'Generation failures (1)')!;
+    assert.equal(table.rows[0][0], '2:2');
+    assert.match(String(table.rows[0][1]), /tokens; the model's context is 512/);
+    const recorded = readFileSync(join(dir, 'out', 'responses.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.ok(recorded.some((r) => r.key === '2:2' && typeof r.error === 'string' && r.response === undefined));
+    // a resumed run does not try the failed turn again, and still counts it
+    const calls = judge.calls;
+    const resumed = await runMtBench101({ ...options, runDir: RunDir.create(join(dir, 'out'), { resume: true }) });
+    assert.equal(judge.calls, calls);
+    assert.equal(resumed.summary.metrics!.generation_failures, 1);
+  },
+);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   RepresentationStore,
   RepresentationWriter,
@@ -155,4 +155,37 @@ test('a reader ignores the torn last line of a store still being written', (t) =
   const store = RepresentationStore.open(dir);
   assert.equal(store.items().length, 2);
   assert.equal(store.readLayer('prompt', 0).rows, 2);
+});
+
+test('a kill while the first item was written: its rows are dropped on resume, not shifted into row 0', (t) => {
+  const dir = tempDir(t);
+  const s = settings();
+  // item 0's rows landed (every group and layer), its index line did not
+  const { writer } = RepresentationWriter.open(dir, s);
+  assert.equal(writer.items, 0);
+  for (const [g, group] of s.groups.entries())
+    for (const layer of s.layers) {
+      const file = join(dir, 'states', group, `layer-${layer}.bin`);
+      mkdirSync(dirname(file), { recursive: true });
+      appendFileSync(file, new Uint8Array(Float32Array.from({ length: hidden }, () => -1 - g).buffer));
+    }
+  writeItems(dir, s, 0, 3, true);
+  const store = RepresentationStore.open(dir);
+  for (const [g, group] of s.groups.entries())
+    for (const layer of s.layers) {
+      const m = store.readLayer(group, layer);
+      assert.equal(m.rows, 3);
+      for (let i = 0; i < 3; i++) assert.equal(m.data[i * hidden], state(i, layer, g)[0], `${group} item ${i}`);
+    }
+});
+
+test('a store whose states hold more rows than its index lists is refused on read', (t) => {
+  const dir = tempDir(t);
+  writeItems(dir, settings(), 0, 2);
+  appendFileSync(join(dir, 'states', 'prompt', 'layer-0.bin'), new Uint8Array(new Float32Array(hidden).buffer));
+  assert.throws(
+    () => RepresentationStore.open(dir).readLayer('prompt', 0),
+    /layer-0\.bin: holds 3 rows but 2 items are indexed; a collection is still running or was killed mid-item/,
+  );
+  assert.equal(RepresentationStore.open(dir).readLayer('prompt', 2).rows, 2);
 });

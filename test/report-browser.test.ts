@@ -227,3 +227,61 @@ test(
     }
   },
 );
+
+test(
+  'a wide table keeps every column on the page, on screen and in print',
+  { skip: SKIP && 'ALIGNKIT_SKIP_BROWSER=1' },
+  async () => {
+    const columns = Array.from({ length: 14 }, (_, i) => `a rather long column header number ${i + 1}`);
+    const dir = writeRun('wide', {
+      kind: 'eval wide',
+      title: 'fourteen columns',
+      tables: [
+        {
+          title: 'wide',
+          columns,
+          rows: Array.from({ length: 5 }, (_, r) => [
+            `a text cell that goes on for a while in row ${r}`,
+            ...columns.slice(1).map((_, c) => 1234.5678 * (r + 1) * (c + 1)),
+          ]),
+        },
+      ],
+      plots: [],
+    });
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(root, 'profile-')), {
+      executablePath: CHROMIUM,
+      args: ARGS,
+      headless: true,
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(pathToFileURL(join(dir, 'report.html')).href, { waitUntil: 'load' });
+      // the printable width of an A4 page at 96 dpi with the report's 14 mm margins
+      for (const [media, width] of [
+        ['screen', 1280],
+        ['print', 688],
+      ] as const) {
+        await page.emulateMedia({ media });
+        await page.setViewportSize({ width, height: 900 });
+        const fit = await page.$eval('.table-wrap', (wrap) => {
+          const table = wrap.querySelector('table')!;
+          const cells = [...table.querySelectorAll('th, td')].map((c) => c.getBoundingClientRect().right);
+          return {
+            overflow: table.scrollWidth - wrap.clientWidth,
+            right: Math.max(...cells),
+            page: document.documentElement.clientWidth,
+          };
+        });
+        assert.ok(fit.overflow <= 1, `${media}: the table is ${fit.overflow}px wider than its card`);
+        assert.ok(
+          fit.right <= fit.page + 1,
+          `${media}: a column ends at ${fit.right}px, past the page (${fit.page}px)`,
+        );
+      }
+      const pdf = await page.pdf({ format: 'A4' });
+      assert.ok(pdf.subarray(0, 5).toString() === '%PDF-');
+    } finally {
+      await context.close();
+    }
+  },
+);

@@ -383,3 +383,31 @@ test('text from data is escaped inside SVG', () => {
   assert.doesNotMatch(svg, /<script/);
   assert.match(svg, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; co/);
 });
+
+test('± standard errors are drawn as error bars, and the axis makes room for them', () => {
+  const bar = render({
+    type: 'bar',
+    title: 'gold reward by method',
+    series: [
+      {
+        name: 'gold',
+        points: [
+          ['sample', 0.03],
+          ['w2s', 0.19],
+          ['ivg', 0.72],
+        ],
+        errors: [0.04, 0.05, null],
+      },
+    ],
+  });
+  assert.equal(count(bar.svg, /class="error-bar"/), 2, 'one bar per point that has an error');
+  assert.match(bar.svg, /w2s = 0\.19 ± 0\.05/);
+  const scatter = render({
+    type: 'scatter',
+    title: 'reward vs compute',
+    series: [{ name: 'a', points: [[10, 0.5]], errors: [0.4] }],
+  });
+  assert.equal(count(scatter.svg, /class="error-bar"/), 1);
+  assert.match(scatter.svg, />1\.0</, 'the y axis reaches the top of the error bar (0.5 + 0.4)');
+  assert.match(scatter.svg, />0\.0</, 'and its bottom (0.5 − 0.4)');
+});

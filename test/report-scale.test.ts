@@ -99,3 +99,24 @@ test('escaping and flattening', () => {
     ['f', {}],
   ]);
 });
+
+test('tick labels are always distinct: as many digits as it takes (learning rates, values near 1)', () => {
+  for (const values of [
+    [2e-5, 3e-5],
+    [2e-5, 2.2e-5],
+    [1.1e-4, 1.2e-4],
+    [1.0001, 1.0003],
+    [10000, 10300],
+    [123456, 123459],
+    [0, 1],
+    [-0.00003, 0.00002],
+  ]) {
+    const s = makeScale(values)!;
+    const labels = s.ticks.map(s.label);
+    assert.equal(new Set(labels).size, labels.length, `${values}: ${labels.join(', ')}`);
+  }
+  const lr = makeScale([2e-5, 3e-5])!;
+  assert.deepEqual(lr.ticks.map(lr.label), ['2.0e−5', '2.2e−5', '2.4e−5', '2.6e−5', '2.8e−5', '3.0e−5']);
+  const nearOne = makeScale([1.0001, 1.0003])!;
+  assert.equal(nearOne.label(nearOne.ticks[0]), '1.00010', 'values near 1 are not written 1e+0');
+});

@@ -138,4 +138,9 @@ test('alignkit serve: bad flags say what is wrong', () => {
     /ALIGNKIT_TEST_UNSET_VAR \(named by --api-key-env\) is not set/,
   );
   assert.match(run(['--model', 'a=/no/such/model']).stderr, /model not found/);
+  assert.match(
+    run(['--model', 'a=x', '--allowed-origins', 'app.example']).stderr,
+    /--allowed-origins.*"app\.example" is not an origin/,
+  );
+  assert.match(run(['--model', 'a=x', '--max-n', '0']).stderr, /--max-n expects a positive integer, got "0"/);
 });

@@ -9,6 +9,7 @@ import { parseGuidedConfig, readGuidedConfig } from '../src/serve/guided-config.
 import { loadGuidedModel } from '../src/serve/guided-model.ts';
 import { startGateway } from '../src/serve/http-server.ts';
 import { serveModel } from '../src/serve/served-model.ts';
+import { SpecRecorder } from './helpers/openai-spec.ts';
 import { SKIP_STORIES, STORIES, loadStories, postJson } from './helpers/serve-fixtures.ts';
 
 const rejects = (value: unknown, field: RegExp, message: RegExp) =>
@@ -99,11 +100,7 @@ test(
       async () => stories,
     );
     const gateway = await startGateway({
-      models: [
-        serveModel('stories', stories),
-        serveModel('w2s', guided, { guided: true }),
-        serveModel('bon', bon, { guided: true }),
-      ],
+      models: [serveModel('stories', stories), serveModel('w2s', guided), serveModel('bon', bon)],
       port: 0,
     });
     t.after(async () => {
@@ -168,5 +165,74 @@ test(
     const top = await postJson(`${gateway.url}/v1/completions`, { model: 'w2s', prompt, max_tokens: 3, logprobs: 2 });
     assert.equal(top.status, 400);
     assert.equal(top.body.error.param, 'logprobs');
+  },
+);
+
+test(
+  'guided models stream what their search has settled, say how they stream, and invent no log-probs',
+  { skip: SKIP_STORIES },
+  async (t) => {
+    const stories = await loadStories();
+    const guided = (method: string, settings: Record<string, unknown>, models: Record<string, string>) =>
+      loadGuidedModel(method, parseGuidedConfig({ method, models, settings }, 'inline'), async () => stories);
+    const pair = { large: STORIES, tuned: STORIES, untuned: STORIES };
+    const gateway = await startGateway({
+      models: [
+        // one kept beam: its text is settled after every chunk
+        serveModel('w2s', await guided('w2s', { beams: 1, successors: 2, chunkLength: 4 }, pair)),
+        serveModel('eft', await guided('eft', {}, pair)),
+        serveModel('bon', await guided('bon', { bonScorer: 'vader', n: 2 }, { large: STORIES })),
+      ],
+      port: 0,
+    });
+    t.after(async () => {
+      await gateway.shutdown(1000);
+      await stories.dispose();
+    });
+    const spec = new SpecRecorder();
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: spec.fetch });
+    const prompt = 'Once upon a time';
+    for (const [model, unit, minPieces] of [
+      ['w2s', 'chunk', 3],
+      ['eft', 'token', 10],
+      ['bon', 'whole; best-of-n ranks complete responses', 1],
+    ] as const) {
+      const whole = await client.completions.create({ model, prompt, max_tokens: 16, seed: 7 });
+      const { data: stream, response } = await client.completions
+        .create({ model, prompt, max_tokens: 16, seed: 7, stream: true })
+        .withResponse();
+      assert.ok(response.headers.get('x-alignkit-streaming')?.startsWith(unit), `${model}: ${unit}`);
+      const pieces: string[] = [];
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        if (choice?.text && choice.finish_reason === null) pieces.push(choice.text);
+        else if (choice?.text) pieces.push(`(final) ${choice.text}`);
+      }
+      const text = pieces.map((p) => p.replace(/^\(final\) /, '')).join('');
+      assert.equal(text, whole.choices[0].text, model);
+      const early = pieces.filter((p) => !p.startsWith('(final)')).length;
+      if (unit === 'chunk' || unit === 'token')
+        assert.ok(early >= minPieces, `${model}: ${early} pieces before the end`);
+      else assert.equal(early, 0, `${model} cannot stream`);
+    }
+
+    const chat = await spec.postJson(`${gateway.url}/v1/chat/completions`, {
+      model: 'w2s',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 4,
+      logprobs: true,
+    });
+    assert.equal(chat.status, 400);
+    assert.equal(chat.body.error.code, 'unsupported');
+    assert.match(chat.body.error.message, /no per-token log-probs/);
+    const completion = await spec.postJson(`${gateway.url}/v1/completions`, {
+      model: 'eft',
+      prompt,
+      max_tokens: 4,
+      logprobs: 0,
+    });
+    assert.equal(completion.status, 400);
+    assert.equal(completion.body.error.param, 'logprobs');
+    await spec.assertClean();
   },
 );

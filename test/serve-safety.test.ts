@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { startGateway } from '../src/serve/http-server.ts';
-import { serveModel } from '../src/serve/served-model.ts';
-import { SKIP_STORIES, loadStories, postJson, stalledModel, storiesGateway } from './helpers/serve-fixtures.ts';
+import { connect } from 'node:net';
+import OpenAI from 'openai';
+import { SpecRecorder, parseSse } from './helpers/openai-spec.ts';
+import { SKIP_STORIES, postJson, stalledGateway, storiesGateway } from './helpers/serve-fixtures.ts';
 
 const expectError = (r: { status: number; body: any }, status: number, param?: string | null) => {
   assert.equal(r.status, status, JSON.stringify(r.body));
@@ -89,18 +90,7 @@ test('a full queue answers 429 with Retry-After', { skip: SKIP_STORIES }, async 
 });
 
 test('a request that runs past its time limit gets 504; the server stays up', { skip: SKIP_STORIES }, async (t) => {
-  const native = await loadStories();
-  const stalled = stalledModel(native);
-  const gateway = await startGateway({
-    models: [serveModel('slow', stalled.model), serveModel('stories', native)],
-    port: 0,
-    limits: { requestTimeoutMs: 150 },
-  });
-  t.after(async () => {
-    stalled.release();
-    await gateway.shutdown(1000);
-    await native.dispose();
-  });
+  const gateway = await stalledGateway(t, 150, { withStories: true });
   const timedOut = await postJson(`${gateway.url}/v1/completions`, { model: 'slow', prompt: 'Once', max_tokens: 5 });
   expectError(timedOut, 504);
   assert.equal(timedOut.body.error.code, 'request_timeout');
@@ -143,4 +133,109 @@ test('binds to 127.0.0.1 unless told otherwise', { skip: SKIP_STORIES }, async (
   const { gateway } = await storiesGateway(t);
   assert.equal(gateway.host, '127.0.0.1');
   assert.match(gateway.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
+
+/** Opens a raw connection, sends `head` (and maybe part of a body), and collects what comes back until the server closes it. */
+function rawExchange(url: string, head: string): Promise<{ answer: string; closed: boolean }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(head));
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ answer, closed: true }));
+  });
+}
+
+test(
+  'the request timeout covers the upload: a trickled body gets 408 and its connection is closed',
+  { skip: SKIP_STORIES },
+  async (t) => {
+    const { gateway } = await storiesGateway(t, { limits: { requestTimeoutMs: 300 } });
+    // 100 bytes announced, 20 sent, the rest never comes
+    const { answer } = await rawExchange(
+      gateway.url,
+      `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model": "stories",`,
+    );
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /connection: close/i);
+    assert.match(answer, /"code":"request_timeout"/);
+    assert.match(answer, /did not arrive within 300 ms/);
+    // headers that never end are cut off by Node's own headers timeout, bounded by the same limit
+    const headers = await rawExchange(gateway.url, 'POST /v1/completions HTTP/1.1\r\nhost: x\r\n');
+    assert.ok(headers.closed);
+    assert.equal(gateway.stats().inFlight, 0);
+  },
+);
+
+test(
+  'a stream that fails after it started ends with an error event, not a cut connection',
+  { skip: SKIP_STORIES },
+  async (t) => {
+    const gateway = await stalledGateway(t, 300);
+    const spec = new SpecRecorder();
+    const chat = await spec.postJson(`${gateway.url}/v1/chat/completions`, {
+      model: 'slow',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
+    const events = parseSse(chat.text).map((e) => e.data);
+    assert.equal(chat.status, 200);
+    assert.equal(JSON.parse(events[0]).choices[0].delta.role, 'assistant', 'the stream had started');
+    assert.equal(JSON.parse(events.at(-2)!).error.code, 'request_timeout');
+    assert.equal(events.at(-1), '[DONE]');
+
+    const responses = await spec.postJson(`${gateway.url}/v1/responses`, { model: 'slow', input: 'Hi', stream: true });
+    const types = parseSse(responses.text).map((e) => e.event);
+    assert.deepEqual(types.slice(0, 2), ['response.created', 'response.in_progress']);
+    assert.deepEqual(types.slice(-2), ['error', 'response.failed']);
+    const failed = JSON.parse(parseSse(responses.text).at(-1)!.data);
+    assert.equal(failed.response.status, 'failed');
+    assert.equal(failed.response.error.code, 'server_error');
+
+    // the official client reads the error event as an error
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: spec.fetch });
+    await assert.rejects(async () => {
+      for await (const _ of await client.completions.create({ model: 'slow', prompt: 'Hi', stream: true }));
+    }, /did not finish within 300 ms/);
+    await spec.assertClean();
+  },
+);
+
+test('CORS: allowed origins get preflights and headers, others none', { skip: SKIP_STORIES }, async (t) => {
+  const { gateway } = await storiesGateway(t, { allowedOrigins: ['https://app.example'], apiKey: 'k' });
+  const preflight = (origin: string) =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,x-stainless-os',
+      },
+    });
+  const allowed = await preflight('https://app.example');
+  assert.equal(allowed.status, 204);
+  assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example');
+  assert.match(allowed.headers.get('access-control-allow-methods') ?? '', /POST/);
+  assert.equal(allowed.headers.get('access-control-allow-headers'), 'authorization,content-type,x-stainless-os');
+  const other = await preflight('https://evil.example');
+  assert.equal(other.status, 204);
+  assert.equal(other.headers.get('access-control-allow-origin'), null);
+  const answer = await postJson(
+    `${gateway.url}/v1/completions`,
+    { model: 'stories', prompt: 'Once', max_tokens: 2 },
+    { origin: 'https://app.example', authorization: 'Bearer k' },
+  );
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.get('access-control-allow-origin'), 'https://app.example');
+  assert.match(answer.headers.get('access-control-expose-headers') ?? '', /x-request-id/);
+  const refused = await postJson(`${gateway.url}/v1/completions`, {}, { origin: 'https://app.example' });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.headers.get('access-control-allow-origin'), 'https://app.example', 'errors are readable too');
+  const wrongMethod = await fetch(`${gateway.url}/v1/completions`, {
+    method: 'DELETE',
+    headers: { authorization: 'Bearer k' },
+  });
+  assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.get('allow'), 'POST, OPTIONS');
 });

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { RunOutputs } from '../report/finish-run.ts';
 import type { Table } from '../run/summary.ts';
+import { formatValue } from '../report/format-number.ts';
 
 function formatCell(v: string | number | null): string {
   return v === null ? '—' : String(v);
@@ -35,7 +36,7 @@ export function printRunEnd(run: RunOutputs, listed: 'results.jsonl' | 'summary.
   if (summary.metrics)
     console.log(
       Object.entries(summary.metrics)
-        .map(([k, v]) => `  ${k}: ${v ?? '—'}`)
+        .map(([k, v]) => `  ${k}: ${formatValue(v)}`)
         .join('\n'),
     );
   for (const table of summary.tables) console.log(`\n${formatTable(table)}`);

@@ -21,7 +21,7 @@ export const serveCommand = command({
   name: 'serve',
   summary: 'OpenAI-compatible gateway',
   description:
-    'Serves models behind an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, /tokenize, /health): native models with continuous batching, remote ones passed through, and guided models — a steering method over several models, configured in a YAML/JSON file — that clients call like any model. SIGTERM finishes the requests in flight.',
+    'Serves models behind an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions, /v1/responses, /tokenize, /health): native models with continuous batching, remote ones passed through, and guided models — a steering method over several models, configured in a YAML/JSON file — that clients call like any model. SIGTERM finishes the requests in flight.',
   examples: [
     'serve --port 8000 --model stories=data/stories260K/stories260K.bin --tokenizer data/stories260K/tok512.bin --guided happy=guided.yaml',
   ],
@@ -62,8 +62,22 @@ export const serveCommand = command({
     maxQueue: limit('requests waiting for a slot; more get 429', DEFAULT_LIMITS.maxQueue),
     maxBatch: limit('sequences decoded together by a native model', DEFAULT_LIMITS.maxBatchSequences),
     maxBodyBytes: limit('request body size', DEFAULT_LIMITS.maxBodyBytes),
-    maxLogprobs: limit('top log-probs per position', DEFAULT_LIMITS.maxLogprobs),
-    requestTimeoutMs: limit('per-request time limit (ms)', DEFAULT_LIMITS.requestTimeoutMs),
+    maxLogprobs: limit(
+      "top log-probs per position, at most (within the specification's own limits: 5 for completions' logprobs, 20 for chat's top_logprobs)",
+      DEFAULT_LIMITS.maxLogprobs,
+    ),
+    maxN: limit('choices per request (n; the specification allows 128)', DEFAULT_LIMITS.maxN),
+    maxPrompts: limit('prompts in one completions request', DEFAULT_LIMITS.maxPrompts),
+    requestTimeoutMs: limit(
+      'per-request time limit (ms), upload included (a body still arriving then gets 408)',
+      DEFAULT_LIMITS.requestTimeoutMs,
+    ),
+    allowedOrigins: {
+      type: 'string',
+      placeholder: 'ORIGINS',
+      description:
+        'origins whose pages may call the gateway (CORS): a JSON list as vLLM takes it, a comma-separated list, or * (default: none)',
+    },
     shutdownGraceMs: {
       type: 'integer',
       min: 0,
@@ -77,6 +91,7 @@ export const serveCommand = command({
     const { readGuidedConfig } = await import('../serve/guided-config.ts');
     const { startGateway } = await import('../serve/http-server.ts');
     const { serveModel } = await import('../serve/served-model.ts');
+    const { parseAllowedOrigins } = await import('../serve/cors.ts');
     const { ModelPool } = await import('../run/model-pool.ts');
     const plain = namedRefs(values.model, 'model');
     const guided = namedRefs(values.guided, 'guided');
@@ -97,7 +112,17 @@ export const serveCommand = command({
       maxBodyBytes: values.maxBodyBytes,
       maxLogprobs: values.maxLogprobs,
       requestTimeoutMs: values.requestTimeoutMs,
+      maxN: values.maxN,
+      maxPrompts: values.maxPrompts,
     };
+    let allowedOrigins: string[] = [];
+    if (values.allowedOrigins !== undefined) {
+      try {
+        allowedOrigins = parseAllowedOrigins(values.allowedOrigins);
+      } catch (e) {
+        throw inputError((e as Error).message, { field: '--allowed-origins' });
+      }
+    }
     // one instance per (reference, tokenizer), shared by plain and guided entries
     const pool = new ModelPool({
       tokenizer: values.tokenizer,
@@ -109,14 +134,21 @@ export const serveCommand = command({
       for (const { name, ref } of plain)
         served.push(serveModel(name, await pool.load(ref), { maxBatchSequences: limits.maxBatchSequences }));
       for (const { name, ref } of guided)
-        served.push(serveModel(name, await loadGuidedModel(name, readGuidedConfig(ref), pool.load), { guided: true }));
+        served.push(serveModel(name, await loadGuidedModel(name, readGuidedConfig(ref), pool.load)));
     } catch (e) {
       await pool.dispose();
       throw e;
     }
-    const gateway = await startGateway({ models: served, host: values.host, port: values.port, apiKey, limits });
+    const gateway = await startGateway({
+      models: served,
+      host: values.host,
+      port: values.port,
+      apiKey,
+      limits,
+      allowedOrigins,
+    });
     console.log(
-      `alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${apiKey ? '; bearer auth on' : ''})`,
+      `alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${apiKey ? '; bearer auth on' : ''}${allowedOrigins.length ? `; CORS for ${allowedOrigins.join(', ')}` : ''})`,
     );
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

@@ -1,6 +1,6 @@
 import type { FinishReason } from '../lm/language-model.ts';
 import { AlignkitError, inputError } from '../errors.ts';
-import type { ChunkSampler } from './chunk-sampler.ts';
+import { type ChunkSampler, commonPrefix } from './chunk-sampler.ts';
 import { type ScoreInput, type Scorer, assertScores, topIndices } from './scorer.ts';
 
 /** Ranks the rows of a chunk beam search; may keep per-row caches, which follow `reorder`. */
@@ -68,6 +68,8 @@ export interface BeamSearchOptions {
   /** L: chunk length in the sampler's tokens (Infinity = whole responses, i.e. Best-of-N) */
   chunkLength: number;
   onProgress?: (p: { round: number; generated: number; finished: number; rows: number }) => void;
+  /** after each round, the text all kept beams share: the returned response starts with it */
+  onSettled?: (text: string) => void;
 }
 
 export interface Candidate {
@@ -163,6 +165,7 @@ export async function chunkBeamSearch(
         timing,
       };
     }
+    options.onSettled?.(commonPrefix(top.map((i) => rows[i].text)));
     const indices = Array.from({ length: successors }, () => top).flat();
     sampler.reorder(indices);
     scorer.reorder(indices);

@@ -22,6 +22,12 @@ export interface SamplingOptions {
   topP?: number;
   /** a response ends at the first of these strings (the string is cut off) */
   stop?: readonly string[];
+  /**
+   * Called with the response text that is final (whichever row is returned starts with it) each
+   * time it grows: every token when one row is sampled, the kept beams' common prefix after each
+   * chunk of a beam search. A stop string may still cut its tail.
+   */
+  onSettled?: (text: string) => void;
 }
 
 /**
@@ -50,4 +56,19 @@ export function cutAtStop(text: string, stop: readonly string[] | undefined): st
     if (i >= 0 && (at < 0 || i < at)) at = i;
   }
   return at < 0 ? null : text.slice(0, at);
+}
+
+/** The longest common prefix of some texts ('' for none). */
+export function commonPrefix(texts: readonly string[]): string {
+  if (!texts.length) return '';
+  let end = texts[0].length;
+  for (const t of texts) {
+    end = Math.min(end, t.length);
+    for (let i = 0; i < end; i++)
+      if (t.charCodeAt(i) !== texts[0].charCodeAt(i)) {
+        end = i;
+        break;
+      }
+  }
+  return texts[0].slice(0, end);
 }

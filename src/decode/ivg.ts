@@ -70,7 +70,11 @@ export async function integratedValueGuidance(
     throw e;
   }
   return withClosing([sampler, scorer], async () => {
-    const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
+    const found = await chunkBeamSearch(prompt, sampler, scorer, {
+      ...shape,
+      onProgress: options.onProgress,
+      onSettled: options.onSettled,
+    });
     return { method: 'ivg', ...found, usage: meter.delta() };
   });
 }

@@ -27,6 +27,7 @@ import {
 } from './steer-methods/index.ts';
 import type { UsageByRole } from './usage.ts';
 import { valueModelFromHead } from './value-model.ts';
+import { finiteOrNull } from '../util/finite.ts';
 
 export interface SteerRunOptions extends RunTarget {
   /** the methods each prompt runs (by name), in this order, with the same seed */
@@ -198,6 +199,11 @@ const sd = (xs: number[]) => {
   const m = mean(xs);
   return m === null || xs.length < 2 ? null : Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 };
+/** standard error of the mean */
+const se = (xs: number[]) => {
+  const s = sd(xs);
+  return s === null ? null : s / Math.sqrt(xs.length);
+};
 const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.toFixed(digits)));
 
 /** The run's summary: one row per method (gold reward, score, tokens per model, time) and reward-vs-compute plots. */
@@ -216,6 +222,7 @@ export function steerSummary(records: readonly SteerRecord[], goldName: string |
       'method',
       'prompts',
       `gold ${goldName ?? '(none)'} mean`,
+      '± s.e.',
       'gold sd',
       'score mean',
       'tokens processed / prompt',
@@ -226,6 +233,7 @@ export function steerSummary(records: readonly SteerRecord[], goldName: string |
       m,
       by(m).length,
       round(mean(golds(m))),
+      round(se(golds(m))),
       round(sd(golds(m))),
       round(
         mean(
@@ -251,19 +259,27 @@ export function steerSummary(records: readonly SteerRecord[], goldName: string |
       series: methods.map((m) => ({
         name: m,
         points: [[tokens(m) ?? 0, mean(golds(m)) ?? NaN]] as [number, number][],
+        errors: [se(golds(m))],
       })),
     });
     plots.push({
       type: 'bar',
       title: 'Mean gold reward by method',
       yLabel: `gold reward (${goldName})`,
-      series: [{ name: 'gold', points: methods.map((m) => [m, mean(golds(m)) ?? NaN] as [string, number]) }],
+      note: 'error bars: ± one standard error of the mean over prompts',
+      series: [
+        {
+          name: 'gold',
+          points: methods.map((m) => [m, mean(golds(m)) ?? NaN] as [string, number]),
+          errors: methods.map((m) => se(golds(m))),
+        },
+      ],
     });
   }
   const metrics: Record<string, number | string | null> = {
     prompts: new Set(records.map((r) => r.index)).size,
     'gold reward': goldName,
   };
-  for (const m of methods) metrics[`${m}: gold mean`] = round(mean(golds(m)));
+  for (const m of methods) metrics[`${m}: gold mean`] = finiteOrNull(mean(golds(m)));
   return { kind: 'steer', title: `Steering: ${methods.join(', ')}`, metrics, tables: [table], plots };
 }

@@ -140,6 +140,8 @@ export class TokenStreamSampler implements ChunkSampler {
         await Promise.all(this.states.map((s) => s.append(chunks)));
         this.timing.modelMs += performance.now() - t;
       }
+      // one row: every sampled token is final (many rows: their search says what is)
+      if (options.onSettled && this.batch.length === 1) options.onSettled(this.texts[0].peek());
     }
     this.timing.totalMs += performance.now() - started;
     this.batch.forEach((row, r) => {

@@ -66,7 +66,11 @@ export async function weakToStrongSearch(
     throw e;
   }
   return withClosing([sampler, scorer], async () => {
-    const found = await chunkBeamSearch(prompt, sampler, scorer, { ...shape, onProgress: options.onProgress });
+    const found = await chunkBeamSearch(prompt, sampler, scorer, {
+      ...shape,
+      onProgress: options.onProgress,
+      onSettled: options.onSettled,
+    });
     const stats: Record<string, number> =
       scorer instanceof LogRatioBeamScorer ? { cacheRollbacks: scorer.rollbacks, cacheRebuilds: scorer.rebuilds } : {};
     return { method: 'w2s', ...found, usage: meter.delta(), stats };

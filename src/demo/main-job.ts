@@ -234,6 +234,7 @@ export function mainJobSummary(
         series: DEMO_METHODS.map((m) => ({
           name: m,
           points: [[mean(by(m).map((r) => r.tokensProcessed)), mean(by(m).map((r) => r.gold))]] as [number, number][],
+          errors: [stderr(by(m).map((r) => r.gold))],
         })),
       },
       {

@@ -2,7 +2,8 @@ import { formatError } from '../errors.ts';
 
 /**
  * Parses RFC 4180 CSV (quoted fields with "" escapes and embedded newlines, CRLF or LF).
- * Returns the header and rows with the 1-based line each row starts on.
+ * Returns the header and rows with the 1-based line each row starts on. Malformed quoting (an
+ * unterminated field, text after a closing quote) is an error naming the line.
  */
 export function parseCsv(text: string, file?: string): { header: string[]; rows: { cells: string[]; line: number }[] } {
   const records: { cells: string[]; line: number }[] = [];
@@ -33,7 +34,17 @@ export function parseCsv(text: string, file?: string): { header: string[]; rows:
         if (body[i + 1] === '"') {
           field += '"';
           i++;
-        } else quoted = false;
+        } else {
+          quoted = false;
+          // RFC 4180: a quoted field ends at a comma or the end of the record; text after its
+          // closing quote means a quote inside was not doubled, and the rows are no longer known
+          const next = body[i + 1];
+          if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r')
+            throw formatError(
+              `text after the closing quote of a quoted field (${JSON.stringify(body.slice(i + 1, i + 21))}); a quote inside a quoted field is written ""`,
+              { file, line },
+            );
+        }
       } else {
         if (c === '\n') line++;
         field += c;

@@ -1,6 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { inputError, type ErrorWhere } from '../errors.ts';
-import { readJsonl } from '../util/jsonl.ts';
+import { readJsonFile, readTextFile } from '../util/data-file.ts';
+import { parsePythonJson, readJsonl, type JsonlOptions } from '../util/jsonl.ts';
+
+function readPythonJsonFile(path: string): unknown {
+  const text = readTextFile(path);
+  try {
+    return parsePythonJson(text);
+  } catch (e) {
+    throw inputError(`malformed JSON (${(e as Error).message})`, { file: path });
+  }
+}
 
 /** A record of a JSONL (.jsonl, .jsonl.gz) or JSON-array (.json) file, with where it came from. */
 export interface LocatedRecord {
@@ -8,21 +18,19 @@ export interface LocatedRecord {
   where: ErrorWhere;
 }
 
-/** Reads object records; a line (or array element) that is not an object is an error naming it. */
-export function readRecords(path: string): LocatedRecord[] {
+/**
+ * Reads object records; a line (or array element) that is not an object is an error naming it.
+ * `nonFinite`: NaN and ±Infinity are numbers, as in files Python's json module wrote.
+ */
+export function readRecords(path: string, options: JsonlOptions = {}): LocatedRecord[] {
   if (!existsSync(path)) throw inputError('file not found', { file: path });
   let rows: { value: unknown; where: ErrorWhere }[];
   if (path.endsWith('.json')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw inputError(`malformed JSON (${(e as Error).message})`, { file: path });
-    }
+    const parsed = options.nonFinite ? readPythonJsonFile(path) : readJsonFile(path);
     if (!Array.isArray(parsed)) throw inputError('expected a JSON array of records', { file: path });
     rows = parsed.map((value, i) => ({ value, where: { file: path, field: `[${i}]` } }));
   } else {
-    rows = readJsonl(path).map(({ value, line }) => ({ value, where: { file: path, line } }));
+    rows = readJsonl(path, options).map(({ value, line }) => ({ value, where: { file: path, line } }));
   }
   return rows.map(({ value, where }) => {
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw inputError('expected a JSON object', where);

@@ -1,3 +1,4 @@
+import { ContextLengthError } from '../errors.ts';
 import type { RunDir } from '../run/run-dir.ts';
 import { appendJsonl, readJsonlForResume } from '../util/jsonl.ts';
 import { runPool } from './concurrency.ts';
@@ -17,6 +18,22 @@ export interface ResponseRecord {
   response: string;
   [field: string]: unknown;
 }
+
+/** An item whose response could not be generated, and why (stored in responses.jsonl as {key, error}). */
+export interface GenerationFailure {
+  key: string;
+  error: string;
+}
+
+/**
+ * Whether a generation error concerns its item alone, so the run records it and goes on: its
+ * prompt does not fit the model's context (the native check, or a server's "context length
+ * exceeded"). Anything else (a server down after retries, a refused key, a bug) ends the run.
+ */
+const itemFailure = (error: unknown): string | null => (error instanceof ContextLengthError ? error.message : null);
+
+const isFailureRecord = (r: ResponseRecord | GenerationFailure): r is GenerationFailure =>
+  typeof (r as Partial<GenerationFailure>).error === 'string' && (r as Partial<ResponseRecord>).response === undefined;
 
 export type ResultRecord<R> = R & { key: string };
 
@@ -42,6 +59,8 @@ export interface StagedRunResult<R> {
   results: ResultRecord<R>[];
   /** keys of items that have no response (only possible with given responses) */
   missing: string[];
+  /** items whose generation failed on their own (recorded, not scored, counted in summaries) */
+  failed: GenerationFailure[];
 }
 
 export const RESPONSES_FILE = 'responses.jsonl';
@@ -57,17 +76,22 @@ export async function runStaged<I, R extends object>(options: StagedRunOptions<I
   const { runDir, items, keyOf, generate, given, score, isFailure, concurrency, onProgress } = options;
   const responsesPath = runDir.path(RESPONSES_FILE);
   const responses = new Map<string, ResponseRecord>();
-  for (const r of readJsonlForResume<ResponseRecord>(responsesPath)) responses.set(r.key, r);
+  const failedGenerations = new Map<string, GenerationFailure>();
+  for (const r of readJsonlForResume<ResponseRecord | GenerationFailure>(responsesPath)) {
+    if (isFailureRecord(r)) failedGenerations.set(r.key, r);
+    else responses.set(r.key, r);
+  }
   const finished = new Map<string, ResultRecord<R>>();
   if (score) for (const r of runDir.finished<ResultRecord<R>>()) finished.set(r.key, r);
 
   const keys = items.map(keyOf);
   const missing: string[] = [];
-  const isDone = (key: string) => (score ? finished.has(key) : responses.has(key) || !!given?.has(key));
+  const isDone = (key: string) =>
+    failedGenerations.has(key) || (score ? finished.has(key) : responses.has(key) || !!given?.has(key));
   const pending = items.filter((_, i) => !isDone(keys[i]));
   const total = items.length;
   let done = total - pending.length;
-  let failures = 0;
+  let failures = keys.filter((key) => failedGenerations.has(key)).length;
   if (isFailure)
     for (const key of keys) {
       const r = finished.get(key);
@@ -79,8 +103,17 @@ export async function runStaged<I, R extends object>(options: StagedRunOptions<I
     const key = keyOf(item);
     let response = given?.get(key) ?? responses.get(key);
     if (!response && generate) {
-      const generated = await generate(item);
-      response = { ...generated, key };
+      try {
+        response = { ...(await generate(item)), key };
+      } catch (error) {
+        const reason = itemFailure(error);
+        if (reason === null) throw error;
+        const failure = { key, error: reason };
+        appendJsonl(responsesPath, failure);
+        failedGenerations.set(key, failure);
+        onProgress?.({ done: ++done, total, failures: ++failures });
+        return;
+      }
       appendJsonl(responsesPath, response);
     }
     if (!response) {
@@ -107,5 +140,9 @@ export async function runStaged<I, R extends object>(options: StagedRunOptions<I
     const r = given?.get(k) ?? responses.get(k);
     if (r) itemResponses.set(k, r);
   }
-  return { responses: itemResponses, results, missing };
+  const failed = keys.flatMap((k) => {
+    const f = failedGenerations.get(k);
+    return f ? [f] : [];
+  });
+  return { responses: itemResponses, results, missing, failed };
 }

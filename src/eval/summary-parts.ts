@@ -1,5 +1,6 @@
-import type { Table } from '../run/summary.ts';
+import type { Summary, Table } from '../run/summary.ts';
 import type { JudgeFailure } from './judge.ts';
+import type { GenerationFailure } from './staged-run.ts';
 
 export const round = (x: number | null | undefined, digits = 2): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
@@ -18,5 +19,27 @@ export function failuresTable(failures: readonly JudgeFailure[]): Table {
     note: failures.length
       ? 'These items have no score; they are excluded from the means above and counted here.'
       : 'none',
+  };
+}
+
+/** The table that lists every item whose response could not be generated (e.g. its prompt does not fit the model). */
+export function generationFailuresTable(failed: readonly GenerationFailure[]): Table {
+  return {
+    title: `Generation failures (${failed.length})`,
+    columns: ['item', 'error'],
+    rows: failed.map((f) => [f.key, clip(f.error, 300)]),
+    note: failed.length
+      ? 'These items have no response and no score; they are counted here, not in the means.'
+      : 'none',
+  };
+}
+
+/** A summary with its generation failures counted in the metrics and listed in a table (when there are any). */
+export function withGenerationFailures(summary: Summary, failed: readonly GenerationFailure[]): Summary {
+  if (!failed.length) return summary;
+  return {
+    ...summary,
+    metrics: { ...summary.metrics, generation_failures: failed.length },
+    tables: [...summary.tables, generationFailuresTable(failed)],
   };
 }

@@ -7,6 +7,7 @@ import type { BenchmarkSplit } from './benchmark-split.ts';
 import type { FineTuneResult } from './fine-tune.ts';
 import type { ImprovementTable } from './improvement-table.ts';
 import type { DataReport } from './run-improve.ts';
+import { percentOrNull } from '../util/finite.ts';
 
 const delta = (before: number | null, after: number | null) =>
   before === null || after === null ? null : round(100 * (after - before), 1);
@@ -216,19 +217,19 @@ export function improveSummary(o: {
     kind: 'improve',
     title: `Concept-targeted fine-tuning — ${o.model}`,
     metrics: {
-      weakest_before: percent(weak.before, 2),
-      weakest_after: percent(weak.after, 2),
-      rest_before: percent(rest.before, 2),
-      rest_after: percent(rest.after, 2),
-      overall_before: percent(overall.before, 2),
-      overall_after: percent(overall.after, 2),
+      weakest_before: percentOrNull(weak.before),
+      weakest_after: percentOrNull(weak.after),
+      rest_before: percentOrNull(rest.before),
+      rest_after: percentOrNull(rest.after),
+      overall_before: percentOrNull(overall.before),
+      overall_after: percentOrNull(overall.after),
       weakest: weak.concepts,
       concepts: table.concepts.length,
       evaluation_items: o.split.evaluation.length,
       training_examples: data.records,
       duplicates_removed: data.removed.length,
-      classifier_heldout_accuracy: percent(data.classifier?.accuracy, 1),
-      classifier_majority_baseline: percent(data.classifier?.majorityAccuracy, 1),
+      classifier_heldout_accuracy: percentOrNull(data.classifier?.accuracy),
+      classifier_majority_baseline: percentOrNull(data.classifier?.majorityAccuracy),
       ...(data.teacher
         ? { teacher_kept: data.teacher.kept, teacher_dropped: data.teacher.calls - data.teacher.kept }
         : {}),

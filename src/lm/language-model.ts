@@ -34,6 +34,12 @@ export interface SampleRequest {
   seed?: number;
   /** also return the log-prob of each sampled token under the sampling distribution's model */
   logprobs?: boolean;
+  /**
+   * Called, where a backend knows it, with the part of choice `choice`'s text that can no longer
+   * change, each time it grows (a guided model's search: what all its kept beams share). Other
+   * backends never call it; the text arrives with the result.
+   */
+  onSettledText?: (choice: number, text: string) => void;
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';

@@ -3,7 +3,8 @@
  * config.json names a *ForSequenceClassification architecture with one label, holding the
  * language-model weights (lm_head may be absent) and the scalar head `score.weight` [1, D].
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJsonFile } from '../util/data-file.ts';
 import { join } from 'node:path';
 import { formatError, inputError } from '../errors.ts';
 import { parseHfConfig, type ModelConfig } from '../models/config.ts';
@@ -25,7 +26,7 @@ export interface RewardModelFiles {
 
 export function isRewardModelDirectory(dir: string): boolean {
   if (!existsSync(join(dir, CONFIG_FILE))) return false;
-  const raw = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8'));
+  const raw = readJsonFile<{ architectures?: unknown }>(join(dir, CONFIG_FILE));
   return (
     Array.isArray(raw.architectures) &&
     raw.architectures.some((a: unknown) => typeof a === 'string' && a.endsWith('ForSequenceClassification'))
@@ -39,7 +40,7 @@ export function isRewardModelDirectory(dir: string): boolean {
 export function readRewardModel(dir: string): RewardModelFiles {
   const file = join(dir, CONFIG_FILE);
   if (!existsSync(file)) throw inputError('not a model directory: no config.json', { file: dir });
-  const raw = JSON.parse(readFileSync(file, 'utf8'));
+  const raw = readJsonFile<Record<string, any>>(file);
   const arch = (Array.isArray(raw.architectures) ? raw.architectures : [])
     .map(specForSequenceClassifier)
     .find((s: unknown) => s !== undefined)?.architecture;

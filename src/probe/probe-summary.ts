@@ -8,6 +8,7 @@ import { primaryMetric } from './metrics.ts';
 import type { MeanSd } from './probe-evaluation.ts';
 import { promptGroup, randomInitGroup } from './representation-store.ts';
 import { surfaceRepresentation, type SkippedFit, type SweepRow } from './probe-sweep.ts';
+import { finiteOrNull } from '../util/finite.ts';
 
 const round = (v: number, digits = 3) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
 const meanSd = (m: MeanSd | undefined) => (m ? `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}` : '—');
@@ -78,7 +79,7 @@ export function buildProbeSummary(rows: readonly SweepRow[], options: ProbeSumma
     if (best) {
       metrics[
         `${models.length > 1 ? `${key.model} ` : ''}${key.attribute} ${metric} (${key.probe}, layer ${best.layer})`
-      ] = round(best.test[metric].mean);
+      ] = finiteOrNull(best.test[metric].mean);
       bestRows.push([
         key.model,
         key.attribute,

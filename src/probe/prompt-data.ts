@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readTextFile } from '../util/data-file.ts';
 import { inputError } from '../errors.ts';
 import { readJsonl } from '../util/jsonl.ts';
 
@@ -33,7 +34,7 @@ export function readPromptItems(file: string, options: PromptDataOptions = {}): 
   let rows: { value: unknown; line: number }[];
   if (/\.jsonl(\.gz)?$/.test(file)) rows = readJsonl(file);
   else if (/\.txt$/.test(file))
-    rows = readFileSync(file, 'utf8')
+    rows = readTextFile(file)
       .split('\n')
       .map((value, i) => ({ value: value.trim(), line: i + 1 }))
       .filter((r) => r.value);

@@ -21,14 +21,13 @@ import {
   readSync,
   statSync,
   truncateSync,
-  appendFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { formatError, inputError } from '../errors.ts';
 import type { FinishReason } from '../lm/language-model.ts';
 import { float16ToFloat32, float32ToFloat16 } from '../util/half-precision.ts';
-import { writeJsonAtomic } from '../util/atomic-write.ts';
+import { appendWhole, writeJsonAtomic } from '../util/atomic-write.ts';
 import { appendJsonl, readJsonlForResume } from '../util/jsonl.ts';
 import type { AttributeValue } from './attribute.ts';
 import type { TaskKind } from './label-encoding.ts';
@@ -111,7 +110,16 @@ export class RepresentationWriter {
         field: '--out',
       });
     mkdirSync(dir, { recursive: true });
-    if (!hasItems) return { writer: new RepresentationWriter(dir, settings, null, 0), finished: [] };
+    if (!hasItems) {
+      // a run killed while writing its first item leaves rows no index line lists: they would
+      // become row 0 and shift every later item by one
+      for (const group of settings.groups)
+        for (const layer of settings.layers) {
+          const file = statePath(dir, group, layer);
+          if (existsSync(file)) truncateSync(file, 0);
+        }
+      return { writer: new RepresentationWriter(dir, settings, null, 0), finished: [] };
+    }
     const meta = readMeta(dir);
     checkSameSettings(dir, meta, settings);
     const finished = readJsonlForResume<StoredItem>(indexPath(dir));
@@ -166,7 +174,7 @@ export class RepresentationWriter {
         const file = statePath(this.dir, group, layers[k]);
         if (this.count === 0) mkdirSync(join(this.dir, 'states', group), { recursive: true });
         const bytes = dtype === 'float16' ? float32ToFloat16(row) : row;
-        appendFileSync(file, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        appendWhole(file, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       });
     }
     const stored: StoredItem = { index: this.count, ...item };
@@ -280,9 +288,15 @@ export class RepresentationStore {
     const out = matrix(rows, hiddenSize);
     const fd = openSync(file, 'r');
     try {
-      const available = Math.floor(fstatSync(fd).size / (hiddenSize * per));
-      if (available < rows)
-        throw formatError(`holds ${available} rows but ${rows} items are indexed; the store is damaged`, { file });
+      const available = fstatSync(fd).size / (hiddenSize * per);
+      const indexed = this.items().length;
+      // rows are written before their item's index line: more rows than items means a run still
+      // writing or killed mid-item, whose rows cannot be trusted to line up with the items
+      if (available !== indexed)
+        throw formatError(
+          `holds ${Number.isInteger(available) ? available : available.toFixed(2)} rows but ${indexed} items are indexed; ${available > indexed ? 'a collection is still running or was killed mid-item (finish it with probe collect --resume)' : 'the store is damaged'}`,
+          { file },
+        );
       const chunkRows = Math.max(1, Math.floor((4 << 20) / (hiddenSize * per)));
       const buffer = Buffer.allocUnsafe(chunkRows * hiddenSize * per);
       for (let start = 0; start < rows; start += chunkRows) {

@@ -34,24 +34,34 @@ function decimalsFor(step: number): number {
   return 12;
 }
 
+/** Digits before the decimal point, minus one: the exponent of a number in scientific notation. */
+const exponentOf = (v: number) => Math.floor(Math.log10(Math.abs(v)));
+
 /**
  * Tick labels for one linear axis: every label uses the same unit (k, M, B, T when the axis
- * reaches 10,000) and as many decimals as the step needs, so 0, 2.5, 5 line up.
+ * reaches 10,000; scientific notation when every value is below 0.001) and as many decimals as
+ * the step needs, so 0, 2.5, 5 line up; more, if two ticks would still read alike (2e−5, 2.5e−5
+ * is 2.0e−5, 2.5e−5, never 2e−5, 2e−5).
  */
 export function linearTickFormatter(ticks: number[], step: number): (v: number) => string {
   const maxAbs = Math.max(0, ...ticks.map(Math.abs));
-  if (step > 0 && step < 0.999e-4)
-    return (v) =>
-      (v === 0 ? '0' : v.toExponential(Math.max(0, decimalsFor(step / 10 ** Math.floor(Math.log10(step)))))).replace(
-        '-',
-        '−',
-      );
-  const [unit, suffix] = maxAbs >= 1e4 ? suffixes.find(([u]) => maxAbs >= u)! : [1, ''];
-  const decimals = decimalsFor(step / unit);
-  return (v) => {
-    const text = (v / unit).toFixed(decimals);
-    return (/^-0(\.0*)?$/.test(text) ? text.slice(1) : text).replace('-', '−') + (v === 0 ? '' : suffix);
-  };
+  let withDecimals: (extra: number) => (v: number) => string;
+  if (maxAbs > 0 && maxAbs < 1e-3 && step > 0) {
+    const base = Math.max(0, exponentOf(maxAbs) - exponentOf(step)) + decimalsFor(step / 10 ** exponentOf(step));
+    withDecimals = (extra) => (v) => (v === 0 ? '0' : v.toExponential(base + extra).replace('-', '−'));
+  } else {
+    const [unit, suffix] = maxAbs >= 1e4 ? suffixes.find(([u]) => maxAbs >= u)! : [1, ''];
+    const base = decimalsFor(step / unit);
+    withDecimals = (extra) => (v) => {
+      const text = (v / unit).toFixed(base + extra);
+      return (/^-0(\.0*)?$/.test(text) ? text.slice(1) : text).replace('-', '−') + (v === 0 ? '' : suffix);
+    };
+  }
+  for (let extra = 0; extra < 8; extra++) {
+    const format = withDecimals(extra);
+    if (new Set(ticks.map(format)).size === ticks.length) return format;
+  }
+  return withDecimals(8);
 }
 
 /** Tick labels on a log axis: 1, 10, 100, 1k, 10k, 0.01 … */

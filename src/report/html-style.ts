@@ -29,8 +29,11 @@ h3 { font-size: 15px; margin: 0 0 6px; overflow-wrap: anywhere; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; min-width: 40%; }
 th, td { padding: 6px 14px 6px 10px; border-bottom: 1px solid #e8ecef; text-align: left; vertical-align: top; max-width: 42em; overflow-wrap: anywhere; }
-th { background: var(--panel); font-weight: 600; border-bottom: 1px solid var(--border); white-space: nowrap; }
-th.num, td.num { text-align: right; white-space: nowrap; }
+th { background: var(--panel); font-weight: 600; border-bottom: 1px solid var(--border); overflow-wrap: normal; }
+th.num { text-align: right; }
+td.num { text-align: right; white-space: nowrap; }
+table.wide { font-size: 12.5px; }
+table.wide th, table.wide td { padding: 5px 8px 5px 6px; }
 td.missing { color: #9aa3ab; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 tbody tr:hover td { background: #eef3f8; }
@@ -55,6 +58,14 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
   nav.toc { display: none; }
   .report-header, .card, figure.plot, .metric, .run-card { border-color: #bbb; }
   .plots { display: block; }
+  .table-wrap { overflow: visible; }
+  table { width: 100%; font-size: 10.5px; }
+  table.wide { font-size: 8px; }
+  .card { padding: 8px 10px; }
+  th, td { padding: 3px 5px; max-width: none; }
+  table.wide th, table.wide td { padding: 2px 4px; }
+  table.wide th { overflow-wrap: anywhere; hyphens: auto; }
+  td:not(.num) { min-width: 7em; }
   figure.plot { max-width: 16cm; margin: 0 auto 12px; }
   figure.plot, .metric, tr, .card { break-inside: avoid; }
   h2 { break-after: avoid; }

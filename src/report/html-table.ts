@@ -24,7 +24,14 @@ function renderCell(cell: Cell, numeric: boolean): string {
   return `<td${classes ? ` class="${classes}"` : ''}>${escapeHtml(formatValue(cell))}</td>`;
 }
 
-/** A table with numeric columns right-aligned and formatted, missing cells as "—", in a card with its title and note. */
+/** Tables with more columns than this get a narrower layout (smaller type, tighter cells). */
+const WIDE_FROM_COLUMNS = 8;
+
+/**
+ * A table with numeric columns right-aligned and formatted, missing cells as "—", in a card with
+ * its title and note. Headers and text cells wrap, so a wide table keeps every column readable
+ * (on screen it scrolls sideways only when even wrapped it cannot fit; in print it always fits).
+ */
 export function renderTable(table: Table, heading = escapeHtml(table.title)): string {
   const width = Math.max(table.columns.length, ...table.rows.map((r) => r.length));
   const columns = Array.from({ length: width }, (_, i) => table.columns[i] ?? '');
@@ -36,7 +43,8 @@ export function renderTable(table: Table, heading = escapeHtml(table.title)): st
     ? table.rows.map((row) => `<tr>${columns.map((_, i) => renderCell(row[i], numeric[i])).join('')}</tr>`).join('\n')
     : `<tr><td class="missing" colspan="${Math.max(1, width)}">no rows</td></tr>`;
   const note = table.note ? `<p class="note">${escapeHtml(table.note)}</p>` : '';
-  return `<div class="card"><h3>${heading}</h3><div class="table-wrap"><table>
+  const wide = width > WIDE_FROM_COLUMNS ? ' class="wide"' : '';
+  return `<div class="card"><h3>${heading}</h3><div class="table-wrap"><table${wide}>
 <thead><tr>${head}</tr></thead>
 <tbody>
 ${body}

@@ -1,7 +1,8 @@
 import type { Plot } from '../run/summary.ts';
 import type { PlotBody, PlotContext } from './plot-body.ts';
 import { plural } from './plot-body.ts';
-import { categoriesOf, valuesByCategory } from './plot-data.ts';
+import { categoriesOf, errorsByCategory, valuesByCategory, withErrorEnds } from './plot-data.ts';
+import { errorBar, withError } from './error-bar.ts';
 import { makeScale } from './scale.ts';
 import { layoutCartesian, type AxisSpec } from './plot-cartesian.ts';
 import { renderLegend } from './plot-legend.ts';
@@ -20,6 +21,7 @@ const LABELLED_BARS_UP_TO = 16;
 export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   const categories = categoriesOf(plot.series);
   const values = plot.series.map((s) => valuesByCategory(s, categories));
+  const errors = plot.series.map((s) => errorsByCategory(s, categories));
   const finite = values.flat().filter(Number.isFinite);
   if (finite.length === 0) return undefined;
   const notes: string[] = [];
@@ -29,7 +31,8 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   );
   if (missing) notes.push(`${plural(missing, 'value')} without a finite number not drawn.`);
 
-  const scale = makeScale(finite, { includeZero: true, range: plot.yRange })!;
+  const shown = plot.series.flatMap((_, si) => withErrorEnds(values[si], errors[si])).filter(Number.isFinite);
+  const scale = makeScale(shown, { includeZero: true, range: plot.yRange })!;
   const legend =
     plot.series.length > 1
       ? renderLegend(
@@ -66,6 +69,7 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   const labelled = categories.length * groupSize <= LABELLED_BARS_UP_TO;
 
   const bars: string[] = [];
+  const whiskers: string[] = [];
   const labels: string[] = [];
   plot.series.forEach((s, si) => {
     const { color, opacity } = ctx.colors.style(s.name);
@@ -74,11 +78,18 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
       const start = categoryPlaced.at(ci) - (slot * groupSize) / 2 + slot * si + (slot - thickness) / 2;
       const end = valuePlaced.at(v);
       const length = Math.abs(end - zero);
+      const error = errors[si][ci];
       const tooltip = el(
         'title',
         {},
-        escapeHtml(`${plot.series.length > 1 ? s.name + ': ' : ''}${categories[ci]} = ${formatValue(v)}`),
+        escapeHtml(
+          `${plot.series.length > 1 ? s.name + ': ' : ''}${categories[ci]} = ${withError(formatValue(v), error, formatValue)}`,
+        ),
       );
+      if (error > 0)
+        whiskers.push(
+          errorBar(start + thickness / 2, valuePlaced.at(v - error), valuePlaced.at(v + error), !sideways, '#333'),
+        );
       const rect = sideways
         ? { x: Math.min(zero, end), y: start, width: length, height: thickness }
         : { x: start, y: Math.min(zero, end), width: thickness, height: length };
@@ -95,7 +106,7 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
           tooltip,
         ),
       );
-      if (!labelled) return;
+      if (!labelled || error > 0) return; // an error bar takes the label's place
       const text = formatValue(v);
       const textLength = textWidth(text, VALUE_FONT);
       const direction = v < 0 ? -1 : 1;
@@ -139,5 +150,9 @@ export function renderBar(plot: Plot, ctx: PlotContext): PlotBody | undefined {
       }
     });
   });
-  return { svg: legend.svg + frame.svg + el('g', { class: 'series' }, ...bars, ...labels), height, notes };
+  return {
+    svg: legend.svg + frame.svg + el('g', { class: 'series' }, ...bars, ...whiskers, ...labels),
+    height,
+    notes,
+  };
 }

@@ -27,6 +27,26 @@ export function valuesByCategory(series: Series, categories: string[]): number[]
   return categories.map((c) => byLabel.get(c) ?? NaN);
 }
 
+/** The error bar half-width of point `i` of a series: 0 when it has none. */
+export function errorOf(series: Series, i: number): number {
+  const e = series.errors?.[i];
+  return typeof e === 'number' && Number.isFinite(e) && e > 0 ? e : 0;
+}
+
+/** A series' error per category (of the point valuesByCategory took), 0 where it has none. */
+export function errorsByCategory(series: Series, categories: string[]): number[] {
+  const byLabel = new Map<string, number>();
+  series.points.forEach(([x], i) => {
+    const key = categoryLabel(x);
+    if (!byLabel.has(key)) byLabel.set(key, errorOf(series, i));
+  });
+  return categories.map((c) => byLabel.get(c) ?? 0);
+}
+
+/** The values an axis must show: each value, and its error bar's ends. */
+export const withErrorEnds = (values: readonly number[], errors: readonly number[]): number[] =>
+  values.flatMap((v, i) => (errors[i] > 0 ? [v, v - errors[i], v + errors[i]] : [v]));
+
 /** How many drawable values a plot holds; 0 means it is drawn as "no data". */
 export function countDrawable(series: Series[]): number {
   let n = 0;

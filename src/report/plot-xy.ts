@@ -1,7 +1,8 @@
 import type { Plot } from '../run/summary.ts';
 import type { PlotBody, PlotContext } from './plot-body.ts';
 import { plural } from './plot-body.ts';
-import { categoriesOf, categoryLabel, drawableY } from './plot-data.ts';
+import { categoriesOf, categoryLabel, drawableY, errorOf } from './plot-data.ts';
+import { errorBar, withError } from './error-bar.ts';
 import { makeScale } from './scale.ts';
 import { layoutCartesian, type AxisSpec } from './plot-cartesian.ts';
 import { renderLegend } from './plot-legend.ts';
@@ -17,6 +18,8 @@ interface XYPoint {
   x: number;
   y: number;
   shownX: string;
+  /** the error bar's half-width (0: none) */
+  error: number;
 }
 
 /**
@@ -63,7 +66,7 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   let notPositive = 0;
   const series = plot.series.map((s) => ({
     source: s,
-    points: s.points.map(([rawX, rawY]): XYPoint | undefined => {
+    points: s.points.map(([rawX, rawY], i): XYPoint | undefined => {
       const x = categorical ? categoryIndex.get(categoryLabel(rawX))! : drawableY(rawX);
       const y = drawableY(rawY);
       if (!Number.isFinite(x) || !Number.isFinite(y)) {
@@ -74,7 +77,13 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
         notPositive++;
         return undefined;
       }
-      return { x, y, shownX: categorical ? categoryLabel(rawX) : formatValue(x) };
+      const error = errorOf(s, i);
+      return {
+        x,
+        y,
+        shownX: categorical ? categoryLabel(rawX) : formatValue(x),
+        error: yLog && y - error <= 0 ? 0 : error,
+      };
     }),
   }));
   const drawn = series.flatMap((s) => s.points.filter((p): p is XYPoint => p !== undefined));
@@ -97,7 +106,7 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   const yAxis: AxisSpec = {
     kind: 'numeric',
     scale: makeScale(
-      drawn.map((p) => p.y),
+      drawn.flatMap((p) => (p.error > 0 ? [p.y - p.error, p.y + p.error] : [p.y])),
       { log: yLog, range: plot.yRange, pad: 0.03 },
     )!,
     title: plot.yLabel,
@@ -127,6 +136,7 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
   const frame = layoutCartesian(xAxis, yAxis, ctx.width, HEIGHT + legend.height, legend.height + 6);
 
   const lines: string[] = [];
+  const whiskers: string[] = [];
   const markers: string[] = [];
   series.forEach((s, i) => {
     const name = s.source.name;
@@ -160,12 +170,17 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
         );
     }
     const withMarkers = modes[i] === 'line' ? segments.filter((seg) => seg.length === 1).flat() : segments.flat();
+    for (const p of s.points)
+      if (p && p.error > 0)
+        whiskers.push(errorBar(frame.x.at(p.x), frame.y.at(p.y - p.error), frame.y.at(p.y + p.error), true, color));
     for (const p of withMarkers) {
       const [x, y] = screen(p);
       const tooltip = el(
         'title',
         {},
-        escapeHtml(`${name}: ${plot.xLabel ?? 'x'} = ${p.shownX}, ${plot.yLabel ?? 'y'} = ${formatValue(p.y)}`),
+        escapeHtml(
+          `${name}: ${plot.xLabel ?? 'x'} = ${p.shownX}, ${plot.yLabel ?? 'y'} = ${withError(formatValue(p.y), p.error, formatValue)}`,
+        ),
       );
       markers.push(
         marker(
@@ -180,7 +195,7 @@ export function renderXY(plot: Plot, ctx: PlotContext): PlotBody | undefined {
     }
   });
   return {
-    svg: legend.svg + frame.svg + el('g', { class: 'series' }, ...lines, ...markers),
+    svg: legend.svg + frame.svg + el('g', { class: 'series' }, ...lines, ...whiskers, ...markers),
     height: HEIGHT + legend.height,
     notes,
   };

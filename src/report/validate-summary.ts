@@ -76,6 +76,14 @@ export function validateSummary(value: unknown, file?: string): Summary {
           fail(`${sat}.points[${i}][0]`, 'a number or a category string', point[0]);
         numberOrNull(point[1], `${sat}.points[${i}][1]`);
       });
+      if (series.errors !== undefined) {
+        const errors = array(series.errors, `${sat}.errors`);
+        if (errors.length !== (series.points as unknown[]).length)
+          fail(`${sat}.errors`, `one error per point (${(series.points as unknown[]).length})`, series.errors);
+        errors.forEach((e, i) => {
+          if (e !== null && !(typeof e === 'number' && e >= 0)) fail(`${sat}.errors[${i}]`, 'a number ≥ 0 or null', e);
+        });
+      }
     });
   });
   return root as unknown as Summary;

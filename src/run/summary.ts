@@ -18,6 +18,11 @@ export interface Series {
    * breaks there.
    */
   points: [number | string, number][];
+  /**
+   * ± a standard error (or other half-width) of each point's y, drawn as an error bar (bar, line
+   * and scatter plots); one per point, null where there is none
+   */
+  errors?: (number | null)[];
   /** line and scatter plots: how to draw this series (default: the plot type's) */
   mode?: 'line' | 'markers' | 'line+markers';
 }

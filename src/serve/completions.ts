@@ -1,19 +1,30 @@
 import type { ChoiceResult } from './continuous-batcher.ts';
 import { badRequest } from './errors.ts';
-import { checkTopLogprobs, generate, generationBudget, type GenerationEvent } from './generation.ts';
+import { COMPLETION_FIELDS, applyFieldRules } from './field-policy.ts';
+import {
+  checkLogprobs,
+  generate,
+  generationBudget,
+  type GenerationEvent,
+  type GenerationParams,
+} from './generation.ts';
+import { specOrServerMax, type GatewayLimits } from './limits.ts';
 import {
   appendCompletionLogprobs,
   completionLogprobs,
+  generatedEntries,
+  promptTextOffsets,
   tokenNamer,
   vllmPromptLogprobs,
   type CompletionLogprobs,
   type LogprobEntry,
   type TokenNamer,
 } from './logprob-format.ts';
+import { checkPromptChars, encodePrompt } from './prompt-encoding.ts';
 import { checkPromptLogprobs, promptLogprobs, type PromptPosition } from './prompt-logprobs.ts';
-import { responseId, sendJson, type RequestContext } from './request-context.ts';
+import { chunkSender, responseId, sendJson, streamHeaders, usageOf, type RequestContext } from './request-context.ts';
 import type { RequestFields } from './request-fields.ts';
-import { includeUsage, readSamplingFields } from './sampling-fields.ts';
+import { includeUsage, readChoiceCount, readSamplingFields } from './sampling-fields.ts';
 import type { ServedModel } from './served-model.ts';
 import { SseStream } from './sse.ts';
 
@@ -26,7 +37,7 @@ const isIdList = (v: unknown): v is number[] =>
   Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number');
 
 /** `prompt` as a string, a list of strings, a list of token ids, or a list of such lists. */
-function readPrompts(fields: RequestFields, served: ServedModel, maxPrompts: number): PromptInput[] {
+async function readPrompts(fields: RequestFields, served: ServedModel, limits: GatewayLimits): Promise<PromptInput[]> {
   const raw = fields.raw('prompt');
   const { tokenizer } = served.model;
   let items: (string | number[])[];
@@ -38,43 +49,33 @@ function readPrompts(fields: RequestFields, served: ServedModel, maxPrompts: num
       '"prompt" must be a string, a list of strings, a list of token ids or a list of token-id lists',
       'prompt',
     );
-  if (items.length > maxPrompts)
-    throw badRequest(`"prompt" may hold at most ${maxPrompts} prompts, got ${items.length}`, 'prompt');
-  return items
-    .map((item) => {
-      if (typeof item === 'string') return { ids: tokenizer.encode(item, { addBos: true }), text: item };
-      const vocab = tokenizer.vocabSize;
-      for (const id of item) {
-        if (!Number.isInteger(id) || id < 0 || (vocab > 0 && id >= vocab)) {
-          throw badRequest(`"prompt" holds the token id ${id}; ids must be integers in 0..${vocab - 1}`, 'prompt');
-        }
+  if (items.length > limits.maxPrompts)
+    throw badRequest(
+      `"prompt" may hold at most ${limits.maxPrompts} prompts (this server's --max-prompts), got ${items.length}`,
+      'prompt',
+    );
+  // every string is checked for length before any is tokenized
+  for (const item of items) if (typeof item === 'string') checkPromptChars(served, item.length, 'prompt');
+  const prompts: PromptInput[] = [];
+  for (const item of items) {
+    if (typeof item === 'string') {
+      prompts.push({ ids: await encodePrompt(served, item, 'prompt'), text: item });
+      continue;
+    }
+    const vocab = tokenizer.vocabSize;
+    for (const id of item) {
+      if (!Number.isInteger(id) || id < 0 || (vocab > 0 && id >= vocab)) {
+        throw badRequest(`"prompt" holds the token id ${id}; ids must be integers in 0..${vocab - 1}`, 'prompt');
       }
-      return { ids: item, text: tokenizer.decode(item) };
-    })
-    .map((p) => {
-      if (p.ids.length === 0)
-        throw badRequest('a prompt encodes to no tokens (the tokenizer has no BOS to start from)', 'prompt');
-      return p;
-    });
+    }
+    prompts.push({ ids: item, text: tokenizer.decode(item) });
+  }
+  if (prompts.some((p) => p.ids.length === 0))
+    throw badRequest('a prompt encodes to no tokens (the tokenizer has no BOS to start from)', 'prompt');
+  return prompts;
 }
 
 const finishReason = (r: ChoiceResult) => (r.finishReason === 'length' ? 'length' : 'stop');
-
-function generatedEntries(r: ChoiceResult): LogprobEntry[] {
-  return r.tokens.map((token, i) => ({ token, logprob: r.logprobs[i] ?? null, top: r.top[i] ?? [] }));
-}
-
-function promptEntries(
-  ids: readonly number[],
-  positions: readonly (PromptPosition | null)[],
-  topK: number,
-): LogprobEntry[] {
-  return ids.map((token, i) => ({
-    token,
-    logprob: positions[i]?.logprob ?? null,
-    top: positions[i]?.top.slice(0, topK) ?? [],
-  }));
-}
 
 interface CompletionPlan {
   served: ServedModel;
@@ -82,27 +83,45 @@ interface CompletionPlan {
   /** tokens each prompt may still generate */
   budgets: number[];
   maxTokens: number;
-  params: ReturnType<typeof readSamplingFields>;
+  params: Omit<GenerationParams, 'maxNewTokens'>;
+  /** top alternatives per token, when log-probs are asked for (`logprobs`: 0…5) */
   logprobs: number | null;
   echo: boolean;
   promptLogprobsK: number | null;
   asIds: boolean;
   returnTokenIds: boolean;
+  stream: boolean;
+  includeUsage: boolean;
 }
 
-function plan(ctx: RequestContext): CompletionPlan {
+/** Reads and checks the whole request (before anything is generated or streamed). */
+async function plan(ctx: RequestContext): Promise<CompletionPlan> {
   const { body: fields, limits } = ctx;
+  applyFieldRules(fields, COMPLETION_FIELDS);
   const served = ctx.models.get(fields.requiredString('model'));
-  fields.unsupported('suffix', '');
-  const maxTokens = fields.int('max_tokens', 16, { min: 0, max: limits.maxTokens });
-  const params = readSamplingFields(fields, limits, maxTokens);
-  const logprobs = fields.int('logprobs', undefined, { min: 0, max: limits.maxLogprobs }) ?? null;
-  const promptLogprobsK = fields.int('prompt_logprobs', undefined, { min: 0, max: limits.maxLogprobs }) ?? null;
-  if (promptLogprobsK !== null && fields.bool('stream', false))
+  const requested = fields.int('max_tokens', undefined, {
+    min: 0,
+    max: limits.maxTokens,
+    maxReason: "this server's --max-tokens",
+  });
+  const maxTokens = requested ?? 16;
+  const sampling = readSamplingFields(fields);
+  const n = readChoiceCount(fields, limits);
+  const logprobs = fields.int('logprobs', undefined, { min: 0, ...specOrServerMax(5, limits, 'maxLogprobs') }) ?? null;
+  const promptLogprobsK =
+    fields.int('prompt_logprobs', undefined, {
+      min: 0,
+      max: limits.maxLogprobs,
+      maxReason: "this server's --max-logprobs",
+    }) ?? null;
+  const stream = fields.bool('stream', false);
+  if (promptLogprobsK !== null && stream)
     throw badRequest('"prompt_logprobs" is not available with "stream"', 'prompt_logprobs');
   const echo = fields.bool('echo', false);
-  const prompts = readPrompts(fields, served, limits.maxPrompts);
-  if (maxTokens > 0) checkTopLogprobs(served, logprobs ?? 0);
+  const asIds = fields.bool('return_tokens_as_token_ids', false);
+  const returnTokenIds = fields.bool('return_token_ids', false);
+  const usage = includeUsage(fields);
+  if (maxTokens > 0) checkLogprobs(served, logprobs !== null, logprobs ?? 0, 'logprobs');
   if ((echo && logprobs !== null) || promptLogprobsK !== null) {
     checkPromptLogprobs(
       served.model,
@@ -110,17 +129,22 @@ function plan(ctx: RequestContext): CompletionPlan {
       promptLogprobsK !== null,
     );
   }
+  const prompts = await readPrompts(fields, served, limits);
   return {
     served,
     prompts,
-    budgets: prompts.map((prompt) => (maxTokens > 0 ? generationBudget(served, prompt.ids.length, maxTokens) : 0)),
+    budgets: prompts.map((prompt) =>
+      maxTokens > 0 ? generationBudget(served, prompt.ids.length, requested, maxTokens) : 0,
+    ),
     maxTokens,
-    params,
+    params: { ...sampling, n, logprobs: logprobs !== null, topLogprobs: logprobs ?? 0 },
     logprobs,
     echo,
     promptLogprobsK,
-    asIds: fields.bool('return_tokens_as_token_ids', false),
-    returnTokenIds: fields.bool('return_token_ids', false),
+    asIds,
+    returnTokenIds,
+    stream,
+    includeUsage: usage,
   };
 }
 
@@ -128,41 +152,34 @@ function plan(ctx: RequestContext): CompletionPlan {
 async function runPrompt(p: CompletionPlan, pi: number, signal: AbortSignal, onEvent?: (e: GenerationEvent) => void) {
   const prompt = p.prompts[pi];
   const needPrompt = (p.echo && p.logprobs !== null) || p.promptLogprobsK !== null;
-  const positionsPromise = needPrompt
-    ? promptLogprobs(
-        p.served.model,
-        prompt.ids,
-        Math.max(p.echo ? (p.logprobs ?? 0) : 0, p.promptLogprobsK ?? 0),
-        p.promptLogprobsK !== null,
-        signal,
-      )
-    : Promise.resolve([] as (PromptPosition | null)[]);
-  const resultsPromise =
-    p.maxTokens > 0
-      ? generate(
-          p.served,
+  const [positions, results] = await Promise.all([
+    needPrompt
+      ? promptLogprobs(
+          p.served.model,
           prompt.ids,
-          {
-            ...p.params,
-            maxNewTokens: p.budgets[pi],
-            topLogprobs: p.logprobs ?? 0,
-          },
+          Math.max(p.echo ? (p.logprobs ?? 0) : 0, p.promptLogprobsK ?? 0),
+          p.promptLogprobsK !== null,
           signal,
-          onEvent,
         )
-      : Promise.resolve(
-          Array.from({ length: p.params.n }, (): ChoiceResult => ({
-            text: '',
-            tokens: [],
-            logprobs: [],
-            top: [],
-            finishReason: 'length',
-            stopString: null,
-            tail: '',
-          })),
-        );
-  const [positions, results] = await Promise.all([positionsPromise, resultsPromise]);
+      : ([] as (PromptPosition | null)[]),
+    generate(p.served, prompt.ids, { ...p.params, maxNewTokens: p.budgets[pi] }, signal, onEvent),
+  ]);
   return { positions, results };
+}
+
+/** The echoed prompt's logprobs, its offsets where each token begins in the prompt's text. */
+function echoLogprobs(
+  p: CompletionPlan,
+  prompt: PromptInput,
+  positions: readonly (PromptPosition | null)[],
+  name: TokenNamer,
+): CompletionLogprobs {
+  const entries: LogprobEntry[] = prompt.ids.map((token, i) => ({
+    token,
+    logprob: positions[i]?.logprob ?? null,
+    top: positions[i]?.top.slice(0, p.logprobs ?? 0) ?? [],
+  }));
+  return completionLogprobs(entries, name, promptTextOffsets(p.served.model.tokenizer, prompt.ids, prompt.text, name));
 }
 
 function choiceLogprobs(
@@ -174,22 +191,18 @@ function choiceLogprobs(
 ): CompletionLogprobs | null {
   if (p.logprobs === null) return null;
   const generated = completionLogprobs(generatedEntries(r), name, p.echo ? prompt.text.length : 0);
-  return p.echo
-    ? appendCompletionLogprobs(completionLogprobs(promptEntries(prompt.ids, positions, p.logprobs), name, 0), generated)
-    : generated;
+  return p.echo ? appendCompletionLogprobs(echoLogprobs(p, prompt, positions, name), generated) : generated;
 }
 
 /** POST /v1/completions */
 export async function completions(ctx: RequestContext): Promise<void> {
-  const p = plan(ctx);
-  if (ctx.body.bool('stream', false)) return streamCompletions(ctx, p);
+  const p = await plan(ctx);
+  if (p.stream) return streamCompletions(ctx, p);
   const name = tokenNamer(p.served.model.tokenizer, p.asIds);
   const ran = await Promise.all(p.prompts.map((_, pi) => runPrompt(p, pi, ctx.signal)));
-  let completionTokens = 0;
   const choices = ran.flatMap(({ positions, results }, pi) =>
     results.map((r, c) => {
       const prompt = p.prompts[pi];
-      completionTokens += r.tokens.length;
       const choice: Record<string, unknown> = {
         index: pi * p.params.n + c,
         text: (p.echo ? prompt.text : '') + r.text,
@@ -211,29 +224,32 @@ export async function completions(ctx: RequestContext): Promise<void> {
       return choice;
     }),
   );
-  const promptTokens = p.prompts.reduce((a, prompt) => a + prompt.ids.length, 0);
   sendJson(ctx.res, 200, {
     id: responseId('cmpl'),
     object: 'text_completion',
     created: Math.floor(Date.now() / 1000),
     model: p.served.name,
+    system_fingerprint: p.served.fingerprint,
     choices,
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-    },
+    usage: usageOf(
+      p.prompts.reduce((a, prompt) => a + prompt.ids.length, 0),
+      ran.flatMap((r) => r.results),
+    ),
   });
 }
 
 async function streamCompletions(ctx: RequestContext, p: CompletionPlan): Promise<void> {
   const name = tokenNamer(p.served.model.tokenizer, p.asIds);
-  const id = responseId('cmpl');
-  const created = Math.floor(Date.now() / 1000);
-  const sse = new SseStream(ctx.res);
-  const chunk = (choice: Record<string, unknown>) =>
-    sse.send({ id, object: 'text_completion', created, model: p.served.name, choices: [choice] });
-  let completionTokens = 0;
+  const sse = new SseStream(ctx.res, streamHeaders(p.served));
+  const chunk = chunkSender(sse, {
+    id: responseId('cmpl'),
+    object: 'text_completion',
+    served: p.served,
+    includeUsage: p.includeUsage,
+  });
+  // a model that is not batched token by token reports its tokens' log-probs at the end
+  const lateLogprobs = p.logprobs !== null && !p.served.batcher;
+  const finished: ChoiceResult[] = [];
   await Promise.all(
     p.prompts.map(async (prompt, pi) => {
       const offsets = new Array<number>(p.params.n).fill(p.echo ? prompt.text.length : 0);
@@ -248,44 +264,39 @@ async function streamCompletions(ctx: RequestContext, p: CompletionPlan): Promis
           );
           offsets[e.choice] += logprobs.tokens[0].length;
         }
-        if (e.delta || logprobs) chunk({ index, text: e.delta, logprobs, finish_reason: null });
+        if (e.delta || logprobs) chunk([{ index, text: e.delta, logprobs, finish_reason: null }]);
       };
       if (p.echo) {
-        const { positions } =
-          p.logprobs !== null ? await runPrompt({ ...p, maxTokens: 0 }, pi, ctx.signal) : { positions: [] };
-        for (let c = 0; c < p.params.n; c++) {
-          const logprobs =
-            p.logprobs !== null ? completionLogprobs(promptEntries(prompt.ids, positions, p.logprobs), name, 0) : null;
-          chunk({ index: pi * p.params.n + c, text: prompt.text, logprobs, finish_reason: null });
-        }
+        const positions =
+          p.logprobs !== null
+            ? (await runPrompt({ ...p, budgets: p.budgets.map(() => 0) }, pi, ctx.signal)).positions
+            : [];
+        const logprobs = p.logprobs !== null ? echoLogprobs(p, prompt, positions, name) : null;
+        for (let c = 0; c < p.params.n; c++)
+          chunk([{ index: pi * p.params.n + c, text: prompt.text, logprobs, finish_reason: null }]);
       }
       const { results } = await runPrompt({ ...p, echo: false }, pi, ctx.signal, onEvent);
       results.forEach((r, c) => {
-        completionTokens += r.tokens.length;
-        chunk({
-          index: pi * p.params.n + c,
-          text: r.tail,
-          logprobs: null,
-          finish_reason: finishReason(r),
-          stop_reason: r.stopString,
-        });
+        finished.push(r);
+        chunk([
+          {
+            index: pi * p.params.n + c,
+            text: r.tail,
+            logprobs: lateLogprobs ? completionLogprobs(generatedEntries(r), name, offsets[c]) : null,
+            finish_reason: finishReason(r),
+            stop_reason: r.stopString,
+          },
+        ]);
       });
     }),
   );
-  if (includeUsage(ctx.body)) {
-    const promptTokens = p.prompts.reduce((a, prompt) => a + prompt.ids.length, 0);
-    sse.send({
-      id,
-      object: 'text_completion',
-      created,
-      model: p.served.name,
-      choices: [],
-      usage: {
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
-        total_tokens: promptTokens + completionTokens,
-      },
-    });
-  }
+  if (p.includeUsage)
+    chunk(
+      [],
+      usageOf(
+        p.prompts.reduce((a, prompt) => a + prompt.ids.length, 0),
+        finished,
+      ),
+    );
   sse.done();
 }

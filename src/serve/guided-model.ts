@@ -1,6 +1,6 @@
 import { AlignkitError } from '../errors.ts';
 import { requireScalarHead } from '../decode/scalar-head.ts';
-import { runSteerMethod, type SteerModels } from '../decode/steer-methods/index.ts';
+import { runSteerMethod, steerMethodNamed, type SteerModels } from '../decode/steer-methods/index.ts';
 import { valueModelFromHead } from '../decode/value-model.ts';
 import {
   emptyUsage,
@@ -13,6 +13,7 @@ import {
 } from '../lm/language-model.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { GUIDED_ROLES, type GuidedConfig, type GuidedRole } from './guided-config.ts';
+import type { Streaming } from './served-model.ts';
 
 /** Turns a steering method with its models and settings into a `sample` function. */
 export function steeringSampler(
@@ -33,6 +34,7 @@ export function steeringSampler(
         topP: req.topP,
         stop: req.stop,
         seed: firstSeed + i,
+        onSettled: req.onSettledText && ((text) => req.onSettledText!(i, text)),
       });
       out.push({ text: result.text, tokens: result.tokens, finishReason: result.finishReason });
     }
@@ -80,6 +82,18 @@ export class GuidedModel implements LanguageModel {
       value: loaded.value ? valueModelFromHead(requireScalarHead(loaded.value, 'value')) : undefined,
     };
     this.sampler = steeringSampler(config, models);
+  }
+
+  /**
+   * How its method streams (each method declares it), except that a token-level method whose
+   * sampling model is text-only gets its response whole.
+   */
+  get streaming(): Streaming {
+    const declared = steerMethodNamed(this.config.method).streaming;
+    const { fullLogits, tokenIds } = (this.loaded.large ?? this.loaded.base)!.capabilities;
+    return declared.unit === 'token' && !(fullLogits && tokenIds)
+      ? { unit: 'whole', why: 'the sampling model is text-only, so its response arrives whole' }
+      : declared;
   }
 
   /** Tokens processed by all the models it combines. */

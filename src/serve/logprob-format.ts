@@ -1,4 +1,5 @@
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
+import type { ChoiceResult } from './continuous-batcher.ts';
 import type { TokenLogprob } from './top-tokens.ts';
 
 /** vLLM's stand-in for -Infinity, which JSON cannot carry. */
@@ -39,6 +40,15 @@ export interface LogprobEntry {
   top: TokenLogprob[];
 }
 
+/** A generated choice's tokens with their log-probs (every generated token has one). */
+export function generatedEntries(r: ChoiceResult): GeneratedEntry[] {
+  return r.tokens.map((token, i) => ({ token, logprob: r.logprobs[i], top: r.top[i] ?? [] }));
+}
+
+export interface GeneratedEntry extends LogprobEntry {
+  logprob: number;
+}
+
 export interface CompletionLogprobs {
   tokens: string[];
   token_logprobs: (number | null)[];
@@ -46,15 +56,19 @@ export interface CompletionLogprobs {
   text_offset: number[];
 }
 
-/** The legacy completions shape; each top_logprobs dict also holds the token itself (as vLLM does). */
+/**
+ * The legacy completions shape; each top_logprobs dict also holds the token itself (as vLLM
+ * does). `offsets`: each token's text_offset, or where the first token starts when the tokens
+ * read as consecutive text (generated tokens).
+ */
 export function completionLogprobs(
   entries: readonly LogprobEntry[],
   name: TokenNamer,
-  textOffset: number,
+  offsets: number | readonly number[],
 ): CompletionLogprobs {
   const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
-  let offset = textOffset;
-  for (const e of entries) {
+  let offset = typeof offsets === 'number' ? offsets : 0;
+  for (const [i, e] of entries.entries()) {
     const text = name(e.token);
     out.tokens.push(text);
     out.token_logprobs.push(e.logprob === null ? null : json(e.logprob));
@@ -65,10 +79,39 @@ export function completionLogprobs(
       dict[text] ??= json(e.logprob);
       out.top_logprobs.push(dict);
     }
-    out.text_offset.push(offset);
+    out.text_offset.push(typeof offsets === 'number' ? offset : offsets[i]);
     offset += text.length;
   }
   return out;
+}
+
+/**
+ * Where each token of an echoed prompt begins in the prompt's text (OpenAI's text_offset):
+ * `text.slice(offset[i], offset[i + 1])` is what token i adds to it. A special token (BOS) adds
+ * nothing; a SentencePiece tokenizer's first word token carries a space the text does not have.
+ * The token texts are read once; only a tokenizer whose pieces do not add up to the text (one
+ * that normalizes it) costs a decode per token.
+ */
+export function promptTextOffsets(
+  tokenizer: Tokenizer,
+  ids: readonly number[],
+  text: string,
+  name: TokenNamer,
+): number[] {
+  const isSpecial = (id: number) =>
+    tokenizer.decode([id]) === '' && tokenizer.decode([id], { skipSpecial: false }) !== '';
+  const widths = ids.map((id) => (isSpecial(id) ? '' : name(id)));
+  const joined = widths.join('');
+  if (joined.endsWith(text)) {
+    const lead = joined.length - text.length;
+    let at = 0;
+    return widths.map((piece) => {
+      const offset = Math.max(0, at - lead);
+      at += piece.length;
+      return offset;
+    });
+  }
+  return ids.map((_, i) => Math.min(text.length, tokenizer.decode(ids.slice(0, i)).length));
 }
 
 export function appendCompletionLogprobs(a: CompletionLogprobs, b: CompletionLogprobs): CompletionLogprobs {
@@ -89,13 +132,13 @@ export interface ChatLogprobContent {
   top_logprobs: { token: string; logprob: number; bytes: number[] }[];
 }
 
-/** The chat shape: `choices[i].logprobs.content[]`. */
-export function chatLogprobs(entries: readonly LogprobEntry[], name: TokenNamer): ChatLogprobContent[] {
+/** The chat shape: `choices[i].logprobs.content[]` (every token has its log-prob). */
+export function chatLogprobs(entries: readonly GeneratedEntry[], name: TokenNamer): ChatLogprobContent[] {
   return entries.map((e) => {
     const token = name(e.token);
     return {
       token,
-      logprob: json(e.logprob ?? 0),
+      logprob: json(e.logprob),
       bytes: bytesOf(token),
       top_logprobs: e.top.map(([id, lp]) => {
         const t = name(id);

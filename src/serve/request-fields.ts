@@ -1,6 +1,10 @@
 import { badRequest } from './errors.ts';
 
-type Bounds = { min?: number; max?: number };
+/**
+ * A range check. `maxReason` says whose limit the maximum is when it is not the OpenAI
+ * specification's own (a server flag), so that a client learns what it can change.
+ */
+export type Bounds = { min?: number; max?: number; maxReason?: string };
 
 const describe = (v: unknown) =>
   v === null
@@ -25,18 +29,28 @@ export class RequestFields {
     return this.body[name];
   }
 
+  /** The names the client sent. */
+  names(): string[] {
+    return Object.keys(this.body);
+  }
+
   private checkBounds(name: string, value: number, bounds: Bounds): number {
     if (bounds.min !== undefined && value < bounds.min)
       throw badRequest(`"${name}" must be at least ${bounds.min}, got ${value}`, name);
     if (bounds.max !== undefined && value > bounds.max)
-      throw badRequest(`"${name}" must be at most ${bounds.max}, got ${value}`, name);
+      throw badRequest(
+        `"${name}" must be at most ${bounds.max}${bounds.maxReason ? ` (${bounds.maxReason})` : ''}, got ${value}`,
+        name,
+      );
     return value;
   }
 
-  string(name: string): string | undefined {
+  string(name: string, bounds: { maxLength?: number } = {}): string | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'string') throw badRequest(`"${name}" must be a string, got ${describe(v)}`, name);
+    if (bounds.maxLength !== undefined && v.length > bounds.maxLength)
+      throw badRequest(`"${name}" may be at most ${bounds.maxLength} characters, got ${v.length}`, name);
     return v;
   }
 
@@ -44,6 +58,15 @@ export class RequestFields {
     const v = this.string(name);
     if (v === undefined) throw badRequest(`"${name}" is required`, name);
     return v;
+  }
+
+  /** One of a fixed set of strings. */
+  choice<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    const v = this.string(name);
+    if (v === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(v))
+      throw badRequest(`"${name}" must be one of ${allowed.join(', ')}, got ${describe(v)}`, name);
+    return v as T;
   }
 
   number(name: string, fallback: number, bounds?: Bounds): number;
@@ -73,13 +96,14 @@ export class RequestFields {
     return v;
   }
 
-  /** A string or a list of strings (OpenAI's `stop`). */
+  /** A string or a non-empty list of strings (OpenAI's `stop`). */
   stringList(name: string, maxItems: number): string[] {
     const v = this.body[name];
     if (v === undefined || v === null) return [];
     const list = typeof v === 'string' ? [v] : v;
     if (!Array.isArray(list) || !list.every((s) => typeof s === 'string'))
       throw badRequest(`"${name}" must be a string or a list of strings`, name);
+    if (list.length === 0) throw badRequest(`"${name}" must not be an empty list (leave it out instead)`, name);
     if (list.length > maxItems)
       throw badRequest(`"${name}" may hold at most ${maxItems} strings, got ${list.length}`, name);
     return list.filter((s) => s.length > 0);
@@ -93,17 +117,26 @@ export class RequestFields {
     return v as Record<string, unknown>;
   }
 
-  /** Refuses sampling knobs the gateway does not implement, unless they are at their neutral value. */
-  unsupported(name: string, neutral: unknown): void {
-    const v = this.body[name];
-    if (v === undefined || v === null || v === neutral) return;
-    if (
-      typeof neutral === 'object' &&
-      neutral !== null &&
-      typeof v === 'object' &&
-      Object.keys(v as object).length === 0
-    )
-      return;
-    throw badRequest(`"${name}" is not supported by this server`, name, 'unsupported_parameter');
+  /** An object whose values are all of one JSON type (`metadata`: strings; `logit_bias`: integers). */
+  map(name: string, valueType: 'string' | 'integer'): Record<string, unknown> | undefined {
+    const v = this.object(name);
+    if (!v) return v;
+    for (const [key, value] of Object.entries(v)) {
+      const ok = valueType === 'string' ? typeof value === 'string' : Number.isInteger(value);
+      if (!ok) throw badRequest(`"${name}.${key}" must be ${valueType === 'string' ? 'a string' : 'an integer'}`, name);
+    }
+    return v;
+  }
+
+  /** An object with only boolean members, of the names given (`stream_options`). */
+  flags(name: string, allowed: readonly string[]): Record<string, boolean> {
+    const v = this.object(name) ?? {};
+    for (const [key, value] of Object.entries(v)) {
+      if (!allowed.includes(key))
+        throw badRequest(`"${name}" has an unknown member "${key}" (known: ${allowed.join(', ')})`, name);
+      if (typeof value !== 'boolean' && value !== null)
+        throw badRequest(`"${name}.${key}" must be true or false`, name);
+    }
+    return v as Record<string, boolean>;
   }
 }

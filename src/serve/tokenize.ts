@@ -1,5 +1,5 @@
 import { badRequest } from './errors.ts';
-import { chatPromptIds } from './chat.ts';
+import { chatPromptIds, checkPromptChars } from './prompt-encoding.ts';
 import { sendJson, type RequestContext } from './request-context.ts';
 
 const maxModelLen = (n: number) => (Number.isFinite(n) ? n : null);
@@ -15,12 +15,19 @@ export async function tokenize(ctx: RequestContext): Promise<void> {
     if (!Array.isArray(raw) || raw.some((m) => !m || typeof m.role !== 'string' || typeof m.content !== 'string')) {
       throw badRequest('"messages" must be a list of {role, content} with string content', 'messages');
     }
+    checkPromptChars(
+      served,
+      raw.reduce((sum, m) => sum + m.content.length, 0),
+      'messages',
+    );
     const text = tokenizer.applyChatTemplate(raw, { addGenerationPrompt: fields.bool('add_generation_prompt', true) });
     tokens = fields.bool('add_special_tokens', false)
       ? chatPromptIds(served, raw)
       : tokenizer.encode(text, { addBos: false });
   } else {
-    tokens = tokenizer.encode(fields.requiredString('prompt'), { addBos: fields.bool('add_special_tokens', true) });
+    const prompt = fields.requiredString('prompt');
+    checkPromptChars(served, prompt.length, 'prompt');
+    tokens = tokenizer.encode(prompt, { addBos: fields.bool('add_special_tokens', true) });
   }
   const out: Record<string, unknown> = {
     tokens,

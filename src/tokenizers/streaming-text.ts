@@ -142,15 +142,19 @@ export class StreamingText {
     return delta;
   }
 
-  /** Length of the longest suffix of the text that is a proper prefix of a stop string. */
   private heldForStops(): number {
-    let hold = 0;
-    for (const stop of this.stops)
-      for (let len = Math.min(stop.length - 1, this.stable.length); len > hold; len--)
-        if (this.stable.endsWith(stop.slice(0, len))) {
-          hold = len;
-          break;
-        }
-    return hold;
+    return pendingStopLength(this.stable, this.stops);
   }
+}
+
+/** Length of the longest suffix of `text` that is a proper prefix of a stop string (it may still become one). */
+export function pendingStopLength(text: string, stops: readonly string[]): number {
+  let hold = 0;
+  for (const stop of stops)
+    for (let len = Math.min(stop.length - 1, text.length); len > hold; len--)
+      if (text.endsWith(stop.slice(0, len))) {
+        hold = len;
+        break;
+      }
+  return hold;
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeFailure } from '../util/atomic-write.ts';
 
 export function writeDirectoryAtomic(dir: string, fill: (tmp: string) => void): void {
   const target = resolve(dir);
@@ -17,7 +18,7 @@ export function writeDirectoryAtomic(dir: string, fill: (tmp: string) => void): 
     fill(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw writeFailure(target, e);
   }
   if (existsSync(target)) {
     const old = join(parent, `.${basename(target)}.old-${stamp}`);

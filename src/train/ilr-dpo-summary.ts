@@ -1,6 +1,7 @@
 /** The iLR-DPO run's Summary: reward and length of every iterate, the pairs that trained it. */
 import type { Summary } from '../run/summary.ts';
 import type { IterationRecord } from './ilr-dpo-loop.ts';
+import { finiteOrNull } from '../util/finite.ts';
 
 const round = (v: number | null | undefined, digits = 3) =>
   v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toFixed(digits));
@@ -17,10 +18,10 @@ export function ilrDpoSummary(
     kind: 'train ilr-dpo',
     title: `${name}: ${settings.rewardName} over ${Math.max(0, rows.length - 1)} iterations`,
     metrics: {
-      'reward, π_0': round(first?.reward),
-      [`reward, π_${last?.iteration ?? 0}`]: round(last?.reward),
-      'length, π_0 (tokens)': round(first?.length, 1),
-      [`length, π_${last?.iteration ?? 0} (tokens)`]: round(last?.length, 1),
+      'reward, π_0': finiteOrNull(first?.reward),
+      [`reward, π_${last?.iteration ?? 0}`]: finiteOrNull(last?.reward),
+      'length, π_0 (tokens)': finiteOrNull(first?.length),
+      [`length, π_${last?.iteration ?? 0} (tokens)`]: finiteOrNull(last?.length),
       'length change':
         first && last && first.length > 0
           ? `${((100 * (last.length - first.length)) / first.length).toFixed(1)}%`

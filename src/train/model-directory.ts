@@ -7,7 +7,8 @@
  *   it as a language model);
  * - LoRA adapters: PEFT's adapter_config.json + adapter_model.safetensors.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { readJsonFile } from '../util/data-file.ts';
 import { join } from 'node:path';
 import { formatError, inputError } from '../errors.ts';
 import { configToHf, type ModelConfig } from '../models/config.ts';
@@ -110,7 +111,7 @@ export function writeAdapters(
 export function readAdapters(dir: string): { adapters: Weights; lora: LoraConfig; extra: Weights } {
   const cfgFile = join(dir, ADAPTER_CONFIG);
   if (!existsSync(cfgFile)) throw inputError(`not a LoRA adapter directory: no ${ADAPTER_CONFIG}`, { file: dir });
-  const raw = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  const raw = readJsonFile<Record<string, any>>(cfgFile);
   if (raw.peft_type !== 'LORA')
     throw formatError(`expected peft_type "LORA", got ${JSON.stringify(raw.peft_type)}`, {
       file: cfgFile,

@@ -8,6 +8,7 @@
 import type { Plot, Series, Summary } from '../run/summary.ts';
 import type { MemberRecord } from './modpo-sweep.ts';
 import { paretoFront, weightOrder } from './pareto-front.ts';
+import { finiteOrNull } from '../util/finite.ts';
 
 const round = (v: number | null | undefined, digits = 4) =>
   v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toFixed(digits));
@@ -70,7 +71,7 @@ export function modpoSweepSummary(
     β: settings.beta,
   };
   objectiveNames.forEach((name, j) => {
-    metrics[`τ(w_k, ${name})`] = round(taus[j], 3);
+    metrics[`τ(w_k, ${name})`] = finiteOrNull(taus[j]);
   });
   return {
     kind: 'sweep modpo',

@@ -1,20 +1,73 @@
-import { mkdirSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { AlignkitError } from '../errors.ts';
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is used up',
+  EFBIG: 'the file would exceed the size limit',
+  EACCES: 'permission denied',
+  EROFS: 'the file system is read-only',
+};
+
+/** A failed write as a one-line error that names the file (Node's own names only the call: "ENOSPC: …, write"). */
+export function writeFailure(path: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === undefined || error instanceof AlignkitError) return error;
+  return new AlignkitError('io', `cannot write the file: ${REASONS[code] ?? (error as Error).message} (${code})`, {
+    file: path,
+  });
+}
 
 /** Writes a file so that readers see either the old or the whole new content, never a half. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, 'r');
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    writeFileSync(tmp, data);
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw writeFailure(path, e);
   }
-  renameSync(tmp, path);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Appends `data` whole or not at all: an append that fails part way (the disk filled up) is
+ * cut back off, so the file ends where it ended before, and the error names the file.
+ */
+export function appendWhole(path: string, data: string | Uint8Array): void {
+  const before = existsSync(path) ? statSync(path).size : 0;
+  try {
+    appendFileSync(path, data);
+  } catch (e) {
+    try {
+      truncateSync(path, before);
+    } catch {
+      /* the error below is the one to report */
+    }
+    throw writeFailure(path, e);
+  }
 }

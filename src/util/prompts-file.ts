@@ -1,7 +1,7 @@
 /** Prompt files, as every command that reads prompts takes them: JSONL with a "prompt" field, or text with one per line. */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { inputError } from '../errors.ts';
+import { readTextFile } from './data-file.ts';
 import { readJsonl } from './jsonl.ts';
 
 /** A prompt and where it came from (for errors that name the file and line). */
@@ -22,13 +22,7 @@ export function readPrompts(file: string): PromptItem[] {
     });
   }
   if (ext === '.txt') {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      throw inputError('file not found', { file });
-    }
-    return text
+    return readTextFile(file)
       .split('\n')
       .map((prompt, i) => ({ prompt, file, line: i + 1 }))
       .filter((p) => p.prompt.trim() !== '');

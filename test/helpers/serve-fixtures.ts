@@ -29,12 +29,21 @@ export async function storiesGateway(
   return { gateway, model };
 }
 
-export async function postJson(
+export type PostAnswer = { status: number; body: any; headers: Headers; text: string };
+
+/** POSTs a JSON body (or a raw string); the status, the parsed answer (or its text) and the headers. */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<PostAnswer> {
+  return postJsonWith(fetch, url, body, headers);
+}
+
+/** postJson through a given fetch (e.g. one that checks answers against the specification). */
+export async function postJsonWith(
+  fetchFn: typeof fetch,
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(url, {
+): Promise<PostAnswer> {
+  const response = await fetchFn(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -46,7 +55,28 @@ export async function postJson(
   } catch {
     /* keep the text */
   }
-  return { status: response.status, body: parsed, headers: response.headers };
+  return { status: response.status, body: parsed, headers: response.headers, text };
+}
+
+/**
+ * A gateway whose model "slow" never answers until the test ends (stories260K beside it as
+ * "stories" when asked), for timeouts; everything goes away after the test.
+ */
+export async function stalledGateway(
+  t: After,
+  requestTimeoutMs: number,
+  options: { withStories?: boolean } = {},
+): Promise<Gateway> {
+  const native = await loadStories();
+  const stalled = stalledModel(native);
+  const models = [serveModel('slow', stalled.model), ...(options.withStories ? [serveModel('stories', native)] : [])];
+  const gateway = await startGateway({ models, port: 0, limits: { requestTimeoutMs } });
+  t.after(async () => {
+    stalled.release();
+    await gateway.shutdown(1000);
+    await native.dispose();
+  });
+  return gateway;
 }
 
 /**

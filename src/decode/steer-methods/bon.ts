@@ -10,6 +10,10 @@ export const bon = defineSteerMethod({
   name: 'bon',
   summary: "Best-of-N: N samples of --large, the best by the small pair's log-ratio (or --bon-scorer)",
   roles: ['large', 'tuned', 'untuned'],
+  streaming: {
+    unit: 'whole',
+    why: 'best-of-n ranks complete responses, so no text is final before all of them are done',
+  },
   requires: (s) =>
     s.bonScorer === 'log-ratio'
       ? [['large'], ['tuned'], ['untuned']]

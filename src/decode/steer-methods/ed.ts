@@ -8,6 +8,7 @@ export const ed = defineSteerMethod({
   summary:
     'emulated disalignment: (1+α)·base − α·aligned, token level (--base default --large, --aligned default --tuned)',
   roles: ['base', 'aligned', 'large', 'tuned'],
+  streaming: { unit: 'token' },
   requires: () => [
     ['base', 'large'],
     ['aligned', 'tuned'],

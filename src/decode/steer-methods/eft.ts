@@ -6,6 +6,7 @@ export const eft = defineSteerMethod({
   name: 'eft',
   summary: 'emulated fine-tuning / proxy tuning: large + β·(tuned − untuned), token level, one vocabulary',
   roles: ['large', 'tuned', 'untuned'],
+  streaming: { unit: 'token' },
   requires: () => [['large'], ['tuned'], ['untuned']],
   settings: BETA_SETTING,
   run: (models, prompt, sampling, s, context) =>

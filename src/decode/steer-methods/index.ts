@@ -49,15 +49,22 @@ export function runSteerMethod(
   prompt: string,
   settings: SteerSettings,
 ): Promise<SteerResult> {
-  const { maxNewTokens, temperature, topK, topP, stop, seed, onProgress, formats, gold } = settings;
+  const { maxNewTokens, temperature, topK, topP, stop, seed, onProgress, onSettled, formats, gold } = settings;
   return steerMethodNamed(name).run(
     models,
     prompt,
-    { maxNewTokens, temperature, topK, topP, stop, seed, onProgress },
+    { maxNewTokens, temperature, topK, topP, stop, seed, onProgress, onSettled },
     settings,
     { formats, gold },
   );
 }
 
-export type { MethodContext, SteerMethod, SteerModels, SteerRole, SteerSampling } from './steer-method.ts';
+export type {
+  MethodContext,
+  SteerMethod,
+  SteerModels,
+  SteerRole,
+  SteerSampling,
+  SteerStreaming,
+} from './steer-method.ts';
 export { STEER_ROLES, ROLE_DESCRIPTIONS } from './steer-method.ts';

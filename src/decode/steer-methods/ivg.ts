@@ -7,6 +7,7 @@ export const ivg = defineSteerMethod({
   name: 'ivg',
   summary: 'integrated value guidance: EFT-mixture chunks (with --tuned/--untuned) ranked by a value model (--value)',
   roles: ['large', 'value', 'tuned', 'untuned'],
+  streaming: { unit: 'chunk' },
   requires: () => [['large'], ['value']],
   settings: { ...SEARCH_SETTINGS, ...BETA_SETTING },
   run(models, prompt, sampling, s, context) {

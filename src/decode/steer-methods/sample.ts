@@ -6,6 +6,7 @@ export const sample = defineSteerMethod({
   name: 'sample',
   summary: 'plain sampling from --large (the baseline)',
   roles: ['large'],
+  streaming: { unit: 'token' },
   requires: () => [['large']],
   settings: {},
   run: (models, prompt, sampling, _settings, context) =>

@@ -48,6 +48,13 @@ export interface MethodContext {
   gold?: Scorer;
 }
 
+/**
+ * How soon a method's response text is final, so how finely it can be streamed (through
+ * `SamplingOptions.onSettled`): every sampled token (a token-level method), after each chunk
+ * (a search: the text all its kept beams share), or only at the end, with the reason.
+ */
+export type SteerStreaming = { unit: 'token' | 'chunk' } | { unit: 'whole'; why: string };
+
 /** A role the method needs, or one of alternatives (ED: base or large); "reward" is the run's gold reward. */
 export type RoleRequirement = readonly (SteerRole | 'reward')[];
 
@@ -59,6 +66,7 @@ export interface SteerMethodSpec<S extends OptionSpecs> {
   roles: readonly SteerRole[];
   /** the roles it needs with these settings: each entry is satisfied by any one of its roles */
   requires(settings: OptionValues<S>): readonly RoleRequirement[];
+  streaming: SteerStreaming;
   settings: S;
   run(
     models: SteerModels,
@@ -74,6 +82,7 @@ export interface SteerMethod {
   name: string;
   summary: string;
   roles: readonly SteerRole[];
+  streaming: SteerStreaming;
   settings: OptionSpecs;
   /** its settings from a bag that may hold other methods' too (a --compare run has one bag) */
   resolve(settings: Readonly<Record<string, unknown>>): Record<string, unknown>;
@@ -94,6 +103,7 @@ export function defineSteerMethod<const S extends OptionSpecs>(spec: SteerMethod
     name: spec.name,
     summary: spec.summary,
     roles: spec.roles,
+    streaming: spec.streaming,
     settings: spec.settings,
     resolve: own,
     requires: (settings) => spec.requires(own(settings)),

@@ -6,6 +6,7 @@ export const w2s = defineSteerMethod({
   name: 'w2s',
   summary: 'weak-to-strong search: chunk-level beam search ranked by log π_tuned − log π_untuned (any tokenizer)',
   roles: ['large', 'tuned', 'untuned'],
+  streaming: { unit: 'chunk' },
   requires: () => [['large'], ['tuned'], ['untuned']],
   settings: SEARCH_SETTINGS,
   run: (models, prompt, sampling, s, context) =>

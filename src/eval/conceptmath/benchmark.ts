@@ -19,9 +19,9 @@ export const conceptMath = defineBenchmark({
   name: 'conceptmath',
   summary: 'concept-wise math accuracy (English and Chinese), answers matched by rule',
   description:
-    'ConceptMath: accuracy per system and per leaf concept, answers extracted and matched by rule (no judge). With --responses, the dataset records plus "response" are scored (no --data needed). --limit N keeps the first N items of each system.',
+    'ConceptMath: accuracy per system and per leaf concept, answers extracted and matched by rule (no judge). With --responses, the dataset records plus "response" are scored: with --data, each must answer an item of that benchmark (unanswered items count as missing); without, the file is the benchmark. --limit N keeps the first N items of each system.',
   dataFormat: 'ConceptMath files ({idx, cate0, cate1, cate2, question, answer, grade})',
-  responsesFormat: 'the dataset records plus "response" (no --data needed)',
+  responsesFormat: 'the dataset records plus "response" (checked against --data when given)',
   options: {
     prompt: {
       type: 'string',
@@ -39,7 +39,9 @@ export const conceptMath = defineBenchmark({
   },
   load(o) {
     if (o.responses.length) {
-      const { items, responses } = loadConceptMathResponses(o.responses);
+      // with --data, the responses are checked against that benchmark; without, they are it
+      const benchmark = o.data.length ? loadConceptMath(o.data) : undefined;
+      const { items, responses } = loadConceptMathResponses(o.responses, benchmark);
       return { items: firstPerSystem(items, o.limit), responses };
     }
     needModelOrResponses('conceptmath', o, true);

@@ -1,4 +1,4 @@
-import { inputError } from '../../errors.ts';
+import { inputError, type ErrorWhere } from '../../errors.ts';
 import { integerField, readRecords, stringField, type LocatedRecord } from '../records-file.ts';
 import type { ResponseRecord } from '../staged-run.ts';
 
@@ -31,6 +31,16 @@ export function isChinese(item: Pick<ConceptMathItem, 'grade' | 'question'>): bo
   return /_zh$/i.test(item.grade) || (!/_en$/i.test(item.grade) && /[\u4e00-\u9fff]/.test(item.question));
 }
 
+/**
+ * The gold answer as the reference reads it, `str()` of the JSON value: six element_en answers
+ * are NaN, which is "nan" there, never close to any number, so those items always count as wrong.
+ */
+function goldAnswer(record: LocatedRecord): string {
+  const v = record.value.answer;
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  return stringField(record, 'answer', { allowNumber: true });
+}
+
 function parseItem(record: LocatedRecord): Omit<ConceptMathItem, 'key'> {
   return {
     idx: integerField(record, 'idx'),
@@ -38,7 +48,7 @@ function parseItem(record: LocatedRecord): Omit<ConceptMathItem, 'key'> {
     cate1: stringField(record, 'cate1'),
     cate2: stringField(record, 'cate2'),
     question: stringField(record, 'question'),
-    answer: stringField(record, 'answer', { allowNumber: true }),
+    answer: goldAnswer(record),
     grade: stringField(record, 'grade'),
   };
 }
@@ -55,25 +65,66 @@ function withKeys<T extends Omit<ConceptMathItem, 'key'>>(items: T[]): (T & { ke
 
 /** Reads one or more ConceptMath files; a record with a missing field names the file, line and field. */
 export function loadConceptMath(paths: readonly string[]): ConceptMathItem[] {
-  return withKeys(paths.flatMap((p) => readRecords(p).map(parseItem)));
+  const items = withKeys(paths.flatMap((p) => readRecords(p, PYTHON_JSON).map(parseItem)));
+  if (items.length === 0) throw inputError('no items in the ConceptMath data', { file: paths.join(', ') });
+  return items;
 }
 
+/** The published files were written by Python's json module, which writes NaN (and reads it back). */
+const PYTHON_JSON = { nonFinite: true };
+
+/** An item's identity across files: idx alone is not unique (element_en repeats 603), idx with the question is. */
+const identity = (item: Pick<ConceptMathItem, 'grade' | 'idx' | 'question'>) =>
+  `${item.grade}\u0000${item.idx}\u0000${item.question}`;
+
 /**
- * Reads model outputs in ConceptMath's format (the record plus `response`). Returns the items
- * (so the outputs file alone is enough to score) and the responses by key.
+ * Reads model outputs in ConceptMath's format (the record plus `response`). Without `benchmark`
+ * the outputs are the benchmark (the file alone is enough to score); with it (--data), every
+ * output must answer one of its items, and the items are the benchmark's, so unanswered ones
+ * count as missing. A second answer to an item, or an empty file, is an error naming the file.
  */
-export function loadConceptMathResponses(paths: readonly string[]): {
+export function loadConceptMathResponses(
+  paths: readonly string[],
+  benchmark?: readonly ConceptMathItem[],
+): {
   items: ConceptMathItem[];
   responses: Map<string, ResponseRecord>;
 } {
   const rows = paths.flatMap((p) =>
-    readRecords(p).map((record) => ({ ...parseItem(record), response: stringField(record, 'response') })),
+    readRecords(p, PYTHON_JSON).map((record) => ({
+      item: parseItem(record),
+      response: stringField(record, 'response'),
+      where: record.where,
+    })),
   );
-  const keyed = withKeys(rows);
-  const responses = new Map<string, ResponseRecord>();
-  for (const r of keyed) {
-    if (responses.has(r.key)) throw inputError(`duplicate response for ${r.key}`);
-    responses.set(r.key, { key: r.key, response: r.response });
+  if (rows.length === 0) throw inputError('no responses in the file', { file: paths.join(', ') });
+  const answered = new Map<string, ErrorWhere>();
+  for (const { item, where } of rows) {
+    const first = answered.get(identity(item));
+    if (first)
+      throw inputError(
+        `a second response to ${item.grade} idx ${item.idx} (the first is at ${first.file}${first.line ? ` line ${first.line}` : ''})`,
+        where,
+      );
+    answered.set(identity(item), where);
   }
-  return { items: keyed.map(({ response: _r, ...item }) => item), responses };
+  if (!benchmark) {
+    const items = withKeys(rows.map((r) => r.item));
+    return {
+      items,
+      responses: new Map(items.map((item, i) => [item.key, { key: item.key, response: rows[i].response }])),
+    };
+  }
+  const byIdentity = new Map(benchmark.map((item) => [identity(item), item]));
+  const responses = new Map<string, ResponseRecord>();
+  for (const { item, response, where } of rows) {
+    const match = byIdentity.get(identity(item));
+    if (!match)
+      throw inputError(
+        `${item.grade} idx ${item.idx} with this question is not an item of the benchmark given with --data`,
+        where,
+      );
+    responses.set(match.key, { key: match.key, response });
+  }
+  return { items: [...benchmark], responses };
 }

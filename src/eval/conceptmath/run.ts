@@ -2,12 +2,13 @@ import type { LanguageModel } from '../../lm/language-model.ts';
 import type { RunDir } from '../../run/run-dir.ts';
 import type { Plot, Summary, Table } from '../../run/summary.ts';
 import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';
-import { runStaged, type ProgressCallback, type ResponseRecord } from '../staged-run.ts';
-import { percent, round } from '../summary-parts.ts';
+import { runStaged, type GenerationFailure, type ProgressCallback, type ResponseRecord } from '../staged-run.ts';
+import { generationFailuresTable, percent } from '../summary-parts.ts';
 import { systemName, type ConceptMathItem } from './data.ts';
 import { matchAnswer } from './extract.ts';
 import { conceptMathMessages, type PromptStyle } from './prompts.ts';
 import { conceptAccuracy, setAccuracy, weakestConcepts, type ConceptAccuracy, type ConceptOutcome } from './score.ts';
+import { finiteOrNull, percentOrNull } from '../../util/finite.ts';
 
 export interface ConceptMathRunOptions {
   items: readonly ConceptMathItem[];
@@ -42,7 +43,7 @@ export async function runConceptMath(options: ConceptMathRunOptions): Promise<Co
   const { model } = options;
   const generation = options.generation ?? defaultConceptMathGeneration;
   const style = options.promptStyle ?? 'zs';
-  const { results, missing } = await runStaged<ConceptMathItem, ConceptMathResult>({
+  const { results, missing, failed } = await runStaged<ConceptMathItem, ConceptMathResult>({
     runDir: options.runDir,
     items: options.items,
     keyOf: (i) => i.key,
@@ -83,6 +84,7 @@ export async function runConceptMath(options: ConceptMathRunOptions): Promise<Co
     style,
     weakest: options.weakest ?? 10,
     missing: missing.length,
+    failed,
   });
   return { summary, outcomes: results, concepts };
 }
@@ -90,7 +92,7 @@ export async function runConceptMath(options: ConceptMathRunOptions): Promise<Co
 function conceptMathSummary(
   outcomes: ConceptMathResult[],
   concepts: ConceptAccuracy[],
-  o: { model?: string; style: PromptStyle; weakest: number; missing: number },
+  o: { model?: string; style: PromptStyle; weakest: number; missing: number; failed: readonly GenerationFailure[] },
 ): Summary {
   const sets = setAccuracy(outcomes);
   const right = outcomes.filter((x) => x.correct).length;
@@ -116,6 +118,7 @@ function conceptMathSummary(
       columns: ['system', 'level', 'concept', 'items', 'correct', 'accuracy %'],
       rows: concepts.map((c) => [systemName(c.grade), c.level, c.concept, c.count, c.right, percent(c.accuracy, 1)]),
     },
+    ...(o.failed.length ? [generationFailuresTable(o.failed)] : []),
   ];
   const plots: Plot[] = sets.map((s) => ({
     type: 'bar',
@@ -136,15 +139,16 @@ function conceptMathSummary(
     kind: 'eval conceptmath',
     title: `ConceptMath${o.model ? ` — ${o.model}` : ''} (${o.style.toUpperCase()})`,
     metrics: {
-      accuracy: percent(outcomes.length ? right / outcomes.length : null, 2),
-      mean_of_systems: percent(meanOfSets, 2),
+      accuracy: percentOrNull(outcomes.length ? right / outcomes.length : null),
+      mean_of_systems: percentOrNull(meanOfSets),
       items: outcomes.length,
       missing_responses: o.missing,
-      ...Object.fromEntries(sets.map((s) => [systemName(s.grade), percent(s.accuracy, 2)])),
+      generation_failures: o.failed.length,
+      ...Object.fromEntries(sets.map((s) => [systemName(s.grade), percentOrNull(s.accuracy)])),
       ...(o.model ? { model: o.model } : {}),
     },
     tables,
     plots,
-    concepts: concepts.map((c) => ({ ...c, accuracy: round(c.accuracy, 4) })),
+    concepts: concepts.map((c) => ({ ...c, accuracy: finiteOrNull(c.accuracy) })),
   };
 }

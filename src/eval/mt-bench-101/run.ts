@@ -4,6 +4,7 @@ import type { Summary } from '../../run/summary.ts';
 import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';
 import type { Judge, JudgeFailure } from '../judge.ts';
 import { runStaged, type ProgressCallback, type ResponseRecord } from '../staged-run.ts';
+import { generationFailuresTable } from '../summary-parts.ts';
 import { judgedTurns, type JudgedTurn, type MtDialogue } from './data.ts';
 import { judgeMessages } from './prompts.ts';
 import { aggregateMtBench, parseRating, type MtBenchScores, type TurnScore } from './score.ts';
@@ -42,7 +43,7 @@ export async function runMtBench101(options: MtBenchRunOptions): Promise<MtBench
   const { model, judge, runDir } = options;
   const generation = options.generation ?? defaultMtBenchGeneration;
   const turns = options.dialogues.flatMap(judgedTurns);
-  const { results, responses, missing } = await runStaged<JudgedTurn, MtTurnResult>({
+  const { results, responses, missing, failed } = await runStaged<JudgedTurn, MtTurnResult>({
     runDir,
     items: turns,
     keyOf: (t) => t.key,
@@ -76,8 +77,8 @@ export async function runMtBench101(options: MtBenchRunOptions): Promise<MtBench
       summary: {
         kind: 'eval mt-bench-101',
         title: `MT-Bench-101 responses${model ? ` — ${model.id}` : ''}`,
-        metrics: { responses: responses.size, judged_turns: turns.length },
-        tables: [],
+        metrics: { responses: responses.size, judged_turns: turns.length, generation_failures: failed.length },
+        tables: failed.length ? [generationFailuresTable(failed)] : [],
         plots: [],
       },
     };
@@ -92,6 +93,7 @@ export async function runMtBench101(options: MtBenchRunOptions): Promise<MtBench
     model: model?.id,
     judge: judge.id,
     missingResponses: missing.length,
+    generationFailures: failed,
   });
   return { summary, scores, failures };
 }

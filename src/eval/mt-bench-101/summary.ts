@@ -1,8 +1,10 @@
 import type { Summary } from '../../run/summary.ts';
 import type { JudgeFailure } from '../judge.ts';
-import { failuresTable, round } from '../summary-parts.ts';
+import type { GenerationFailure } from '../staged-run.ts';
+import { failuresTable, generationFailuresTable, round } from '../summary-parts.ts';
 import type { MtBenchScores } from './score.ts';
 import { MT_TASKS, TASK_INFO } from './taxonomy.ts';
+import { finiteOrNull } from '../../util/finite.ts';
 
 export interface MtBenchSummaryInput {
   scores: MtBenchScores;
@@ -10,21 +12,31 @@ export interface MtBenchSummaryInput {
   model?: string;
   judge: string;
   missingResponses: number;
+  /** turns whose reply could not be generated (e.g. the dialogue does not fit the model's context) */
+  generationFailures: readonly GenerationFailure[];
 }
 
 /** summary.json of an MT-Bench-101 run: per-task and per-ability tables, a radar and task bars. */
-export function mtBenchSummary({ scores, failures, model, judge, missingResponses }: MtBenchSummaryInput): Summary {
+export function mtBenchSummary({
+  scores,
+  failures,
+  model,
+  judge,
+  missingResponses,
+  generationFailures,
+}: MtBenchSummaryInput): Summary {
   const partial = scores.tasksScored < MT_TASKS.length;
   return {
     kind: 'eval mt-bench-101',
     title: `MT-Bench-101${model ? ` — ${model}` : ''} (judge ${judge})`,
     metrics: {
-      overall: round(scores.overall),
+      overall: finiteOrNull(scores.overall),
       tasks_scored: scores.tasksScored,
       dialogues: scores.dialogues.length,
       judged_turns: scores.tasks.reduce((a, t) => a + t.judgedTurns, 0),
       judge_failures: scores.failedTurns,
       missing_responses: missingResponses,
+      generation_failures: generationFailures.length,
       judge,
       ...(model ? { model } : {}),
     },
@@ -54,6 +66,7 @@ export function mtBenchSummary({ scores, failures, model, judge, missingResponse
         note: 'The released code computes task scores only; ability scores here are means of member task scores.',
       },
       failuresTable(failures),
+      generationFailuresTable(generationFailures),
     ],
     plots: [
       {

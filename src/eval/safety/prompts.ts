@@ -3,9 +3,9 @@
  * harmless-base JSONL(.gz) (the first human turn of `chosen`, as the ED code does), or a user's
  * CSV/JSONL with a `prompt` column/field.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { readTextFile } from '../../util/data-file.ts';
 import { formatError, inputError } from '../../errors.ts';
 import { parseCsv } from '../csv.ts';
 import { readRecords, stringField } from '../records-file.ts';
@@ -29,8 +29,7 @@ export function firstHumanTurn(transcript: string): string | undefined {
 }
 
 function loadCsvPrompts(path: string): string[] {
-  const raw = readFileSync(path);
-  const { header, rows } = parseCsv((path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8'), path);
+  const { header, rows } = parseCsv(readTextFile(path), path);
   const column = CSV_COLUMNS.map((c) => header.indexOf(c)).find((i) => i >= 0);
   if (column === undefined)
     throw formatError(`no prompt column (expected one of: ${CSV_COLUMNS.join(', ')}; found: ${header.join(', ')})`, {

@@ -7,11 +7,12 @@ import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';
 import type { JudgeFailure } from '../judge.ts';
 import { readRecords, stringField } from '../records-file.ts';
 import { runStaged, type ProgressCallback, type ResponseRecord } from '../staged-run.ts';
-import { failuresTable, percent } from '../summary-parts.ts';
+import { failuresTable, percent, withGenerationFailures } from '../summary-parts.ts';
 import type { Attack } from './attacks.ts';
 import { GuardClassifier, type GuardUnparsed, type SafetyClassifier, type SafetyVerdict } from './classifiers.ts';
 import { FILTER_REFUSAL, type Defense } from './defenses.ts';
 import type { SafetyPrompt } from './prompts.ts';
+import { percentOrNull } from '../../util/finite.ts';
 
 /** One cell item: a prompt under an attack and a defense (one of its samples). */
 export interface SafetyItem {
@@ -298,7 +299,7 @@ export async function runSafety(options: SafetyRunOptions): Promise<SafetyRun> {
     return { ...record, response };
   };
 
-  const { results, responses } = await runStaged<SafetyItem, SafetyResult>({
+  const { results, responses, failed } = await runStaged<SafetyItem, SafetyResult>({
     runDir: options.runDir,
     items: options.items,
     keyOf: (i) => i.key,
@@ -398,7 +399,7 @@ export async function runSafety(options: SafetyRunOptions): Promise<SafetyRun> {
     }),
     rule,
   });
-  return { summary, cells, failures, filterFailures };
+  return { summary: withGenerationFailures(summary, failed), cells, failures, filterFailures };
 }
 
 /** The sentence that says which short-response rule ran and what it did. */
@@ -475,7 +476,7 @@ function safetySummary(o: {
     kind: 'eval safety',
     title: `Safety — harmful rate${o.model ? ` of ${o.model}` : ''} (classifier ${o.classifier})`,
     metrics: {
-      harmful_rate: percent(plain?.rate ?? null),
+      harmful_rate: percentOrNull(plain?.rate),
       worst_cell: worst ? `${worst.attack} × ${worst.defense}: ${percent(worst.rate)}%` : null,
       prompts: o.prompts,
       judge_failures: o.failures.length,

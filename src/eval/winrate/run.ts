@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { itemSeed, sampleChat, type GenerationSettings } from '../chat.ts';
 import type { Judge, JudgeFailure } from '../judge.ts';
 import { runStaged, type ProgressCallback, type ResponseRecord } from '../staged-run.ts';
-import { failuresTable, round } from '../summary-parts.ts';
+import { finiteOrNull } from '../../util/finite.ts';
+import { failuresTable, round, withGenerationFailures } from '../summary-parts.ts';
 import { codePointLength, type WinrateExample } from './data.ts';
 import { rawWinRate, type RawWinRate } from './glm.ts';
 import { difficultyAt, type LcExtras } from './lc-inputs.ts';
@@ -83,7 +84,7 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
   const extras = options.lc?.extras ?? {};
   // an instruction the difficulty file lacks is an error now, not after the judging
   for (const e of options.examples) difficultyAt(extras, e.index, e.difficulty);
-  const { results, responses, missing } = await runStaged<WinrateExample, WinrateResult>({
+  const { results, responses, missing, failed } = await runStaged<WinrateExample, WinrateResult>({
     runDir: options.runDir,
     items: options.examples,
     keyOf: (e) => e.key,
@@ -161,7 +162,7 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
       ...(difficulty !== undefined ? { difficulty } : {}),
     };
   });
-  return winrateSummary({
+  const run = winrateSummary({
     comparisons,
     lc: options.lc,
     extras,
@@ -172,6 +173,7 @@ export async function runWinrate(options: WinrateRunOptions): Promise<WinrateRun
     judge: judge.id,
     note: `Judge order: ${order === 'both' ? 'both orders, averaged' : 'one pseudo-random order per instruction'}.`,
   });
+  return { ...run, summary: withGenerationFailures(run.summary, failed) };
 }
 
 export interface PreferencesRunOptions {
@@ -229,6 +231,15 @@ interface SummaryInput {
   note: string;
 }
 
+/** Bar points and their error bars, leaving out rates that could not be computed. */
+function barsWithErrors(bars: [string, number | null | undefined, number | null | undefined][]) {
+  const drawn = bars.filter(([, value]) => finiteOrNull(value) !== null);
+  return {
+    points: drawn.map(([label, value]): [string, number] => [label, value!]),
+    errors: drawn.map(([, , error]) => finiteOrNull(error)),
+  };
+}
+
 function winrateSummary(input: SummaryInput): WinrateRun {
   const { model: name, baseline: baselineName, failures } = input;
   const judged = input.comparisons.filter((c) => c.preference !== null);
@@ -265,16 +276,16 @@ function winrateSummary(input: SummaryInput): WinrateRun {
       kind: 'eval winrate',
       title: `Length-controlled win rate — ${name} vs ${baselineName}${input.judge ? ` (judge ${input.judge})` : ''}`,
       metrics: {
-        lc_win_rate: round(lc?.lcWinRate),
-        lc_standard_error: round(lc?.lcStandardError),
+        lc_win_rate: finiteOrNull(lc?.lcWinRate),
+        lc_standard_error: finiteOrNull(lc?.lcStandardError),
         lc_fit: lcName,
-        win_rate: round(raw?.winRate),
-        standard_error: round(raw?.standardError),
+        win_rate: finiteOrNull(raw?.winRate),
+        standard_error: finiteOrNull(raw?.standardError),
         n: judged.length,
         judge_failures: failures.length,
         missing_responses: input.missing,
-        avg_length_model: round(avgModel, 1),
-        avg_length_baseline: round(avgBaseline, 1),
+        avg_length_model: finiteOrNull(avgModel),
+        avg_length_baseline: finiteOrNull(avgBaseline),
         ...(input.judge ? { judge: input.judge } : {}),
         model: name,
       },
@@ -340,13 +351,11 @@ function winrateSummary(input: SummaryInput): WinrateRun {
           series: [
             {
               name,
-              // a rate that could not be computed gets no bar (not a bar at 0)
-              points: (
-                [
-                  ['LC win rate', round(lc?.lcWinRate)],
-                  ['win rate', round(raw?.winRate)],
-                ] as const
-              ).flatMap(([label, value]): [string, number][] => (value === null ? [] : [[label, value]])),
+              // a rate that could not be computed gets no bar (not a bar at 0); ± its standard error
+              ...barsWithErrors([
+                ['LC win rate', lc?.lcWinRate, lc?.lcStandardError],
+                ['win rate', raw?.winRate, raw?.standardError],
+              ]),
             },
           ],
         },

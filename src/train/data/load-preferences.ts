@@ -11,7 +11,7 @@ import type { PreferencePair } from '../examples.ts';
 import type { DataStats, LoadOptions } from './load-sft.ts';
 import { renderExample } from './render.ts';
 import { asObject, has, isChat, sharedPrompt, textField, type RecordAt } from './text-fields.ts';
-import { fitToLength, tokenizeExample } from './tokenize.ts';
+import { boundCharacters, fitToLength, tokenizeExample } from './tokenize.ts';
 
 export function loadPreferenceData(file: string, tokenizer: Tokenizer, options: LoadOptions): { pairs: PreferencePair[]; stats: DataStats } {
   const pairs: PreferencePair[] = [];
@@ -29,17 +29,19 @@ export function loadPreferenceData(file: string, tokenizer: Tokenizer, options: 
     for (const [field, t] of [['chosen', chosen], ['rejected', rejected]] as const) {
       if (isChat(t) ? t.length === 0 : t.trim() === '') throw inputError('empty response', { file, line, field });
     }
-    const c = renderExample(tokenizer, prompt, chosen, { file, line, field: 'chosen' });
-    const rj = renderExample(tokenizer, prompt, rejected, { file, line, field: 'rejected' });
+    const boundedChosen = boundCharacters(tokenizer, renderExample(tokenizer, prompt, chosen, { file, line, field: 'chosen' }), options.maxLength);
+    const boundedRejected = boundCharacters(tokenizer, renderExample(tokenizer, prompt, rejected, { file, line, field: 'rejected' }), options.maxLength);
+    const [c, rj] = [boundedChosen.example, boundedRejected.example];
     const promptIds = encodeWithBos(tokenizer, c.prompt);
     const tc = tokenizeExample(tokenizer, c, promptIds);
     const tr = tokenizeExample(tokenizer, rj, promptIds);
     // both sequences share their ids up to the shorter prompt boundary
     const start = Math.min(tc.responseStart, tr.responseStart);
     const fit = fitToLength(tc.ids.slice(0, start), [tc.ids.slice(start), tr.ids.slice(start)], options.maxLength);
-    if (fit.truncated) truncated++;
+    const cut = fit.truncated || boundedChosen.cut || boundedRejected.cut;
+    if (cut) truncated++;
     pairs.push({
-      promptIds: fit.prompt, chosenIds: fit.responses[0], rejectedIds: fit.responses[1], file, line, truncated: fit.truncated,
+      promptIds: fit.prompt, chosenIds: fit.responses[0], rejectedIds: fit.responses[1], file, line, truncated: cut,
       text: { prompt: c.prompt, chosen: c.response, rejected: rj.response },
     });
   }

@@ -10,7 +10,7 @@ import { readJsonl } from '../../util/jsonl.ts';
 import type { SftExample } from '../examples.ts';
 import { renderExample } from './render.ts';
 import { asObject, has, textField, type RecordAt, type TextOrChat } from './text-fields.ts';
-import { fitToLength, tokenizeExample } from './tokenize.ts';
+import { boundCharacters, fitToLength, tokenizeExample } from './tokenize.ts';
 
 export interface DataStats {
   examples: number;
@@ -47,12 +47,13 @@ export function loadSftData(file: string, tokenizer: Tokenizer, options: LoadOpt
   for (const { value, line } of readJsonl(file)) {
     const r: RecordAt = { value: asObject(value, file, line), file, line };
     const { prompt, completion, field } = promptAndCompletion(r);
-    const rendered = renderExample(tokenizer, prompt, completion, { file, line, field });
-    const { ids, responseStart } = tokenizeExample(tokenizer, rendered);
+    const bounded = boundCharacters(tokenizer, renderExample(tokenizer, prompt, completion, { file, line, field }), options.maxLength);
+    const { ids, responseStart } = tokenizeExample(tokenizer, bounded.example);
     if (ids.length <= responseStart) throw inputError('the response has no tokens', { file, line, field });
     const fit = fitToLength(ids.slice(0, responseStart), [ids.slice(responseStart)], options.maxLength);
-    if (fit.truncated) truncated++;
-    examples.push({ promptIds: fit.prompt, responseIds: fit.responses[0], file, line, truncated: fit.truncated });
+    const cut = fit.truncated || bounded.cut;
+    if (cut) truncated++;
+    examples.push({ promptIds: fit.prompt, responseIds: fit.responses[0], file, line, truncated: cut });
   }
   if (examples.length === 0) throw inputError('no examples (the file is empty)', { file });
   return { examples, stats: { examples: examples.length, truncated, file } };

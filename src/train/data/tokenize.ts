@@ -12,8 +12,27 @@
  * max_length − 1 tokens (losing EOS) after that first prompt token.
  */
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
+import { charsFor } from '../../tokenizers/token-chars.ts';
 import { commonPrefixLength, encodeWithBos } from '../../lm/prompt-format.ts';
 import type { RenderedExample } from './render.ts';
+
+/**
+ * Cuts text that cannot fit `maxLength` tokens before it is tokenized, so that one huge line
+ * costs no more than a line that fits: the response keeps its beginning and the prompt its end
+ * (what fitToLength keeps of them), each with room to spare; `cut` says the example was truncated.
+ */
+export function boundCharacters(
+  tokenizer: Tokenizer,
+  ex: RenderedExample,
+  maxLength: number,
+): { example: RenderedExample; cut: boolean } {
+  const room = charsFor(tokenizer, maxLength);
+  if (ex.prompt.length <= room && ex.response.length <= room) return { example: ex, cut: false };
+  return {
+    example: { ...ex, prompt: ex.prompt.slice(-room), response: ex.response.slice(0, room) },
+    cut: true,
+  };
+}
 
 export interface TokenizedResponse {
   /** prompt ids then response ids (EOS included) */
