@@ -49,6 +49,31 @@ export interface WebRuntimeSettings {
 
 let settings: WebRuntimeSettings = { wasmPaths: './ort/', threads: 1, provider: 'wasm' };
 
+/** Aborts graph runs from now on (a page's Stop button); cleared with `null`. */
+let abortSignal: AbortSignal | null = null;
+export function abortRunsOn(signal: AbortSignal | null): void {
+  abortSignal = signal;
+}
+
+let lastYield = 0;
+
+/**
+ * Gives the page a turn (painting, clicks) every ~30 ms of graph runs. WebAssembly runs on the
+ * page's thread and onnxruntime-web resolves its runs as microtasks, so without this the page
+ * neither shows tokens as they come nor sees a Stop click until a method is done. A message
+ * channel is used, not setTimeout, which browsers clamp to 4 ms.
+ */
+async function yieldToPage(): Promise<void> {
+  const now = performance.now();
+  if (now - lastYield < 30) return;
+  await new Promise<void>((resume) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resume();
+    channel.port2.postMessage(null);
+  });
+  lastYield = performance.now();
+}
+
 /** Sets how sessions are created; call before the first model loads (onnxruntime-web reads it once). */
 export function configureWebRuntime(next: Partial<WebRuntimeSettings>): void {
   settings = { ...settings, ...next };
@@ -74,6 +99,9 @@ const typeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
         : 'bool';
 
 export class GraphSession {
+  /** onnxruntime-web runs one call per session at a time; methods that run models side by side queue here */
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly name: string,
@@ -102,11 +130,23 @@ export class GraphSession {
    * Runs the graph. Outputs named in `into` are copied into the caller's buffers (onnxruntime-web
    * returns fresh tensors), which is what the Node side's bound outputs amount to.
    */
-  async run(
+  run(
     feeds: Record<string, Feed>,
     outputs: readonly string[] = this.outputNames,
     into: Record<string, Feed> = {},
   ): Promise<Record<string, Fetched>> {
+    const result = this.queue.then(() => this.runNow(feeds, outputs, into));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(
+    feeds: Record<string, Feed>,
+    outputs: readonly string[],
+    into: Record<string, Feed>,
+  ): Promise<Record<string, Fetched>> {
+    await yieldToPage();
+    abortSignal?.throwIfAborted();
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(feeds))
       ortFeeds[name] = new ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);

@@ -18,5 +18,7 @@ export { sentimentReward } from '../decode/rewards.ts';
 export { hasScalarHead } from '../decode/scalar-head.ts';
 export { valueModelFromHead } from '../decode/value-model.ts';
 export { mountFile, unmount, existsSync, readdirSync, statSync } from '../util/io-browser.ts';
-export { configureWebRuntime, webRuntime, type WebProvider } from '../engine/session-web.ts';
+export { abortRunsOn, configureWebRuntime, webRuntime, type WebProvider } from '../engine/session-web.ts';
+export { checkTokenizerMatchesModel } from '../tokenizers/load-tokenizer.ts';
+export { parseHfConfig } from '../models/config.ts';
 export { AlignkitError } from '../errors.ts';
