@@ -98,10 +98,15 @@ const typeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
         ? 'int32'
         : 'bool';
 
-export class GraphSession {
-  /** onnxruntime-web runs one call per session at a time; methods that run models side by side queue here */
-  private queue: Promise<unknown> = Promise.resolve();
+/**
+ * Runs wait their turn: onnxruntime-web refuses a second run of a session while one is going, and
+ * runs of different sessions that overlap (methods that run models side by side) were seen to
+ * corrupt each other's inputs ("input name cannot be empty"). WebAssembly computes on one thread
+ * either way, so queueing loses no speed.
+ */
+let queue: Promise<unknown> = Promise.resolve();
 
+export class GraphSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly name: string,
@@ -135,8 +140,8 @@ export class GraphSession {
     outputs: readonly string[] = this.outputNames,
     into: Record<string, Feed> = {},
   ): Promise<Record<string, Fetched>> {
-    const result = this.queue.then(() => this.runNow(feeds, outputs, into));
-    this.queue = result.catch(() => undefined);
+    const result = queue.then(() => this.runNow(feeds, outputs, into));
+    queue = result.catch(() => undefined);
     return result;
   }
 
