@@ -46,7 +46,12 @@ export interface BundleOptions {
  */
 export async function bundleForBrowser(entry: string, options: BundleOptions = {}): Promise<BrowserBundle> {
   const nodeImports: string[] = [];
-  const swaps = new Map(Object.entries(BROWSER_SWAPS).map(([from, to]) => [join(SRC, from), join(SRC, to)]));
+  // .ts in a checkout, .js once compiled into a package
+  const swaps = new Map(
+    Object.entries(BROWSER_SWAPS).flatMap(([from, to]) =>
+      ['.ts', '.js'].map((ext) => [join(SRC, from.replace(/\.ts$/, ext)), join(SRC, to.replace(/\.ts$/, ext))]),
+    ),
+  );
   const boundary: esbuild.Plugin = {
     name: 'alignkit-browser-boundary',
     setup(build) {

@@ -20,7 +20,7 @@ import {
   type NativeModel,
   type SteerModels,
 } from '../browser-core.ts';
-import { configProblem, fileSizeProblem, parameterCount } from './memory-budget.ts';
+import { configProblem, fileSizeProblem, ggufProblem, parameterCount } from './memory-budget.ts';
 import type { PlaygroundManifest } from '../manifest.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -147,6 +147,8 @@ async function loadPicked(kind: 'directory' | 'gguf', picked: FileList): Promise
     }));
     unmount(root);
     await mountPicked(files);
+    const tooLarge = kind === 'gguf' ? ggufProblem(root) : null;
+    if (tooLarge) throw new Error(tooLarge);
     await addModel(name, root);
     message(`loaded ${name}`, 'info');
     refreshModelLists();

@@ -5,6 +5,7 @@
  * past the budget gets a message naming its file instead of a tab that stalls and crashes.
  */
 import { expectedWeightShapes, parseHfConfig, type ModelConfig } from '../../models/config.ts';
+import { GgufFile } from '../../models/gguf/gguf-file.ts';
 
 /** float32 weight bytes a page can load: well under the 4 GiB WebAssembly limit, leaving room for activations */
 export const WEIGHT_BUDGET_BYTES = 1.5 * 2 ** 30;
@@ -35,4 +36,17 @@ export function parameterCount(config: ModelConfig): number {
   let parameters = 0;
   for (const shape of expectedWeightShapes(config).values()) parameters += shape.reduce((a, b) => a * b, 1);
   return parameters;
+}
+
+/** A GGUF file's tensors widened to float32 (how the engine runs them), checked against the budget from its header. */
+export function ggufProblem(path: string): string | null {
+  const file = GgufFile.open(path);
+  let parameters = 0;
+  try {
+    for (const t of file.tensors.values()) parameters += t.shape.reduce((a, b) => a * b, 1);
+  } finally {
+    file.close();
+  }
+  if (parameters * 4 <= WEIGHT_BUDGET_BYTES) return null;
+  return `${path}: the model has ${(parameters / 1e6).toFixed(0)} M parameters, ${gb(parameters * 4)} as float32, more than a browser tab can hold (about ${gb(WEIGHT_BUDGET_BYTES)} in its 4 GB of WebAssembly memory); pick a smaller model`;
 }
