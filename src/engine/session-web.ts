@@ -7,9 +7,11 @@
  *
  * Execution: WebAssembly, with threads when the page is cross-origin isolated (a browser allows
  * shared memory only then), or WebGPU when asked for and the browser has an adapter.
- * `webRuntime()` says which ran.
+ * `webRuntime()` says which ran. WebAssembly uses onnxruntime-web's plain build: its WebGPU-capable
+ * build (JSEP) ran the embedded models' decode steps 2–4× slower on WebAssembly, so it is loaded
+ * only for WebGPU.
  */
-import * as ort from 'onnxruntime-web';
+import * as ortWasm from 'onnxruntime-web/wasm';
 import { AlignkitError } from '../errors.ts';
 import type { Graph } from './graph.ts';
 
@@ -46,6 +48,11 @@ export interface WebRuntimeSettings {
   threads: number;
   provider: WebProvider;
 }
+
+type Ort = typeof ortWasm;
+let webgpuOrt: Promise<Ort> | undefined;
+const ortFor = (provider: WebProvider): Promise<Ort> =>
+  provider === 'webgpu' ? (webgpuOrt ??= import('onnxruntime-web')) : Promise.resolve(ortWasm);
 
 let settings: WebRuntimeSettings = { wasmPaths: './ort/', threads: 1, provider: 'wasm' };
 
@@ -108,7 +115,8 @@ let queue: Promise<unknown> = Promise.resolve();
 
 export class GraphSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly ort: Ort,
+    private readonly session: ortWasm.InferenceSession,
     readonly name: string,
     readonly outputNames: readonly string[],
   ) {}
@@ -117,6 +125,7 @@ export class GraphSession {
     const bytes = graph instanceof Uint8Array ? graph : graph.toOnnx();
     options.releaseWeights?.();
     const { provider, threads } = webRuntime();
+    const ort = await ortFor(provider);
     ort.env.wasm.wasmPaths = settings.wasmPaths;
     ort.env.wasm.numThreads = threads;
     try {
@@ -125,7 +134,7 @@ export class GraphSession {
         graphOptimizationLevel: 'all',
         enableCpuMemArena: options.memoryArena ?? true,
       });
-      return new GraphSession(session, name, session.outputNames);
+      return new GraphSession(ort, session, name, session.outputNames);
     } catch (e) {
       throw new AlignkitError('internal', `onnxruntime-web could not load ${name}: ${messageOf(e)}`, {}, { cause: e });
     }
@@ -152,11 +161,11 @@ export class GraphSession {
   ): Promise<Record<string, Fetched>> {
     await yieldToPage();
     abortSignal?.throwIfAborted();
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const ortFeeds: Record<string, ortWasm.Tensor> = {};
     for (const [name, f] of Object.entries(feeds))
-      ortFeeds[name] = new ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
+      ortFeeds[name] = new this.ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
     const fetches = [...new Set([...outputs, ...Object.keys(into)])];
-    let result: ort.InferenceSession.ReturnType;
+    let result: ortWasm.InferenceSession.ReturnType;
     try {
       result = await this.session.run(ortFeeds, fetches);
     } catch (e) {

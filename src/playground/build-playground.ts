@@ -15,8 +15,16 @@ import { bundleForBrowser } from './bundle.ts';
 import type { PlaygroundManifest } from './manifest.ts';
 import { PAGE_HTML } from './page-html.ts';
 
-/** The onnxruntime-web files the page loads at run time (WebAssembly + its loader, which also starts the threads). */
-export const ORT_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
+/**
+ * The onnxruntime-web files the page loads at run time: WebAssembly and its loader (which also
+ * starts the threads), for the plain build and for the WebGPU-capable one (JSEP).
+ */
+export const ORT_FILES = [
+  'ort-wasm-simd-threaded.mjs',
+  'ort-wasm-simd-threaded.wasm',
+  'ort-wasm-simd-threaded.jsep.mjs',
+  'ort-wasm-simd-threaded.jsep.wasm',
+];
 
 export interface PlaygroundModel {
   /** shown in the page and used for its folder: letters, digits, - and _ */

@@ -317,25 +317,33 @@ async function start(): Promise<void> {
 }
 
 /**
- * Decode speed of a loaded model in this page: greedy tokens per second after one warm-up run
- * (the browser test prints it beside the Node backend's).
+ * Decode speed of a loaded model in this page, greedy: the first run's tokens/s (what a fresh tab
+ * shows) and the steady state. Browsers compile WebAssembly in tiers — a quick baseline first,
+ * optimized code for the hot functions later, which on a loaded machine took thousands of decode
+ * steps — so runs repeat until the rate stops rising (at most 30 s), and the steady state is the
+ * best of the last five (on a shared machine the slower ones measure the other load). The browser
+ * test prints it beside the Node backend's, measured the same way.
  */
-const WARM_UP_MS = 4000;
-
 async function decodeSpeed(
   name: string,
   prompt: string,
   tokens: number,
-): Promise<{ tokensPerSecond: number; tokens: number }> {
+): Promise<{ tokensPerSecond: number; firstRun: number; warmUpSeconds: number }> {
   const model = models.get(name);
   if (!model) throw new Error(`no model named ${name}`);
-  // the browser compiles WebAssembly in tiers: a quick baseline first, optimized code for the
-  // hot functions some seconds later; the figure is the steady state after that
-  const warm = performance.now();
-  while (performance.now() - warm < WARM_UP_MS) await model.sample({ prompt, maxNewTokens: tokens, temperature: 0 });
+  const rates: number[] = [];
   const started = performance.now();
-  const [out] = await model.sample({ prompt, maxNewTokens: tokens, temperature: 0 });
-  return { tokensPerSecond: out.tokens.length / ((performance.now() - started) / 1000), tokens: out.tokens.length };
+  const risen = () => Math.max(...rates.slice(-5)) > 1.05 * Math.max(...rates.slice(0, -5));
+  while (rates.length < 10 || (risen() && performance.now() - started < 30_000)) {
+    const t = performance.now();
+    const [out] = await model.sample({ prompt, maxNewTokens: tokens, temperature: 0 });
+    rates.push(out.tokens.length / ((performance.now() - t) / 1000));
+  }
+  return {
+    tokensPerSecond: Math.max(...rates.slice(-5)),
+    firstRun: rates[0],
+    warmUpSeconds: (performance.now() - started) / 1000,
+  };
 }
 Object.assign(globalThis, { alignkitPlayground: { decodeSpeed } });
 
