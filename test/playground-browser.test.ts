@@ -3,7 +3,7 @@
  * console errors; each method's greedy output in the page equals the Node backend's on the same
  * models, prompt and seed; a run can be stopped mid-way; a model too large for a tab, a file that
  * is not a model, an unsupported architecture and a tokenizer of another model each get a message
- * naming the file, and the page keeps working; a screenshot with three methods finished shows
+ * naming the file, and the page keeps working; a GGUF file picked from disk decodes as in Node; a screenshot with three methods finished shows
  * three result panes side by side with text and rewards. Prints the decode speed in the page
  * (WebAssembly, one thread) against the Node backend's, on the same machine.
  */
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { buildPlayground } from '../src/playground/build-playground.ts';
 import { servePlayground } from '../src/playground/serve-playground.ts';
-import { loadNativeModel } from '../src/lm/load-local.ts';
+import { loadNativeModel, readLocalCheckpoint } from '../src/lm/load-local.ts';
 import { runSteerMethod, type SteerModels } from '../src/decode/steer-methods/index.ts';
 import { sentimentReward } from '../src/decode/rewards.ts';
 import { valueModelFromHead } from '../src/decode/value-model.ts';
@@ -23,6 +23,7 @@ import { requireScalarHead } from '../src/decode/scalar-head.ts';
 import { readHfDirectory, writeHfDirectory } from '../src/models/hf-directory.ts';
 import { writeSafetensorsCheckpoint } from '../src/models/safetensors.ts';
 import { randomInitWeights } from '../src/models/random-init.ts';
+import { saveGguf } from '../src/lm/save-gguf.ts';
 
 const CHROMIUM = process.env.ALIGNKIT_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = [
@@ -262,6 +263,37 @@ test(
         assert.equal(await page.$$eval('#models li', (els) => els.length), 3, 'the loaded models are untouched');
         assert.equal(await page.$eval('#role-large', (s) => (s as HTMLSelectElement).value), 'large');
       });
+
+      await t.test(
+        "a GGUF file picked from disk (q8_0) loads, and its greedy text equals the Node backend's",
+        async () => {
+          const gguf = join(root, 'small-q8.gguf');
+          saveGguf(gguf, readLocalCheckpoint('embedded/small'), 'q8_0');
+          await page.setInputFiles('#pick-gguf', gguf);
+          await page.waitForFunction(() => document.querySelectorAll('#models li').length === 4, null, {
+            timeout: 60_000,
+          });
+          assert.equal(await page.textContent('#messages .message'), 'loaded small-q8.gguf');
+          await page.selectOption('#role-large', 'small-q8.gguf');
+          await setKnobs(page, { temperature: 0, maxTokens: MAX_TOKENS, methods: ['sample'] });
+          await page.click('#run');
+          await idle(page);
+          const [shown] = await panes(page);
+          const model = await loadNativeModel(gguf);
+          try {
+            const node = await runSteerMethod('sample', { large: model }, prompt, {
+              maxNewTokens: MAX_TOKENS,
+              temperature: 0,
+              seed: SEED,
+            });
+            assert.ok(shown.done, shown.status);
+            assert.equal(shown.text, node.text);
+          } finally {
+            await model.dispose();
+            await page.selectOption('#role-large', 'large');
+          }
+        },
+      );
 
       await t.test(
         'a screenshot with three methods finished shows three panes side by side with text and rewards',
