@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader; no build step.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../src/cli/main.ts');
+// The installed command: compiled JavaScript from dist/ (`npm run build`; `npm ci` builds it).
+// Tests and development run the TypeScript sources instead: scripts/alignkit.ts.
+const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));
