@@ -9,6 +9,13 @@ import { openGateway, type OpenGateway } from '../serve/open-gateway.ts';
 import { checkOptions } from './check-options.ts';
 import type { ServeSettings } from './option-types.ts';
 
+/**
+ * A guided model as `alignkit serve --guided` reads it from YAML/JSON: a steering method, the
+ * models of its roles (paths or BASE_URL#MODEL), and its settings (the flags of
+ * `alignkit steer <method>`, camelCase; `formats` for how each model sees the prompt).
+ */
+export type GuidedModelConfig = Omit<GuidedConfig, 'settings'> & { settings?: GuidedConfig['settings'] };
+
 /** What `serve` serves, by name, and how (the flags of `alignkit serve`). */
 export interface ServeOptions extends ServeSettings {
   /** plain models by served name: a local path, `BASE_URL#MODEL`, or a model already loaded (it stays yours to dispose) */
@@ -17,7 +24,7 @@ export interface ServeOptions extends ServeSettings {
    * guided models by served name: a YAML/JSON file as `alignkit serve --guided` takes it, or the
    * same configuration as an object ({ method, models, settings })
    */
-  guided?: Readonly<Record<string, string | GuidedConfig>>;
+  guided?: Readonly<Record<string, string | GuidedModelConfig>>;
 }
 
 /**
@@ -37,4 +44,4 @@ export async function serve(options: ServeOptions): Promise<OpenGateway> {
 /** The same as `serve`, by the name Node's `http.createServer` users look for. */
 export const createServer = serve;
 
-export type { OpenGateway, GuidedConfig, ServeSettings };
+export type { OpenGateway, ServeSettings };

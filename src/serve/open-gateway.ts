@@ -17,7 +17,9 @@ export interface OpenGatewayOptions {
   /** plain models by served name: a local path, `BASE_URL#MODEL`, or a model already loaded (which stays the caller's) */
   models?: Readonly<Record<string, string | LanguageModel>>;
   /** guided models by served name: a YAML/JSON file as `alignkit serve --guided` takes it, or the parsed configuration */
-  guided?: Readonly<Record<string, string | GuidedConfig>>;
+  guided?: Readonly<
+    Record<string, string | (Omit<GuidedConfig, 'settings'> & { settings?: GuidedConfig['settings'] })>
+  >;
   /** default 127.0.0.1 */
   host?: string;
   /** default 8000; 0 picks a free port */
