@@ -24,6 +24,17 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
       return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
   },
+  startup: {
+    about:
+      'CLI start-up to the first token (generate --max-new-tokens 1 on stories260K): the compiled bin vs the sources through tsx',
+    async run(values) {
+      const dir = values.stories;
+      if (!existsSync(`${dir}/stories260K.bin`))
+        return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
+      const { benchStartup } = await import('./startup-bench.ts');
+      return benchStartup(`${dir}/stories260K.bin`, `${dir}/tok512.bin`);
+    },
+  },
   kernels: {
     about:
       'one stories260K decode step per graph flavour: standard vs contrib kernels (Attention or GroupQueryAttention, 8/4-bit weights)',
