@@ -1,25 +1,12 @@
 /**
- * Turns a model reference into a LanguageModel: a local HF directory (a causal LM, or a reward /
- * value model whose scalar head then runs too) or llama2.c checkpoint runs in-process on the
- * engine; `BASE_URL#MODEL_NAME` talks to an OpenAI-compatible server.
+ * Turns a model reference into a LanguageModel: a local checkpoint runs in-process on the engine
+ * (load-local.ts); `BASE_URL#MODEL_NAME` talks to an OpenAI-compatible server.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { LanguageModel } from './language-model.ts';
 import { parseModelRef } from './model-ref.ts';
-import { NativeModel } from './native/native-model.ts';
-import { readHfDirectory, isHfDirectory } from '../models/hf-directory.ts';
-import { readLlama2cCheckpoint } from '../models/llama2c-checkpoint.ts';
-import { isRewardModelDirectory, readRewardModel } from './reward-model-directory.ts';
-import type { ModelConfig } from '../models/config.ts';
-import type { Weights } from '../models/weights.ts';
-import { loadTokenizer, checkTokenizerMatchesModel } from '../tokenizers/load-tokenizer.ts';
-import type { Tokenizer } from '../tokenizers/tokenizer.ts';
-import { AlignkitError, inputError } from '../errors.ts';
-import { randomInitWeights } from '../models/random-init.ts';
-import { isGgufFile } from '../models/gguf/gguf-file.ts';
-import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts';
-import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
+import { loadNativeModel } from './load-local.ts';
+
+export { loadNativeModel, loadRandomInitTwin, readLocalCheckpoint, type LocalCheckpoint } from './load-local.ts';
 
 export interface LoadOptions {
   /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */
@@ -32,67 +19,6 @@ export interface LoadOptions {
   timeoutMs?: number;
 }
 
-export interface LocalCheckpoint {
-  config: ModelConfig;
-  weights: Weights;
-  tokenizer: Tokenizer;
-  /** the file or directory the weights came from */
-  source: string;
-  /** what loading changed, for the load log (e.g. the GGUF tensor types widened to float32) */
-  notes?: string[];
-}
-
-/** Reads a local checkpoint (HF directory, GGUF file or llama2.c .bin) with its tokenizer, validated. */
-export function readLocalCheckpoint(path: string, tokenizerPath?: string): LocalCheckpoint {
-  if (!existsSync(path))
-    throw inputError('model not found (expected an HF directory, a GGUF file or a llama2.c .bin checkpoint)', {
-      file: path,
-    });
-  if (isGgufFile(path) || /\.gguf$/i.test(path)) return readGgufCheckpoint(path, tokenizerPath);
-  let config: ModelConfig, weights: Weights, defaultTokenizer: string | undefined;
-  if (isRewardModelDirectory(path)) {
-    // reward / value models keep their score head in `weights`; the native model runs it
-    ({ config, weights } = readRewardModel(path));
-    defaultTokenizer = path;
-  } else if (isHfDirectory(path)) {
-    ({ config, weights } = readHfDirectory(path));
-    defaultTokenizer = path;
-  } else if (statSync(path).isDirectory()) {
-    throw inputError('not a model directory: no config.json (expected an HF directory or a llama2.c .bin checkpoint)', {
-      file: path,
-    });
-  } else {
-    ({ config, weights } = readLlama2cCheckpoint(path));
-    defaultTokenizer = siblingLlama2cTokenizer(path);
-  }
-  const tokPath = tokenizerPath ?? defaultTokenizer;
-  if (!tokPath)
-    throw inputError(
-      'no tokenizer found beside the checkpoint; pass --tokenizer PATH (a llama2.c tokenizer .bin or an HF tokenizer)',
-      { file: path },
-    );
-  const tokenizer = loadTokenizer(tokPath);
-  checkTokenizerMatchesModel(tokenizer, config.vocabSize, path);
-  return { config, weights, tokenizer, source: path };
-}
-
-/** A GGUF file carries its tokenizer; `--tokenizer` may still replace it. */
-function readGgufCheckpoint(path: string, tokenizerPath: string | undefined): LocalCheckpoint {
-  const model = readGgufModel(path);
-  const tokenizer = tokenizerPath ? loadTokenizer(tokenizerPath) : ggufTokenizer(model.vocabulary, path);
-  checkTokenizerMatchesModel(tokenizer, model.config.vocabSize, path);
-  const note = `GGUF ${model.architecture} (${model.config.architecture}): ${describeStoredTypes(model.storedTypes)}`;
-  return { config: model.config, weights: model.weights, tokenizer, source: path, notes: [note] };
-}
-
-/** llama2.c keeps its tokenizer next to the checkpoint: tokenizer.bin, or a single tok*.bin. */
-function siblingLlama2cTokenizer(file: string): string | undefined {
-  const dir = dirname(file);
-  if (existsSync(join(dir, 'tokenizer.bin'))) return join(dir, 'tokenizer.bin');
-  const candidates = readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(f) && join(dir, f) !== file);
-  return candidates.length === 1 ? join(dir, candidates[0]) : undefined;
-}
-
 export async function loadModel(ref: string, options: LoadOptions = {}): Promise<LanguageModel> {
   const parsed = parseModelRef(ref);
   if (parsed.kind === 'openai') {
@@ -100,38 +26,4 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
     return createOpenAIModel(ref, options);
   }
   return loadNativeModel(parsed.path, options.tokenizer);
-}
-
-export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
-  const ckpt = readLocalCheckpoint(path, tokenizerPath);
-  if (!ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
-    throw inputError(
-      'this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model',
-      { file: path },
-    );
-  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true });
-}
-
-/**
- * A freshly initialized model of the same architecture and tokenizer as a local checkpoint
- * (the random-init control of probing experiments).
- */
-export async function loadRandomInitTwin(
-  ref: string,
-  tokenizerPath: string | undefined,
-  seed: number,
-): Promise<NativeModel> {
-  if (parseModelRef(ref).kind !== 'local')
-    throw new AlignkitError(
-      'capability',
-      `a random-init twin needs a local model (its architecture and tokenizer), not the remote "${ref}"`,
-    );
-  const ckpt = readLocalCheckpoint(ref, tokenizerPath);
-  return NativeModel.create(
-    `${ref} (random init, seed ${seed})`,
-    ckpt.config,
-    randomInitWeights(ckpt.config, seed),
-    ckpt.tokenizer,
-    { consumeWeights: true },
-  );
 }

@@ -8,6 +8,7 @@ import type { Weights } from '../../models/weights.ts';
 import { KvCache } from './kv-cache.ts';
 import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
+import { envVar } from '../../util/io.ts';
 
 export interface StepRequest {
   /** [B, T] token ids and absolute positions, row-major */
@@ -70,7 +71,7 @@ export class NativeRuntime {
       cfg,
       await GraphSession.create(graph, `${name} step graph`, {
         // below ~10M parameters a decode step is too small to split across threads
-        threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
+        threads: parameters < 10e6 && !envVar('ALIGNKIT_THREADS') ? 1 : undefined,
         releaseWeights: consumeWeights ? () => weights.clear() : undefined,
       }),
     );
