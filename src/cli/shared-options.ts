@@ -1,5 +1,6 @@
 /** Options several commands share, declared once. */
 import type { OptionSpecs, OptionValues } from '../util/option-spec.ts';
+import type { GraphFlavour } from '../engine/graph-flavour.ts';
 
 /** Where a run goes: every command that writes a run folder takes these. */
 export const RUN_OPTIONS = {
@@ -25,6 +26,18 @@ export const TOKENIZER_OPTION = {
     placeholder: 'PATH',
     description:
       'tokenizer of a local checkpoint that has none beside it (HF directory, tokenizer.json or llama2.c .bin)',
+  },
+} as const satisfies OptionSpecs;
+
+/** How a native model runs (local models only; ignored for served ones). */
+export const ENGINE_OPTIONS = {
+  graph: {
+    type: 'string',
+    // spelled out (type-checked) so that parsing flags does not load onnxruntime
+    choices: ['standard', 'contrib'] as const satisfies readonly GraphFlavour[],
+    identity: false,
+    description:
+      'inference graph of a local model: standard (ONNX domain, portable; the default, as fast as contrib on CPU) or contrib (onnxruntime com.microsoft kernels)',
   },
 } as const satisfies OptionSpecs;
 

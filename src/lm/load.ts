@@ -20,6 +20,7 @@ import { randomInitWeights } from '../models/random-init.ts';
 import { isGgufFile } from '../models/gguf/gguf-file.ts';
 import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts';
 import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
+import type { GraphFlavour } from '../engine/graph-flavour.ts';
 
 export interface LoadOptions {
   /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */
@@ -30,6 +31,8 @@ export interface LoadOptions {
   cacheDir?: string;
   concurrency?: number;
   timeoutMs?: number;
+  /** graph flavour of a native model (default standard) */
+  graph?: GraphFlavour;
 }
 
 export interface LocalCheckpoint {
@@ -99,17 +102,21 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
     const { createOpenAIModel } = await import('./openai/openai-model.ts');
     return createOpenAIModel(ref, options);
   }
-  return loadNativeModel(parsed.path, options.tokenizer);
+  return loadNativeModel(parsed.path, options.tokenizer, { graph: options.graph });
 }
 
-export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
+export async function loadNativeModel(
+  path: string,
+  tokenizerPath?: string,
+  engine: Pick<LoadOptions, 'graph'> = {},
+): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath);
   if (!ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
     throw inputError(
       'this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model',
       { file: path },
     );
-  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true });
+  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true, ...engine });
 }
 
 /**

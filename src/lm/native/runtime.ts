@@ -8,6 +8,17 @@ import type { Weights } from '../../models/weights.ts';
 import { KvCache } from './kv-cache.ts';
 import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
+import { buildContribStepGraph, contribStepUnsupported } from '../../models/contrib-step.ts';
+import { requireContribKernels, type GraphFlavour } from '../../engine/graph-flavour.ts';
+
+/** How a native model's inference graph is built (see graph-flavour.ts). */
+export interface RuntimeOptions {
+  /** `standard` (default: measured as fast as `contrib` on CPU, and portable) or `contrib` */
+  graph?: GraphFlavour;
+}
+
+/** the contrib kernels the contrib step uses (with opset-23 Attention) */
+const CONTRIB_STEP_KERNELS = ['RotaryEmbedding', 'SkipSimplifiedLayerNormalization', 'QuickGelu'];
 
 export interface StepRequest {
   /** [B, T] token ids and absolute positions, row-major */
@@ -49,6 +60,10 @@ export class NativeRuntime {
   private constructor(
     readonly cfg: ModelConfig,
     private readonly step: GraphSession,
+    /** the flavour the step graph was built in */
+    readonly graph: GraphFlavour,
+    /** what loading decided that a user should hear once (a flavour that fell back) */
+    readonly notes: readonly string[],
   ) {
     this.windows = attentionWindows(cfg);
   }
@@ -62,17 +77,30 @@ export class NativeRuntime {
     weights: Weights,
     name: string,
     consumeWeights = false,
+    options: RuntimeOptions = {},
   ): Promise<NativeRuntime> {
     let parameters = 0;
     for (const w of weights.values()) parameters += w.data.length;
-    const graph = buildStepGraph(cfg, weights);
+    let flavour = options.graph ?? 'standard';
+    const notes: string[] = [];
+    if (flavour === 'contrib') {
+      await requireContribKernels(CONTRIB_STEP_KERNELS, { field: '--graph' });
+      const unsupported = contribStepUnsupported(cfg);
+      if (unsupported) {
+        notes.push(`graph flavour contrib: ${unsupported}; using the standard graph`);
+        flavour = 'standard';
+      }
+    }
+    const graph = flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights);
     return new NativeRuntime(
       cfg,
-      await GraphSession.create(graph, `${name} step graph`, {
+      await GraphSession.create(graph, `${name} ${flavour} step graph`, {
         // below ~10M parameters a decode step is too small to split across threads
         threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
         releaseWeights: consumeWeights ? () => weights.clear() : undefined,
       }),
+      flavour,
+      notes,
     );
   }
 
