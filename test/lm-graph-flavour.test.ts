@@ -72,8 +72,9 @@ const both = async (cfg: ModelConfig) => {
   const weights = randomWeights(cfg, 5, 0.2);
   const tok = idTokenizer(cfg.vocabSize);
   return {
-    standard: await NativeModel.create('standard', cfg, weights, tok, { graph: 'standard' }),
-    contrib: await NativeModel.create('contrib', cfg, weights, tok, { graph: 'contrib' }),
+    // onnxruntime by name: small models otherwise run on the WebAssembly kernel, which has no graph
+    standard: await NativeModel.create('standard', cfg, weights, tok, { graph: 'standard', runtime: 'onnxruntime' }),
+    contrib: await NativeModel.create('contrib', cfg, weights, tok, { graph: 'contrib', runtime: 'onnxruntime' }),
   };
 };
 
@@ -165,6 +166,8 @@ test('alignkit generate --graph contrib prints the same greedy story as --graph 
         '0',
         '--max-new-tokens',
         '60',
+        '--runtime',
+        'onnxruntime',
         ...flags,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },

@@ -3,6 +3,7 @@ import { inputError } from '../errors.ts';
 import { GGUF_PRECISIONS, type GgufPrecision } from '../models/gguf/gguf-model.ts';
 import { command } from './command-spec.ts';
 import type { GraphFlavour } from '../engine/graph-flavour.ts';
+import type { StepRuntime } from '../lm/native/runtime.ts';
 import { API_KEY_OPTION, ENGINE_OPTIONS, TOKENIZER_OPTION } from './shared-options.ts';
 
 const MODEL = {
@@ -18,13 +19,20 @@ const MODEL = {
 } as const;
 
 /** Loads --model with the engine flags, and says once what loading decided (a flavour that fell back). */
-async function loadWithEngine(values: { model: string; tokenizer?: string; apiKeyEnv?: string; graph?: string }) {
+async function loadWithEngine(values: {
+  model: string;
+  tokenizer?: string;
+  apiKeyEnv?: string;
+  graph?: GraphFlavour;
+  runtime?: StepRuntime;
+}) {
   const { loadModel } = await import('../lm/load.ts');
   const { NativeModel } = await import('../lm/native/native-model.ts');
   const model = await loadModel(values.model, {
     tokenizer: values.tokenizer,
     apiKeyEnv: values.apiKeyEnv,
-    graph: values.graph as GraphFlavour | undefined,
+    graph: values.graph,
+    runtime: values.runtime,
   });
   if (model instanceof NativeModel) for (const note of model.engineNotes) console.error(`note: ${note}`);
   return model;

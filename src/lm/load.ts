@@ -21,6 +21,7 @@ import { isGgufFile } from '../models/gguf/gguf-file.ts';
 import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts';
 import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
 import type { GraphFlavour } from '../engine/graph-flavour.ts';
+import type { StepRuntime } from './native/runtime.ts';
 
 export interface LoadOptions {
   /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */
@@ -33,6 +34,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** graph flavour of a native model (default standard) */
   graph?: GraphFlavour;
+  /** what runs a native model's steps (default auto: the WebAssembly kernel for small llama-family models) */
+  runtime?: StepRuntime;
 }
 
 export interface LocalCheckpoint {
@@ -102,13 +105,13 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
     const { createOpenAIModel } = await import('./openai/openai-model.ts');
     return createOpenAIModel(ref, options);
   }
-  return loadNativeModel(parsed.path, options.tokenizer, { graph: options.graph });
+  return loadNativeModel(parsed.path, options.tokenizer, { graph: options.graph, runtime: options.runtime });
 }
 
 export async function loadNativeModel(
   path: string,
   tokenizerPath?: string,
-  engine: Pick<LoadOptions, 'graph'> = {},
+  engine: Pick<LoadOptions, 'graph' | 'runtime'> = {},
 ): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath);
   if (!ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))

@@ -83,7 +83,10 @@ export class NativeModel implements LanguageModel {
       id,
       tokenizer,
       config,
-      await NativeRuntime.create(config, weights, id, options.consumeWeights, { graph: options.graph }),
+      await NativeRuntime.create(config, weights, id, options.consumeWeights, {
+        graph: options.graph,
+        runtime: options.runtime,
+      }),
       hasHead,
     );
   }
@@ -96,6 +99,11 @@ export class NativeModel implements LanguageModel {
   /** The graph flavour the model runs in. */
   get graphFlavour(): RuntimeOptions['graph'] {
     return this.rt.graph;
+  }
+
+  /** What runs its steps: onnxruntime, or the WebAssembly kernel of small models. */
+  get stepRuntime(): 'onnxruntime' | 'wasm' {
+    return this.rt.runtime;
   }
 
   /** Token ids of a prompt; text is encoded with BOS (when the tokenizer uses one). */

@@ -10,11 +10,28 @@ import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
 import { buildContribStepGraph, contribStepUnsupported } from '../../models/contrib-step.ts';
 import { requireContribKernels, type GraphFlavour } from '../../engine/graph-flavour.ts';
+import { WasmDecoder, wasmDecoderUnsupported } from './wasm-decoder.ts';
 
-/** How a native model's inference graph is built (see graph-flavour.ts). */
+/** What runs a native model's steps. */
+export const STEP_RUNTIMES = ['auto', 'onnxruntime', 'wasm'] as const;
+export type StepRuntime = (typeof STEP_RUNTIMES)[number];
+
+/**
+ * Below this many parameters `auto` runs steps on the WebAssembly kernel (wasm-decoder.ts):
+ * there onnxruntime's per-kernel dispatch costs more than the arithmetic.
+ */
+export const WASM_DECODER_PARAMETERS = 4e6;
+
+/** How a native model runs: the inference graph's flavour (see graph-flavour.ts) and the step runtime. */
 export interface RuntimeOptions {
   /** `standard` (default: measured as fast as `contrib` on CPU, and portable) or `contrib` */
   graph?: GraphFlavour;
+  /**
+   * `auto` (default): the WebAssembly kernel for llama-family models under
+   * WASM_DECODER_PARAMETERS, onnxruntime otherwise; `wasm` asks for the kernel (a model it cannot
+   * run falls back to onnxruntime and says so)
+   */
+  runtime?: StepRuntime;
 }
 
 /** the contrib kernels the contrib step uses (with opset-23 Attention) */
@@ -57,20 +74,36 @@ export class NativeRuntime {
   /** which attention biases each step needs (full-attention and/or windowed layers) */
   readonly windows: { full: boolean; window: number | null };
 
+  private session: Promise<GraphSession> | null = null;
+
   private constructor(
     readonly cfg: ModelConfig,
-    private readonly step: GraphSession,
-    /** the flavour the step graph was built in */
+    /** builds the onnxruntime session (once, when first needed) */
+    private readonly createSession: () => Promise<GraphSession>,
+    /** the flavour the step graph is built in */
     readonly graph: GraphFlavour,
-    /** what loading decided that a user should hear once (a flavour that fell back) */
+    /** the WebAssembly kernel, where it runs this model's steps */
+    private readonly wasm: WasmDecoder | null,
+    /** what loading decided that a user should hear once (a flavour or runtime that fell back) */
     readonly notes: readonly string[],
   ) {
     this.windows = attentionWindows(cfg);
   }
 
+  /** `wasm` where the WebAssembly kernel runs the steps (hidden states and scalar heads still go to onnxruntime) */
+  get runtime(): 'onnxruntime' | 'wasm' {
+    return this.wasm ? 'wasm' : 'onnxruntime';
+  }
+
+  private step(): Promise<GraphSession> {
+    this.session ??= this.createSession();
+    return this.session;
+  }
+
   /**
-   * Builds the session. With `consumeWeights` the map is emptied once the graph bytes exist, so
-   * the JS copy of the weights can be collected before onnxruntime makes its own.
+   * Builds the session (with the WebAssembly kernel, only when a step needs onnxruntime). With
+   * `consumeWeights` the map is emptied once the graph bytes exist, so the JS copy of the
+   * weights can be collected before onnxruntime makes its own.
    */
   static async create(
     cfg: ModelConfig,
@@ -91,17 +124,27 @@ export class NativeRuntime {
         flavour = 'standard';
       }
     }
-    const graph = flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights);
-    return new NativeRuntime(
-      cfg,
-      await GraphSession.create(graph, `${name} ${flavour} step graph`, {
-        // below ~10M parameters a decode step is too small to split across threads
-        threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
-        releaseWeights: consumeWeights ? () => weights.clear() : undefined,
-      }),
-      flavour,
-      notes,
-    );
+    const createSession = () =>
+      GraphSession.create(
+        flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights),
+        `${name} ${flavour} step graph`,
+        {
+          // below ~10M parameters a decode step is too small to split across threads
+          threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
+          releaseWeights: consumeWeights ? () => weights.clear() : undefined,
+        },
+      );
+    let wasm: WasmDecoder | null = null;
+    const runtime = options.runtime ?? 'auto';
+    if (runtime !== 'onnxruntime') {
+      const unsupported = wasmDecoderUnsupported(cfg, weights);
+      if (runtime === 'wasm' && unsupported) notes.push(`runtime wasm: ${unsupported}; using onnxruntime`);
+      if (!unsupported && (runtime === 'wasm' || parameters < WASM_DECODER_PARAMETERS))
+        wasm = await WasmDecoder.create(cfg, weights);
+    }
+    const rt = new NativeRuntime(cfg, createSession, flavour, wasm, notes);
+    if (!wasm) await rt.step();
+    return rt;
   }
 
   emptyCache(batch: number): KvCache {
@@ -109,6 +152,7 @@ export class NativeRuntime {
   }
 
   async run(req: StepRequest): Promise<StepResult> {
+    if (this.wasm?.handles(req)) return this.wasm.run(req);
     const { batch: B, length: T } = req;
     const C = req.cache.capacity;
     const scoreRows = req.scoreRows ?? [];
@@ -134,7 +178,7 @@ export class NativeRuntime {
     if (req.fetchNewKv) fetch.push(stepNames.newKv);
     for (const l of req.layers ?? []) fetch.push(stepNames.layer(l));
     if (req.fetchScalar) fetch.push(stepNames.scalar);
-    const out = await this.step.run(feeds, fetch);
+    const out = await (await this.step()).run(feeds, fetch);
     const layers = new Map<number, Float32Array>();
     for (const l of req.layers ?? []) layers.set(l, out[stepNames.layer(l)].data as Float32Array);
     return {
@@ -147,6 +191,6 @@ export class NativeRuntime {
   }
 
   async release(): Promise<void> {
-    await this.step.release();
+    if (this.session) await (await this.session).release();
   }
 }
