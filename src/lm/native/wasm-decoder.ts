@@ -181,29 +181,41 @@ export class WasmDecoder {
       scratch: N * (2 * D + 2 * H * hd + 2 * Hkv * hd + 2 * F) + Math.max(C + T, V),
     });
     this.syncMirror(cache, at.cache);
+    // plain statements, no closures: this runs once per token
     const { f32, i32 } = this;
-    const words = (offset: number) => offset / FLOAT;
-    i32.set(req.ids, words(at.ids));
-    i32.set(req.positions, words(at.positions));
-    if (req.biases.full) f32.set(req.biases.full, words(at.bias));
-    if (req.biases.window) f32.set(req.biases.window, words(at.windowBias));
-    i32.set(nextRows, words(at.nextRows));
-    i32.set(scoreRows, words(at.scoreRows));
-    i32.set(req.targets ?? [], words(at.targets));
-    const s = words(this.stepAt);
+    i32.set(req.ids, at.ids / FLOAT);
+    i32.set(req.positions, at.positions / FLOAT);
+    if (req.biases.full) f32.set(req.biases.full, at.bias / FLOAT);
+    if (req.biases.window) f32.set(req.biases.window, at.windowBias / FLOAT);
+    if (nextRows.length) i32.set(nextRows, at.nextRows / FLOAT);
+    if (scoreRows.length) {
+      i32.set(scoreRows, at.scoreRows / FLOAT);
+      i32.set(req.targets!, at.targets / FLOAT);
+    }
+    const s = this.stepAt / FLOAT;
     i32[s] = B;
     i32[s + 1] = T;
     i32[s + 2] = C;
     i32[s + 3] = cache.used;
-    i32.set([at.ids, at.positions, req.biases.full ? at.bias : 0, req.biases.window ? at.windowBias : 0], s + 4);
-    i32.set([at.cache, at.newKv, nextRows.length, at.nextRows, at.next], s + 8);
-    i32.set([scoreRows.length, at.scoreRows, at.targets, at.scores, at.scratch], s + 13);
+    i32[s + 4] = at.ids;
+    i32[s + 5] = at.positions;
+    i32[s + 6] = req.biases.full ? at.bias : 0;
+    i32[s + 7] = req.biases.window ? at.windowBias : 0;
+    i32[s + 8] = at.cache;
+    i32[s + 9] = at.newKv;
+    i32[s + 10] = nextRows.length;
+    i32[s + 11] = at.nextRows;
+    i32[s + 12] = at.next;
+    i32[s + 13] = scoreRows.length;
+    i32[s + 14] = at.scoreRows;
+    i32[s + 15] = at.targets;
+    i32[s + 16] = at.scores;
+    i32[s + 17] = at.scratch;
     this.kernel.step(this.modelAt, this.stepAt);
-    const floats = (offset: number, n: number) => f32.slice(words(offset), words(offset) + n);
     return {
-      nextLogprobs: floats(at.next, nextRows.length * V),
-      targetLogprobs: floats(at.scores, scoreRows.length),
-      newKv: req.fetchNewKv ? floats(at.newKv, N * kvWidth) : undefined,
+      nextLogprobs: f32.slice(at.next / FLOAT, at.next / FLOAT + nextRows.length * V),
+      targetLogprobs: f32.slice(at.scores / FLOAT, at.scores / FLOAT + scoreRows.length),
+      newKv: req.fetchNewKv ? f32.slice(at.newKv / FLOAT, at.newKv / FLOAT + N * kvWidth) : undefined,
       layers: new Map(),
     };
   }
@@ -211,7 +223,9 @@ export class WasmDecoder {
   /** Offsets of buffers at least `sizes` floats long (a new layout forgets the mirror). */
   private ensureLayout(sizes: Record<BufferName, number>): Record<BufferName, number> {
     const current = this.layout;
-    if (current && BUFFERS.every((b) => sizes[b] <= current.sizes[b])) return current.at;
+    let fits = current !== null;
+    for (let i = 0; fits && i < BUFFERS.length; i++) fits = sizes[BUFFERS[i]] <= current!.sizes[BUFFERS[i]];
+    if (fits) return current!.at;
     // room to grow by half again, so that a decode of n tokens relays O(log n) times
     const room = {} as Record<BufferName, number>;
     for (const b of BUFFERS) room[b] = Math.max(sizes[b], Math.ceil((current?.sizes[b] ?? 0) * 1.5));
@@ -237,26 +251,26 @@ export class WasmDecoder {
     const f32 = this.f32;
     const base = offset / FLOAT;
     const block = cache.batch * this.cfg.numKvHeads * cache.capacity * this.cfg.headDim;
+    const layers = cache.layers;
     if (this.mirrored?.cache !== cache) {
-      cache.layers.forEach((layer, l) => {
-        f32.set(layer.k, base + 2 * l * block);
-        f32.set(layer.v, base + (2 * l + 1) * block);
-      });
+      for (let l = 0; l < layers.length; l++) {
+        f32.set(layers[l].k, base + 2 * l * block);
+        f32.set(layers[l].v, base + (2 * l + 1) * block);
+      }
     } else {
       // columns appended since the last step: B·Hkv short runs per layer and kind
-      const { numKvHeads: Hkv, headDim: hd } = this.cfg;
+      const hd = this.cfg.headDim;
+      const runs = cache.batch * this.cfg.numKvHeads;
       const from = this.mirrored.columns * hd,
-        to = cache.used * hd;
-      cache.layers.forEach((layer, l) => {
+        to = cache.used * hd,
+        stride = cache.capacity * hd;
+      for (let l = 0; l < layers.length; l++)
         for (let kind = 0; kind < 2; kind++) {
-          const src = kind === 0 ? layer.k : layer.v;
+          const src = kind === 0 ? layers[l].k : layers[l].v;
           const dst = base + (2 * l + kind) * block;
-          for (let run = 0; run < cache.batch * Hkv; run++) {
-            const start = run * cache.capacity * hd;
-            for (let i = start + from; i < start + to; i++) f32[dst + i] = src[i];
-          }
+          for (let run = 0; run < runs; run++)
+            for (let i = run * stride + from; i < run * stride + to; i++) f32[dst + i] = src[i];
         }
-      });
     }
     this.mirrored = { cache, columns: cache.used };
   }
