@@ -18,9 +18,18 @@ export type StepRuntime = (typeof STEP_RUNTIMES)[number];
 
 /**
  * Below this many parameters `auto` runs steps on the WebAssembly kernel (wasm-decoder.ts):
- * there onnxruntime's per-kernel dispatch costs more than the arithmetic.
+ * there onnxruntime's per-kernel dispatch costs more than the arithmetic. Measured (one decode
+ * step, 1 row, 128 cached): 2.3× onnxruntime's speed at 0.35 M parameters, 1.8–1.9× at 1.6 and
+ * 3.9 M, 1.2× at 7.6 M.
  */
 export const WASM_DECODER_PARAMETERS = 4e6;
+
+/**
+ * `auto` sends a step to the kernel while its tokens × parameters stay under this: the kernel
+ * multiplies one token at a time, onnxruntime's batched matmuls win on prefills and wide batches
+ * (8 rows: even at 0.35 M parameters, 0.80× at 1.6 M, 0.71× at 3.9 M).
+ */
+export const WASM_STEP_WORK = 4e6;
 
 /** How a native model runs: the inference graph's flavour (see graph-flavour.ts) and the step runtime. */
 export interface RuntimeOptions {
@@ -84,6 +93,8 @@ export class NativeRuntime {
     readonly graph: GraphFlavour,
     /** the WebAssembly kernel, where it runs this model's steps */
     private readonly wasm: WasmDecoder | null,
+    /** the largest step (tokens) the kernel takes: all with `--runtime wasm`, small ones with `auto` */
+    private readonly wasmTokens: number,
     /** what loading decided that a user should hear once (a flavour or runtime that fell back) */
     readonly notes: readonly string[],
   ) {
@@ -142,7 +153,8 @@ export class NativeRuntime {
       if (!unsupported && (runtime === 'wasm' || parameters < WASM_DECODER_PARAMETERS))
         wasm = await WasmDecoder.create(cfg, weights);
     }
-    const rt = new NativeRuntime(cfg, createSession, flavour, wasm, notes);
+    const wasmTokens = runtime === 'wasm' ? Infinity : Math.floor(WASM_STEP_WORK / parameters);
+    const rt = new NativeRuntime(cfg, createSession, flavour, wasm, wasmTokens, notes);
     if (!wasm) await rt.step();
     return rt;
   }
@@ -152,7 +164,7 @@ export class NativeRuntime {
   }
 
   async run(req: StepRequest): Promise<StepResult> {
-    if (this.wasm?.handles(req)) return this.wasm.run(req);
+    if (this.wasm?.handles(req) && req.batch * req.length <= this.wasmTokens) return this.wasm.run(req);
     const { batch: B, length: T } = req;
     const C = req.cache.capacity;
     const scoreRows = req.scoreRows ?? [];
