@@ -88,11 +88,11 @@ export class WasmDecoder {
     this.i32 = new Int32Array(kernel.memory.buffer);
   }
 
-  /** Instantiates the kernel and copies the weights into its memory. */
-  static async create(cfg: ModelConfig, weights: Weights): Promise<WasmDecoder> {
+  /** Instantiates the kernel (base64 wasm; another build only to compare builds) and copies the weights into its memory. */
+  static async create(cfg: ModelConfig, weights: Weights, kernelBase64 = LLAMA_STEP_WASM): Promise<WasmDecoder> {
     const unsupported = wasmDecoderUnsupported(cfg, weights);
     if (unsupported) throw new AlignkitError('capability', unsupported);
-    const bytes = Uint8Array.from(atob(LLAMA_STEP_WASM), (c) => c.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(kernelBase64), (c) => c.charCodeAt(0));
     const { instance } = await WebAssembly.instantiate(bytes);
     const kernel = instance.exports as unknown as Exports;
     const memory = kernel.memory;

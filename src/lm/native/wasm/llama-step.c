@@ -108,9 +108,34 @@ static inline void axpy(float *y, float a, const float *x, int n) {
   for (; k < n; k++) y[k] += a * x[k];
 }
 
-/* out [rows] = W [rows, cols] · x (+ bias), W row-major as HF stores [out, in] */
-static __attribute__((noinline)) void matvec(float *out, const float *w, const float *x, const float *bias, int rows, int cols) {
-  for (int r = 0; r < rows; r++) out[r] = dot(w + r * cols, x, cols) + (bias ? bias[r] : 0.0f);
+/* [Σa, Σb, Σc, Σd]: the lane sums of four vectors, by two transposing adds */
+static inline v128_t sum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+  v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+  v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/* out [rows] = W [rows, cols] · x (+ bias), W row-major as HF stores [out, in]; four rows at a
+   time share each load of x */
+static __attribute__((noinline)) void matvec(float *out, const float *w, const float *x, const float *bias, int rows,
+                                             int cols) {
+  int r = 0;
+  if (cols % 4 == 0)
+    for (; r + 4 <= rows; r += 4) {
+      const float *w0 = w + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+      v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+      for (int k = 0; k < cols; k += 4) {
+        v128_t xv = wasm_v128_load(x + k);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(w0 + k), xv));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(w1 + k), xv));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(w2 + k), xv));
+        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(w3 + k), xv));
+      }
+      v128_t sums = sum4(a0, a1, a2, a3);
+      if (bias) sums = wasm_f32x4_add(sums, wasm_v128_load(bias + r));
+      wasm_v128_store(out + r, sums);
+    }
+  for (; r < rows; r++) out[r] = dot(w + r * cols, x, cols) + (bias ? bias[r] : 0.0f);
 }
 
 static __attribute__((noinline)) void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
@@ -150,8 +175,13 @@ static __attribute__((noinline)) float exp_shifted(float *x, int n, float max, i
 }
 
 static float max_of(const float *x, int n) {
-  float m = x[0];
-  for (int k = 1; k < n; k++) m = x[k] > m ? x[k] : m;
+  v128_t mv = wasm_f32x4_splat(x[0]);
+  int k = 0;
+  for (; k + 4 <= n; k += 4) mv = wasm_f32x4_pmax(mv, wasm_v128_load(x + k));
+  mv = wasm_f32x4_pmax(mv, wasm_i32x4_shuffle(mv, mv, 2, 3, 0, 1));
+  mv = wasm_f32x4_pmax(mv, wasm_i32x4_shuffle(mv, mv, 1, 0, 3, 2));
+  float m = wasm_f32x4_extract_lane(mv, 0);
+  for (; k < n; k++) m = x[k] > m ? x[k] : m;
   return m;
 }
 
@@ -202,10 +232,7 @@ static inline __attribute__((always_inline)) void attend(float *out, const float
       for (int j = 1; j < chunks; j++) a = wasm_f32x4_add(a, wasm_f32x4_mul(qv[j], wasm_v128_load(kr + 4 * j)));
       acc[r] = a;
     }
-    v128_t t0 = wasm_f32x4_add(wasm_i32x4_shuffle(acc[0], acc[1], 0, 4, 1, 5), wasm_i32x4_shuffle(acc[0], acc[1], 2, 6, 3, 7));
-    v128_t t1 = wasm_f32x4_add(wasm_i32x4_shuffle(acc[2], acc[3], 0, 4, 1, 5), wasm_i32x4_shuffle(acc[2], acc[3], 2, 6, 3, 7));
-    v128_t sum = wasm_f32x4_add(wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-    wasm_v128_store(scores + c, wasm_f32x4_add(sum, wasm_v128_load(bias + c)));
+    wasm_v128_store(scores + c, wasm_f32x4_add(sum4(acc[0], acc[1], acc[2], acc[3]), wasm_v128_load(bias + c)));
   }
   for (; c < n; c++) {
     const float *kc = key_of(keys, c, HD);
