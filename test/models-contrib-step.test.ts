@@ -51,7 +51,7 @@ async function flavours(cfg: ModelConfig, weights: Weights, attention: ContribSt
       const feeds: Record<string, Feed> = {
         [names.ids]: { dims: [B, T], data: int64(chunks.flat()) },
         [names.positions]: { dims: [B, T], data: int64(positions.flat()) },
-        [names.bias]: {
+        [window === null ? names.bias : names.windowBias]: {
           dims: [B, 1, T, width + T],
           data: appendBias(
             valid,
@@ -63,6 +63,8 @@ async function flavours(cfg: ModelConfig, weights: Weights, attention: ContribSt
           ),
         },
         [names.lastRows]: { dims: [B], data: int64(chunks.map((_, b) => b * T + T - 1)) },
+        [names.rows]: { dims: [0], data: int64([]) },
+        [names.targets]: { dims: [0], data: int64([]) },
       };
       if (groupQuery) {
         feeds[names.seqlensK] = { dims: [B], data: new Int32Array(B).fill(P + T - 1) };

@@ -19,6 +19,8 @@ import { isGgufFile } from '../models/gguf/gguf-file.ts';
 import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts';
 import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
 import { parseModelRef } from './model-ref.ts';
+import type { GraphFlavour } from '../engine/graph-flavour.ts';
+import type { StepRuntime } from './native/runtime.ts';
 
 export interface LocalCheckpoint {
   config: ModelConfig;
@@ -81,14 +83,18 @@ function siblingLlama2cTokenizer(file: string): string | undefined {
   return candidates.length === 1 ? join(dir, candidates[0]) : undefined;
 }
 
-export async function loadNativeModel(path: string, tokenizerPath?: string): Promise<NativeModel> {
+export async function loadNativeModel(
+  path: string,
+  tokenizerPath?: string,
+  engine: { graph?: GraphFlavour; runtime?: StepRuntime } = {},
+): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath);
   if (!ckpt.config.tieWordEmbeddings && !ckpt.weights.has('lm_head.weight'))
     throw inputError(
       'this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model',
       { file: path },
     );
-  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true });
+  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, { consumeWeights: true, ...engine });
 }
 
 /**

@@ -19,7 +19,7 @@ import { emptyUsage } from '../language-model.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { Weights } from '../../models/weights.ts';
-import { NativeRuntime } from './runtime.ts';
+import { NativeRuntime, type RuntimeOptions } from './runtime.ts';
 import { NativeDecodeState } from './native-decode-state.ts';
 import { sampleToken } from '../sampling.ts';
 import { StreamingText } from '../../tokenizers/streaming-text.ts';
@@ -76,16 +76,34 @@ export class NativeModel implements LanguageModel {
     config: ModelConfig,
     weights: Weights,
     tokenizer: Tokenizer,
-    options: { consumeWeights?: boolean } = {},
+    options: { consumeWeights?: boolean } & RuntimeOptions = {},
   ): Promise<NativeModel> {
     const hasHead = weights.has(SCORE_HEAD);
     return new NativeModel(
       id,
       tokenizer,
       config,
-      await NativeRuntime.create(config, weights, id, options.consumeWeights),
+      await NativeRuntime.create(config, weights, id, options.consumeWeights, {
+        graph: options.graph,
+        runtime: options.runtime,
+      }),
       hasHead,
     );
+  }
+
+  /** What loading decided that a user should hear once (e.g. a graph flavour that fell back to standard). */
+  get engineNotes(): readonly string[] {
+    return this.rt.notes;
+  }
+
+  /** The graph flavour the model runs in. */
+  get graphFlavour(): RuntimeOptions['graph'] {
+    return this.rt.graph;
+  }
+
+  /** What runs its steps: onnxruntime, or the WebAssembly kernel of small models. */
+  get stepRuntime(): 'onnxruntime' | 'wasm' {
+    return this.rt.runtime;
   }
 
   /** Token ids of a prompt; text is encoded with BOS (when the tokenizer uses one). */
