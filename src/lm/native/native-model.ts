@@ -18,7 +18,8 @@ import type {
 import { emptyUsage } from '../language-model.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import type { ModelConfig } from '../../models/config.ts';
-import type { Weights } from '../../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../../models/weights.ts';
+import type { QuantizedMatmulOptions } from '../../engine/quantized-matmul.ts';
 import { NativeRuntime } from './runtime.ts';
 import { NativeDecodeState } from './native-decode-state.ts';
 import { sampleToken } from '../sampling.ts';
@@ -70,22 +71,23 @@ export class NativeModel implements LanguageModel {
     };
   }
 
-  /** With `consumeWeights`, `weights` is emptied once the engine has what it needs (saves memory). */
+  /**
+   * With `consumeWeights`, `weights` (and `quantized`) are emptied once the engine has what it
+   * needs (saves memory). Matrices in `quantized` run onnxruntime's quantized kernels.
+   */
   static async create(
     id: string,
     config: ModelConfig,
     weights: Weights,
     tokenizer: Tokenizer,
-    options: { consumeWeights?: boolean } = {},
+    options: { consumeWeights?: boolean; quantized?: QuantizedWeights; quantizedMatmul?: QuantizedMatmulOptions } = {},
   ): Promise<NativeModel> {
     const hasHead = weights.has(SCORE_HEAD);
-    return new NativeModel(
-      id,
-      tokenizer,
-      config,
-      await NativeRuntime.create(config, weights, id, options.consumeWeights),
-      hasHead,
-    );
+    const runtime = await NativeRuntime.create(config, weights, id, options.consumeWeights, {
+      quantized: options.quantized,
+      matmul: options.quantizedMatmul,
+    });
+    return new NativeModel(id, tokenizer, config, runtime, hasHead);
   }
 
   /** Token ids of a prompt; text is encoded with BOS (when the tokenizer uses one). */

@@ -4,7 +4,8 @@
 import { GraphSession, int64 } from '../../engine/session.ts';
 import { buildStepGraph, stepNames } from '../../models/inference-graphs.ts';
 import type { ModelConfig } from '../../models/config.ts';
-import type { Weights } from '../../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../../models/weights.ts';
+import type { QuantizedMatmulOptions } from '../../engine/quantized-matmul.ts';
 import { KvCache } from './kv-cache.ts';
 import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
@@ -62,16 +63,24 @@ export class NativeRuntime {
     weights: Weights,
     name: string,
     consumeWeights = false,
+    quantization: { quantized?: QuantizedWeights; matmul?: QuantizedMatmulOptions } = {},
   ): Promise<NativeRuntime> {
+    const { quantized = new Map(), matmul } = quantization;
     let parameters = 0;
     for (const w of weights.values()) parameters += w.data.length;
-    const graph = buildStepGraph(cfg, weights);
+    for (const q of quantized.values()) parameters += q.n * q.k;
+    const graph = buildStepGraph(cfg, weights, quantized, matmul);
     return new NativeRuntime(
       cfg,
       await GraphSession.create(graph, `${name} step graph`, {
         // below ~10M parameters a decode step is too small to split across threads
         threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
-        releaseWeights: consumeWeights ? () => weights.clear() : undefined,
+        releaseWeights: consumeWeights
+          ? () => {
+              weights.clear();
+              quantized.clear();
+            }
+          : undefined,
       }),
     );
   }
