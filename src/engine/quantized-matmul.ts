@@ -58,15 +58,23 @@ export class QuantizedLinear {
       return;
     }
     g.sessionConfig.set(DQ_MATMUL_ACCURACY_KEY, String(ACCURACY_LEVEL[options.accuracy]));
-    const weight = dequantizedColumns(g, name, q);
-    const n = q.n;
-    this.apply = (x) =>
-      g.node('MatMul', [x, weight], {}, [{ dtype: 'float32', shape: [...x.shape.slice(0, -1), n] }])[0];
+    const columns = codesByColumn(g, name, q);
+    const { k, n, blockSize } = q;
+    // a DequantizeLinear per product: onnxruntime fuses the pair only when the MatMul is its sole consumer
+    this.apply = (x) => {
+      const weight = g.node(
+        'DequantizeLinear',
+        columns,
+        { axis: { kind: 'int', value: 0 }, block_size: { kind: 'int', value: blockSize } },
+        [{ dtype: 'float32', shape: [k, n] }],
+      )[0];
+      return g.node('MatMul', [x, weight], {}, [{ dtype: 'float32', shape: [...x.shape.slice(0, -1), n] }])[0];
+    };
   }
 }
 
-/** DequantizeLinear of W laid out [K, N], blocks down the columns (axis 0): the layout onnxruntime fuses with a MatMul. */
-function dequantizedColumns(g: Graph, name: string, q: BlockQuantized): Value {
+/** W's codes, scales and zero points laid out [K, N], blocks down the columns (axis 0): the layout onnxruntime fuses with a MatMul. */
+function codesByColumn(g: Graph, name: string, q: BlockQuantized): Value[] {
   const { k, n, bits, blockSize } = q;
   const blocks = blockCount(k, blockSize);
   const dtype = bits === 4 ? 'uint4' : 'uint8';
@@ -80,16 +88,11 @@ function dequantizedColumns(g: Graph, name: string, q: BlockQuantized): Value {
   const scales = new Float32Array(blocks * n);
   for (let row = 0; row < n; row++) for (let b = 0; b < blocks; b++) scales[b * n + row] = q.scales[row * blocks + b];
   const zeros = packed(bits, blocks * n, (i) => zeroPointOf(q, i % n, (i / n) | 0));
-  return g.node(
-    'DequantizeLinear',
-    [
-      g.tensor(`${name}.q${bits}`, dtype, [k, n], codes),
-      g.tensor(`${name}.scales`, 'float32', [blocks, n], scales),
-      g.tensor(`${name}.zero_points`, dtype, [blocks, n], zeros),
-    ],
-    { axis: { kind: 'int', value: 0 }, block_size: { kind: 'int', value: blockSize } },
-    [{ dtype: 'float32', shape: [k, n] }],
-  )[0];
+  return [
+    g.tensor(`${name}.q${bits}`, dtype, [k, n], codes),
+    g.tensor(`${name}.scales`, 'float32', [blocks, n], scales),
+    g.tensor(`${name}.zero_points`, dtype, [blocks, n], zeros),
+  ];
 }
 
 /**

@@ -65,12 +65,15 @@ function symmetricBlocks(type: 'Q8_0' | 'Q4_0', raw: Uint8Array, rows: number, c
     const at = b * blockBytes;
     scales[b] = float16BitsToNumber(raw[at] | (raw[at + 1] << 8));
     const o = b * blob;
+    const q = at + 2;
     if (type === 'Q8_0') {
-      for (let j = 0; j < 32; j++) data[o + j] = raw[at + 2 + j] ^ 0x80; // int8 q -> q + 128
+      for (let j = 0; j < 32; j++) data[o + j] = raw[q + j] ^ 0x80; // int8 q -> q + 128
     } else {
-      // ggml: byte j holds value j (low nibble) and value j + 16 (high); the engine: values 2i, 2i + 1
-      const nibble = (v: number) => (v < 16 ? raw[at + 2 + v] & 0x0f : raw[at + 2 + v - 16] >> 4);
-      for (let i = 0; i < 16; i++) data[o + i] = nibble(2 * i) | (nibble(2 * i + 1) << 4);
+      // ggml: byte j holds value j (low nibble) and value j + 16 (high); the engine: byte i holds values 2i, 2i + 1
+      for (let i = 0; i < 8; i++) {
+        data[o + i] = (raw[q + 2 * i] & 0x0f) | ((raw[q + 2 * i + 1] & 0x0f) << 4);
+        data[o + 8 + i] = (raw[q + 2 * i] >> 4) | (raw[q + 2 * i + 1] & 0xf0);
+      }
     }
   }
   return { n: rows, k: cols, bits, blockSize: BLOCK_SIZE, data, scales };
