@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNativeModel, readLocalCheckpoint, readTrainableCheckpoint } from '../src/lm/load.ts';
@@ -21,12 +21,14 @@ import { buildStepGraph } from '../src/models/inference-graphs.ts';
 import { ENGINE_FORMAT, toBlockQuantized, type QuantizedGgmlType } from '../src/models/gguf/quantized-blocks.ts';
 import { dequantize } from '../src/models/gguf/dequantize.ts';
 import { ggmlType } from '../src/models/gguf/ggml-types.ts';
+import { GgufFile } from '../src/models/gguf/gguf-file.ts';
+import { gguf } from '../src/models/gguf/gguf-writer.ts';
 import { dequantizeBlockwise, quantizedBytes } from '../src/engine/block-quantize.ts';
 import { QUANTIZED_KERNELS, type QuantizedMatmulOptions } from '../src/engine/quantized-matmul.ts';
 import type { ModelConfig } from '../src/models/config.ts';
 import { float32ToFloat16 } from '../src/util/half-precision.ts';
 import { randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
-import { toyVocabulary } from './helpers/gguf-vocabulary.ts';
+import { rewriteMetadata, toyVocabulary } from './helpers/gguf-files.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'alignkit-gguf-q-'));
@@ -190,6 +192,40 @@ test('training refuses a quantized GGUF file by name; a float32 one trains', () 
       /holds quantized weights \((Q8_0, Q4_0|Q4_0, Q8_0)\); training runs on float32/,
     );
     assert.equal(readTrainableCheckpoint(writeModel(dir, config, 'f32')).weights.size, 3 + 9 * config.numLayers);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad files fail the quantized load as the float32 one does: one error naming the file and tensor or key', async () => {
+  const dir = tmp();
+  try {
+    const config = randomLlamaConfig({ hiddenSize: 64, intermediateSize: 64 });
+    const file = writeModel(dir, config, 'q4_0');
+    const bytes = readFileSync(file);
+    const g = GgufFile.open(file);
+    const last = [...g.tensors.values()].sort((a, b) => b.byteOffset - a.byteOffset)[0];
+    g.close();
+    const variant = (name: string, content: Uint8Array) => {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    };
+    const truncated = variant('cut.gguf', bytes.subarray(0, last.byteOffset + 5));
+    const short = rewriteMetadata(file, join(dir, 'tokens.gguf'), (m) => {
+      const vocabulary = toyVocabulary(config.vocabSize - 1);
+      m.set('tokenizer.ggml.tokens', gguf.strings(vocabulary.tokens) as never);
+      m.set('tokenizer.ggml.token_type', gguf.i32s(vocabulary.tokenTypes) as never);
+    });
+    const missing = rewriteMetadata(file, join(dir, 'missing.gguf'), (m) => m.delete('llama.embedding_length'));
+    for (const [path, pattern] of [
+      [truncated, new RegExp(`tensor "${last.name}" .* runs past the end of the file`)],
+      [short, /the tokenizer has 63 tokens but token_embd.weight has 64 rows/],
+      [missing, /field "llama.embedding_length": missing from the metadata/],
+    ] as const) {
+      assertNamedError(() => readLocalCheckpoint(path, undefined, { keepQuantized: true }), path, pattern);
+      await assert.rejects(loadNativeModel(path), (e: Error) => e.message.includes(path) && pattern.test(e.message));
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,7 +17,7 @@ import { codeAt, dequantizeBlockwise, zeroPointOf } from '../src/engine/block-qu
 import { GgufFile, GgufValueType, isGgufFile } from '../src/models/gguf/gguf-file.ts';
 import { gguf, writeGgufFile } from '../src/models/gguf/gguf-writer.ts';
 import { readGgufModel, writeGgufModel, type GgufPrecision } from '../src/models/gguf/gguf-model.ts';
-import { toyVocabulary } from './helpers/gguf-vocabulary.ts';
+import { rewriteMetadata, toyVocabulary } from './helpers/gguf-files.ts';
 import { float16ToFloat32, float32ToFloat16 } from '../src/util/half-precision.ts';
 import { readLocalCheckpoint } from '../src/lm/load.ts';
 import { saveGguf } from '../src/lm/save-gguf.ts';
@@ -454,19 +454,6 @@ function goodFile(dir: string): string {
 }
 
 /** Rewrites `file` with its metadata edited (or tensors' info patched) through the writer. */
-function rewrite(file: string, out: string, edit: (m: Map<string, never>) => void): string {
-  const g = GgufFile.open(file);
-  const metadata = new Map(g.metadata as Map<string, never>);
-  edit(metadata);
-  writeGgufFile(
-    out,
-    metadata,
-    [...g.tensors.values()].map((t) => ({ name: t.name, dims: t.dims, type: t.type, encode: () => g.readRaw(t.name) })),
-  );
-  g.close();
-  return out;
-}
-
 test('bad GGUF files: one error naming the file and the key or tensor, never a read past the end', () => {
   const dir = tmp();
   try {
@@ -542,7 +529,7 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
     }
 
     // unknown architecture, a missing required key, a tokenizer that does not match the embedding rows
-    const arch = rewrite(file, join(dir, 'arch.gguf'), (m) =>
+    const arch = rewriteMetadata(file, join(dir, 'arch.gguf'), (m) =>
       m.set('general.architecture', gguf.string('bert') as never),
     );
     assertNamedError(
@@ -550,13 +537,13 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
       arch,
       /field "general.architecture": architecture "bert" is not supported/,
     );
-    const missing = rewrite(file, join(dir, 'missing.gguf'), (m) => m.delete('llama.block_count'));
+    const missing = rewriteMetadata(file, join(dir, 'missing.gguf'), (m) => m.delete('llama.block_count'));
     assertNamedError(
       () => readLocalCheckpoint(missing),
       missing,
       /field "llama.block_count": missing from the metadata/,
     );
-    const tokens = rewrite(file, join(dir, 'tokens.gguf'), (m) => {
+    const tokens = rewriteMetadata(file, join(dir, 'tokens.gguf'), (m) => {
       m.set('tokenizer.ggml.tokens', gguf.strings(toyVocabulary(39).tokens) as never);
       m.set('tokenizer.ggml.token_type', gguf.i32s(new Int32Array(39).fill(1)) as never);
     });
@@ -565,7 +552,7 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
       tokens,
       /field "tokenizer.ggml.tokens": the tokenizer has 39 tokens but token_embd.weight has 40 rows/,
     );
-    const badType = rewrite(file, join(dir, 'scalar.gguf'), (m) =>
+    const badType = rewriteMetadata(file, join(dir, 'scalar.gguf'), (m) =>
       m.set('llama.block_count', gguf.string('one') as never),
     );
     assertNamedError(
