@@ -8,7 +8,15 @@ import { loadNativeModel } from './load-local.ts';
 import type { GraphFlavour } from '../engine/graph-flavour.ts';
 import type { StepRuntime } from './native/runtime.ts';
 
-export { loadNativeModel, loadRandomInitTwin, readLocalCheckpoint, type LocalCheckpoint } from './load-local.ts';
+export {
+  loadNativeModel,
+  loadRandomInitTwin,
+  readLocalCheckpoint,
+  readTrainableCheckpoint,
+  quantizedMatmulFromEnv,
+  type LocalCheckpoint,
+  type ReadCheckpointOptions,
+} from './load-local.ts';
 
 export interface LoadOptions {
   /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */

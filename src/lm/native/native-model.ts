@@ -18,7 +18,8 @@ import type {
 import { emptyUsage } from '../language-model.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import type { ModelConfig } from '../../models/config.ts';
-import type { Weights } from '../../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../../models/weights.ts';
+import type { QuantizedMatmulOptions } from '../../engine/quantized-matmul.ts';
 import { NativeRuntime, type RuntimeOptions } from './runtime.ts';
 import { NativeDecodeState } from './native-decode-state.ts';
 import { sampleToken } from '../sampling.ts';
@@ -70,13 +71,20 @@ export class NativeModel implements LanguageModel {
     };
   }
 
-  /** With `consumeWeights`, `weights` is emptied once the engine has what it needs (saves memory). */
+  /**
+   * With `consumeWeights`, `weights` (and `quantized`) are emptied once the engine has what it
+   * needs (saves memory). Matrices in `quantized` run onnxruntime's quantized kernels.
+   */
   static async create(
     id: string,
     config: ModelConfig,
     weights: Weights,
     tokenizer: Tokenizer,
-    options: { consumeWeights?: boolean } & RuntimeOptions = {},
+    options: {
+      consumeWeights?: boolean;
+      quantized?: QuantizedWeights;
+      quantizedMatmul?: QuantizedMatmulOptions;
+    } & RuntimeOptions = {},
   ): Promise<NativeModel> {
     const hasHead = weights.has(SCORE_HEAD);
     return new NativeModel(
@@ -86,6 +94,8 @@ export class NativeModel implements LanguageModel {
       await NativeRuntime.create(config, weights, id, options.consumeWeights, {
         graph: options.graph,
         runtime: options.runtime,
+        quantized: options.quantized,
+        matmul: options.quantizedMatmul,
       }),
       hasHead,
     );

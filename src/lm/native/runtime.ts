@@ -4,7 +4,8 @@
 import { GraphSession, int64 } from '../../engine/session.ts';
 import { buildStepGraph, stepNames } from '../../models/inference-graphs.ts';
 import type { ModelConfig } from '../../models/config.ts';
-import type { Weights } from '../../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../../models/weights.ts';
+import type { QuantizedMatmulOptions } from '../../engine/quantized-matmul.ts';
 import { KvCache } from './kv-cache.ts';
 import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
@@ -122,12 +123,18 @@ export class NativeRuntime {
     weights: Weights,
     name: string,
     consumeWeights = false,
-    options: RuntimeOptions = {},
+    options: RuntimeOptions & { quantized?: QuantizedWeights; matmul?: QuantizedMatmulOptions } = {},
   ): Promise<NativeRuntime> {
+    const { quantized = new Map(), matmul } = options;
     let parameters = 0;
     for (const w of weights.values()) parameters += w.data.length;
+    for (const q of quantized.values()) parameters += q.n * q.k;
     let flavour = options.graph ?? 'standard';
     const notes: string[] = [];
+    if (flavour === 'contrib' && quantized.size > 0) {
+      notes.push('graph flavour contrib: its step has no quantized matmuls yet; using the standard graph');
+      flavour = 'standard';
+    }
     if (flavour === 'contrib') {
       await requireContribKernels(CONTRIB_STEP_KERNELS, { field: '--graph' });
       const unsupported = contribStepUnsupported(cfg);
@@ -138,18 +145,23 @@ export class NativeRuntime {
     }
     const createSession = () =>
       GraphSession.create(
-        flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights),
+        flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights, quantized, matmul),
         `${name} ${flavour} step graph`,
         {
           // below ~10M parameters a decode step is too small to split across threads
           threads: parameters < 10e6 && !envVar('ALIGNKIT_THREADS') ? 1 : undefined,
-          releaseWeights: consumeWeights ? () => weights.clear() : undefined,
+          releaseWeights: consumeWeights
+            ? () => {
+                weights.clear();
+                quantized.clear();
+              }
+            : undefined,
         },
       );
     let wasm: WasmDecoder | null = null;
     const runtime = options.runtime ?? 'auto';
     if (runtime !== 'onnxruntime') {
-      const unsupported = wasmDecoderUnsupported(cfg, weights);
+      const unsupported = quantized.size > 0 ? 'its matrices are quantized' : wasmDecoderUnsupported(cfg, weights);
       if (runtime === 'wasm' && unsupported) notes.push(`runtime wasm: ${unsupported}; using onnxruntime`);
       if (!unsupported && (runtime === 'wasm' || parameters < WASM_DECODER_PARAMETERS))
         wasm = await WasmDecoder.create(cfg, weights);
