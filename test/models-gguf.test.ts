@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dequantize } from '../src/models/gguf/dequantize.ts';
 import { quantize } from '../src/models/gguf/quantize.ts';
-import { blocksToFloat32, toQuantizedBlocks } from '../src/models/gguf/quantized-blocks.ts';
+import { toBlockQuantized } from '../src/models/gguf/quantized-blocks.ts';
+import { codeAt, dequantizeBlockwise, zeroPointOf } from '../src/engine/block-quantize.ts';
 import { GgufFile, GgufValueType, isGgufFile } from '../src/models/gguf/gguf-file.ts';
 import { gguf, writeGgufFile } from '../src/models/gguf/gguf-writer.ts';
 import { readGgufModel, writeGgufModel, type GgufPrecision } from '../src/models/gguf/gguf-model.ts';
-import type { GgufVocabulary } from '../src/models/gguf/gguf-vocabulary.ts';
+import { rewriteMetadata, toyVocabulary } from './helpers/gguf-files.ts';
 import { float16ToFloat32, float32ToFloat16 } from '../src/util/half-precision.ts';
 import { readLocalCheckpoint } from '../src/lm/load.ts';
 import { saveGguf } from '../src/lm/save-gguf.ts';
@@ -25,6 +26,7 @@ import type { Weights } from '../src/models/weights.ts';
 import { randomGpt2Config, randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 import { TINYSTORIES } from './helpers/stories-data.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const STORIES260K = 'data/stories260K/stories260K.bin';
 const TOK512 = 'data/stories260K/tok512.bin';
@@ -214,7 +216,7 @@ test('the Q8_0 and Q4_0 quantizers follow ggml: exact on representable blocks, w
   for (const type of ['Q8_0', 'Q4_0'] as const) {
     const bytes = quantize(type, x);
     const back = dequantize(type, bytes, x.length);
-    const blocks = toQuantizedBlocks(type, bytes, [64, 32]);
+    const blocks = toBlockQuantized(type, bytes, [64, 32]);
     for (let b = 0; b < 64; b++) {
       const step = Math.abs(blocks.scales[b]);
       for (let j = 0; j < 32; j++) {
@@ -225,18 +227,26 @@ test('the Q8_0 and Q4_0 quantizers follow ggml: exact on representable blocks, w
         assert.ok(Math.abs(back[i] - x[i]) <= step * allowed + 1e-7, `${type} value ${i}`);
       }
     }
-    assert.deepEqual(blocksToFloat32(blocks), back, `${type} blocks decode like the file`);
+    assert.deepEqual(dequantizeBlockwise(blocks), back, `${type} blocks decode like the file`);
   }
 });
 
-test('the quantized-block view exposes unsigned quants, per-block scales and the fixed zero point', () => {
+test('Q4_0 / Q8_0 as engine blocks: unsigned codes in MatMulNBits order, per-block scales, the default zero point', () => {
   const x = Float32Array.from({ length: 64 }, (_, i) => ((i % 16) - 8) * (i < 32 ? 0.5 : 0.25));
   x[0] = -8 * 0.5;
   x[32] = -8 * 0.25;
-  const blocks = toQuantizedBlocks('Q4_0', quantize('Q4_0', x), [2, 32]);
-  assert.deepEqual([blocks.bits, blocks.zeroPoint, [...blocks.scales]], [4, 8, [0.5, 0.25]]);
-  assert.deepEqual([...blocks.quants.slice(0, 16)], [...Array(16).keys()]);
-  const q8 = toQuantizedBlocks(
+  const blocks = toBlockQuantized('Q4_0', quantize('Q4_0', x), [2, 32]);
+  assert.deepEqual(
+    [blocks.bits, zeroPointOf(blocks, 0, 0), blocks.zeroPoints, [...blocks.scales]],
+    [4, 8, undefined, [0.5, 0.25]],
+  );
+  // value i sits in byte i/2, even i in the low nibble
+  assert.deepEqual(
+    Array.from({ length: 32 }, (_, i) => codeAt(blocks, 0, i)),
+    [...Array(16).keys(), ...Array(16).keys()],
+  );
+  assert.deepEqual([...blocks.data.slice(0, 2)], [0x10, 0x32]);
+  const q8 = toBlockQuantized(
     'Q8_0',
     quantize(
       'Q8_0',
@@ -244,8 +254,8 @@ test('the quantized-block view exposes unsigned quants, per-block scales and the
     ),
     [1, 32],
   );
-  assert.equal(q8.zeroPoint, 128);
-  assert.equal(q8.quants[0] - 128, -127); // −16 is the largest magnitude: q = −127
+  assert.equal(zeroPointOf(q8, 0, 0), 128);
+  assert.equal(q8.data[0] - 128, -127); // −16 is the largest magnitude: q = −127
 });
 
 test('metadata of every value type and tensors of every written type round-trip through a file', () => {
@@ -305,25 +315,6 @@ test('metadata of every value type and tensors of every written type round-trip 
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** A byte-level vocabulary of `n` distinct tokens (enough for weight round trips). */
-function toyVocabulary(n: number, bosId = 1, eosId = 2): GgufVocabulary {
-  return {
-    model: 'gpt2',
-    pre: 'gpt-2',
-    tokens: Array.from({ length: n }, (_, i) => `t${i}`),
-    scores: null,
-    tokenTypes: new Int32Array(n).fill(1),
-    merges: [],
-    bosId,
-    eosId,
-    unkId: null,
-    padId: null,
-    addBos: false,
-    addEos: false,
-    chatTemplate: null,
-  };
-}
 
 function roundTrip(config: ModelConfig, weights: Weights, precision: GgufPrecision = 'f32') {
   const dir = tmp();
@@ -404,31 +395,27 @@ test('q8_0 / q4_0 files: which tensors are quantized, and the weights read back 
   }
 });
 
-test(
-  'stories260K (llama2.c) -> GGUF -> alignkit: the same weights and tokenizer as the original',
-  { skip: !STORIES260K },
-  () => {
-    const dir = tmp();
-    try {
-      const original = readLocalCheckpoint(STORIES260K, TOK512);
-      const file = join(dir, 's.gguf');
-      saveGguf(file, original, 'f32');
-      const read = readLocalCheckpoint(file);
-      assert.match(read.notes!.join(), /GGUF llama \(LlamaForCausalLM\): 47 F32 tensors/);
-      assert.deepEqual({ ...read.config, torchDtype: original.config.torchDtype }, original.config);
-      for (const [name, t] of original.weights) assert.deepEqual(read.weights.get(name)!.data, t.data, name);
-      const texts = readFileSync(TINYSTORIES, 'utf8').split('\n').filter(Boolean).slice(0, 60);
-      texts.push('Tom said, "Wow! 3 €s é中😀"\n\n  x');
-      for (const text of texts) {
-        assert.deepEqual(read.tokenizer.encode(text), original.tokenizer.encode(text), text.slice(0, 40));
-        const ids = original.tokenizer.encode(text);
-        assert.equal(read.tokenizer.decode(ids), original.tokenizer.decode(ids));
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+test('stories260K (llama2.c) -> GGUF -> alignkit: the same weights and tokenizer as the original', () => {
+  const dir = tmp();
+  try {
+    const original = readLocalCheckpoint(STORIES260K, TOK512);
+    const file = join(dir, 's.gguf');
+    saveGguf(file, original, 'f32');
+    const read = readLocalCheckpoint(file);
+    assert.match(read.notes!.join(), /GGUF llama \(LlamaForCausalLM\): 47 F32 tensors/);
+    assert.deepEqual({ ...read.config, torchDtype: original.config.torchDtype }, original.config);
+    for (const [name, t] of original.weights) assert.deepEqual(read.weights.get(name)!.data, t.data, name);
+    const texts = readFileSync(TINYSTORIES, 'utf8').split('\n').filter(Boolean).slice(0, 60);
+    texts.push('Tom said, "Wow! 3 €s é中😀"\n\n  x');
+    for (const text of texts) {
+      assert.deepEqual(read.tokenizer.encode(text), original.tokenizer.encode(text), text.slice(0, 40));
+      const ids = original.tokenizer.encode(text);
+      assert.equal(read.tokenizer.decode(ids), original.tokenizer.decode(ids));
     }
-  },
-);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('an embedded model (byte-level BPE, HF directory) -> GGUF -> alignkit: same weights and tokenizer, chat fields kept', () => {
   const dir = tmp();
@@ -464,19 +451,6 @@ function goodFile(dir: string): string {
 }
 
 /** Rewrites `file` with its metadata edited (or tensors' info patched) through the writer. */
-function rewrite(file: string, out: string, edit: (m: Map<string, never>) => void): string {
-  const g = GgufFile.open(file);
-  const metadata = new Map(g.metadata as Map<string, never>);
-  edit(metadata);
-  writeGgufFile(
-    out,
-    metadata,
-    [...g.tensors.values()].map((t) => ({ name: t.name, dims: t.dims, type: t.type, encode: () => g.readRaw(t.name) })),
-  );
-  g.close();
-  return out;
-}
-
 test('bad GGUF files: one error naming the file and the key or tensor, never a read past the end', () => {
   const dir = tmp();
   try {
@@ -552,7 +526,7 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
     }
 
     // unknown architecture, a missing required key, a tokenizer that does not match the embedding rows
-    const arch = rewrite(file, join(dir, 'arch.gguf'), (m) =>
+    const arch = rewriteMetadata(file, join(dir, 'arch.gguf'), (m) =>
       m.set('general.architecture', gguf.string('bert') as never),
     );
     assertNamedError(
@@ -560,13 +534,13 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
       arch,
       /field "general.architecture": architecture "bert" is not supported/,
     );
-    const missing = rewrite(file, join(dir, 'missing.gguf'), (m) => m.delete('llama.block_count'));
+    const missing = rewriteMetadata(file, join(dir, 'missing.gguf'), (m) => m.delete('llama.block_count'));
     assertNamedError(
       () => readLocalCheckpoint(missing),
       missing,
       /field "llama.block_count": missing from the metadata/,
     );
-    const tokens = rewrite(file, join(dir, 'tokens.gguf'), (m) => {
+    const tokens = rewriteMetadata(file, join(dir, 'tokens.gguf'), (m) => {
       m.set('tokenizer.ggml.tokens', gguf.strings(toyVocabulary(39).tokens) as never);
       m.set('tokenizer.ggml.token_type', gguf.i32s(new Int32Array(39).fill(1)) as never);
     });
@@ -575,7 +549,7 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
       tokens,
       /field "tokenizer.ggml.tokens": the tokenizer has 39 tokens but token_embd.weight has 40 rows/,
     );
-    const badType = rewrite(file, join(dir, 'scalar.gguf'), (m) =>
+    const badType = rewriteMetadata(file, join(dir, 'scalar.gguf'), (m) =>
       m.set('llama.block_count', gguf.string('one') as never),
     );
     assertNamedError(
@@ -593,7 +567,7 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
 test('CLI: convert --to gguf, quantize, and --model file.gguf; bad flags are one-line errors', () => {
   const dir = tmp();
   try {
-    const run = (...args: string[]) => spawnSync('node', ['bin/alignkit.mjs', ...args], { encoding: 'utf8' });
+    const run = (...args: string[]) => spawnSync('node', [...ALIGNKIT, ...args], { encoding: 'utf8' });
     const f32 = join(dir, 's.gguf');
     const converted = run('convert', '--model', STORIES260K, '--tokenizer', TOK512, '--to', 'gguf', '--out', f32);
     assert.equal(converted.status, 0, converted.stderr);

@@ -3,9 +3,10 @@
  * console errors; each method's greedy output in the page equals the Node backend's on the same
  * models, prompt and seed; a run can be stopped mid-way; a model too large for a tab, a file that
  * is not a model, an unsupported architecture and a tokenizer of another model each get a message
- * naming the file, and the page keeps working; a GGUF file picked from disk decodes as in Node; a screenshot with three methods finished shows
- * three result panes side by side with text and rewards. Prints the decode speed in the page
- * (WebAssembly, one thread) against the Node backend's, on the same machine.
+ * naming the file, and the page keeps working; a GGUF file picked from disk decodes as in Node; a
+ * screenshot with three methods finished shows three result panes side by side with text and
+ * rewards. Prints the decode speed in the page (WebAssembly, one thread) against the Node
+ * backend's, on the same machine, for each step runtime.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -234,7 +235,8 @@ test(
       });
 
       await t.test('a run can be stopped mid-way, and the page runs again after it', async () => {
-        await setKnobs(page, { temperature: 1, maxTokens: 200, methods: ['sample', 'w2s'] });
+        // the search first: W·K rows of the large model for 240 tokens is long enough to be caught mid-way
+        await setKnobs(page, { temperature: 1, maxTokens: 240, methods: ['w2s', 'sample'] });
         await page.click('#run');
         await page.waitForFunction(() => (document.querySelector('.pane .text')?.textContent ?? '').length > 0, null, {
           timeout: 120_000,
@@ -324,40 +326,45 @@ test(
       );
 
       await t.test('decode speed in the page (WebAssembly, one thread) against the Node backend', async () => {
-        for (const name of ['large', 'small']) {
-          const inPage = await page.evaluate(
-            ([n, p]) =>
-              (
-                globalThis as unknown as {
-                  alignkitPlayground: {
-                    decodeSpeed(
-                      n: string,
-                      p: string,
-                      k: number,
-                    ): Promise<{ tokensPerSecond: number; firstRun: number; warmUpSeconds: number }>;
-                  };
-                }
-              ).alignkitPlayground.decodeSpeed(n, p, 100),
-            [name, prompt] as const,
-          );
-          const model = await loadNativeModel(join(site, 'models', name));
-          try {
-            // as the page measures: a warm-up, then the best of five runs
-            for (let i = 0; i < 3; i++) await model.sample({ prompt, maxNewTokens: 100, temperature: 0 });
-            let node = 0;
-            for (let run = 0; run < 5; run++) {
-              const started = performance.now();
-              const [out] = await model.sample({ prompt, maxNewTokens: 100, temperature: 0 });
-              node = Math.max(node, out.tokens.length / ((performance.now() - started) / 1000));
-            }
-            console.log(
-              `# playground speed, embedded ${name}: page ${inPage.tokensPerSecond.toFixed(0)} tokens/s (WebAssembly, 1 thread; ${inPage.firstRun.toFixed(0)} in its first run, steady after ${inPage.warmUpSeconds.toFixed(0)} s), Node ${node.toFixed(0)} tokens/s (onnxruntime-node, 1 thread), best of 5: ${(inPage.tokensPerSecond / node).toFixed(2)}× (target ≥ 0.5×; machine load skews both)`,
+        // each step runtime on both sides: onnxruntime (onnxruntime-web against onnxruntime-node) and
+        // auto (alignkit's WebAssembly decode kernel for these small models, in the page and in Node)
+        for (const runtime of ['onnxruntime', 'auto'] as const)
+          for (const name of ['large', 'small']) {
+            const inPage = await page.evaluate(
+              ([n, p, r]) =>
+                (
+                  globalThis as unknown as {
+                    alignkitPlayground: {
+                      decodeSpeed(
+                        n: string,
+                        p: string,
+                        k: number,
+                        r: string,
+                      ): Promise<{ tokensPerSecond: number; firstRun: number; warmUpSeconds: number; ranOn: string }>;
+                    };
+                  }
+                ).alignkitPlayground.decodeSpeed(n, p, 100, r),
+              [name, prompt, runtime] as const,
             );
-            assert.ok(inPage.tokensPerSecond > 0);
-          } finally {
-            await model.dispose();
+            const model = await loadNativeModel(join(site, 'models', name), undefined, { runtime });
+            try {
+              // as the page measures: a warm-up, then the best of five runs
+              for (let i = 0; i < 3; i++) await model.sample({ prompt, maxNewTokens: 100, temperature: 0 });
+              let node = 0;
+              for (let run = 0; run < 5; run++) {
+                const started = performance.now();
+                const [out] = await model.sample({ prompt, maxNewTokens: 100, temperature: 0 });
+                node = Math.max(node, out.tokens.length / ((performance.now() - started) / 1000));
+              }
+              console.log(
+                `# playground speed, embedded ${name}, runtime ${runtime}: page ${inPage.tokensPerSecond.toFixed(0)} tokens/s (${inPage.ranOn}, 1 thread; ${inPage.firstRun.toFixed(0)} in its first run, steady after ${inPage.warmUpSeconds.toFixed(0)} s), Node ${node.toFixed(0)} tokens/s (${model.stepRuntime === 'wasm' ? "alignkit's WebAssembly kernel + onnxruntime-node" : 'onnxruntime-node'}, 1 thread), best of 5: ${(inPage.tokensPerSecond / node).toFixed(2)}× (target ≥ 0.5×; machine load skews both)`,
+              );
+              assert.ok(inPage.tokensPerSecond > 0);
+              assert.equal(inPage.ranOn.startsWith("alignkit's"), model.stepRuntime === 'wasm', 'the same runtime ran');
+            } finally {
+              await model.dispose();
+            }
           }
-        }
       });
     } finally {
       await context.close();

@@ -24,6 +24,17 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
       return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
   },
+  startup: {
+    about:
+      'CLI start-up to the first token (generate --max-new-tokens 1 on stories260K): the compiled bin vs the sources through tsx',
+    async run(values) {
+      const dir = values.stories;
+      if (!existsSync(`${dir}/stories260K.bin`))
+        return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
+      const { benchStartup } = await import('./startup-bench.ts');
+      return benchStartup(`${dir}/stories260K.bin`, `${dir}/tok512.bin`);
+    },
+  },
   kernels: {
     about:
       'one stories260K decode step per graph flavour: standard vs contrib kernels (Attention or GroupQueryAttention, 8/4-bit weights)',
@@ -110,6 +121,24 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
       const { benchFamilies } = await import('../lm/native/bench-families.ts');
       const models = values.model;
       return benchFamilies(models.length ? models : undefined);
+    },
+  },
+  gguf: {
+    about:
+      'alignkit vs llama.cpp (node-llama-cpp, when installed) on the same random-weight GGUF files, 2 threads each: a GPT-2-small-sized llama and a Llama-3.2-1B-shaped model at f32, q8_0, q4_0 (prefill 128, decode 1 and 8 sequences, peak RSS), and each engine at 1 vs 2 threads',
+    async run() {
+      const { benchGgufSideBySide, benchGgufThreads } = await import('../lm/native/gguf-bench.ts');
+      return [...(await benchGgufSideBySide()), ...(await benchGgufThreads())];
+    },
+  },
+  'gguf-8b': {
+    optIn: true,
+    about:
+      'a Llama-3-8B-shaped q4_0 GGUF (random weights, ~4.7 GB written to the system temp folder): load, prefill, tokens/s, peak RSS vs 1.2× its bytes + 400 MB',
+    async run() {
+      const { benchGguf8b } = await import('../lm/native/gguf-bench.ts');
+      const { tmpdir } = await import('node:os');
+      return benchGguf8b(tmpdir());
     },
   },
   'memory-child': {

@@ -21,9 +21,28 @@ export interface BlockQuantized {
   data: Uint8Array;
   /** [N, blocks] */
   scales: Float32Array;
-  /** [N, ⌈blocks·bits/8⌉], packed like `data` */
-  zeroPoints: Uint8Array;
+  /**
+   * [N, ⌈blocks·bits/8⌉], packed like `data`; absent: every block's zero point is 2^(bits−1), as
+   * MatMulNBits assumes (GGUF's Q8_0 and Q4_0 are symmetric and need none)
+   */
+  zeroPoints?: Uint8Array;
 }
+
+/** The zero point of block `b` of row `row` (2^(bits−1) when the weight has none stored). */
+export function zeroPointOf(q: BlockQuantized, row: number, b: number): number {
+  if (!q.zeroPoints) return 1 << (q.bits - 1);
+  const zpRow = Math.ceil((blockCount(q.k, q.blockSize) * q.bits) / 8);
+  const byte = q.zeroPoints[row * zpRow + (q.bits === 8 ? b : b >> 1)];
+  return q.bits === 8 ? byte : (byte >> ((b & 1) * 4)) & 15;
+}
+
+/** The unsigned code of value `i` of a block starting at byte `base` of `q.data`. */
+export const codeAt = (q: BlockQuantized, base: number, i: number): number =>
+  q.bits === 8 ? q.data[base + i] : (q.data[base + (i >> 1)] >> ((i & 1) * 4)) & 15;
+
+/** Bytes the weight takes in memory (codes, scales, zero points). */
+export const quantizedBytes = (q: BlockQuantized): number =>
+  q.data.byteLength + q.scales.byteLength + (q.zeroPoints?.byteLength ?? 0);
 
 export const blockCount = (k: number, blockSize: number) => Math.ceil(k / blockSize);
 
@@ -86,18 +105,14 @@ export function dequantizeBlockwise(q: BlockQuantized): Float32Array {
   const { n, k, bits, blockSize } = q;
   const blocks = blockCount(k, blockSize);
   const blob = (blockSize * bits) / 8;
-  const zpRow = Math.ceil((blocks * bits) / 8);
   const out = new Float32Array(n * k);
   for (let row = 0; row < n; row++)
     for (let b = 0; b < blocks; b++) {
-      const zpByte = q.zeroPoints[row * zpRow + (bits === 8 ? b : b >> 1)];
-      const zero = bits === 8 ? zpByte : (zpByte >> ((b & 1) * 4)) & 15;
+      const zero = zeroPointOf(q, row, b);
       const scale = q.scales[row * blocks + b];
       const base = (row * blocks + b) * blob;
-      for (let i = 0; i < blockSize && b * blockSize + i < k; i++) {
-        const code = bits === 8 ? q.data[base + i] : (q.data[base + (i >> 1)] >> ((i & 1) * 4)) & 15;
-        out[row * k + b * blockSize + i] = (code - zero) * scale;
-      }
+      for (let i = 0; i < blockSize && b * blockSize + i < k; i++)
+        out[row * k + b * blockSize + i] = (codeAt(q, base, i) - zero) * scale;
     }
   return out;
 }
@@ -113,6 +128,6 @@ export function quantizedInitializers(g: Graph, name: string, q: BlockQuantized)
     blockSize: q.blockSize,
     data: g.tensor(`${name}.q${q.bits}`, 'uint8', [q.n, blocks, (q.blockSize * q.bits) / 8], q.data),
     scales: g.tensor(`${name}.scales`, 'float32', [q.n, blocks], q.scales),
-    zeroPoints: g.tensor(`${name}.zero_points`, 'uint8', [q.n, zpRow], q.zeroPoints),
+    zeroPoints: q.zeroPoints && g.tensor(`${name}.zero_points`, 'uint8', [q.n, zpRow], q.zeroPoints),
   };
 }

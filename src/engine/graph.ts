@@ -46,6 +46,8 @@ export class Graph {
   readonly outputs: { value: Value; name: string }[] = [];
   readonly nodes: GraphNode[] = [];
   readonly initializers = new Map<number, TensorValue>();
+  /** onnxruntime session settings the graph needs (e.g. the arithmetic of fused quantized matmuls) */
+  readonly sessionConfig = new Map<string, string>();
   private nextId = 0;
   private constantCache = new Map<string, Value>();
 

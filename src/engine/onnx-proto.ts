@@ -78,7 +78,17 @@ class ProtoWriter {
   }
 }
 
-export const OnnxDataType = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
+/** ONNX TensorProto.DataType codes; uint4 packs two values a byte, the first in the low nibble. */
+export const OnnxDataType = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  uint4: 21,
+} as const;
 export type DType = keyof typeof OnnxDataType;
 
 export interface TensorValue {

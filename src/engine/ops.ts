@@ -2,7 +2,7 @@
  * Operator constructors with shape inference. Every function adds one ONNX node (or a short
  * fixed composition) to the graph of its inputs.
  */
-import type { DType } from './onnx-proto.ts';
+import { OnnxDataType, type DType } from './onnx-proto.ts';
 import { Graph, type Dim, type Shape, type Value } from './graph.ts';
 import { AlignkitError } from '../errors.ts';
 
@@ -118,7 +118,7 @@ export class Ops {
   }
 
   cast(x: Value, to: DType): Value {
-    const code = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 }[to];
+    const code = OnnxDataType[to];
     return this.g.node('Cast', [x], { to: { kind: 'int', value: code } }, [{ dtype: to, shape: [...x.shape] }])[0];
   }
 

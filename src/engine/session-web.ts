@@ -56,31 +56,6 @@ const ortFor = (provider: WebProvider): Promise<Ort> =>
 
 let settings: WebRuntimeSettings = { wasmPaths: './ort/', threads: 1, provider: 'wasm' };
 
-/** Aborts graph runs from now on (a page's Stop button); cleared with `null`. */
-let abortSignal: AbortSignal | null = null;
-export function abortRunsOn(signal: AbortSignal | null): void {
-  abortSignal = signal;
-}
-
-let lastYield = 0;
-
-/**
- * Gives the page a turn (painting, clicks) every ~30 ms of graph runs. WebAssembly runs on the
- * page's thread and onnxruntime-web resolves its runs as microtasks, so without this the page
- * neither shows tokens as they come nor sees a Stop click until a method is done. A message
- * channel is used, not setTimeout, which browsers clamp to 4 ms.
- */
-async function yieldToPage(): Promise<void> {
-  const now = performance.now();
-  if (now - lastYield < 30) return;
-  await new Promise<void>((resume) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resume();
-    channel.port2.postMessage(null);
-  });
-  lastYield = performance.now();
-}
-
 /** Sets how sessions are created; call before the first model loads (onnxruntime-web reads it once). */
 export function configureWebRuntime(next: Partial<WebRuntimeSettings>): void {
   settings = { ...settings, ...next };
@@ -159,8 +134,6 @@ export class GraphSession {
     outputs: readonly string[],
     into: Record<string, Feed>,
   ): Promise<Record<string, Fetched>> {
-    await yieldToPage();
-    abortSignal?.throwIfAborted();
     const ortFeeds: Record<string, ortWasm.Tensor> = {};
     for (const [name, f] of Object.entries(feeds))
       ortFeeds[name] = new this.ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);

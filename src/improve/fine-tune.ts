@@ -4,7 +4,7 @@
  * trainer's own checkpoints.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { readLocalCheckpoint } from '../lm/load.ts';
+import { readTrainableCheckpoint } from '../lm/load.ts';
 import { listCheckpoints } from '../train/checkpoint.ts';
 import { loadSftData } from '../train/data/load-sft.ts';
 import { defaultLoraTargets, type LoraConfig } from '../train/lora.ts';
@@ -32,7 +32,7 @@ export async function fineTune(o: {
   onProgress?: (p: TrainProgress) => void;
 }): Promise<FineTuneResult> {
   const s = o.settings;
-  const model = readLocalCheckpoint(o.modelPath);
+  const model = readTrainableCheckpoint(o.modelPath);
   const maxLength = Math.min(s.maxLength ?? model.config.maxPositions, model.config.maxPositions);
   const { examples, stats } = loadSftData(o.dataFile, model.tokenizer, { maxLength });
   const lora: LoraConfig | undefined = s.loraRank

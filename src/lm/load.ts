@@ -5,8 +5,18 @@
 import type { LanguageModel } from './language-model.ts';
 import { parseModelRef } from './model-ref.ts';
 import { loadNativeModel } from './load-local.ts';
+import type { GraphFlavour } from '../engine/graph-flavour.ts';
+import type { StepRuntime } from './native/runtime.ts';
 
-export { loadNativeModel, loadRandomInitTwin, readLocalCheckpoint, type LocalCheckpoint } from './load-local.ts';
+export {
+  loadNativeModel,
+  loadRandomInitTwin,
+  readLocalCheckpoint,
+  readTrainableCheckpoint,
+  quantizedMatmulFromEnv,
+  type LocalCheckpoint,
+  type ReadCheckpointOptions,
+} from './load-local.ts';
 
 export interface LoadOptions {
   /** tokenizer path (HF directory / tokenizer.json / llama2.c .bin); default: beside the model */
@@ -17,6 +27,10 @@ export interface LoadOptions {
   cacheDir?: string;
   concurrency?: number;
   timeoutMs?: number;
+  /** graph flavour of a native model (default standard) */
+  graph?: GraphFlavour;
+  /** what runs a native model's steps (default auto: the WebAssembly kernel for small llama-family models) */
+  runtime?: StepRuntime;
 }
 
 export async function loadModel(ref: string, options: LoadOptions = {}): Promise<LanguageModel> {
@@ -25,5 +39,5 @@ export async function loadModel(ref: string, options: LoadOptions = {}): Promise
     const { createOpenAIModel } = await import('./openai/openai-model.ts');
     return createOpenAIModel(ref, options);
   }
-  return loadNativeModel(parsed.path, options.tokenizer);
+  return loadNativeModel(parsed.path, options.tokenizer, { graph: options.graph, runtime: options.runtime });
 }

@@ -9,22 +9,53 @@ import { Graph, type Value } from '../engine/graph.ts';
 import { Ops } from '../engine/ops.ts';
 import { AlignkitError } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
-import type { ParameterSource } from './parameters.ts';
-import type { Weights } from './weights.ts';
+import { project, type ParameterSource } from './parameters.ts';
+import type { QuantizedWeights, Weights } from './weights.ts';
+import {
+  DEFAULT_QUANTIZED_MATMUL,
+  QuantizedLinear,
+  quantizedGather,
+  type QuantizedMatmulOptions,
+} from '../engine/quantized-matmul.ts';
 import { buildBody, lmHead } from './transformer.ts';
 import { attentionWindows } from './architectures/registry.ts';
 import { softcap } from './attention.ts';
 
-export function initializerSource(g: Graph, weights: Weights): ParameterSource {
+/**
+ * The weights as initializers of `g`. Matrices in `quantized` stay block codes: their products
+ * run onnxruntime's quantized kernels (`matmul` says which), their rows are gathered quantized.
+ */
+export function initializerSource(
+  g: Graph,
+  weights: Weights,
+  quantized: QuantizedWeights = new Map(),
+  matmul: QuantizedMatmulOptions = DEFAULT_QUANTIZED_MATMUL,
+): ParameterSource {
   const o = new Ops(g);
   const cache = new Map<string, Value>();
+  const linears = new Map<string, QuantizedLinear>();
   const get = (name: string) => {
     const w = weights.get(name);
+    if (!w && quantized.has(name))
+      throw new AlignkitError('internal', `${name} is held quantized: only its products and rows are available`);
     if (!w) throw new AlignkitError('format', `missing weight ${name}`);
     return w;
   };
   return {
-    has: (name) => weights.has(name),
+    has: (name) => weights.has(name) || quantized.has(name),
+    project(x, name) {
+      const q = quantized.get(name);
+      if (!q) return o.matmul(x, this.linear(name));
+      if (!linears.has(name)) linears.set(name, new QuantizedLinear(g, name, q, matmul));
+      return linears.get(name)!.apply(x);
+    },
+    rows(name, ids) {
+      const q = quantized.get(name);
+      if (!q) return o.gather(this.tensor(name), ids);
+      const key = 'r:' + name + ':' + ids.id;
+      if (!cache.has(key)) cache.set(key, quantizedGather(g, q, ids, name));
+      return cache.get(key)!;
+    },
     tensor(name) {
       const key = 't:' + name;
       if (!cache.has(key)) {
@@ -71,7 +102,12 @@ export const stepNames = {
  * holds the new tokens' keys and values, layer by layer (k then v): the caller keeps the cache,
  * so the step never copies it out (a cache output costs a copy of the whole cache per token).
  */
-export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
+export function buildStepGraph(
+  cfg: ModelConfig,
+  weights: Weights,
+  quantized: QuantizedWeights = new Map(),
+  matmul: QuantizedMatmulOptions = DEFAULT_QUANTIZED_MATMUL,
+): Graph {
   const g = new Graph('step');
   const o = new Ops(g);
   const ids = g.input(stepNames.ids, 'int64', ['B', 'T']);
@@ -81,26 +117,45 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
   const biasInput = (name: string) => g.input(name, 'float32', ['B', 1, 'T', 'S']);
   const bias = windows.full ? biasInput(stepNames.bias) : undefined;
   const windowBias = windows.window !== null ? biasInput(stepNames.windowBias) : undefined;
-  const rows = g.input(stepNames.rows, 'int64', ['N']);
-  const targets = g.input(stepNames.targets, 'int64', ['N']);
-  const lastRows = g.input(stepNames.lastRows, 'int64', ['M']);
   const past = Array.from({ length: cfg.numLayers }, (_, l) => ({
     k: g.input(stepNames.pastK(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
     v: g.input(stepNames.pastV(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
   }));
   const layers = Array.from({ length: cfg.numLayers + 1 }, (_, l) => l);
-  const params = initializerSource(g, weights);
+  const params = initializerSource(g, weights, quantized, matmul);
   const body = buildBody(o, cfg, params, { ids, positions, bias, windowBias, past }, { hiddenLayers: layers });
+  addStepOutputs(g, cfg, weights, params, body);
+  return g;
+}
+
+/**
+ * The outputs every step graph flavour shares, from the final hidden states [B, T, D]: the LM head
+ * on the `score_rows` (their `targets`' log-probs) and on the `next_rows` (full log-probs), the
+ * scalar head of reward/value models, `new_kv` and the residual stream of each listed layer.
+ */
+export function addStepOutputs(
+  g: Graph,
+  cfg: ModelConfig,
+  weights: Weights,
+  params: ParameterSource,
+  body: { hidden: Value; newKv: readonly { k: Value; v: Value }[]; layerHidden: ReadonlyMap<number, Value> },
+): void {
+  const o = new Ops(g);
+  const rows = g.input(stepNames.rows, 'int64', ['N']);
+  const targets = g.input(stepNames.targets, 'int64', ['N']);
+  const lastRows = g.input(stepNames.lastRows, 'int64', ['M']);
   const flat = o.reshape(body.hidden, [-1, cfg.hiddenSize]);
   const { weight, softcap: cap } = lmHead(cfg, params);
-  const head = params.linear(weight);
-  const logits = (h: Value) => (cap === null ? o.matmul(h, head) : softcap(o, o.matmul(h, head), cap));
+  const logits = (h: Value) => {
+    const raw = project(o, params, h, weight);
+    return cap === null ? raw : softcap(o, raw, cap);
+  };
   const scored = o.logSoftmax(logits(o.gather(flat, rows)), -1);
   g.output(o.squeeze(o.gatherElements(scored, o.unsqueeze(targets, [1]), 1), [1]), stepNames.targetLogprobs);
   const last = o.gather(flat, lastRows);
   g.output(o.logSoftmax(logits(last), -1), stepNames.nextLogprobs);
   // reward and value models (*ForSequenceClassification) read a scalar head at the same rows
-  if (weights.has(SCORE_HEAD))
+  if (params.has(SCORE_HEAD))
     g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);
   g.output(
     o.concat(
@@ -110,5 +165,4 @@ export function buildStepGraph(cfg: ModelConfig, weights: Weights): Graph {
     stepNames.newKv,
   );
   for (const [l, v] of body.layerHidden) g.output(v, stepNames.layer(l));
-  return g;
 }

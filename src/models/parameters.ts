@@ -1,4 +1,5 @@
 import type { Value } from '../engine/graph.ts';
+import type { Ops } from '../engine/ops.ts';
 
 /**
  * How a model graph gets its weights. Inference graphs embed them as initializers (prepacked by
@@ -11,4 +12,19 @@ export interface ParameterSource {
   linear(name: string): Value;
   /** true when the checkpoint has this tensor */
   has(name: string): boolean;
+  /** x · Wᵀ for an nn.Linear weight, where the source runs it itself (quantized weights) */
+  project?(x: Value, name: string): Value;
+  /** rows `ids` of a matrix (the embedding), where the source gathers them itself (quantized weights) */
+  rows?(name: string, ids: Value): Value;
+}
+
+/** x · Wᵀ (+ bias) for the nn.Linear weight `name` [out, in]: quantized where the source holds it so. */
+export function project(o: Ops, p: ParameterSource, x: Value, name: string, bias?: Value): Value {
+  const y = p.project ? p.project(x, name) : o.matmul(x, p.linear(name));
+  return bias ? o.add(y, bias) : y;
+}
+
+/** Rows `ids` of the matrix `name` (an embedding lookup). */
+export function embed(o: Ops, p: ParameterSource, name: string, ids: Value): Value {
+  return p.rows ? p.rows(name, ids) : o.gather(p.tensor(name), ids);
 }

@@ -7,7 +7,7 @@
  */
 import { inputError } from '../errors.ts';
 
-function checkLayout(data: Float32Array, numHeads: number, cols: number): number {
+function checkLayout(data: Float32Array | Uint8Array, numHeads: number, cols: number): number {
   const rows = data.length / cols;
   if (!Number.isInteger(rows) || rows % numHeads !== 0 || (rows / numHeads) % 2 !== 0) {
     throw inputError(`cannot permute ${data.length} values as [${numHeads} heads × even head size, ${cols}] rows`);
@@ -15,10 +15,10 @@ function checkLayout(data: Float32Array, numHeads: number, cols: number): number
   return rows / numHeads;
 }
 
-function moveRows(data: Float32Array, numHeads: number, cols: number, toHalves: boolean): Float32Array {
+function moveRows<T extends Float32Array | Uint8Array>(data: T, numHeads: number, cols: number, toHalves: boolean): T {
   const headDim = checkLayout(data, numHeads, cols);
   const half = headDim / 2;
-  const out = new Float32Array(data.length);
+  const out = (data instanceof Float32Array ? new Float32Array(data.length) : new Uint8Array(data.length)) as T;
   for (let h = 0; h < numHeads; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
@@ -40,4 +40,9 @@ export function permuteRope(data: Float32Array, numHeads: number, cols: number):
 /** HF rotate-half layout -> interleaved-pair layout; the inverse of permuteRope. */
 export function unpermuteRope(data: Float32Array, numHeads: number, cols: number): Float32Array {
   return moveRows(data, numHeads, cols, false);
+}
+
+/** permuteRope on rows of `rowBytes` stored bytes (quantized rows move whole, codes and scales together). */
+export function permuteRopeRows(data: Uint8Array, numHeads: number, rowBytes: number): Uint8Array {
+  return moveRows(data, numHeads, rowBytes, true);
 }

@@ -6,6 +6,7 @@
  */
 export { loadNativeModel, readLocalCheckpoint } from '../lm/load-local.ts';
 export type { NativeModel } from '../lm/native/native-model.ts';
+export { STEP_RUNTIMES, type StepRuntime } from '../lm/native/runtime.ts';
 export {
   STEER_METHODS,
   runSteerMethod,
@@ -17,8 +18,8 @@ export type { SteerResult } from '../decode/steer-result.ts';
 export { sentimentReward } from '../decode/rewards.ts';
 export { hasScalarHead } from '../decode/scalar-head.ts';
 export { valueModelFromHead } from '../decode/value-model.ts';
-export { mountFile, unmount, existsSync, readdirSync, statSync } from '../util/io-browser.ts';
-export { abortRunsOn, configureWebRuntime, webRuntime, type WebProvider } from '../engine/session-web.ts';
+export { abortStepsOn, mountFile, unmount, existsSync, readdirSync, statSync } from '../util/io-browser.ts';
+export { configureWebRuntime, webRuntime, type WebProvider } from '../engine/session-web.ts';
 export { checkTokenizerMatchesModel } from '../tokenizers/load-tokenizer.ts';
 export { parseHfConfig } from '../models/config.ts';
 export { AlignkitError } from '../errors.ts';

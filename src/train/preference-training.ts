@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { AlignkitError, inputError } from '../errors.ts';
-import { readLocalCheckpoint } from '../lm/load.ts';
+import { readTrainableCheckpoint } from '../lm/load.ts';
 import { writeReport } from '../report/write-report.ts';
 import { loadPreferenceData } from './data/load-preferences.ts';
 import { dpoObjective } from './dpo-objective.ts';
@@ -32,12 +32,12 @@ export function preferenceTrainer(
       field: 'save',
     });
   return async (job, onProgress) => {
-    const model = readLocalCheckpoint(job.policy, tokenizerFor(job.policy));
+    const model = readTrainableCheckpoint(job.policy, tokenizerFor(job.policy));
     const maxLength = maxLengthFor(model, settings.maxLength);
     const data = loadPreferenceData(job.data, model.tokenizer, { maxLength });
     const common = trainerSettings(model, { ...settings, seed: job.seed }, 1e-6, job.out, job.resume);
     const reference =
-      job.reference === job.policy ? model : readLocalCheckpoint(job.reference, tokenizerFor(job.reference));
+      job.reference === job.policy ? model : readTrainableCheckpoint(job.reference, tokenizerFor(job.reference));
     if (JSON.stringify(reference.config) !== JSON.stringify(model.config))
       throw inputError(
         `the reference ${job.reference} has another architecture or vocabulary than the policy ${job.policy}`,

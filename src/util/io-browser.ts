@@ -144,6 +144,33 @@ export function gunzipSync(): never {
   throw new Error('gzip-compressed files cannot be read in a web page; pick the uncompressed file');
 }
 
+/** Model steps throw once this is aborted (a page's Stop button); cleared with `null`. */
+let stopSignal: AbortSignal | null = null;
+export function abortStepsOn(signal: AbortSignal | null): void {
+  stopSignal = signal;
+}
+
+let lastTurn = 0;
+
+/**
+ * Called before every model step. WebAssembly runs on the page's thread and a step resolves as a
+ * microtask, so without this a page would neither show tokens as they come nor see a Stop click
+ * until a method is done: every ~30 ms it gives the page a turn (through a message channel, which
+ * browsers do not clamp as they clamp setTimeout to 4 ms), and it throws once Stop was pressed.
+ */
+export function hostTurn(): Promise<void> | null {
+  stopSignal?.throwIfAborted();
+  if (performance.now() - lastTurn < 30) return null;
+  return new Promise<void>((resume) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resume();
+    channel.port2.postMessage(null);
+  }).then(() => {
+    lastTurn = performance.now();
+    stopSignal?.throwIfAborted();
+  });
+}
+
 export const envVar = (_name: string): string | undefined => undefined;
 export const processId = () => 0;
 export const isProcessRunning = (_pid: number) => false;

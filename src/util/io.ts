@@ -29,6 +29,15 @@ export {
 export { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 export { gunzipSync } from 'node:zlib';
 
+/**
+ * A turn for the host between two model steps. Nothing to do in Node (null, so no await is spent
+ * on it); in a page (io-browser.ts) it lets the page paint and see clicks, and stops a run whose
+ * Stop button was pressed.
+ */
+export function hostTurn(): Promise<void> | null {
+  return null;
+}
+
 /** An environment variable (undefined where there is no environment, as in a page). */
 export function envVar(name: string): string | undefined {
   return process.env[name];

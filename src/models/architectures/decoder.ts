@@ -9,7 +9,7 @@ import type { Value } from '../../engine/graph.ts';
 import { AlignkitError } from '../../errors.ts';
 import type { Ops } from '../../engine/ops.ts';
 import type { ModelConfig } from '../config.ts';
-import type { ParameterSource } from '../parameters.ts';
+import { embed, project, type ParameterSource } from '../parameters.ts';
 import { attention, groupedBias, type SelfAttention } from '../attention.ts';
 import { applyRope, ropeTables, rotateHalfMatrix, type RopeSpec } from '../rope.ts';
 import type { BodyInputs, BodyOptions, BodyOutputs, LayerAttention } from './spec.ts';
@@ -55,7 +55,7 @@ export function buildDecoderBody(
   const wanted = new Set(options.hiddenLayers ?? []);
   const layerHidden = new Map<number, Value>();
   const newKv: { k: Value; v: Value }[] = [];
-  let x = o.gather(p.tensor('model.embed_tokens.weight'), io.ids);
+  let x = embed(o, p, 'model.embed_tokens.weight', io.ids);
   if (layout.embeddingScale !== undefined) x = o.mul(x, o.scalar(layout.embeddingScale));
   if (wanted.has(0)) layerHidden.set(0, x);
 
@@ -181,25 +181,25 @@ function cachedSelfAttention(
 
 /** q_proj, k_proj, v_proj (with biases when the checkpoint has them). */
 export function separateQkv(o: Ops, p: ParameterSource, layer: string, h: Value): Projected {
-  const project = (n: string) => {
+  const projection = (n: string) => {
     const bias = `${layer}self_attn.${n}.bias`;
-    return o.affine(h, p.linear(`${layer}self_attn.${n}.weight`), p.has(bias) ? p.tensor(bias) : undefined);
+    return project(o, p, h, `${layer}self_attn.${n}.weight`, p.has(bias) ? p.tensor(bias) : undefined);
   };
-  return { q: project('q_proj'), k: project('k_proj'), v: project('v_proj') };
+  return { q: projection('q_proj'), k: projection('k_proj'), v: projection('v_proj') };
 }
 
 /** o_proj (with a bias when the checkpoint has one: Llama's attention_bias). */
 export function outProjection(o: Ops, p: ParameterSource, layer: string, att: Value): Value {
   const bias = `${layer}self_attn.o_proj.bias`;
-  return o.affine(att, p.linear(`${layer}self_attn.o_proj.weight`), p.has(bias) ? p.tensor(bias) : undefined);
+  return project(o, p, att, `${layer}self_attn.o_proj.weight`, p.has(bias) ? p.tensor(bias) : undefined);
 }
 
 /** down(act(gate(h)) · up(h)): SwiGLU with silu, GeGLU with tanh-approximate GELU. */
 export function gatedMlp(activation: 'silu' | 'gelu_tanh') {
   return (o: Ops, p: ParameterSource, layer: string, h: Value): Value => {
-    const gate = o.matmul(h, p.linear(layer + 'mlp.gate_proj.weight'));
-    const up = o.matmul(h, p.linear(layer + 'mlp.up_proj.weight'));
+    const gate = project(o, p, h, layer + 'mlp.gate_proj.weight');
+    const up = project(o, p, h, layer + 'mlp.up_proj.weight');
     const act = activation === 'silu' ? o.silu(gate) : o.geluTanh(gate);
-    return o.matmul(o.mul(act, up), p.linear(layer + 'mlp.down_proj.weight'));
+    return project(o, p, o.mul(act, up), layer + 'mlp.down_proj.weight');
   };
 }

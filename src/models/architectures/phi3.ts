@@ -7,7 +7,7 @@
 import type { Value } from '../../engine/graph.ts';
 import type { Ops } from '../../engine/ops.ts';
 import type { ModelConfig } from '../config.ts';
-import type { ParameterSource } from '../parameters.ts';
+import { project, type ParameterSource } from '../parameters.ts';
 import {
   cannotExpress,
   decoderConfigToHf,
@@ -31,14 +31,14 @@ function layout(cfg: ModelConfig): DecoderLayout {
   const ff = cfg.intermediateSize;
   return {
     projectQkv(o: Ops, p: ParameterSource, layer: string, h: Value) {
-      const qkv = o.matmul(h, p.linear(layer + 'self_attn.qkv_proj.weight'));
+      const qkv = project(o, p, h, layer + 'self_attn.qkv_proj.weight');
       return { q: columns(o, qkv, 0, q), k: columns(o, qkv, q, q + kv), v: columns(o, qkv, q + kv, q + 2 * kv) };
     },
     projectOut: outProjection,
     mlp(o: Ops, p: ParameterSource, layer: string, h: Value) {
-      const gateUp = o.matmul(h, p.linear(layer + 'mlp.gate_up_proj.weight'));
+      const gateUp = project(o, p, h, layer + 'mlp.gate_up_proj.weight');
       const act = o.mul(o.silu(columns(o, gateUp, 0, ff)), columns(o, gateUp, ff, 2 * ff));
-      return o.matmul(act, p.linear(layer + 'mlp.down_proj.weight'));
+      return project(o, p, act, layer + 'mlp.down_proj.weight');
     },
     norms: { preAttention: 'input_layernorm.weight', preMlp: 'post_attention_layernorm.weight' },
   };

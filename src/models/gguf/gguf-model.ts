@@ -1,14 +1,16 @@
 /**
- * A GGUF model <-> alignkit's ModelConfig + HF-named float32 weights. Reading maps the metadata
- * to config.json fields through the architecture table and hands them to the family's config
+ * A GGUF model <-> alignkit's ModelConfig + HF-named weights. Reading maps the metadata to
+ * config.json fields through the architecture table and hands them to the family's config
  * parser, checks the tensors against the shapes that config implies, and reads each tensor once
- * at its offset (dequantizing quantized types to float32: the engine's graphs do not run
- * quantized matmuls yet). Writing encodes each tensor in its turn (f32 / f16 / q8_0 / q4_0).
+ * at its offset. With `keepQuantized`, quantized linear and embedding matrices stay block codes
+ * (quantized-blocks.ts) for the inference graphs' quantized kernels; everything else, and every
+ * tensor without it (training, conversion), is decoded to float32. Writing encodes each tensor in
+ * its turn (f32 / f16 / q8_0 / q4_0).
  */
 import { formatError, inputError } from '../../errors.ts';
 import { parseHfConfig, type ModelConfig } from '../config.ts';
 import { float32ToFloat16 } from '../../util/half-precision.ts';
-import { permuteRope, unpermuteRope } from '../rope-permutation.ts';
+import { permuteRope, permuteRopeRows, unpermuteRope } from '../rope-permutation.ts';
 import { formatShape } from '../shape.ts';
 import { checkWeightShapes } from '../weight-shapes.ts';
 import type { Weights } from '../weights.ts';
@@ -24,11 +26,15 @@ import { ggufVocabularyMetadata, readGgufVocabulary, type GgufVocabulary } from 
 import { gguf, writeGgufFile, type TensorToWrite } from './gguf-writer.ts';
 import type { GgmlTypeName } from './ggml-types.ts';
 import { quantize } from './quantize.ts';
+import { isQuantizedType, toBlockQuantized, describeEngineFormat, ENGINE_FORMAT } from './quantized-blocks.ts';
+import type { QuantizedWeights } from '../weights.ts';
 
 export interface GgufModel {
   config: ModelConfig;
-  /** float32, HF names and layouts */
+  /** float32, HF names and layouts (all tensors but those in `quantized`) */
   weights: Weights;
+  /** with `keepQuantized`: the matrices held as block codes, HF names and layouts */
+  quantized: QuantizedWeights;
   vocabulary: GgufVocabulary;
   /** the GGUF `general.architecture` */
   architecture: string;
@@ -39,7 +45,13 @@ export interface GgufModel {
 
 export interface ReadGgufOptions {
   onProgress?: (p: { done: number; total: number; name: string }) => void;
+  /** keep quantized linear / embedding matrices as block codes (inference); default: decode all to float32 */
+  keepQuantized?: boolean;
 }
+
+/** The HF matrices the engine's inference graphs can run quantized: linear projections, the embedding, the LM head. */
+const QUANTIZABLE =
+  /(^model\.embed_tokens\.weight$|^lm_head\.weight$|\.(q|k|v|o|qkv)_proj\.weight$|\.mlp\.(gate|up|down|gate_up)_proj\.weight$)/;
 
 export function readGgufModel(path: string, options: ReadGgufOptions = {}): GgufModel {
   const file = GgufFile.open(path);
@@ -73,27 +85,42 @@ export function readGgufModel(path: string, options: ReadGgufOptions = {}): Gguf
     checkWeightShapes(config, shapes, path);
 
     const weights: Weights = new Map();
+    const quantized: QuantizedWeights = new Map();
     const storedTypes: GgufModel['storedTypes'] = {};
     mappings.forEach((m, i) => {
       const info = file.tensor(m.gguf);
       storedTypes[info.type] = (storedTypes[info.type] ?? 0) + 1;
-      weights.set(m.hf, {
-        shape: shapes.get(m.hf)!,
-        data: toHfLayout(file.readFloat32(m.gguf), info.shape, m.layout),
-      });
+      const shape = shapes.get(m.hf)!;
+      const type = info.type;
+      if (options.keepQuantized && isQuantizedType(type) && m.layout.kind !== 'transpose' && QUANTIZABLE.test(m.hf)) {
+        // a RoPE re-layout moves whole rows, so it is done on the stored bytes before decoding
+        const rowBytes = info.byteLength / shape[0];
+        const raw =
+          m.layout.kind === 'rope'
+            ? permuteRopeRows(file.readRaw(m.gguf), m.layout.heads, rowBytes)
+            : file.readRaw(m.gguf);
+        quantized.set(m.hf, toBlockQuantized(type, raw, [shape[0], shape[1]]));
+      } else weights.set(m.hf, { shape, data: toHfLayout(file.readFloat32(m.gguf), info.shape, m.layout) });
       options.onProgress?.({ done: i + 1, total: mappings.length, name: m.hf });
     });
-    return { config, weights, vocabulary, architecture, storedTypes, file: path };
+    return { config, weights, quantized, vocabulary, architecture, storedTypes, file: path };
   } finally {
     file.close();
   }
 }
 
-/** "42 Q4_0, 13 F32 tensors (widened to float32)" — for the load log and summaries. */
-export function describeStoredTypes(types: GgufModel['storedTypes']): string {
-  const parts = Object.entries(types).map(([type, n]) => `${n} ${type}`);
-  const widened = Object.keys(types).some((t) => t !== 'F32');
-  return `${parts.join(', ')} tensors${widened ? ' (read as float32)' : ''}`;
+/**
+ * "42 Q4_0, 13 F32 tensors (read as float32)", or with quantized matrices kept, what each stored
+ * type became: "42 Q4_0, 13 F32 tensors; 42 held quantized: Q4_0 as 4-bit blocks (exact)".
+ */
+export function describeStoredTypes(model: Pick<GgufModel, 'storedTypes' | 'quantized'>): string {
+  const parts = Object.entries(model.storedTypes).map(([type, n]) => `${n} ${type}`);
+  if (model.quantized.size === 0) {
+    const widened = Object.keys(model.storedTypes).some((t) => t !== 'F32');
+    return `${parts.join(', ')} tensors${widened ? ' (read as float32)' : ''}`;
+  }
+  const kept = Object.keys(model.storedTypes).filter((t) => t in ENGINE_FORMAT) as (keyof typeof ENGINE_FORMAT)[];
+  return `${parts.join(', ')} tensors; ${model.quantized.size} matrices held quantized (${kept.map(describeEngineFormat).join('; ')}), the rest as float32`;
 }
 
 function checkTensorNames(file: GgufFile, mappings: TensorMapping[]): void {

@@ -1,70 +1,80 @@
 /**
- * The block-quantized weights the engine's weight-only quantized matmuls will consume (onnxruntime's
- * `MatMulNBits` / `DequantizeLinear` with `block_size`): per row of a [rows, cols] weight, blocks
- * of 32 values along the row, each x = (q − zeroPoint) · scale with an unsigned q.
+ * GGUF quantized tensors -> the engine's block-quantized weights (engine/block-quantize.ts: per
+ * row of a [rows, cols] weight, blocks of 32 values along the row, x = (q − zeroPoint)·scale with
+ * an unsigned q), which onnxruntime's quantized matmuls consume without a float32 copy.
  *
- * GGUF's Q8_0 and Q4_0 are exactly this shape (one float16 scale per 32 values, a fixed zero
- * point), so a tensor of either maps onto it without loss and without re-reading the file.
- * Other GGUF types are not blocks of this form and are widened to float32 at load.
+ * Q8_0 and Q4_0 are exactly this shape (one float16 scale per 32 values, a fixed zero point of
+ * 128 / 8, the MatMulNBits default): their codes are carried over bit for bit. The other types
+ * are not (Q4_1/Q5_1 add a per-block min, K-quants nest scales in 256-value super-blocks, Q5/Q6
+ * have bit widths onnxruntime has no kernel for): they are decoded and re-quantized to the
+ * nearest engine format, 4-bit blocks for the 4-bit types and 8-bit blocks (finer than the
+ * source) for the 5- and 6-bit ones, both with a zero point per block.
  */
 import { formatError } from '../../errors.ts';
 import { float16BitsToNumber } from '../../util/half-precision.ts';
-import { ggmlType } from './ggml-types.ts';
+import { quantizeBlockwise, type BlockQuantized } from '../../engine/block-quantize.ts';
+import { dequantize } from './dequantize.ts';
+import { ggmlType, type GgmlTypeName } from './ggml-types.ts';
 
 export const BLOCK_SIZE = 32;
 
-export interface QuantizedBlocks {
-  bits: 4 | 8;
-  blockSize: typeof BLOCK_SIZE;
-  /** [rows, cols], HF layout (rows = output features) */
-  shape: [number, number];
-  /** one unsigned quant per value, row-major: 0…15 for 4 bits, 0…255 for 8 */
-  quants: Uint8Array;
-  /** one scale per block, row-major over [rows, cols / 32] (the float16 scale, widened exactly) */
-  scales: Float32Array;
-  /** the same zero point for every block: 8 for Q4_0, 128 for Q8_0 */
-  zeroPoint: number;
+export type QuantizedGgmlType = Exclude<GgmlTypeName, 'F32' | 'F16' | 'BF16'>;
+export const isQuantizedType = (type: GgmlTypeName): type is QuantizedGgmlType =>
+  type !== 'F32' && type !== 'F16' && type !== 'BF16';
+
+/** The engine format each GGUF type is held in: `exact` types keep their codes, the others are re-quantized. */
+export const ENGINE_FORMAT: Record<QuantizedGgmlType, { bits: 4 | 8; exact: boolean }> = {
+  Q8_0: { bits: 8, exact: true },
+  Q4_0: { bits: 4, exact: true },
+  Q4_1: { bits: 4, exact: false },
+  Q4_K: { bits: 4, exact: false },
+  Q5_0: { bits: 8, exact: false },
+  Q5_1: { bits: 8, exact: false },
+  Q5_K: { bits: 8, exact: false },
+  Q6_K: { bits: 8, exact: false },
+};
+
+/** "Q4_K → 4-bit blocks of 32 with zero points (re-quantized)" — for load summaries. */
+export function describeEngineFormat(type: QuantizedGgmlType): string {
+  const { bits, exact } = ENGINE_FORMAT[type];
+  return exact
+    ? `${type} as ${bits}-bit blocks (exact)`
+    : `${type} re-quantized to ${bits}-bit blocks of ${BLOCK_SIZE} with zero points`;
 }
 
-export type BlockType = 'Q8_0' | 'Q4_0';
-export const isBlockType = (type: string): type is BlockType => type === 'Q8_0' || type === 'Q4_0';
-
-/** Splits a Q8_0 / Q4_0 tensor's bytes (`raw`, as stored in the file) into quants and scales. */
-export function toQuantizedBlocks(type: BlockType, raw: Uint8Array, shape: [number, number]): QuantizedBlocks {
+/** A [rows, cols] quantized tensor's bytes (`raw`, as stored in the file) as engine blocks. */
+export function toBlockQuantized(type: QuantizedGgmlType, raw: Uint8Array, shape: [number, number]): BlockQuantized {
   const [rows, cols] = shape;
+  const { blockSize, blockBytes } = ggmlType(type);
+  const numBlocks = (rows * cols) / blockSize;
+  if (cols % blockSize !== 0 || raw.length !== numBlocks * blockBytes)
+    throw formatError(`a [${rows}, ${cols}] ${type} tensor needs ${numBlocks * blockBytes} bytes, got ${raw.length}`);
+  if (type === 'Q8_0' || type === 'Q4_0') return symmetricBlocks(type, raw, rows, cols);
+  return quantizeBlockwise(dequantize(type, raw, rows * cols), rows, cols, ENGINE_FORMAT[type].bits, BLOCK_SIZE);
+}
+
+/** Q8_0 / Q4_0 carried over: scales widened exactly, codes made unsigned (zero point left to the default). */
+function symmetricBlocks(type: 'Q8_0' | 'Q4_0', raw: Uint8Array, rows: number, cols: number): BlockQuantized {
   const { blockBytes } = ggmlType(type);
   const numBlocks = (rows * cols) / BLOCK_SIZE;
-  if (cols % BLOCK_SIZE !== 0 || raw.length !== numBlocks * blockBytes)
-    throw formatError(`a [${rows}, ${cols}] ${type} tensor needs ${numBlocks * blockBytes} bytes, got ${raw.length}`);
-  const quants = new Uint8Array(rows * cols);
+  const bits = type === 'Q8_0' ? 8 : 4;
+  const blob = (BLOCK_SIZE * bits) / 8;
+  const data = new Uint8Array(numBlocks * blob);
   const scales = new Float32Array(numBlocks);
   for (let b = 0; b < numBlocks; b++) {
     const at = b * blockBytes;
     scales[b] = float16BitsToNumber(raw[at] | (raw[at + 1] << 8));
-    const o = b * BLOCK_SIZE;
+    const o = b * blob;
+    const q = at + 2;
     if (type === 'Q8_0') {
-      for (let j = 0; j < 32; j++) quants[o + j] = raw[at + 2 + j] ^ 0x80; // int8 q -> q + 128
+      for (let j = 0; j < 32; j++) data[o + j] = raw[q + j] ^ 0x80; // int8 q -> q + 128
     } else {
-      for (let j = 0; j < 16; j++) {
-        quants[o + j] = raw[at + 2 + j] & 0x0f;
-        quants[o + j + 16] = raw[at + 2 + j] >> 4;
+      // ggml: byte j holds value j (low nibble) and value j + 16 (high); the engine: byte i holds values 2i, 2i + 1
+      for (let i = 0; i < 8; i++) {
+        data[o + i] = (raw[q + 2 * i] & 0x0f) | ((raw[q + 2 * i + 1] & 0x0f) << 4);
+        data[o + 8 + i] = (raw[q + 2 * i] >> 4) | (raw[q + 2 * i + 1] & 0xf0);
       }
     }
   }
-  return {
-    bits: type === 'Q8_0' ? 8 : 4,
-    blockSize: BLOCK_SIZE,
-    shape,
-    quants,
-    scales,
-    zeroPoint: type === 'Q8_0' ? 128 : 8,
-  };
-}
-
-/** x = (q − zeroPoint) · scale, as float32: equals GGUF's own dequantization of the same blocks. */
-export function blocksToFloat32(blocks: QuantizedBlocks): Float32Array {
-  const out = new Float32Array(blocks.quants.length);
-  for (let i = 0; i < out.length; i++)
-    out[i] = Math.fround((blocks.quants[i] - blocks.zeroPoint) * blocks.scales[(i / BLOCK_SIZE) | 0]);
-  return out;
+  return { n: rows, k: cols, bits, blockSize: BLOCK_SIZE, data, scales };
 }

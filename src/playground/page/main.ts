@@ -6,7 +6,7 @@
 import {
   AlignkitError,
   STEER_METHODS,
-  abortRunsOn,
+  abortStepsOn,
   configureWebRuntime,
   hasScalarHead,
   loadNativeModel,
@@ -17,6 +17,8 @@ import {
   unmount,
   valueModelFromHead,
   webRuntime,
+  STEP_RUNTIMES,
+  type StepRuntime,
   type NativeModel,
   type SteerModels,
 } from '../browser-core.ts';
@@ -29,6 +31,13 @@ type Role = (typeof ROLES)[number];
 
 /** Loaded models by name, in the order they were added. */
 const models = new Map<string, NativeModel>();
+/** where each model's files are mounted (a speed measurement loads a second copy) */
+const modelPaths = new Map<string, string>();
+/** what runs the models' steps (`?runtime=`): `auto` = alignkit's WebAssembly decode kernel for small llama-family models, onnxruntime-web otherwise */
+let stepRuntime: StepRuntime = 'auto';
+
+const runsOn = (m: NativeModel) =>
+  m.stepRuntime === 'wasm' ? "alignkit's WebAssembly kernel (decode) + onnxruntime-web" : 'onnxruntime-web';
 let running: AbortController | null = null;
 
 function setState(state: 'loading' | 'ready' | 'running'): void {
@@ -54,7 +63,7 @@ function refreshModelLists(): void {
     ...[...models].map(([name, m]) => {
       const li = document.createElement('li');
       const params = parameterCount(m.config) / 1e6;
-      li.textContent = `${name}: ${m.config.architecture}, ${m.config.numLayers} layers, hidden ${m.config.hiddenSize}, vocabulary ${m.config.vocabSize} (≈${params.toFixed(2)} M parameters)${hasScalarHead(m) ? ', value head' : ''}`;
+      li.textContent = `${name}: ${m.config.architecture}, ${m.config.numLayers} layers, hidden ${m.config.hiddenSize}, vocabulary ${m.config.vocabSize} (≈${params.toFixed(2)} M parameters)${hasScalarHead(m) ? ', value head' : ''}; steps on ${runsOn(m)}`;
       return li;
     }),
   );
@@ -129,8 +138,9 @@ async function addModel(name: string, path: string): Promise<void> {
   const old = models.get(name);
   models.delete(name);
   await old?.dispose();
-  const model = await loadNativeModel(path);
+  const model = await loadNativeModel(path, undefined, { runtime: stepRuntime });
   models.set(name, model);
+  modelPaths.set(name, path);
 }
 
 /** A picked HF directory is mounted at /picked/DIR/…, a GGUF file at /picked/FILE; messages name those paths. */
@@ -207,7 +217,7 @@ async function run(): Promise<void> {
   $('results').replaceChildren();
   const panes = new Map(methods.map((m) => [m, pane(m)]));
   running = new AbortController();
-  abortRunsOn(running.signal);
+  abortStepsOn(running.signal);
   setState('running');
   try {
     for (const method of methods) {
@@ -248,7 +258,7 @@ async function run(): Promise<void> {
       }
     }
   } finally {
-    abortRunsOn(null);
+    abortStepsOn(null);
     running = null;
     setState('ready');
   }
@@ -277,6 +287,11 @@ async function start(): Promise<void> {
       : `WebAssembly, ${rt.threads} thread${rt.threads === 1 ? '' : 's'}${rt.isolated ? '' : ' (page not cross-origin isolated)'}`;
   document.body.dataset.provider = rt.provider;
   document.body.dataset.threads = String(rt.threads);
+
+  const runtime = params.get('runtime') ?? 'auto';
+  if (!(STEP_RUNTIMES as readonly string[]).includes(runtime))
+    message(`?runtime=${runtime} is not one of ${STEP_RUNTIMES.join(', ')}; using auto`);
+  else stepRuntime = runtime as StepRuntime;
 
   setupMethods();
   for (const role of ROLES) $(`role-${role}`).addEventListener('change', refreshMethods);
@@ -328,9 +343,19 @@ async function decodeSpeed(
   name: string,
   prompt: string,
   tokens: number,
-): Promise<{ tokensPerSecond: number; firstRun: number; warmUpSeconds: number }> {
-  const model = models.get(name);
-  if (!model) throw new Error(`no model named ${name}`);
+  runtime: StepRuntime,
+): Promise<{ tokensPerSecond: number; firstRun: number; warmUpSeconds: number; ranOn: string }> {
+  const path = modelPaths.get(name);
+  if (!path) throw new Error(`no model named ${name}`);
+  const model = await loadNativeModel(path, undefined, { runtime });
+  try {
+    return { ...(await steadyRate(model, prompt, tokens)), ranOn: runsOn(model) };
+  } finally {
+    await model.dispose();
+  }
+}
+
+async function steadyRate(model: NativeModel, prompt: string, tokens: number) {
   const rates: number[] = [];
   const started = performance.now();
   const risen = () => Math.max(...rates.slice(-5)) > 1.05 * Math.max(...rates.slice(0, -5));

@@ -1,0 +1,141 @@
+/**
+ * Weight-only quantized matmuls and embedding lookups of inference graphs: the weight stays in
+ * memory as its block codes and scales (block-quantize.ts), never as a float32 copy, and
+ * onnxruntime's kernels multiply by it. Two spellings of the same product:
+ *
+ * - `matmulnbits`: onnxruntime's `com.microsoft` MatMulNBits node, fed the codes as they are.
+ * - `dequantize-linear`: the standard ONNX DequantizeLinear with `block_size` (opset 21+) on the
+ *   weight laid out [K, N], feeding a MatMul; portable to any ONNX runtime, and onnxruntime's
+ *   optimizer fuses the pair into the very MatMulNBits kernel (measured: same speed, same
+ *   numbers). Its arithmetic is set per session (`Graph.sessionConfig`), not per node.
+ *
+ * Either way `accuracy` says whether x is multiplied in float32 or quantized to int8 first.
+ */
+import type { Graph, Value } from './graph.ts';
+import { ContribOps, ACCURACY_LEVEL, type MatMulAccuracy } from './contrib-ops.ts';
+import { blockCount, codeAt, quantizedInitializers, zeroPointOf, type BlockQuantized } from './block-quantize.ts';
+import { inputError, type ErrorWhere } from '../errors.ts';
+
+export const QUANTIZED_KERNELS = ['matmulnbits', 'dequantize-linear'] as const;
+export type QuantizedKernel = (typeof QUANTIZED_KERNELS)[number];
+export const MATMUL_ACCURACIES = ['int8', 'float32'] as const;
+
+export interface QuantizedMatmulOptions {
+  /** default 'matmulnbits' (the two measured the same; it needs no re-layout of the codes at load) */
+  kernel: QuantizedKernel;
+  /** default 'int8', as llama.cpp computes */
+  accuracy: MatMulAccuracy;
+}
+
+export const DEFAULT_QUANTIZED_MATMUL: QuantizedMatmulOptions = { kernel: 'matmulnbits', accuracy: 'int8' };
+
+/** The kernel named by a flag, option or environment value. */
+export function parseQuantizedKernel(name: string, where: ErrorWhere): QuantizedKernel {
+  if ((QUANTIZED_KERNELS as readonly string[]).includes(name)) return name as QuantizedKernel;
+  throw inputError(`unknown quantized matmul kernel "${name}" (available: ${QUANTIZED_KERNELS.join(', ')})`, where);
+}
+
+export function parseMatMulAccuracy(name: string, where: ErrorWhere): MatMulAccuracy {
+  if ((MATMUL_ACCURACIES as readonly string[]).includes(name)) return name as MatMulAccuracy;
+  throw inputError(`unknown quantized matmul accuracy "${name}" (available: ${MATMUL_ACCURACIES.join(', ')})`, where);
+}
+
+/** The session setting that gives fused DequantizeLinear → MatMul pairs their arithmetic. */
+export const DQ_MATMUL_ACCURACY_KEY = 'session.qdq_matmulnbits_accuracy_level';
+
+/**
+ * A quantized nn.Linear weight W [N, K] in a graph: its initializers are added once (`name` names
+ * them), and every `apply(x)` multiplies x [..., K] by Wᵀ with them.
+ */
+export class QuantizedLinear {
+  readonly apply: (x: Value) => Value;
+
+  constructor(g: Graph, name: string, q: BlockQuantized, options: QuantizedMatmulOptions) {
+    if (options.kernel === 'matmulnbits') {
+      const w = quantizedInitializers(g, name, q);
+      const contrib = new ContribOps(g);
+      this.apply = (x) => contrib.matMulNBits(x, w, options.accuracy);
+      return;
+    }
+    g.sessionConfig.set(DQ_MATMUL_ACCURACY_KEY, String(ACCURACY_LEVEL[options.accuracy]));
+    const columns = codesByColumn(g, name, q);
+    const { k, n, blockSize } = q;
+    // a DequantizeLinear per product: onnxruntime fuses the pair only when the MatMul is its sole consumer
+    this.apply = (x) => {
+      const weight = g.node(
+        'DequantizeLinear',
+        columns,
+        { axis: { kind: 'int', value: 0 }, block_size: { kind: 'int', value: blockSize } },
+        [{ dtype: 'float32', shape: [k, n] }],
+      )[0];
+      return g.node('MatMul', [x, weight], {}, [{ dtype: 'float32', shape: [...x.shape.slice(0, -1), n] }])[0];
+    };
+  }
+}
+
+/** W's codes, scales and zero points laid out [K, N], blocks down the columns (axis 0): the layout onnxruntime fuses with a MatMul. */
+function codesByColumn(g: Graph, name: string, q: BlockQuantized): Value[] {
+  const { k, n, bits, blockSize } = q;
+  const blocks = blockCount(k, blockSize);
+  const dtype = bits === 4 ? 'uint4' : 'uint8';
+  const blob = (blockSize * bits) / 8;
+  const codes = packed(bits, k * n, (i) => {
+    const kk = (i / n) | 0;
+    const row = i % n;
+    const b = (kk / blockSize) | 0;
+    return codeAt(q, (row * blocks + b) * blob, kk % blockSize);
+  });
+  const scales = new Float32Array(blocks * n);
+  for (let row = 0; row < n; row++) for (let b = 0; b < blocks; b++) scales[b * n + row] = q.scales[row * blocks + b];
+  const zeros = packed(bits, blocks * n, (i) => zeroPointOf(q, i % n, (i / n) | 0));
+  return [
+    g.tensor(`${name}.q${bits}`, dtype, [k, n], codes),
+    g.tensor(`${name}.scales`, 'float32', [blocks, n], scales),
+    g.tensor(`${name}.zero_points`, dtype, [blocks, n], zeros),
+  ];
+}
+
+/**
+ * Rows `ids` of a quantized table [V, K] (an embedding), dequantized: the codes, scales and zero
+ * points of the rows are gathered, then DequantizeLinear widens only those rows. 4-bit tables are
+ * held as 8-bit codes here (Gather has no 4-bit types).
+ */
+export function quantizedGather(g: Graph, table: BlockQuantized, ids: Value, name: string): Value {
+  const { n: rows, k, blockSize } = table;
+  if (k % blockSize !== 0) throw new RangeError(`${name}: rows of ${k} are not whole blocks of ${blockSize}`);
+  const blocks = k / blockSize;
+  const codes =
+    table.bits === 8
+      ? table.data
+      : packed(8, rows * k, (i) => {
+          const col = i % k;
+          const block = ((i / k) | 0) * blocks + ((col / blockSize) | 0);
+          return codeAt(table, (block * blockSize) / 2, col % blockSize);
+        });
+  const zeros = new Uint8Array(rows * blocks);
+  for (let r = 0; r < rows; r++) for (let b = 0; b < blocks; b++) zeros[r * blocks + b] = zeroPointOf(table, r, b);
+  const gather = (t: Value, last: number, dtype: Value['dtype']) =>
+    g.node('Gather', [t, ids], { axis: { kind: 'int', value: 0 } }, [{ dtype, shape: [...ids.shape, last] }])[0];
+  return g.node(
+    'DequantizeLinear',
+    [
+      gather(g.tensor(`${name}.q8`, 'uint8', [rows, k], codes), k, 'uint8'),
+      gather(g.tensor(`${name}.scales`, 'float32', [rows, blocks], table.scales), blocks, 'float32'),
+      gather(g.tensor(`${name}.zero_points`, 'uint8', [rows, blocks], zeros), blocks, 'uint8'),
+    ],
+    { axis: { kind: 'int', value: -1 }, block_size: { kind: 'int', value: blockSize } },
+    [{ dtype: 'float32', shape: [...ids.shape, k] }],
+  )[0];
+}
+
+/** `count` codes of `bits` bits, two to a byte (low nibble first) for 4 bits. */
+function packed(bits: 4 | 8, count: number, code: (i: number) => number): Uint8Array {
+  if (bits === 8) {
+    const out = new Uint8Array(count);
+    for (let i = 0; i < count; i++) out[i] = code(i);
+    return out;
+  }
+  const out = new Uint8Array(Math.ceil(count / 2));
+  for (let i = 0; i < count; i++) out[i >> 1] |= code(i) << ((i & 1) * 4);
+  return out;
+}

@@ -1,0 +1,246 @@
+/**
+ * alignkit and llama.cpp (node-llama-cpp, when installed) side by side on the same GGUF files
+ * (`alignkit bench --section gguf`): random-weight models of GPT-2-small size and of
+ * Llama-3.2-1B's shape at f32, q8_0 and q4_0, each run by each engine in a fresh process at the
+ * same thread count: prefill 128 tokens, decode 1 sequence, decode 8 sequences, peak RSS. And
+ * the large-model check (`--section gguf-8b`): a Llama-3-8B-shaped q4_0 file loaded and run, peak
+ * RSS against 1.2× its quantized bytes + 400 MB. Never asserted.
+ *
+ * Decode is timed per step after a 16-token prompt: alignkit appends a token and computes the
+ * full next-token distribution; llama.cpp evaluates a token and samples greedily from its logits.
+ */
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseHfConfig, type ModelConfig } from '../../models/config.ts';
+import { PUBLISHED_CONFIGS } from '../../models/published-configs.ts';
+import { writeRandomGguf } from '../../models/gguf/random-gguf.ts';
+import type { GgufPrecision } from '../../models/gguf/gguf-model.ts';
+import { defaultCacheDir } from '../../util/cache-dir.ts';
+import { fastestMs, type Figure } from '../../util/bench-figure.ts';
+import { runTsChild } from '../../util/ts-child.ts';
+import { createRng } from '../../util/random.ts';
+import { loadNativeModel } from '../load.ts';
+import { decodeStepMs, GPT2_SMALL_LLAMA } from './bench.ts';
+
+export const ENGINES = ['alignkit', 'llama.cpp'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface GgufRun {
+  loadMs: number;
+  prefill128Ms: number;
+  decode1Ms: number;
+  decode8Ms: number;
+  peakRssBytes: number;
+}
+
+const LLAMA_3_8B: ModelConfig = {
+  ...parseHfConfig(PUBLISHED_CONFIGS['Llama-3.2-1B'], 'Llama-3.2-1B config.json'),
+  hiddenSize: 4096,
+  intermediateSize: 14336,
+  numLayers: 32,
+  numHeads: 32,
+  numKvHeads: 8,
+  headDim: 128,
+  maxPositions: 8192,
+  ropeScaling: undefined,
+  tieWordEmbeddings: false,
+};
+
+export const GGUF_BENCH_MODELS: Record<string, () => ModelConfig> = {
+  'GPT-2-small-sized llama': () => ({ ...GPT2_SMALL_LLAMA, maxPositions: 1024 }),
+  'Llama-3.2-1B-shaped': () => ({
+    ...parseHfConfig(PUBLISHED_CONFIGS['Llama-3.2-1B'], 'Llama-3.2-1B config.json'),
+    maxPositions: 4096,
+  }),
+  'Llama-3-8B-shaped': () => LLAMA_3_8B,
+};
+
+const PRECISIONS: GgufPrecision[] = ['f32', 'q8_0', 'q4_0'];
+
+/** The random-weight file of a bench model (written once into the cache, or to `dir`). */
+export function benchGgufFile(model: string, precision: GgufPrecision, dir = defaultCacheDir('bench-gguf')): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${model.replace(/[^A-Za-z0-9.-]+/g, '-')}.${precision}.gguf`);
+  if (!existsSync(file)) writeRandomGguf(file, GGUF_BENCH_MODELS[model](), precision);
+  return file;
+}
+
+/** `n` random token ids (every bench vocabulary has more than 30,000) */
+const prompt = (n: number, seed: number) => {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => 300 + rng.int(30000 - 300));
+};
+
+/** alignkit on one file, in this process (the child's side); `steps` decode steps are timed, 8 sequences unless `oneSequence`. */
+export async function runAlignkit(file: string, steps = 8, oneSequence = false): Promise<GgufRun> {
+  const start = performance.now();
+  const model = await loadNativeModel(file);
+  const loadMs = performance.now() - start;
+  const prefill128Ms = await fastestMs(async () => (await model.open([prompt(128, 1)])).close(), oneSequence ? 1 : 2);
+  const decode1Ms = await decodeStepMs(model, 1, steps);
+  const decode8Ms = oneSequence ? NaN : await decodeStepMs(model, 8, steps);
+  await model.dispose();
+  return { loadMs, prefill128Ms, decode1Ms, decode8Ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+/** llama.cpp (node-llama-cpp's prebuilt CPU binary) on one file, in this process, at `threads`. */
+export async function runLlamaCpp(file: string, threads: number, steps = 8): Promise<GgufRun> {
+  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+  const start = performance.now();
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: file });
+  const context = await model.createContext({ contextSize: 512, threads, sequences: 8, batchSize: 512 });
+  const loadMs = performance.now() - start;
+  const prefill128Ms = await fastestMs(async () => {
+    const sequence = context.getSequence();
+    await sequence.evaluateWithoutGeneratingNewTokens(prompt(128, 1) as never[]);
+    sequence.dispose();
+  }, 2);
+  /** ms per step of `rows` sequences generating `steps` tokens each after a 16-token prompt, together */
+  const decode = async (rows: number) => {
+    const sequences = Array.from({ length: rows }, () => context.getSequence());
+    await Promise.all(sequences.map((s, i) => s.evaluateWithoutGeneratingNewTokens(prompt(16, 10 + i) as never[])));
+    const t = performance.now();
+    await Promise.all(
+      sequences.map(async (s) => {
+        let n = 0;
+        for await (const _ of s.evaluate([300 as never], { temperature: 0 })) if (++n >= steps) break;
+      }),
+    );
+    const ms = (performance.now() - t) / steps;
+    for (const s of sequences) s.dispose();
+    return ms;
+  };
+  await decode(1);
+  const decode1Ms = await decode(1);
+  const decode8Ms = await decode(8);
+  await context.dispose();
+  await model.dispose();
+  await llama.dispose();
+  return { loadMs, prefill128Ms, decode1Ms, decode8Ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+const worker = new URL('./gguf-bench-worker.ts', import.meta.url);
+
+/** One engine on one file in a fresh process (so that its peak RSS is its own). */
+export function runInChild(engine: Engine, file: string, threads: number): Promise<GgufRun> {
+  return runTsChild<GgufRun>(worker, [engine, file, String(threads)], `${engine} on ${file}`);
+}
+
+async function llamaCppInstalled(): Promise<boolean> {
+  try {
+    await import('node-llama-cpp');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The side-by-side section: every model × precision, both engines at `threads`. */
+export async function benchGgufSideBySide(
+  models = ['GPT-2-small-sized llama', 'Llama-3.2-1B-shaped'],
+  threads = 2,
+): Promise<Figure[]> {
+  if (!(await llamaCppInstalled()))
+    return [{ name: 'gguf side by side (node-llama-cpp is not installed)', value: NaN, unit: '' }];
+  const figures: Figure[] = [];
+  for (const name of models)
+    for (const precision of PRECISIONS) {
+      const file = benchGgufFile(name, precision);
+      const ours = await runInChild('alignkit', file, threads);
+      const theirs = await runInChild('llama.cpp', file, threads);
+      figures.push(...sideBySideFigures(`${name} ${precision}`, ours, theirs, threads));
+      if (!process.env.ALIGNKIT_KEEP_BENCH_MODELS) rmSync(file, { force: true });
+    }
+  return figures;
+}
+
+/** Decode of one sequence at 1 and 2 threads for both engines: where each is at its best. */
+export async function benchGgufThreads(name = 'GPT-2-small-sized llama', precision: GgufPrecision = 'q4_0') {
+  if (!(await llamaCppInstalled())) return [];
+  const file = benchGgufFile(name, precision);
+  const figures: Figure[] = [];
+  for (const engine of ENGINES) {
+    const one = await runInChild(engine, file, 1);
+    const two = await runInChild(engine, file, 2);
+    for (const [what, key] of [
+      ['prefill 128', 'prefill128Ms'],
+      ['decode 1 seq', 'decode1Ms'],
+      ['decode 8 seqs', 'decode8Ms'],
+    ] as const)
+      figures.push({
+        name: `${name} ${precision}, ${engine}: ${what}, 2 threads vs 1`,
+        value: two[key],
+        unit: 'ms',
+        reference: { name: '1 thread', value: round(one[key]), ratio: one[key] / two[key] },
+      });
+  }
+  if (!process.env.ALIGNKIT_KEEP_BENCH_MODELS) rmSync(file, { force: true });
+  return figures;
+}
+
+function sideBySideFigures(label: string, ours: GgufRun, theirs: GgufRun, threads: number): Figure[] {
+  const versus = (ours: number, theirs: number) => ({
+    reference: { name: `llama.cpp, ${threads} threads`, value: round(theirs), ratio: theirs / ours },
+  });
+  return [
+    { name: `${label}: load`, value: ours.loadMs, unit: 'ms', ...versus(ours.loadMs, theirs.loadMs) },
+    {
+      name: `${label}: prefill 128 tokens`,
+      value: ours.prefill128Ms,
+      unit: 'ms',
+      ...versus(ours.prefill128Ms, theirs.prefill128Ms),
+    },
+    {
+      name: `${label}: decode, 1 sequence`,
+      value: ours.decode1Ms,
+      unit: 'ms/step',
+      ...versus(ours.decode1Ms, theirs.decode1Ms),
+    },
+    {
+      name: `${label}: decode, 8 sequences`,
+      value: ours.decode8Ms,
+      unit: 'ms/step',
+      ...versus(ours.decode8Ms, theirs.decode8Ms),
+    },
+    {
+      name: `${label}: peak RSS`,
+      value: ours.peakRssBytes / 1e6,
+      unit: 'MB',
+      ...versus(ours.peakRssBytes / 1e6, theirs.peakRssBytes / 1e6),
+    },
+  ];
+}
+
+/**
+ * The large-model check: a Llama-3-8B-shaped q4_0 file (written to `dir`, ~4.7 GB) loaded and
+ * run by alignkit in a fresh process; peak RSS against 1.2× the file's tensor bytes + 400 MB.
+ */
+export async function benchGguf8b(dir: string, threads = 2): Promise<Figure[]> {
+  const file = benchGgufFile('Llama-3-8B-shaped', 'q4_0', dir);
+  const quantizedBytes = statSync(file).size;
+  try {
+    const run = await runTsChild<GgufRun>(worker, ['alignkit-8b', file, String(threads)], `alignkit on ${file}`);
+    const budget = 1.2 * quantizedBytes + 400e6;
+    return [
+      { name: 'Llama-3-8B-shaped q4_0: file size', value: quantizedBytes / 1e6, unit: 'MB' },
+      { name: 'Llama-3-8B-shaped q4_0: load', value: run.loadMs, unit: 'ms' },
+      { name: 'Llama-3-8B-shaped q4_0: prefill 128 tokens', value: run.prefill128Ms, unit: 'ms' },
+      { name: 'Llama-3-8B-shaped q4_0: decode, 1 sequence', value: 1000 / run.decode1Ms, unit: 'tok/s' },
+      {
+        name: 'Llama-3-8B-shaped q4_0: peak RSS',
+        value: run.peakRssBytes / 1e6,
+        unit: 'MB',
+        reference: {
+          name: '1.2× quantized bytes + 400 MB',
+          value: Math.round(budget / 1e6),
+          ratio: budget / run.peakRssBytes,
+        },
+      },
+    ];
+  } finally {
+    if (!process.env.ALIGNKIT_KEEP_BENCH_MODELS) rmSync(file, { force: true });
+  }
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
