@@ -108,6 +108,8 @@ export class GraphSession {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         enableCpuMemArena: options.memoryArena ?? true,
+        // as in Node (session.ts): spinning threads busy-wait between runs and starve the page's own
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
       return new GraphSession(ort, session, name, session.outputNames);
     } catch (e) {

@@ -139,6 +139,9 @@ async function addModel(name: string, path: string): Promise<void> {
   models.delete(name);
   await old?.dispose();
   const model = await loadNativeModel(path, undefined, { runtime: stepRuntime });
+  // one short generation while the page says it is loading: onnxruntime-web's first run of a
+  // session (planning, first-touch WebAssembly) took seconds, which would otherwise land on Run
+  await model.sample({ prompt: [...model.tokenizer.encode('The', { addBos: true })], maxNewTokens: 2, temperature: 0 });
   models.set(name, model);
   modelPaths.set(name, path);
 }
