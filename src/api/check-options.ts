@@ -48,6 +48,7 @@ export interface RunCallbacks {
   onWarning?: (message: string) => void;
 }
 
+/** The callback keys of RunCallbacks, passed on unchecked. */
 export const RUN_CALLBACKS = ['onProgress', 'onWarning'] as const;
 
 /** The run folder, resume identity and callbacks of a run, as the CLI's dispatcher builds them. */

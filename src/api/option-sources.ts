@@ -28,12 +28,14 @@ const steerMethodOptions = (name: string): OptionSpecs => ({
   ...steerMethodNamed(name).settings,
 });
 
+/** One option object: its specification and what it is for. */
 export interface OptionSource {
   /** what the options are for, in the interface's doc comment */
   about: string;
   specs: OptionSpecs;
 }
 
+/** Every option object of the API, by the name of its generated interface. */
 export const OPTION_SOURCES = {
   SampleOptions: { about: 'sample (plain sampling, the baseline)', specs: steerMethodOptions('sample') },
   BestOfNOptions: { about: 'bestOfN (`alignkit steer bon`)', specs: steerMethodOptions('bon') },
@@ -96,4 +98,5 @@ export const OPTION_SOURCES = {
   },
 } as const satisfies Record<string, OptionSource>;
 
+/** The name of an option object (and of its interface in option-types.ts). */
 export type OptionSourceName = keyof typeof OPTION_SOURCES;
