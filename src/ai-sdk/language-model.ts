@@ -28,7 +28,7 @@ import { ContextLengthError } from '../errors.ts';
 import type { FinishReason } from '../lm/language-model.ts';
 import { encodeWithBos } from '../lm/prompt-format.ts';
 import type { ChoiceResult } from '../serve/continuous-batcher.ts';
-import { generate, type GenerationEvent, type GenerationParams } from '../serve/generation.ts';
+import type { GenerationEvent, GenerationParams } from '../serve/generation.ts';
 import type { ServedModel } from '../serve/served-model.ts';
 import { promptText, type PromptFormatName } from './prompt.ts';
 
@@ -108,12 +108,13 @@ export class AlignkitLanguageModel implements LanguageModelV4 {
       logprobs: false,
       topLogprobs: 0,
     };
-    return { served, prompt, params, warnings: warningsOf(options) };
+    const { generate } = await import('../serve/generation.ts');
+    return { served, prompt, params, warnings: warningsOf(options), generate };
   }
 
   /** One whole response (`generateText`). */
   async doGenerate(options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
-    const { served, prompt, params, warnings } = await this.prepare(options);
+    const { served, prompt, params, warnings, generate } = await this.prepare(options);
     const signal = options.abortSignal ?? new AbortController().signal;
     const [result] = await generate(served, prompt, params, signal);
     return {
@@ -127,7 +128,7 @@ export class AlignkitLanguageModel implements LanguageModelV4 {
 
   /** One response as a stream of text deltas (`streamText`). */
   async doStream(options: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
-    const { served, prompt, params, warnings } = await this.prepare(options);
+    const { served, prompt, params, warnings, generate } = await this.prepare(options);
     // the caller's signal, or the stream's own cancellation, stops the generation
     const abort = new AbortController();
     const onAbort = () => abort.abort(options.abortSignal?.reason);
