@@ -58,7 +58,8 @@ export async function loadModel(ref: string, options: LoadModelOptions = {}): Pr
 
 /**
  * The models that ship with alignkit, as HF directories: `small` (the pair a demo tunes) and
- * `large` (the one it steers), story models trained on the Brown corpus by alignkit itself.
+ * `large` (the one it steers), tiny llama-family models trained on the Brown corpus by alignkit
+ * itself (embedded/MODEL_CARD.md).
  */
 export const EMBEDDED_MODELS = {
   small: fileURLToPath(new URL('../../embedded/small', import.meta.url)),
