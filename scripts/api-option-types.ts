@@ -52,9 +52,9 @@ export async function optionTypesSource(): Promise<string> {
  */
 /* eslint-disable */
 `;
-  const interfaces = Object.entries(OPTION_SOURCES).map(([name, source]) =>
-    interfaceOf(name, source.about, source.specs),
-  );
+  const interfaces: string[] = [];
+  for (const [name, source] of Object.entries(OPTION_SOURCES))
+    interfaces.push(interfaceOf(name, source.about, await source.specs()));
   const text = `${header}\n${interfaces.join('\n\n')}\n`;
   return format(text, { ...(await resolveConfig(OPTION_TYPES_FILE)), filepath: OPTION_TYPES_FILE });
 }

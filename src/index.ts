@@ -29,3 +29,4 @@ export * from './api/train.ts';
 export * from './api/eval.ts';
 export * from './api/probe.ts';
 export * from './api/serve.ts';
+export type { RunCallbacks } from './api/check-options.ts';

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { parseHfConfig, type ModelConfig } from '../src/models/config.ts';
 import { NativeModel } from '../src/lm/native/native-model.ts';
 import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 import { maxAbsDiff } from './helpers/graph-harness.ts';
 import { randomGpt2Config, randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
 
@@ -156,7 +157,7 @@ test('alignkit generate --graph contrib prints the same greedy story as --graph 
     execFileSync(
       process.execPath,
       [
-        'bin/alignkit.mjs',
+        ...ALIGNKIT,
         'generate',
         '--model',
         'data/stories260K/stories260K.bin',

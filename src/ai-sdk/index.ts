@@ -17,11 +17,10 @@ import { NoSuchModelError, type LanguageModelV4, type ProviderV4 } from '@ai-sdk
 import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import { parseModelRef } from '../lm/model-ref.ts';
-import { ModelPool } from '../run/model-pool.ts';
+import type { ModelPool } from '../run/model-pool.ts';
 import type { GuidedModelConfig } from '../api/serve.ts';
 import { parseGuidedConfig, readGuidedConfig } from '../serve/guided-config.ts';
-import { loadGuidedModel } from '../serve/guided-model.ts';
-import { serveModel, type ServedModel } from '../serve/served-model.ts';
+import type { ServedModel } from '../serve/served-model.ts';
 import { resolveOptions, type OptionNaming, type OptionSpecs } from '../util/option-spec.ts';
 import { AlignkitLanguageModel } from './language-model.ts';
 import type { PromptFormatName } from './prompt.ts';
@@ -84,7 +83,14 @@ export function createAlignkit(settings: AlignkitProviderSettings = {}): Alignki
   if (typeof settings !== 'object' || settings === null)
     throw inputError(`createAlignkit expects a settings object, got ${String(settings)}`);
   const s = resolveOptions(SETTINGS, settings as Record<string, unknown>, naming);
-  const pool = new ModelPool({ tokenizer: s.tokenizer, apiKeyEnv: s.apiKeyEnv, cacheDir: s.cacheDir });
+  // the models (and onnxruntime) load on the first call, not when the provider is made
+  let pool: ModelPool | undefined;
+  const poolOf = async () => {
+    const { ModelPool } = await import('../run/model-pool.ts');
+    return (pool ??= new ModelPool({ tokenizer: s.tokenizer, apiKeyEnv: s.apiKeyEnv, cacheDir: s.cacheDir }));
+  };
+  const serveModel = async (name: string, model: LanguageModel | Promise<LanguageModel>) =>
+    (await import('../serve/served-model.ts')).serveModel(name, await model);
   const defaults = { promptFormat: s.promptFormat, maxOutputTokens: s.defaultMaxOutputTokens };
   /** Loads once, on the first call; a failed load is retried by the next call. */
   const lazily = (load: () => Promise<ServedModel>) => {
@@ -101,7 +107,7 @@ export function createAlignkit(settings: AlignkitProviderSettings = {}): Alignki
         });
       return new AlignkitLanguageModel(
         model,
-        lazily(async () => serveModel(model, await pool.load(model))),
+        lazily(async () => serveModel(model, (await poolOf()).load(model))),
         defaults,
       );
     }
@@ -109,7 +115,7 @@ export function createAlignkit(settings: AlignkitProviderSettings = {}): Alignki
       throw inputError('alignkit(model) expects a model path, BASE_URL#MODEL or a loaded LanguageModel');
     return new AlignkitLanguageModel(
       model.id,
-      lazily(async () => serveModel(model.id, model)),
+      lazily(() => serveModel(model.id, model)),
       defaults,
     );
   };
@@ -119,7 +125,10 @@ export function createAlignkit(settings: AlignkitProviderSettings = {}): Alignki
     const name = typeof config === 'string' ? config : `${parsed.method}`;
     return new AlignkitLanguageModel(
       `guided:${name}`,
-      lazily(async () => serveModel(name, await loadGuidedModel(name, parsed, pool.load))),
+      lazily(async () => {
+        const { loadGuidedModel } = await import('../serve/guided-model.ts');
+        return serveModel(name, loadGuidedModel(name, parsed, (await poolOf()).load));
+      }),
       defaults,
     );
   };
@@ -134,7 +143,7 @@ export function createAlignkit(settings: AlignkitProviderSettings = {}): Alignki
     guided,
     embeddingModel: noSuchModel('embeddingModel'),
     imageModel: noSuchModel('imageModel'),
-    close: () => pool.dispose(),
+    close: async () => pool?.dispose(),
   });
 }
 

@@ -28,12 +28,15 @@ import { ContextLengthError } from '../errors.ts';
 import type { FinishReason } from '../lm/language-model.ts';
 import { encodeWithBos } from '../lm/prompt-format.ts';
 import type { ChoiceResult } from '../serve/continuous-batcher.ts';
-import { generate, type GenerationEvent, type GenerationParams } from '../serve/generation.ts';
+import type { GenerationEvent, GenerationParams } from '../serve/generation.ts';
 import type { ServedModel } from '../serve/served-model.ts';
 import { promptText, type PromptFormatName } from './prompt.ts';
 
+/** The provider's settings that fill in what a call leaves open. */
 export interface CallDefaults {
+  /** how messages become the prompt */
   promptFormat: PromptFormatName;
+  /** response tokens at most when the call sets no maxOutputTokens */
   maxOutputTokens: number;
 }
 
@@ -65,11 +68,18 @@ function warningsOf(options: LanguageModelV4CallOptions): SharedV4Warning[] {
   return warnings;
 }
 
+/** One alignkit model (loaded on its first call) as an AI SDK language model. */
 export class AlignkitLanguageModel implements LanguageModelV4 {
+  /** the AI SDK language model specification this implements */
   readonly specificationVersion = 'v4';
   readonly provider = 'alignkit';
+  /** no URLs: file parts are refused, so none is fetched by the model */
   readonly supportedUrls = {};
 
+  /**
+   * @param modelId the model's reference (path, BASE_URL#MODEL, or `guided:<config>`)
+   * @param served loads the model on the first call
+   */
   constructor(
     readonly modelId: string,
     private readonly served: () => Promise<ServedModel>,
@@ -98,11 +108,13 @@ export class AlignkitLanguageModel implements LanguageModelV4 {
       logprobs: false,
       topLogprobs: 0,
     };
-    return { served, prompt, params, warnings: warningsOf(options) };
+    const { generate } = await import('../serve/generation.ts');
+    return { served, prompt, params, warnings: warningsOf(options), generate };
   }
 
+  /** One whole response (`generateText`). */
   async doGenerate(options: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
-    const { served, prompt, params, warnings } = await this.prepare(options);
+    const { served, prompt, params, warnings, generate } = await this.prepare(options);
     const signal = options.abortSignal ?? new AbortController().signal;
     const [result] = await generate(served, prompt, params, signal);
     return {
@@ -114,8 +126,9 @@ export class AlignkitLanguageModel implements LanguageModelV4 {
     };
   }
 
+  /** One response as a stream of text deltas (`streamText`). */
   async doStream(options: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
-    const { served, prompt, params, warnings } = await this.prepare(options);
+    const { served, prompt, params, warnings, generate } = await this.prepare(options);
     // the caller's signal, or the stream's own cancellation, stops the generation
     const abort = new AbortController();
     const onAbort = () => abort.abort(options.abortSignal?.reason);

@@ -7,6 +7,7 @@
 import { UnsupportedFunctionalityError, type LanguageModelV4Prompt } from '@ai-sdk/provider';
 import type { ChatMessage, Tokenizer } from '../tokenizers/tokenizer.ts';
 
+/** How messages become the prompt: the chat template, the text itself, or whichever the tokenizer suits. */
 export type PromptFormatName = 'auto' | 'chat' | 'text';
 
 /** The prompt's messages with their text, in order. */

@@ -22,18 +22,19 @@ export interface CheckedOptions {
 
 /**
  * `options` checked against the specification `source` (defaults filled in); `passThrough` names
- * the keys that are not flags. `fn` is named when `options` is not an object at all.
+ * the keys that are not flags. `fn` is named when `options` is not an object at all. The
+ * specification loads on first use (with its command's module).
  */
-export function checkOptions(
+export async function checkOptions(
   source: OptionSourceName,
   fn: string,
   options: unknown,
   passThrough: readonly string[] = [],
-): CheckedOptions {
+): Promise<CheckedOptions> {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw inputError(`${fn} expects an options object, got ${Array.isArray(options) ? 'an array' : String(options)}`);
-  const specs = OPTION_SOURCES[source].specs;
+  const specs = await OPTION_SOURCES[source].specs();
   const flags: Record<string, unknown> = {};
   const rest: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) (passThrough.includes(key) ? rest : flags)[key] = value;
@@ -48,6 +49,7 @@ export interface RunCallbacks {
   onWarning?: (message: string) => void;
 }
 
+/** The callback keys of RunCallbacks, passed on unchecked. */
 export const RUN_CALLBACKS = ['onProgress', 'onWarning'] as const;
 
 /** The run folder, resume identity and callbacks of a run, as the CLI's dispatcher builds them. */

@@ -3,8 +3,6 @@
  * ConceptMath, length-controlled win rate, safety), each taking the flags of its `alignkit eval`
  * command as an options object and writing the same run folder (responses, results, summary, report).
  */
-import { evalRun } from '../cli/eval.ts';
-import { benchmarkNamed, evaluateBenchmark as runBenchmark } from '../eval/benchmarks.ts';
 import type { RunOutputs } from '../report/finish-run.ts';
 import { checkOptions, RUN_CALLBACKS, runTargetOf, type RunCallbacks } from './check-options.ts';
 import type { OptionSourceName } from './option-sources.ts';
@@ -18,10 +16,12 @@ const SOURCES: Record<string, { source: OptionSourceName; fn: string }> = {
 };
 
 /** The benchmark `name` (mt-bench-101, conceptmath, winrate, safety) with the options of `alignkit eval <name>`. */
-export function evaluateBenchmark(name: string, options: object & RunCallbacks): Promise<RunOutputs> {
+export async function evaluateBenchmark(name: string, options: object & RunCallbacks): Promise<RunOutputs> {
+  const { benchmarkNamed, evaluateBenchmark: runBenchmark } = await import('../eval/benchmarks.ts');
+  const { evalRun } = await import('../cli/eval.ts');
   const benchmark = benchmarkNamed(name);
   const { source, fn } = SOURCES[benchmark.name];
-  const checked = checkOptions(source, fn, options, RUN_CALLBACKS);
+  const checked = await checkOptions(source, fn, options, RUN_CALLBACKS);
   return runBenchmark(
     benchmark.name,
     evalRun(benchmark, checked.values as Parameters<typeof evalRun>[1], runTargetOf(checked)),

@@ -6,7 +6,6 @@
 import { fileURLToPath } from 'node:url';
 import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
-import { loadModel as load } from '../lm/load.ts';
 
 /** How `loadModel` finds and talks to a model. */
 export interface LoadModelOptions {
@@ -35,7 +34,7 @@ const LOAD_OPTION_TYPES: Record<keyof LoadModelOptions, 'string' | 'number'> = {
  * KV-cached decoding, hidden states); `BASE_URL#MODEL` talks to an OpenAI-compatible server
  * (vLLM, SGLang, llama.cpp, OpenAI). Dispose of it with `model.dispose()`.
  */
-export function loadModel(ref: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
+export async function loadModel(ref: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
   if (typeof ref !== 'string' || ref === '')
     throw inputError(
       `loadModel expects a model reference (a local path or BASE_URL#MODEL), got ${JSON.stringify(ref)}`,
@@ -53,12 +52,14 @@ export function loadModel(ref: string, options: LoadModelOptions = {}): Promise<
         `"${key}" expects ${type === 'string' ? 'a text value' : 'a number'}, got ${JSON.stringify(value)}`,
       );
   }
+  const { loadModel: load } = await import('../lm/load.ts');
   return load(ref, options);
 }
 
 /**
  * The models that ship with alignkit, as HF directories: `small` (the pair a demo tunes) and
- * `large` (the one it steers), story models trained on the Brown corpus by alignkit itself.
+ * `large` (the one it steers), tiny llama-family models trained on the Brown corpus by alignkit
+ * itself (embedded/MODEL_CARD.md).
  */
 export const EMBEDDED_MODELS = {
   small: fileURLToPath(new URL('../../embedded/small', import.meta.url)),

@@ -2,10 +2,9 @@
  * The gateway as a library (`alignkit/serve`): an OpenAI-compatible HTTP server over native,
  * remote and guided models, started from a program instead of `alignkit serve`.
  */
-import { gatewaySettings } from '../cli/serve.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import type { GuidedConfig } from '../serve/guided-config.ts';
-import { openGateway, type OpenGateway } from '../serve/open-gateway.ts';
+import type { OpenGateway } from '../serve/open-gateway.ts';
 import { checkOptions } from './check-options.ts';
 import type { ServeSettings } from './option-types.ts';
 
@@ -32,7 +31,9 @@ export interface ServeOptions extends ServeSettings {
  * `close()` lets requests in flight finish, stops it and frees the models it loaded.
  */
 export async function serve(options: ServeOptions): Promise<OpenGateway> {
-  const { values, rest } = checkOptions('ServeSettings', 'serve', options, ['models', 'guided']);
+  const { gatewaySettings } = await import('../cli/serve.ts');
+  const { openGateway } = await import('../serve/open-gateway.ts');
+  const { values, rest } = await checkOptions('ServeSettings', 'serve', options, ['models', 'guided']);
   const settings = await gatewaySettings(values as Parameters<typeof gatewaySettings>[0]);
   return openGateway({
     ...settings,

@@ -3,21 +3,14 @@
  * loaded models, one prompt and its options (the flags of `alignkit steer <method>`), and
  * `steerRun`, the whole `alignkit steer compare` run on a prompt file.
  */
-import { requireScalarHead } from '../decode/scalar-head.ts';
 import type { Scorer } from '../decode/scorer.ts';
-import {
-  runSteerMethod,
-  STEER_METHODS,
-  type SteerModels as MethodModels,
-  type SteerSettings,
-} from '../decode/steer-methods/index.ts';
-import { steerRun as runSteering, type SteerRunResult } from '../decode/steer-run.ts';
+import type { SteerModels as MethodModels, SteerSettings } from '../decode/steer-methods/index.ts';
+import type { SteerRunResult } from '../decode/steer-run.ts';
 import type { SteerResult } from '../decode/steer-result.ts';
-import { valueModelFromHead } from '../decode/value-model.ts';
 import { inputError } from '../errors.ts';
 import type { LanguageModel } from '../lm/language-model.ts';
 import type { PromptFormat } from '../lm/prompt-format.ts';
-import { steerRunOptions, type SteerValues } from '../cli/steer.ts';
+import type { SteerValues } from '../cli/steer.ts';
 import { checkOptions, RUN_CALLBACKS, runTargetOf, type RunCallbacks } from './check-options.ts';
 import type { OptionSourceName } from './option-sources.ts';
 import type * as Options from './option-types.ts';
@@ -48,16 +41,18 @@ export interface SteerExtras {
 
 const EXTRAS = ['formats', 'gold'] as const;
 
-function methodModels(models: SteerModels, fn: string): MethodModels {
+async function methodModels(models: SteerModels, fn: string): Promise<MethodModels> {
   if (typeof models !== 'object' || models === null || !models.large)
     throw inputError(
       `${fn} expects its models as { large, tuned?, untuned?, base?, aligned?, value? }, with large set`,
     );
+  const { requireScalarHead } = await import('../decode/scalar-head.ts');
+  const { valueModelFromHead } = await import('../decode/value-model.ts');
   const { value, ...rest } = models;
   return { ...rest, value: value && valueModelFromHead(requireScalarHead(value, 'value')) };
 }
 
-function steer(
+async function steer(
   method: string,
   source: OptionSourceName,
   fn: string,
@@ -66,8 +61,9 @@ function steer(
   options: object | undefined,
 ): Promise<SteerResult> {
   if (typeof prompt !== 'string') throw inputError(`${fn} expects the prompt as a string, got ${typeof prompt}`);
-  const { values, rest } = checkOptions(source, fn, options, EXTRAS);
-  return runSteerMethod(method, methodModels(models, fn), prompt, { ...values, ...rest } as SteerSettings);
+  const { values, rest } = await checkOptions(source, fn, options, EXTRAS);
+  const { runSteerMethod } = await import('../decode/steer-methods/index.ts');
+  return runSteerMethod(method, await methodModels(models, fn), prompt, { ...values, ...rest } as SteerSettings);
 }
 
 /** Plain sampling from `models.large`: the baseline every method is compared with. */
@@ -113,8 +109,11 @@ export function ivg(models: SteerModels, prompt: string, options?: Options.IvgOp
  * `prompts` file with the same seeds, models given by reference, gold `reward`, records streamed
  * to `out`, summary and report written.
  */
-export function steerRun(options: Options.SteerRunOptions & RunCallbacks): Promise<SteerRunResult> {
-  const checked = checkOptions('SteerRunOptions', 'steerRun', options, RUN_CALLBACKS);
+export async function steerRun(options: Options.SteerRunOptions & RunCallbacks): Promise<SteerRunResult> {
+  const { STEER_METHODS } = await import('../decode/steer-methods/index.ts');
+  const { steerRun: runSteering } = await import('../decode/steer-run.ts');
+  const { steerRunOptions } = await import('../cli/steer.ts');
+  const checked = await checkOptions('SteerRunOptions', 'steerRun', options, RUN_CALLBACKS);
   const methods = [...new Set(checked.values.compare as string[])].map((name) =>
     STEER_METHODS.find((m) => m.name === name)!,
   );

@@ -174,7 +174,7 @@ const BENCH_OPTIONS = {
     type: 'list',
     choices: Object.keys(sections),
     placeholder: 'LIST',
-    description: `sections to run (default: all but families): ${SECTION_NAMES.map((s) => `${s} (${sections[s].about})`).join('; ')}`,
+    description: `sections to run (default: all but ${SECTION_NAMES.filter((s) => sections[s].optIn).join(' and ')}): ${SECTION_NAMES.map((s) => `${s} (${sections[s].about})`).join('; ')}`,
   },
   stories: { type: 'string', placeholder: 'DIR', default: STORIES_DIR, description: 'the stories260K folder' },
   runC: {

@@ -24,6 +24,7 @@ function wallMs(args: readonly string[]): number {
   return ms;
 }
 
+/** The start-up figures on a llama2.c checkpoint and its tokenizer. */
 export function benchStartup(checkpoint: string, tokenizer: string, rounds = 5): Figure[] {
   const generate = ['generate', '--model', checkpoint, '--tokenizer', tokenizer, '--temperature', '0'];
   const firstToken = [...generate, '--max-new-tokens', '1'];

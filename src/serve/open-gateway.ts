@@ -13,6 +13,7 @@ import { startGateway, type Gateway } from './http-server.ts';
 import { DEFAULT_LIMITS, type GatewayLimits } from './limits.ts';
 import { serveModel, type ServedModel } from './served-model.ts';
 
+/** What the gateway serves, by name, and how. */
 export interface OpenGatewayOptions {
   /** plain models by served name: a local path, `BASE_URL#MODEL`, or a model already loaded (which stays the caller's) */
   models?: Readonly<Record<string, string | LanguageModel>>;
@@ -43,6 +44,7 @@ export interface OpenGateway extends Gateway {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Loads the models, wraps the guided ones and starts the server; resolves once it listens. */
 export async function openGateway(options: OpenGatewayOptions): Promise<OpenGateway> {
   const plain = Object.entries(options.models ?? {});
   const guided = Object.entries(options.guided ?? {});
