@@ -8,21 +8,20 @@ import { command } from './command-spec.ts';
 
 const STORIES_DIR = 'data/stories260K';
 
-/** Each section returns figures; `optIn` sections (hours and GBs) run only when named in --section. */
+/** Each section returns figures; `optIn` sections (hours and GBs, or a part of another section) run only when named in --section. */
 const sections: Record<string, { about: string; optIn?: boolean; run: (values: BenchValues) => Promise<Figure[]> }> = {
   engine: {
     about: 'native inference: stories260K decode, GPT-2-small-sized prefill/scoring/decode',
     async run(values) {
-      const { benchStories, benchGenerateProcess, benchGpt2SizedLlama, torchInferenceReference } =
-        await import('../lm/native/bench.ts');
-      const dir = values.stories;
-      const figures: Figure[] = [];
-      if (existsSync(`${dir}/stories260K.bin`)) {
-        const [model, tokenizer, runC] = [`${dir}/stories260K.bin`, `${dir}/tok512.bin`, values.runC];
-        figures.push(...(await benchStories(model, tokenizer, runC)), ...benchGenerateProcess(model, tokenizer, runC));
-      } else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
-      return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
+      const { benchGpt2SizedLlama, torchInferenceReference } = await import('../lm/native/bench.ts');
+      return [...(await storiesGenerateFigures(values)), ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
+  },
+  generate: {
+    about:
+      'stories260K greedy decode in-process and `alignkit generate` whole-process (400 − 1 tokens), on the WebAssembly kernel and on onnxruntime, vs llama2.c with --run-c (also in engine)',
+    optIn: true,
+    run: storiesGenerateFigures,
   },
   kernels: {
     about:
@@ -119,6 +118,16 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
     },
   },
 };
+
+/** stories260K decode in-process and `alignkit generate` whole-process, against run.c binaries when given. */
+async function storiesGenerateFigures(values: BenchValues): Promise<Figure[]> {
+  const { benchStories, benchGenerateProcess } = await import('../lm/native/bench.ts');
+  const dir = values.stories;
+  if (!existsSync(`${dir}/stories260K.bin`))
+    return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
+  const [model, tokenizer, runC] = [`${dir}/stories260K.bin`, `${dir}/tok512.bin`, values.runC];
+  return [...(await benchStories(model, tokenizer, runC)), ...benchGenerateProcess(model, tokenizer, runC)];
+}
 
 /** Runs a section on stories260K (data/stories260K or --stories DIR), or reports that it is missing. */
 async function withStories(
