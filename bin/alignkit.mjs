@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The installed command: compiled JavaScript from dist/ (`npm run build`; `npm ci` builds it).
 // Tests and development run the TypeScript sources instead: scripts/alignkit.ts.
+import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
+
+// WebAssembly (the small-model decode kernel, src/lm/native/wasm/) compiled by V8's optimizing
+// tier on first use: its baseline tier runs the kernel's SIMD code 10-30x slower until tier-up,
+// which cost a 400-token generate more (~50 slow tokens) than compiling at once does (~25-65 ms)
+v8.setFlagsFromString('--no-liftoff');
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 let main;

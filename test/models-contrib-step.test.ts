@@ -35,7 +35,8 @@ const closeRelative = (a: Float32Array, b: Float32Array) =>
  * writes the new keys/values into the cache buffers in place (present outputs bound to them).
  */
 async function flavours(cfg: ModelConfig, weights: Weights, attention: ContribStepOptions['attention']) {
-  const standard = await NativeRuntime.create(cfg, weights, 'standard');
+  // onnxruntime by name: a model this small otherwise steps on the WebAssembly kernel
+  const standard = await NativeRuntime.create(cfg, weights, 'standard', false, { runtime: 'onnxruntime' });
   const contrib = await GraphSession.create(buildContribStepGraph(cfg, weights, { attention }), 'contrib step');
   const groupQuery = attention === 'group-query';
   return {

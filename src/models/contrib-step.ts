@@ -6,11 +6,13 @@
  * the latter where the head size allows it), optionally with weight-only quantized matmuls
  * (MatMulNBits).
  *
- * A prototype measured by the engine bench and checked against the standard step by
- * test/models-contrib-step.test.ts; wiring it into the native runtime (per-row cache lengths,
- * scoring rows, hidden states; with GroupQueryAttention, the fallback for batched multi-token
- * appends, which onnxruntime's kernel refuses) is the follow-up to issue 18. Graph inputs and outputs keep the
- * standard step's names where they mean the same.
+ * With opset-23 Attention (the default) it takes the standard step's inputs and gives its
+ * outputs (score rows, next-token log-probs, new keys/values, hidden states, scalar head), so the
+ * native runtime runs it for `--graph contrib` (lm/native/runtime.ts; test/lm-graph-flavour.test.ts
+ * compares the two). The GroupQueryAttention and quantized variants are measured by the kernels
+ * bench and checked by test/models-contrib-step.test.ts; wiring GroupQueryAttention in would need
+ * per-row cache lengths and a fallback for batched multi-token appends, which onnxruntime's kernel
+ * refuses.
  */
 import { Graph, type Value } from '../engine/graph.ts';
 import { Ops } from '../engine/ops.ts';

@@ -20,6 +20,9 @@ import type { KvCache } from './kv-cache.ts';
 import type { StepRequest, StepResult } from './runtime.ts';
 import { LLAMA_STEP_WASM } from './wasm/llama-step-wasm.ts';
 
+const FLOAT = 4;
+const PAGE = 65536;
+
 /** Why the kernel cannot run this model (null: it can). */
 export function wasmDecoderUnsupported(cfg: ModelConfig, weights: Weights): string | null {
   if (cfg.family !== 'llama' && cfg.family !== 'qwen3')
@@ -31,11 +34,30 @@ export function wasmDecoderUnsupported(cfg: ModelConfig, weights: Weights): stri
     return 'the WebAssembly kernel takes one RoPE table';
   if (cfg.headDim % 2 !== 0) return `the WebAssembly kernel needs an even head size, not ${cfg.headDim}`;
   if (!weights.has('model.embed_tokens.weight')) return 'the WebAssembly kernel needs the model weights';
+  let floats = 0;
+  for (const w of weights.values()) floats += w.data.length;
+  if (floats * FLOAT > MAX_WEIGHT_BYTES)
+    return `the WebAssembly kernel holds at most ${MAX_WEIGHT_BYTES / 2 ** 30} GiB of float32 weights, and this model has ${((floats * FLOAT) / 2 ** 30).toFixed(1)} GiB`;
   return null;
 }
 
-const FLOAT = 4;
-const PAGE = 65536;
+/** wasm32 addresses 4 GiB; half of it for weights leaves room for caches and scratch */
+const MAX_WEIGHT_BYTES = 2 ** 31;
+
+/** Grows the kernel's memory to `bytes`, or says in one line why it cannot. */
+function growTo(memory: WebAssembly.Memory, bytes: number): void {
+  const needed = bytes - memory.buffer.byteLength;
+  if (needed <= 0) return;
+  try {
+    memory.grow(Math.ceil(needed / PAGE));
+  } catch {
+    throw new AlignkitError(
+      'capability',
+      `the WebAssembly kernel's memory cannot grow to ${Math.ceil(bytes / 2 ** 20)} MiB (wasm32 addresses at most 4 GiB); use --runtime onnxruntime for steps this large`,
+    );
+  }
+}
+
 /** pointers per Layer struct (see llama-step.c): 15 tensors and the windowed flag */
 const LAYER_WORDS = 16;
 const MODEL_WORDS = 15;
@@ -100,8 +122,7 @@ export class WasmDecoder {
     const reserve = (bytes: number) => {
       const start = at;
       at = align(at + bytes);
-      const needed = at - memory.buffer.byteLength;
-      if (needed > 0) memory.grow(Math.ceil(needed / PAGE));
+      growTo(memory, at);
       return start;
     };
     const tensor = (data: Float32Array) => {
@@ -237,7 +258,7 @@ export class WasmDecoder {
     }
     const memory = this.kernel.memory;
     if (end > memory.buffer.byteLength) {
-      memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+      growTo(memory, end);
       this.f32 = new Float32Array(memory.buffer);
       this.i32 = new Int32Array(memory.buffer);
     }

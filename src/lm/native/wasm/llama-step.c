@@ -115,27 +115,31 @@ static inline v128_t sum4(v128_t a, v128_t b, v128_t c, v128_t d) {
   return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
 }
 
-/* out [rows] = W [rows, cols] · x (+ bias), W row-major as HF stores [out, in]; four rows at a
-   time share each load of x */
-static __attribute__((noinline)) void matvec(float *out, const float *w, const float *x, const float *bias, int rows,
-                                             int cols) {
+/* out [n, rows] = x [n, cols] · Wᵀ (+ bias), W [rows, cols] row-major as HF stores [out, in]: four
+   rows of W at a time against every token (they stay in L1 across tokens), and four rows share
+   each load of a token */
+static __attribute__((noinline)) void matmul(float *out, const float *w, const float *x, const float *bias, int n,
+                                             int rows, int cols) {
   int r = 0;
   if (cols % 4 == 0)
     for (; r + 4 <= rows; r += 4) {
       const float *w0 = w + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
-      v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
-      for (int k = 0; k < cols; k += 4) {
-        v128_t xv = wasm_v128_load(x + k);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(w0 + k), xv));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(w1 + k), xv));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(w2 + k), xv));
-        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(w3 + k), xv));
+      const v128_t b = bias ? wasm_v128_load(bias + r) : wasm_f32x4_splat(0);
+      for (int t = 0; t < n; t++) {
+        const float *xt = x + t * cols;
+        v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < cols; k += 4) {
+          v128_t xv = wasm_v128_load(xt + k);
+          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(w0 + k), xv));
+          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(w1 + k), xv));
+          a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(w2 + k), xv));
+          a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(w3 + k), xv));
+        }
+        wasm_v128_store(out + t * rows + r, wasm_f32x4_add(sum4(a0, a1, a2, a3), b));
       }
-      v128_t sums = sum4(a0, a1, a2, a3);
-      if (bias) sums = wasm_f32x4_add(sums, wasm_v128_load(bias + r));
-      wasm_v128_store(out + r, sums);
     }
-  for (; r < rows; r++) out[r] = dot(w + r * cols, x, cols) + (bias ? bias[r] : 0.0f);
+  for (; r < rows; r++)
+    for (int t = 0; t < n; t++) out[t * rows + r] = dot(w + r * cols, x + t * cols, cols) + (bias ? bias[r] : 0.0f);
 }
 
 static __attribute__((noinline)) void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
@@ -275,7 +279,7 @@ static __attribute__((noinline)) void attend_any(float *out, const float *q, con
 
 /* log-softmax of the LM head at the final hidden state x [D] into out [V] (logits first) */
 static __attribute__((noinline)) void head_logprobs(const Model *m, const float *x, float *out) {
-  matvec(out, m->head, x, 0, m->vocab, m->dim);
+  matmul(out, m->head, x, 0, 1, m->vocab, m->dim);
   float max = max_of(out, m->vocab);
   float shift = max + (float)log_positive(exp_shifted(out, m->vocab, max, 0));
   for (int k = 0; k < m->vocab; k++) out[k] -= shift;
@@ -298,12 +302,12 @@ __attribute__((export_name("step"))) void step(const Model *m, const Step *s) {
     const Layer *w = &m->layer[l];
     const float *bias = w->windowed ? s->window_bias : s->bias;
     const float *pastK = s->cache + (long)l * 2 * B * Hkv * C * hd, *pastV = pastK + B * Hkv * C * hd;
+    for (int t = 0; t < N; t++) rmsnorm(normed + t * D, x + t * D, w->attention_norm, D, m->eps);
+    matmul(q, w->wq, normed, w->bq, N, H * hd, D);
+    matmul(k, w->wk, normed, w->bk, N, Hkv * hd, D);
+    matmul(v, w->wv, normed, w->bv, N, Hkv * hd, D);
     for (int t = 0; t < N; t++) {
-      float *h = normed + t * D, *qt = q + t * H * hd, *kt = k + t * Hkv * hd, *vt = v + t * Hkv * hd;
-      rmsnorm(h, x + t * D, w->attention_norm, D, m->eps);
-      matvec(qt, w->wq, h, w->bq, H * hd, D);
-      matvec(kt, w->wk, h, w->bk, Hkv * hd, D);
-      matvec(vt, w->wv, h, w->bv, Hkv * hd, D);
+      float *qt = q + t * H * hd, *kt = k + t * Hkv * hd, *vt = v + t * Hkv * hd;
       if (w->q_norm) {
         for (int hh = 0; hh < H; hh++) rmsnorm(qt + hh * hd, qt + hh * hd, w->q_norm, hd, m->eps);
         for (int hh = 0; hh < Hkv; hh++) rmsnorm(kt + hh * hd, kt + hh * hd, w->k_norm, hd, m->eps);
@@ -340,17 +344,18 @@ __attribute__((export_name("step"))) void step(const Model *m, const Step *s) {
         }
       }
     }
+    matmul(normed, w->wo, attended, w->bo, N, D, H * hd);
     for (int t = 0; t < N; t++) {
-      float *xt = x + t * D, *h = normed + t * D, *g = gate + t * F, *u = up + t * F;
-      matvec(h, w->wo, attended + t * H * hd, w->bo, D, H * hd);
+      float *xt = x + t * D, *h = normed + t * D;
       for (int d = 0; d < D; d++) xt[d] += h[d];
       rmsnorm(h, xt, w->mlp_norm, D, m->eps);
-      matvec(g, w->w_gate, h, 0, F, D);
-      matvec(u, w->w_up, h, 0, F, D);
-      swiglu(g, u, F);
-      matvec(h, w->w_down, g, 0, D, F);
-      for (int d = 0; d < D; d++) xt[d] += h[d];
     }
+    matmul(gate, w->w_gate, normed, 0, N, F, D);
+    matmul(up, w->w_up, normed, 0, N, F, D);
+    swiglu(gate, up, N * F);
+    matmul(normed, w->w_down, gate, 0, N, D, F);
+    for (int t = 0; t < N; t++)
+      for (int d = 0; d < D; d++) x[t * D + d] += normed[t * D + d];
   }
   /* the head only where asked: full log-probs at next_rows, the target's at score_rows */
   float *logprobs = scores; /* [V] fits: scratch is sized for max(S, V) */
