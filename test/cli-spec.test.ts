@@ -14,6 +14,7 @@ import { commandTree, findCommand, main, run } from '../src/cli/main.ts';
 import { parseCommandLine } from '../src/cli/parse-command-line.ts';
 import { flagOf } from '../src/util/option-spec.ts';
 import { readmeCommandReference, README_MARKERS } from '../scripts/readme-commands.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 /** Runs `body` with console.log captured. */
 async function captured(body: () => Promise<number>): Promise<{ code: number; out: string }> {
@@ -63,13 +64,13 @@ test('every command and group: --help and -h exit 0 and print every flag, its de
 
 test('alignkit --version prints the package version; unknown commands and flags are one line', () => {
   const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
-  const r = spawnSync(process.execPath, ['bin/alignkit.mjs', '--version'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...ALIGNKIT, '--version'], { encoding: 'utf8' });
   assert.equal(r.status, 0);
   assert.equal(r.stdout.trim(), version);
-  const u = spawnSync(process.execPath, ['bin/alignkit.mjs', 'frobnicate'], { encoding: 'utf8' });
+  const u = spawnSync(process.execPath, [...ALIGNKIT, 'frobnicate'], { encoding: 'utf8' });
   assert.equal(u.status, 2);
   assert.match(u.stderr.trim(), /^alignkit: unknown command "frobnicate" \(expected one of: generate, .*\)$/);
-  const f = spawnSync(process.execPath, ['bin/alignkit.mjs', 'generate', '--model', 'm', '--tmperature', '1'], {
+  const f = spawnSync(process.execPath, [...ALIGNKIT, 'generate', '--model', 'm', '--tmperature', '1'], {
     encoding: 'utf8',
   });
   assert.equal(f.status, 1);

@@ -4,13 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 test('the main job runs on the embedded models from a clean cache, prints the table and writes the report', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-demo-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = execFileSync(
     'node',
-    ['bin/alignkit.mjs', 'demo', '--prompts', '8', '--out', join(dir, 'run'), '--cache-dir', join(dir, 'cache')],
+    [...ALIGNKIT, 'demo', '--prompts', '8', '--out', join(dir, 'run'), '--cache-dir', join(dir, 'cache')],
     { encoding: 'utf8' },
   );
   assert.match(out, /Methods at matched compute/);
@@ -24,7 +25,7 @@ test('the main job runs on the embedded models from a clean cache, prints the ta
   // a second run reuses what the first trained
   const again = execFileSync(
     'node',
-    ['bin/alignkit.mjs', 'demo', '--prompts', '2', '--out', join(dir, 'run2'), '--cache-dir', join(dir, 'cache')],
+    [...ALIGNKIT, 'demo', '--prompts', '2', '--out', join(dir, 'run2'), '--cache-dir', join(dir, 'cache')],
     { encoding: 'utf8' },
   );
   assert.match(again, /from cache[\s\S]*\byes\b/);

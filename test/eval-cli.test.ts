@@ -4,9 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED, tempDir } from './helpers/eval-fixtures.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const alignkit = (...args: string[]) =>
-  spawnSync(process.execPath, ['bin/alignkit.mjs', 'eval', ...args], { encoding: 'utf8' });
+  spawnSync(process.execPath, [...ALIGNKIT, 'eval', ...args], { encoding: 'utf8' });
 const STORIES = SHARED('stories260K', 'stories260K.bin');
 const ADVBENCH = SHARED('advbench', 'harmful_behaviors.csv');
 
@@ -110,36 +111,32 @@ test('conceptmath from a responses file: tables printed, summary and report writ
   assert.match(empty.stderr, /empty\.jsonl: no responses in the file/);
 });
 
-test(
-  'safety on AdvBench with stories260K: attack × defense table with the refusal classifier',
-  { skip: !(existsSync(STORIES) && existsSync(ADVBENCH)) && 'needs data' },
-  (t) => {
-    const dir = tempDir(t);
-    const out = join(dir, 'out');
-    const r = alignkit(
-      'safety',
-      '--model',
-      STORIES,
-      '--data',
-      ADVBENCH,
-      '--limit',
-      '3',
-      '--attacks',
-      'none,prefix-injection',
-      '--defenses',
-      'none,system-prompt',
-      '--max-new-tokens',
-      '12',
-      '--out',
-      out,
-    );
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /Harmful rate % \(attack × defense\)/);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    assert.deepEqual(summary.tables[0].columns, ['attack', 'none', 'system-prompt']);
-    assert.equal(summary.tables[0].rows.length, 2);
-    const results = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n');
-    assert.equal(results.length, 3 * 2 * 2);
-    assert.equal(summary.metrics.classifier, 'refusal-strings');
-  },
-);
+test('safety on AdvBench with stories260K: attack × defense table with the refusal classifier', (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'out');
+  const r = alignkit(
+    'safety',
+    '--model',
+    STORIES,
+    '--data',
+    ADVBENCH,
+    '--limit',
+    '3',
+    '--attacks',
+    'none,prefix-injection',
+    '--defenses',
+    'none,system-prompt',
+    '--max-new-tokens',
+    '12',
+    '--out',
+    out,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Harmful rate % \(attack × defense\)/);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.deepEqual(summary.tables[0].columns, ['attack', 'none', 'system-prompt']);
+  assert.equal(summary.tables[0].rows.length, 2);
+  const results = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(results.length, 3 * 2 * 2);
+  assert.equal(summary.metrics.classifier, 'refusal-strings');
+});

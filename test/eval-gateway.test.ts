@@ -14,11 +14,11 @@ import { startGateway, type Gateway } from '../src/serve/http-server.ts';
 import { serveModel } from '../src/serve/served-model.ts';
 import { judgedTurns, loadMtBench101 } from '../src/eval/mt-bench-101/data.ts';
 import { aggregateMtBench } from '../src/eval/mt-bench-101/score.ts';
-import { SKIP_STORIES, loadStories } from './helpers/serve-fixtures.ts';
+import { loadStories } from './helpers/serve-fixtures.ts';
 import { SHARED, ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const MT = SHARED('mt-bench-101', 'mtbench101.jsonl');
-const SKIP = SKIP_STORIES || (!existsSync(MT) && 'needs data/mt-bench-101');
 const NEW_TOKENS = 12;
 
 /** The judge rates the prediction (the text after the last "Assistant: " of the dialogue block) by its length. */
@@ -42,7 +42,7 @@ interface Child {
   exit: Promise<number | null>;
 }
 function alignkit(args: string[]): Child {
-  const proc = spawn(process.execPath, ['bin/alignkit.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...ALIGNKIT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out: string[] = [];
   const err: string[] = [];
   proc.stdout!.on('data', (d) => out.push(String(d)));
@@ -65,7 +65,7 @@ async function waitForResults(file: string, n: number, child: Child): Promise<vo
 
 test(
   'eval mt-bench-101 through the gateway: killed midway and resumed, endpoint down and resumed',
-  { skip: SKIP, timeout: 240_000 },
+  { timeout: 240_000 },
   async (t) => {
     const dir = tempDir(t);
     const stories = await loadStories();

@@ -17,32 +17,28 @@ import { STORIES, STORIES_TOKENIZER } from './helpers/serve-fixtures.ts';
 
 const REAL = SHARED('mt-bench-101', 'mtbench101.jsonl');
 
-test(
-  'real MT-Bench-101 file: 1,388 dialogues, 3,615 judged turns, per-task judged counts of the notes',
-  { skip: !existsSync(REAL) && 'needs data/mt-bench-101' },
-  () => {
-    const dialogues = loadMtBench101(REAL);
-    assert.equal(dialogues.length, 1388);
-    const turns = dialogues.flatMap(judgedTurns);
-    assert.equal(turns.length, 3615);
-    const expected: Record<string, number> = {
-      CM: 239,
-      SI: 620,
-      AR: 407,
-      TS: 249,
-      CC: 352,
-      CR: 253,
-      FR: 123,
-      SC: 77,
-      SA: 73,
-      MR: 224,
-      GR: 218,
-      IC: 426,
-      PI: 354,
-    };
-    for (const task of MT_TASKS) assert.equal(turns.filter((t) => t.task === task).length, expected[task], task);
-  },
-);
+test('real MT-Bench-101 file: 1,388 dialogues, 3,615 judged turns, per-task judged counts of the notes', () => {
+  const dialogues = loadMtBench101(REAL);
+  assert.equal(dialogues.length, 1388);
+  const turns = dialogues.flatMap(judgedTurns);
+  assert.equal(turns.length, 3615);
+  const expected: Record<string, number> = {
+    CM: 239,
+    SI: 620,
+    AR: 407,
+    TS: 249,
+    CC: 352,
+    CR: 253,
+    FR: 123,
+    SC: 77,
+    SA: 73,
+    MR: 224,
+    GR: 218,
+    IC: 426,
+    PI: 354,
+  };
+  for (const task of MT_TASKS) assert.equal(turns.filter((t) => t.task === task).length, expected[task], task);
+});
 
 const dialogue = (task: MtDialogue['task'], id: number, users: string[]): MtDialogue => ({
   task,
@@ -334,41 +330,37 @@ test('a dataset line with a missing field names the file, line and field', (t) =
   assert.throws(() => loadMtBench101(file), /line 1, field "task"/);
 });
 
-test(
-  "a dialogue longer than the model's context is recorded as a failed turn, and the run goes on",
-  { skip: !existsSync(STORIES) && 'needs data/stories260K' },
-  async (t) => {
-    const dir = tempDir(t);
-    const stories = await loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
-    t.after(() => stories.dispose());
-    const long = 'Lily and Tom played in the park all day long. '.repeat(60); // ≈ 700 tokens > 512
-    const dialogues: MtDialogue[] = [
-      dialogue('GR', 1, ['Once upon a time', 'What happened next?']),
-      dialogue('CM', 2, ['Tell me about a cat.', long]),
-    ];
-    const judge = new ScriptedModel('judge', () => 'Fine. Rating: [[5]]');
-    const options = {
-      dialogues,
-      model: stories,
-      judge: new Judge(judge, {}, new JudgeCache(join(dir, 'cache'))),
-      generation: { maxNewTokens: 8, temperature: 0 },
-      concurrency: 2,
-    };
-    const run = await runMtBench101({ ...options, runDir: RunDir.create(join(dir, 'out')) });
-    assert.equal(run.summary.metrics!.generation_failures, 1);
-    assert.equal(run.summary.metrics!.judged_turns, 2, 'the other turns are judged');
-    const table = run.summary.tables.find((tb) => tb.title === 'Generation failures (1)')!;
-    assert.equal(table.rows[0][0], '2:2');
-    assert.match(String(table.rows[0][1]), /tokens; the model's context is 512/);
-    const recorded = readFileSync(join(dir, 'out', 'responses.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    assert.ok(recorded.some((r) => r.key === '2:2' && typeof r.error === 'string' && r.response === undefined));
-    // a resumed run does not try the failed turn again, and still counts it
-    const calls = judge.calls;
-    const resumed = await runMtBench101({ ...options, runDir: RunDir.create(join(dir, 'out'), { resume: true }) });
-    assert.equal(judge.calls, calls);
-    assert.equal(resumed.summary.metrics!.generation_failures, 1);
-  },
-);
+test("a dialogue longer than the model's context is recorded as a failed turn, and the run goes on", async (t) => {
+  const dir = tempDir(t);
+  const stories = await loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
+  t.after(() => stories.dispose());
+  const long = 'Lily and Tom played in the park all day long. '.repeat(60); // ≈ 700 tokens > 512
+  const dialogues: MtDialogue[] = [
+    dialogue('GR', 1, ['Once upon a time', 'What happened next?']),
+    dialogue('CM', 2, ['Tell me about a cat.', long]),
+  ];
+  const judge = new ScriptedModel('judge', () => 'Fine. Rating: [[5]]');
+  const options = {
+    dialogues,
+    model: stories,
+    judge: new Judge(judge, {}, new JudgeCache(join(dir, 'cache'))),
+    generation: { maxNewTokens: 8, temperature: 0 },
+    concurrency: 2,
+  };
+  const run = await runMtBench101({ ...options, runDir: RunDir.create(join(dir, 'out')) });
+  assert.equal(run.summary.metrics!.generation_failures, 1);
+  assert.equal(run.summary.metrics!.judged_turns, 2, 'the other turns are judged');
+  const table = run.summary.tables.find((tb) => tb.title === 'Generation failures (1)')!;
+  assert.equal(table.rows[0][0], '2:2');
+  assert.match(String(table.rows[0][1]), /tokens; the model's context is 512/);
+  const recorded = readFileSync(join(dir, 'out', 'responses.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.ok(recorded.some((r) => r.key === '2:2' && typeof r.error === 'string' && r.response === undefined));
+  // a resumed run does not try the failed turn again, and still counts it
+  const calls = judge.calls;
+  const resumed = await runMtBench101({ ...options, runDir: RunDir.create(join(dir, 'out'), { resume: true }) });
+  assert.equal(judge.calls, calls);
+  assert.equal(resumed.summary.metrics!.generation_failures, 1);
+});

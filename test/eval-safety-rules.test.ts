@@ -23,7 +23,8 @@ import {
 import { loadTokenizer } from '../src/tokenizers/load-tokenizer.ts';
 import { run as cli } from '../src/cli/main.ts';
 import { ScriptedModel, tempDir } from './helpers/eval-fixtures.ts';
-import { SKIP_STORIES, STORIES_TOKENIZER, loadStories, storiesGateway } from './helpers/serve-fixtures.ts';
+import { STORIES_TOKENIZER, loadStories, storiesGateway } from './helpers/serve-fixtures.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const runEval = (argv: readonly string[]) => cli(['eval', ...argv]);
 
@@ -198,68 +199,64 @@ test('generation: short responses drawn again (ED), up to 10 draws; several samp
   assert.deepEqual(counts(cellOf(greedy.cells, 'none')), [0, 0, 1, 0]);
 });
 
-test(
-  'a guard whose context is too short fails that item and the run goes on (native and through the gateway)',
-  { skip: SKIP_STORIES },
-  async (t) => {
-    const dir = tempDir(t);
-    const file = join(dir, 'responses.jsonl');
-    writeFileSync(
-      file,
-      [
-        { prompt: 'Tell me a story.', response: 'Once upon a time there was a cat.' },
-        { prompt: 'Tell me a long story.', response: 'Once upon a time there was a dog. '.repeat(80) },
-      ]
-        .map((r) => JSON.stringify(r))
-        .join('\n'),
-    );
-    const native = await loadStories();
-    t.after(() => native.dispose());
-    // the native format sends only the conversation: the short one fits 512 tokens, the long one does not
-    const run = await runSafety({
-      ...loadSafetyResponses(file),
-      runDir: RunDir.create(join(dir, 'native')),
-      classifier: new GuardClassifier(new Judge(native, { maxNewTokens: 4 }), 'native'),
-      concurrency: 1,
-    });
-    assert.deepEqual([cellOf(run.cells, 'none').judged, cellOf(run.cells, 'none').failures], [1, 1]);
-    assert.match(
-      run.failures[0].error,
-      /does not fit the judge's context \(prompt has \d+ tokens; the model's context is 512\)/,
-    );
+test('a guard whose context is too short fails that item and the run goes on (native and through the gateway)', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'responses.jsonl');
+  writeFileSync(
+    file,
+    [
+      { prompt: 'Tell me a story.', response: 'Once upon a time there was a cat.' },
+      { prompt: 'Tell me a long story.', response: 'Once upon a time there was a dog. '.repeat(80) },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
+  const native = await loadStories();
+  t.after(() => native.dispose());
+  // the native format sends only the conversation: the short one fits 512 tokens, the long one does not
+  const run = await runSafety({
+    ...loadSafetyResponses(file),
+    runDir: RunDir.create(join(dir, 'native')),
+    classifier: new GuardClassifier(new Judge(native, { maxNewTokens: 4 }), 'native'),
+    concurrency: 1,
+  });
+  assert.deepEqual([cellOf(run.cells, 'none').judged, cellOf(run.cells, 'none').failures], [1, 1]);
+  assert.match(
+    run.failures[0].error,
+    /does not fit the judge's context \(prompt has \d+ tokens; the model's context is 512\)/,
+  );
 
-    // a server's "context length exceeded" (HTTP 400) is the same per-item failure; the CLI runs in
-    // another process, as the remote tokenizer's synchronous calls would block a gateway in this one
-    const { gateway } = await storiesGateway(t);
-    const out = join(dir, 'remote');
-    const child = spawn(
-      process.execPath,
-      [
-        'bin/alignkit.mjs',
-        'eval',
-        'safety',
-        '--responses',
-        file,
-        '--judge',
-        `${gateway.url}/v1#stories`,
-        '--guard-format',
-        'native',
-        '--judge-max-new-tokens',
-        '4',
-        '--out',
-        out,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    assert.equal(code, 0, stderr);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    assert.equal(summary.metrics.judge_failures, 1);
-    assert.match(summary.failures[0].error, /does not fit the judge's context .*server answered 400 .*context is 512/);
-  },
-);
+  // a server's "context length exceeded" (HTTP 400) is the same per-item failure; the CLI runs in
+  // another process, as the remote tokenizer's synchronous calls would block a gateway in this one
+  const { gateway } = await storiesGateway(t);
+  const out = join(dir, 'remote');
+  const child = spawn(
+    process.execPath,
+    [
+      ...ALIGNKIT,
+      'eval',
+      'safety',
+      '--responses',
+      file,
+      '--judge',
+      `${gateway.url}/v1#stories`,
+      '--guard-format',
+      'native',
+      '--judge-max-new-tokens',
+      '4',
+      '--out',
+      out,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, stderr);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.metrics.judge_failures, 1);
+  assert.match(summary.failures[0].error, /does not fit the judge's context .*server answered 400 .*context is 512/);
+});
 
 test('CLI: emulated disalignment without --base says what it needs; an empty --attacks entry is an error', async (t) => {
   const dir = tempDir(t);

@@ -20,6 +20,7 @@ import { numpyRandintInt32Max } from '../src/util/mt19937.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 import { tempDir } from './helpers/eval-fixtures.ts';
 import { asProbability, comparisonsOf, fixtureSet, gamedOf, lcFixture, type FixtureSet } from './helpers/lc-fixture.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const runEval = (argv: readonly string[]) => cli(['eval', ...argv]);
 
@@ -190,7 +191,7 @@ test('--preferences files: bad records name the file, line and field', (t) => {
 });
 
 const alignkit = (...args: string[]) =>
-  spawnSync(process.execPath, ['bin/alignkit.mjs', 'eval', 'winrate', ...args], { encoding: 'utf8' });
+  spawnSync(process.execPath, [...ALIGNKIT, 'eval', 'winrate', ...args], { encoding: 'utf8' });
 
 test('CLI: eval winrate --preferences with --lc-gamed / --lc-difficulty gives the official v1 / noreg values', async (t) => {
   const dir = tempDir(t);

@@ -12,10 +12,8 @@ import { stratifiedSplit } from '../src/eval/concepts/stratified-split.ts';
 import { TfidfVectorizer } from '../src/eval/concepts/tfidf.ts';
 import { conceptTokens, normalizeText } from '../src/eval/concepts/text-tokens.ts';
 import { AlignkitError } from '../src/errors.ts';
-import { buildFixture, haveGsm8k } from './helpers/concept-fixture.ts';
+import { buildFixture } from './helpers/concept-fixture.ts';
 import { tempDir } from './helpers/eval-fixtures.ts';
-
-const skip = haveGsm8k() ? false : 'needs data/gsm8k/test.jsonl';
 
 test('tokens: NFKC, case, numbers collapsed for concepts, CJK characters split, math symbols kept', () => {
   assert.equal(normalizeText('  Ｔｏｍ  has\n1,200 apples '), 'tom has 1200 apples');
@@ -34,7 +32,7 @@ test('TF-IDF vectors have unit length and unseen features are ignored', () => {
   assert.equal(v.transform('zzzz qqqq').indices.length, 0);
 });
 
-test('the classifier beats the majority-class baseline on held-out labelled questions', { skip }, () => {
+test('the classifier beats the majority-class baseline on held-out labelled questions', () => {
   const { benchmark } = buildFixture();
   const examples = benchmark.map((b) => ({ text: b.question, label: `${b.grade}:${b.cate0}/${b.cate1}/${b.cate2}` }));
   const score = heldOutScore(examples, { seed: 1 });
@@ -46,7 +44,7 @@ test('the classifier beats the majority-class baseline on held-out labelled ques
   );
 });
 
-test('Chinese questions go to Chinese concepts; save and load give the same probabilities', { skip }, (t) => {
+test('Chinese questions go to Chinese concepts; save and load give the same probabilities', (t) => {
   const { benchmark } = buildFixture(200);
   const classifier = ConceptClassifier.train(
     benchmark.map((b) => ({ text: b.question, label: `${b.grade}:${b.cate0}/${b.cate1}/${b.cate2}` })),

@@ -19,14 +19,13 @@ import { splitBenchmark } from '../src/improve/benchmark-split.ts';
 import { runImprove, type ImproveOptions } from '../src/improve/run-improve.ts';
 import type { TrainingRecord } from '../src/eval/concepts/training-records.ts';
 
-import { buildFixture, haveGsm8k, toJsonl } from './helpers/concept-fixture.ts';
+import { buildFixture, toJsonl } from './helpers/concept-fixture.ts';
 import { ScriptedModel, SHARED, tempDir } from './helpers/eval-fixtures.ts';
 import { run as cli } from '../src/cli/main.ts';
 
 const improveCli = (argv: readonly string[]) => cli(['improve', ...argv]);
 
 const STORIES = SHARED('stories260K', 'stories260K.bin');
-const skip = !haveGsm8k() ? 'needs data/gsm8k/test.jsonl' : !existsSync(STORIES) ? 'needs data/stories260K' : false;
 
 /** A teacher that writes a well-formed English problem every other call, nonsense otherwise, and nothing usable for Chinese concepts. */
 function scriptedTeacher(): ScriptedModel {
@@ -60,7 +59,7 @@ function setup(t: { after: (fn: () => void) => void }) {
   return { dir, items, evaluation, poolFile, benchmarkFile, plantedLines: [151, 152] };
 }
 
-test('improve runs end to end, is killed while training, resumes, and reports before/after', { skip }, async (t) => {
+test('improve runs end to end, is killed while training, resumes, and reports before/after', async (t) => {
   const { dir, items, evaluation, poolFile, plantedLines } = setup(t);
   const opened: string[] = [];
   const openModel = (ref: string): Promise<LanguageModel> => {
@@ -193,7 +192,7 @@ test('improve runs end to end, is killed while training, resumes, and reports be
   );
 });
 
-test('improve CLI: bad pools and benchmarks fail before any model work, naming file and line', { skip }, async (t) => {
+test('improve CLI: bad pools and benchmarks fail before any model work, naming file and line', async (t) => {
   const { dir, benchmarkFile } = setup(t);
   const badPool = join(dir, 'bad-pool.jsonl');
   writeFileSync(

@@ -12,14 +12,13 @@ import { ConceptClassifier } from '../src/eval/concepts/concept-classifier.ts';
 import { loadPool, solutionCompletion } from '../src/eval/concepts/problem-pool.ts';
 import { retrieveProblems } from '../src/eval/concepts/retrieve.ts';
 import { AlignkitError } from '../src/errors.ts';
-import { buildFixture, GSM8K_TEST, haveGsm8k, keywordConcept, toJsonl } from './helpers/concept-fixture.ts';
+import { buildFixture, GSM8K_TEST, keywordConcept, toJsonl } from './helpers/concept-fixture.ts';
 import { tempDir } from './helpers/eval-fixtures.ts';
 
-const skip = haveGsm8k() ? false : 'needs data/gsm8k/test.jsonl';
 const label = (b: { grade: string; cate0: string; cate1: string; cate2: string }) =>
   `${b.grade}:${b.cate0}/${b.cate1}/${b.cate2}`;
 
-test('retrieval returns problems of the requested concept far more often than chance', { skip }, () => {
+test('retrieval returns problems of the requested concept far more often than chance', () => {
   const { benchmark } = buildFixture();
   const classifier = ConceptClassifier.train(benchmark.map((b) => ({ text: b.question, label: label(b) })));
   const pool = loadPool(GSM8K_TEST).slice(400);
@@ -59,7 +58,7 @@ test('retrieval returns problems of the requested concept far more often than ch
   assert.deepEqual(retrieval.empty, []);
 });
 
-test('concepts with no problems in the pools are reported, unknown concepts too', { skip }, () => {
+test('concepts with no problems in the pools are reported, unknown concepts too', () => {
   const { benchmark } = buildFixture(200);
   const classifier = ConceptClassifier.train(benchmark.map((b) => ({ text: b.question, label: label(b) })));
   const englishPool = loadPool(GSM8K_TEST).slice(1200);

@@ -16,7 +16,7 @@ function readmeLayers(): string[] {
   const section = readme.slice(readme.indexOf('## How it is built'));
   const block = /```\n(src\/\n[\s\S]*?)```/.exec(section);
   assert.ok(block, 'the README shows the src/ layers in a code block under "How it is built"');
-  return [...block[1].matchAll(/^ {2}([a-z]+)\/ /gm)].map((m) => m[1]);
+  return [...block[1].matchAll(/^ {2}([a-z-]+)\/ /gm)].map((m) => m[1]);
 }
 
 function sourceFiles(dir: string): string[] {
@@ -84,10 +84,10 @@ test('the import reader finds every form of import, and the check would catch an
     "import type { B } from '../b/b.ts';",
     "import * as c from './c.ts';",
     "import d, { e } from './d.ts';",
-    'import {',
-    '  f,',
-    '  type G,',
-    "} from '../f/f.ts';",
+    'import { ',
+    '  f, ',
+    '  type G, ',
+    " } from '../f/f.ts';",
     "export { h } from './h.ts';",
     "export * from './i.ts';",
     "import './side-effect.ts';",

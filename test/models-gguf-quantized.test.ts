@@ -87,12 +87,12 @@ for (const [label, config] of CONFIGS)
         const reference = await trace(await float32Model(file));
         for (const kernel of QUANTIZED_KERNELS) {
           const exact: QuantizedMatmulOptions = { kernel, accuracy: 'float32' };
-          const model = await loadNativeModel(file, undefined, exact);
+          const model = await loadNativeModel(file, undefined, { quantizedMatmul: exact });
           const d = maxDiff(await trace(model), reference);
           assert.ok(d < 1e-4, `${precision} ${kernel} float32: max |Δ log p| ${d}`);
           await model.dispose();
           // int8 activations (llama.cpp's arithmetic): a rounding of x per 32-value block, not of the weights
-          const fast = await loadNativeModel(file, undefined, { kernel, accuracy: 'int8' });
+          const fast = await loadNativeModel(file, undefined, { quantizedMatmul: { kernel, accuracy: 'int8' } });
           const df = maxDiff(await trace(fast), reference);
           assert.ok(df > 0 && df < 0.05, `${precision} ${kernel} int8: max |Δ log p| ${df}`);
           await fast.dispose();

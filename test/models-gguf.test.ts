@@ -26,6 +26,7 @@ import type { Weights } from '../src/models/weights.ts';
 import { randomGpt2Config, randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
 import { assertNamedError } from './helpers/named-error.ts';
 import { TINYSTORIES } from './helpers/stories-data.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const STORIES260K = 'data/stories260K/stories260K.bin';
 const TOK512 = 'data/stories260K/tok512.bin';
@@ -394,31 +395,27 @@ test('q8_0 / q4_0 files: which tensors are quantized, and the weights read back 
   }
 });
 
-test(
-  'stories260K (llama2.c) -> GGUF -> alignkit: the same weights and tokenizer as the original',
-  { skip: !STORIES260K },
-  () => {
-    const dir = tmp();
-    try {
-      const original = readLocalCheckpoint(STORIES260K, TOK512);
-      const file = join(dir, 's.gguf');
-      saveGguf(file, original, 'f32');
-      const read = readLocalCheckpoint(file);
-      assert.match(read.notes!.join(), /GGUF llama \(LlamaForCausalLM\): 47 F32 tensors/);
-      assert.deepEqual({ ...read.config, torchDtype: original.config.torchDtype }, original.config);
-      for (const [name, t] of original.weights) assert.deepEqual(read.weights.get(name)!.data, t.data, name);
-      const texts = readFileSync(TINYSTORIES, 'utf8').split('\n').filter(Boolean).slice(0, 60);
-      texts.push('Tom said, "Wow! 3 €s é中😀"\n\n  x');
-      for (const text of texts) {
-        assert.deepEqual(read.tokenizer.encode(text), original.tokenizer.encode(text), text.slice(0, 40));
-        const ids = original.tokenizer.encode(text);
-        assert.equal(read.tokenizer.decode(ids), original.tokenizer.decode(ids));
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+test('stories260K (llama2.c) -> GGUF -> alignkit: the same weights and tokenizer as the original', () => {
+  const dir = tmp();
+  try {
+    const original = readLocalCheckpoint(STORIES260K, TOK512);
+    const file = join(dir, 's.gguf');
+    saveGguf(file, original, 'f32');
+    const read = readLocalCheckpoint(file);
+    assert.match(read.notes!.join(), /GGUF llama \(LlamaForCausalLM\): 47 F32 tensors/);
+    assert.deepEqual({ ...read.config, torchDtype: original.config.torchDtype }, original.config);
+    for (const [name, t] of original.weights) assert.deepEqual(read.weights.get(name)!.data, t.data, name);
+    const texts = readFileSync(TINYSTORIES, 'utf8').split('\n').filter(Boolean).slice(0, 60);
+    texts.push('Tom said, "Wow! 3 €s é中😀"\n\n  x');
+    for (const text of texts) {
+      assert.deepEqual(read.tokenizer.encode(text), original.tokenizer.encode(text), text.slice(0, 40));
+      const ids = original.tokenizer.encode(text);
+      assert.equal(read.tokenizer.decode(ids), original.tokenizer.decode(ids));
     }
-  },
-);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('an embedded model (byte-level BPE, HF directory) -> GGUF -> alignkit: same weights and tokenizer, chat fields kept', () => {
   const dir = tmp();
@@ -570,7 +567,7 @@ test('bad GGUF files: one error naming the file and the key or tensor, never a r
 test('CLI: convert --to gguf, quantize, and --model file.gguf; bad flags are one-line errors', () => {
   const dir = tmp();
   try {
-    const run = (...args: string[]) => spawnSync('node', ['bin/alignkit.mjs', ...args], { encoding: 'utf8' });
+    const run = (...args: string[]) => spawnSync('node', [...ALIGNKIT, ...args], { encoding: 'utf8' });
     const f32 = join(dir, 's.gguf');
     const converted = run('convert', '--model', STORIES260K, '--tokenizer', TOK512, '--to', 'gguf', '--out', f32);
     assert.equal(converted.status, 0, converted.stderr);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -13,15 +13,13 @@ import { assertNamedError } from './helpers/named-error.ts';
 const STORIES = 'data/stories260K/stories260K.bin';
 const TOKENIZER = 'data/stories260K/tok512.bin';
 const GREEDY = 'data/stories260K/greedy-200.expected.txt';
-const haveStories = existsSync(STORIES) && existsSync(TOKENIZER) && existsSync(GREEDY);
-const skipStories = haveStories ? false : `stories260K data or fixture missing under ../shared (${STORIES})`;
 
 const root = mkdtempSync(join(tmpdir(), 'alignkit-llama2c-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const random = (n: number, rng = createRng(n)) => new Float32Array(n).map(() => rng.normal());
 
-test('stories260K: header, sizes and HF config', { skip: skipStories }, () => {
+test('stories260K: header, sizes and HF config', () => {
   const header = readLlama2cHeader(STORIES);
   assert.deepEqual(
     { ...header },
@@ -158,17 +156,13 @@ function greedyText(model: ReferenceLlama, pieces: Buffer[], steps: number): str
   return Buffer.concat(out).toString('utf8');
 }
 
-test(
-  "stories260K in HF layout, run by an independent rotate-half forward pass, reproduces llama2.c's greedy output",
-  { skip: skipStories },
-  () => {
-    const { config, weights } = readLlama2cCheckpoint(STORIES);
-    const text = greedyText(new ReferenceLlama(config, weights), readPieces(TOKENIZER), 200);
-    assert.equal(text.trimEnd(), readFileSync(GREEDY, 'utf8').trimEnd());
-  },
-);
+test("stories260K in HF layout, run by an independent rotate-half forward pass, reproduces llama2.c's greedy output", () => {
+  const { config, weights } = readLlama2cCheckpoint(STORIES);
+  const text = greedyText(new ReferenceLlama(config, weights), readPieces(TOKENIZER), 200);
+  assert.equal(text.trimEnd(), readFileSync(GREEDY, 'utf8').trimEnd());
+});
 
-test('stories260K saved as an HF directory reads back bit-identical', { skip: skipStories }, () => {
+test('stories260K saved as an HF directory reads back bit-identical', () => {
   const { config, weights } = readLlama2cCheckpoint(STORIES);
   const dir = join(root, 'stories260K-hf');
   writeHfDirectory(dir, config, weights);

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { loadTokenizer } from '../src/tokenizers/load-tokenizer.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
 import type { AttributeContext } from '../src/probe/attribute.ts';
@@ -43,22 +42,18 @@ function context(over: Partial<AttributeContext>): AttributeContext {
 }
 const compute = (name: string, over: Partial<AttributeContext>) => registry.get(name)!.compute(context(over));
 
-test(
-  'reasoning steps of GSM8K reference solutions (lines, the "####" line not counted)',
-  { skip: !existsSync(GSM8K) && `${GSM8K} missing` },
-  () => {
-    const items = readJsonl<{ answer: string }>(GSM8K)
-      .slice(0, 3)
-      .map((r) => r.value.answer);
-    // Janet's ducks: 2 lines + "#### 18"; robe: 2 lines + "#### 3"; house flipping: 4 lines + "#### 70000"
-    assert.deepEqual(
-      items.map((a) => countReasoningSteps(a)),
-      [2, 2, 4],
-    );
-    assert.equal(finalNumber(items[0])?.value, 18);
-    assert.equal(finalNumber(items[2])?.value, 70000);
-  },
-);
+test('reasoning steps of GSM8K reference solutions (lines, the "####" line not counted)', () => {
+  const items = readJsonl<{ answer: string }>(GSM8K)
+    .slice(0, 3)
+    .map((r) => r.value.answer);
+  // Janet's ducks: 2 lines + "#### 18"; robe: 2 lines + "#### 3"; house flipping: 4 lines + "#### 70000"
+  assert.deepEqual(
+    items.map((a) => countReasoningSteps(a)),
+    [2, 2, 4],
+  );
+  assert.equal(finalNumber(items[0])?.value, 18);
+  assert.equal(finalNumber(items[2])?.value, 70000);
+});
 
 test('reasoning steps: "Step k:" markers, else sentences of a one-line solution; capped', () => {
   assert.equal(countReasoningSteps('Step 1: add. Step 2: multiply.\nStep 3: done.\nThe answer is 4'), 3);
@@ -116,50 +111,43 @@ test('consistency with a reference answer: numbers, letters, yes/no, text', () =
   assert.equal(compute('consistency', { response: 'whatever' }), null, 'no reference: no label');
 });
 
-test(
-  'confidence: probability of the tokens that state the final answer',
-  { skip: !existsSync(TOKENIZER) && `${TOKENIZER} missing` },
-  () => {
-    const tokenizer = loadTokenizer(TOKENIZER);
-    const response = 'She had 3 cats. The answer is 42';
-    const tokens = tokenizer.encode(response, { addBos: false });
-    assert.equal(tokenizer.decode(tokens), response);
-    const logprobs = tokens.map((_, i) => Math.log(0.5 + i / (4 * tokens.length)));
-    // independently: the tokens whose characters fall in "42" (pieces decoded one by one)
-    const start = response.lastIndexOf('42');
-    let at = 0;
-    const answerTokens: number[] = [];
-    tokens.forEach((id, i) => {
-      const before = tokenizer.decode(tokens.slice(0, i)).length,
-        after = tokenizer.decode(tokens.slice(0, i + 1)).length;
-      if (after > start && before < start + 2) answerTokens.push(i);
-      at = after;
-    });
-    assert.equal(at, response.length);
-    assert.deepEqual(tokensCoveringChars(tokenizer, tokens, start, start + 2), [
-      answerTokens[0],
-      answerTokens[answerTokens.length - 1] + 1,
-    ]);
-    const probs = answerTokens.map((i) => Math.exp(logprobs[i]));
-    const ctx = { response, responseTokens: tokens, responseLogprobs: logprobs, tokenizer };
-    assert.ok(
-      Math.abs((compute('confidence', ctx) as number) - probs.reduce((a, b) => a + b, 0) / probs.length) < 1e-12,
-    );
-    assert.ok(
-      Math.abs(
-        (compute('confidence', { ...ctx, options: { confidence: 'last' } }) as number) - probs[probs.length - 1],
-      ) < 1e-12,
-    );
-    assert.equal(
-      compute('confidence', {
-        ...ctx,
-        response: 'no digits here',
-        responseTokens: tokenizer.encode('no digits here', { addBos: false }),
-      }),
-      null,
-    );
-  },
-);
+test('confidence: probability of the tokens that state the final answer', () => {
+  const tokenizer = loadTokenizer(TOKENIZER);
+  const response = 'She had 3 cats. The answer is 42';
+  const tokens = tokenizer.encode(response, { addBos: false });
+  assert.equal(tokenizer.decode(tokens), response);
+  const logprobs = tokens.map((_, i) => Math.log(0.5 + i / (4 * tokens.length)));
+  // independently: the tokens whose characters fall in "42" (pieces decoded one by one)
+  const start = response.lastIndexOf('42');
+  let at = 0;
+  const answerTokens: number[] = [];
+  tokens.forEach((id, i) => {
+    const before = tokenizer.decode(tokens.slice(0, i)).length,
+      after = tokenizer.decode(tokens.slice(0, i + 1)).length;
+    if (after > start && before < start + 2) answerTokens.push(i);
+    at = after;
+  });
+  assert.equal(at, response.length);
+  assert.deepEqual(tokensCoveringChars(tokenizer, tokens, start, start + 2), [
+    answerTokens[0],
+    answerTokens[answerTokens.length - 1] + 1,
+  ]);
+  const probs = answerTokens.map((i) => Math.exp(logprobs[i]));
+  const ctx = { response, responseTokens: tokens, responseLogprobs: logprobs, tokenizer };
+  assert.ok(Math.abs((compute('confidence', ctx) as number) - probs.reduce((a, b) => a + b, 0) / probs.length) < 1e-12);
+  assert.ok(
+    Math.abs((compute('confidence', { ...ctx, options: { confidence: 'last' } }) as number) - probs[probs.length - 1]) <
+      1e-12,
+  );
+  assert.equal(
+    compute('confidence', {
+      ...ctx,
+      response: 'no digits here',
+      responseTokens: tokenizer.encode('no digits here', { addBos: false }),
+    }),
+    null,
+  );
+});
 
 test('users add attributes as functions or as data fields', () => {
   const custom = builtinAttributes().register({

@@ -7,17 +7,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { main } from '../src/cli/main.ts';
 import type { Summary } from '../src/run/summary.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const MODEL = 'data/stories260K/stories260K.bin';
 const TOKENIZER = 'data/stories260K/tok512.bin';
 const STORIES = 'data/tinystories-sample/tinystories.txt';
-const skip = !(existsSync(MODEL) && existsSync(STORIES)) && 'stories260K or the TinyStories sample is missing';
 const run = promisify(execFile);
 
 let dir: string;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'probe-cli-'));
-  if (skip) return;
   const paragraphs = readFileSync(STORIES, 'utf8')
     .split(/\n\s*\n/)
     .map((p) => p.trim())
@@ -53,122 +52,118 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-test(
-  'probe collect then probe fit: the table, summary.json with layer curves per control, report.html; fit --resume repeats nothing',
-  { skip },
-  async () => {
-    const store = join(dir, 'store'),
-      fit = join(dir, 'fit');
-    const collected = await cli([
-      'probe',
-      'collect',
-      '--model',
-      MODEL,
-      '--tokenizer',
-      TOKENIZER,
-      '--data',
-      join(dir, 'prompts.jsonl'),
-      '--attributes',
-      'length,paragraph',
-      '--out',
-      store,
-      '--max-new-tokens',
-      '48',
-      '--stop',
-      '.',
-      '--timeline',
-      '4',
-      '--control-random-init',
-      '--dtype',
-      'float16',
-    ]);
-    assert.equal(collected.code, 0, collected.stderr);
-    assert.match(collected.stdout, /Collected representations/);
-    assert.ok(existsSync(join(store, 'report.html')));
-    const meta = JSON.parse(readFileSync(join(store, 'meta.json'), 'utf8'));
-    assert.deepEqual(meta.layers, [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual(meta.groups, ['prompt', 'after-4', 'random-init']);
-    assert.deepEqual(meta.attributes, [
-      { name: 'length', task: 'regression' },
-      { name: 'paragraph', task: 'regression' },
-    ]);
+test('probe collect then probe fit: the table, summary.json with layer curves per control, report.html; fit --resume repeats nothing', async () => {
+  const store = join(dir, 'store'),
+    fit = join(dir, 'fit');
+  const collected = await cli([
+    'probe',
+    'collect',
+    '--model',
+    MODEL,
+    '--tokenizer',
+    TOKENIZER,
+    '--data',
+    join(dir, 'prompts.jsonl'),
+    '--attributes',
+    'length,paragraph',
+    '--out',
+    store,
+    '--max-new-tokens',
+    '48',
+    '--stop',
+    '.',
+    '--timeline',
+    '4',
+    '--control-random-init',
+    '--dtype',
+    'float16',
+  ]);
+  assert.equal(collected.code, 0, collected.stderr);
+  assert.match(collected.stdout, /Collected representations/);
+  assert.ok(existsSync(join(store, 'report.html')));
+  const meta = JSON.parse(readFileSync(join(store, 'meta.json'), 'utf8'));
+  assert.deepEqual(meta.layers, [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(meta.groups, ['prompt', 'after-4', 'random-init']);
+  assert.deepEqual(meta.attributes, [
+    { name: 'length', task: 'regression' },
+    { name: 'paragraph', task: 'regression' },
+  ]);
 
-    const fitted = await cli(['probe', 'fit', '--in', store, '--probe', 'linear', '--seeds', '2', '--out', fit]);
-    assert.equal(fitted.code, 0, fitted.stderr);
-    assert.match(fitted.stdout, /Probes on the last prompt token/);
-    assert.match(fitted.stdout, /length +linear +spearman/);
-    const summary: Summary = JSON.parse(readFileSync(join(fit, 'summary.json'), 'utf8'));
-    assert.equal(summary.kind, 'probe fit');
-    const curve = summary.plots.find((p) => p.title === 'Layer curve: length (linear probe)');
-    assert.ok(curve, summary.plots.map((p) => p.title).join('; '));
-    assert.deepEqual(
-      curve.series.map((s) => s.name),
-      ['model states', 'random-init model', 'shuffled labels', 'surface features', 'chance'],
-    );
-    assert.deepEqual(
-      curve.series[0].points.map((p) => p[0]),
-      [0, 1, 2, 3, 4, 5],
-    );
-    const all = summary.plots.find((p) => p.title.startsWith('Layer curves, all attributes'));
-    assert.ok(all?.series.some((s) => s.name === 'paragraph (random-init)'));
-    assert.ok(summary.tables.some((t) => t.title.startsWith('During generation')));
-    assert.ok(existsSync(join(fit, 'report.html')));
-    const rows = readFileSync(join(fit, 'results.jsonl'), 'utf8').trim().split('\n').length;
-    // per attribute: 6 layers × (prompt, shuffled, random-init, after-4) + surface
-    assert.equal(rows, 2 * (6 * 4 + 1));
+  const fitted = await cli(['probe', 'fit', '--in', store, '--probe', 'linear', '--seeds', '2', '--out', fit]);
+  assert.equal(fitted.code, 0, fitted.stderr);
+  assert.match(fitted.stdout, /Probes on the last prompt token/);
+  assert.match(fitted.stdout, /length +linear +spearman/);
+  const summary: Summary = JSON.parse(readFileSync(join(fit, 'summary.json'), 'utf8'));
+  assert.equal(summary.kind, 'probe fit');
+  const curve = summary.plots.find((p) => p.title === 'Layer curve: length (linear probe)');
+  assert.ok(curve, summary.plots.map((p) => p.title).join('; '));
+  assert.deepEqual(
+    curve.series.map((s) => s.name),
+    ['model states', 'random-init model', 'shuffled labels', 'surface features', 'chance'],
+  );
+  assert.deepEqual(
+    curve.series[0].points.map((p) => p[0]),
+    [0, 1, 2, 3, 4, 5],
+  );
+  const all = summary.plots.find((p) => p.title.startsWith('Layer curves, all attributes'));
+  assert.ok(all?.series.some((s) => s.name === 'paragraph (random-init)'));
+  assert.ok(summary.tables.some((t) => t.title.startsWith('During generation')));
+  assert.ok(existsSync(join(fit, 'report.html')));
+  const rows = readFileSync(join(fit, 'results.jsonl'), 'utf8').trim().split('\n').length;
+  // per attribute: 6 layers × (prompt, shuffled, random-init, after-4) + surface
+  assert.equal(rows, 2 * (6 * 4 + 1));
 
-    const again = await cli([
-      'probe',
-      'fit',
-      '--in',
-      store,
-      '--probe',
-      'linear',
-      '--seeds',
-      '2',
-      '--out',
-      fit,
-      '--resume',
-    ]);
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(readFileSync(join(fit, 'results.jsonl'), 'utf8').trim().split('\n').length, rows);
-    const refused = await cli(['probe', 'fit', '--in', store, '--probe', 'linear', '--out', fit]);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /already holds a run; pass --resume/);
+  const again = await cli([
+    'probe',
+    'fit',
+    '--in',
+    store,
+    '--probe',
+    'linear',
+    '--seeds',
+    '2',
+    '--out',
+    fit,
+    '--resume',
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(readFileSync(join(fit, 'results.jsonl'), 'utf8').trim().split('\n').length, rows);
+  const refused = await cli(['probe', 'fit', '--in', store, '--probe', 'linear', '--out', fit]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /already holds a run; pass --resume/);
 
-    const mlp = await cli([
-      'probe',
-      'fit',
-      '--in',
-      store,
-      '--probe',
-      'mlp',
-      '--seeds',
-      '1',
-      '--attributes',
-      'length',
-      '--layers',
-      '5',
-      '--controls',
-      'none',
-      '--hidden-sizes',
-      '8',
-      '--max-epochs',
-      '20',
-      '--out',
-      join(dir, 'fit-mlp'),
-    ]);
-    assert.equal(mlp.code, 0, mlp.stderr);
-    assert.equal(
-      readFileSync(join(dir, 'fit-mlp', 'results.jsonl'), 'utf8')
-        .trim()
-        .split('\n').length,
-      1,
-    );
-  },
-);
+  const mlp = await cli([
+    'probe',
+    'fit',
+    '--in',
+    store,
+    '--probe',
+    'mlp',
+    '--seeds',
+    '1',
+    '--attributes',
+    'length',
+    '--layers',
+    '5',
+    '--controls',
+    'none',
+    '--hidden-sizes',
+    '8',
+    '--max-epochs',
+    '20',
+    '--out',
+    join(dir, 'fit-mlp'),
+  ]);
+  assert.equal(mlp.code, 0, mlp.stderr);
+  assert.equal(
+    readFileSync(join(dir, 'fit-mlp', 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n').length,
+    1,
+  );
+});
 
-test('several --model: one store per model, and fit compares them', { skip }, async () => {
+test('several --model: one store per model, and fit compares them', async () => {
   const out = join(dir, 'models');
   const collected = await cli([
     'probe',
@@ -257,29 +252,27 @@ test('bad flags and inputs give one clear line and a non-zero exit', async () =>
     assert.equal(r.code, 1, args.join(' '));
     assert.match(r.stderr, pattern);
   }
-  if (!skip) {
-    const r = await cli([
-      'probe',
-      'collect',
-      '--model',
-      MODEL,
-      '--tokenizer',
-      TOKENIZER,
-      '--data',
-      join(dir, 'prompts.jsonl'),
-      '--attributes',
-      'length,colour',
-      '--out',
-      join(dir, 'y'),
-    ]);
-    assert.match(r.stderr, /unknown attribute "colour"/);
-  }
+  const r = await cli([
+    'probe',
+    'collect',
+    '--model',
+    MODEL,
+    '--tokenizer',
+    TOKENIZER,
+    '--data',
+    join(dir, 'prompts.jsonl'),
+    '--attributes',
+    'length,colour',
+    '--out',
+    join(dir, 'y'),
+  ]);
+  assert.match(r.stderr, /unknown attribute "colour"/);
 });
 
 test('the alignkit binary runs probe --help and probe collect -h', async () => {
-  const group = await run(process.execPath, ['bin/alignkit.mjs', 'probe', '--help']);
+  const group = await run(process.execPath, [...ALIGNKIT, 'probe', '--help']);
   assert.match(group.stdout, /collect .*\n.*fit /);
-  const collect = await run(process.execPath, ['bin/alignkit.mjs', 'probe', 'collect', '-h']);
+  const collect = await run(process.execPath, [...ALIGNKIT, 'probe', 'collect', '-h']);
   assert.match(collect.stdout, /--prompt-words N/);
   assert.match(collect.stdout, /alignkit probe collect --model /);
 });

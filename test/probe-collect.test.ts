@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DecodeState, LanguageModel } from '../src/lm/language-model.ts';
@@ -13,7 +13,6 @@ import { RepresentationStore } from '../src/probe/representation-store.ts';
 
 const MODEL = 'data/stories260K/stories260K.bin';
 const TOKENIZER = 'data/stories260K/tok512.bin';
-const skip = !existsSync(MODEL) && `${MODEL} missing`;
 
 const prompts = [
   'Once upon a time, there was a',
@@ -29,7 +28,6 @@ const items: PromptItem[] = prompts.map((prompt, i) => ({ id: `p${i}`, line: i +
 let model: LanguageModel;
 let dir: string;
 before(async () => {
-  if (skip) return;
   model = await loadModel(MODEL, { tokenizer: TOKENIZER });
   dir = mkdtempSync(join(tmpdir(), 'probe-collect-'));
 });
@@ -81,7 +79,7 @@ function plainState(state: DecodeState): DecodeState {
   };
 }
 
-test('states come from the generation prefill and match an independent forward pass', { skip }, async () => {
+test('states come from the generation prefill and match an independent forward pass', async () => {
   const out = join(dir, 'main');
   const { model: spied, counts } = counting(model);
   const result = await collectRepresentations(options(out, { model: spied }));
@@ -134,27 +132,23 @@ test('states come from the generation prefill and match an independent forward p
   }
 });
 
-test(
-  'a backend without states on append gets the timeline states from one extra prefill each, equal to the in-loop ones',
-  { skip },
-  async () => {
-    const { model: plain } = counting(model, true);
-    const result = await collectRepresentations(options(join(dir, 'plain'), { model: plain }));
-    const expectedExtra = RepresentationStore.open(join(dir, 'plain'))
-      .items()
-      .reduce((n, it) => n + Object.keys(it.timeline ?? {}).length, 0);
-    assert.equal(result.extraPrefills, expectedExtra);
-    const a = RepresentationStore.open(join(dir, 'main')),
-      b = RepresentationStore.open(join(dir, 'plain'));
-    for (const group of ['prompt', 'after-4', 'after-16']) {
-      const x = a.readLayer(group, 2).data,
-        y = b.readLayer(group, 2).data;
-      for (let k = 0; k < x.length; k++) assert.ok(Math.abs(x[k] - y[k]) < 1e-4, `${group}[${k}]`);
-    }
-  },
-);
+test('a backend without states on append gets the timeline states from one extra prefill each, equal to the in-loop ones', async () => {
+  const { model: plain } = counting(model, true);
+  const result = await collectRepresentations(options(join(dir, 'plain'), { model: plain }));
+  const expectedExtra = RepresentationStore.open(join(dir, 'plain'))
+    .items()
+    .reduce((n, it) => n + Object.keys(it.timeline ?? {}).length, 0);
+  assert.equal(result.extraPrefills, expectedExtra);
+  const a = RepresentationStore.open(join(dir, 'main')),
+    b = RepresentationStore.open(join(dir, 'plain'));
+  for (const group of ['prompt', 'after-4', 'after-16']) {
+    const x = a.readLayer(group, 2).data,
+      y = b.readLayer(group, 2).data;
+    for (let k = 0; k < x.length; k++) assert.ok(Math.abs(x[k] - y[k]) < 1e-4, `${group}[${k}]`);
+  }
+});
 
-test('a collection killed mid-run resumes to the same store as an uninterrupted one', { skip }, async () => {
+test('a collection killed mid-run resumes to the same store as an uninterrupted one', async () => {
   const out = join(dir, 'resumed');
   let batches = 0;
   await assert.rejects(
@@ -188,43 +182,39 @@ test('a collection killed mid-run resumes to the same store as an uninterrupted 
     );
 });
 
-test(
-  'sampling is reproducible with a seed and independent of the batch size; float16 and the random-init control',
-  { skip },
-  async () => {
-    const twin = await loadRandomInitTwin(MODEL, TOKENIZER, 0);
-    try {
-      const base = { temperature: 1, seed: 7, timeline: [], dtype: 'float16' as const, randomInitModel: twin };
-      await collectRepresentations(options(join(dir, 's1'), { ...base, batchSize: 2 }));
-      await collectRepresentations(options(join(dir, 's2'), { ...base, batchSize: 5 }));
-      const a = RepresentationStore.open(join(dir, 's1')),
-        b = RepresentationStore.open(join(dir, 's2'));
-      assert.deepEqual(
-        a.items().map((i) => i.response),
-        b.items().map((i) => i.response),
-      );
-      const greedy = RepresentationStore.open(join(dir, 'main'))
-        .items()
-        .map((i) => i.response);
-      assert.notDeepEqual(
-        a.items().map((i) => i.response),
-        greedy,
-        'temperature 1 samples differ from greedy',
-      );
-      assert.deepEqual(a.meta.groups, ['prompt', 'random-init']);
-      const real = a.readLayer('prompt', 5),
-        random = a.readLayer('random-init', 5);
-      assert.equal(random.rows, items.length);
-      assert.ok(
-        real.data.some((v, k) => Math.abs(v - random.data[k]) > 1e-3),
-        "random-init states differ from the model's",
-      );
-      // layer 0 is the embedding row of the last prompt token: the twin's has the 0.02 init scale
-      const emb = a.readLayer('random-init', 0);
-      const rms = Math.sqrt(emb.data.reduce((s, v) => s + v * v, 0) / emb.data.length);
-      assert.ok(rms > 0.01 && rms < 0.04, `random embedding rms ${rms}`);
-    } finally {
-      await twin.dispose();
-    }
-  },
-);
+test('sampling is reproducible with a seed and independent of the batch size; float16 and the random-init control', async () => {
+  const twin = await loadRandomInitTwin(MODEL, TOKENIZER, 0);
+  try {
+    const base = { temperature: 1, seed: 7, timeline: [], dtype: 'float16' as const, randomInitModel: twin };
+    await collectRepresentations(options(join(dir, 's1'), { ...base, batchSize: 2 }));
+    await collectRepresentations(options(join(dir, 's2'), { ...base, batchSize: 5 }));
+    const a = RepresentationStore.open(join(dir, 's1')),
+      b = RepresentationStore.open(join(dir, 's2'));
+    assert.deepEqual(
+      a.items().map((i) => i.response),
+      b.items().map((i) => i.response),
+    );
+    const greedy = RepresentationStore.open(join(dir, 'main'))
+      .items()
+      .map((i) => i.response);
+    assert.notDeepEqual(
+      a.items().map((i) => i.response),
+      greedy,
+      'temperature 1 samples differ from greedy',
+    );
+    assert.deepEqual(a.meta.groups, ['prompt', 'random-init']);
+    const real = a.readLayer('prompt', 5),
+      random = a.readLayer('random-init', 5);
+    assert.equal(random.rows, items.length);
+    assert.ok(
+      real.data.some((v, k) => Math.abs(v - random.data[k]) > 1e-3),
+      "random-init states differ from the model's",
+    );
+    // layer 0 is the embedding row of the last prompt token: the twin's has the 0.02 init scale
+    const emb = a.readLayer('random-init', 0);
+    const rms = Math.sqrt(emb.data.reduce((s, v) => s + v * v, 0) / emb.data.length);
+    assert.ok(rms > 0.01 && rms < 0.04, `random embedding rms ${rms}`);
+  } finally {
+    await twin.dispose();
+  }
+});

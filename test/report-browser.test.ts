@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,9 +9,8 @@ import type { Summary } from '../src/run/summary.ts';
 import { writeReport } from '../src/report/write-report.ts';
 import { writeComparison } from '../src/report/compare.ts';
 import { allSamples, sampleConfig } from './helpers/report-samples.ts';
+import { CHROMIUM, browserSkip, requireChromium } from './helpers/browser.ts';
 
-const CHROMIUM = process.env.ALIGNKIT_CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = process.env.ALIGNKIT_SKIP_BROWSER === '1';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -138,14 +137,9 @@ function inkOf(page: Page, png: Buffer): Promise<{ inked: number; coloured: numb
 
 test(
   'reports and the comparison page open in headless Chromium without errors, and their plots render',
-  { timeout: 120_000 },
+  { skip: browserSkip, timeout: 120_000 },
   async (t) => {
-    if (SKIP) return t.skip('ALIGNKIT_SKIP_BROWSER=1');
-    if (!existsSync(CHROMIUM)) {
-      assert.fail(
-        `Chromium is not installed at ${CHROMIUM}; the report browser test needs it (Debian: apt-get install -y chromium). Set ALIGNKIT_SKIP_BROWSER=1 to skip this test.`,
-      );
-    }
+    requireChromium();
     const pages: { file: string; plots: number }[] = [];
     const dirs = Object.entries(allSamples).map(([name, summary]) => {
       const dir = writeRun(name, summary);
@@ -228,60 +222,54 @@ test(
   },
 );
 
-test(
-  'a wide table keeps every column on the page, on screen and in print',
-  { skip: SKIP && 'ALIGNKIT_SKIP_BROWSER=1' },
-  async () => {
-    const columns = Array.from({ length: 14 }, (_, i) => `a rather long column header number ${i + 1}`);
-    const dir = writeRun('wide', {
-      kind: 'eval wide',
-      title: 'fourteen columns',
-      tables: [
-        {
-          title: 'wide',
-          columns,
-          rows: Array.from({ length: 5 }, (_, r) => [
-            `a text cell that goes on for a while in row ${r}`,
-            ...columns.slice(1).map((_, c) => 1234.5678 * (r + 1) * (c + 1)),
-          ]),
-        },
-      ],
-      plots: [],
-    });
-    const context = await chromium.launchPersistentContext(mkdtempSync(join(root, 'profile-')), {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      headless: true,
-    });
-    try {
-      const page = await context.newPage();
-      await page.goto(pathToFileURL(join(dir, 'report.html')).href, { waitUntil: 'load' });
-      // the printable width of an A4 page at 96 dpi with the report's 14 mm margins
-      for (const [media, width] of [
-        ['screen', 1280],
-        ['print', 688],
-      ] as const) {
-        await page.emulateMedia({ media });
-        await page.setViewportSize({ width, height: 900 });
-        const fit = await page.$eval('.table-wrap', (wrap) => {
-          const table = wrap.querySelector('table')!;
-          const cells = [...table.querySelectorAll('th, td')].map((c) => c.getBoundingClientRect().right);
-          return {
-            overflow: table.scrollWidth - wrap.clientWidth,
-            right: Math.max(...cells),
-            page: document.documentElement.clientWidth,
-          };
-        });
-        assert.ok(fit.overflow <= 1, `${media}: the table is ${fit.overflow}px wider than its card`);
-        assert.ok(
-          fit.right <= fit.page + 1,
-          `${media}: a column ends at ${fit.right}px, past the page (${fit.page}px)`,
-        );
-      }
-      const pdf = await page.pdf({ format: 'A4' });
-      assert.ok(pdf.subarray(0, 5).toString() === '%PDF-');
-    } finally {
-      await context.close();
+test('a wide table keeps every column on the page, on screen and in print', { skip: browserSkip }, async () => {
+  requireChromium();
+  const columns = Array.from({ length: 14 }, (_, i) => `a rather long column header number ${i + 1}`);
+  const dir = writeRun('wide', {
+    kind: 'eval wide',
+    title: 'fourteen columns',
+    tables: [
+      {
+        title: 'wide',
+        columns,
+        rows: Array.from({ length: 5 }, (_, r) => [
+          `a text cell that goes on for a while in row ${r}`,
+          ...columns.slice(1).map((_, c) => 1234.5678 * (r + 1) * (c + 1)),
+        ]),
+      },
+    ],
+    plots: [],
+  });
+  const context = await chromium.launchPersistentContext(mkdtempSync(join(root, 'profile-')), {
+    executablePath: CHROMIUM,
+    args: ARGS,
+    headless: true,
+  });
+  try {
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(join(dir, 'report.html')).href, { waitUntil: 'load' });
+    // the printable width of an A4 page at 96 dpi with the report's 14 mm margins
+    for (const [media, width] of [
+      ['screen', 1280],
+      ['print', 688],
+    ] as const) {
+      await page.emulateMedia({ media });
+      await page.setViewportSize({ width, height: 900 });
+      const fit = await page.$eval('.table-wrap', (wrap) => {
+        const table = wrap.querySelector('table')!;
+        const cells = [...table.querySelectorAll('th, td')].map((c) => c.getBoundingClientRect().right);
+        return {
+          overflow: table.scrollWidth - wrap.clientWidth,
+          right: Math.max(...cells),
+          page: document.documentElement.clientWidth,
+        };
+      });
+      assert.ok(fit.overflow <= 1, `${media}: the table is ${fit.overflow}px wider than its card`);
+      assert.ok(fit.right <= fit.page + 1, `${media}: a column ends at ${fit.right}px, past the page (${fit.page}px)`);
     }
-  },
-);
+    const pdf = await page.pdf({ format: 'A4' });
+    assert.ok(pdf.subarray(0, 5).toString() === '%PDF-');
+  } finally {
+    await context.close();
+  }
+});

@@ -8,6 +8,7 @@ import { writeReport } from '../src/report/write-report.ts';
 import { AlignkitError } from '../src/errors.ts';
 import { RunDir } from '../src/run/run-dir.ts';
 import { sampleConfig, steeringSummary, trainingSummary } from './helpers/report-samples.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'alignkit-report-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -129,7 +130,7 @@ test('alignkit report regenerates each run and writes a comparison; bad input ex
     'config.json': JSON.stringify({ ...sampleConfig, seed: 8 }),
   });
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['bin/alignkit.mjs', 'report', ...args], { encoding: 'utf8' });
+    spawnSync(process.execPath, [...ALIGNKIT, 'report', ...args], { encoding: 'utf8' });
   const ok = cli(a, b);
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(

@@ -9,10 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
-import { tinyStories, tinystoriesMissing, writeJsonl } from './helpers/stories-data.ts';
-
-const skip = storiesMissing || tinystoriesMissing;
+import { STORIES, STORIES_TOKENIZER } from './helpers/model-wrappers.ts';
+import { tinyStories, writeJsonl } from './helpers/stories-data.ts';
+import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 
 interface Running {
   child: ChildProcess;
@@ -20,7 +19,7 @@ interface Running {
 }
 
 function start(args: readonly string[]): Running {
-  const child = spawn(process.execPath, ['bin/alignkit.mjs', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...ALIGNKIT, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exit = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
@@ -73,103 +72,94 @@ function lines(file: string): Record<string, unknown>[] {
   return out;
 }
 
-test(
-  'train sft: two runs into one folder — one trains, one is refused; kill -9, then --resume takes the stale lock',
-  { skip },
-  async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'alignkit-lock-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const data = writeJsonl(
-      join(dir, 'sft.jsonl'),
-      tinyStories()
-        .slice(0, 48)
-        .map((text) => ({ text: text.slice(0, 160) })),
-    );
-    const out = join(dir, 'run');
-    const args = ['train', 'sft', '--model', STORIES, '--tokenizer', STORIES_TOKENIZER, '--data', data, '--out', out];
-    const training = [...args, '--steps', '24', '--batch-size', '4', '--max-length', '64', '--save-every', '2'];
-    const killed = await raceAndKill(training, out, () => existsSync(join(out, 'checkpoint-2')));
+test('train sft: two runs into one folder — one trains, one is refused; kill -9, then --resume takes the stale lock', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'alignkit-lock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = writeJsonl(
+    join(dir, 'sft.jsonl'),
+    tinyStories()
+      .slice(0, 48)
+      .map((text) => ({ text: text.slice(0, 160) })),
+  );
+  const out = join(dir, 'run');
+  const args = ['train', 'sft', '--model', STORIES, '--tokenizer', STORIES_TOKENIZER, '--data', data, '--out', out];
+  const training = [...args, '--steps', '24', '--batch-size', '4', '--max-length', '64', '--save-every', '2'];
+  const killed = await raceAndKill(training, out, () => existsSync(join(out, 'checkpoint-2')));
 
-    const resumed = await start([...training, '--resume']).exit;
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(
-      resumed.stderr,
-      new RegExp(`warning: .*taking over the lock of a run that is no longer running \\(pid ${killed.child.pid}`),
-    );
-    const steps = lines(join(out, 'metrics.jsonl'))
-      .filter((r) => r.split === 'train')
-      .map((r) => r.step);
-    assert.deepEqual(
-      steps,
-      Array.from({ length: 24 }, (_, i) => i + 1),
-      'every step once, in order',
-    );
-    assert.ok(existsSync(join(out, 'model', 'model.safetensors')) && existsSync(join(out, 'report.html')));
-    assert.ok(!existsSync(join(out, 'run.lock')), 'released at the end');
-  },
-);
+  const resumed = await start([...training, '--resume']).exit;
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(
+    resumed.stderr,
+    new RegExp(`warning: .*taking over the lock of a run that is no longer running \\(pid ${killed.child.pid}`),
+  );
+  const steps = lines(join(out, 'metrics.jsonl'))
+    .filter((r) => r.split === 'train')
+    .map((r) => r.step);
+  assert.deepEqual(
+    steps,
+    Array.from({ length: 24 }, (_, i) => i + 1),
+    'every step once, in order',
+  );
+  assert.ok(existsSync(join(out, 'model', 'model.safetensors')) && existsSync(join(out, 'report.html')));
+  assert.ok(!existsSync(join(out, 'run.lock')), 'released at the end');
+});
 
-test(
-  'steer: two runs into one folder — one steers, one is refused; kill -9, then --resume takes the stale lock',
-  { skip },
-  async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'alignkit-lock-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const prompts = writeJsonl(
-      join(dir, 'prompts.jsonl'),
-      tinyStories()
-        .slice(0, 60)
-        .map((s) => ({ prompt: s.split(' ').slice(0, 8).join(' ') })),
-    );
-    const out = join(dir, 'run');
-    const args = [
-      'steer',
-      'compare',
-      '--compare',
-      'sample,w2s',
-      '--large',
-      STORIES,
-      '--tuned',
-      STORIES,
-      '--untuned',
-      STORIES,
-    ];
-    const steering = [
-      ...args,
-      '--tokenizer',
-      STORIES_TOKENIZER,
-      '--prompts',
-      prompts,
-      '--out',
-      out,
-      '--max-new-tokens',
-      '32',
-    ];
-    const search = ['--w', '2', '--k', '2', '--l', '8', '--reward', 'vader'];
-    const results = join(out, 'results.jsonl');
-    const killed = await raceAndKill(
-      [...steering, ...search],
-      out,
-      () => existsSync(results) && lines(results).length >= 2,
-    );
-    const before = lines(results).length;
+test('steer: two runs into one folder — one steers, one is refused; kill -9, then --resume takes the stale lock', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'alignkit-lock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const prompts = writeJsonl(
+    join(dir, 'prompts.jsonl'),
+    tinyStories()
+      .slice(0, 60)
+      .map((s) => ({ prompt: s.split(' ').slice(0, 8).join(' ') })),
+  );
+  const out = join(dir, 'run');
+  const args = [
+    'steer',
+    'compare',
+    '--compare',
+    'sample,w2s',
+    '--large',
+    STORIES,
+    '--tuned',
+    STORIES,
+    '--untuned',
+    STORIES,
+  ];
+  const steering = [
+    ...args,
+    '--tokenizer',
+    STORIES_TOKENIZER,
+    '--prompts',
+    prompts,
+    '--out',
+    out,
+    '--max-new-tokens',
+    '32',
+  ];
+  const search = ['--w', '2', '--k', '2', '--l', '8', '--reward', 'vader'];
+  const results = join(out, 'results.jsonl');
+  const killed = await raceAndKill(
+    [...steering, ...search],
+    out,
+    () => existsSync(results) && lines(results).length >= 2,
+  );
+  const before = lines(results).length;
 
-    // --limit does not change what a run computes: the resumed run finishes the first prompts only
-    const resumed = await start([...steering, ...search, '--resume', '--limit', String(Math.ceil(before / 2) + 1)])
-      .exit;
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(
-      resumed.stderr,
-      new RegExp(`taking over the lock of a run that is no longer running \\(pid ${killed.child.pid}`),
-    );
-    const records = lines(results);
-    assert.equal(new Set(records.map((r) => r.key)).size, records.length, 'no record twice');
-    assert.ok(records.length >= (Math.ceil(before / 2) + 1) * 2);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    assert.deepEqual(
-      summary.tables[0].rows.map((r: unknown[]) => r[0]),
-      ['sample', 'w2s'],
-    );
-    assert.ok(!existsSync(join(out, 'run.lock')));
-  },
-);
+  // --limit does not change what a run computes: the resumed run finishes the first prompts only
+  const resumed = await start([...steering, ...search, '--resume', '--limit', String(Math.ceil(before / 2) + 1)]).exit;
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(
+    resumed.stderr,
+    new RegExp(`taking over the lock of a run that is no longer running \\(pid ${killed.child.pid}`),
+  );
+  const records = lines(results);
+  assert.equal(new Set(records.map((r) => r.key)).size, records.length, 'no record twice');
+  assert.ok(records.length >= (Math.ceil(before / 2) + 1) * 2);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.deepEqual(
+    summary.tables[0].rows.map((r: unknown[]) => r[0]),
+    ['sample', 'w2s'],
+  );
+  assert.ok(!existsSync(join(out, 'run.lock')));
+});

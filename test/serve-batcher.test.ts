@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import type { LanguageModel } from '../src/lm/language-model.ts';
 import { ContinuousBatcher, type GenerationRequest } from '../src/serve/continuous-batcher.ts';
 import { TextStream } from '../src/serve/text-stream.ts';
-import { SKIP_STORIES, loadStories } from './helpers/serve-fixtures.ts';
+import { loadStories } from './helpers/serve-fixtures.ts';
 
 let model: LanguageModel;
 before(async () => {
-  if (!SKIP_STORIES) model = await loadStories();
+  model = await loadStories();
 });
 after(async () => {
   await model?.dispose();
@@ -23,44 +23,40 @@ const request = (prompt: string, extra: Partial<GenerationRequest> = {}): Genera
   ...extra,
 });
 
-test(
-  'requests batched together give what the model samples for each alone (same seeds)',
-  { skip: SKIP_STORIES },
-  async () => {
-    const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
-    const specs = [
-      { prompt: 'Once upon a time', n: 2, seed: 5 },
-      { prompt: 'The dog', n: 1, seed: 6, sampling: { temperature: 0.7, topP: 0.9 } },
-      { prompt: 'Lily was', n: 3, seed: 7, sampling: { temperature: 0 } },
-    ];
-    const batched = await Promise.all(specs.map(({ prompt, ...rest }) => batcher.generate(request(prompt, rest))));
-    assert.ok(
-      batcher.stats.maxBatch === 6,
-      `expected all 6 sequences in one batch, saw at most ${batcher.stats.maxBatch}`,
+test('requests batched together give what the model samples for each alone (same seeds)', async () => {
+  const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
+  const specs = [
+    { prompt: 'Once upon a time', n: 2, seed: 5 },
+    { prompt: 'The dog', n: 1, seed: 6, sampling: { temperature: 0.7, topP: 0.9 } },
+    { prompt: 'Lily was', n: 3, seed: 7, sampling: { temperature: 0 } },
+  ];
+  const batched = await Promise.all(specs.map(({ prompt, ...rest }) => batcher.generate(request(prompt, rest))));
+  assert.ok(
+    batcher.stats.maxBatch === 6,
+    `expected all 6 sequences in one batch, saw at most ${batcher.stats.maxBatch}`,
+  );
+  for (const [i, s] of specs.entries()) {
+    const alone = await model.sample({
+      prompt: s.prompt,
+      n: s.n,
+      seed: s.seed,
+      maxNewTokens: 12,
+      ...(s.sampling ?? { temperature: 1 }),
+    });
+    assert.deepEqual(
+      batched[i].map((c) => c.tokens),
+      alone.map((c) => c.tokens),
+      `request ${i}`,
     );
-    for (const [i, s] of specs.entries()) {
-      const alone = await model.sample({
-        prompt: s.prompt,
-        n: s.n,
-        seed: s.seed,
-        maxNewTokens: 12,
-        ...(s.sampling ?? { temperature: 1 }),
-      });
-      assert.deepEqual(
-        batched[i].map((c) => c.tokens),
-        alone.map((c) => c.tokens),
-        `request ${i}`,
-      );
-      assert.deepEqual(
-        batched[i].map((c) => c.finishReason),
-        alone.map((c) => c.finishReason),
-      );
-      batched[i].forEach((c) => assert.equal(c.logprobs.length, c.tokens.length));
-    }
-  },
-);
+    assert.deepEqual(
+      batched[i].map((c) => c.finishReason),
+      alone.map((c) => c.finishReason),
+    );
+    batched[i].forEach((c) => assert.equal(c.logprobs.length, c.tokens.length));
+  }
+});
 
-test('a request that arrives while others run joins the batch between steps', { skip: SKIP_STORIES }, async () => {
+test('a request that arrives while others run joins the batch between steps', async () => {
   const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   let joined!: Promise<unknown>;
   const late = { prompt: 'Tom had a', seed: 12 };
@@ -86,7 +82,7 @@ test('a request that arrives while others run joins the batch between steps', { 
   );
 });
 
-test('top alternatives and streamed deltas: the deltas spell the text', { skip: SKIP_STORIES }, async () => {
+test('top alternatives and streamed deltas: the deltas spell the text', async () => {
   const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   let streamed = '';
   const [r] = await batcher.generate(
@@ -106,7 +102,7 @@ test('top alternatives and streamed deltas: the deltas spell the text', { skip: 
   });
 });
 
-test('a stop string ends a sequence, the text cut before it', { skip: SKIP_STORIES }, async () => {
+test('a stop string ends a sequence, the text cut before it', async () => {
   const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   const [free] = await batcher.generate(
     request('Once upon a time', { sampling: { temperature: 0 }, maxNewTokens: 30 }),
@@ -122,7 +118,7 @@ test('a stop string ends a sequence, the text cut before it', { skip: SKIP_STORI
   assert.ok(stopped.tokens.length < free.tokens.length);
 });
 
-test('cancelling one request drops its sequences; the others finish unchanged', { skip: SKIP_STORIES }, async () => {
+test('cancelling one request drops its sequences; the others finish unchanged', async () => {
   const batcher = new ContinuousBatcher(model, new Set(model.eosIds));
   const controller = new AbortController();
   let seen = 0;
@@ -144,7 +140,7 @@ test('cancelling one request drops its sequences; the others finish unchanged', 
   assert.deepEqual(batcher.load, { activeSequences: 0, waitingRequests: 0 });
 });
 
-test('TextStream holds back partial characters and possible stop strings', { skip: SKIP_STORIES }, () => {
+test('TextStream holds back partial characters and possible stop strings', () => {
   const tok = model.tokenizer;
   const ids = tok.encode('Je bois un café noir', { addBos: false });
   const stream = new TextStream(tok, [' noir'], tok.encode('Le matin', { addBos: true }));

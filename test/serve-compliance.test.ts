@@ -11,7 +11,7 @@ import { CHAT_FIELDS, COMPLETION_FIELDS, RESPONSE_FIELDS } from '../src/serve/fi
 import { startGateway, type Gateway } from '../src/serve/http-server.ts';
 import { serveModel } from '../src/serve/served-model.ts';
 import { SpecRecorder, parseSse, specAccepts, specProperties } from './helpers/openai-spec.ts';
-import { SKIP_STORIES, loadStories } from './helpers/serve-fixtures.ts';
+import { loadStories } from './helpers/serve-fixtures.ts';
 
 let native: LanguageModel;
 let gateway: Gateway;
@@ -21,24 +21,21 @@ const post = (path: string, body: unknown, headers?: Record<string, string>) =>
   spec.postJson(`${gateway.url}${path}`, body, headers);
 
 before(async () => {
-  if (SKIP_STORIES) return;
   native = await loadStories();
   gateway = await startGateway({ models: [serveModel('stories', native)], port: 0 });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: spec.fetch });
 });
 
 after(async () => {
-  if (SKIP_STORIES) return;
   await gateway.shutdown(1000);
   await native.dispose();
   await spec.assertClean();
   assert.ok(spec.checked.bodies >= 30 && spec.checked.streams >= 3, JSON.stringify(spec.checked));
 });
 
-const skip = { skip: SKIP_STORIES };
 const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
 
-test('/v1/responses through the official client: text, usage and status as chat gives them', skip, async () => {
+test('/v1/responses through the official client: text, usage and status as chat gives them', async () => {
   const chat = await client.chat.completions.create({ model: 'stories', messages, max_tokens: 20, temperature: 0 });
   const response = await client.responses.create({
     model: 'stories',
@@ -88,7 +85,7 @@ test('/v1/responses through the official client: text, usage and status as chat 
   assert.equal(turns.usage?.input_tokens, asChat.usage?.prompt_tokens);
 });
 
-test('/v1/responses streams its events in the documented order', skip, async () => {
+test('/v1/responses streams its events in the documented order', async () => {
   const whole = await client.responses.create({
     model: 'stories',
     input: 'Once',
@@ -135,7 +132,7 @@ test('/v1/responses streams its events in the documented order', skip, async () 
   assert.equal(final.usage?.output_tokens, whole.usage?.output_tokens);
 });
 
-test('/v1/responses refuses what it cannot do, naming the field', skip, async () => {
+test('/v1/responses refuses what it cannot do, naming the field', async () => {
   const refused = async (body: Record<string, unknown>, param: string) => {
     const r = await post('/v1/responses', { model: 'stories', input: 'Hi', ...body });
     assert.equal(r.status, 400, JSON.stringify(r.body));
@@ -165,68 +162,60 @@ test('/v1/responses refuses what it cannot do, naming the field', skip, async ()
   assert.deepEqual(ok.body.metadata, { run: 'a' });
 });
 
-test(
-  'requests are checked against the specification: what it refuses is a 400, what it allows is served',
-  skip,
-  async () => {
-    const chat = { model: 'stories', messages, max_tokens: 4 };
-    const completion = { model: 'stories', prompt: 'Once', max_tokens: 4 };
-    const cases: [path: string, schema: Parameters<typeof specAccepts>[0], body: Record<string, unknown>][] = [
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, temperature: 3 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, temperature: 2 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, top_p: 0 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, top_p: 1.5 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, max_tokens: 0 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stop: ['a', 'b', 'c', 'd', 'e'] }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stop: ['a', 'b', 'c', 'd'] }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stop: [] }],
-      [
-        '/v1/chat/completions',
-        'CreateChatCompletionRequest',
-        { ...chat, messages: [{ role: 'wizard', content: 'hi' }] },
-      ],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, messages: [{ role: 'user' }] }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, messages: [{ role: 'user', content: [] }] }],
-      [
-        '/v1/chat/completions',
-        'CreateChatCompletionRequest',
-        { ...chat, messages: [{ role: 'developer', content: 'Be brief.' }, ...messages] },
-      ],
-      [
-        '/v1/chat/completions',
-        'CreateChatCompletionRequest',
-        { ...chat, messages: [{ role: 'assistant', content: null }, ...messages] },
-      ],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, logprobs: true, top_logprobs: 21 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, presence_penalty: 3 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, n: 0 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stream: true, stream_options: 'yes' }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, metadata: { a: 1 } }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, user: 5 }],
-      ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, service_tier: 'premium' }],
-      ['/v1/completions', 'CreateCompletionRequest', { ...completion, logprobs: 6 }],
-      ['/v1/completions', 'CreateCompletionRequest', { ...completion, logprobs: 5 }],
-      ['/v1/completions', 'CreateCompletionRequest', { ...completion, temperature: 3 }],
-      ['/v1/completions', 'CreateCompletionRequest', { ...completion, top_p: 0 }],
-      ['/v1/completions', 'CreateCompletionRequest', { ...completion, max_tokens: -1 }],
-      ['/v1/completions', 'CreateCompletionRequest', { ...completion, stop: ['a', 'b', 'c', 'd', 'e'] }],
-      ['/v1/completions', 'CreateCompletionRequest', { ...completion, best_of: 21 }],
-      ['/v1/responses', 'CreateResponse', { model: 'stories', input: 'Hi', temperature: 2.5 }],
-      ['/v1/responses', 'CreateResponse', { model: 'stories', input: 'Hi', max_output_tokens: 16, top_p: 0 }],
-    ];
-    for (const [path, schema, body] of cases) {
-      const r = await post(path, body);
-      const what = `${path} ${JSON.stringify(body)} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
-      if (specAccepts(schema, body)) assert.equal(r.status, 200, what);
-      else {
-        assert.equal(r.status, 400, what);
-        assert.notEqual(r.body.error.code, 'unsupported_parameter', what);
-      }
+test('requests are checked against the specification: what it refuses is a 400, what it allows is served', async () => {
+  const chat = { model: 'stories', messages, max_tokens: 4 };
+  const completion = { model: 'stories', prompt: 'Once', max_tokens: 4 };
+  const cases: [path: string, schema: Parameters<typeof specAccepts>[0], body: Record<string, unknown>][] = [
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, temperature: 3 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, temperature: 2 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, top_p: 0 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, top_p: 1.5 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, max_tokens: 0 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stop: ['a', 'b', 'c', 'd', 'e'] }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stop: ['a', 'b', 'c', 'd'] }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stop: [] }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, messages: [{ role: 'wizard', content: 'hi' }] }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, messages: [{ role: 'user' }] }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, messages: [{ role: 'user', content: [] }] }],
+    [
+      '/v1/chat/completions',
+      'CreateChatCompletionRequest',
+      { ...chat, messages: [{ role: 'developer', content: 'Be brief.' }, ...messages] },
+    ],
+    [
+      '/v1/chat/completions',
+      'CreateChatCompletionRequest',
+      { ...chat, messages: [{ role: 'assistant', content: null }, ...messages] },
+    ],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, logprobs: true, top_logprobs: 21 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, presence_penalty: 3 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, n: 0 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, stream: true, stream_options: 'yes' }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, metadata: { a: 1 } }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, user: 5 }],
+    ['/v1/chat/completions', 'CreateChatCompletionRequest', { ...chat, service_tier: 'premium' }],
+    ['/v1/completions', 'CreateCompletionRequest', { ...completion, logprobs: 6 }],
+    ['/v1/completions', 'CreateCompletionRequest', { ...completion, logprobs: 5 }],
+    ['/v1/completions', 'CreateCompletionRequest', { ...completion, temperature: 3 }],
+    ['/v1/completions', 'CreateCompletionRequest', { ...completion, top_p: 0 }],
+    ['/v1/completions', 'CreateCompletionRequest', { ...completion, max_tokens: -1 }],
+    ['/v1/completions', 'CreateCompletionRequest', { ...completion, stop: ['a', 'b', 'c', 'd', 'e'] }],
+    ['/v1/completions', 'CreateCompletionRequest', { ...completion, best_of: 21 }],
+    ['/v1/responses', 'CreateResponse', { model: 'stories', input: 'Hi', temperature: 2.5 }],
+    ['/v1/responses', 'CreateResponse', { model: 'stories', input: 'Hi', max_output_tokens: 16, top_p: 0 }],
+  ];
+  for (const [path, schema, body] of cases) {
+    const r = await post(path, body);
+    const what = `${path} ${JSON.stringify(body)} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
+    if (specAccepts(schema, body)) assert.equal(r.status, 200, what);
+    else {
+      assert.equal(r.status, 400, what);
+      assert.notEqual(r.body.error.code, 'unsupported_parameter', what);
     }
-  },
-);
+  }
+});
 
-test("the server's own limits are tighter than the specification's only by flags the error names", skip, async () => {
+test("the server's own limits are tighter than the specification's only by flags the error names", async () => {
   const many = await post('/v1/chat/completions', { model: 'stories', messages, max_tokens: 2, n: 17 });
   assert.ok(specAccepts('CreateChatCompletionRequest', { model: 'stories', messages, n: 17 }));
   assert.equal(many.status, 400);
@@ -235,7 +224,7 @@ test("the server's own limits are tighter than the specification's only by flags
   assert.match(prompts.body.error.message, /--max-prompts/);
 });
 
-test('fields the server cannot honour are refused, metadata is type-checked and ignored', skip, async () => {
+test('fields the server cannot honour are refused, metadata is type-checked and ignored', async () => {
   const base = { model: 'stories', messages, max_tokens: 2 };
   const refusals: [string, unknown][] = [
     ['tool_choice', 'required'],
@@ -296,7 +285,7 @@ test("every field of the specification's request bodies has a rule (read, metada
   }
 });
 
-test('max_tokens beyond the context is a 400 naming the context length', skip, async () => {
+test('max_tokens beyond the context is a 400 naming the context length', async () => {
   const context = native.capabilities.maxContext;
   const completion = await post('/v1/completions', { model: 'stories', prompt: 'Once', max_tokens: 1000 });
   assert.equal(completion.status, 400);
@@ -311,7 +300,7 @@ test('max_tokens beyond the context is a 400 naming the context length', skip, a
   assert.ok(open.usage!.total_tokens <= context);
 });
 
-test('a prompt that cannot fit is refused by its length before it is tokenized', skip, async () => {
+test('a prompt that cannot fit is refused by its length before it is tokenized', async () => {
   const huge = 'Once upon a time there was a girl. '.repeat(180_000); // 6.3 MB
   const health = fetch(`${gateway.url}/health`);
   const r = await post('/v1/completions', { model: 'stories', prompt: huge, max_tokens: 1 });
@@ -323,7 +312,7 @@ test('a prompt that cannot fit is refused by its length before it is tokenized',
   assert.equal((await health).status, 200);
 });
 
-test("system_fingerprint, x-request-id (the client's, echoed) and refusal: null", skip, async () => {
+test("system_fingerprint, x-request-id (the client's, echoed) and refusal: null", async () => {
   const chat = await post(
     '/v1/chat/completions',
     { model: 'stories', messages, max_tokens: 3 },
@@ -343,7 +332,7 @@ test("system_fingerprint, x-request-id (the client's, echoed) and refusal: null"
   assert.equal(failed.headers.get('x-request-id'), 'bad-1');
 });
 
-test('streams: usage null before the last chunk, logprobs with refusal, fingerprints', skip, async () => {
+test('streams: usage null before the last chunk, logprobs with refusal, fingerprints', async () => {
   const r = await post('/v1/chat/completions', {
     model: 'stories',
     messages,
@@ -369,14 +358,14 @@ test('streams: usage null before the last chunk, logprobs with refusal, fingerpr
   for (const c of withLogprobs) assert.equal(c.choices[0].logprobs.refusal, null);
 });
 
-test('a request that fails before streaming gets a JSON error, not a cut stream', skip, async () => {
+test('a request that fails before streaming gets a JSON error, not a cut stream', async () => {
   const r = await post('/v1/chat/completions', { model: 'stories', messages, stream: true, stream_options: 'yes' });
   assert.equal(r.status, 400);
   assert.equal(r.body.error.param, 'stream_options');
   assert.match(r.headers.get('content-type') ?? '', /application\/json/);
 });
 
-test('echoed text_offset: each token starts where the text has it', skip, async () => {
+test('echoed text_offset: each token starts where the text has it', async () => {
   for (const prompt of [
     'Once upon a time, Lily saw a big dog.',
     native.tokenizer.encode('The cat sat. It was happy'),

@@ -6,7 +6,7 @@ import { createOpenAIModel, type OpenAICompatibleModel } from '../src/lm/openai/
 import { startGateway, type Gateway } from '../src/serve/http-server.ts';
 import { serveModel } from '../src/serve/served-model.ts';
 import { SpecRecorder } from './helpers/openai-spec.ts';
-import { SKIP_STORIES, loadStories } from './helpers/serve-fixtures.ts';
+import { loadStories } from './helpers/serve-fixtures.ts';
 
 let native: LanguageModel;
 let gateway: Gateway;
@@ -17,7 +17,6 @@ const spec = new SpecRecorder();
 const postJson = spec.postJson.bind(spec);
 
 before(async () => {
-  if (SKIP_STORIES) return;
   native = await loadStories();
   gateway = await startGateway({ models: [serveModel('stories', native)], port: 0 });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: spec.fetch });
@@ -25,7 +24,6 @@ before(async () => {
 });
 
 after(async () => {
-  if (SKIP_STORIES) return;
   await remote.dispose();
   await gateway.shutdown(1000);
   await native.dispose();
@@ -36,70 +34,62 @@ after(async () => {
 const PROMPT = 'Once upon a time';
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 
-test(
-  'the official openai client: completions, with token ids equal to in-process greedy decoding',
-  { skip: SKIP_STORIES },
-  async () => {
-    const [expected] = await native.sample({ prompt: PROMPT, maxNewTokens: 16, temperature: 0 });
-    const response = await client.completions.create({
-      model: 'stories',
-      prompt: PROMPT,
-      max_tokens: 16,
-      temperature: 0,
-      return_token_ids: true,
-    } as any);
-    const choice = response.choices[0] as any;
-    assert.deepEqual(choice.token_ids, expected.tokens);
-    assert.equal(choice.text.trim(), expected.text.trim());
-    assert.equal(choice.finish_reason, 'length');
-    assert.equal(response.usage?.completion_tokens, 16);
-    assert.equal(response.usage?.prompt_tokens, native.tokenizer.encode(PROMPT).length);
-  },
-);
+test('the official openai client: completions, with token ids equal to in-process greedy decoding', async () => {
+  const [expected] = await native.sample({ prompt: PROMPT, maxNewTokens: 16, temperature: 0 });
+  const response = await client.completions.create({
+    model: 'stories',
+    prompt: PROMPT,
+    max_tokens: 16,
+    temperature: 0,
+    return_token_ids: true,
+  } as any);
+  const choice = response.choices[0] as any;
+  assert.deepEqual(choice.token_ids, expected.tokens);
+  assert.equal(choice.text.trim(), expected.text.trim());
+  assert.equal(choice.finish_reason, 'length');
+  assert.equal(response.usage?.completion_tokens, 16);
+  assert.equal(response.usage?.prompt_tokens, native.tokenizer.encode(PROMPT).length);
+});
 
-test(
-  'the official openai client: streamed completions and chat equal the unstreamed ones',
-  { skip: SKIP_STORIES },
-  async () => {
-    const whole = await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 20, temperature: 0 });
-    let streamed = '';
-    let finish: string | null = null;
-    for await (const chunk of await client.completions.create({
-      model: 'stories',
-      prompt: PROMPT,
-      max_tokens: 20,
-      temperature: 0,
-      stream: true,
-    })) {
-      streamed += chunk.choices[0]?.text ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
-    assert.equal(streamed, whole.choices[0].text);
-    assert.equal(finish, 'length');
+test('the official openai client: streamed completions and chat equal the unstreamed ones', async () => {
+  const whole = await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 20, temperature: 0 });
+  let streamed = '';
+  let finish: string | null = null;
+  for await (const chunk of await client.completions.create({
+    model: 'stories',
+    prompt: PROMPT,
+    max_tokens: 20,
+    temperature: 0,
+    stream: true,
+  })) {
+    streamed += chunk.choices[0]?.text ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(streamed, whole.choices[0].text);
+  assert.equal(finish, 'length');
 
-    const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
-    const chat = await client.chat.completions.create({ model: 'stories', messages, max_tokens: 20, temperature: 0 });
-    assert.equal(chat.object, 'chat.completion');
-    assert.equal(chat.choices[0].message.role, 'assistant');
-    let content = '';
-    let usage: OpenAI.CompletionUsage | undefined;
-    for await (const chunk of await client.chat.completions.create({
-      model: 'stories',
-      messages,
-      max_tokens: 20,
-      temperature: 0,
-      stream: true,
-      stream_options: { include_usage: true },
-    })) {
-      content += chunk.choices[0]?.delta?.content ?? '';
-      usage = chunk.usage ?? usage;
-    }
-    assert.equal(content, chat.choices[0].message.content);
-    assert.equal(usage?.completion_tokens, chat.usage?.completion_tokens);
-  },
-);
+  const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
+  const chat = await client.chat.completions.create({ model: 'stories', messages, max_tokens: 20, temperature: 0 });
+  assert.equal(chat.object, 'chat.completion');
+  assert.equal(chat.choices[0].message.role, 'assistant');
+  let content = '';
+  let usage: OpenAI.CompletionUsage | undefined;
+  for await (const chunk of await client.chat.completions.create({
+    model: 'stories',
+    messages,
+    max_tokens: 20,
+    temperature: 0,
+    stream: true,
+    stream_options: { include_usage: true },
+  })) {
+    content += chunk.choices[0]?.delta?.content ?? '';
+    usage = chunk.usage ?? usage;
+  }
+  assert.equal(content, chat.choices[0].message.content);
+  assert.equal(usage?.completion_tokens, chat.usage?.completion_tokens);
+});
 
-test('chat logprobs: top_logprobs sorted, the greedy token first', { skip: SKIP_STORIES }, async () => {
+test('chat logprobs: top_logprobs sorted, the greedy token first', async () => {
   const chat = await client.chat.completions.create({
     model: 'stories',
     messages: [{ role: 'user', content: 'Hi' }],
@@ -121,26 +111,22 @@ test('chat logprobs: top_logprobs sorted, the greedy token first', { skip: SKIP_
   }
 });
 
-test(
-  'scores through HTTP (the openai-compatible backend) equal in-process scores',
-  { skip: SKIP_STORIES },
-  async () => {
-    assert.equal(remote.server.scoring, 'echo');
-    const items = [
-      { prefix: PROMPT, continuation: ' there was a little cat' },
-      { prefix: [1, 403, 407], continuation: [261, 378, 432] },
-      { prefix: 'Lily liked', continuation: ' to play outside with her dog.' },
-    ];
-    const [expected, got] = [await native.score!(items), await remote.score!(items)];
-    got.forEach((g, i) => {
-      assert.deepEqual(g.tokens, expected[i].tokens);
-      g.logprobs.forEach((lp, j) => close(lp, expected[i].logprobs[j]));
-      close(g.total, expected[i].total, 1e-4);
-    });
-  },
-);
+test('scores through HTTP (the openai-compatible backend) equal in-process scores', async () => {
+  assert.equal(remote.server.scoring, 'echo');
+  const items = [
+    { prefix: PROMPT, continuation: ' there was a little cat' },
+    { prefix: [1, 403, 407], continuation: [261, 378, 432] },
+    { prefix: 'Lily liked', continuation: ' to play outside with her dog.' },
+  ];
+  const [expected, got] = [await native.score!(items), await remote.score!(items)];
+  got.forEach((g, i) => {
+    assert.deepEqual(g.tokens, expected[i].tokens);
+    g.logprobs.forEach((lp, j) => close(lp, expected[i].logprobs[j]));
+    close(g.total, expected[i].total, 1e-4);
+  });
+});
 
-test('echo + max_tokens 0 and prompt_logprobs in vLLM shapes', { skip: SKIP_STORIES }, async () => {
+test('echo + max_tokens 0 and prompt_logprobs in vLLM shapes', async () => {
   const ids = native.tokenizer.encode(PROMPT);
   const [scored] = await native.score!([{ prefix: ids.slice(0, 1), continuation: ids.slice(1) }]);
   const echo = await postJson(`${gateway.url}/v1/completions`, {
@@ -177,7 +163,7 @@ test('echo + max_tokens 0 and prompt_logprobs in vLLM shapes', { skip: SKIP_STOR
   });
 });
 
-test('seeded samples are reproducible through HTTP and equal in-process samples', { skip: SKIP_STORIES }, async () => {
+test('seeded samples are reproducible through HTTP and equal in-process samples', async () => {
   const request = { prompt: PROMPT, maxNewTokens: 24, n: 3, seed: 1234, temperature: 0.9, topP: 0.95 };
   const [a, b, local] = [await remote.sample(request), await remote.sample(request), await native.sample(request)];
   assert.deepEqual(a, b);
@@ -193,7 +179,7 @@ test('seeded samples are reproducible through HTTP and equal in-process samples'
   );
 });
 
-test('stop strings end the text before the stop, streamed or not, and never leak', { skip: SKIP_STORIES }, async () => {
+test('stop strings end the text before the stop, streamed or not, and never leak', async () => {
   const greedy = await client.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: 30, temperature: 0 });
   const text = greedy.choices[0].text;
   const stop = ' Lily';
@@ -223,7 +209,7 @@ test('stop strings end the text before the stop, streamed or not, and never leak
   assert.equal(streamed, cut);
 });
 
-test('several prompts and n choices come back indexed prompt-major', { skip: SKIP_STORIES }, async () => {
+test('several prompts and n choices come back indexed prompt-major', async () => {
   const response = await client.completions.create({
     model: 'stories',
     prompt: ['Once upon a time', 'The cat'],
@@ -242,7 +228,7 @@ test('several prompts and n choices come back indexed prompt-major', { skip: SKI
   );
 });
 
-test('top-k next-token log-probs over HTTP match the in-process distribution', { skip: SKIP_STORIES }, async () => {
+test('top-k next-token log-probs over HTTP match the in-process distribution', async () => {
   // completions' logprobs stops at 5 by the OpenAI specification; the backend learns that from the 400
   assert.equal(remote.capabilities.topLogprobs, 5);
   assert.equal(remote.capabilities.fullLogits, false);
@@ -262,7 +248,7 @@ test('top-k next-token log-probs over HTTP match the in-process distribution', {
   localState.close();
 });
 
-test('tokenize, detokenize, models, health', { skip: SKIP_STORIES }, async () => {
+test('tokenize, detokenize, models, health', async () => {
   const tok = await postJson(`${gateway.url}/tokenize`, { model: 'stories', prompt: PROMPT, return_token_strs: true });
   assert.deepEqual(tok.body.tokens, native.tokenizer.encode(PROMPT));
   assert.equal(tok.body.count, tok.body.tokens.length);
@@ -286,7 +272,7 @@ test('tokenize, detokenize, models, health', { skip: SKIP_STORIES }, async () =>
   assert.deepEqual(remote.tokenizer.vocabSize, native.tokenizer.vocabSize);
 });
 
-test('the openai-compatible backend: chat and async tokenize through the server', { skip: SKIP_STORIES }, async () => {
+test('the openai-compatible backend: chat and async tokenize through the server', async () => {
   const messages = [{ role: 'user', content: 'Tell me a story.' }];
   const [viaBackend] = await remote.chat({ messages, maxNewTokens: 8, temperature: 0, topLogprobs: 2 });
   const viaClient = await client.chat.completions.create({

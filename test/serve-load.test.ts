@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SKIP_STORIES, postJson, storiesGateway } from './helpers/serve-fixtures.ts';
+import { postJson, storiesGateway } from './helpers/serve-fixtures.ts';
 
 const CLIENTS = 32;
 const REQUESTS_PER_CLIENT = 20;
@@ -12,7 +12,7 @@ const SEEDS = [11, 22, 33];
  * echo scoring and seeded sampling mixed) against the gateway's continuous batcher. Every
  * response must be a 200 and equal what the model computes in-process for that request alone.
  */
-test('32 concurrent clients × 20 requests: zero errors, every response correct', { skip: SKIP_STORIES }, async (t) => {
+test('32 concurrent clients × 20 requests: zero errors, every response correct', async (t) => {
   const { gateway, model } = await storiesGateway(t);
   const url = `${gateway.url}/v1/completions`;
   const ids = PROMPTS.map((p) => model.tokenizer.encode(p));

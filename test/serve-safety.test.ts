@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { SpecRecorder, parseSse } from './helpers/openai-spec.ts';
-import { SKIP_STORIES, postJson, stalledGateway, storiesGateway } from './helpers/serve-fixtures.ts';
+import { postJson, stalledGateway, storiesGateway } from './helpers/serve-fixtures.ts';
 
 const expectError = (r: { status: number; body: any }, status: number, param?: string | null) => {
   assert.equal(r.status, status, JSON.stringify(r.body));
@@ -13,7 +13,7 @@ const expectError = (r: { status: number; body: any }, status: number, param?: s
   if (param !== undefined) assert.equal(r.body.error.param, param);
 };
 
-test('bad requests get OpenAI-style 4xx bodies, and the server keeps serving', { skip: SKIP_STORIES }, async (t) => {
+test('bad requests get OpenAI-style 4xx bodies, and the server keeps serving', async (t) => {
   const { gateway } = await storiesGateway(t, { limits: { maxBodyBytes: 4000, maxTokens: 64 } });
   const url = `${gateway.url}/v1/completions`;
   expectError(await postJson(url, '{"model": "stories", "prompt": '), 400);
@@ -56,7 +56,7 @@ test('bad requests get OpenAI-style 4xx bodies, and the server keeps serving', {
   assert.equal(gateway.stats().byStatus[500] ?? 0, 0);
 });
 
-test('bearer auth when a key is set: constant-time check, /health stays open', { skip: SKIP_STORIES }, async (t) => {
+test('bearer auth when a key is set: constant-time check, /health stays open', async (t) => {
   const { gateway } = await storiesGateway(t, { apiKey: 'sekrit-key' });
   const url = `${gateway.url}/v1/completions`;
   const body = { model: 'stories', prompt: 'Once', max_tokens: 2 };
@@ -70,7 +70,7 @@ test('bearer auth when a key is set: constant-time check, /health stays open', {
   assert.equal((await fetch(`${gateway.url}/health`)).status, 200);
 });
 
-test('a full queue answers 429 with Retry-After', { skip: SKIP_STORIES }, async (t) => {
+test('a full queue answers 429 with Retry-After', async (t) => {
   const { gateway } = await storiesGateway(t, { limits: { maxConcurrent: 1, maxQueue: 0 } });
   const controller = new AbortController();
   const long = await fetch(`${gateway.url}/v1/completions`, {
@@ -89,7 +89,7 @@ test('a full queue answers 429 with Retry-After', { skip: SKIP_STORIES }, async 
   await reader.cancel().catch(() => undefined);
 });
 
-test('a request that runs past its time limit gets 504; the server stays up', { skip: SKIP_STORIES }, async (t) => {
+test('a request that runs past its time limit gets 504; the server stays up', async (t) => {
   const gateway = await stalledGateway(t, 150, { withStories: true });
   const timedOut = await postJson(`${gateway.url}/v1/completions`, { model: 'slow', prompt: 'Once', max_tokens: 5 });
   expectError(timedOut, 504);
@@ -101,7 +101,7 @@ test('a request that runs past its time limit gets 504; the server stays up', { 
   assert.equal(gateway.stats().inFlight, 0);
 });
 
-test('a client that disconnects cancels its generation', { skip: SKIP_STORIES }, async (t) => {
+test('a client that disconnects cancels its generation', async (t) => {
   const { gateway } = await storiesGateway(t);
   const batcher = gateway.models.get('stories').batcher!;
   await new Promise<void>((resolve, reject) => {
@@ -129,7 +129,7 @@ test('a client that disconnects cancels its generation', { skip: SKIP_STORIES },
   );
 });
 
-test('binds to 127.0.0.1 unless told otherwise', { skip: SKIP_STORIES }, async (t) => {
+test('binds to 127.0.0.1 unless told otherwise', async (t) => {
   const { gateway } = await storiesGateway(t);
   assert.equal(gateway.host, '127.0.0.1');
   assert.match(gateway.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -147,62 +147,54 @@ function rawExchange(url: string, head: string): Promise<{ answer: string; close
   });
 }
 
-test(
-  'the request timeout covers the upload: a trickled body gets 408 and its connection is closed',
-  { skip: SKIP_STORIES },
-  async (t) => {
-    const { gateway } = await storiesGateway(t, { limits: { requestTimeoutMs: 300 } });
-    // 100 bytes announced, 20 sent, the rest never comes
-    const { answer } = await rawExchange(
-      gateway.url,
-      `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model": "stories",`,
-    );
-    assert.match(answer, /^HTTP\/1\.1 408 /);
-    assert.match(answer, /connection: close/i);
-    assert.match(answer, /"code":"request_timeout"/);
-    assert.match(answer, /did not arrive within 300 ms/);
-    // headers that never end are cut off by Node's own headers timeout, bounded by the same limit
-    const headers = await rawExchange(gateway.url, 'POST /v1/completions HTTP/1.1\r\nhost: x\r\n');
-    assert.ok(headers.closed);
-    assert.equal(gateway.stats().inFlight, 0);
-  },
-);
+test('the request timeout covers the upload: a trickled body gets 408 and its connection is closed', async (t) => {
+  const { gateway } = await storiesGateway(t, { limits: { requestTimeoutMs: 300 } });
+  // 100 bytes announced, 20 sent, the rest never comes
+  const { answer } = await rawExchange(
+    gateway.url,
+    `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model": "stories",`,
+  );
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  assert.match(answer, /connection: close/i);
+  assert.match(answer, /"code":"request_timeout"/);
+  assert.match(answer, /did not arrive within 300 ms/);
+  // headers that never end are cut off by Node's own headers timeout, bounded by the same limit
+  const headers = await rawExchange(gateway.url, 'POST /v1/completions HTTP/1.1\r\nhost: x\r\n');
+  assert.ok(headers.closed);
+  assert.equal(gateway.stats().inFlight, 0);
+});
 
-test(
-  'a stream that fails after it started ends with an error event, not a cut connection',
-  { skip: SKIP_STORIES },
-  async (t) => {
-    const gateway = await stalledGateway(t, 300);
-    const spec = new SpecRecorder();
-    const chat = await spec.postJson(`${gateway.url}/v1/chat/completions`, {
-      model: 'slow',
-      messages: [{ role: 'user', content: 'Hi' }],
-      stream: true,
-    });
-    const events = parseSse(chat.text).map((e) => e.data);
-    assert.equal(chat.status, 200);
-    assert.equal(JSON.parse(events[0]).choices[0].delta.role, 'assistant', 'the stream had started');
-    assert.equal(JSON.parse(events.at(-2)!).error.code, 'request_timeout');
-    assert.equal(events.at(-1), '[DONE]');
+test('a stream that fails after it started ends with an error event, not a cut connection', async (t) => {
+  const gateway = await stalledGateway(t, 300);
+  const spec = new SpecRecorder();
+  const chat = await spec.postJson(`${gateway.url}/v1/chat/completions`, {
+    model: 'slow',
+    messages: [{ role: 'user', content: 'Hi' }],
+    stream: true,
+  });
+  const events = parseSse(chat.text).map((e) => e.data);
+  assert.equal(chat.status, 200);
+  assert.equal(JSON.parse(events[0]).choices[0].delta.role, 'assistant', 'the stream had started');
+  assert.equal(JSON.parse(events.at(-2)!).error.code, 'request_timeout');
+  assert.equal(events.at(-1), '[DONE]');
 
-    const responses = await spec.postJson(`${gateway.url}/v1/responses`, { model: 'slow', input: 'Hi', stream: true });
-    const types = parseSse(responses.text).map((e) => e.event);
-    assert.deepEqual(types.slice(0, 2), ['response.created', 'response.in_progress']);
-    assert.deepEqual(types.slice(-2), ['error', 'response.failed']);
-    const failed = JSON.parse(parseSse(responses.text).at(-1)!.data);
-    assert.equal(failed.response.status, 'failed');
-    assert.equal(failed.response.error.code, 'server_error');
+  const responses = await spec.postJson(`${gateway.url}/v1/responses`, { model: 'slow', input: 'Hi', stream: true });
+  const types = parseSse(responses.text).map((e) => e.event);
+  assert.deepEqual(types.slice(0, 2), ['response.created', 'response.in_progress']);
+  assert.deepEqual(types.slice(-2), ['error', 'response.failed']);
+  const failed = JSON.parse(parseSse(responses.text).at(-1)!.data);
+  assert.equal(failed.response.status, 'failed');
+  assert.equal(failed.response.error.code, 'server_error');
 
-    // the official client reads the error event as an error
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: spec.fetch });
-    await assert.rejects(async () => {
-      for await (const _ of await client.completions.create({ model: 'slow', prompt: 'Hi', stream: true }));
-    }, /did not finish within 300 ms/);
-    await spec.assertClean();
-  },
-);
+  // the official client reads the error event as an error
+  const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: spec.fetch });
+  await assert.rejects(async () => {
+    for await (const _ of await client.completions.create({ model: 'slow', prompt: 'Hi', stream: true }));
+  }, /did not finish within 300 ms/);
+  await spec.assertClean();
+});
 
-test('CORS: allowed origins get preflights and headers, others none', { skip: SKIP_STORIES }, async (t) => {
+test('CORS: allowed origins get preflights and headers, others none', async (t) => {
   const { gateway } = await storiesGateway(t, { allowedOrigins: ['https://app.example'], apiKey: 'k' });
   const preflight = (origin: string) =>
     fetch(`${gateway.url}/v1/chat/completions`, {

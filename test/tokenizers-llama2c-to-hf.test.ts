@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Llama2cTokenizer } from '../src/tokenizers/llama2c-tokenizer.ts';
@@ -11,7 +11,6 @@ import { loadTokenizer } from '../src/tokenizers/load-tokenizer.ts';
 
 const TOK512 = 'data/stories260K/tok512.bin';
 const STORIES = 'data/tinystories-sample/tinystories.txt';
-const skip = (!existsSync(TOK512) || !existsSync(STORIES)) && 'missing data (stories260K, tinystories-sample)';
 
 /** A few hundred TinyStories lines, a long multi-paragraph text, and strings that stress the merge order. */
 function texts(): string[] {
@@ -47,7 +46,7 @@ function texts(): string[] {
   return out;
 }
 
-test('the converted tokenizer.json encodes and decodes exactly as the llama2.c tokenizer', { skip }, () => {
+test('the converted tokenizer.json encodes and decodes exactly as the llama2.c tokenizer', () => {
   const l2c = Llama2cTokenizer.fromFile(TOK512);
   const converted = llama2cToHfTokenizer(l2c);
   assert.equal(converted.tiedScores, 0);
@@ -62,41 +61,37 @@ test('the converted tokenizer.json encodes and decodes exactly as the llama2.c t
   }
 });
 
-test(
-  'saved as an HF directory, it loads back (tokenizer.json, tokenizer_config.json, special_tokens_map.json)',
-  { skip },
-  () => {
-    const dir = mkdtempSync(join(tmpdir(), 'alignkit-convert-'));
-    try {
-      const l2c = Llama2cTokenizer.fromFile(TOK512);
-      saveTokenizer(l2c, dir, { modelMaxLength: 512 });
-      const config = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'));
-      assert.equal(config.model_max_length, 512);
-      assert.equal(config.add_bos_token, true);
-      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'special_tokens_map.json'), 'utf8')), {
-        bos_token: '<s>',
-        eos_token: '</s>',
-        unk_token: '<unk>',
-      });
-      const tok = loadTokenizer(dir);
-      assert.ok(tok instanceof HfTokenizer);
-      assert.equal(tok.hasChatTemplate, false);
-      const text = 'Once upon a time, Lily found a shiny 😀 stone.';
-      assert.deepEqual(tok.encode(text), l2c.encode(text));
-      // Saving the loaded HF tokenizer again writes the same tokenizer.json.
-      const again = join(dir, 'again');
-      saveTokenizer(tok, again);
-      assert.equal(
-        readFileSync(join(again, 'tokenizer.json'), 'utf8'),
-        readFileSync(join(dir, 'tokenizer.json'), 'utf8'),
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
-);
+test('saved as an HF directory, it loads back (tokenizer.json, tokenizer_config.json, special_tokens_map.json)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'alignkit-convert-'));
+  try {
+    const l2c = Llama2cTokenizer.fromFile(TOK512);
+    saveTokenizer(l2c, dir, { modelMaxLength: 512 });
+    const config = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'));
+    assert.equal(config.model_max_length, 512);
+    assert.equal(config.add_bos_token, true);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'special_tokens_map.json'), 'utf8')), {
+      bos_token: '<s>',
+      eos_token: '</s>',
+      unk_token: '<unk>',
+    });
+    const tok = loadTokenizer(dir);
+    assert.ok(tok instanceof HfTokenizer);
+    assert.equal(tok.hasChatTemplate, false);
+    const text = 'Once upon a time, Lily found a shiny 😀 stone.';
+    assert.deepEqual(tok.encode(text), l2c.encode(text));
+    // Saving the loaded HF tokenizer again writes the same tokenizer.json.
+    const again = join(dir, 'again');
+    saveTokenizer(tok, again);
+    assert.equal(
+      readFileSync(join(again, 'tokenizer.json'), 'utf8'),
+      readFileSync(join(dir, 'tokenizer.json'), 'utf8'),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
-test('a llama2.c tokenizer without byte-fallback pieces cannot be converted exactly: clear error', { skip }, () => {
+test('a llama2.c tokenizer without byte-fallback pieces cannot be converted exactly: clear error', () => {
   const l2c = Llama2cTokenizer.fromFile(TOK512);
   const pieces = l2c.pieces.map((p) => p.slice());
   pieces[3 + 0x41] = new TextEncoder().encode('A?');

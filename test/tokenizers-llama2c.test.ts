@@ -8,7 +8,6 @@ import { Llama2cTokenizer } from '../src/tokenizers/llama2c-tokenizer.ts';
 const TOK512 = 'data/stories260K/tok512.bin';
 const VOCAB = 'data/stories260K/tok512.vocab';
 const STORIES = 'data/tinystories-sample/tinystories.txt';
-const skip = !existsSync(TOK512) && 'missing data/stories260K';
 
 /** The pieces as the SentencePiece text dump lists them (one "piece\tscore" per line, "▁" for space). */
 const vocabFile = () =>
@@ -17,7 +16,7 @@ const vocabFile = () =>
     .filter(Boolean)
     .map((line) => line.split('\t')[0].replaceAll('▁', ' '));
 
-test('reads tok512.bin: 512 pieces that agree with the tok512.vocab text dump', { skip }, () => {
+test('reads tok512.bin: 512 pieces that agree with the tok512.vocab text dump', () => {
   const tok = Llama2cTokenizer.fromFile(TOK512);
   assert.equal(tok.vocabSize, 512);
   assert.equal(tok.maxTokenLength, 7);
@@ -26,7 +25,7 @@ test('reads tok512.bin: 512 pieces that agree with the tok512.vocab text dump', 
   for (let id = 3; id < 512; id++) assert.equal(tok.piece(id), pieces[id], `piece ${id}`);
 });
 
-test('exact encodings, derived from the vocabulary', { skip }, () => {
+test('exact encodings, derived from the vocabulary', () => {
   const tok = Llama2cTokenizer.fromFile(TOK512);
   const pieces = vocabFile();
   const id = (piece: string) => pieces.indexOf(piece);
@@ -59,44 +58,36 @@ test('exact encodings, derived from the vocabulary', { skip }, () => {
   assert.deepEqual(tok.encode('Lily', { addBos: false }), [id(' Lily')]);
 });
 
-test(
-  'decoding follows run.c: no leading space after BOS or at the start, <0xNN> pieces are raw bytes',
-  { skip },
-  () => {
-    const tok = Llama2cTokenizer.fromFile(TOK512);
-    assert.equal(tok.decode([1, 403, 407]), 'Once upon');
-    assert.equal(tok.decode([403, 407]), 'Once upon');
-    assert.equal(tok.decode([1, 403, 407], { skipSpecial: false }), '<s>Once upon');
-    assert.equal(
-      tok.decode([407, 2, 1, 403]),
-      'uponOnce',
-      'as in run.c, the piece after a BOS loses its space even mid-sequence',
-    );
-    assert.equal(tok.decode([0xe2 + 3, 0x82 + 3, 0xac + 3]), '€');
-    assert.throws(() => tok.decode([512]), /token id 512 is outside the tokenizer's vocabulary/);
-  },
-);
+test('decoding follows run.c: no leading space after BOS or at the start, <0xNN> pieces are raw bytes', () => {
+  const tok = Llama2cTokenizer.fromFile(TOK512);
+  assert.equal(tok.decode([1, 403, 407]), 'Once upon');
+  assert.equal(tok.decode([403, 407]), 'Once upon');
+  assert.equal(tok.decode([1, 403, 407], { skipSpecial: false }), '<s>Once upon');
+  assert.equal(
+    tok.decode([407, 2, 1, 403]),
+    'uponOnce',
+    'as in run.c, the piece after a BOS loses its space even mid-sequence',
+  );
+  assert.equal(tok.decode([0xe2 + 3, 0x82 + 3, 0xac + 3]), '€');
+  assert.throws(() => tok.decode([512]), /token id 512 is outside the tokenizer's vocabulary/);
+});
 
-test(
-  'encode/decode round-trips TinyStories and odd text',
-  { skip: (skip || !existsSync(STORIES)) && 'missing test data' },
-  () => {
-    const tok = Llama2cTokenizer.fromFile(TOK512);
-    const texts = [
-      ...readFileSync(STORIES, 'utf8').split('\n').filter(Boolean).slice(0, 300),
-      ' leading space',
-      'tabs\tand\nnewlines  ',
-      '中文 😀 ñ',
-    ];
-    for (const text of texts) {
-      const ids = tok.encode(text);
-      assert.ok(ids.every((i) => i >= 0 && i < 512));
-      assert.equal(tok.decode(ids), text);
-    }
-  },
-);
+test('encode/decode round-trips TinyStories and odd text', () => {
+  const tok = Llama2cTokenizer.fromFile(TOK512);
+  const texts = [
+    ...readFileSync(STORIES, 'utf8').split('\n').filter(Boolean).slice(0, 300),
+    ' leading space',
+    'tabs\tand\nnewlines  ',
+    '中文 😀 ñ',
+  ];
+  for (const text of texts) {
+    const ids = tok.encode(text);
+    assert.ok(ids.every((i) => i >= 0 && i < 512));
+    assert.equal(tok.decode(ids), text);
+  }
+});
 
-test('token-by-token decoding of a growing sequence ends with the full text', { skip }, () => {
+test('token-by-token decoding of a growing sequence ends with the full text', () => {
   const tok = Llama2cTokenizer.fromFile(TOK512);
   const ids = tok.encode('Lily saw a big dog. 😀');
   let text = '';

@@ -52,32 +52,28 @@ test('missing and unusable paths: one clear error naming the path', () => {
   }
 });
 
-test(
-  "checkTokenizerMatchesModel: a tokenizer with ids beyond the model's vocabulary is a clear error",
-  { skip: !existsSync(TOK512) && 'missing data/stories260K' },
-  () => {
-    const l2c = Llama2cTokenizer.fromFile(TOK512);
-    checkTokenizerMatchesModel(l2c, 512, 'model.bin');
+test("checkTokenizerMatchesModel: a tokenizer with ids beyond the model's vocabulary is a clear error", () => {
+  const l2c = Llama2cTokenizer.fromFile(TOK512);
+  checkTokenizerMatchesModel(l2c, 512, 'model.bin');
+  assert.throws(
+    () => checkTokenizerMatchesModel(l2c, 300, 'model.bin'),
+    /model.bin: the tokenizer \(.*tok512.bin\) has 512 tokens but the model's vocabulary has 300/,
+  );
+  assert.throws(
+    () => checkTokenizerMatchesModel(l2c, 32000, 'model.bin'),
+    /has 512 tokens but the model's vocabulary has 32000/,
+    'llama2.c pairs tokenizer and model 1:1',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'alignkit-match-'));
+  try {
+    writeGpt2TokenizerDir(dir);
+    const gpt2 = loadTokenizer(dir);
+    checkTokenizerMatchesModel(gpt2, 50304, 'padded-embedding'); // HF models may have more rows than tokens
     assert.throws(
-      () => checkTokenizerMatchesModel(l2c, 300, 'model.bin'),
-      /model.bin: the tokenizer \(.*tok512.bin\) has 512 tokens but the model's vocabulary has 300/,
+      () => checkTokenizerMatchesModel(gpt2, 50000, 'small/config.json'),
+      /small\/config.json: .*has 50257 tokens but the model's vocabulary has 50000/,
     );
-    assert.throws(
-      () => checkTokenizerMatchesModel(l2c, 32000, 'model.bin'),
-      /has 512 tokens but the model's vocabulary has 32000/,
-      'llama2.c pairs tokenizer and model 1:1',
-    );
-    const dir = mkdtempSync(join(tmpdir(), 'alignkit-match-'));
-    try {
-      writeGpt2TokenizerDir(dir);
-      const gpt2 = loadTokenizer(dir);
-      checkTokenizerMatchesModel(gpt2, 50304, 'padded-embedding'); // HF models may have more rows than tokens
-      assert.throws(
-        () => checkTokenizerMatchesModel(gpt2, 50000, 'small/config.json'),
-        /small\/config.json: .*has 50257 tokens but the model's vocabulary has 50000/,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
-);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { StreamingText } from '../src/tokenizers/streaming-text.ts';
 import { Llama2cTokenizer, LLAMA2C_BYTE_OFFSET } from '../src/tokenizers/llama2c-tokenizer.ts';
 import { HfTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
@@ -9,7 +8,6 @@ import { createRng } from '../src/util/random.ts';
 import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 
 const TOK512 = 'data/stories260K/tok512.bin';
-const skip = !existsSync(TOK512) && `needs ${TOK512}`;
 
 /** What the stream must produce: the continuation's text after the context, cut at the first stop. */
 function expected(tok: Tokenizer, context: number[], tokens: number[], stops: string[]): string {
@@ -46,25 +44,21 @@ function stream(
   return { text: sent, deltas };
 }
 
-test(
-  'streamed text = decoding the whole continuation, for random llama2.c token sequences (byte pieces split anywhere)',
-  { skip },
-  () => {
-    const tok = Llama2cTokenizer.fromFile(TOK512);
-    const rng = createRng(7);
-    const context = tok.encode('Once upon a time, there was');
-    for (let trial = 0; trial < 200; trial++) {
-      const n = 1 + rng.int(40);
-      // a third of the draws are byte-fallback pieces, so partial and invalid UTF-8 are common
-      const tokens = Array.from({ length: n }, () =>
-        rng.next() < 0.33 ? LLAMA2C_BYTE_OFFSET + 0x80 + rng.int(0x80) : rng.int(tok.vocabSize),
-      );
-      for (const ctx of [[], context]) assert.equal(stream(tok, ctx, tokens, []).text, expected(tok, ctx, tokens, []));
-    }
-  },
-);
+test('streamed text = decoding the whole continuation, for random llama2.c token sequences (byte pieces split anywhere)', () => {
+  const tok = Llama2cTokenizer.fromFile(TOK512);
+  const rng = createRng(7);
+  const context = tok.encode('Once upon a time, there was');
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 1 + rng.int(40);
+    // a third of the draws are byte-fallback pieces, so partial and invalid UTF-8 are common
+    const tokens = Array.from({ length: n }, () =>
+      rng.next() < 0.33 ? LLAMA2C_BYTE_OFFSET + 0x80 + rng.int(0x80) : rng.int(tok.vocabSize),
+    );
+    for (const ctx of [[], context]) assert.equal(stream(tok, ctx, tokens, []).text, expected(tok, ctx, tokens, []));
+  }
+});
 
-test('multi-byte UTF-8 spread over byte-fallback pieces comes out whole, never as U+FFFD', { skip }, () => {
+test('multi-byte UTF-8 spread over byte-fallback pieces comes out whole, never as U+FFFD', () => {
   const tok = Llama2cTokenizer.fromFile(TOK512);
   const text = 'Lily saw a 🐶 and said 你好, café — naïve ✓';
   const tokens = tok.encode(text, { addBos: false });
@@ -81,7 +75,7 @@ test('multi-byte UTF-8 spread over byte-fallback pieces comes out whole, never a
   assert.equal(stream(tok, prompt, tokens, []).text, ' ' + text);
 });
 
-test('stop strings spanning tokens cut the text; a tail that could become one is held back', { skip }, () => {
+test('stop strings spanning tokens cut the text; a tail that could become one is held back', () => {
   const tok = Llama2cTokenizer.fromFile(TOK512);
   const tokens = tok.encode('the cat sat on the mat. The dog ran', { addBos: false });
   for (const stops of [['mat. The'], ['at on', 'zzz'], ['ran'], ['nothing like this']]) {

@@ -12,15 +12,14 @@ import { join } from 'node:path';
 
 import { loadNativeModel } from '../src/lm/load.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
-import { STORIES, STORIES_TOKENIZER, storiesMissing } from './helpers/model-wrappers.ts';
-import { happySadPairs, longTests, tinyStories, tinystoriesMissing, writeJsonl } from './helpers/stories-data.ts';
+import { STORIES, STORIES_TOKENIZER } from './helpers/model-wrappers.ts';
+import { happySadPairs, longTests, tinyStories, writeJsonl } from './helpers/stories-data.ts';
 import { run as cli } from '../src/cli/main.ts';
 
 const trainCli = (argv: readonly string[]) => cli(['train', ...argv]);
 
 const Sentiment = createRequire(import.meta.url)('sentiment');
 const dir = mkdtempSync(join(tmpdir(), 'alignkit-train-stories-'));
-const skip = storiesMissing || tinystoriesMissing;
 const base = [
   '--model',
   STORIES,
@@ -39,7 +38,7 @@ const evals = (out: string) =>
     .map((r) => r.value)
     .filter((r) => r.split === 'eval');
 
-test('SFT on TinyStories lowers the held-out loss', { skip }, async () => {
+test('SFT on TinyStories lowers the held-out loss', async () => {
   const stories = tinyStories();
   const n = longTests ? 600 : 160;
   const data = writeJsonl(
@@ -77,63 +76,59 @@ test('SFT on TinyStories lowers the held-out loss', { skip }, async () => {
   );
 });
 
-test(
-  'DPO on happy vs sad endings raises the held-out margin and shifts generations toward happy',
-  { skip },
-  async () => {
-    const stories = tinyStories();
-    const n = longTests ? 400 : 120;
-    const train = writeJsonl(join(dir, 'dpo.jsonl'), happySadPairs(stories.slice(0, n), 1));
-    const heldPairs = happySadPairs(stories.slice(1000, 1040), 2);
-    const held = writeJsonl(join(dir, 'dpo-eval.jsonl'), heldPairs);
-    const out = join(dir, 'dpo');
-    assert.equal(
-      await trainCli([
-        'dpo',
-        ...base,
-        '--data',
-        train,
-        '--eval-data',
-        held,
-        '--out',
-        out,
-        '--lr',
-        '1e-3',
-        '--beta',
-        '0.1',
-        '--epochs',
-        '1',
-      ]),
-      0,
-    );
-    const [before, after] = evals(out);
-    assert.equal(before['eval/rewards/margins'], 0, 'policy = reference before training: margins exactly 0');
-    assert.equal(before['eval/rewards/accuracies'], 0, 'and accuracy 0 (strict >)');
-    assert.ok(Math.abs((before['eval/loss'] as number) - Math.LN2) < 1e-5);
-    assert.ok((after['eval/rewards/margins'] as number) > 1, `held-out margin ${after['eval/rewards/margins']}`);
-    assert.ok(
-      (after['eval/rewards/accuracies'] as number) >= 0.9,
-      `held-out accuracy ${after['eval/rewards/accuracies']}`,
-    );
+test('DPO on happy vs sad endings raises the held-out margin and shifts generations toward happy', async () => {
+  const stories = tinyStories();
+  const n = longTests ? 400 : 120;
+  const train = writeJsonl(join(dir, 'dpo.jsonl'), happySadPairs(stories.slice(0, n), 1));
+  const heldPairs = happySadPairs(stories.slice(1000, 1040), 2);
+  const held = writeJsonl(join(dir, 'dpo-eval.jsonl'), heldPairs);
+  const out = join(dir, 'dpo');
+  assert.equal(
+    await trainCli([
+      'dpo',
+      ...base,
+      '--data',
+      train,
+      '--eval-data',
+      held,
+      '--out',
+      out,
+      '--lr',
+      '1e-3',
+      '--beta',
+      '0.1',
+      '--epochs',
+      '1',
+    ]),
+    0,
+  );
+  const [before, after] = evals(out);
+  assert.equal(before['eval/rewards/margins'], 0, 'policy = reference before training: margins exactly 0');
+  assert.equal(before['eval/rewards/accuracies'], 0, 'and accuracy 0 (strict >)');
+  assert.ok(Math.abs((before['eval/loss'] as number) - Math.LN2) < 1e-5);
+  assert.ok((after['eval/rewards/margins'] as number) > 1, `held-out margin ${after['eval/rewards/margins']}`);
+  assert.ok(
+    (after['eval/rewards/accuracies'] as number) >= 0.9,
+    `held-out accuracy ${after['eval/rewards/accuracies']}`,
+  );
 
-    const sentiment = new Sentiment();
-    const happiness = async (model: string, tokenizer?: string) => {
-      const m = await loadNativeModel(model, tokenizer);
-      let total = 0,
-        count = 0;
-      try {
-        for (const p of heldPairs.slice(0, longTests ? 40 : 16)) {
-          for (const s of await m.sample({ prompt: p.prompt, n: 4, maxNewTokens: 40, temperature: 1, seed: 3 })) {
-            total += sentiment.analyze(s.text).comparative;
-            count++;
-          }
+  const sentiment = new Sentiment();
+  const happiness = async (model: string, tokenizer?: string) => {
+    const m = await loadNativeModel(model, tokenizer);
+    let total = 0,
+      count = 0;
+    try {
+      for (const p of heldPairs.slice(0, longTests ? 40 : 16)) {
+        for (const s of await m.sample({ prompt: p.prompt, n: 4, maxNewTokens: 40, temperature: 1, seed: 3 })) {
+          total += sentiment.analyze(s.text).comparative;
+          count++;
         }
-      } finally {
-        await m.dispose();
       }
-      return total / count;
-    };
-    const [was, now] = [await happiness(STORIES, STORIES_TOKENIZER), await happiness(join(out, 'model'))];
-    assert.ok(now > was + 0.05, `mean sentiment of sampled continuations ${was.toFixed(3)} → ${now.toFixed(3)}`);
-  },
-);
+    } finally {
+      await m.dispose();
+    }
+    return total / count;
+  };
+  const [was, now] = [await happiness(STORIES, STORIES_TOKENIZER), await happiness(join(out, 'model'))];
+  assert.ok(now > was + 0.05, `mean sentiment of sampled continuations ${was.toFixed(3)} → ${now.toFixed(3)}`);
+});

@@ -17,7 +17,7 @@ import { loadSftData } from '../src/train/data/load-sft.ts';
 import { fitToLength, tokenizeExample } from '../src/train/data/tokenize.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
 import { assertNamedError } from './helpers/named-error.ts';
-import { SKIP_STORIES, STORIES_TOKENIZER } from './helpers/serve-fixtures.ts';
+import { STORIES_TOKENIZER } from './helpers/serve-fixtures.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-data-'));
@@ -56,65 +56,57 @@ test('a CSV whose quoting is broken is refused, naming the line', (t) => {
   );
 });
 
-test(
-  'a line far longer than --max-length is cut by characters first and counted as truncated',
-  { skip: SKIP_STORIES },
-  (t) => {
-    const dir = tempDir(t);
-    const tokenizer = loadTokenizer(STORIES_TOKENIZER);
-    // record the longest text the tokenizer is asked to encode
-    let longest = 0;
-    const watched: Tokenizer = Object.assign(Object.create(Object.getPrototypeOf(tokenizer)), tokenizer, {
-      encode: (text: string, options?: { addBos?: boolean }) => {
-        longest = Math.max(longest, text.length);
-        return tokenizer.encode(text, options);
-      },
-    });
-    const story = 'Lily saw a big dog in the park and she was happy. ';
-    const file = join(dir, 'sft.jsonl');
-    const huge = story.repeat(80_000); // 4 MB
-    writeFileSync(
-      file,
-      [
-        { prompt: 'Once upon a time', completion: ' there was a cat.' },
-        { prompt: 'Once upon a time', completion: huge },
-        { prompt: huge, completion: ' The end.' },
-      ]
-        .map((r) => JSON.stringify(r))
-        .join('\n'),
-    );
-    const maxLength = 64;
-    const { examples, stats } = loadSftData(file, watched, { maxLength });
-    assert.equal(stats.truncated, 2);
-    assert.deepEqual(
-      examples.map((e) => e.truncated),
-      [false, true, true],
-    );
-    assert.ok(longest < 20_000, `the tokenizer was given ${longest} characters at once`);
-    // the cut example is the one the whole text would have given
-    const whole = story.repeat(400);
-    const full = tokenizeExample(tokenizer, { prompt: 'Once upon a time', response: whole, chat: false });
-    const reference = fitToLength(
-      full.ids.slice(0, full.responseStart),
-      [full.ids.slice(full.responseStart)],
-      maxLength,
-    );
-    assert.deepEqual(examples[1].responseIds, reference.responses[0]);
-    assert.deepEqual(examples[1].promptIds, reference.prompt);
-    const tail = tokenizeExample(tokenizer, { prompt: story.repeat(400), response: ' The end.', chat: false });
-    const referenceTail = fitToLength(
-      tail.ids.slice(0, tail.responseStart),
-      [tail.ids.slice(tail.responseStart)],
-      maxLength,
-    );
-    assert.deepEqual(examples[2].promptIds, referenceTail.prompt);
-    assert.deepEqual(examples[2].responseIds, referenceTail.responses[0]);
+test('a line far longer than --max-length is cut by characters first and counted as truncated', (t) => {
+  const dir = tempDir(t);
+  const tokenizer = loadTokenizer(STORIES_TOKENIZER);
+  // record the longest text the tokenizer is asked to encode
+  let longest = 0;
+  const watched: Tokenizer = Object.assign(Object.create(Object.getPrototypeOf(tokenizer)), tokenizer, {
+    encode: (text: string, options?: { addBos?: boolean }) => {
+      longest = Math.max(longest, text.length);
+      return tokenizer.encode(text, options);
+    },
+  });
+  const story = 'Lily saw a big dog in the park and she was happy. ';
+  const file = join(dir, 'sft.jsonl');
+  const huge = story.repeat(80_000); // 4 MB
+  writeFileSync(
+    file,
+    [
+      { prompt: 'Once upon a time', completion: ' there was a cat.' },
+      { prompt: 'Once upon a time', completion: huge },
+      { prompt: huge, completion: ' The end.' },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
+  const maxLength = 64;
+  const { examples, stats } = loadSftData(file, watched, { maxLength });
+  assert.equal(stats.truncated, 2);
+  assert.deepEqual(
+    examples.map((e) => e.truncated),
+    [false, true, true],
+  );
+  assert.ok(longest < 20_000, `the tokenizer was given ${longest} characters at once`);
+  // the cut example is the one the whole text would have given
+  const whole = story.repeat(400);
+  const full = tokenizeExample(tokenizer, { prompt: 'Once upon a time', response: whole, chat: false });
+  const reference = fitToLength(full.ids.slice(0, full.responseStart), [full.ids.slice(full.responseStart)], maxLength);
+  assert.deepEqual(examples[1].responseIds, reference.responses[0]);
+  assert.deepEqual(examples[1].promptIds, reference.prompt);
+  const tail = tokenizeExample(tokenizer, { prompt: story.repeat(400), response: ' The end.', chat: false });
+  const referenceTail = fitToLength(
+    tail.ids.slice(0, tail.responseStart),
+    [tail.ids.slice(tail.responseStart)],
+    maxLength,
+  );
+  assert.deepEqual(examples[2].promptIds, referenceTail.prompt);
+  assert.deepEqual(examples[2].responseIds, referenceTail.responses[0]);
 
-    const pairs = join(dir, 'prefs.jsonl');
-    writeFileSync(pairs, JSON.stringify({ prompt: 'Once', chosen: huge, rejected: ' no.' }) + '\n');
-    longest = 0;
-    const prefs = loadPreferenceData(pairs, watched, { maxLength });
-    assert.equal(prefs.stats.truncated, 1);
-    assert.ok(longest < 20_000);
-  },
-);
+  const pairs = join(dir, 'prefs.jsonl');
+  writeFileSync(pairs, JSON.stringify({ prompt: 'Once', chosen: huge, rejected: ' no.' }) + '\n');
+  longest = 0;
+  const prefs = loadPreferenceData(pairs, watched, { maxLength });
+  assert.equal(prefs.stats.truncated, 1);
+  assert.ok(longest < 20_000);
+});

@@ -8,34 +8,40 @@ import { command } from './command-spec.ts';
 
 const STORIES_DIR = 'data/stories260K';
 
-/** Each section returns figures; `optIn` sections (hours and GBs) run only when named in --section. */
+/** Each section returns figures; `optIn` sections (hours and GBs, or a part of another section) run only when named in --section. */
 const sections: Record<string, { about: string; optIn?: boolean; run: (values: BenchValues) => Promise<Figure[]> }> = {
   engine: {
     about: 'native inference: stories260K decode, GPT-2-small-sized prefill/scoring/decode',
     async run(values) {
-      const { benchStories, benchGenerateProcess, benchGpt2SizedLlama, torchInferenceReference } =
-        await import('../lm/native/bench.ts');
-      const dir = values.stories;
-      const figures: Figure[] = [];
-      if (existsSync(`${dir}/stories260K.bin`)) {
-        const [model, tokenizer, runC] = [`${dir}/stories260K.bin`, `${dir}/tok512.bin`, values.runC];
-        figures.push(...(await benchStories(model, tokenizer, runC)), ...benchGenerateProcess(model, tokenizer, runC));
-      } else figures.push({ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' });
-      return [...figures, ...(await benchGpt2SizedLlama(torchInferenceReference()))];
+      const { benchGpt2SizedLlama, torchInferenceReference } = await import('../lm/native/bench.ts');
+      return [...(await storiesGenerateFigures(values)), ...(await benchGpt2SizedLlama(torchInferenceReference()))];
     },
+  },
+  startup: {
+    about:
+      'CLI start-up to the first token (generate --max-new-tokens 1 on stories260K): the compiled bin vs the sources through tsx',
+    run: (values) =>
+      withStoriesFiles(values, async (model, tokenizer) => {
+        const { benchStartup } = await import('./startup-bench.ts');
+        return benchStartup(model, tokenizer);
+      }),
+  },
+  generate: {
+    about:
+      'stories260K greedy decode in-process and `alignkit generate` whole-process (400 − 1 tokens), on the WebAssembly kernel and on onnxruntime, vs llama2.c with --run-c (also in engine)',
+    optIn: true,
+    run: storiesGenerateFigures,
   },
   kernels: {
     about:
       'one stories260K decode step per graph flavour: standard vs contrib kernels (Attention or GroupQueryAttention, 8/4-bit weights)',
-    async run(values) {
-      const dir = values.stories;
-      if (!existsSync(`${dir}/stories260K.bin`))
-        return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
-      const { readLlama2cCheckpoint } = await import('../models/llama2c-checkpoint.ts');
-      const { benchFlavours } = await import('../lm/native/flavour-bench.ts');
-      const { config, weights } = readLlama2cCheckpoint(`${dir}/stories260K.bin`);
-      return benchFlavours(config, weights, 'stories260K');
-    },
+    run: (values) =>
+      withStoriesFiles(values, async (model) => {
+        const { readLlama2cCheckpoint } = await import('../models/llama2c-checkpoint.ts');
+        const { benchFlavours } = await import('../lm/native/flavour-bench.ts');
+        const { config, weights } = readLlama2cCheckpoint(model);
+        return benchFlavours(config, weights, 'stories260K');
+      }),
   },
   gateway: {
     about: 'a native model behind the gateway: 8 concurrent clients vs 1, per-request overhead',
@@ -138,16 +144,35 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
   },
 };
 
-/** Runs a section on stories260K (data/stories260K or --stories DIR), or reports that it is missing. */
-async function withStories(
+/** stories260K decode in-process and `alignkit generate` whole-process, against run.c binaries when given. */
+function storiesGenerateFigures(values: BenchValues): Promise<Figure[]> {
+  return withStoriesFiles(values, async (model, tokenizer) => {
+    const { benchStories, benchGenerateProcess } = await import('../lm/native/bench.ts');
+    const runC = values.runC;
+    return [...(await benchStories(model, tokenizer, runC)), ...benchGenerateProcess(model, tokenizer, runC)];
+  });
+}
+
+/** Runs a section on stories260K's checkpoint and tokenizer files (data/stories260K or --stories DIR), or reports that they are missing. */
+async function withStoriesFiles(
   values: BenchValues,
-  body: (load: () => Promise<LanguageModel>) => Promise<Figure[]>,
+  body: (model: string, tokenizer: string) => Promise<Figure[]>,
 ): Promise<Figure[]> {
   const dir = values.stories;
   if (!existsSync(`${dir}/stories260K.bin`))
     return [{ name: `stories260K (not found at ${dir}; pass --stories DIR)`, value: NaN, unit: '' }];
-  const { loadNativeModel } = await import('../lm/load.ts');
-  return body(() => loadNativeModel(`${dir}/stories260K.bin`, `${dir}/tok512.bin`));
+  return body(`${dir}/stories260K.bin`, `${dir}/tok512.bin`);
+}
+
+/** Runs a section on stories260K (data/stories260K or --stories DIR), or reports that it is missing. */
+function withStories(
+  values: BenchValues,
+  body: (load: () => Promise<LanguageModel>) => Promise<Figure[]>,
+): Promise<Figure[]> {
+  return withStoriesFiles(values, async (model, tokenizer) => {
+    const { loadNativeModel } = await import('../lm/load.ts');
+    return body(() => loadNativeModel(model, tokenizer));
+  });
 }
 
 function formatFigure(f: Figure): string {
@@ -163,7 +188,7 @@ const BENCH_OPTIONS = {
     type: 'list',
     choices: Object.keys(sections),
     placeholder: 'LIST',
-    description: `sections to run (default: all but families): ${SECTION_NAMES.map((s) => `${s} (${sections[s].about})`).join('; ')}`,
+    description: `sections to run (default: all but ${SECTION_NAMES.filter((s) => sections[s].optIn).join(' and ')}): ${SECTION_NAMES.map((s) => `${s} (${sections[s].about})`).join('; ')}`,
   },
   stories: { type: 'string', placeholder: 'DIR', default: STORIES_DIR, description: 'the stories260K folder' },
   runC: {

@@ -2,9 +2,10 @@
  * `alignkit eval <benchmark>`: one subcommand per benchmark of the registry (eval/benchmarks.ts),
  * each with the common evaluation flags and the benchmark's own; each calls `evaluateBenchmark`.
  */
-import type { RegisteredBenchmark } from '../eval/benchmark.ts';
+import type { EvalRunOptions, RegisteredBenchmark } from '../eval/benchmark.ts';
+import type { RunTarget } from '../run/run-session.ts';
 import { BENCHMARKS } from '../eval/benchmarks.ts';
-import type { OptionSpecs } from '../util/option-spec.ts';
+import type { OptionSpecs, OptionValues } from '../util/option-spec.ts';
 import { command, group } from './command-spec.ts';
 import { printRunEnd } from './run-output.ts';
 import { API_KEY_OPTION, RUN_OPTIONS } from './shared-options.ts';
@@ -104,6 +105,40 @@ function evalOptions(benchmark: RegisteredBenchmark) {
   } as const satisfies OptionSpecs;
 }
 
+/** `eval <benchmark>`'s options as the library takes them (the library API calls this too). */
+export function evalRun(
+  benchmark: RegisteredBenchmark,
+  values: OptionValues<ReturnType<typeof evalOptions>>,
+  target: RunTarget,
+): EvalRunOptions {
+  return {
+    ...target,
+    model: values.model,
+    judge: values.judge,
+    data: values.data,
+    responses: values.responses,
+    limit: values.limit,
+    concurrency: values.concurrency,
+    cacheDir: values.cacheDir,
+    tokenizer: values.tokenizer,
+    apiKeyEnv: values.apiKeyEnv,
+    generation: {
+      maxNewTokens: values.maxNewTokens,
+      temperature: values.temperature,
+      topP: values.topP,
+      seed: values.seed,
+    },
+    judgeSettings: {
+      temperature: values.judgeTemperature,
+      maxNewTokens: values.judgeMaxNewTokens,
+      maxAttempts: values.judgeAttempts,
+    },
+    settings: Object.fromEntries(
+      Object.keys(benchmark.options).map((key) => [key, (values as Record<string, unknown>)[key]]),
+    ),
+  };
+}
+
 const EXAMPLES: Record<string, string> = {
   'mt-bench-101':
     'eval mt-bench-101 --model http://127.0.0.1:8000/v1#stories --judge http://my-vllm:8000/v1#judge --data data/mt-bench-101/mtbench101.jsonl --limit 5 --out runs/mtb',
@@ -123,38 +158,16 @@ const benchmarkCommands = BENCHMARKS.map((benchmark) =>
     options: evalOptions(benchmark),
     async run(values, context) {
       const { evaluateBenchmark } = await import('../eval/benchmarks.ts');
-      const result = await evaluateBenchmark(benchmark.name, {
-        ...context.runTarget(),
-        model: values.model,
-        judge: values.judge,
-        data: values.data,
-        responses: values.responses,
-        limit: values.limit,
-        concurrency: values.concurrency,
-        cacheDir: values.cacheDir,
-        tokenizer: values.tokenizer,
-        apiKeyEnv: values.apiKeyEnv,
-        generation: {
-          maxNewTokens: values.maxNewTokens,
-          temperature: values.temperature,
-          topP: values.topP,
-          seed: values.seed,
-        },
-        judgeSettings: {
-          temperature: values.judgeTemperature,
-          maxNewTokens: values.judgeMaxNewTokens,
-          maxAttempts: values.judgeAttempts,
-        },
-        settings: Object.fromEntries(
-          Object.keys(benchmark.options).map((key) => [key, (values as Record<string, unknown>)[key]]),
-        ),
-      });
+      const result = await evaluateBenchmark(benchmark.name, evalRun(benchmark, values, context.runTarget()));
       context.progress.stop();
       printRunEnd(result, 'summary.json');
       return 0;
     },
   }),
 );
+
+/** The commands by benchmark name, for the library API (which takes the same options). */
+export const evalCommands = Object.fromEntries(benchmarkCommands.map((c, i) => [BENCHMARKS[i].name, c]));
 
 export const evalGroup = group({
   name: 'eval',

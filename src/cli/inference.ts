@@ -2,7 +2,9 @@
 import { inputError } from '../errors.ts';
 import { GGUF_PRECISIONS, type GgufPrecision } from '../models/gguf/gguf-model.ts';
 import { command } from './command-spec.ts';
-import { API_KEY_OPTION, TOKENIZER_OPTION } from './shared-options.ts';
+import type { GraphFlavour } from '../engine/graph-flavour.ts';
+import type { StepRuntime } from '../lm/native/runtime.ts';
+import { API_KEY_OPTION, ENGINE_OPTIONS, TOKENIZER_OPTION } from './shared-options.ts';
 
 const MODEL = {
   model: {
@@ -13,7 +15,28 @@ const MODEL = {
   },
   ...TOKENIZER_OPTION,
   ...API_KEY_OPTION,
+  ...ENGINE_OPTIONS,
 } as const;
+
+/** Loads --model with the engine flags, and says once what loading decided (a flavour that fell back). */
+async function loadWithEngine(values: {
+  model: string;
+  tokenizer?: string;
+  apiKeyEnv?: string;
+  graph?: GraphFlavour;
+  runtime?: StepRuntime;
+}) {
+  const { loadModel } = await import('../lm/load.ts');
+  const { NativeModel } = await import('../lm/native/native-model.ts');
+  const model = await loadModel(values.model, {
+    tokenizer: values.tokenizer,
+    apiKeyEnv: values.apiKeyEnv,
+    graph: values.graph,
+    runtime: values.runtime,
+  });
+  if (model instanceof NativeModel) for (const note of model.engineNotes) console.error(`note: ${note}`);
+  return model;
+}
 
 export const generateCommand = command({
   name: 'generate',
@@ -36,8 +59,7 @@ export const generateCommand = command({
     json: { type: 'boolean', description: 'print the samples as JSON (text, tokens, finish reason)' },
   },
   async run(values) {
-    const { loadModel } = await import('../lm/load.ts');
-    const model = await loadModel(values.model, { tokenizer: values.tokenizer, apiKeyEnv: values.apiKeyEnv });
+    const model = await loadWithEngine(values);
     try {
       const bos = model.tokenizer.bosId;
       const prompt: string | number[] = values.prompt ?? (bos !== null ? [bos] : '');
@@ -75,9 +97,8 @@ export const scoreCommand = command({
     json: { type: 'boolean', description: 'print {tokens, logprobs, total} as JSON' },
   },
   async run(values) {
-    const { loadModel } = await import('../lm/load.ts');
     const { requireScoring } = await import('../lm/language-model.ts');
-    const model = await loadModel(values.model, { tokenizer: values.tokenizer, apiKeyEnv: values.apiKeyEnv });
+    const model = await loadWithEngine(values);
     try {
       const [r] = await requireScoring(model, 'score')([{ prefix: values.prompt, continuation: values.continuation }]);
       if (values.json) console.log(JSON.stringify({ tokens: r.tokens, logprobs: r.logprobs, total: r.total }));

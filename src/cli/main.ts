@@ -24,6 +24,7 @@ const COMMAND_MODULES: readonly { name: string; load: () => Promise<AnyCommand> 
   { name: 'sweep', load: async () => (await import('./sweep.ts')).sweepGroup },
   { name: 'steer', load: async () => (await import('./steer.ts')).steerGroup },
   { name: 'serve', load: async () => (await import('./serve.ts')).serveCommand },
+  { name: 'playground', load: async () => (await import('./playground.ts')).playgroundCommand },
   { name: 'eval', load: async () => (await import('./eval.ts')).evalGroup },
   { name: 'probe', load: async () => (await import('./probe.ts')).probeGroup },
   { name: 'improve', load: async () => (await import('./improve.ts')).improveCommand },

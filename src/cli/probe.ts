@@ -1,5 +1,8 @@
 /** `alignkit probe collect|fit`: hidden-state datasets of a model's prompts, and probes on them. */
 import { defaultProbeGrid } from '../probe/probe-fit.ts';
+import { PROBE_CONTROLS, type CollectRunOptions, type FitRunOptions } from '../probe/probe-runs.ts';
+import type { RunTarget } from '../run/run-session.ts';
+import type { OptionValues } from '../util/option-spec.ts';
 import { command, group } from './command-spec.ts';
 import { formatTable, printLines } from './run-output.ts';
 import { API_KEY_OPTION, RUN_OPTIONS } from './shared-options.ts';
@@ -106,37 +109,7 @@ const collect = command({
   },
   async run(values, context) {
     const { collectProbeData } = await import('../probe/probe-runs.ts');
-    const result = await collectProbeData({
-      ...context.runTarget(),
-      models: values.model,
-      tokenizer: values.tokenizer,
-      apiKeyEnv: values.apiKeyEnv,
-      data: values.data,
-      promptField: values.promptField,
-      template: values.template,
-      limit: values.limit,
-      promptWords: values.promptWords,
-      attributes: values.attributes,
-      attributeModules: values.attributeModule,
-      attributeOptions: {
-        ...(values.names.length ? { names: values.names } : {}),
-        ...(values.referenceField ? { referenceField: values.referenceField } : {}),
-        ...(values.confidence ? { confidence: values.confidence } : {}),
-        ...(values.maxSteps ? { maxSteps: values.maxSteps } : {}),
-      },
-      layers: values.layers.length ? values.layers : undefined,
-      timeline: values.timeline.length ? values.timeline : undefined,
-      maxNewTokens: values.maxNewTokens,
-      temperature: values.temperature,
-      topP: values.topP,
-      topK: values.topK,
-      seed: values.seed,
-      chat: values.chat,
-      stop: values.stop,
-      dtype: values.dtype,
-      batchSize: values.batchSize,
-      controlRandomInit: values.controlRandomInit,
-    });
+    const result = await collectProbeData(collectRun(values, context.runTarget()));
     context.progress.stop();
     printLines([formatTable(result.summary.tables[0]), `report: ${result.reportPath}`]);
     return 0;
@@ -190,24 +163,67 @@ const fit = command({
     ...RUN_OPTIONS,
   },
   async run(values, context) {
-    const { fitProbes, PROBE_CONTROLS } = await import('../probe/probe-runs.ts');
-    const result = await fitProbes({
-      ...context.runTarget(),
-      inputs: values.in,
-      probes: values.probe,
-      seeds: values.seeds,
-      attributes: values.attributes,
-      layers: values.layers.length ? values.layers : undefined,
-      controls: values.controls.length ? PROBE_CONTROLS.filter((c) => values.controls.includes(c)) : undefined,
-      grid: { mlpHidden: values.hiddenSizes, mlpL2: values.l2, mlpMaxEpochs: values.maxEpochs },
-      balance: values.balance,
-    });
+    const { fitProbes } = await import('../probe/probe-runs.ts');
+    const result = await fitProbes(fitRun(values, context.runTarget()));
     context.progress.stop();
     for (const s of result.skipped) console.error(`not probed: ${s.reason}`);
     printLines([formatTable(result.summary.tables[0]), `report: ${result.reportPath}`]);
     return 0;
   },
 });
+
+/** `probe collect`'s options as the library takes them (the library API calls this too). */
+export function collectRun(values: OptionValues<typeof collect.options>, target: RunTarget): CollectRunOptions {
+  return {
+    ...target,
+    models: values.model,
+    tokenizer: values.tokenizer,
+    apiKeyEnv: values.apiKeyEnv,
+    data: values.data,
+    promptField: values.promptField,
+    template: values.template,
+    limit: values.limit,
+    promptWords: values.promptWords,
+    attributes: values.attributes,
+    attributeModules: values.attributeModule,
+    attributeOptions: {
+      ...(values.names.length ? { names: values.names } : {}),
+      ...(values.referenceField ? { referenceField: values.referenceField } : {}),
+      ...(values.confidence ? { confidence: values.confidence } : {}),
+      ...(values.maxSteps ? { maxSteps: values.maxSteps } : {}),
+    },
+    layers: values.layers.length ? values.layers : undefined,
+    timeline: values.timeline.length ? values.timeline : undefined,
+    maxNewTokens: values.maxNewTokens,
+    temperature: values.temperature,
+    topP: values.topP,
+    topK: values.topK,
+    seed: values.seed,
+    chat: values.chat,
+    stop: values.stop,
+    dtype: values.dtype,
+    batchSize: values.batchSize,
+    controlRandomInit: values.controlRandomInit,
+  };
+}
+
+/** `probe fit`'s options as the library takes them. */
+export function fitRun(values: OptionValues<typeof fit.options>, target: RunTarget): FitRunOptions {
+  return {
+    ...target,
+    inputs: values.in,
+    probes: values.probe,
+    seeds: values.seeds,
+    attributes: values.attributes,
+    layers: values.layers.length ? values.layers : undefined,
+    controls: values.controls.length ? PROBE_CONTROLS.filter((c) => values.controls.includes(c)) : undefined,
+    grid: { mlpHidden: values.hiddenSizes, mlpL2: values.l2, mlpMaxEpochs: values.maxEpochs },
+    balance: values.balance,
+  };
+}
+
+/** The commands, for the library API (which takes the same options). */
+export const probeCommands = { collect, fit };
 
 export const probeGroup = group({
   name: 'probe',

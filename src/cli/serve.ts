@@ -1,6 +1,8 @@
 /** `alignkit serve`: the OpenAI-compatible gateway over native, remote and guided models. */
 import { inputError } from '../errors.ts';
 import { DEFAULT_LIMITS, type GatewayLimits } from '../serve/limits.ts';
+import type { OpenGatewayOptions } from '../serve/open-gateway.ts';
+import type { OptionValues } from '../util/option-spec.ts';
 import { command } from './command-spec.ts';
 
 const LIMITS = 'limits';
@@ -87,83 +89,75 @@ export const serveCommand = command({
     },
   },
   async run(values) {
-    const { loadGuidedModel } = await import('../serve/guided-model.ts');
-    const { readGuidedConfig } = await import('../serve/guided-config.ts');
-    const { startGateway } = await import('../serve/http-server.ts');
-    const { serveModel } = await import('../serve/served-model.ts');
-    const { parseAllowedOrigins } = await import('../serve/cors.ts');
-    const { ModelPool } = await import('../run/model-pool.ts');
+    const { openGateway } = await import('../serve/open-gateway.ts');
     const plain = namedRefs(values.model, 'model');
     const guided = namedRefs(values.guided, 'guided');
     if (!plain.length && !guided.length)
       throw inputError('nothing to serve: give at least one --model NAME=REF or --guided NAME=CONFIG');
-    let apiKey: string | undefined;
-    if (values.apiKeyEnv !== undefined) {
-      apiKey = process.env[values.apiKeyEnv];
-      if (!apiKey)
-        throw inputError(`environment variable ${values.apiKeyEnv} (named by --api-key-env) is not set or empty`);
-    }
-    const limits: GatewayLimits = {
-      ...DEFAULT_LIMITS,
-      maxTokens: values.maxTokens,
-      maxConcurrent: values.maxConcurrent,
-      maxQueue: values.maxQueue,
-      maxBatchSequences: values.maxBatch,
-      maxBodyBytes: values.maxBodyBytes,
-      maxLogprobs: values.maxLogprobs,
-      requestTimeoutMs: values.requestTimeoutMs,
-      maxN: values.maxN,
-      maxPrompts: values.maxPrompts,
-    };
-    let allowedOrigins: string[] = [];
-    if (values.allowedOrigins !== undefined) {
-      try {
-        allowedOrigins = parseAllowedOrigins(values.allowedOrigins);
-      } catch (e) {
-        throw inputError((e as Error).message, { field: '--allowed-origins' });
-      }
-    }
-    // one instance per (reference, tokenizer), shared by plain and guided entries
-    const pool = new ModelPool({
-      tokenizer: values.tokenizer,
-      apiKeyEnv: values.upstreamApiKeyEnv,
-      cacheDir: values.cacheDir,
-    });
-    const served = [];
-    try {
-      for (const { name, ref } of plain)
-        served.push(serveModel(name, await pool.load(ref), { maxBatchSequences: limits.maxBatchSequences }));
-      for (const { name, ref } of guided)
-        served.push(serveModel(name, await loadGuidedModel(name, readGuidedConfig(ref), pool.load)));
-    } catch (e) {
-      await pool.dispose();
-      throw e;
-    }
-    const gateway = await startGateway({
-      models: served,
-      host: values.host,
-      port: values.port,
-      apiKey,
-      limits,
-      allowedOrigins,
+    const settings = await gatewaySettings(values);
+    const gateway = await openGateway({
+      ...settings,
+      models: Object.fromEntries(plain.map(({ name, ref }) => [name, ref])),
+      guided: Object.fromEntries(guided.map(({ name, ref }) => [name, ref])),
     });
     console.log(
-      `alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${apiKey ? '; bearer auth on' : ''}${allowedOrigins.length ? `; CORS for ${allowedOrigins.join(', ')}` : ''})`,
+      `alignkit serve: listening on ${gateway.url} (models: ${gateway.models.names.join(', ')}${settings.apiKey ? '; bearer auth on' : ''}${settings.allowedOrigins?.length ? `; CORS for ${settings.allowedOrigins.join(', ')}` : ''})`,
     );
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
         console.log(`alignkit serve: ${signal}, finishing ${gateway.stats().inFlight} request(s) in flight`);
-        gateway.shutdown(values.shutdownGraceMs).then(resolve, resolve);
+        gateway.close(values.shutdownGraceMs).then(resolve, resolve);
       };
       const onTerm = () => stop('SIGTERM');
       const onInt = () => stop('SIGINT');
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
     });
-    await pool.dispose();
     console.log('alignkit serve: stopped');
     return 0;
   },
 });
+
+/** The gateway settings of `serve`'s flags (all but the models), as openGateway takes them (the library API calls this too). */
+export async function gatewaySettings(
+  values: Omit<OptionValues<typeof serveCommand.options>, 'model' | 'guided' | 'shutdownGraceMs'>,
+): Promise<Omit<OpenGatewayOptions, 'models' | 'guided'>> {
+  const { parseAllowedOrigins } = await import('../serve/cors.ts');
+  let apiKey: string | undefined;
+  if (values.apiKeyEnv !== undefined) {
+    apiKey = process.env[values.apiKeyEnv];
+    if (!apiKey)
+      throw inputError(`environment variable ${values.apiKeyEnv} (named by --api-key-env) is not set or empty`);
+  }
+  const limits: GatewayLimits = {
+    maxTokens: values.maxTokens,
+    maxConcurrent: values.maxConcurrent,
+    maxQueue: values.maxQueue,
+    maxBatchSequences: values.maxBatch,
+    maxBodyBytes: values.maxBodyBytes,
+    maxLogprobs: values.maxLogprobs,
+    requestTimeoutMs: values.requestTimeoutMs,
+    maxN: values.maxN,
+    maxPrompts: values.maxPrompts,
+  };
+  let allowedOrigins: string[] = [];
+  if (values.allowedOrigins !== undefined) {
+    try {
+      allowedOrigins = parseAllowedOrigins(values.allowedOrigins);
+    } catch (e) {
+      throw inputError((e as Error).message, { field: '--allowed-origins' });
+    }
+  }
+  return {
+    host: values.host,
+    port: values.port,
+    apiKey,
+    limits,
+    allowedOrigins,
+    tokenizer: values.tokenizer,
+    upstreamApiKeyEnv: values.upstreamApiKeyEnv,
+    cacheDir: values.cacheDir,
+  };
+}

@@ -1,5 +1,7 @@
 /** Options several commands share, declared once. */
 import type { OptionSpecs, OptionValues } from '../util/option-spec.ts';
+import type { GraphFlavour } from '../engine/graph-flavour.ts';
+import type { StepRuntime } from '../lm/native/runtime.ts';
 
 /** Where a run goes: every command that writes a run folder takes these. */
 export const RUN_OPTIONS = {
@@ -25,6 +27,25 @@ export const TOKENIZER_OPTION = {
     placeholder: 'PATH',
     description:
       'tokenizer of a local checkpoint that has none beside it (HF directory, tokenizer.json or llama2.c .bin)',
+  },
+} as const satisfies OptionSpecs;
+
+/** How a native model runs (local models only; ignored for served ones). */
+export const ENGINE_OPTIONS = {
+  graph: {
+    type: 'string',
+    // spelled out (type-checked) so that parsing flags does not load onnxruntime
+    choices: ['standard', 'contrib'] as const satisfies readonly GraphFlavour[],
+    identity: false,
+    description:
+      'inference graph of a local model: standard (ONNX domain, portable; the default, as fast as contrib on CPU) or contrib (onnxruntime com.microsoft kernels)',
+  },
+  runtime: {
+    type: 'string',
+    choices: ['auto', 'onnxruntime', 'wasm'] as const satisfies readonly StepRuntime[],
+    identity: false,
+    description:
+      'what runs the decode steps of a local model: auto (the default: a WebAssembly SIMD kernel for llama/qwen3-family models under 4M parameters, onnxruntime otherwise), onnxruntime or wasm',
   },
 } as const satisfies OptionSpecs;
 

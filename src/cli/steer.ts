@@ -10,7 +10,10 @@ import {
   type SteerMethod,
   type SteerRole,
 } from '../decode/steer-methods/index.ts';
+import type { SteerRunOptions } from '../decode/steer-run.ts';
+import type { RunTarget } from '../run/run-session.ts';
 import type { OptionSpecs, OptionValues } from '../util/option-spec.ts';
+import { readPrompts } from '../util/prompts-file.ts';
 import { command, group, type CommandContext } from './command-spec.ts';
 import { printRunEnd } from './run-output.ts';
 import { API_KEY_OPTION, RUN_OPTIONS } from './shared-options.ts';
@@ -45,7 +48,7 @@ const TEMPLATE_OPTIONS = Object.fromEntries(
 ) as Record<`${SteerRole}Template`, { type: 'string'; group: string; description: string }>;
 
 /** What every steering subcommand takes besides its method's models and settings. */
-const STEER_OPTIONS = {
+export const STEER_OPTIONS = {
   prompts: {
     type: 'string',
     required: true,
@@ -105,7 +108,7 @@ const STEER_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /** The flags of a subcommand running `methods`: the common ones, their roles' and their settings'. */
-function steerOptions(methods: readonly SteerMethod[]) {
+export function steerOptions(methods: readonly SteerMethod[]) {
   const roles = STEER_ROLES.filter((role) => methods.some((m) => m.roles.includes(role)));
   const pick = <T extends Record<string, unknown>>(all: T, keys: readonly string[]) =>
     Object.fromEntries(keys.map((k) => [k, all[k]])) as T;
@@ -117,16 +120,18 @@ function steerOptions(methods: readonly SteerMethod[]) {
   } as typeof ROLE_OPTIONS & typeof STEER_OPTIONS & typeof TEMPLATE_OPTIONS & OptionSpecs;
 }
 
-type SteerValues = OptionValues<ReturnType<typeof steerOptions>>;
+export type SteerValues = OptionValues<ReturnType<typeof steerOptions>>;
 
-async function steer(methods: readonly SteerMethod[], values: SteerValues, context: CommandContext): Promise<number> {
-  const { steerRun } = await import('../decode/steer-run.ts');
-  const { readPrompts } = await import('../util/prompts-file.ts');
+/** A steering run's options as the library takes them (the library API calls this too). */
+export function steerRunOptions(
+  methods: readonly SteerMethod[],
+  values: SteerValues,
+  target: RunTarget,
+): SteerRunOptions {
   const names = methods.map((m) => m.name);
-  const target = context.runTarget();
   const settingKeys = new Set(methods.flatMap((m) => Object.keys(m.settings)));
   const small = values.smallTemplate;
-  const result = await steerRun({
+  return {
     ...target,
     identity: { ...target.identity, compare: names },
     methods: names,
@@ -152,7 +157,12 @@ async function steer(methods: readonly SteerMethod[], values: SteerValues, conte
       value: values.valueTemplate,
       reward: values.rewardTemplate,
     },
-  });
+  };
+}
+
+async function steer(methods: readonly SteerMethod[], values: SteerValues, context: CommandContext): Promise<number> {
+  const { steerRun } = await import('../decode/steer-run.ts');
+  const result = await steerRun(steerRunOptions(methods, values, context.runTarget()));
   context.progress.stop();
   printRunEnd(result);
   return 0;
@@ -198,6 +208,9 @@ const compare = command({
       context,
     ),
 });
+
+/** The commands, for the library API (which takes the same options). */
+export const steerCommands = { compare, methods: methodCommands };
 
 export const steerGroup = group({
   name: 'steer',

@@ -1,6 +1,10 @@
 /** `alignkit train <objective>`: one command per objective, each calling its library function. */
-import type { TrainRunResult } from '../train/train-run.ts';
-import type { OptionValues } from '../util/option-spec.ts';
+import type { IlrDpoRunOptions } from '../train/ilr-dpo-run.ts';
+import type { ModpoRunOptions } from '../train/modpo-run.ts';
+import type { DpoRunOptions, TrainRunOptions, TrainRunResult } from '../train/train-run.ts';
+import type { RunTarget } from '../run/run-session.ts';
+import type { OptionSpecs, OptionValues } from '../util/option-spec.ts';
+import { readPrompts } from '../util/prompts-file.ts';
 import { command, group, type CommandContext } from './command-spec.ts';
 import { printLines } from './run-output.ts';
 import { API_KEY_OPTION, POLICY_SAMPLING_OPTIONS, RUN_OPTIONS, policySampling } from './shared-options.ts';
@@ -36,15 +40,22 @@ export function trainTarget(values: { quiet: boolean }, context: CommandContext)
   return { ...context.runTarget(), ...(values.quiet ? { onProgress: undefined } : {}) };
 }
 
-/** The options of a file-trained objective as the library takes them. */
-function fileTraining(values: OptionValues<typeof FILE_TRAINING>, context: CommandContext) {
+/** The options of a file-trained objective as the library takes them (the library API calls this too). */
+export function fileTrainingRun(values: OptionValues<typeof FILE_TRAINING>, target: RunTarget): TrainRunOptions {
   return {
-    ...trainTarget(values, context),
+    ...target,
     model: values.model,
     tokenizer: values.tokenizer,
     data: values.data,
     evalData: values.evalData,
     training: trainingSettings(values),
+  };
+}
+
+/** The same, with the command's progress and a line per data file. */
+function fileTraining(values: OptionValues<typeof FILE_TRAINING>, context: CommandContext): TrainRunOptions {
+  return {
+    ...fileTrainingRun(values, trainTarget(values, context)),
     onData: values.quiet
       ? undefined
       : (s: { file: string; examples: number; truncated: number }) =>
@@ -113,38 +124,45 @@ const DPO_LOSS = {
   },
 } as const;
 
+const DPO_OPTIONS = {
+  ...FILE_TRAINING,
+  ...DPO_LOSS,
+  refModel: {
+    type: 'string',
+    placeholder: 'PATH',
+    group: 'DPO',
+    description: 'the frozen reference (default: the starting model)',
+  },
+  lengthAlpha: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    group: 'DPO',
+    description: 'length-regularized DPO: α·(|y_w| − |y_l|) inside the loss (0 = plain DPO)',
+  },
+} as const satisfies OptionSpecs;
+
+/** `train dpo`'s options as the library takes them, on top of the file-training ones. */
+export function dpoRun(values: OptionValues<typeof DPO_OPTIONS>, training: TrainRunOptions): DpoRunOptions {
+  return {
+    ...training,
+    beta: values.beta,
+    loss: values.loss,
+    refModel: values.refModel,
+    lengthAlpha: values.lengthAlpha,
+  };
+}
+
 const dpo = command({
   name: 'train dpo',
   summary: 'direct preference optimization against cached reference log-probs',
   description:
     "DPO on TRL-format preference JSONL. The reference log-probs come from the starting model (or --ref-model) once, cached in OUT/reference-logps.json; metrics are TRL's (rewards/accuracies, rewards/margins, logps/*).",
   examples: ['train dpo --model runs/sft/model --data prefs.jsonl --out runs/dpo --beta 0.1'],
-  options: {
-    ...FILE_TRAINING,
-    ...DPO_LOSS,
-    refModel: {
-      type: 'string',
-      placeholder: 'PATH',
-      group: 'DPO',
-      description: 'the frozen reference (default: the starting model)',
-    },
-    lengthAlpha: {
-      type: 'number',
-      min: 0,
-      default: 0,
-      group: 'DPO',
-      description: 'length-regularized DPO: α·(|y_w| − |y_l|) inside the loss (0 = plain DPO)',
-    },
-  },
+  options: DPO_OPTIONS,
   async run(values, context) {
     const { trainDpo } = await import('../train/train-run.ts');
-    const result = await trainDpo({
-      ...fileTraining(values, context),
-      beta: values.beta,
-      loss: values.loss,
-      refModel: values.refModel,
-      lengthAlpha: values.lengthAlpha,
-    });
+    const result = await trainDpo(dpoRun(values, fileTraining(values, context)));
     context.progress.stop();
     if (!values.quiet) printTrainingEnd(result);
     return 0;
@@ -188,6 +206,21 @@ function modpoSettings(values: OptionValues<typeof MODPO_OPTIONS>) {
   };
 }
 
+const MODPO_TRAIN_OPTIONS = {
+  ...MODPO_OPTIONS,
+  weights: {
+    type: 'string',
+    required: true,
+    group: 'MODPO',
+    description: "objective weights w_k,w_1,…, the trained objective's first, summing to 1",
+  },
+} as const satisfies OptionSpecs;
+
+/** `train modpo`'s options as the library takes them. */
+export function modpoRun(values: OptionValues<typeof MODPO_TRAIN_OPTIONS>, target: RunTarget): ModpoRunOptions {
+  return { ...target, ...modpoSettings(values), weights: values.weights };
+}
+
 const modpo = command({
   name: 'train modpo',
   summary: "multi-objective DPO: one objective's pairs, the others as cached margin rewards",
@@ -196,22 +229,10 @@ const modpo = command({
   examples: [
     'train modpo --model runs/sft/model --data prefs.jsonl --weights 0.3,0.7 --margin-models length --out runs/modpo',
   ],
-  options: {
-    ...MODPO_OPTIONS,
-    weights: {
-      type: 'string',
-      required: true,
-      group: 'MODPO',
-      description: "objective weights w_k,w_1,…, the trained objective's first, summing to 1",
-    },
-  },
+  options: MODPO_TRAIN_OPTIONS,
   async run(values, context) {
     const { trainModpo } = await import('../train/modpo-run.ts');
-    const result = await trainModpo({
-      ...trainTarget(values, context),
-      ...modpoSettings(values),
-      weights: values.weights,
-    });
+    const result = await trainModpo(modpoRun(values, trainTarget(values, context)));
     if (!values.quiet)
       printLines([
         `weights            ${[result.weights.trained, ...result.weights.margins].join(', ')} (trained objective first)`,
@@ -225,6 +246,99 @@ const modpo = command({
   },
 });
 
+const ILR_DPO_OPTIONS = {
+  model: TRAIN_INPUT_OPTIONS.model,
+  tokenizer: TRAIN_INPUT_OPTIONS.tokenizer,
+  prompts: {
+    type: 'string',
+    required: true,
+    placeholder: 'FILE',
+    description: 'JSONL with a "prompt" field per line, or .txt with one prompt per line',
+  },
+  evalPrompts: {
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'prompts each iterate is evaluated on (default --prompts)',
+  },
+  reward: {
+    type: 'string',
+    required: true,
+    placeholder: 'R',
+    description: 'the reward ranking samples: length, sentiment, vader, afinn, rm:PATH, dpo:PATH[@REF] or a model path',
+  },
+  iterations: {
+    type: 'integer',
+    min: 1,
+    default: 3,
+    identity: false,
+    description: 'iterations (more may be asked for on --resume)',
+  },
+  samplesPerPrompt: { type: 'integer', min: 2, default: 4, description: 'responses sampled per prompt' },
+  evalSamplesPerPrompt: {
+    type: 'integer',
+    min: 1,
+    description: 'responses per evaluation prompt (default --samples-per-prompt)',
+  },
+  promptsPerIteration: {
+    type: 'integer',
+    min: 1,
+    description: 'a fresh slice of this many prompts each iteration (default all)',
+  },
+  lengthAlpha: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    description: 'α of the length term in the loss (0 = plain iterative DPO)',
+  },
+  selectionLengthPenalty: {
+    type: 'number',
+    min: 0,
+    default: 0,
+    description: 'λ of the pair-selection score r − λ·|y| (off by default: α already penalizes length)',
+  },
+  externalTraining: {
+    type: 'boolean',
+    description: 'stop before each training step and write its pairs for another trainer',
+  },
+  iterate: {
+    type: 'string',
+    placeholder: 'REF',
+    identity: false,
+    description: 'with --resume after --external-training: the model trained on the waiting pairs',
+  },
+  ...RUN_OPTIONS,
+  ...TRAINING_OPTIONS,
+  ...DPO_LOSS,
+  ...POLICY_SAMPLING_OPTIONS,
+  ...API_KEY_OPTION,
+} as const satisfies OptionSpecs;
+
+/** `train ilr-dpo`'s options as the library takes them (the prompt files read). */
+export function ilrDpoRun(values: OptionValues<typeof ILR_DPO_OPTIONS>, target: RunTarget): IlrDpoRunOptions {
+  const prompts = (file: string) => readPrompts(file).map((p) => p.prompt);
+  return {
+    ...target,
+    model: values.model,
+    tokenizer: values.tokenizer,
+    apiKeyEnv: values.apiKeyEnv,
+    prompts: prompts(values.prompts),
+    evalPrompts: values.evalPrompts ? prompts(values.evalPrompts) : undefined,
+    reward: values.reward,
+    iterations: values.iterations,
+    sampling: policySampling(values, values.samplesPerPrompt),
+    evalSamplesPerPrompt: values.evalSamplesPerPrompt,
+    promptsPerIteration: values.promptsPerIteration,
+    lengthAlpha: values.lengthAlpha,
+    selectionLengthPenalty: values.selectionLengthPenalty,
+    beta: values.beta,
+    loss: values.loss,
+    seed: values.seed,
+    training: trainingSettings(values),
+    externalTraining: values.externalTraining,
+    iterate: values.iterate,
+  };
+}
+
 const ilrDpo = command({
   name: 'train ilr-dpo',
   summary: 'iterative length-regularized DPO: sample, score, pair best vs worst, train, evaluate, repeat',
@@ -233,98 +347,10 @@ const ilrDpo = command({
   examples: [
     'train ilr-dpo --model runs/sft/model --prompts prompts.jsonl --reward rm:runs/rm/model --iterations 3 --samples-per-prompt 4 --length-alpha 0.01 --out runs/ilr',
   ],
-  options: {
-    model: TRAIN_INPUT_OPTIONS.model,
-    tokenizer: TRAIN_INPUT_OPTIONS.tokenizer,
-    prompts: {
-      type: 'string',
-      required: true,
-      placeholder: 'FILE',
-      description: 'JSONL with a "prompt" field per line, or .txt with one prompt per line',
-    },
-    evalPrompts: {
-      type: 'string',
-      placeholder: 'FILE',
-      description: 'prompts each iterate is evaluated on (default --prompts)',
-    },
-    reward: {
-      type: 'string',
-      required: true,
-      placeholder: 'R',
-      description:
-        'the reward ranking samples: length, sentiment, vader, afinn, rm:PATH, dpo:PATH[@REF] or a model path',
-    },
-    iterations: {
-      type: 'integer',
-      min: 1,
-      default: 3,
-      identity: false,
-      description: 'iterations (more may be asked for on --resume)',
-    },
-    samplesPerPrompt: { type: 'integer', min: 2, default: 4, description: 'responses sampled per prompt' },
-    evalSamplesPerPrompt: {
-      type: 'integer',
-      min: 1,
-      description: 'responses per evaluation prompt (default --samples-per-prompt)',
-    },
-    promptsPerIteration: {
-      type: 'integer',
-      min: 1,
-      description: 'a fresh slice of this many prompts each iteration (default all)',
-    },
-    lengthAlpha: {
-      type: 'number',
-      min: 0,
-      default: 0,
-      description: 'α of the length term in the loss (0 = plain iterative DPO)',
-    },
-    selectionLengthPenalty: {
-      type: 'number',
-      min: 0,
-      default: 0,
-      description: 'λ of the pair-selection score r − λ·|y| (off by default: α already penalizes length)',
-    },
-    externalTraining: {
-      type: 'boolean',
-      description: 'stop before each training step and write its pairs for another trainer',
-    },
-    iterate: {
-      type: 'string',
-      placeholder: 'REF',
-      identity: false,
-      description: 'with --resume after --external-training: the model trained on the waiting pairs',
-    },
-    ...RUN_OPTIONS,
-    ...TRAINING_OPTIONS,
-    ...DPO_LOSS,
-    ...POLICY_SAMPLING_OPTIONS,
-    ...API_KEY_OPTION,
-  },
+  options: ILR_DPO_OPTIONS,
   async run(values, context) {
     const { trainIlrDpo } = await import('../train/ilr-dpo-run.ts');
-    const { readPrompts } = await import('../util/prompts-file.ts');
-    const prompts = (file: string) => readPrompts(file).map((p) => p.prompt);
-    const result = await trainIlrDpo({
-      ...trainTarget(values, context),
-      model: values.model,
-      tokenizer: values.tokenizer,
-      apiKeyEnv: values.apiKeyEnv,
-      prompts: prompts(values.prompts),
-      evalPrompts: values.evalPrompts ? prompts(values.evalPrompts) : undefined,
-      reward: values.reward,
-      iterations: values.iterations,
-      sampling: policySampling(values, values.samplesPerPrompt),
-      evalSamplesPerPrompt: values.evalSamplesPerPrompt,
-      promptsPerIteration: values.promptsPerIteration,
-      lengthAlpha: values.lengthAlpha,
-      selectionLengthPenalty: values.selectionLengthPenalty,
-      beta: values.beta,
-      loss: values.loss,
-      seed: values.seed,
-      training: trainingSettings(values),
-      externalTraining: values.externalTraining,
-      iterate: values.iterate,
-    });
+    const result = await trainIlrDpo(ilrDpoRun(values, trainTarget(values, context)));
     context.progress.stop();
     const { waiting } = result;
     if (waiting) {
@@ -355,6 +381,9 @@ const ilrDpo = command({
 });
 
 export { MODPO_OPTIONS, modpoSettings };
+
+/** The commands, for the library API (which takes the same options). */
+export const trainCommands = { sft, rm, value, dpo, modpo, ilrDpo };
 
 export const train = group({
   name: 'train',

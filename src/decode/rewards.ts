@@ -1,10 +1,9 @@
-import { createRequire } from 'node:module';
+import vader from 'vader-sentiment';
+import Sentiment from 'sentiment';
 import type { PromptFormat } from '../lm/prompt-format.ts';
 import { type ScalarHeadModel, scalarHeadScores } from './scalar-head.ts';
 import type { Scorer } from './scorer.ts';
 import { inputError } from '../errors.ts';
-
-const require = createRequire(import.meta.url);
 
 export type SentimentLexicon = 'vader' | 'afinn';
 export const SENTIMENT_LEXICONS: readonly SentimentLexicon[] = ['vader', 'afinn'];
@@ -17,10 +16,6 @@ let analyzers: Analyzers | undefined;
 
 function loadAnalyzers(): Analyzers {
   if (!analyzers) {
-    const vader = require('vader-sentiment') as {
-      SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } };
-    };
-    const Sentiment = require('sentiment') as new () => { analyze(text: string): { comparative: number } };
     const afinn = new Sentiment();
     analyzers = {
       vader: (text) => vader.SentimentIntensityAnalyzer.polarity_scores(text).compound,

@@ -5,6 +5,7 @@
 import { AlignkitError } from '../errors.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 
+/** What a backend can do (methods that need more refuse it by name). */
 export interface Capabilities {
   /** next-token log-probs over the whole vocabulary (DecodeState.nextLogprobs) */
   fullLogits: boolean;
@@ -15,22 +16,30 @@ export interface Capabilities {
   hiddenStates: boolean;
   /** prompts may be given as token ids (otherwise text only) */
   tokenIds: boolean;
+  /** tokens of context: prompt and response together */
   maxContext: number;
 }
 
 /** A prompt as text, or as token ids (ids need capabilities.tokenIds). */
 export type Prompt = string | readonly number[];
 
+/** What `LanguageModel.sample` generates. */
 export interface SampleRequest {
+  /** the text (or token ids) to continue */
   prompt: Prompt;
   /** number of continuations (default 1) */
   n?: number;
+  /** response tokens at most */
   maxNewTokens: number;
   /** 0 = greedy (default 1) */
   temperature?: number;
+  /** nucleus sampling (default 1 = off) */
   topP?: number;
+  /** top-k sampling (default 0 = off) */
   topK?: number;
+  /** strings that end a response (cut before them) */
   stop?: readonly string[];
+  /** sampling seed: same seed, same model, same request → same sample on the native backend */
   seed?: number;
   /** also return the log-prob of each sampled token under the sampling distribution's model */
   logprobs?: boolean;
@@ -42,27 +51,36 @@ export interface SampleRequest {
   onSettledText?: (choice: number, text: string) => void;
 }
 
+/** Why a response ended: the model's end token, a stop string, or the token limit. */
 export type FinishReason = 'eos' | 'stop' | 'length';
 
+/** One sampled continuation. */
 export interface Sample {
+  /** its text (cut before a stop string) */
   text: string;
   /** token ids of the continuation (empty when the backend cannot say) */
   tokens: number[];
+  /** why it ended */
   finishReason: FinishReason;
   /** log-prob of each token under the model (temperature 1), when requested */
   logprobs?: number[];
 }
 
+/** A continuation to score after its prefix. */
 export interface ScoreItem {
+  /** the context (not scored) */
   prefix: Prompt;
+  /** the scored tokens */
   continuation: Prompt;
 }
 
+/** log p(continuation | prefix), token by token. */
 export interface TokenLogprobs {
   /** ids of the continuation tokens */
   tokens: number[];
   /** log p(token_i | prefix, tokens_<i), one per token */
   logprobs: number[];
+  /** their sum */
   total: number;
 }
 
@@ -131,15 +149,19 @@ export interface Usage {
 /** Capabilities a backend may lack, named in errors (with what would provide them). */
 export type OptionalCapability = 'scoring' | 'decoding';
 
+/** A model every algorithm runs on: native (in-process) or OpenAI-compatible (HTTP), declaring its capabilities. */
 export interface LanguageModel {
+  /** the reference it was loaded from */
   readonly id: string;
   readonly tokenizer: Tokenizer;
   readonly capabilities: Capabilities;
+  /** tokens it has processed so far */
   readonly usage: Usage;
   /** token ids that end a sequence: the model's configured EOS ids and the tokenizer's (empty when none is known) */
   readonly eosIds: readonly number[];
   /** with `hiddenStates`: hidden states exist at layers 0..numLayers (0 = the embeddings) */
   readonly numLayers?: number;
+  /** `req.n` continuations of a prompt */
   sample(req: SampleRequest): Promise<Sample[]>;
   /** exact log p(continuation | prefix); present when capabilities.scoring */
   score?(items: readonly ScoreItem[]): Promise<TokenLogprobs[]>;

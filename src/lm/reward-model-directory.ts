@@ -3,9 +3,8 @@
  * config.json names a *ForSequenceClassification architecture with one label, holding the
  * language-model weights (lm_head may be absent) and the scalar head `score.weight` [1, D].
  */
-import { existsSync } from 'node:fs';
+import { existsSync, join } from '../util/io.ts';
 import { readJsonFile } from '../util/data-file.ts';
-import { join } from 'node:path';
 import { formatError, inputError } from '../errors.ts';
 import { parseHfConfig, type ModelConfig } from '../models/config.ts';
 import { CONFIG_FILE } from '../models/hf-directory.ts';

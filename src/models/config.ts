@@ -3,7 +3,7 @@
  * architecture's fields are read and written by its specification in `architectures/`; this
  * file holds the shared shape and the entry points.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from '../util/io.ts';
 import { formatError, inputError } from '../errors.ts';
 import { ConfigFields } from './architectures/config-fields.ts';
 import { SUPPORTED_ARCHITECTURES, specForArchitecture, specForModelType } from './architectures/registry.ts';

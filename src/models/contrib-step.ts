@@ -6,11 +6,13 @@
  * the latter where the head size allows it), optionally with weight-only quantized matmuls
  * (MatMulNBits).
  *
- * A prototype measured by the engine bench and checked against the standard step by
- * test/models-contrib-step.test.ts; wiring it into the native runtime (per-row cache lengths,
- * scoring rows, hidden states; with GroupQueryAttention, the fallback for batched multi-token
- * appends, which onnxruntime's kernel refuses) is the follow-up to issue 18. Graph inputs and outputs keep the
- * standard step's names where they mean the same.
+ * With opset-23 Attention (the default) it takes the standard step's inputs and gives its
+ * outputs (score rows, next-token log-probs, new keys/values, hidden states, scalar head), so the
+ * native runtime runs it for `--graph contrib` (lm/native/runtime.ts; test/lm-graph-flavour.test.ts
+ * compares the two). The GroupQueryAttention and quantized variants are measured by the kernels
+ * bench and checked by test/models-contrib-step.test.ts; wiring GroupQueryAttention in would need
+ * per-row cache lengths and a fallback for batched multi-token appends, which onnxruntime's kernel
+ * refuses.
  */
 import { Graph, type Value } from '../engine/graph.ts';
 import { Ops } from '../engine/ops.ts';
@@ -20,9 +22,8 @@ import { AlignkitError } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
 import type { Weights } from './weights.ts';
 import { ropeTables } from './rope.ts';
-import { lmHead } from './transformer.ts';
-import { attentionWindows } from './architectures/registry.ts';
-import { initializerSource, stepNames } from './inference-graphs.ts';
+import { attentionWindows, layerAttention } from './architectures/registry.ts';
+import { addStepOutputs, initializerSource, stepNames } from './inference-graphs.ts';
 
 export const contribStepNames = {
   ...stepNames,
@@ -46,12 +47,18 @@ export interface ContribStepOptions {
   quantize?: 4 | 8;
 }
 
+/** The families whose layer the contrib step writes: the llama layer, and Qwen3's with per-head q/k norms. */
+const CONTRIB_FAMILIES = ['llama', 'qwen3'];
+
 /** Why the contrib step cannot express this model (null: it can). */
 export function contribStepUnsupported(cfg: ModelConfig): string | null {
-  if (cfg.family !== 'llama') return `the contrib graph covers the llama family, not ${cfg.architecture}`;
+  if (!CONTRIB_FAMILIES.includes(cfg.family))
+    return `the contrib graph covers the llama and qwen3 families, not ${cfg.architecture}`;
   const windows = attentionWindows(cfg);
   if (windows.full && windows.window !== null)
     return 'the contrib graph takes one attention bias, and this model mixes windowed and full-attention layers';
+  const ropes = new Set(layerAttention(cfg).map((l) => JSON.stringify(l.rope)));
+  if (ropes.size > 1) return 'the contrib graph takes one RoPE table, and this model has several';
   return null;
 }
 
@@ -83,8 +90,10 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
         totalSequenceLength: g.input(names.totalLength, 'int32', []),
       }
     : null;
-  const attentionBias = g.input(names.bias, 'float32', ['B', 1, 'T', 'S']);
-  const lastRows = g.input(names.lastRows, 'int64', ['M']);
+  // the runtime feeds the bias of the kind of layer the model has (one kind: see contribStepUnsupported)
+  const biasName = attentionWindows(cfg).full ? names.bias : names.windowBias;
+  const attentionBias = g.input(biasName, 'float32', ['B', 1, 'T', 'S']);
+  const layer0 = layerAttention(cfg)[0];
 
   /** x · [W1ᵀ | W2ᵀ | …] for HF [out, in] weights stacked along `out` (one matmul). */
   const stackedLinear = (x: Value, parts: readonly string[], label: string): Value => {
@@ -108,27 +117,34 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
 
   // RoPE in GroupQueryAttention needs a head size divisible by 16; otherwise one kernel each for q and k
   const inKernelRope = groupQuery && hd % 16 === 0;
-  const tables = ropeTables(cfg.maxPositions, hd, { theta: cfg.ropeTheta, scaling: cfg.ropeScaling ?? null }, 'half');
+  const tables = ropeTables(cfg.maxPositions, hd, layer0.rope!, 'half');
   const cos = g.tensor('rope_cos', 'float32', [cfg.maxPositions, hd / 2], tables.cos);
   const sin = g.tensor('rope_sin', 'float32', [cfg.maxPositions, hd / 2], tables.sin);
   const qkvSizes = o.ints([H * hd, Hkv * hd, Hkv * hd]);
   const mlpSizes = o.ints([F, F]);
 
   let residual = o.gather(p.tensor('model.embed_tokens.weight'), ids);
+  const layerHidden = new Map<number, Value>([[0, residual]]);
   let pending: Value | null = null; // the block output not yet added to the residual stream
-  const norm = (weight: string) => {
+  /** RMSNorm of the residual stream; `completed`: the layer whose output this norm adds in (its hidden state) */
+  const norm = (weight: string, completed?: number) => {
     if (!pending) return c.simplifiedLayerNorm(residual, p.tensor(weight), cfg.normEps);
     const fused = c.skipSimplifiedLayerNorm(pending, residual, p.tensor(weight), cfg.normEps);
     residual = fused.sum;
     pending = null;
+    if (completed !== undefined) layerHidden.set(completed, residual);
     return fused.normed;
   };
-  const newKv: Value[] = [];
+  /** Qwen3's RMSNorm of each query/key head [B, T, heads·hd] over its hd values */
+  const perHeadNorm = (x: Value, weight: string) =>
+    o.reshape(c.simplifiedLayerNorm(o.reshape(x, [0, 0, -1, hd]), p.tensor(weight), cfg.normEps), [0, 0, -1]);
+  const qkNorm = cfg.family === 'qwen3';
+  const newKv: { k: Value; v: Value }[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const pre = `model.layers.${l}.`;
     const pastKey = g.input(names.pastK(l), 'float32', ['B', Hkv, 'C', hd]);
     const pastValue = g.input(names.pastV(l), 'float32', ['B', Hkv, 'C', hd]);
-    const h = norm(pre + 'input_layernorm.weight');
+    const h = norm(pre + 'input_layernorm.weight', l);
     const projections = ['q_proj', 'k_proj', 'v_proj'].map((n) => `${pre}self_attn.${n}.weight`);
     let qkv = stackedLinear(h, projections, `${pre}self_attn.qkv`);
     if (cfg.attentionBias) {
@@ -140,6 +156,10 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
       ['B', 'T', Hkv * hd],
       ['B', 'T', Hkv * hd],
     ]);
+    if (qkNorm) {
+      q = perHeadNorm(q, pre + 'self_attn.q_norm.weight');
+      k = perHeadNorm(k, pre + 'self_attn.k_norm.weight');
+    }
     if (!inKernelRope) {
       q = c.rotaryEmbedding(q, positions, cos, sin, H);
       k = c.rotaryEmbedding(k, positions, cos, sin, Hkv);
@@ -159,9 +179,12 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
       g.output(attention.presentKey, names.presentK(l));
       g.output(attention.presentValue, names.presentV(l));
       attended = attention.output;
-    } else attended = o.attention(q, k, v, attentionBias, pastKey, pastValue, H, Hkv);
+    } else
+      attended = o.attention(q, k, v, attentionBias, pastKey, pastValue, H, Hkv, {
+        scale: layer0.scale === 1 / Math.sqrt(hd) ? undefined : layer0.scale,
+      });
     // with RoPE in the kernel the rotated keys exist only in the present cache: rotate a copy for new_kv
-    newKv.push(inKernelRope ? c.rotaryEmbedding(k, positions, cos, sin, Hkv) : k, v);
+    newKv.push({ k: inKernelRope ? c.rotaryEmbedding(k, positions, cos, sin, Hkv) : k, v });
     const oBias = pre + 'self_attn.o_proj.bias';
     const out = linear(attended, pre + 'self_attn.o_proj.weight');
     pending = p.has(oBias) ? o.add(out, p.tensor(oBias)) : out;
@@ -174,11 +197,8 @@ export function buildContribStepGraph(cfg: ModelConfig, weights: Weights, option
     ]);
     pending = linear(o.mul(c.quickGelu(gate, 1), up), pre + 'mlp.down_proj.weight');
   }
-  const hidden = norm('model.norm.weight');
-  const head = p.linear(lmHead(cfg, p).weight);
-  const last = o.gather(o.reshape(hidden, [-1, D]), lastRows);
-  g.output(o.logSoftmax(o.matmul(last, head), -1), names.nextLogprobs);
-  g.output(o.concat(newKv, 2), names.newKv);
+  const hidden = norm('model.norm.weight', cfg.numLayers);
+  addStepOutputs(g, cfg, weights, p, { hidden, newKv, layerHidden });
   return g;
 }
 

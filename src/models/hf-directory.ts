@@ -3,8 +3,24 @@
  * tokenizer files]. Saving builds the whole directory beside the target and renames it into
  * place, so a killed save never leaves a half-written model.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import {
+  basename,
+  dirname,
+  existsSync,
+  isAbsolute,
+  isProcessRunning,
+  join,
+  mkdirSync,
+  normalize,
+  processId,
+  readdirSync,
+  renameSync,
+  resolve,
+  rmSync,
+  sep,
+  statSync,
+  writeFileSync,
+} from '../util/io.ts';
 import { formatError, inputError } from '../errors.ts';
 import { configToHf, readHfConfig, type ModelConfig } from './config.ts';
 import {
@@ -111,7 +127,7 @@ export function writeHfDirectory(
   const parent = dirname(resolve(dir));
   mkdirSync(parent, { recursive: true });
   removeDeadLeftovers(dir);
-  const stamp = `${process.pid}-${Date.now()}`;
+  const stamp = `${processId()}-${Date.now()}`;
   const tmp = join(parent, `.${basename(resolve(dir))}.tmp-${stamp}`);
   mkdirSync(tmp);
   try {
@@ -162,19 +178,10 @@ function leftovers(dir: string): { path: string; kind: 'tmp' | 'old'; pid: numbe
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Deletes what killed saves left behind; an `.old` copy only once `dir` itself is whole again. */
 function removeDeadLeftovers(dir: string): void {
   for (const left of leftovers(dir)) {
-    if (left.pid === process.pid || isRunning(left.pid)) continue;
+    if (left.pid === processId() || isProcessRunning(left.pid)) continue;
     if (left.kind === 'old' && !existsSync(dir)) continue;
     rmSync(left.path, { recursive: true, force: true });
   }

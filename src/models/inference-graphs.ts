@@ -117,9 +117,6 @@ export function buildStepGraph(
   const biasInput = (name: string) => g.input(name, 'float32', ['B', 1, 'T', 'S']);
   const bias = windows.full ? biasInput(stepNames.bias) : undefined;
   const windowBias = windows.window !== null ? biasInput(stepNames.windowBias) : undefined;
-  const rows = g.input(stepNames.rows, 'int64', ['N']);
-  const targets = g.input(stepNames.targets, 'int64', ['N']);
-  const lastRows = g.input(stepNames.lastRows, 'int64', ['M']);
   const past = Array.from({ length: cfg.numLayers }, (_, l) => ({
     k: g.input(stepNames.pastK(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
     v: g.input(stepNames.pastV(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
@@ -127,6 +124,26 @@ export function buildStepGraph(
   const layers = Array.from({ length: cfg.numLayers + 1 }, (_, l) => l);
   const params = initializerSource(g, weights, quantized, matmul);
   const body = buildBody(o, cfg, params, { ids, positions, bias, windowBias, past }, { hiddenLayers: layers });
+  addStepOutputs(g, cfg, weights, params, body);
+  return g;
+}
+
+/**
+ * The outputs every step graph flavour shares, from the final hidden states [B, T, D]: the LM head
+ * on the `score_rows` (their `targets`' log-probs) and on the `next_rows` (full log-probs), the
+ * scalar head of reward/value models, `new_kv` and the residual stream of each listed layer.
+ */
+export function addStepOutputs(
+  g: Graph,
+  cfg: ModelConfig,
+  weights: Weights,
+  params: ParameterSource,
+  body: { hidden: Value; newKv: readonly { k: Value; v: Value }[]; layerHidden: ReadonlyMap<number, Value> },
+): void {
+  const o = new Ops(g);
+  const rows = g.input(stepNames.rows, 'int64', ['N']);
+  const targets = g.input(stepNames.targets, 'int64', ['N']);
+  const lastRows = g.input(stepNames.lastRows, 'int64', ['M']);
   const flat = o.reshape(body.hidden, [-1, cfg.hiddenSize]);
   const { weight, softcap: cap } = lmHead(cfg, params);
   const logits = (h: Value) => {
@@ -148,5 +165,4 @@ export function buildStepGraph(
     stepNames.newKv,
   );
   for (const [l, v] of body.layerHidden) g.output(v, stepNames.layer(l));
-  return g;
 }

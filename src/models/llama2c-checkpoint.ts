@@ -9,7 +9,7 @@
  * padding to 256 bytes, then rms_att, rms_ffn, rms_final, token_embedding, wq, wk, wv, wo, w1,
  * w2, w3, [wcls] (no freq_cis).
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from '../util/io.ts';
 import { formatError, inputError } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
 import { permuteRope } from './rope-permutation.ts';
@@ -45,7 +45,7 @@ export function readLlama2cHeader(file: string): Llama2cHeader {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    const bytes = Buffer.alloc(Math.min(size, V1_HEADER_BYTES));
+    const bytes = new Uint8Array(Math.min(size, V1_HEADER_BYTES));
     readSync(fd, bytes, 0, bytes.length, 0);
     const header = parseHeader(bytes, file);
     checkPlausible(header, file);
@@ -62,9 +62,11 @@ export function readLlama2cHeader(file: string): Llama2cHeader {
   }
 }
 
-function parseHeader(bytes: Buffer, file: string): Llama2cHeader {
-  if (bytes.length >= 8 && bytes.readUInt32LE(0) === MAGIC_V1) {
-    const version = bytes.readInt32LE(4);
+function parseHeader(bytes: Uint8Array, file: string): Llama2cHeader {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const int32 = (at: number) => view.getInt32(at, true);
+  if (bytes.length >= 8 && view.getUint32(0, true) === MAGIC_V1) {
+    const version = int32(4);
     if (version === 2)
       throw formatError(
         'llama2.c version 2 (int8-quantized Q8_0) checkpoints are not supported; export with --version 0 or 1',
@@ -77,7 +79,7 @@ function parseHeader(bytes: Buffer, file: string): Llama2cHeader {
         `truncated: a v1 checkpoint has a ${V1_HEADER_BYTES}-byte header, the file has ${bytes.length} bytes`,
         { file },
       );
-    const ints = [0, 1, 2, 3, 4, 5, 6].map((i) => bytes.readInt32LE(8 + 4 * i));
+    const ints = [0, 1, 2, 3, 4, 5, 6].map((i) => int32(8 + 4 * i));
     return fromInts(1, ints, bytes[36] === 1, V1_HEADER_BYTES);
   }
   if (bytes.length < 28)
@@ -85,7 +87,7 @@ function parseHeader(bytes: Buffer, file: string): Llama2cHeader {
       `truncated: a llama2.c checkpoint starts with a 28-byte header, the file has ${bytes.length} bytes`,
       { file },
     );
-  const ints = [0, 1, 2, 3, 4, 5, 6].map((i) => bytes.readInt32LE(4 * i));
+  const ints = [0, 1, 2, 3, 4, 5, 6].map((i) => int32(4 * i));
   return fromInts(0, ints, ints[5] > 0, 28);
 }
 

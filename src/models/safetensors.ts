@@ -5,20 +5,24 @@
  * float32 bytes plus one tensor's worth of scratch, never the whole file twice.
  */
 import {
+  basename,
   closeSync,
+  dirname,
   existsSync,
   fstatSync,
   fsyncSync,
+  join,
   openSync,
+  processId,
   readdirSync,
   readFileSync,
   readSync,
   renameSync,
+  resolve,
   statSync,
   unlinkSync,
   writeSync,
-} from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+} from '../util/io.ts';
 import { formatError, inputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../util/half-precision.ts';
@@ -80,9 +84,9 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
         { file },
       );
     }
-    const lengthBytes = Buffer.alloc(8);
+    const lengthBytes = new Uint8Array(8);
     readFully(fd, lengthBytes, 0, file);
-    const headerLength = lengthBytes.readBigUInt64LE(0);
+    const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
     if (headerLength > BigInt(fileSize - 8)) {
       throw formatError(
         `the header length (${headerLength} bytes) runs past the end of the file (${fileSize} bytes): truncated, or not a safetensors file`,
@@ -95,7 +99,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
         { file },
       );
     }
-    const headerBytes = Buffer.alloc(Number(headerLength));
+    const headerBytes = new Uint8Array(Number(headerLength));
     readFully(fd, headerBytes, 8, file);
     const dataStart = 8 + headerBytes.length;
     const header = parseHeaderJson(headerBytes, file);
@@ -112,7 +116,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   }
 }
 
-function parseHeaderJson(bytes: Buffer, file: string): Record<string, unknown> {
+function parseHeaderJson(bytes: Uint8Array, file: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -386,7 +390,7 @@ export function writeSafetensors(path: string, weights: Weights, options: WriteO
   const lengthBytes = Buffer.alloc(8);
   lengthBytes.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${processId()}.${Date.now()}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
     writeAll(fd, lengthBytes);

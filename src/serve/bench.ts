@@ -1,4 +1,4 @@
-import { runTsChild } from '../util/ts-child.ts';
+import { runTsChild, siblingModule } from '../util/ts-child.ts';
 import { type LanguageModel, requireScoring } from '../lm/language-model.ts';
 import type { BatcherStats } from './continuous-batcher.ts';
 import { startGateway } from './http-server.ts';
@@ -65,7 +65,7 @@ export async function benchGateway(
   const run = async (concurrency: number) =>
     (
       await runTsChild<{ tokensPerSecond: number }>(
-        new URL('./bench-clients.ts', import.meta.url),
+        siblingModule('bench-clients', import.meta.url),
         [gateway.url, String(concurrency), String(perClient), String(maxTokens), prompt],
         'gateway bench clients',
       )

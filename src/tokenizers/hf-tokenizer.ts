@@ -13,8 +13,7 @@
  *   Byte-level (GPT-2) and byte-fallback (SentencePiece) decoders are served from a per-id byte
  *   cache; other decoders go through the library.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, existsSync, join, readFileSync, statSync } from '../util/io.ts';
 import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
 import { formatError, inputError } from '../errors.ts';
 import type { ChatMessage, Tokenizer } from './tokenizer.ts';

@@ -4,8 +4,9 @@
  * Ids 0/1/2 are <unk>/<s>/</s>; ids 3..258 are the byte-fallback pieces <0x00>..<0xFF>.
  * Encoding and decoding follow run.c exactly.
  */
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from '../util/io.ts';
 import { formatError, inputError } from '../errors.ts';
+import { latin1 } from '../util/latin1.ts';
 import type { ChatMessage, Tokenizer } from './tokenizer.ts';
 import { mergePairs, type PairMerge } from './pair-merge.ts';
 import { PieceDecoder } from './piece-decoder.ts';
@@ -53,12 +54,12 @@ export class Llama2cTokenizer implements Tokenizer {
     this.maxTokenLength = maxTokenLength;
     this.source = source;
     this.vocabSize = pieces.length;
-    this.byteStrings = pieces.map((p) => Buffer.from(p).toString('latin1'));
+    this.byteStrings = pieces.map(latin1);
     // run.c binary-searches a sorted copy; with duplicate pieces the first id is as good as any.
     for (let id = this.byteStrings.length - 1; id >= 0; id--) this.idOfByteString.set(this.byteStrings[id], id);
 
     const displayPieces = pieces.map((p, id) =>
-      id < LLAMA2C_SPECIAL_NAMES.length ? Buffer.from(LLAMA2C_SPECIAL_NAMES[id]) : this.decodedPiece(id),
+      id < LLAMA2C_SPECIAL_NAMES.length ? new TextEncoder().encode(LLAMA2C_SPECIAL_NAMES[id]) : this.decodedPiece(id),
     );
     this.decoder = new PieceDecoder({
       pieces: displayPieces,
@@ -116,7 +117,7 @@ export class Llama2cTokenizer implements Tokenizer {
 
   /** The piece of an id as text (byte pieces <0xNN> as their name). */
   piece(id: number): string {
-    return Buffer.from(this.pieces[id]).toString('utf8');
+    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(this.pieces[id]);
   }
 
   /** Encodes as run.c's `encode(text, bos, eos=0)`. */
@@ -126,7 +127,7 @@ export class Llama2cTokenizer implements Tokenizer {
     if (text.length === 0) return ids;
     const symbols: number[] = [];
     // add_dummy_prefix: run.c pushes the token of " " before the text.
-    const bytes = Buffer.from(' ' + text, 'utf8').toString('latin1');
+    const bytes = latin1(new TextEncoder().encode(' ' + text));
     for (let i = 0; i < bytes.length;) {
       let end = i + 1;
       while (end < bytes.length && end - i < 4 && (bytes.charCodeAt(end) & 0xc0) === 0x80) end++;

@@ -2,8 +2,7 @@
  * Loads a tokenizer from a path: an HF directory (tokenizer.json [+ tokenizer_config.json]),
  * a tokenizer.json file, or a llama2.c tokenizer `.bin`.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, join, readdirSync, statSync } from '../util/io.ts';
 import { formatError, inputError } from '../errors.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { HfTokenizer, TOKENIZER_JSON } from './hf-tokenizer.ts';

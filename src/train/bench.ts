@@ -7,7 +7,7 @@
  */
 import type { Figure } from '../util/bench-figure.ts';
 import { runTorchScript } from '../util/torch-script.ts';
-import { runTsChild } from '../util/ts-child.ts';
+import { runTsChild, siblingModule } from '../util/ts-child.ts';
 import { GraphSession, type Feed } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { randomInitWeights } from '../models/random-init.ts';
@@ -244,7 +244,7 @@ export function measureTrainingMemory(
   frozen: FrozenPlacement = 'input',
 ): Promise<MemoryFigure> {
   return runTsChild<MemoryFigure>(
-    new URL('./bench-memory-worker.ts', import.meta.url),
+    siblingModule('bench-memory-worker', import.meta.url),
     [shape, mode, frozen],
     'memory benchmark child',
   );

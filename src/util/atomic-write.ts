@@ -1,17 +1,20 @@
 import {
   appendFileSync,
+  basename,
   closeSync,
+  dirname,
   existsSync,
   fsyncSync,
+  join,
   mkdirSync,
   openSync,
+  processId,
   renameSync,
   rmSync,
   statSync,
   truncateSync,
   writeFileSync,
-} from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+} from './io.ts';
 import { AlignkitError } from '../errors.ts';
 
 const REASONS: Record<string, string> = {
@@ -34,7 +37,7 @@ export function writeFailure(path: string, error: unknown): unknown {
 /** Writes a file so that readers see either the old or the whole new content, never a half. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${processId()}.${Date.now()}.tmp`);
   try {
     writeFileSync(tmp, data);
     const fd = openSync(tmp, 'r');

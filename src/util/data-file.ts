@@ -1,5 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, readFileSync, statSync } from './io.ts';
 import { inputError } from '../errors.ts';
 
 /**
@@ -7,7 +6,7 @@ import { inputError } from '../errors.ts';
  * unreadable, not gzip) is an error that names the file.
  */
 export function readTextFile(path: string): string {
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
     if (statSync(path).isDirectory()) throw inputError('is a directory; expected a file', { file: path });
     bytes = readFileSync(path);
@@ -24,7 +23,8 @@ export function readTextFile(path: string): string {
       throw inputError(`not a gzip file, though named .gz (${(e as Error).message})`, { file: path });
     }
   }
-  return bytes.toString('utf8');
+  // as Buffer's toString: a byte-order mark is kept, bad bytes become U+FFFD
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
 }
 
 /** Parses a JSON file; malformed JSON names the file. */

@@ -10,7 +10,7 @@
  * → OUT_DIR/benchmark.jsonl (concept-labelled, ConceptMath format) and OUT_DIR/pool.jsonl
  *   (the other GSM8K questions with their worked solutions).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const GSM8K_TEST = join(import.meta.dirname, '..', '..', 'data', 'gsm8k', 'test.jsonl');
@@ -104,8 +104,6 @@ export function writeFixture(dir: string, size?: number): { benchmark: string; p
   writeFileSync(paths.pool, toJsonl(pool));
   return paths;
 }
-
-export const haveGsm8k = () => existsSync(GSM8K_TEST);
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
   const out = process.argv[2];

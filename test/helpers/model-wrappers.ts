@@ -3,7 +3,6 @@
  * reachable only through text sampling (like a black-box API), and a model whose vocabulary
  * assigns different ids to the same pieces (a different tokenizer).
  */
-import { existsSync } from 'node:fs';
 import { AlignkitError } from '../../src/errors.ts';
 import {
   requireDecoding,
@@ -19,9 +18,6 @@ import { createRng } from '../../src/util/random.ts';
 
 export const STORIES = 'data/stories260K/stories260K.bin';
 export const STORIES_TOKENIZER = 'data/stories260K/tok512.bin';
-export const storiesMissing: string | false =
-  existsSync(STORIES) && existsSync(STORIES_TOKENIZER) ? false : 'needs data/stories260K (stories260K.bin, tok512.bin)';
-
 export const loadStories = () => loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });
 
 /** The model as a black box: text prompts in, sampled text out (no ids, no log-probs, no scoring, no decode states). */

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { LanguageModel } from '../../src/lm/language-model.ts';
 import { loadModel } from '../../src/lm/load.ts';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src/serve/http-server.ts';
@@ -6,8 +5,6 @@ import { serveModel } from '../../src/serve/served-model.ts';
 
 export const STORIES = 'data/stories260K/stories260K.bin';
 export const STORIES_TOKENIZER = 'data/stories260K/tok512.bin';
-export const haveStories = existsSync(STORIES) && existsSync(STORIES_TOKENIZER);
-export const SKIP_STORIES = haveStories ? false : `needs ${STORIES} and ${STORIES_TOKENIZER} (the shared test data)`;
 
 export function loadStories(): Promise<LanguageModel> {
   return loadModel(STORIES, { tokenizer: STORIES_TOKENIZER });

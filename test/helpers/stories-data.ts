@@ -2,14 +2,12 @@
  * Training data built from data for the real-data checks: TinyStories texts for SFT,
  * story openings with happy vs sad endings for DPO, and HH-RLHF harmless pairs for reward models.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRng } from '../../src/util/random.ts';
 
 export const TINYSTORIES = 'data/tinystories-sample/tinystories.txt';
 export const HH_HARMLESS = 'data/hh-rlhf-harmless-base/test.jsonl.gz';
-export const tinystoriesMissing: string | false = existsSync(TINYSTORIES) ? false : `needs ${TINYSTORIES}`;
-export const hhMissing: string | false = existsSync(HH_HARMLESS) ? false : `needs ${HH_HARMLESS}`;
 
 export const longTests = process.env.ALIGNKIT_LONG_TESTS === '1';
 

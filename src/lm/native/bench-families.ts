@@ -15,7 +15,7 @@ import { randomInitWeights } from '../../models/random-init.ts';
 import { defaultCacheDir } from '../../util/cache-dir.ts';
 import { fastestMs, type Figure } from '../../util/bench-figure.ts';
 import { runTorchScript } from '../../util/torch-script.ts';
-import { runTsChild } from '../../util/ts-child.ts';
+import { runTsChild, siblingModule } from '../../util/ts-child.ts';
 import { createRng } from '../../util/random.ts';
 import { NativeModel } from './native-model.ts';
 import { inputError } from '../../errors.ts';
@@ -75,7 +75,7 @@ export async function benchFamilies(names: readonly string[] = BENCH_MODELS): Pr
   const figures: Figure[] = [];
   for (const name of names) {
     const dir = join(defaultCacheDir('bench-models'), name);
-    const worker = new URL('./bench-families-worker.ts', import.meta.url);
+    const worker = siblingModule('bench-families-worker', import.meta.url);
     await runTsChild<{ written: true }>(worker, ['write', name, dir], `${name} writer`);
     const ours = await runTsChild<FamilyRun>(worker, ['run', name, dir], `${name} run`);
     const torch = runTorchScript('bench-families-torch.py', ['--dir', dir, '--threads', '1', '--reps', '2']);

@@ -36,31 +36,41 @@ export async function benchStories(
   tokenizer: string,
   runC: readonly string[] = [],
 ): Promise<Figure[]> {
-  const model = await loadNativeModel(checkpoint, tokenizer);
-  const decode = () => model.sample({ prompt: [1], maxNewTokens: 256, temperature: 0 });
-  await decode();
-  let best = 0;
+  // the default (the WebAssembly kernel for a model this small) and onnxruntime, in turn
+  const runtimes = ['auto', 'onnxruntime'] as const;
+  const models = [];
+  for (const runtime of runtimes) models.push(await loadNativeModel(checkpoint, tokenizer, { runtime }));
+  const decode = (model: NativeModel) => model.sample({ prompt: [1], maxNewTokens: 256, temperature: 0 });
+  for (const model of models) await decode(model);
+  const best = models.map(() => 0);
   const measured = runC.map(() => 0);
   for (let round = 0; round < 5; round++) {
-    const t = performance.now();
-    await decode();
-    best = Math.max(best, 256_000 / (performance.now() - t));
+    for (const [i, model] of models.entries()) {
+      const t = performance.now();
+      await decode(model);
+      best[i] = Math.max(best[i], 256_000 / (performance.now() - t));
+    }
     runC.forEach((binary, i) => {
       measured[i] = Math.max(measured[i], runCTokensPerSecond(binary, checkpoint, tokenizer));
     });
   }
-  await model.dispose();
-  const figure = (name: string, value: number): Figure => ({
-    name: 'stories260K greedy decode, 1 sequence',
-    value: best,
-    unit: 'tokens/s',
-    reference: { name, value, ratio: best / value },
-  });
-  if (runC.length) return runC.map((binary, i) => figure(`${binary}, run in turn`, measured[i]));
-  return [
-    figure('llama2.c run.c, `make run` (-O3), measured here earlier', RUN_C.makeRun),
-    figure('run.c, `make runfast` (-Ofast -march=native), earlier', RUN_C.makeRunfast),
-  ];
+  const figures: Figure[] = [];
+  for (const [i, model] of models.entries()) {
+    const figure = (name: string, value: number): Figure => ({
+      name: `stories260K greedy decode, 1 sequence (${model.stepRuntime})`,
+      value: best[i],
+      unit: 'tokens/s',
+      reference: { name, value, ratio: best[i] / value },
+    });
+    if (runC.length) figures.push(...runC.map((binary, j) => figure(`${binary}, run in turn`, measured[j])));
+    else
+      figures.push(
+        figure('llama2.c run.c, `make run` (-O3), measured here earlier', RUN_C.makeRun),
+        figure('run.c, `make runfast` (-Ofast -march=native), earlier', RUN_C.makeRunfast),
+      );
+    await model.dispose();
+  }
+  return figures;
 }
 
 /**
@@ -71,28 +81,30 @@ export async function benchStories(
  */
 export function benchGenerateProcess(checkpoint: string, tokenizer: string, runC: readonly string[]): Figure[] {
   const alignkit = fileURLToPath(new URL('../../../bin/alignkit.mjs', import.meta.url));
-  const programs = [
-    {
-      name: 'alignkit generate',
-      run: (n: number) =>
-        timedRun(process.execPath, [
-          alignkit,
-          'generate',
-          '--model',
-          checkpoint,
-          '--tokenizer',
-          tokenizer,
-          '--temperature',
-          '0',
-          '--max-new-tokens',
-          String(n),
-        ]),
-    },
-    ...runC.map((binary) => ({
-      name: binary,
-      run: (n: number) => timedRun(binary, [checkpoint, '-z', tokenizer, '-t', '0', '-n', String(n)]),
-    })),
-  ];
+  const generate = (flags: readonly string[]) => ({
+    name: `alignkit generate${flags.length ? ' ' + flags.join(' ') : ''}`,
+    run: (n: number) =>
+      timedRun(process.execPath, [
+        alignkit,
+        'generate',
+        '--model',
+        checkpoint,
+        '--tokenizer',
+        tokenizer,
+        '--temperature',
+        '0',
+        '--max-new-tokens',
+        String(n),
+        ...flags,
+      ]),
+  });
+  // the default (the WebAssembly kernel for stories260K), then onnxruntime
+  const alignkits = [generate([]), generate(['--runtime', 'onnxruntime'])];
+  const references = runC.map((binary) => ({
+    name: binary,
+    run: (n: number) => timedRun(binary, [checkpoint, '-z', tokenizer, '-t', '0', '-n', String(n)]),
+  }));
+  const programs = [...alignkits, ...references];
   const fastest = programs.map(() => ({ long: Infinity, short: Infinity }));
   for (let round = 0; round < 5; round++)
     programs.forEach((p, i) => {
@@ -100,19 +112,25 @@ export function benchGenerateProcess(checkpoint: string, tokenizer: string, runC
       fastest[i].short = Math.min(fastest[i].short, p.run(1));
     });
   const rate = (i: number) => ((GENERATED - 1) * 1000) / (fastest[i].long - fastest[i].short);
-  const generate: Figure = {
-    name: `alignkit generate: whole process, (${GENERATED} − 1 tokens)`,
-    value: rate(0),
-    unit: 'tokens/s',
-  };
-  const versus = programs.slice(1).map((p, i) => ({
-    ...generate,
-    reference: { name: `${p.name}, the same way`, value: Math.round(rate(i + 1)), ratio: rate(0) / rate(i + 1) },
-  }));
-  return [
-    { name: 'alignkit generate: whole process, 1 token (start-up)', value: fastest[0].short, unit: 'ms' },
-    ...(versus.length ? versus : [generate]),
-  ];
+  return alignkits.flatMap((p, i) => {
+    const figure: Figure = {
+      name: `${p.name}: whole process, (${GENERATED} − 1 tokens)`,
+      value: rate(i),
+      unit: 'tokens/s',
+    };
+    const versus = references.map((r, j) => ({
+      ...figure,
+      reference: {
+        name: `${r.name}, the same way`,
+        value: Math.round(rate(alignkits.length + j)),
+        ratio: rate(i) / rate(alignkits.length + j),
+      },
+    }));
+    return [
+      { name: `${p.name}: whole process, 1 token (start-up)`, value: fastest[i].short, unit: 'ms' },
+      ...(versus.length ? versus : [figure]),
+    ];
+  });
 }
 
 const GENERATED = 400;

@@ -103,6 +103,8 @@ async function contribStep(
     [names.positions]: { dims: [B, 1], data: int64(Array(B).fill(c.past)) },
     [names.bias]: { dims: [B, 1, 1, width + 1], data: appendBias(valid, width, Array(B).fill(1), 1, null, []) },
     [names.lastRows]: { dims: [B], data: int64(Array.from({ length: B }, (_, b) => b)) },
+    [names.rows]: { dims: [0], data: int64([]) },
+    [names.targets]: { dims: [0], data: int64([]) },
   };
   if (groupQuery) {
     feeds[names.seqlensK] = { dims: [B], data: new Int32Array(B).fill(c.past) };

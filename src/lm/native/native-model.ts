@@ -20,7 +20,7 @@ import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { QuantizedWeights, Weights } from '../../models/weights.ts';
 import type { QuantizedMatmulOptions } from '../../engine/quantized-matmul.ts';
-import { NativeRuntime } from './runtime.ts';
+import { NativeRuntime, type RuntimeOptions } from './runtime.ts';
 import { NativeDecodeState } from './native-decode-state.ts';
 import { sampleToken } from '../sampling.ts';
 import { StreamingText } from '../../tokenizers/streaming-text.ts';
@@ -80,14 +80,40 @@ export class NativeModel implements LanguageModel {
     config: ModelConfig,
     weights: Weights,
     tokenizer: Tokenizer,
-    options: { consumeWeights?: boolean; quantized?: QuantizedWeights; quantizedMatmul?: QuantizedMatmulOptions } = {},
+    options: {
+      consumeWeights?: boolean;
+      quantized?: QuantizedWeights;
+      quantizedMatmul?: QuantizedMatmulOptions;
+    } & RuntimeOptions = {},
   ): Promise<NativeModel> {
     const hasHead = weights.has(SCORE_HEAD);
-    const runtime = await NativeRuntime.create(config, weights, id, options.consumeWeights, {
-      quantized: options.quantized,
-      matmul: options.quantizedMatmul,
-    });
-    return new NativeModel(id, tokenizer, config, runtime, hasHead);
+    return new NativeModel(
+      id,
+      tokenizer,
+      config,
+      await NativeRuntime.create(config, weights, id, options.consumeWeights, {
+        graph: options.graph,
+        runtime: options.runtime,
+        quantized: options.quantized,
+        matmul: options.quantizedMatmul,
+      }),
+      hasHead,
+    );
+  }
+
+  /** What loading decided that a user should hear once (e.g. a graph flavour that fell back to standard). */
+  get engineNotes(): readonly string[] {
+    return this.rt.notes;
+  }
+
+  /** The graph flavour the model runs in. */
+  get graphFlavour(): RuntimeOptions['graph'] {
+    return this.rt.graph;
+  }
+
+  /** What runs its steps: onnxruntime, or the WebAssembly kernel of small models. */
+  get stepRuntime(): 'onnxruntime' | 'wasm' {
+    return this.rt.runtime;
   }
 
   /** Token ids of a prompt; text is encoded with BOS (when the tokenizer uses one). */

@@ -9,6 +9,44 @@ import type { QuantizedMatmulOptions } from '../../engine/quantized-matmul.ts';
 import { KvCache } from './kv-cache.ts';
 import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
+import { envVar, hostTurn } from '../../util/io.ts';
+import { buildContribStepGraph, contribStepUnsupported } from '../../models/contrib-step.ts';
+import { requireContribKernels, type GraphFlavour } from '../../engine/graph-flavour.ts';
+import { WasmDecoder, wasmDecoderUnsupported } from './wasm-decoder.ts';
+
+/** What runs a native model's steps. */
+export const STEP_RUNTIMES = ['auto', 'onnxruntime', 'wasm'] as const;
+export type StepRuntime = (typeof STEP_RUNTIMES)[number];
+
+/**
+ * Below this many parameters `auto` runs steps on the WebAssembly kernel (wasm-decoder.ts):
+ * there onnxruntime's per-kernel dispatch costs more than the arithmetic. Measured (one decode
+ * step, 1 row, 128 cached): 2.3× onnxruntime's speed at 0.35 M parameters, 1.8–1.9× at 1.6 and
+ * 3.9 M, 1.2× at 7.6 M.
+ */
+export const WASM_DECODER_PARAMETERS = 4e6;
+
+/**
+ * `auto` sends a step to the kernel while its tokens × parameters stay under this: the kernel
+ * multiplies one token at a time, onnxruntime's batched matmuls win on prefills and wide batches
+ * (8 rows: even at 0.35 M parameters, 0.80× at 1.6 M, 0.71× at 3.9 M).
+ */
+export const WASM_STEP_WORK = 4e6;
+
+/** How a native model runs: the inference graph's flavour (see graph-flavour.ts) and the step runtime. */
+export interface RuntimeOptions {
+  /** `standard` (default: measured as fast as `contrib` on CPU, and portable) or `contrib` */
+  graph?: GraphFlavour;
+  /**
+   * `auto` (default): the WebAssembly kernel for llama-family models under
+   * WASM_DECODER_PARAMETERS, onnxruntime otherwise; `wasm` asks for the kernel (a model it cannot
+   * run falls back to onnxruntime and says so)
+   */
+  runtime?: StepRuntime;
+}
+
+/** the contrib kernels the contrib step uses (with opset-23 Attention) */
+const CONTRIB_STEP_KERNELS = ['RotaryEmbedding', 'SkipSimplifiedLayerNormalization', 'QuickGelu'];
 
 export interface StepRequest {
   /** [B, T] token ids and absolute positions, row-major */
@@ -47,42 +85,91 @@ export class NativeRuntime {
   /** which attention biases each step needs (full-attention and/or windowed layers) */
   readonly windows: { full: boolean; window: number | null };
 
+  private session: Promise<GraphSession> | null = null;
+
   private constructor(
     readonly cfg: ModelConfig,
-    private readonly step: GraphSession,
+    /** builds the onnxruntime session (once, when first needed) */
+    private readonly createSession: () => Promise<GraphSession>,
+    /** the flavour the step graph is built in */
+    readonly graph: GraphFlavour,
+    /** the WebAssembly kernel, where it runs this model's steps */
+    private readonly wasm: WasmDecoder | null,
+    /** the largest step (tokens) the kernel takes: all with `--runtime wasm`, small ones with `auto` */
+    private readonly wasmTokens: number,
+    /** what loading decided that a user should hear once (a flavour or runtime that fell back) */
+    readonly notes: readonly string[],
   ) {
     this.windows = attentionWindows(cfg);
   }
 
+  /** `wasm` where the WebAssembly kernel runs the steps (hidden states and scalar heads still go to onnxruntime) */
+  get runtime(): 'onnxruntime' | 'wasm' {
+    return this.wasm ? 'wasm' : 'onnxruntime';
+  }
+
+  private step(): Promise<GraphSession> {
+    this.session ??= this.createSession();
+    return this.session;
+  }
+
   /**
-   * Builds the session. With `consumeWeights` the map is emptied once the graph bytes exist, so
-   * the JS copy of the weights can be collected before onnxruntime makes its own.
+   * Builds the session (with the WebAssembly kernel, only when a step needs onnxruntime). With
+   * `consumeWeights` the map is emptied once the graph bytes exist, so the JS copy of the
+   * weights can be collected before onnxruntime makes its own.
    */
   static async create(
     cfg: ModelConfig,
     weights: Weights,
     name: string,
     consumeWeights = false,
-    quantization: { quantized?: QuantizedWeights; matmul?: QuantizedMatmulOptions } = {},
+    options: RuntimeOptions & { quantized?: QuantizedWeights; matmul?: QuantizedMatmulOptions } = {},
   ): Promise<NativeRuntime> {
-    const { quantized = new Map(), matmul } = quantization;
+    const { quantized = new Map(), matmul } = options;
     let parameters = 0;
     for (const w of weights.values()) parameters += w.data.length;
     for (const q of quantized.values()) parameters += q.n * q.k;
-    const graph = buildStepGraph(cfg, weights, quantized, matmul);
-    return new NativeRuntime(
-      cfg,
-      await GraphSession.create(graph, `${name} step graph`, {
-        // below ~10M parameters a decode step is too small to split across threads
-        threads: parameters < 10e6 && !process.env.ALIGNKIT_THREADS ? 1 : undefined,
-        releaseWeights: consumeWeights
-          ? () => {
-              weights.clear();
-              quantized.clear();
-            }
-          : undefined,
-      }),
-    );
+    let flavour = options.graph ?? 'standard';
+    const notes: string[] = [];
+    if (flavour === 'contrib' && quantized.size > 0) {
+      notes.push('graph flavour contrib: its step has no quantized matmuls yet; using the standard graph');
+      flavour = 'standard';
+    }
+    if (flavour === 'contrib') {
+      await requireContribKernels(CONTRIB_STEP_KERNELS, { field: '--graph' });
+      const unsupported = contribStepUnsupported(cfg);
+      if (unsupported) {
+        notes.push(`graph flavour contrib: ${unsupported}; using the standard graph`);
+        flavour = 'standard';
+      }
+    }
+    const createSession = () =>
+      GraphSession.create(
+        flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights, quantized, matmul),
+        `${name} ${flavour} step graph`,
+        {
+          // below ~10M parameters a decode step is too small to split across threads
+          threads: parameters < 10e6 && !envVar('ALIGNKIT_THREADS') ? 1 : undefined,
+          releaseWeights: consumeWeights
+            ? () => {
+                weights.clear();
+                quantized.clear();
+              }
+            : undefined,
+        },
+      );
+    let wasm: WasmDecoder | null = null;
+    const runtime = options.runtime ?? 'auto';
+    if (runtime !== 'onnxruntime') {
+      const unsupported = quantized.size > 0 ? 'its matrices are quantized' : wasmDecoderUnsupported(cfg, weights);
+      if (runtime === 'wasm' && unsupported) notes.push(`runtime wasm: ${unsupported}; using onnxruntime`);
+      if (!unsupported && (runtime === 'wasm' || parameters < WASM_DECODER_PARAMETERS))
+        wasm = await WasmDecoder.create(cfg, weights);
+    }
+    const wasmTokens = runtime === 'wasm' ? Infinity : Math.floor(WASM_STEP_WORK / parameters);
+    const rt = new NativeRuntime(cfg, createSession, flavour, wasm, wasmTokens, notes);
+    if (!wasm) await rt.step();
+    return rt;
   }
 
   emptyCache(batch: number): KvCache {
@@ -90,6 +177,10 @@ export class NativeRuntime {
   }
 
   async run(req: StepRequest): Promise<StepResult> {
+    // a page paints and sees its Stop button here (util/io-browser.ts); nothing in Node
+    const turn = hostTurn();
+    if (turn) await turn;
+    if (this.wasm?.handles(req) && req.batch * req.length <= this.wasmTokens) return this.wasm.run(req);
     const { batch: B, length: T } = req;
     const C = req.cache.capacity;
     const scoreRows = req.scoreRows ?? [];
@@ -115,7 +206,7 @@ export class NativeRuntime {
     if (req.fetchNewKv) fetch.push(stepNames.newKv);
     for (const l of req.layers ?? []) fetch.push(stepNames.layer(l));
     if (req.fetchScalar) fetch.push(stepNames.scalar);
-    const out = await this.step.run(feeds, fetch);
+    const out = await (await this.step()).run(feeds, fetch);
     const layers = new Map<number, Float32Array>();
     for (const l of req.layers ?? []) layers.set(l, out[stepNames.layer(l)].data as Float32Array);
     return {
@@ -128,6 +219,6 @@ export class NativeRuntime {
   }
 
   async release(): Promise<void> {
-    await this.step.release();
+    if (this.session) await (await this.session).release();
   }
 }

@@ -4,8 +4,9 @@
  * against the file's size before anything is read; tensor data is then read lazily, one tensor at
  * a time at its offset, so loading a model never holds the whole file in memory.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from '../../util/io.ts';
 import { formatError, inputError } from '../../errors.ts';
+import { latin1 } from '../../util/latin1.ts';
 import { readFully } from '../safetensors.ts';
 import { formatShape } from '../shape.ts';
 import { dequantize } from './dequantize.ts';
@@ -85,8 +86,8 @@ export function isGgufFile(path: string): boolean {
   if (!existsSync(path) || !statSync(path).isFile()) return false;
   const fd = openSync(path, 'r');
   try {
-    const magic = Buffer.alloc(4);
-    return readSync(fd, magic, 0, 4, 0) === 4 && magic.toString('latin1') === GGUF_MAGIC;
+    const magic = new Uint8Array(4);
+    return readSync(fd, magic, 0, 4, 0) === 4 && latin1(magic) === GGUF_MAGIC;
   } finally {
     closeSync(fd);
   }
@@ -281,13 +282,10 @@ function parseHeader(fd: number, file: string): ParsedHeader {
   const fileSize = fstatSync(fd).size;
   const r = new HeaderReader(fd, file, fileSize);
   const magic = r.bytes(4, 'the magic bytes');
-  if (Buffer.from(magic).toString('latin1') !== GGUF_MAGIC)
-    throw formatError(
-      `not a GGUF file (it starts with ${JSON.stringify(Buffer.from(magic).toString('latin1'))}, expected "GGUF")`,
-      {
-        file,
-      },
-    );
+  if (latin1(magic) !== GGUF_MAGIC)
+    throw formatError(`not a GGUF file (it starts with ${JSON.stringify(latin1(magic))}, expected "GGUF")`, {
+      file,
+    });
   const version = r.u32('the version');
   if (version !== 2 && version !== 3)
     throw formatError(`GGUF version ${version} is not supported (expected 2 or 3)`, { file, field: 'version' });
@@ -315,8 +313,9 @@ function parseHeader(fd: number, file: string): ParsedHeader {
   const infos: { name: string; dims: number[]; typeId: number; offset: number }[] = [];
   for (let i = 0; i < tensorCount; i++) {
     const name = r.string(`the name of tensor #${i}`);
-    if (Buffer.byteLength(name) > MAX_NAME_BYTES)
-      throw formatError(`tensor #${i} has a name of ${Buffer.byteLength(name)} bytes (at most ${MAX_NAME_BYTES})`, {
+    const nameBytes = new TextEncoder().encode(name).length;
+    if (nameBytes > MAX_NAME_BYTES)
+      throw formatError(`tensor #${i} has a name of ${nameBytes} bytes (at most ${MAX_NAME_BYTES})`, {
         file,
       });
     const nDims = r.u32(`the dimension count of tensor "${name}"`);
@@ -410,7 +409,7 @@ for (const [type, c] of Object.entries(ARRAY_CTORS)) SCALAR_BYTES[Number(type) a
  */
 class HeaderReader {
   position = 0;
-  private buffer = Buffer.alloc(0);
+  private buffer = new Uint8Array(0);
   private bufferStart = 0;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -429,7 +428,7 @@ class HeaderReader {
     const end = this.position + n;
     if (this.position < this.bufferStart || end > this.bufferStart + this.buffer.length) {
       const size = Math.min(Math.max(n, 1 << 20), this.fileSize - this.position);
-      this.buffer = Buffer.alloc(size);
+      this.buffer = new Uint8Array(size);
       readFully(this.fd, this.buffer, this.position, this.file);
       this.bufferStart = this.position;
     }
@@ -439,12 +438,12 @@ class HeaderReader {
   }
 
   u32(what: string): number {
-    return Buffer.from(this.bytes(4, what)).readUInt32LE(0);
+    return littleEndian(this.bytes(4, what)).getUint32(0, true);
   }
 
   /** A uint64 count; `minBytesEach` > 0 checks that that many items could fit in the rest of the file. */
   count(what: string, minBytesEach: number): number {
-    const n = Buffer.from(this.bytes(8, what)).readBigUInt64LE(0);
+    const n = littleEndian(this.bytes(8, what)).getBigUint64(0, true);
     const remaining = BigInt(this.fileSize - this.position);
     if (n > BigInt(Number.MAX_SAFE_INTEGER) || (minBytesEach > 0 && n * BigInt(minBytesEach) > remaining))
       throw formatError(
@@ -492,34 +491,38 @@ class HeaderReader {
     if (type === GgufValueType.STRING) return { type, value: this.string(what) };
     const size = SCALAR_BYTES[type as GgufValueType];
     if (size === undefined) throw formatError(`unknown metadata value type ${type}`, { file: this.file, field: key });
-    const b = Buffer.from(this.bytes(size, what));
+    const b = this.bytes(size, what);
+    const v = littleEndian(b);
     switch (type as GgufValueType) {
       case GgufValueType.BOOL:
         if (b[0] > 1) throw formatError(`a boolean must be 0 or 1, got ${b[0]}`, { file: this.file, field: key });
         return { type, value: b[0] === 1 };
       case GgufValueType.UINT8:
-        return { type, value: b.readUInt8(0) };
+        return { type, value: v.getUint8(0) };
       case GgufValueType.INT8:
-        return { type, value: b.readInt8(0) };
+        return { type, value: v.getInt8(0) };
       case GgufValueType.UINT16:
-        return { type, value: b.readUInt16LE(0) };
+        return { type, value: v.getUint16(0, true) };
       case GgufValueType.INT16:
-        return { type, value: b.readInt16LE(0) };
+        return { type, value: v.getInt16(0, true) };
       case GgufValueType.UINT32:
-        return { type, value: b.readUInt32LE(0) };
+        return { type, value: v.getUint32(0, true) };
       case GgufValueType.INT32:
-        return { type, value: b.readInt32LE(0) };
+        return { type, value: v.getInt32(0, true) };
       case GgufValueType.FLOAT32:
-        return { type, value: shortestFloat32(b.readFloatLE(0)) };
+        return { type, value: shortestFloat32(v.getFloat32(0, true)) };
       case GgufValueType.FLOAT64:
-        return { type, value: b.readDoubleLE(0) };
+        return { type, value: v.getFloat64(0, true) };
       case GgufValueType.UINT64:
-        return { type, value: safeOrBig(b.readBigUInt64LE(0)) };
+        return { type, value: safeOrBig(v.getBigUint64(0, true)) };
       default:
-        return { type, value: safeOrBig(b.readBigInt64LE(0)) };
+        return { type, value: safeOrBig(v.getBigInt64(0, true)) };
     }
   }
 }
+
+/** Little-endian reads of a byte range (the file format's byte order). */
+const littleEndian = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 const safeOrBig = (n: bigint): number | bigint =>
   n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : n;

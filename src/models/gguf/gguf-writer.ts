@@ -4,8 +4,19 @@
  * memory), into a temporary file renamed into place at the end, so a failed or killed write
  * leaves the previous file or none.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import {
+  basename,
+  closeSync,
+  dirname,
+  fsyncSync,
+  join,
+  mkdirSync,
+  openSync,
+  processId,
+  renameSync,
+  rmSync,
+  writeSync,
+} from '../../util/io.ts';
 import { alignUp, DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufEntry } from './gguf-file.ts';
 import { ggmlType, tensorBytes, type GgmlTypeName } from './ggml-types.ts';
 
@@ -76,7 +87,7 @@ export function writeGgufFile(
   head.raw(new Uint8Array(alignUp(head.length, alignment) - head.length));
 
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dirname(file), `.${basename(file)}.${processId()}.${Date.now()}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
     writeAll(fd, head.bytes());
