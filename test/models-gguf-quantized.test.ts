@@ -116,7 +116,7 @@ test('the quantized graph holds the block codes, never a float32 copy of a quant
       Array(2 * config.numLayers + 1).fill(1),
     );
     let codes = 0;
-    for (const q of model.quantized.values()) codes += quantizedBytes(q);
+    for (const q of model.quantized.values()) codes += quantizedBytes(q.load());
     const graph = buildStepGraph(model.config, model.weights, model.quantized);
     const largestFloat = Math.max(
       ...[...graph.initializers.values()].filter((t) => t.dtype === 'float32').map((t) => t.data.byteLength / 4),

@@ -7,6 +7,7 @@
  * byte, the first in the low nibble; a last partial block is padded with the zero point.
  */
 import { Graph } from './graph.ts';
+import type { LazyBytes } from './onnx-proto.ts';
 import type { QuantizedWeightValues } from './contrib-ops.ts';
 import { AlignkitError } from '../errors.ts';
 
@@ -45,6 +46,54 @@ export const quantizedBytes = (q: BlockQuantized): number =>
   q.data.byteLength + q.scales.byteLength + (q.zeroPoints?.byteLength ?? 0);
 
 export const blockCount = (k: number, blockSize: number) => Math.ceil(k / blockSize);
+
+/**
+ * A block-quantized weight known by its geometry, whose codes are made on demand by `load`
+ * (read from a file and converted when the graph is written, one weight at a time).
+ */
+export interface QuantizedMatrix {
+  n: number;
+  k: number;
+  bits: 4 | 8;
+  blockSize: number;
+  /** whether `load()` gives zero points (otherwise every block's is 2^(bits−1)) */
+  zeroPoints: boolean;
+  load(): BlockQuantized;
+}
+
+/** A weight already in memory, as a QuantizedMatrix. */
+export const inMemory = (q: BlockQuantized): QuantizedMatrix => ({
+  n: q.n,
+  k: q.k,
+  bits: q.bits,
+  blockSize: q.blockSize,
+  zeroPoints: q.zeroPoints !== undefined,
+  load: () => q,
+});
+
+/**
+ * `parts` of one loaded weight as lazy initializer bytes: the weight is loaded when the first
+ * part is written and dropped after the last, so a graph's weights stream through memory.
+ */
+export function lazyParts(
+  m: QuantizedMatrix,
+  parts: readonly { byteLength: number; bytes: (q: BlockQuantized) => ArrayBufferView }[],
+): LazyBytes[] {
+  let loaded: BlockQuantized | null = null;
+  let left = 0;
+  return parts.map((part) => ({
+    byteLength: part.byteLength,
+    produce() {
+      if (!loaded) {
+        loaded = m.load();
+        left = parts.length;
+      }
+      const view = part.bytes(loaded);
+      if (--left === 0) loaded = null;
+      return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    },
+  }));
+}
 
 /** Quantizes a row-major [n, k] weight. */
 export function quantizeBlockwise(
@@ -117,17 +166,28 @@ export function dequantizeBlockwise(q: BlockQuantized): Float32Array {
   return out;
 }
 
-/** Adds a quantized weight to a graph as initializers, ready for ContribOps.matMulNBits. */
-export function quantizedInitializers(g: Graph, name: string, q: BlockQuantized): QuantizedWeightValues {
-  const blocks = blockCount(q.k, q.blockSize);
-  const zpRow = Math.ceil((blocks * q.bits) / 8);
+/** Adds a quantized weight to a graph as initializers (streamed when `q` is), ready for ContribOps.matMulNBits. */
+export function quantizedInitializers(
+  g: Graph,
+  name: string,
+  q: BlockQuantized | QuantizedMatrix,
+): QuantizedWeightValues {
+  const m = 'load' in q ? q : inMemory(q);
+  const blocks = blockCount(m.k, m.blockSize);
+  const blob = (m.blockSize * m.bits) / 8;
+  const zpRow = Math.ceil((blocks * m.bits) / 8);
+  const [data, scales, zeroPoints] = lazyParts(m, [
+    { byteLength: m.n * blocks * blob, bytes: (b) => b.data },
+    { byteLength: m.n * blocks * 4, bytes: (b) => b.scales },
+    ...(m.zeroPoints ? [{ byteLength: m.n * zpRow, bytes: (b: BlockQuantized) => b.zeroPoints! }] : []),
+  ]);
   return {
-    k: q.k,
-    n: q.n,
-    bits: q.bits,
-    blockSize: q.blockSize,
-    data: g.tensor(`${name}.q${q.bits}`, 'uint8', [q.n, blocks, (q.blockSize * q.bits) / 8], q.data),
-    scales: g.tensor(`${name}.scales`, 'float32', [q.n, blocks], q.scales),
-    zeroPoints: q.zeroPoints && g.tensor(`${name}.zero_points`, 'uint8', [q.n, zpRow], q.zeroPoints),
+    k: m.k,
+    n: m.n,
+    bits: m.bits,
+    blockSize: m.blockSize,
+    data: g.tensor(`${name}.q${m.bits}`, 'uint8', [m.n, blocks, blob], data),
+    scales: g.tensor(`${name}.scales`, 'float32', [m.n, blocks], scales),
+    zeroPoints: zeroPoints && g.tensor(`${name}.zero_points`, 'uint8', [m.n, zpRow], zeroPoints),
   };
 }

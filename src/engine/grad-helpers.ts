@@ -13,7 +13,7 @@ export const gradBug = (msg: string) => new AlignkitError('internal', `autodiff:
 /** The numbers of a constant (initializer) value, or undefined when it is computed or fed. */
 export function constantValues(g: Graph, v: Value): number[] | undefined {
   const t = g.initializers.get(v.id);
-  if (!t) return undefined;
+  if (!t || !(t.data instanceof Uint8Array)) return undefined;
   const bytes = t.data;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: number[] = [];

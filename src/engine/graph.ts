@@ -7,6 +7,7 @@ import {
   encodeModel,
   type AttrValue,
   type DType,
+  type LazyBytes,
   type NodeProto,
   type TensorValue,
   type ValueInfo,
@@ -67,14 +68,17 @@ export class Graph {
     return v;
   }
 
-  /** An initializer (weights of inference graphs, constants). */
-  tensor(name: string, dtype: DType, dims: readonly number[], data: ArrayBufferView): Value {
+  /**
+   * An initializer (weights of inference graphs, constants). Lazy bytes are made only when the
+   * graph is written (see session.ts: one weight at a time into the external data file).
+   */
+  tensor(name: string, dtype: DType, dims: readonly number[], data: ArrayBufferView | LazyBytes): Value {
     const v = this.newValue(name, dtype, [...dims]);
     this.initializers.set(v.id, {
       name: v.name,
       dtype,
       dims,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      data: ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data,
     });
     return v;
   }

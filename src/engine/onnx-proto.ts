@@ -97,8 +97,23 @@ export interface TensorValue {
   dims: readonly number[];
   /** when set, the bytes live in an external data file at this offset (ONNX external data) */
   external?: { location: string; offset: number; length: number };
-  /** raw little-endian bytes */
-  data: Uint8Array;
+  /** raw little-endian bytes, or how to make them when the tensor is written (streamed weights) */
+  data: Uint8Array | LazyBytes;
+}
+
+/** Bytes made only when needed, so a model's weights are never all in memory at once. */
+export interface LazyBytes {
+  readonly byteLength: number;
+  produce(): Uint8Array;
+}
+
+/** A tensor's bytes, made now if they are lazy (checked against the promised length). */
+export function tensorBytes(t: TensorValue): Uint8Array {
+  if (t.data instanceof Uint8Array) return t.data;
+  const bytes = t.data.produce();
+  if (bytes.byteLength !== t.data.byteLength)
+    throw new Error(`initializer ${t.name}: produced ${bytes.byteLength} bytes, promised ${t.data.byteLength}`);
+  return bytes;
 }
 
 export type AttrValue =
@@ -141,7 +156,7 @@ function writeTensor(w: ProtoWriter, t: TensorValue): void {
   w.int(2, OnnxDataType[t.dtype]);
   w.string(8, t.name);
   if (!t.external) {
-    w.bytes(9, t.data);
+    w.bytes(9, tensorBytes(t));
     return;
   }
   const entry = (key: string, value: string) =>

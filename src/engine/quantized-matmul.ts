@@ -13,7 +13,14 @@
  */
 import type { Graph, Value } from './graph.ts';
 import { ContribOps, ACCURACY_LEVEL, type MatMulAccuracy } from './contrib-ops.ts';
-import { blockCount, codeAt, quantizedInitializers, zeroPointOf, type BlockQuantized } from './block-quantize.ts';
+import {
+  blockCount,
+  codeAt,
+  lazyParts,
+  quantizedInitializers,
+  zeroPointOf,
+  type QuantizedMatrix,
+} from './block-quantize.ts';
 import { inputError, type ErrorWhere } from '../errors.ts';
 
 export const QUANTIZED_KERNELS = ['matmulnbits', 'dequantize-linear'] as const;
@@ -50,7 +57,7 @@ export const DQ_MATMUL_ACCURACY_KEY = 'session.qdq_matmulnbits_accuracy_level';
 export class QuantizedLinear {
   readonly apply: (x: Value) => Value;
 
-  constructor(g: Graph, name: string, q: BlockQuantized, options: QuantizedMatmulOptions) {
+  constructor(g: Graph, name: string, q: QuantizedMatrix, options: QuantizedMatmulOptions) {
     if (options.kernel === 'matmulnbits') {
       const w = quantizedInitializers(g, name, q);
       const contrib = new ContribOps(g);
@@ -74,20 +81,35 @@ export class QuantizedLinear {
 }
 
 /** W's codes, scales and zero points laid out [K, N], blocks down the columns (axis 0): the layout onnxruntime fuses with a MatMul. */
-function codesByColumn(g: Graph, name: string, q: BlockQuantized): Value[] {
-  const { k, n, bits, blockSize } = q;
+function codesByColumn(g: Graph, name: string, m: QuantizedMatrix): Value[] {
+  const { k, n, bits, blockSize } = m;
   const blocks = blockCount(k, blockSize);
   const dtype = bits === 4 ? 'uint4' : 'uint8';
   const blob = (blockSize * bits) / 8;
-  const codes = packed(bits, k * n, (i) => {
-    const kk = (i / n) | 0;
-    const row = i % n;
-    const b = (kk / blockSize) | 0;
-    return codeAt(q, (row * blocks + b) * blob, kk % blockSize);
-  });
-  const scales = new Float32Array(blocks * n);
-  for (let row = 0; row < n; row++) for (let b = 0; b < blocks; b++) scales[b * n + row] = q.scales[row * blocks + b];
-  const zeros = packed(bits, blocks * n, (i) => zeroPointOf(q, i % n, (i / n) | 0));
+  const [codes, scales, zeros] = lazyParts(m, [
+    {
+      byteLength: packedBytes(bits, k * n),
+      bytes: (q) =>
+        packed(bits, k * n, (i) => {
+          const kk = (i / n) | 0;
+          const row = i % n;
+          return codeAt(q, (row * blocks + ((kk / blockSize) | 0)) * blob, kk % blockSize);
+        }),
+    },
+    {
+      byteLength: blocks * n * 4,
+      bytes: (q) => {
+        const out = new Float32Array(blocks * n);
+        for (let row = 0; row < n; row++)
+          for (let b = 0; b < blocks; b++) out[b * n + row] = q.scales[row * blocks + b];
+        return out;
+      },
+    },
+    {
+      byteLength: packedBytes(bits, blocks * n),
+      bytes: (q) => packed(bits, blocks * n, (i) => zeroPointOf(q, i % n, (i / n) | 0)),
+    },
+  ]);
   return [
     g.tensor(`${name}.q${bits}`, dtype, [k, n], codes),
     g.tensor(`${name}.scales`, 'float32', [blocks, n], scales),
@@ -100,33 +122,43 @@ function codesByColumn(g: Graph, name: string, q: BlockQuantized): Value[] {
  * points of the rows are gathered, then DequantizeLinear widens only those rows. 4-bit tables are
  * held as 8-bit codes here (Gather has no 4-bit types).
  */
-export function quantizedGather(g: Graph, table: BlockQuantized, ids: Value, name: string): Value {
+export function quantizedGather(g: Graph, table: QuantizedMatrix, ids: Value, name: string): Value {
   const { n: rows, k, blockSize } = table;
   if (k % blockSize !== 0) throw new RangeError(`${name}: rows of ${k} are not whole blocks of ${blockSize}`);
   const blocks = k / blockSize;
-  const codes =
-    table.bits === 8
-      ? table.data
-      : packed(8, rows * k, (i) => {
-          const col = i % k;
-          const block = ((i / k) | 0) * blocks + ((col / blockSize) | 0);
-          return codeAt(table, (block * blockSize) / 2, col % blockSize);
-        });
-  const zeros = new Uint8Array(rows * blocks);
-  for (let r = 0; r < rows; r++) for (let b = 0; b < blocks; b++) zeros[r * blocks + b] = zeroPointOf(table, r, b);
+  const [codes, scales, zeros] = lazyParts(table, [
+    {
+      byteLength: rows * k,
+      bytes: (q) =>
+        q.bits === 8
+          ? q.data
+          : packed(8, rows * k, (i) => {
+              const col = i % k;
+              const block = ((i / k) | 0) * blocks + ((col / blockSize) | 0);
+              return codeAt(q, (block * blockSize) / 2, col % blockSize);
+            }),
+    },
+    { byteLength: rows * blocks * 4, bytes: (q) => q.scales },
+    {
+      byteLength: rows * blocks,
+      bytes: (q) => packed(8, rows * blocks, (i) => zeroPointOf(q, (i / blocks) | 0, i % blocks)),
+    },
+  ]);
   const gather = (t: Value, last: number, dtype: Value['dtype']) =>
     g.node('Gather', [t, ids], { axis: { kind: 'int', value: 0 } }, [{ dtype, shape: [...ids.shape, last] }])[0];
   return g.node(
     'DequantizeLinear',
     [
       gather(g.tensor(`${name}.q8`, 'uint8', [rows, k], codes), k, 'uint8'),
-      gather(g.tensor(`${name}.scales`, 'float32', [rows, blocks], table.scales), blocks, 'float32'),
+      gather(g.tensor(`${name}.scales`, 'float32', [rows, blocks], scales), blocks, 'float32'),
       gather(g.tensor(`${name}.zero_points`, 'uint8', [rows, blocks], zeros), blocks, 'uint8'),
     ],
     { axis: { kind: 'int', value: -1 }, block_size: { kind: 'int', value: blockSize } },
     [{ dtype: 'float32', shape: [...ids.shape, k] }],
   )[0];
 }
+
+const packedBytes = (bits: 4 | 8, count: number) => (bits === 8 ? count : Math.ceil(count / 2));
 
 /** `count` codes of `bits` bits, two to a byte (low nibble first) for 4 bits. */
 function packed(bits: 4 | 8, count: number, code: (i: number) => number): Uint8Array {

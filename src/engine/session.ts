@@ -15,6 +15,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } fr
 import { join } from 'node:path';
 import { AlignkitError } from '../errors.ts';
 import type { Graph } from './graph.ts';
+import { tensorBytes } from './onnx-proto.ts';
 import { collectGarbage } from '../util/collect-garbage.ts';
 
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
@@ -230,17 +231,22 @@ function sessionEntries(config: ReadonlyMap<string, string> | undefined): Record
 
 const EXTERNAL_DATA_THRESHOLD = 64 * 1024 * 1024;
 
-/** Writes model.onnx + weights.bin (initializers ≥ 4 KiB, 64-byte aligned) and returns the model path. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+const PAGE = 4096;
+
+/** Writes model.onnx + weights.bin (initializers ≥ 4 KiB, page-aligned so onnxruntime maps them instead of copying) and returns the model path. */
 function writeWithExternalData(graph: Graph, dir: string): string {
   const fd = openSync(join(dir, 'weights.bin'), 'w');
   let offset = 0;
-  const pad = new Uint8Array(64);
+  const pad = new Uint8Array(PAGE);
   try {
     const bytes = graph.toOnnx((t) => {
       if (t.data.byteLength < 4096) return undefined;
-      const aligned = Math.ceil(offset / 64) * 64;
+      const aligned = Math.ceil(offset / PAGE) * PAGE;
       if (aligned > offset) writeSync(fd, pad, 0, aligned - offset);
-      writeSync(fd, t.data);
+      writeAll(fd, tensorBytes(t));
       offset = aligned + t.data.byteLength;
       return { location: 'weights.bin', offset: aligned, length: t.data.byteLength };
     });

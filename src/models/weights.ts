@@ -1,4 +1,4 @@
-import type { BlockQuantized } from '../engine/block-quantize.ts';
+import type { QuantizedMatrix } from '../engine/block-quantize.ts';
 
 /** A float32 tensor in memory, HF name and layout. */
 export interface WeightTensor {
@@ -8,5 +8,9 @@ export interface WeightTensor {
 
 export type Weights = Map<string, WeightTensor>;
 
-/** Weights held as block codes (inference graphs only), HF name and layout: see engine/block-quantize.ts. */
-export type QuantizedWeights = Map<string, BlockQuantized>;
+/**
+ * Weights held as block codes (inference graphs only), HF name and layout: see
+ * engine/block-quantize.ts. Their codes may be made only when the graph is written (streamed
+ * from the file they were read from).
+ */
+export type QuantizedWeights = Map<string, QuantizedMatrix>;

@@ -9,8 +9,7 @@
  * Decode is timed per step after a 16-token prompt: alignkit appends a token and computes the
  * full next-token distribution; llama.cpp evaluates a token and samples greedily from its logits.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, join, mkdirSync, rmSync, statSync } from '../../util/io.ts';
 import { parseHfConfig, type ModelConfig } from '../../models/config.ts';
 import { PUBLISHED_CONFIGS } from '../../models/published-configs.ts';
 import { writeRandomGguf } from '../../models/gguf/random-gguf.ts';

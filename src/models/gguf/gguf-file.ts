@@ -148,6 +148,28 @@ export class GgufFile {
     return bytes;
   }
 
+  /**
+   * A reader of the tensor's stored bytes that works after close(): it opens the file for each
+   * read, so a model's tensors can be streamed into a graph long after the header was parsed.
+   * A file that changed size since is refused rather than read at stale offsets.
+   */
+  deferredRaw(name: string): () => Uint8Array {
+    const info = this.tensor(name);
+    const { file, fileSize } = this;
+    return () => {
+      const fd = openSync(file, 'r');
+      try {
+        if (fstatSync(fd).size !== fileSize)
+          throw formatError(`changed on disk while tensor "${name}" was still to be read`, { file });
+        const bytes = new Uint8Array(info.byteLength);
+        readFully(fd, bytes, info.byteOffset, file);
+        return bytes;
+      } finally {
+        closeSync(fd);
+      }
+    };
+  }
+
   /** The tensor as float32 values, dequantized, in ggml order (= row-major `shape`). */
   readFloat32(name: string): Float32Array {
     const info = this.tensor(name);

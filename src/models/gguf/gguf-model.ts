@@ -3,7 +3,9 @@
  * config.json fields through the architecture table and hands them to the family's config
  * parser, checks the tensors against the shapes that config implies, and reads each tensor once
  * at its offset. With `keepQuantized`, quantized linear and embedding matrices stay block codes
- * (quantized-blocks.ts) for the inference graphs' quantized kernels; everything else, and every
+ * (quantized-blocks.ts) for the inference graphs' quantized kernels, read and converted only when
+ * the graph is written (so they stream from the file into onnxruntime's, one at a time, and the
+ * file is read once); everything else, and every
  * tensor without it (training, conversion), is decoded to float32. Writing encodes each tensor in
  * its turn (f32 / f16 / q8_0 / q4_0).
  */
@@ -26,7 +28,13 @@ import { ggufVocabularyMetadata, readGgufVocabulary, type GgufVocabulary } from 
 import { gguf, writeGgufFile, type TensorToWrite } from './gguf-writer.ts';
 import type { GgmlTypeName } from './ggml-types.ts';
 import { quantize } from './quantize.ts';
-import { isQuantizedType, toBlockQuantized, describeEngineFormat, ENGINE_FORMAT } from './quantized-blocks.ts';
+import {
+  BLOCK_SIZE,
+  describeEngineFormat,
+  ENGINE_FORMAT,
+  isQuantizedType,
+  toBlockQuantized,
+} from './quantized-blocks.ts';
 import type { QuantizedWeights } from '../weights.ts';
 
 export interface GgufModel {
@@ -93,13 +101,23 @@ export function readGgufModel(path: string, options: ReadGgufOptions = {}): Gguf
       const shape = shapes.get(m.hf)!;
       const type = info.type;
       if (options.keepQuantized && isQuantizedType(type) && m.layout.kind !== 'transpose' && QUANTIZABLE.test(m.hf)) {
-        // a RoPE re-layout moves whole rows, so it is done on the stored bytes before decoding
+        // read and converted only when the graph is written, one matrix at a time
+        const read = file.deferredRaw(m.gguf);
+        const layout = m.layout;
         const rowBytes = info.byteLength / shape[0];
-        const raw =
-          m.layout.kind === 'rope'
-            ? permuteRopeRows(file.readRaw(m.gguf), m.layout.heads, rowBytes)
-            : file.readRaw(m.gguf);
-        quantized.set(m.hf, toBlockQuantized(type, raw, [shape[0], shape[1]]));
+        const { bits, exact } = ENGINE_FORMAT[type];
+        quantized.set(m.hf, {
+          n: shape[0],
+          k: shape[1],
+          bits,
+          blockSize: BLOCK_SIZE,
+          zeroPoints: !exact,
+          load() {
+            // a RoPE re-layout moves whole rows, so it is done on the stored bytes before decoding
+            const raw = layout.kind === 'rope' ? permuteRopeRows(read(), layout.heads, rowBytes) : read();
+            return toBlockQuantized(type, raw, [shape[0], shape[1]]);
+          },
+        });
       } else weights.set(m.hf, { shape, data: toHfLayout(file.readFloat32(m.gguf), info.shape, m.layout) });
       options.onProgress?.({ done: i + 1, total: mappings.length, name: m.hf });
     });
