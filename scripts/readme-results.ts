@@ -6,7 +6,9 @@
  *
  *     npm run readme                                  # rewrite the README's results blocks
  *     npm run readme -- --check                       # fail if the README differs from results/
- *     npm run readme -- --record NAME RUN_DIR "CMD"   # results/NAME.json from RUN_DIR/summary.json
+ *     npm run readme -- --record NAME RUN_DIR "CMD" [TITLE…]
+ *                            # results/NAME.json from RUN_DIR/summary.json (only the tables whose
+ *                            # titles start with a TITLE, when given)
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,9 +33,9 @@ export interface ResultsFile {
   summary: Summary;
 }
 
-/** The tables of a run that the README shows: a summary may name them (`readmeTables`: title prefixes), else all. */
-function readmeTables(summary: Summary): Table[] {
-  const wanted = summary.readmeTables as string[] | undefined;
+/** The tables of a run that the README shows: given title prefixes, else the summary's `readmeTables`, else all. */
+function readmeTables(summary: Summary, titles: readonly string[]): Table[] {
+  const wanted = titles.length ? titles : (summary.readmeTables as string[] | undefined);
   return wanted ? summary.tables.filter((t) => wanted.some((w) => t.title.startsWith(w))) : summary.tables;
 }
 
@@ -74,15 +76,22 @@ function currentCommit(): string {
   return git('status', '--porcelain', '--untracked-files=no') ? `${commit}+changes` : commit;
 }
 
-export function recordResults(name: string, runDir: string, command: string): ResultsFile {
+export function recordResults(
+  name: string,
+  runDir: string,
+  command: string,
+  titles: readonly string[] = [],
+): ResultsFile {
   const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Summary;
   const r: ResultsFile = {
     command,
     date: new Date().toISOString(),
     commit: currentCommit(),
-    tables: readmeTables(summary),
+    tables: readmeTables(summary, titles),
     summary,
   };
+  if (!r.tables.length)
+    throw new Error(`${runDir}/summary.json has no table whose title starts with ${titles.join(' or ')}`);
   writeFileSync(join(RESULTS_DIR, `${name}.json`), JSON.stringify(r, null, 2) + '\n');
   return r;
 }
@@ -91,9 +100,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const readmePath = join(ROOT, 'README.md');
   if (args[0] === '--record') {
-    const [, name, runDir, command] = args;
-    if (!name || !runDir || !command) throw new Error('usage: --record NAME RUN_DIR "COMMAND"');
-    recordResults(name, runDir, command);
+    const [, name, runDir, command, ...titles] = args;
+    if (!name || !runDir || !command) throw new Error('usage: --record NAME RUN_DIR "COMMAND" [TITLE…]');
+    const r = recordResults(name, runDir, command, titles);
+    if (!r.tables.length)
+      throw new Error(`no table of ${runDir}/summary.json has a title starting with ${titles.join(' or ')}`);
     console.log(`wrote results/${name}.json`);
   }
   const readme = readFileSync(readmePath, 'utf8');
