@@ -35,7 +35,7 @@ export interface ResultsFile {
 
 /** The tables of a run that the README shows: given title prefixes, else the summary's `readmeTables`, else all. */
 function readmeTables(summary: Summary, titles: readonly string[]): Table[] {
-  const wanted = titles.length ? titles : (summary.readmeTables as string[] | undefined);
+  const wanted = titles.length ? titles : summary.readmeTables;
   return wanted ? summary.tables.filter((t) => wanted.some((w) => t.title.startsWith(w))) : summary.tables;
 }
 

@@ -17,7 +17,7 @@ export const demoCommand = command({
   name: 'demo',
   summary: 'the main job on the embedded models',
   description:
-    'The controlled-sentiment experiment of the weak-to-strong search paper in miniature, on the embedded models: DPO-tune the small model and fit a value model (cached after the first run), then steer the large model with them — plain sampling, Best-of-N, EFT, weak-to-strong search and IVG at matched compute — and write the report. Without --out, a repeated run writes runs/demo-2, -3, ….',
+    "The controlled-sentiment experiment of the weak-to-strong search paper in miniature, on the embedded models (stories260K steered by a small model trained on its samples): in each of --draws independent draws of prompts and seeds, DPO-tune the small model and fit a value model (cached after the first run), then steer the large model with them — plain sampling, Best-of-N, EFT, weak-to-strong search and IVG at matched compute, Best-of-N and W2S also at 4 and 64 samples — print each method's gold reward as mean ± standard error over the draws, and write the report (example responses side by side, reward vs compute, reward vs closeness). One onnxruntime thread unless ALIGNKIT_THREADS is set, so runs print the same tables. Without --out, a repeated run writes runs/demo-2, -3, ….",
   examples: ['demo', 'demo --draws 2 --prompts 8 --out runs/demo-small'],
   options: {
     out: {

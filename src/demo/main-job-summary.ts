@@ -32,7 +32,7 @@ const PRINTED_TABLES = [
 ];
 
 export function printedTables(summary: Summary): Table[] {
-  const wanted = (summary.readmeTables as string[] | undefined) ?? PRINTED_TABLES;
+  const wanted = summary.readmeTables ?? PRINTED_TABLES;
   return summary.tables.filter((t) => wanted.some((p) => t.title.startsWith(p)));
 }
 

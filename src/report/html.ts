@@ -14,7 +14,7 @@ export interface ReportOptions {
   runName?: string;
 }
 
-const SUMMARY_KEYS = new Set(['kind', 'title', 'metrics', 'tables', 'plots', 'leadTables']);
+const SUMMARY_KEYS = new Set(['kind', 'title', 'metrics', 'tables', 'plots', 'leadTables', 'readmeTables']);
 
 /**
  * A run's report as one self-contained HTML page: headline metrics, every table, every plot
