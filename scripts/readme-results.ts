@@ -6,12 +6,13 @@
  *
  *     npm run readme                                  # rewrite the README's results blocks
  *     npm run readme -- --check                       # fail if the README differs from results/
- *     npm run readme -- --record NAME RUN_DIR "CMD" [TITLE…]
+ *     npm run readme -- --record NAME RUN_DIR "CMD" [--commit SHA] [TITLE…]
  *                            # results/NAME.json from RUN_DIR/summary.json (only the tables whose
- *                            # titles start with a TITLE, when given)
+ *                            # titles start with a TITLE, when given; --commit: the commit whose code
+ *                            # ran, when the run started before the current commit)
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable } from '../src/report/markdown-table.ts';
@@ -23,7 +24,7 @@ export const RESULTS_DIR = join(ROOT, 'results');
 export interface ResultsFile {
   /** the command that produced the run, as a person types it */
   command: string;
-  /** when the run finished (UTC, ISO) */
+  /** when the run finished (UTC, ISO: the time its summary.json was written) */
   date: string;
   /** the commit the run was measured at (with "+changes" when the worktree was not clean) */
   commit: string;
@@ -81,12 +82,15 @@ export function recordResults(
   runDir: string,
   command: string,
   titles: readonly string[] = [],
+  commit = currentCommit(),
 ): ResultsFile {
-  const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Summary;
+  const file = join(runDir, 'summary.json');
+  const summary = JSON.parse(readFileSync(file, 'utf8')) as Summary;
   const r: ResultsFile = {
     command,
-    date: new Date().toISOString(),
-    commit: currentCommit(),
+    // when the run wrote its summary, i.e. when it finished
+    date: statSync(file).mtime.toISOString(),
+    commit,
     tables: readmeTables(summary, titles),
     summary,
   };
@@ -100,11 +104,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const readmePath = join(ROOT, 'README.md');
   if (args[0] === '--record') {
-    const [, name, runDir, command, ...titles] = args;
-    if (!name || !runDir || !command) throw new Error('usage: --record NAME RUN_DIR "COMMAND" [TITLE…]');
-    const r = recordResults(name, runDir, command, titles);
-    if (!r.tables.length)
-      throw new Error(`no table of ${runDir}/summary.json has a title starting with ${titles.join(' or ')}`);
+    const [, name, runDir, command, ...rest] = args;
+    const at = rest.indexOf('--commit');
+    const commit = at >= 0 ? rest.splice(at, 2)[1] : undefined;
+    if (!name || !runDir || !command || (at >= 0 && !/^[0-9a-f]{10}$/.test(commit ?? '')))
+      throw new Error('usage: --record NAME RUN_DIR "COMMAND" [--commit SHA (10 hex digits)] [TITLE…]');
+    recordResults(name, runDir, command, rest, commit);
     console.log(`wrote results/${name}.json`);
   }
   const readme = readFileSync(readmePath, 'utf8');
