@@ -50,7 +50,8 @@ a weak guide of weak-to-strong search should be; its samples below show how much
 ${samples}
 ## Prompts
 \`story-openings.txt\`: the ${thousands(c.storyOpenings)} distinct five-word sentence openings of the TinyStories sample whose
-VADER score is 0 (neutral), the prompts of the main job.
+VADER score is 0 (neutral), the prompts of the main job. TinyStories (Eldan & Li 2023) is CDLA-Sharing-1.0; the
+small model's training text and these openings derive from its sample (\`data/tinystories-sample/SOURCE.md\`).
 
 ## Intended use
 Demonstrations and tests of alignkit's methods (the controlled-sentiment experiment of \`npm start\`).
