@@ -1,17 +1,18 @@
 /**
- * Reproduces the embedded models in embedded/ (npm run embedded:train): tokenizer, "large" and
- * "small", then rewrites embedded/MODEL_CARD.md from the numbers of this run.
+ * Reproduces the embedded models in embedded/ (npm run embedded:train): "large" (stories260K,
+ * copied) and "small" (trained here), then rewrites embedded/MODEL_CARD.md from this run's numbers.
  */
 import { join } from 'node:path';
 import { trainEmbedded } from '../src/demo/embedded-recipe.ts';
 import { writeModelCard } from '../src/demo/model-card.ts';
 
-const out = process.argv[2] ?? join(import.meta.dirname, '..', 'embedded');
+const root = join(import.meta.dirname, '..');
+const out = process.argv[2] ?? join(root, 'embedded');
 let lastLine = 0;
 const started = Date.now();
-const result = await trainEmbedded(out, {
+const result = await trainEmbedded(out, join(root, 'data'), {
   onProgress(what, p) {
-    if (Date.now() - lastLine < 10_000 && p?.phase !== 'done') return;
+    if (Date.now() - lastLine < 10_000 && p?.phase !== 'done' && p) return;
     lastLine = Date.now();
     const elapsed = ((Date.now() - started) / 1000).toFixed(0);
     console.log(

@@ -27,6 +27,10 @@ import { randomGpt2Config, randomLlamaConfig, randomWeights } from './helpers/ra
 import { assertNamedError } from './helpers/named-error.ts';
 import { TINYSTORIES } from './helpers/stories-data.ts';
 import { ALIGNKIT } from './helpers/alignkit-cli.ts';
+import { trainByteLevelBpe } from '../src/tokenizers/bpe-trainer.ts';
+import { saveTokenizer } from '../src/tokenizers/save-tokenizer.ts';
+import { HfTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
+import { saveCheckpoint } from '../src/lm/save-checkpoint.ts';
 
 const STORIES260K = 'data/stories260K/stories260K.bin';
 const TOK512 = 'data/stories260K/tok512.bin';
@@ -417,10 +421,20 @@ test('stories260K (llama2.c) -> GGUF -> alignkit: the same weights and tokenizer
   }
 });
 
-test('an embedded model (byte-level BPE, HF directory) -> GGUF -> alignkit: same weights and tokenizer, chat fields kept', () => {
+test('a byte-level BPE model (HF directory) -> GGUF -> alignkit: same weights and tokenizer, chat fields kept', () => {
   const dir = tmp();
   try {
-    const original = readLocalCheckpoint('embedded/small');
+    // a BPE tokenizer trained on the TinyStories sample, under a random llama
+    const bpe = trainByteLevelBpe(readFileSync(TINYSTORIES, 'utf8'), { vocabSize: 512, addBos: true });
+    saveTokenizer({ tokenizerJson: bpe.tokenizerJson, tokenizerConfig: bpe.tokenizerConfig }, join(dir, 'tokenizer'));
+    const tokenizer = HfTokenizer.fromDirectory(join(dir, 'tokenizer'));
+    const config = {
+      ...randomLlamaConfig({ vocabSize: 512, tieWordEmbeddings: true }),
+      bosTokenId: tokenizer.bosId,
+      eosTokenId: tokenizer.eosId,
+    };
+    saveCheckpoint(join(dir, 'bpe-model'), config, randomWeights(config, 3), tokenizer);
+    const original = readLocalCheckpoint(join(dir, 'bpe-model'));
     const file = join(dir, 'small.gguf');
     saveGguf(file, original, 'f32');
     const g = GgufFile.open(file);

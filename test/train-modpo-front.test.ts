@@ -3,11 +3,12 @@
  * happy sentiment (the trained objective, VADER-labelled pairs of the SFT model's own samples)
  * against brevity (the margin: the implicit reward of a DPO model trained on shortest-vs-longest
  * pairs). As w_k moves from 0.25 to 1 the family must trace an ordered front: sentiment rises
- * and length grows (brevity falls) with w_k.
+ * and length grows (brevity falls) with w_k. ALIGNKIT_RESULTS_OUT=DIR keeps the sweep's run folder in
+ * DIR/modpo-front (the README's table: `npm run readme -- --record modpo-front DIR/modpo-front "…"`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -71,6 +72,8 @@ test(
       0,
     );
 
+    if (process.env.ALIGNKIT_RESULTS_OUT)
+      cpSync(out, join(process.env.ALIGNKIT_RESULTS_OUT, 'modpo-front'), { recursive: true });
     const records = readFileSync(join(out, 'results.jsonl'), 'utf8')
       .trim()
       .split('\n')

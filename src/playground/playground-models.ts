@@ -64,5 +64,5 @@ export function playgroundContents(sources: PlaygroundSources): BuildPlaygroundO
       'no tuned small model: EFT, W2S, Best-of-N (log-ratio) and ED are off until one is loaded (run `npm start` once to have the main job tune one, or pass --model tuned=DIR)',
     );
   if (!roles.value) notes.push('no value model: IVG is off until one is loaded (--model value=DIR)');
-  return { models, roles, prompts: demoPrompts(0, 8, 1).test, notes };
+  return { models, roles, prompts: demoPrompts(sources.embeddedDir, 0, 8, 1).test, notes };
 }

@@ -14,7 +14,7 @@ export interface ReportOptions {
   runName?: string;
 }
 
-const SUMMARY_KEYS = new Set(['kind', 'title', 'metrics', 'tables', 'plots']);
+const SUMMARY_KEYS = new Set(['kind', 'title', 'metrics', 'tables', 'plots', 'leadTables', 'readmeTables']);
 
 /**
  * A run's report as one self-contained HTML page: headline metrics, every table, every plot
@@ -25,18 +25,24 @@ export function renderReport(summary: Summary, config?: Record<string, unknown>,
   const sections: Section[] = [];
   if (summary.metrics && Object.keys(summary.metrics).length)
     sections.push({ id: 'metrics', heading: 'Headline metrics', html: renderMetrics(summary.metrics) });
-  if (summary.tables.length)
-    sections.push({
-      id: 'tables',
-      heading: summary.tables.length === 1 ? 'Table' : 'Tables',
-      html: summary.tables.map((t) => renderTable(t)).join('\n'),
-    });
+  // a command may put its first tables (e.g. example responses) before the plots; the rest follow them
+  const lead = summary.tables.slice(0, summary.leadTables ?? 0);
+  const rest = summary.tables.slice(lead.length);
+  const tableSection = (id: string, tables: Summary['tables']): Section => ({
+    id,
+    heading: tables.length === 1 ? 'Table' : 'Tables',
+    html: tables.map((t) => renderTable(t)).join('\n'),
+  });
+  if (lead.length)
+    sections.push({ ...tableSection('first', lead), heading: lead.length === 1 ? lead[0].title : 'First' });
+  if (rest.length && !lead.length) sections.push(tableSection('tables', rest));
   if (summary.plots.length)
     sections.push({
       id: 'plots',
       heading: summary.plots.length === 1 ? 'Plot' : 'Plots',
       html: `<div class="plots">\n${summary.plots.map((p) => renderPlotFigure(p, colors)).join('\n')}\n</div>`,
     });
+  if (rest.length && lead.length) sections.push(tableSection('tables', rest));
   sections.push({ id: 'configuration', heading: 'Configuration', html: renderConfig(config) });
   const extra = Object.fromEntries(Object.entries(summary).filter(([k]) => !SUMMARY_KEYS.has(k)));
   if (Object.keys(extra).length)

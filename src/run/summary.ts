@@ -55,6 +55,10 @@ export interface Summary {
   /** headline numbers, shown first */
   metrics?: Record<string, number | string | null>;
   tables: Table[];
+  /** how many of the first tables the report shows before the plots (default 0: all tables, then the plots) */
+  leadTables?: number;
+  /** the tables `npm run readme -- --record` puts in the README, by title prefix (default: all) */
+  readmeTables?: string[];
   plots: Plot[];
   /** anything else the command wants to keep */
   [extra: string]: unknown;
