@@ -83,10 +83,11 @@ function writeBadPicks(root: string): { kind: 'directory' | 'gguf'; path: string
   mkdirSync(mamba);
   writeFileSync(join(mamba, 'config.json'), JSON.stringify({ ...raw, architectures: ['MambaForCausalLM'] }));
   writeFileSync(join(mamba, 'model.safetensors'), new Uint8Array(16));
-  // a model with a 1024-token vocabulary, shipped with the 2048-token tokenizer of the embedded models
+  // a model with a 256-token vocabulary, shipped with the 512-token tokenizer of the embedded models
+  // (a vocabulary larger than the tokenizer is fine: models pad their embedding rows)
   const mismatched = join(root, 'mismatched-model');
   const { config } = readHfDirectory('embedded/small');
-  const small = { ...config, vocabSize: 1024, numLayers: 1 };
+  const small = { ...config, vocabSize: 256, numLayers: 1 };
   writeHfDirectory(mismatched, small, randomInitWeights(small, 1), {
     extraFiles: Object.fromEntries(TOKENIZER_FILES.map((f) => [f, readFileSync(join('embedded/small', f))])),
   });
@@ -97,7 +98,7 @@ function writeBadPicks(root: string): { kind: 'directory' | 'gguf'; path: string
     {
       kind: 'directory',
       path: mismatched,
-      expect: /mismatched-model.*2048 tokens but the model's vocabulary has 1024/,
+      expect: /mismatched-model.*512 tokens but the model's vocabulary has 256/,
     },
   ];
 }
@@ -235,14 +236,24 @@ test(
       });
 
       await t.test('a run can be stopped mid-way, and the page runs again after it', async () => {
-        // the search first: W·K rows of the large model for 240 tokens is long enough to be caught mid-way
-        await setKnobs(page, { temperature: 1, maxTokens: 240, methods: ['w2s', 'sample'] });
-        await page.click('#run');
-        await page.waitForFunction(() => (document.querySelector('.pane .text')?.textContent ?? '').length > 0, null, {
-          timeout: 120_000,
-        });
-        await page.click('#stop');
-        await idle(page, 60_000);
+        // The page runs methods in the registry's order, so weak-to-strong search runs first, then IVG.
+        // Even W·K rows for 240 tokens can finish before a click lands on the WebAssembly kernel, so
+        // the page's CPU is throttled (Chromium's DevTools emulation) while this run lasts.
+        await setKnobs(page, { temperature: 1, maxTokens: 240, methods: ['w2s', 'ivg'] });
+        const devtools = await page.context().newCDPSession(page);
+        await devtools.send('Emulation.setCPUThrottlingRate', { rate: 50 });
+        try {
+          await page.click('#run');
+          await page.waitForFunction(
+            () => (document.querySelector('.pane .text')?.textContent ?? '').length > 0,
+            null,
+            { timeout: 120_000 },
+          );
+          await page.click('#stop');
+          await idle(page, 120_000);
+        } finally {
+          await devtools.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+        }
         const stopped = await panes(page);
         assert.equal(stopped[0].status, 'stopped');
         assert.equal(stopped[1].status, 'stopped');

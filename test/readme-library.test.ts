@@ -59,6 +59,6 @@ test(
   { timeout: 120_000 },
   () => {
     const out = runExample(markedBlocks().get('ai-sdk')!);
-    assert.match(out, /(stop|length) \d+\n\S/);
+    assert.match(out, /(stop|length) \d+\n\s*\S/);
   },
 );
