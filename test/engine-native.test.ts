@@ -11,7 +11,7 @@ import { writeRandomLlama, writeRandomGpt2 } from './helpers/random-models.ts';
 import { ReferenceLlama } from './helpers/reference-llama.ts';
 import { maxAbsDiff } from './helpers/graph-harness.ts';
 import { createRng } from '../src/util/random.ts';
-import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
+import { idTokenizer } from './helpers/id-tokenizer.ts';
 
 const STORIES = 'data/stories260K/stories260K.bin';
 const TOK = 'data/stories260K/tok512.bin';
@@ -24,18 +24,6 @@ function tmp(t: { after: (f: () => void) => void }): string {
 }
 
 const tokenizer = () => Llama2cTokenizer.fromFile(TOK);
-
-/** ids-only tokenizer for random models without a vocabulary */
-const idTokenizer = (vocab: number): Tokenizer => ({
-  vocabSize: vocab,
-  bosId: null,
-  eosId: null,
-  padId: 0,
-  hasChatTemplate: false,
-  encode: (text) => Array.from(text, (c) => c.charCodeAt(0) % vocab),
-  decode: (ids) => ids.join(' '),
-  applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
-});
 
 /** Random-weight models of each supported architecture, loaded back from safetensors written in HF layout. */
 async function randomModels(t: { after: (f: () => void) => void }) {

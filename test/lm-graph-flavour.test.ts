@@ -9,45 +9,20 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { parseHfConfig, type ModelConfig } from '../src/models/config.ts';
 import { NativeModel } from '../src/lm/native/native-model.ts';
-import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 import { ALIGNKIT } from './helpers/alignkit-cli.ts';
 import { maxAbsDiff } from './helpers/graph-harness.ts';
-import { randomGpt2Config, randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
+import {
+  randomGpt2Config,
+  randomLlamaConfig,
+  randomWeights,
+  TINY_CONFIG_JSON,
+  tinyQwen3Config,
+} from './helpers/random-models.ts';
+import { idTokenizer } from './helpers/id-tokenizer.ts';
 
-const idTokenizer = (vocab: number): Tokenizer => ({
-  vocabSize: vocab,
-  bosId: 1,
-  eosId: null,
-  padId: 0,
-  hasChatTemplate: false,
-  encode: (text) => [1, ...Array.from(text, (c) => c.charCodeAt(0) % vocab)],
-  decode: (ids) => ids.join(' '),
-  applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
-});
+const base = TINY_CONFIG_JSON;
 
-const base = {
-  vocab_size: 64,
-  hidden_size: 32,
-  intermediate_size: 48,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  bos_token_id: 1,
-  eos_token_id: 2,
-  torch_dtype: 'float32',
-};
-
-const qwen3 = parseHfConfig({
-  ...base,
-  architectures: ['Qwen3ForCausalLM'],
-  model_type: 'qwen3',
-  head_dim: 16,
-  rope_theta: 1000,
-  attention_bias: false,
-  tie_word_embeddings: false,
-});
+const qwen3 = tinyQwen3Config();
 const gemma2 = parseHfConfig({
   ...base,
   architectures: ['Gemma2ForCausalLM'],
@@ -71,7 +46,7 @@ const qwen2MixedWindows = parseHfConfig({
 
 const both = async (cfg: ModelConfig) => {
   const weights = randomWeights(cfg, 5, 0.2);
-  const tok = idTokenizer(cfg.vocabSize);
+  const tok = idTokenizer(cfg.vocabSize, 1);
   return {
     // onnxruntime by name: small models otherwise run on the WebAssembly kernel, which has no graph
     standard: await NativeModel.create('standard', cfg, weights, tok, { graph: 'standard', runtime: 'onnxruntime' }),

@@ -12,29 +12,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { NativeModel } from '../src/lm/native/native-model.ts';
 import type { StepRuntime } from '../src/lm/native/runtime.ts';
 import { readLlama2cCheckpoint } from '../src/models/llama2c-checkpoint.ts';
-import { parseHfConfig, type ModelConfig } from '../src/models/config.ts';
+import type { ModelConfig } from '../src/models/config.ts';
 import { Llama2cTokenizer } from '../src/tokenizers/llama2c-tokenizer.ts';
 import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 import { LLAMA_STEP_WASM, KERNEL_COMPILER } from '../src/lm/native/wasm/llama-step-wasm.ts';
 import { clangVersion, compileKernel } from '../scripts/build-wasm.ts';
 import { maxAbsDiff } from './helpers/graph-harness.ts';
-import { randomGpt2Config, randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
+import { randomGpt2Config, randomLlamaConfig, randomWeights, tinyQwen3Config } from './helpers/random-models.ts';
+import { idTokenizer } from './helpers/id-tokenizer.ts';
 
 const STORIES = 'data/stories260K/stories260K.bin';
 const TOK = 'data/stories260K/tok512.bin';
 const FIXTURE = 'data/stories260K/greedy-200.expected.txt';
 const missing = existsSync(STORIES) ? false : `needs ${STORIES}`;
-
-const idTokenizer = (vocab: number): Tokenizer => ({
-  vocabSize: vocab,
-  bosId: 1,
-  eosId: null,
-  padId: 0,
-  hasChatTemplate: false,
-  encode: (text) => [1, ...Array.from(text, (c) => c.charCodeAt(0) % vocab)],
-  decode: (ids) => ids.join(' '),
-  applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
-});
 
 const runtimes = async (cfg: ModelConfig, weights: Parameters<typeof NativeModel.create>[2], tok: Tokenizer) => {
   const load = (runtime: StepRuntime) => NativeModel.create(runtime, cfg, weights, tok, { runtime });
@@ -66,25 +56,7 @@ test(
   },
 );
 
-const qwen3 = parseHfConfig({
-  vocab_size: 64,
-  hidden_size: 32,
-  intermediate_size: 48,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  bos_token_id: 1,
-  eos_token_id: 2,
-  torch_dtype: 'float32',
-  architectures: ['Qwen3ForCausalLM'],
-  model_type: 'qwen3',
-  head_dim: 16,
-  rope_theta: 1000,
-  attention_bias: false,
-  tie_word_embeddings: false,
-});
+const qwen3 = tinyQwen3Config();
 
 const FAMILIES: [string, ModelConfig][] = [
   ['llama, head size 8, tied head', randomLlamaConfig({ numKvHeads: 2, tieWordEmbeddings: true })],
@@ -96,7 +68,7 @@ const FAMILIES: [string, ModelConfig][] = [
 
 for (const [name, cfg] of FAMILIES)
   test(`kernel = onnxruntime within 1e-4: ${name}: sampling, ragged batches with holes, forks, scoring`, async () => {
-    const { wasm, ort } = await runtimes(cfg, randomWeights(cfg, 9, 0.2), idTokenizer(cfg.vocabSize));
+    const { wasm, ort } = await runtimes(cfg, randomWeights(cfg, 9, 0.2), idTokenizer(cfg.vocabSize, 1));
     assert.equal(wasm.stepRuntime, 'wasm');
     const req = { prompt: 'abcdef', maxNewTokens: 24, temperature: 0, logprobs: true };
     const [a, b] = [(await wasm.sample(req))[0], (await ort.sample(req))[0]];
@@ -139,14 +111,14 @@ for (const [name, cfg] of FAMILIES)
 
 test('a model the kernel cannot run falls back to onnxruntime and says so once; onnxruntime is chosen by name', async () => {
   const cfg = randomGpt2Config();
-  const gpt2 = await NativeModel.create('gpt2', cfg, randomWeights(cfg), idTokenizer(cfg.vocabSize), {
+  const gpt2 = await NativeModel.create('gpt2', cfg, randomWeights(cfg), idTokenizer(cfg.vocabSize, 1), {
     runtime: 'wasm',
   });
   assert.equal(gpt2.stepRuntime, 'onnxruntime');
   assert.deepEqual(gpt2.engineNotes, [
     'runtime wasm: the WebAssembly kernel covers the llama and qwen3 families, not GPT2LMHeadModel; using onnxruntime',
   ]);
-  const auto = await NativeModel.create('gpt2', cfg, randomWeights(cfg), idTokenizer(cfg.vocabSize));
+  const auto = await NativeModel.create('gpt2', cfg, randomWeights(cfg), idTokenizer(cfg.vocabSize, 1));
   assert.deepEqual([auto.stepRuntime, auto.engineNotes], ['onnxruntime', []], 'auto says nothing');
   for (const m of [gpt2, auto]) await m.dispose();
 });

@@ -30,21 +30,10 @@ import { readHfDirectory, writeHfDirectory } from '../src/models/hf-directory.ts
 import { NativeModel } from '../src/lm/native/native-model.ts';
 import { computeSequenceLogps } from '../src/train/reference-logps.ts';
 import type { Weights } from '../src/models/weights.ts';
-import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 import { createRng } from '../src/util/random.ts';
-import { randomWeights } from './helpers/random-models.ts';
+import { randomWeights, TINY_CONFIG_JSON } from './helpers/random-models.ts';
 import { logSoftmax64, ReferenceDecoder, type ReferenceFeatures } from './helpers/reference-decoder.ts';
-
-const idTokenizer = (vocab: number): Tokenizer => ({
-  vocabSize: vocab,
-  bosId: null,
-  eosId: null,
-  padId: 0,
-  hasChatTemplate: false,
-  encode: (text) => Array.from(text, (c) => c.charCodeAt(0) % vocab),
-  decode: (ids) => ids.join(' '),
-  applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
-});
+import { idTokenizer } from './helpers/id-tokenizer.ts';
 
 // ---- RoPE inverse frequencies as transformers' modeling_rope_utils.py defines them ----
 
@@ -80,19 +69,7 @@ const unscaled = (inverseFrequencies: number[]) => ({ inverseFrequencies, attent
 
 // ---- the families: config.json with every distinctive feature on, and what the published code reads from it ----
 
-const base = {
-  vocab_size: 64,
-  hidden_size: 32,
-  intermediate_size: 48,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  bos_token_id: 1,
-  eos_token_id: 2,
-  torch_dtype: 'float32',
-};
+const base = TINY_CONFIG_JSON;
 
 const features = (raw: Record<string, any>, over: Partial<ReferenceFeatures>): ReferenceFeatures => {
   const headDim = raw.head_dim ?? raw.hidden_size / raw.num_attention_heads;

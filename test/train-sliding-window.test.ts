@@ -5,20 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NativeModel } from '../src/lm/native/native-model.ts';
 import { computeSequenceLogps } from '../src/train/reference-logps.ts';
-import type { Tokenizer } from '../src/tokenizers/tokenizer.ts';
 import { createRng } from '../src/util/random.ts';
 import { writeRandomLlama } from './helpers/random-models.ts';
-
-const idTokenizer = (vocab: number): Tokenizer => ({
-  vocabSize: vocab,
-  bosId: null,
-  eosId: null,
-  padId: 0,
-  hasChatTemplate: false,
-  encode: (text) => Array.from(text, (c) => c.charCodeAt(0) % vocab),
-  decode: (ids) => ids.join(' '),
-  applyChatTemplate: (m) => m.map((x) => x.content).join('\n'),
-});
+import { idTokenizer } from './helpers/id-tokenizer.ts';
 
 test("Mistral's sliding window: training graphs score sequences as the inference engine does", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-window-'));

@@ -2,7 +2,7 @@
  * Small random-weight models in HF layout, written as HF directories, for tests.
  * Deterministic: the same options and seed give the same bytes.
  */
-import type { ModelConfig } from '../../src/models/config.ts';
+import { parseHfConfig, type ModelConfig } from '../../src/models/config.ts';
 import {
   bfloat16ToFloat32,
   float16ToFloat32,
@@ -128,3 +128,30 @@ export function writeRandomLlama(dir: string, o: RandomLlamaOptions = {}): Rando
 export function writeRandomGpt2(dir: string, o: RandomModelOptions = {}): RandomModel {
   return writeRandom(dir, randomGpt2Config(o), o);
 }
+
+/** The config.json fields every tiny test model of a family shares (each test adds its family's own). */
+export const TINY_CONFIG_JSON = {
+  vocab_size: 64,
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-6,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  torch_dtype: 'float32',
+};
+
+/** A tiny Qwen3 (per-head q/k norms, explicit head size 16). */
+export const tinyQwen3Config = (): ModelConfig =>
+  parseHfConfig({
+    ...TINY_CONFIG_JSON,
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    head_dim: 16,
+    rope_theta: 1000,
+    attention_bias: false,
+    tie_word_embeddings: false,
+  });
