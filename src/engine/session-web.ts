@@ -15,29 +15,8 @@ import * as ortWasm from 'onnxruntime-web/wasm';
 import { AlignkitError } from '../errors.ts';
 import type { Graph } from './graph.ts';
 
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
-
-export interface Feed {
-  dims: readonly number[];
-  data: TensorData;
-}
-
-export interface Fetched {
-  dims: readonly number[];
-  data: TensorData;
-}
-
-export function int64(values: ArrayLike<number>): BigInt64Array {
-  const out = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i]);
-  return out;
-}
-
-export interface SessionOptions {
-  threads?: number;
-  releaseWeights?: () => void;
-  memoryArena?: boolean;
-}
+export { int64, type Feed, type Fetched, type SessionOptions, type TensorData } from './session-types.ts';
+import type { Feed, Fetched, SessionOptions, TensorData } from './session-types.ts';
 
 export type WebProvider = 'wasm' | 'webgpu';
 

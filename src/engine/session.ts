@@ -18,23 +18,8 @@ import type { Graph } from './graph.ts';
 import { tensorBytes } from './onnx-proto.ts';
 import { collectGarbage } from '../util/collect-garbage.ts';
 
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
-
-export interface Feed {
-  dims: readonly number[];
-  data: TensorData;
-}
-
-export interface Fetched {
-  dims: readonly number[];
-  data: TensorData;
-}
-
-export function int64(values: ArrayLike<number>): BigInt64Array {
-  const out = new BigInt64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i]);
-  return out;
-}
+export { int64, type Feed, type Fetched, type SessionOptions, type TensorData } from './session-types.ts';
+import type { Feed, Fetched, SessionOptions, TensorData } from './session-types.ts';
 
 export function threadCount(): number {
   const env = Number(process.env.ALIGNKIT_THREADS);
@@ -81,21 +66,6 @@ function nativeBinding(): { create(model: Uint8Array | string, options: object):
 }
 
 const binding = nativeBinding();
-
-export interface SessionOptions {
-  /** intra-op threads (default: the machine's cores, or ALIGNKIT_THREADS) */
-  threads?: number;
-  /** called once the weights are serialized, so the caller can drop its copy first */
-  releaseWeights?: () => void;
-  /**
-   * onnxruntime's CPU memory arena (default on). Training graphs turn it off: their activations
-   * are freed back to the system after each run instead of held (and grown) by the arena, which
-   * measured 4.2 GB instead of 5.7 GB peak for a GPT-2-small training step at the same speed.
-   */
-  memoryArena?: boolean;
-  /** onnxruntime session config entries ('session.…' keys), e.g. from Graph.sessionConfig */
-  config?: ReadonlyMap<string, string>;
-}
 
 export class GraphSession {
   private constructor(
