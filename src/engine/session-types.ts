@@ -20,6 +20,16 @@ export function int64(values: ArrayLike<number>): BigInt64Array {
   return out;
 }
 
+/** Uint8Array data is fed as bool: the engine's graphs take no uint8 inputs (quantized weights are initializers). */
+export const elementTypeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
+  data instanceof Float32Array
+    ? 'float32'
+    : data instanceof BigInt64Array
+      ? 'int64'
+      : data instanceof Int32Array
+        ? 'int32'
+        : 'bool';
+
 export interface SessionOptions {
   /** intra-op threads (default: the machine's cores, or ALIGNKIT_THREADS) */
   threads?: number;

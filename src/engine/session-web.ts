@@ -16,7 +16,7 @@ import { AlignkitError } from '../errors.ts';
 import type { Graph } from './graph.ts';
 
 export { int64, type Feed, type Fetched, type SessionOptions, type TensorData } from './session-types.ts';
-import type { Feed, Fetched, SessionOptions, TensorData } from './session-types.ts';
+import { elementTypeOf, type Feed, type Fetched, type SessionOptions, type TensorData } from './session-types.ts';
 
 export type WebProvider = 'wasm' | 'webgpu';
 
@@ -49,15 +49,6 @@ export function webRuntime(): { provider: WebProvider; threads: number; isolated
 export function threadCount(): number {
   return webRuntime().threads;
 }
-
-const typeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
-  data instanceof Float32Array
-    ? 'float32'
-    : data instanceof BigInt64Array
-      ? 'int64'
-      : data instanceof Int32Array
-        ? 'int32'
-        : 'bool';
 
 /**
  * Runs wait their turn: onnxruntime-web refuses a second run of a session while one is going, and
@@ -117,7 +108,7 @@ export class GraphSession {
   ): Promise<Record<string, Fetched>> {
     const ortFeeds: Record<string, ortWasm.Tensor> = {};
     for (const [name, f] of Object.entries(feeds))
-      ortFeeds[name] = new this.ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
+      ortFeeds[name] = new this.ort.Tensor(elementTypeOf(f.data), f.data, f.dims as number[]);
     const fetches = [...new Set([...outputs, ...Object.keys(into)])];
     let result: ortWasm.InferenceSession.ReturnType;
     try {

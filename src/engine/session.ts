@@ -19,22 +19,12 @@ import { tensorBytes } from './onnx-proto.ts';
 import { collectGarbage } from '../util/collect-garbage.ts';
 
 export { int64, type Feed, type Fetched, type SessionOptions, type TensorData } from './session-types.ts';
-import type { Feed, Fetched, SessionOptions, TensorData } from './session-types.ts';
+import { elementTypeOf, type Feed, type Fetched, type SessionOptions, type TensorData } from './session-types.ts';
 
 export function threadCount(): number {
   const env = Number(process.env.ALIGNKIT_THREADS);
   return Number.isInteger(env) && env > 0 ? env : availableParallelism();
 }
-
-/** Uint8Array data is fed as bool: the engine's graphs take no uint8 inputs (quantized weights are initializers). */
-const typeOf = (data: TensorData): 'float32' | 'int64' | 'int32' | 'bool' =>
-  data instanceof Float32Array
-    ? 'float32'
-    : data instanceof BigInt64Array
-      ? 'int64'
-      : data instanceof Int32Array
-        ? 'int32'
-        : 'bool';
 
 interface NativeSession {
   run(
@@ -156,7 +146,7 @@ export class GraphSession {
     outputs: readonly string[] = this.outputNames,
     into: Record<string, Feed> = {},
   ): Promise<Record<string, Fetched>> {
-    const tensor = (f: Feed) => new ort.Tensor(typeOf(f.data), f.data, f.dims as number[]);
+    const tensor = (f: Feed) => new ort.Tensor(elementTypeOf(f.data), f.data, f.dims as number[]);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = tensor(f);
     const fetches: Record<string, ort.Tensor | null> = {};

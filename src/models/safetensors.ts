@@ -5,24 +5,20 @@
  * float32 bytes plus one tensor's worth of scratch, never the whole file twice.
  */
 import {
-  basename,
   closeSync,
   dirname,
   existsSync,
   fstatSync,
-  fsyncSync,
   join,
   openSync,
-  processId,
   readdirSync,
   readFileSync,
   readSync,
-  renameSync,
   resolve,
   statSync,
   unlinkSync,
-  writeSync,
 } from '../util/io.ts';
+import { writeAll, writeThroughAtomic } from '../util/atomic-write.ts';
 import { formatError, inputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../util/half-precision.ts';
@@ -390,25 +386,11 @@ export function writeSafetensors(path: string, weights: Weights, options: WriteO
   const lengthBytes = Buffer.alloc(8);
   lengthBytes.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const tmp = join(dirname(path), `.${basename(path)}.${processId()}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
+  writeThroughAtomic(path, (fd) => {
     writeAll(fd, lengthBytes);
     writeAll(fd, headerBytes);
     for (const tensor of weights.values()) writeAll(fd, tensorBytes(tensor, dtype));
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
-  }
-  renameSync(tmp, path);
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, Math.min(1 << 30, bytes.length - done));
+  });
 }
 
 export interface CheckpointWriteOptions extends WriteOptions {

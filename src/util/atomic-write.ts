@@ -14,6 +14,7 @@ import {
   statSync,
   truncateSync,
   writeFileSync,
+  writeSync,
 } from './io.ts';
 import { AlignkitError } from '../errors.ts';
 
@@ -34,23 +35,38 @@ export function writeFailure(path: string, error: unknown): unknown {
   });
 }
 
-/** Writes a file so that readers see either the old or the whole new content, never a half. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/**
+ * Writes a file through `write(fd)` (a temporary file beside it, synced, then renamed into place),
+ * so that readers see either the old or the whole new content, never a half; a failed or killed
+ * write leaves the previous file or none.
+ */
+export function writeThroughAtomic(path: string, write: (fd: number) => void): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${processId()}.${Date.now()}.tmp`);
+  let fd: number | null = null;
   try {
-    writeFileSync(tmp, data);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fd = openSync(tmp, 'w');
+    write(fd);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
     renameSync(tmp, path);
   } catch (e) {
+    if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
     throw writeFailure(path, e);
   }
+}
+
+/** Writes all of `bytes` at the file's position (writeSync may write less than asked; at most 1 GiB a call). */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, Math.min(1 << 30, bytes.length - done));
+}
+
+/** Writes a file so that readers see either the old or the whole new content, never a half. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  writeThroughAtomic(path, (fd) => writeFileSync(fd, data));
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

@@ -4,19 +4,7 @@
  * memory), into a temporary file renamed into place at the end, so a failed or killed write
  * leaves the previous file or none.
  */
-import {
-  basename,
-  closeSync,
-  dirname,
-  fsyncSync,
-  join,
-  mkdirSync,
-  openSync,
-  processId,
-  renameSync,
-  rmSync,
-  writeSync,
-} from '../../util/io.ts';
+import { writeAll, writeThroughAtomic } from '../../util/atomic-write.ts';
 import { alignUp, DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufEntry } from './gguf-file.ts';
 import { ggmlType, tensorBytes, type GgmlTypeName } from './ggml-types.ts';
 
@@ -86,10 +74,7 @@ export function writeGgufFile(
   }
   head.raw(new Uint8Array(alignUp(head.length, alignment) - head.length));
 
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.${processId()}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
+  writeThroughAtomic(file, (fd) => {
     writeAll(fd, head.bytes());
     let written = 0;
     tensors.forEach((t, i) => {
@@ -106,18 +91,7 @@ export function writeGgufFile(
       written = offsets[i] + data.length;
     });
     if (written !== offset) writeAll(fd, new Uint8Array(offset - written));
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  renameSync(tmp, file);
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
+  });
 }
 
 /** A growable little-endian byte buffer for the header. */
