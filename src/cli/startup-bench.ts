@@ -5,24 +5,14 @@
  * bare `node -e 0` (the floor). Best of `rounds` runs each, the three taking turns so that machine
  * noise hits all alike.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { inputError } from '../errors.ts';
+import { timedProcessMs } from '../util/timed-process.ts';
 import type { Figure } from '../util/bench-figure.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/alignkit.mjs', import.meta.url));
 const SOURCES = fileURLToPath(new URL('../../scripts/alignkit.ts', import.meta.url));
-
-function wallMs(args: readonly string[]): number {
-  const t = performance.now();
-  const run = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const ms = performance.now() - t;
-  if (run.status !== 0)
-    throw inputError(`node ${args.join(' ')} exited with ${run.status}: ${run.stderr.trim().split('\n').pop()}`);
-  return ms;
-}
 
 /** The start-up figures on a llama2.c checkpoint and its tokenizer. */
 export function benchStartup(checkpoint: string, tokenizer: string, rounds = 5): Figure[] {
@@ -31,9 +21,9 @@ export function benchStartup(checkpoint: string, tokenizer: string, rounds = 5):
   const fromSources = existsSync(SOURCES) ? ['--import', 'tsx', SOURCES, ...firstToken] : null;
   const best = { compiled: Infinity, sources: Infinity, node: Infinity };
   for (let i = 0; i < rounds; i++) {
-    best.compiled = Math.min(best.compiled, wallMs([BIN, ...firstToken]));
-    if (fromSources) best.sources = Math.min(best.sources, wallMs(fromSources));
-    best.node = Math.min(best.node, wallMs(['-e', '0']));
+    best.compiled = Math.min(best.compiled, timedProcessMs(process.execPath, [BIN, ...firstToken], ROOT));
+    if (fromSources) best.sources = Math.min(best.sources, timedProcessMs(process.execPath, fromSources, ROOT));
+    best.node = Math.min(best.node, timedProcessMs(process.execPath, ['-e', '0'], ROOT));
   }
   const seconds = (ms: number) => Math.round(ms) / 1000;
   return [

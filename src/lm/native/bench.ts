@@ -10,6 +10,7 @@ import type { ModelConfig } from '../../models/config.ts';
 import type { Tokenizer } from '../../tokenizers/tokenizer.ts';
 import { createRng } from '../../util/random.ts';
 import { fastestMs, type Figure } from '../../util/bench-figure.ts';
+import { timedProcessMs } from '../../util/timed-process.ts';
 import { runTorchScript } from '../../util/torch-script.ts';
 import { inputError } from '../../errors.ts';
 import { Graph } from '../../engine/graph.ts';
@@ -84,7 +85,7 @@ export function benchGenerateProcess(checkpoint: string, tokenizer: string, runC
   const generate = (flags: readonly string[]) => ({
     name: `alignkit generate${flags.length ? ' ' + flags.join(' ') : ''}`,
     run: (n: number) =>
-      timedRun(process.execPath, [
+      timedProcessMs(process.execPath, [
         alignkit,
         'generate',
         '--model',
@@ -102,7 +103,7 @@ export function benchGenerateProcess(checkpoint: string, tokenizer: string, runC
   const alignkits = [generate([]), generate(['--runtime', 'onnxruntime'])];
   const references = runC.map((binary) => ({
     name: binary,
-    run: (n: number) => timedRun(binary, [checkpoint, '-z', tokenizer, '-t', '0', '-n', String(n)]),
+    run: (n: number) => timedProcessMs(binary, [checkpoint, '-z', tokenizer, '-t', '0', '-n', String(n)]),
   }));
   const programs = [...alignkits, ...references];
   const fastest = programs.map(() => ({ long: Infinity, short: Infinity }));
@@ -136,15 +137,6 @@ export function benchGenerateProcess(checkpoint: string, tokenizer: string, runC
 const GENERATED = 400;
 
 /** Wall ms of running a program to completion (its output discarded); throws when it fails. */
-function timedRun(command: string, args: readonly string[]): number {
-  const t = performance.now();
-  const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const ms = performance.now() - t;
-  if (run.status !== 0)
-    throw inputError(`${command} exited with ${run.status}: ${run.stderr.trim().split('\n').pop()}`, { file: command });
-  return ms;
-}
-
 /** llama2.c's own "achieved tok/s" for 256 greedy tokens. */
 function runCTokensPerSecond(binary: string, checkpoint: string, tokenizer: string): number {
   const run = spawnSync(binary, [checkpoint, '-z', tokenizer, '-t', '0', '-n', '256'], { encoding: 'utf8' });
