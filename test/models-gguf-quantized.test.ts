@@ -181,6 +181,26 @@ test('Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K are re-quantized to the nearest engine 
   }
 });
 
+test('a quantized model asked for the contrib graph or the WebAssembly kernel runs on the standard graph, and says so once each', async () => {
+  const dir = tmp();
+  try {
+    const config = randomLlamaConfig({ numKvHeads: 2 });
+    const file = writeModel(dir, config, 'q8_0');
+    const reference = await trace(await loadNativeModel(file));
+    const model = await loadNativeModel(file, undefined, { graph: 'contrib', runtime: 'wasm' });
+    assert.equal(model.graphFlavour, 'standard');
+    assert.equal(model.stepRuntime, 'onnxruntime');
+    assert.deepEqual(model.engineNotes, [
+      'graph flavour contrib: the contrib graph has no quantized matmuls yet; using the standard graph',
+      'runtime wasm: the WebAssembly kernel multiplies float32 weights, and this model keeps its matrices quantized; using onnxruntime',
+    ]);
+    assert.equal(maxDiff(await trace(model), reference), 0);
+    await model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('training refuses a quantized GGUF file by name; a float32 one trains', () => {
   const dir = tmp();
   try {

@@ -51,7 +51,8 @@ export interface ContribStepOptions {
 const CONTRIB_FAMILIES = ['llama', 'qwen3'];
 
 /** Why the contrib step cannot express this model (null: it can). */
-export function contribStepUnsupported(cfg: ModelConfig): string | null {
+export function contribStepUnsupported(cfg: ModelConfig, quantizedMatrices = 0): string | null {
+  if (quantizedMatrices > 0) return 'the contrib graph has no quantized matmuls yet';
   if (!CONTRIB_FAMILIES.includes(cfg.family))
     return `the contrib graph covers the llama and qwen3 families, not ${cfg.architecture}`;
   const windows = attentionWindows(cfg);

@@ -131,13 +131,9 @@ export class NativeRuntime {
     for (const q of quantized.values()) parameters += q.n * q.k;
     let flavour = options.graph ?? 'standard';
     const notes: string[] = [];
-    if (flavour === 'contrib' && quantized.size > 0) {
-      notes.push('graph flavour contrib: its step has no quantized matmuls yet; using the standard graph');
-      flavour = 'standard';
-    }
     if (flavour === 'contrib') {
       await requireContribKernels(CONTRIB_STEP_KERNELS, { field: '--graph' });
-      const unsupported = contribStepUnsupported(cfg);
+      const unsupported = contribStepUnsupported(cfg, quantized.size);
       if (unsupported) {
         notes.push(`graph flavour contrib: ${unsupported}; using the standard graph`);
         flavour = 'standard';
@@ -161,7 +157,7 @@ export class NativeRuntime {
     let wasm: WasmDecoder | null = null;
     const runtime = options.runtime ?? 'auto';
     if (runtime !== 'onnxruntime') {
-      const unsupported = quantized.size > 0 ? 'its matrices are quantized' : wasmDecoderUnsupported(cfg, weights);
+      const unsupported = wasmDecoderUnsupported(cfg, weights, quantized.size);
       if (runtime === 'wasm' && unsupported) notes.push(`runtime wasm: ${unsupported}; using onnxruntime`);
       if (!unsupported && (runtime === 'wasm' || parameters < WASM_DECODER_PARAMETERS))
         wasm = await WasmDecoder.create(cfg, weights);

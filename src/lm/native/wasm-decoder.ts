@@ -24,7 +24,9 @@ const FLOAT = 4;
 const PAGE = 65536;
 
 /** Why the kernel cannot run this model (null: it can). */
-export function wasmDecoderUnsupported(cfg: ModelConfig, weights: Weights): string | null {
+export function wasmDecoderUnsupported(cfg: ModelConfig, weights: Weights, quantizedMatrices = 0): string | null {
+  if (quantizedMatrices > 0)
+    return 'the WebAssembly kernel multiplies float32 weights, and this model keeps its matrices quantized';
   if (cfg.family !== 'llama' && cfg.family !== 'qwen3')
     return `the WebAssembly kernel covers the llama and qwen3 families, not ${cfg.architecture}`;
   const layers = layerAttention(cfg);
