@@ -93,8 +93,9 @@ export function regenerateReadme(readme: string, results: Map<string, ResultsFil
   return out;
 }
 
+/** The checkout's commit; the README and results/ being rewritten by this script do not count as changes. */
 function currentCommit(): string {
-  const commit = gitCommit(ROOT);
+  const commit = gitCommit(ROOT, ['README.md', 'results']);
   if (!commit) throw new Error(`${ROOT} is not a git checkout: pass --commit SHA`);
   return commit;
 }
