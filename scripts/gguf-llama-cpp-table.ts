@@ -43,7 +43,8 @@ const llama = await cpuLlama(llamaCpp);
 try {
   const files = exportGgufFiles(dir);
   const agreementTable: Table = {
-    title: "|Δ log p| of llama.cpp's top-5 tokens along its 40-token greedy path (after the prompt)",
+    title:
+      "Log-prob difference |Δ log p| of llama.cpp's top-5 tokens along its 40-token greedy path (after the prompt)",
     columns: [
       'file',
       ...GGUF_PRECISIONS.map((p) => `${p} mean / max`),
