@@ -20,7 +20,7 @@ export interface MeasurementConditions {
   startedAt: string;
   /** set by `finishConditions` */
   finishedAt?: string;
-  /** the checkout's commit ("+changes" when tracked files differ), null outside a git checkout */
+  /** the checkout's commit ("+changes" when tracked files other than README.md and results/ differ), null outside a git checkout */
   commit: string | null;
   threads: {
     cores: number;
@@ -44,7 +44,8 @@ export function startConditions(program: string, args: readonly string[]): Measu
   return {
     command: [program, ...args].map(quoted).join(' '),
     startedAt: new Date().toISOString(),
-    commit: gitCommit(ROOT) ?? null,
+    // the README and results/ are where records go, not code that is measured
+    commit: gitCommit(ROOT, ['README.md', 'results']) ?? null,
     threads: {
       cores: availableParallelism(),
       onnxruntime: threadCount(),
