@@ -66,6 +66,15 @@ test('each section is added through one call; summary.json is rewritten after ea
     ['tokens/s, 8 clients vs 1', '3,330 tokens/s', '1 client: 1,490 tokens/s', '2.24×', '≥ 3×'],
   ]);
   assert.deepEqual(s.tables[1].rows, [['EFT overhead', '0.0861 %', null, null, null]]);
+  // each section's span starts where the previous one ended, the first where the run started
+  assert.deepEqual(
+    s.sections.map((span) => span.name),
+    ['gateway', 'steering'],
+  );
+  assert.equal(s.sections[0].startedAt, s.conditions.startedAt);
+  assert.equal(s.sections[1].startedAt, s.sections[0].finishedAt);
+  assert.deepEqual(s.sections[1].loadAverage.start, s.sections[0].loadAverage.end);
+  for (const span of s.sections) assert.ok(span.startedAt <= span.finishedAt && span.loadAverage.end.length === 3);
   assert.deepEqual(
     [formatBenchValue(NaN), formatBenchValue(28.84), formatBenchValue(-1234.5)],
     ['—', '28.8', '-1,234'],

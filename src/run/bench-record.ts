@@ -2,7 +2,8 @@
  * `alignkit bench --out DIR`'s record: DIR/summary.json holds every figure (its section, the
  * alignkit value and unit, the reference's name and value, the ratio, the target if any), one
  * table per section, and the conditions of the run (command line, date, commit, threads, load
- * average at the start and end, versions). A section's figures enter through `add`, whatever they
+ * average at the start and end, versions), and when each section ran with the load average as it
+ * started and ended. A section's figures enter through `add`, whatever they
  * are; nothing here lists them. The file is rewritten after each section, so a run cut short keeps
  * what it finished.
  */
@@ -18,9 +19,18 @@ export interface RecordedFigure extends Figure {
   section: string;
 }
 
+/** When a section ran and the machine's load average (1, 5, 15 min) as it started and ended. */
+export interface SectionSpan {
+  name: string;
+  startedAt: string;
+  finishedAt: string;
+  loadAverage: { start: number[]; end: number[] };
+}
+
 export interface BenchSummary extends Summary {
   kind: 'bench';
   figures: RecordedFigure[];
+  sections: SectionSpan[];
   conditions: MeasurementConditions;
 }
 
@@ -49,8 +59,10 @@ function sectionTable(section: string, about: string, figures: readonly Figure[]
 }
 
 export class BenchRecord {
-  private readonly sections: { name: string; about: string; figures: Figure[] }[] = [];
+  private readonly sections: { about: string; figures: Figure[]; span: SectionSpan }[] = [];
   private readonly file: string;
+  /** where the next section's span starts: the end of the previous one */
+  private mark: { at: string; loadAverage: number[] };
 
   /** Checks that `dir` can hold the record (creating it) and writes an empty summary there at once, before any section runs. */
   constructor(
@@ -65,12 +77,25 @@ export class BenchRecord {
       throw inputError(`--out ${dir}: cannot make it a folder for summary.json (${reason})`);
     }
     this.file = join(dir, 'summary.json');
+    this.mark = { at: conditions.startedAt, loadAverage: conditions.loadAverage.start };
     this.write();
   }
 
-  /** Records one section's figures and rewrites summary.json. */
+  /** Records one section's figures, just after it ran, and rewrites summary.json. */
   add(section: string, about: string, figures: readonly Figure[]): void {
-    this.sections.push({ name: section, about, figures: [...figures] });
+    const now = finishConditions(this.conditions);
+    const end = { at: now.finishedAt!, loadAverage: now.loadAverage.end! };
+    this.sections.push({
+      about,
+      figures: [...figures],
+      span: {
+        name: section,
+        startedAt: this.mark.at,
+        finishedAt: end.at,
+        loadAverage: { start: this.mark.loadAverage, end: end.loadAverage },
+      },
+    });
+    this.mark = end;
     this.write();
   }
 
@@ -78,9 +103,10 @@ export class BenchRecord {
     return {
       kind: 'bench',
       title: 'alignkit bench: speed and memory figures',
-      tables: this.sections.map((s) => sectionTable(s.name, s.about, s.figures)),
+      tables: this.sections.map((s) => sectionTable(s.span.name, s.about, s.figures)),
       plots: [],
-      figures: this.sections.flatMap((s) => s.figures.map((f) => ({ section: s.name, ...f }))),
+      figures: this.sections.flatMap((s) => s.figures.map((f) => ({ section: s.span.name, ...f }))),
+      sections: this.sections.map((s) => s.span),
       conditions: finishConditions(this.conditions),
     };
   }
