@@ -12,8 +12,10 @@
  *                            # whose code ran, when the run started before the current commit)
  *
  * Speed figures: `npm run bench -- --section S --out DIR` writes DIR/summary.json with one table per
- * section (titled S) and the run's conditions; `--record bench-S DIR "CMD"` takes its commit and
- * finishing time from there, and the README block shows the load average under the table.
+ * section (titled S), when each section ran and the run's conditions; `--record bench-S DIR "CMD"
+ * [S]` takes its commit and finishing time from there, and the README block shows the load average
+ * over the section's run under the table. Other timed scripts keep the same conditions
+ * (src/run/measurement-conditions.ts) and get the run's load average.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -30,7 +32,7 @@ export const RESULTS_DIR = join(ROOT, 'results');
 export interface ResultsFile {
   /** the command that produced the run, as a person types it */
   command: string;
-  /** when the run finished (UTC, ISO: the time its summary.json was written) */
+  /** when the run finished (UTC, ISO: as a timed run recorded it, else when its summary.json was written) */
   date: string;
   /** the commit the run was measured at (with "+changes" when the worktree was not clean) */
   commit: string;
