@@ -8,7 +8,7 @@
 import type { DecodeState, LogprobMatrix } from '../language-model.ts';
 import type { NativeRuntime } from './runtime.ts';
 import { KvCache } from './kv-cache.ts';
-import { stepBiases } from './attention-bias.ts';
+import { BiasScratch, stepBiases } from './attention-bias.ts';
 import { inputError } from '../../errors.ts';
 
 export interface StateCounters {
@@ -20,6 +20,7 @@ export class NativeDecodeState implements DecodeState {
   prefixHidden?: Float32Array[];
   private closed = false;
   readonly scalars?: () => number[];
+  private readonly biasScratch = new BiasScratch();
 
   constructor(
     private readonly rt: NativeRuntime,
@@ -112,6 +113,7 @@ export class NativeDecodeState implements DecodeState {
       lengths,
       T,
       this.seqs.map((s) => s.length),
+      this.biasScratch,
     );
     // the head scores each new token from its predecessor and gives full log-probs after each row's last token
     const scoreRows: number[] = [];
@@ -188,6 +190,17 @@ export class NativeDecodeState implements DecodeState {
       for (const t of chunk) this.seqs[b].push(t);
     });
     return { logprobs, lastHidden };
+  }
+
+  /**
+   * Makes room now for `tokens` more columns (a decode of known length), so that the cache grows
+   * once instead of by half again whenever full. Only where the steps run on the WebAssembly
+   * kernel, whose work grows with the filled columns; onnxruntime's attends over the whole
+   * capacity.
+   */
+  reserve(tokens: number): void {
+    this.assertOpen();
+    if (this.rt.runtime === 'wasm') this.cache = this.cache.reserve(tokens, this.rt.cfg.maxPositions);
   }
 
   fork(indices: readonly number[]): NativeDecodeState {

@@ -70,6 +70,10 @@ export interface StepRequest {
   fetchScalar?: boolean;
 }
 
+/**
+ * What a step returns. The arrays may be views into the runtime's own memory (the WebAssembly
+ * kernel's): read or copy them before the runtime's next step.
+ */
 export interface StepResult {
   targetLogprobs: Float32Array;
   /** [nextRows.length, V] */
@@ -78,7 +82,7 @@ export interface StepResult {
   scalar?: Float32Array;
   /** [B, T, L·2·Hkv·hd], when asked for */
   newKv?: Float32Array;
-  layers: Map<number, Float32Array>;
+  layers: ReadonlyMap<number, Float32Array>;
 }
 
 export class NativeRuntime {

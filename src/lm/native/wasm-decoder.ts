@@ -235,11 +235,13 @@ export class WasmDecoder {
     i32[s + 16] = at.scores;
     i32[s + 17] = at.scratch;
     this.kernel.step(this.modelAt, this.stepAt);
+    // views into the kernel's memory, not copies: a step's results are read before the next step
+    // (StepResult says so), and a copy per token is garbage that a short decode pays a scavenge for
     return {
-      nextLogprobs: f32.slice(at.next / FLOAT, at.next / FLOAT + nextRows.length * V),
-      targetLogprobs: f32.slice(at.scores / FLOAT, at.scores / FLOAT + scoreRows.length),
-      newKv: req.fetchNewKv ? f32.slice(at.newKv / FLOAT, at.newKv / FLOAT + N * kvWidth) : undefined,
-      layers: new Map(),
+      nextLogprobs: f32.subarray(at.next / FLOAT, at.next / FLOAT + nextRows.length * V),
+      targetLogprobs: f32.subarray(at.scores / FLOAT, at.scores / FLOAT + scoreRows.length),
+      newKv: req.fetchNewKv ? f32.subarray(at.newKv / FLOAT, at.newKv / FLOAT + N * kvWidth) : undefined,
+      layers: NO_LAYERS,
     };
   }
 
@@ -298,6 +300,9 @@ export class WasmDecoder {
     this.mirrored = { cache, columns: cache.used };
   }
 }
+
+/** the kernel returns no hidden states (handles() sends those steps to onnxruntime) */
+const NO_LAYERS: ReadonlyMap<number, Float32Array> = new Map();
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
