@@ -1,7 +1,10 @@
 /**
  * A loaded native model: its config, the step session, and the typed-array plumbing to run it.
  */
-import { GraphSession, int64 } from '../../engine/session.ts';
+// onnxruntime itself (session.ts, graph-flavour.ts) is imported when a step first needs it: a
+// model that the WebAssembly kernel serves never loads its native library (~20-30 ms of start-up)
+import type { GraphSession } from '../../engine/session.ts';
+import { int64 } from '../../engine/session-types.ts';
 import { buildStepGraph, stepNames } from '../../models/inference-graphs.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { QuantizedWeights, Weights } from '../../models/weights.ts';
@@ -11,7 +14,7 @@ import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
 import { envVar, hostTurn } from '../../util/io.ts';
 import { buildContribStepGraph, contribStepUnsupported } from '../../models/contrib-step.ts';
-import { requireContribKernels, type GraphFlavour } from '../../engine/graph-flavour.ts';
+import type { GraphFlavour } from '../../engine/graph-flavour.ts';
 import { WasmDecoder, wasmDecoderUnsupported } from './wasm-decoder.ts';
 
 /** What runs a native model's steps. */
@@ -136,6 +139,7 @@ export class NativeRuntime {
     let flavour = options.graph ?? 'standard';
     const notes: string[] = [];
     if (flavour === 'contrib') {
+      const { requireContribKernels } = await import('../../engine/graph-flavour.ts');
       await requireContribKernels(CONTRIB_STEP_KERNELS, { field: '--graph' });
       const unsupported = contribStepUnsupported(cfg, quantized.size);
       if (unsupported) {
@@ -143,8 +147,8 @@ export class NativeRuntime {
         flavour = 'standard';
       }
     }
-    const createSession = () =>
-      GraphSession.create(
+    const createSession = async () =>
+      (await import('../../engine/session.ts')).GraphSession.create(
         flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights, quantized, matmul),
         `${name} ${flavour} step graph`,
         {
