@@ -6,7 +6,8 @@
  * recomputation.
  */
 import type { DecodeState, LogprobMatrix } from '../language-model.ts';
-import type { NativeRuntime } from './runtime.ts';
+import type { NativeRuntime, StepRequest } from './runtime.ts';
+import { hostTurn } from '../../util/io.ts';
 import { KvCache } from './kv-cache.ts';
 import { BiasScratch, stepBiases } from './attention-bias.ts';
 import { inputError } from '../../errors.ts';
@@ -131,7 +132,7 @@ export class NativeDecodeState implements DecodeState {
         rowsWithNext.push(b);
       }
     }
-    const step = await this.rt.run({
+    const req: StepRequest = {
       ids,
       positions,
       biases,
@@ -144,7 +145,12 @@ export class NativeDecodeState implements DecodeState {
       fetchNewKv: true,
       layers,
       fetchScalar: this.scalar !== null,
-    });
+    };
+    // on the kernel, at once: the step's arrays are views that the next step (maybe another
+    // state's, in a server) overwrites, so everything below up to the cache append stays synchronous
+    const turn = hostTurn();
+    if (turn) await turn;
+    const step = this.rt.runOnKernel(req) ?? (await this.rt.run(req));
     this.counters.processedTokens += lengths.reduce((a, b) => a + b, 0);
 
     const V = cfg.vocabSize;

@@ -341,6 +341,10 @@ export class NativeModel implements LanguageModel {
         });
   }
 
+  async prepare(): Promise<void> {
+    await this.rt.prepare();
+  }
+
   async dispose(): Promise<void> {
     await this.rt.release();
   }

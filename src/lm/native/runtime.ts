@@ -73,10 +73,6 @@ export interface StepRequest {
   fetchScalar?: boolean;
 }
 
-/**
- * What a step returns. The arrays may be views into the runtime's own memory (the WebAssembly
- * kernel's): read or copy them before the runtime's next step.
- */
 export interface StepResult {
   targetLogprobs: Float32Array;
   /** [nextRows.length, V] */
@@ -180,11 +176,29 @@ export class NativeRuntime {
     return KvCache.empty(this.cfg, batch);
   }
 
+  /**
+   * The step, run at once, where the WebAssembly kernel takes it (null: it does not). Its arrays
+   * are views into the kernel's memory, which its next step overwrites: read them before
+   * anything awaits (a server's concurrent requests share the kernel). A decode step then
+   * allocates no result arrays, which a short decode would otherwise pay a scavenge for.
+   */
+  runOnKernel(req: StepRequest): StepResult | null {
+    return this.wasm?.handles(req) && req.batch * req.length <= this.wasmTokens ? this.wasm.run(req) : null;
+  }
+
   async run(req: StepRequest): Promise<StepResult> {
     // a page paints and sees its Stop button here (util/io-browser.ts); nothing in Node
     const turn = hostTurn();
     if (turn) await turn;
-    if (this.wasm?.handles(req) && req.batch * req.length <= this.wasmTokens) return this.wasm.run(req);
+    const now = this.runOnKernel(req);
+    // copies: the caller reads them after an await, when another request's step may have run
+    if (now)
+      return {
+        ...now,
+        nextLogprobs: now.nextLogprobs.slice(),
+        targetLogprobs: now.targetLogprobs.slice(),
+        newKv: now.newKv?.slice(),
+      };
     const { batch: B, length: T } = req;
     const C = req.cache.capacity;
     const scoreRows = req.scoreRows ?? [];
@@ -220,6 +234,15 @@ export class NativeRuntime {
       layers,
       scalar: req.fetchScalar ? (out[stepNames.scalar].data as Float32Array) : undefined,
     };
+  }
+
+  /**
+   * Builds the onnxruntime session now where the WebAssembly kernel serves only some steps (`auto`:
+   * larger ones, hidden states and scalar heads go to onnxruntime), so that no later step pays for
+   * building it (a few hundred ms: a server's first batch of joining prompts would).
+   */
+  async prepare(): Promise<void> {
+    if (this.wasm) await this.step();
   }
 
   async release(): Promise<void> {

@@ -242,8 +242,7 @@ export class WasmDecoder {
     i32[s + 18] = writeCache ? 1 : 0;
     this.kernel.step(this.modelAt, this.stepAt);
     if (writeCache) this.mirroredColumns = cache.used + T;
-    // views into the kernel's memory, not copies: a step's results are read before the next step
-    // (StepResult says so), and a copy per token is garbage that a short decode pays a scavenge for
+    // views into the kernel's memory, not copies (see NativeRuntime.runOnKernel)
     return {
       nextLogprobs: f32.subarray(at.next / FLOAT, at.next / FLOAT + nextRows.length * V),
       targetLogprobs: f32.subarray(at.scores / FLOAT, at.scores / FLOAT + scoreRows.length),
