@@ -180,7 +180,7 @@ export class NativeDecodeState implements DecodeState {
     });
 
     // room is made after the step, so that a prefill attends over its own tokens only
-    this.cache = this.cache.reserve(T, cfg.maxPositions);
+    this.replaceCache(this.cache.reserve(T, cfg.maxPositions));
     this.cache.append(step.newKv!, T);
     const capacity = this.cache.capacity;
     this.valid = this.valid.map((v, b) => {
@@ -206,7 +206,14 @@ export class NativeDecodeState implements DecodeState {
    */
   reserve(tokens: number): void {
     this.assertOpen();
-    if (this.rt.runtime === 'wasm') this.cache = this.cache.reserve(tokens, this.rt.cfg.maxPositions);
+    if (this.rt.runtime === 'wasm') this.replaceCache(this.cache.reserve(tokens, this.rt.cfg.maxPositions));
+  }
+
+  /** Takes `cache` as this state's own, giving the old one's buffers back (states never share caches). */
+  private replaceCache(cache: KvCache): void {
+    if (cache === this.cache) return;
+    this.cache.release();
+    this.cache = cache;
   }
 
   fork(indices: readonly number[]): NativeDecodeState {
@@ -264,7 +271,7 @@ export class NativeDecodeState implements DecodeState {
 
   close(): void {
     this.closed = true;
-    this.cache = this.rt.emptyCache(0);
+    this.replaceCache(this.rt.emptyCache(0));
     this.next = null;
   }
 
@@ -280,7 +287,7 @@ export class NativeDecodeState implements DecodeState {
     const counts = this.seqs.map((s) => s.length);
     const Pc = Math.max(...counts);
     if ((P - Pc) * 2 < P + incoming) return;
-    this.cache = this.cache.pack(this.valid);
+    this.replaceCache(this.cache.pack(this.valid));
     this.valid = counts.map((n) => {
       const v = new Uint8Array(Pc);
       v.fill(1, 0, n);
