@@ -5,7 +5,8 @@ export const MASKED = -1e9;
  * Bias [B, 1, T, P+T] for appending chunks to a padded cache. Row b's past keys are those with
  * `pastValid[b][k]`; new token i of row b sees its own new tokens 0..i. Padded query rows
  * (i ≥ lengths[b]) attend only to themselves so that softmax stays well defined. Written into
- * `into` (exactly B·T·(P+T) floats) when given.
+ * `into` (exactly B·T·(P+T) floats) when given. Only the first `filled` past columns can be valid
+ * (a cache's columns in use, of its capacity P): the rest are masked without being looked at.
  */
 export function appendBias(
   pastValid: readonly Uint8Array[],
@@ -15,6 +16,7 @@ export function appendBias(
   slidingWindow: number | null,
   positionsBefore: readonly number[],
   into?: Float32Array,
+  filled = pastLength,
 ): Float32Array {
   const B = lengths.length;
   const S = pastLength + newLength;
@@ -27,9 +29,10 @@ export function appendBias(
         bias[row + pastLength + i] = 0;
         continue;
       }
-      for (let k = 0; k < pastLength; k++) if (valid[k]) bias[row + k] = 0;
+      for (let k = 0; k < filled; k++) if (valid[k]) bias[row + k] = 0;
       for (let j = 0; j <= i; j++) bias[row + pastLength + j] = 0;
-      if (slidingWindow !== null) applyWindow(bias, row, valid, pastLength, i, slidingWindow, positionsBefore[b]);
+      if (slidingWindow !== null)
+        applyWindow(bias, row, valid, pastLength, filled, i, slidingWindow, positionsBefore[b]);
     }
   }
   return bias;
@@ -41,6 +44,7 @@ function applyWindow(
   row: number,
   valid: Uint8Array,
   pastLength: number,
+  filled: number,
   i: number,
   window: number,
   positionBefore: number,
@@ -48,7 +52,7 @@ function applyWindow(
   const queryPos = positionBefore + i;
   // absolute positions of valid past keys are 0..positionBefore-1 in order of appearance
   let pos = 0;
-  for (let k = 0; k < pastLength; k++) {
+  for (let k = 0; k < filled; k++) {
     if (!valid[k]) continue;
     if (queryPos - pos >= window) bias[row + k] = MASKED;
     pos++;
@@ -88,10 +92,11 @@ export function stepBiases(
   newLength: number,
   positionsBefore: readonly number[],
   scratch?: BiasScratch,
+  filled = pastLength,
 ): StepBiases {
   const size = lengths.length * newLength * (pastLength + newLength);
   const bias = (window: number | null, which: 0 | 1) =>
-    appendBias(pastValid, pastLength, lengths, newLength, window, positionsBefore, scratch?.take(which, size));
+    appendBias(pastValid, pastLength, lengths, newLength, window, positionsBefore, scratch?.take(which, size), filled);
   return {
     full: layers.full ? bias(null, 0) : undefined,
     window: layers.window !== null ? bias(layers.window, 1) : undefined,

@@ -115,6 +115,7 @@ export class NativeDecodeState implements DecodeState {
       T,
       this.seqs.map((s) => s.length),
       this.biasScratch,
+      P,
     );
     // the head scores each new token from its predecessor and gives full log-probs after each row's last token
     const scoreRows: number[] = [];
