@@ -89,12 +89,12 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
     about:
       'whole-process SFT (60 steps, vocab 512) and one training step (forward, backward, AdamW) of a llama-shaped and a GPT-2-small-shaped model, vs PyTorch when /usr/bin/python3 has torch; DPO vs SFT; LoRA; memory',
     async run(values) {
-      const { benchTraining, torchReference, trainingBenchFigures } = await import('../train/bench.ts');
+      const { benchTraining, trainingBenchFigures } = await import('../train/bench.ts');
       const { benchSftProcess } = await import('../train/bench-process.ts');
       const dir = values.stories;
       const paths = { tokenizer: `${dir}/tok512.bin`, stories: 'data/tinystories-sample/tinystories.txt' };
       const process = existsSync(paths.tokenizer) && existsSync(paths.stories) ? await benchSftProcess(paths) : [];
-      return [...process, ...trainingBenchFigures(await benchTraining({ memory: true }), torchReference())];
+      return [...process, ...trainingBenchFigures(await benchTraining({ memory: true }))];
     },
   },
   memory: {
