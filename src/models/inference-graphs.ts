@@ -20,6 +20,17 @@ import {
 import { buildBody, lmHead } from './transformer.ts';
 import { attentionWindows } from './architectures/registry.ts';
 import { softcap } from './attention.ts';
+import { transposeMatrix } from '../util/transpose.ts';
+
+/**
+ * How nn.Linear weights become initializers. `as-stored`: [out, in] behind a Transpose, which
+ * onnxruntime folds when the session loads (training graphs, whose autodiff cancels that
+ * Transpose in the backward matmuls). `matmul-ready`: written [in, out] as MatMul takes it
+ * (inference graphs): folding kept each transposed copy beside its original while the session
+ * loaded, which set the peak memory of real-size models (a tied LM head then gets its own
+ * [D, V] initializer beside the embedding, as the fold made too).
+ */
+export type LinearLayout = 'as-stored' | 'matmul-ready';
 
 /**
  * The weights as initializers of `g`. Matrices in `quantized` stay block codes: their products
@@ -30,6 +41,7 @@ export function initializerSource(
   weights: Weights,
   quantized: QuantizedWeights = new Map(),
   matmul: QuantizedMatmulOptions = DEFAULT_QUANTIZED_MATMUL,
+  layout: LinearLayout = 'as-stored',
 ): ParameterSource {
   const o = new Ops(g);
   const cache = new Map<string, Value>();
@@ -40,6 +52,16 @@ export function initializerSource(
       throw new AlignkitError('internal', `${name} is held quantized: only its products and rows are available`);
     if (!w) throw new AlignkitError('format', `missing weight ${name}`);
     return w;
+  };
+  /** an nn.Linear weight written [in, out], transposed only as its bytes are written */
+  const matmulReady = (name: string) => {
+    const w = get(name);
+    const [rows, cols] = w.shape;
+    const bytes = {
+      byteLength: w.data.byteLength,
+      produce: () => new Uint8Array(transposeMatrix(w.data, rows, cols).buffer),
+    };
+    return g.tensor(name, 'float32', [cols, rows], bytes);
   };
   return {
     has: (name) => weights.has(name) || quantized.has(name),
@@ -65,9 +87,9 @@ export function initializerSource(
       return cache.get(key)!;
     },
     linear(name) {
-      // stored [out, in]; onnxruntime folds the constant Transpose away when the session loads
       const key = 'l:' + name;
-      if (!cache.has(key)) cache.set(key, o.transpose(this.tensor(name), [1, 0]));
+      if (!cache.has(key))
+        cache.set(key, layout === 'as-stored' ? o.transpose(this.tensor(name), [1, 0]) : matmulReady(name));
       return cache.get(key)!;
     },
   };
@@ -122,7 +144,7 @@ export function buildStepGraph(
     v: g.input(stepNames.pastV(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
   }));
   const layers = Array.from({ length: cfg.numLayers + 1 }, (_, l) => l);
-  const params = initializerSource(g, weights, quantized, matmul);
+  const params = initializerSource(g, weights, quantized, matmul, 'matmul-ready');
   const body = buildBody(o, cfg, params, { ids, positions, bias, windowBias, past }, { hiddenLayers: layers });
   addStepOutputs(g, cfg, weights, params, body);
   return g;
