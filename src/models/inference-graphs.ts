@@ -172,10 +172,19 @@ export function addStepOutputs(
     const raw = project(o, params, h, weight);
     return cap === null ? raw : softcap(o, raw, cap);
   };
-  const scored = o.logSoftmax(logits(o.gather(flat, rows)), -1);
+  // the LM head runs once, on the score rows and the next rows together: onnxruntime prepacks a
+  // constant matrix once per node that multiplies by it, so two head products held two packed copies
+  const V = cfg.vocabSize;
+  const headLogits = logits(o.gather(flat, o.concat([rows, lastRows], 0)));
+  const sizes = o.concat([o.shapeOf(rows), o.shapeOf(lastRows)], 0);
+  const [scoredLogits, lastLogits] = o.split(headLogits, sizes, 0, [
+    ['N', V],
+    ['M', V],
+  ]);
+  const scored = o.logSoftmax(scoredLogits, -1);
   g.output(o.squeeze(o.gatherElements(scored, o.unsqueeze(targets, [1]), 1), [1]), stepNames.targetLogprobs);
   const last = o.gather(flat, lastRows);
-  g.output(o.logSoftmax(logits(last), -1), stepNames.nextLogprobs);
+  g.output(o.logSoftmax(lastLogits, -1), stepNames.nextLogprobs);
   // reward and value models (*ForSequenceClassification) read a scalar head at the same rows
   if (params.has(SCORE_HEAD))
     g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);
