@@ -589,11 +589,19 @@ test('CLI: convert --to gguf, quantize, and --model file.gguf; bad flags are one
     const greedy = run('generate', '--model', f32, '--temperature', '0', '--max-new-tokens', '200');
     const expected = readFileSync('data/stories260K/greedy-200.expected.txt', 'utf8').trimEnd();
     assert.equal(greedy.stdout.trimEnd(), expected);
+    // the load summary, once, on stderr
+    assert.equal(greedy.stderr.trim(), `note: ${f32}: GGUF llama (LlamaForCausalLM): 47 F32 tensors`);
     const q4 = join(dir, 'q4.gguf');
     const quantized = run('quantize', '--model', f32, '--type', 'q4_0', '--out', q4);
     assert.equal(quantized.status, 0, quantized.stderr);
     assert.match(quantized.stdout, /read .*s\.gguf: GGUF llama \(LlamaForCausalLM\): 47 F32 tensors/);
     assert.match(quantized.stdout, /q4_0: .*Q4_0/);
+    const q4Greedy = run('generate', '--model', q4, '--temperature', '0', '--max-new-tokens', '20');
+    assert.equal(q4Greedy.status, 0, q4Greedy.stderr);
+    assert.match(
+      q4Greedy.stderr,
+      /^note: .*q4\.gguf: GGUF llama \(LlamaForCausalLM\): .*Q4_0.* tensors; \d+ matrices held quantized \(.*Q4_0 as 4-bit blocks \(exact\).*\), the rest as float32\n$/,
+    );
     const back = run('convert', '--model', q4, '--out', join(dir, 'hf'));
     assert.match(back.stdout, /Q4_0.*\(read as float32\)/);
     for (const [args, message] of [

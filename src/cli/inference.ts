@@ -18,7 +18,7 @@ const MODEL = {
   ...ENGINE_OPTIONS,
 } as const;
 
-/** Loads --model with the engine flags, and says once what loading decided (a flavour that fell back). */
+/** Loads --model with the engine flags (what loading decided is printed by main.ts's note listener). */
 async function loadWithEngine(values: {
   model: string;
   tokenizer?: string;
@@ -27,15 +27,12 @@ async function loadWithEngine(values: {
   runtime?: StepRuntime;
 }) {
   const { loadModel } = await import('../lm/load.ts');
-  const { NativeModel } = await import('../lm/native/native-model.ts');
-  const model = await loadModel(values.model, {
+  return loadModel(values.model, {
     tokenizer: values.tokenizer,
     apiKeyEnv: values.apiKeyEnv,
     graph: values.graph,
     runtime: values.runtime,
   });
-  if (model instanceof NativeModel) for (const note of model.engineNotes) console.error(`note: ${note}`);
-  return model;
 }
 
 export const generateCommand = command({

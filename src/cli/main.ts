@@ -6,6 +6,7 @@ import { AlignkitError, inputError } from '../errors.ts';
 import { progressRenderer } from '../run/progress.ts';
 import { versions } from '../run/run-dir.ts';
 import { identityOf } from '../util/option-spec.ts';
+import { listenToModelNotes } from '../lm/model-notes.ts';
 import { group, type AnyCommand, type Command, type CommandGroup } from './command-spec.ts';
 import { renderHelp } from './help.ts';
 import { parseCommandLine } from './parse-command-line.ts';
@@ -78,6 +79,7 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
   }
   const progress = progressRenderer(command.name);
   const identity = identityOf(command.options, parsed.values);
+  const stopNotes = printModelNotesOnce();
   try {
     return await command.run(parsed.values, {
       positionals: parsed.positionals,
@@ -99,8 +101,19 @@ async function runCommand(command: Command, argv: readonly string[]): Promise<nu
       },
     });
   } finally {
+    stopNotes();
     progress.stop();
   }
+}
+
+/** What loading each model decided (a GGUF file's tensor types, a fallback), on stderr, each note once. */
+function printModelNotesOnce(): () => void {
+  const said = new Set<string>();
+  return listenToModelNotes((model, note) => {
+    const line = `note: ${model}: ${note}`;
+    if (!said.has(line)) console.error(line);
+    said.add(line);
+  });
 }
 
 /** The name of the deepest command or group `argv` names ('' when its first word is no command). */

@@ -72,6 +72,46 @@ export const inMemory = (q: BlockQuantized): QuantizedMatrix => ({
 });
 
 /**
+ * Matrices of the same input width and block layout stacked row-wise into one [ΣN, K] matrix (the
+ * rows stay independent blocks, so stacking is concatenation); null when their layouts differ.
+ */
+export function stackRows(parts: readonly QuantizedMatrix[]): QuantizedMatrix | null {
+  const [first] = parts;
+  const { k, bits, blockSize, zeroPoints } = first;
+  const same = (m: QuantizedMatrix) =>
+    m.k === k && m.bits === bits && m.blockSize === blockSize && m.zeroPoints === zeroPoints;
+  if (!parts.every(same)) return null;
+  const n = parts.reduce((sum, m) => sum + m.n, 0);
+  return {
+    n,
+    k,
+    bits,
+    blockSize,
+    zeroPoints,
+    load() {
+      const loaded = parts.map((m) => m.load());
+      return {
+        ...{ n, k, bits, blockSize },
+        data: joined(loaded.map((q) => q.data)),
+        scales: joined(loaded.map((q) => q.scales)),
+        zeroPoints: zeroPoints ? joined(loaded.map((q) => q.zeroPoints!)) : undefined,
+      };
+    },
+  };
+}
+
+/** The arrays one after another, in one array of their type. */
+function joined<T extends Uint8Array | Float32Array>(xs: readonly T[]): T {
+  const out = new (xs[0].constructor as new (length: number) => T)(xs.reduce((sum, x) => sum + x.length, 0));
+  let at = 0;
+  for (const x of xs) {
+    out.set(x, at);
+    at += x.length;
+  }
+  return out;
+}
+
+/**
  * `parts` of one loaded weight as lazy initializer bytes: the weight is loaded when the first
  * part is written and dropped after the last, so a graph's weights stream through memory.
  */

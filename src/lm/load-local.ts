@@ -25,6 +25,7 @@ import { isGgufFile } from '../models/gguf/gguf-file.ts';
 import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts';
 import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
 import { parseModelRef } from './model-ref.ts';
+import { announceModelNotes } from './model-notes.ts';
 import type { GraphFlavour } from '../engine/graph-flavour.ts';
 import type { StepRuntime } from './native/runtime.ts';
 
@@ -160,13 +161,15 @@ export async function loadNativeModel(
       'this model has no LM head (lm_head.weight; reward models from other tools may lack it), so it cannot run as a language model',
       { file: path },
     );
-  return NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, {
+  const model = await NativeModel.create(path, ckpt.config, ckpt.weights, ckpt.tokenizer, {
     consumeWeights: true,
     quantized: ckpt.quantized,
     graph: engine.graph,
     runtime: engine.runtime,
     quantizedMatmul: engine.quantizedMatmul ?? quantizedMatmulFromEnv(),
   });
+  announceModelNotes(path, [...(ckpt.notes ?? []), ...model.engineNotes]);
+  return model;
 }
 
 /**

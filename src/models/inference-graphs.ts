@@ -18,6 +18,7 @@ import {
   type QuantizedMatmulOptions,
 } from '../engine/quantized-matmul.ts';
 import { buildBody, lmHead } from './transformer.ts';
+import { stackRows, type QuantizedMatrix } from '../engine/block-quantize.ts';
 import { attentionWindows } from './architectures/registry.ts';
 import { softcap } from './attention.ts';
 import { transposeMatrix } from '../util/transpose.ts';
@@ -68,8 +69,24 @@ export function initializerSource(
     project(x, name) {
       const q = quantized.get(name);
       if (!q) return o.matmul(x, this.linear(name));
-      if (!linears.has(name)) linears.set(name, new QuantizedLinear(g, name, q, matmul));
-      return linears.get(name)!.apply(x);
+      const key = 'p:' + name + ':' + x.id;
+      if (cache.has(key)) return cache.get(key)!;
+      const group = sharedInputGroup(name, quantized);
+      if (!group) {
+        if (!linears.has(name)) linears.set(name, new QuantizedLinear(g, name, q, matmul));
+        return linears.get(name)!.apply(x);
+      }
+      // one wider product for the whole group, split after: fewer kernel calls, x quantized once
+      if (!linears.has(group.name)) linears.set(group.name, new QuantizedLinear(g, group.name, group.stacked, matmul));
+      const widths = group.members.map((m) => quantized.get(m)!.n);
+      const pieces = o.split(
+        linears.get(group.name)!.apply(x),
+        o.ints(widths),
+        -1,
+        widths.map((w) => [...x.shape.slice(0, -1), w]),
+      );
+      group.members.forEach((m, i) => cache.set('p:' + m + ':' + x.id, pieces[i]));
+      return cache.get(key)!;
     },
     rows(name, ids) {
       const q = quantized.get(name);
@@ -93,6 +110,28 @@ export function initializerSource(
       return cache.get(key)!;
     },
   };
+}
+
+/**
+ * nn.Linear weights a layer multiplies by the same input (attention's q, k, v; the MLP's gate and
+ * up). Held quantized with the same block layout, they run as one stacked product.
+ */
+const SHARED_INPUT_GROUPS = [
+  ['q_proj', 'k_proj', 'v_proj'],
+  ['gate_proj', 'up_proj'],
+];
+
+function sharedInputGroup(
+  name: string,
+  quantized: QuantizedWeights,
+): { name: string; members: string[]; stacked: QuantizedMatrix } | null {
+  const match = /^(.*\.)(\w+)\.weight$/.exec(name);
+  const group = match && SHARED_INPUT_GROUPS.find((members) => members.includes(match[2]));
+  if (!group) return null;
+  const members = group.map((member) => `${match[1]}${member}.weight`);
+  if (!members.every((m) => quantized.has(m))) return null;
+  const stacked = stackRows(members.map((m) => quantized.get(m)!));
+  return stacked && { name: `${match[1]}${group.join('_')}.weight`, members, stacked };
 }
 
 /** the scalar head of reward and value models, [1, D] as in HF's *ForSequenceClassification */
