@@ -24,8 +24,15 @@ test('top-k and top-p keep exactly the tokens a full sort keeps', () => {
   const rng = createRng(5);
   for (let trial = 0; trial < 200; trial++) {
     const vocab = 1 + rng.int(300);
-    const flat = trial % 3 === 0;
-    const row = Array.from({ length: vocab }, () => (flat ? rng.normal() * 0.01 : rng.normal() * 4));
+    // flat rows, ties (rounded values), impossible tokens, and a range far beyond log-probs'
+    const kind = trial % 5;
+    const row = Array.from({ length: vocab }, () => {
+      const x = rng.normal();
+      if (kind === 1) return Math.round(x * 2);
+      if (kind === 2 && rng.next() < 0.3) return -Infinity;
+      return x * [0.01, 1, 4, 4, 1e30][kind];
+    });
+    if (kind === 2) row[rng.int(vocab)] = 0;
     const topK = [0, 1, 5, 40][trial % 4];
     const topP = [1, 0.9, 0.5, 0.999][(trial >> 2) % 4];
     const t = [1, 0.7][trial % 2];

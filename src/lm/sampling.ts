@@ -157,62 +157,74 @@ const byWeight = (a: [number, number], b: [number, number]) => b[1] - a[1] || a[
 let values = new Float64Array(0);
 let topIds = new Int32Array(0);
 let topWeights = new Float64Array(0);
+/** top-k's histogram of how far each token lies below the row's maximum */
+const BUCKETS = 256;
+const bucketStart = new Int32Array(BUCKETS + 1);
 
 /**
  * Top-k filtering: leaves the k most likely tokens in topIds / topWeights[0, count) with weights
  * exp((x − max) / T), most likely first (ties: lower id first; weights that underflow to 0 are
- * dropped), and returns count. Quickselect finds the k-th largest value and one pass collects
- * the tokens above it, so only those k are exponentiated and sorted: O(V + k log k).
+ * dropped), and returns count.
+ *
+ * A bucket sort by distance below the maximum, stopped at the bucket that holds the k-th token:
+ * a histogram finds that bucket, one pass gathers the tokens of the buckets above it in bucket
+ * order, and an insertion sort, which only has to fix the order inside each bucket, ranks them.
+ * The bucket index falls as the value rises, so every token left out lies strictly below every
+ * token gathered. Unlike a heap or a quickselect this has few hard-to-predict branches, which
+ * cost more than the arithmetic on a small vocabulary. O(V + k) in the usual case, no allocation.
  */
 function topKWeights(row: ArrayLike<number>, offset: number, vocab: number, k: number, temperature: number): number {
-  if (values.length < vocab) values = new Float64Array(vocab);
-  if (topIds.length < k) {
-    topIds = new Int32Array(k);
-    topWeights = new Float64Array(k);
+  let max = -Infinity,
+    min = Infinity,
+    finite = 0;
+  for (let id = 0; id < vocab; id++) {
+    const x = row[offset + id];
+    if (x > max) max = x;
+    if (x < min) min = x;
   }
-  let n = 0;
-  for (let i = 0; i < vocab; i++) {
-    const x = row[offset + i];
-    if (x > -Infinity) values[n++] = x;
+  if (max === -Infinity) return 0;
+  // the gathered buckets can hold more than k tokens (up to the whole row when all tie)
+  if (topIds.length < vocab) {
+    topIds = new Int32Array(vocab);
+    topWeights = new Float64Array(vocab);
   }
-  if (n === 0) return 0;
-  const wanted = Math.min(k, n);
-  const threshold = kthLargest(values, n, wanted);
-  let count = 0;
-  for (let id = 0; id < vocab; id++)
-    if (row[offset + id] > threshold) {
-      topIds[count] = id;
-      topWeights[count++] = row[offset + id];
+  // -Infinity (impossible) and NaN tokens never take part; the rest fall in [0, BUCKETS)
+  if (min === -Infinity) {
+    min = max;
+    for (let id = 0; id < vocab; id++) {
+      const x = row[offset + id];
+      if (x > -Infinity && x < min) min = x;
     }
-  for (let id = 0; id < vocab && count < wanted; id++)
-    if (row[offset + id] === threshold) {
-      topIds[count] = id;
-      topWeights[count++] = threshold;
+  }
+  const scale = max > min ? (BUCKETS - 1) / (max - min) : 0;
+  const counts = bucketStart;
+  counts.fill(0);
+  for (let id = 0; id < vocab; id++) {
+    const x = row[offset + id];
+    if (x > -Infinity) {
+      counts[bucketOf(x, max, scale) + 1]++;
+      finite++;
     }
-  sortTop(count);
-  const max = topWeights[0];
-  let kept = 0;
-  while (kept < count) {
-    const w = Math.exp((topWeights[kept] - max) / temperature);
-    if (!(w > 0)) break;
-    topWeights[kept++] = w;
   }
-  return kept;
-}
-
-/** Sorts topIds/topWeights[0, count) by value, descending, ties by id: insertion sort for a usual k. */
-function sortTop(count: number): void {
-  if (count > 64) {
-    const order = Array.from({ length: count }, (_, i) => i).sort(
-      (a, b) => topWeights[b] - topWeights[a] || topIds[a] - topIds[b],
-    );
-    const ids = order.map((i) => topIds[i]),
-      ws = order.map((i) => topWeights[i]);
-    topIds.set(ids);
-    topWeights.set(ws);
-    return;
+  const wanted = Math.min(k, finite);
+  // counts → each bucket's first slot; `last` is the bucket where the wanted-th token lies
+  let last = 0;
+  for (let b = 1; b <= BUCKETS; b++) {
+    counts[b] += counts[b - 1];
+    if (counts[b - 1] < wanted) last = b - 1;
   }
-  for (let i = 1; i < count; i++) {
+  const gathered = counts[last + 1];
+  for (let id = 0; id < vocab; id++) {
+    const x = row[offset + id];
+    if (!(x > -Infinity)) continue;
+    const b = bucketOf(x, max, scale);
+    if (b > last) continue;
+    const at = counts[b]++;
+    topIds[at] = id;
+    topWeights[at] = x;
+  }
+  // insertion sort by value, descending, ties by id: the buckets are already in order
+  for (let i = 1; i < gathered; i++) {
     const id = topIds[i],
       w = topWeights[i];
     let j = i - 1;
@@ -224,34 +236,17 @@ function sortTop(count: number): void {
     topIds[j + 1] = id;
     topWeights[j + 1] = w;
   }
+  let kept = 0;
+  while (kept < wanted) {
+    const w = Math.exp((topWeights[kept] - max) / temperature);
+    if (!(w > 0)) break;
+    topWeights[kept++] = w;
+  }
+  return kept;
 }
 
-/** The k-th largest of values[0, n) (1-based k), reordering them in place (Hoare's selection). */
-function kthLargest(values: Float64Array, n: number, k: number): number {
-  let lo = 0,
-    hi = n - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >> 1];
-    let i = lo,
-      j = hi;
-    while (i <= j) {
-      while (values[i] > pivot) i++;
-      while (values[j] < pivot) j--;
-      if (i <= j) {
-        const t = values[i];
-        values[i] = values[j];
-        values[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return values[target];
-  }
-  return values[target];
-}
+/** Which of top-k's buckets a finite value falls in: 0 holds the maximum; larger values never get a larger bucket. */
+const bucketOf = (x: number, max: number, scale: number) => Math.min(BUCKETS - 1, ((max - x) * scale) | 0);
 
 /** Every token whose weight could be in the top-p nucleus, sorted. */
 function nucleusCandidates(w: Float64Array, total: number, topP: number): [number, number][] {
