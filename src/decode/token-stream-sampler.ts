@@ -35,6 +35,8 @@ export class TokenStreamSampler implements ChunkSampler {
    * distributions and appends: the rest is the method's own work (mixing, sampling, stops).
    */
   readonly timing = { totalMs: 0, modelMs: 0 };
+  /** the mixed scores of the latest token, overwritten by the next */
+  private scores: Float32Array = new Float32Array(0);
 
   private constructor(
     private readonly terms: readonly WeightedModel[],
@@ -151,24 +153,35 @@ export class TokenStreamSampler implements ChunkSampler {
 
   /** The distribution each row's next token is drawn from, before temperature/top-k/top-p. */
   async nextDistribution(): Promise<LogprobMatrix> {
-    return this.mixed(mixLogprobs);
+    const lps = await this.modelLogprobs();
+    return this.unmixed(lps) ?? mixLogprobs(this.weighted(lps), this.options.suppress);
   }
 
-  /** The same up to a constant per row, which is all sampling needs. */
+  /** The same up to a constant per row, which is all sampling needs, in a buffer reused every token. */
   private async nextScores(): Promise<LogprobMatrix> {
-    return this.mixed(mixScores);
+    const lps = await this.modelLogprobs();
+    const unmixed = this.unmixed(lps);
+    if (unmixed) return unmixed;
+    const mixed = mixScores(this.weighted(lps), this.options.suppress, this.scores);
+    this.scores = mixed.data;
+    return mixed;
   }
 
-  private async mixed(mix: typeof mixLogprobs): Promise<LogprobMatrix> {
+  private async modelLogprobs(): Promise<LogprobMatrix[]> {
     const t = performance.now();
     const lps = await Promise.all(this.states.map((s) => s.nextLogprobs()));
     this.timing.modelMs += performance.now() - t;
+    return lps;
+  }
+
+  /** One model of weight 1 and nothing suppressed: its own log-probs, no mixing. */
+  private unmixed(lps: LogprobMatrix[]): LogprobMatrix | null {
     const [only] = this.terms;
-    if (this.terms.length === 1 && only.weight === 1 && !this.options.suppress?.length) return lps[0];
-    return mix(
-      lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight })),
-      this.options.suppress,
-    );
+    return this.terms.length === 1 && only.weight === 1 && !this.options.suppress?.length ? lps[0] : null;
+  }
+
+  private weighted(lps: LogprobMatrix[]) {
+    return lps.map((logprobs, i) => ({ logprobs, weight: this.terms[i].weight }));
   }
 
   reorder(indices: readonly number[]): void {
