@@ -31,10 +31,11 @@ export interface TokenStreamOptions extends SamplingOptions {
  */
 export class TokenStreamSampler implements ChunkSampler {
   /**
-   * Wall time of extend() so far, and the part spent waiting for the models' next-token
-   * distributions and appends: the rest is the method's own work (mixing, sampling, stops).
+   * Wall time of open() and extend() so far, and the part spent in the models (prompt prefill
+   * and forks, next-token distributions, appends): the rest is the method's own work (checks,
+   * prompt encoding, mixing, sampling, stop strings), all of which a caller waits for.
    */
-  readonly timing = { totalMs: 0, modelMs: 0 };
+  readonly timing: { totalMs: number; modelMs: number };
   /** the mixed scores of the latest token, overwritten by the next */
   private scores: Float32Array = new Float32Array(0);
 
@@ -47,7 +48,10 @@ export class TokenStreamSampler implements ChunkSampler {
     private batch: ChunkRow[],
     /** each row's response text, kept incrementally (decoded after the prompt, cut at a stop string) */
     private texts: StreamingText[],
-  ) {}
+    openTiming: { totalMs: number; modelMs: number },
+  ) {
+    this.timing = openTiming;
+  }
 
   get size(): number {
     return this.batch.length;
@@ -59,6 +63,8 @@ export class TokenStreamSampler implements ChunkSampler {
     options: TokenStreamOptions,
     rng: Rng,
   ): Promise<TokenStreamSampler> {
+    const started = performance.now();
+    let modelMs = 0;
     const method = options.method ?? 'token sampling';
     if (terms.length === 0) throw inputError(`${method} needs at least one model`);
     if (!Number.isInteger(size) || size < 1) throw inputError(`number of rows must be a positive integer, got ${size}`);
@@ -85,9 +91,12 @@ export class TokenStreamSampler implements ChunkSampler {
     const states: DecodeState[] = [];
     try {
       for (let i = 0; i < terms.length; i++) {
-        const single = await requireDecoding(terms[i].model, `token-level sampling (${terms[i].role})`)([prompts[i]]);
+        const open = requireDecoding(terms[i].model, `token-level sampling (${terms[i].role})`);
+        const t = performance.now();
+        const single = await open([prompts[i]]);
         states.push(single.fork(new Array(size).fill(0)));
         single.close();
+        modelMs += performance.now() - t;
       }
     } catch (e) {
       for (const s of states) s.close();
@@ -100,7 +109,10 @@ export class TokenStreamSampler implements ChunkSampler {
       finishReason: null,
     }));
     const texts = rows.map(() => new StreamingText(terms[0].model.tokenizer, options.stop ?? [], prompts[0]));
-    return new TokenStreamSampler(terms, states, maxLength, options, rng, rows, texts);
+    return new TokenStreamSampler(terms, states, maxLength, options, rng, rows, texts, {
+      totalMs: performance.now() - started,
+      modelMs,
+    });
   }
 
   rows(): readonly ChunkRow[] {
