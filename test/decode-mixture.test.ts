@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mixLogprobs } from '../src/decode/mixture.ts';
+import { mixLogprobs, mixScores } from '../src/decode/mixture.ts';
 import { assertScores, scoreChecked, topIndices, type Scorer } from '../src/decode/scorer.ts';
 import { cutAtStop } from '../src/decode/chunk-sampler.ts';
 import { renderPrompt } from '../src/lm/prompt-format.ts';
@@ -29,6 +29,30 @@ const rowMass = (m: LogprobMatrix, r: number) => {
   for (let v = 0; v < m.vocab; v++) s += Math.exp(m.data[r * m.vocab + v]);
   return s;
 };
+
+test('mixing into a reused buffer overwrites it with exactly the fresh result', () => {
+  const large = randomLogprobs(2, 33, 4),
+    tuned = randomLogprobs(2, 33, 5),
+    untuned = randomLogprobs(2, 33, 6);
+  untuned.data[7] = -Infinity; // moved away from: takes the row's least likely value
+  large.data[40] = -Infinity; // impossible under the large model: stays impossible
+  const terms = [
+    { logprobs: large, weight: 1 },
+    { logprobs: tuned, weight: 1.5 },
+    { logprobs: untuned, weight: -1.5 },
+  ];
+  const fresh = mixScores(terms, [3]);
+  const buffer = new Float32Array(2 * 33).fill(123); // what the previous token left
+  const reused = mixScores(terms, [3], buffer);
+  assert.equal(reused.data, buffer);
+  assert.deepEqual(Array.from(reused.data), Array.from(fresh.data));
+  assert.equal(reused.data[3], -Infinity);
+  assert.equal(reused.data[40], -Infinity);
+  // a buffer of another size is left alone
+  const small = new Float32Array(5);
+  assert.notEqual(mixScores(terms, [], small).data, small);
+  assert.deepEqual(Array.from(small), [0, 0, 0, 0, 0]);
+});
 
 test('token-level mixtures are distributions: every row sums to one (EFT, ED and IVG weights)', () => {
   const large = randomLogprobs(3, 97, 1),

@@ -27,7 +27,7 @@ export function mixLogprobs(terms: readonly MixtureTerm[], suppress: readonly nu
 /**
  * Σ_j weight_j · logprobs_j[r] before renormalizing: what sampling needs (it is invariant to a
  * per-row constant), without a pass of exp over the vocabulary. Same rules as mixLogprobs.
- * `into`, when it has room for rows × vocab values, receives the result instead of a new array
+ * `into`, when it holds exactly rows × vocab values, receives the result instead of a new array
  * (a sampler mixes every generated token and reads each result only until the next).
  */
 export function mixScores(
@@ -45,7 +45,7 @@ export function mixScores(
     if (!Number.isFinite(t.weight)) throw inputError(`mixture weight must be a finite number, got ${t.weight}`);
   }
   const size = rows * vocab;
-  const out = into && into.length >= size ? into.subarray(0, size).fill(0) : new Float32Array(size);
+  const out = into?.length === size ? into.fill(0) : new Float32Array(size);
   for (let r = 0; r < rows; r++) {
     const base = r * vocab;
     for (const { logprobs, weight } of terms) {
