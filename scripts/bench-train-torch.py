@@ -4,11 +4,15 @@ PyTorch (no transformers), eager mode. Prints one JSON line per configuration.
 
   /usr/bin/python3 scripts/bench-train-torch.py [llama|gpt2|all] [--steps N] [--threads 1,2]
   /usr/bin/python3 scripts/bench-train-torch.py sft-process --data BATCHES.json --steps N --out FILE
+  /usr/bin/python3 scripts/bench-train-torch.py profile [llama|gpt2] [--vocab V] [--steps N]
 
 The second form is a whole SFT run as `alignkit bench --section training` times it against
 `alignkit train sft`: start python, build the llama-shaped model with a 512-token vocabulary,
 N AdamW steps (weight decay 0.01, gradients clipped to norm 1) over the given token batches,
 save the weights.
+
+The third form profiles N steps (after 3 warm-up steps) with torch.profiler and prints where a
+step's time goes by operator (matmuls' share first), to set beside onnxruntime's own profile.
 
 Debian's python3-torch (1.13, OpenBLAS): `apt-get install -y python3-torch libopenblas0-pthread`.
 The fastest setup on a 2-core machine is torch 1 thread with OpenBLAS at its default (2 threads).
@@ -103,44 +107,66 @@ class Gpt2(torch.nn.Module):
             x = x + F.gelu(h @ m.fc_w + m.fc_b, approximate="tanh") @ m.out_w + m.out_b
         return F.layer_norm(x, (d,), s.lnfw, s.lnfb, 1e-5), s.wte
 
-def bench(name, threads, steps):
-    torch.manual_seed(0)
-    torch.set_num_threads(threads)
-    c = SHAPES[name]
-    model = (Llama if c["family"] == "llama" else Gpt2)(c)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
-    ids = torch.randint(0, c["vocab"], (c["batch"], c["seq"]))
-    times = []
-    for i in range(steps + 3):
-        t0 = time.perf_counter()
+def trainer(model, c, lr, weight_decay, clip):
+    """One SFT step on a token batch (forward, loss, backward, optional clipping, AdamW); returns the loss."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    def step(ids):
         hidden, head = model(ids)
         logits = hidden[:, :-1] @ head.t()
         loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), ids[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        return loss
+    return step
+
+def build(name, vocab=None, seq=None):
+    c = dict(SHAPES[name], **({"vocab": vocab} if vocab else {}), **({"seq": seq} if seq else {}))
+    return (Llama if c["family"] == "llama" else Gpt2)(c), c
+
+def bench(name, threads, steps):
+    torch.manual_seed(0)
+    torch.set_num_threads(threads)
+    model, c = build(name)
+    step = trainer(model, c, lr=1e-4, weight_decay=0.0, clip=False)
+    ids = torch.randint(0, c["vocab"], (c["batch"], c["seq"]))
+    times = []
+    for i in range(steps + 3):
+        t0 = time.perf_counter()
+        loss = step(ids)
         if i >= 3:
             times.append((time.perf_counter() - t0) * 1000)
     params = sum(p.numel() for p in model.parameters())
     print(json.dumps({"model": name, "threads": threads, "median_ms": statistics.median(times), "min_ms": min(times), "steps": steps, "params": params, "loss": loss.item()}), flush=True)
+
+def profile(name, vocab, steps):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model, c = build(name, vocab)
+    step = trainer(model, c, lr=1e-3, weight_decay=0.01, clip=True)
+    ids = torch.randint(0, c["vocab"], (c["batch"], c["seq"]))
+    for _ in range(3):
+        step(ids)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as p:
+        for _ in range(steps):
+            step(ids)
+    ops = p.key_averages()
+    total = sum(e.self_cpu_time_total for e in ops)
+    matmul = sum(e.self_cpu_time_total for e in ops if e.key in ("aten::mm", "aten::bmm", "aten::addmm"))
+    print(json.dumps({"model": name, "vocab": c["vocab"], "self_ms_per_step": total / steps / 1000, "matmul_share": matmul / total}))
+    print(ops.table(sort_by="self_cpu_time_total", row_limit=15))
 
 def sft_process(data_file, steps, out):
     torch.manual_seed(0)
     torch.set_num_threads(1)
     with open(data_file) as f:
         batches = json.load(f)
-    c = dict(SHAPES["llama"], vocab=512, seq=len(batches[0][0]))
-    model = Llama(c)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    model, c = build("llama", 512, len(batches[0][0]))
+    step = trainer(model, c, lr=1e-3, weight_decay=0.01, clip=True)
     for i in range(steps):
-        ids = torch.tensor(batches[i % len(batches)])
-        hidden, head = model(ids)
-        logits = hidden[:, :-1] @ head.t()
-        loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), ids[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        loss = step(torch.tensor(batches[i % len(batches)]))
     torch.save(model.state_dict(), out)
     print(json.dumps({"steps": steps, "loss": loss.item()}), flush=True)
 
@@ -148,6 +174,11 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args and args[0] == "sft-process":
         sft_process(args[args.index("--data") + 1], int(args[args.index("--steps") + 1]), args[args.index("--out") + 1])
+        sys.exit(0)
+    if args and args[0] == "profile":
+        which = args[1] if len(args) > 1 and not args[1].startswith("--") else "llama"
+        vocab = int(args[args.index("--vocab") + 1]) if "--vocab" in args else None
+        profile(which, vocab, int(args[args.index("--steps") + 1]) if "--steps" in args else 5)
         sys.exit(0)
     which = args[0] if args and not args[0].startswith("--") else "all"
     steps = int(args[args.index("--steps") + 1]) if "--steps" in args else 10

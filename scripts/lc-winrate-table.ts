@@ -1,20 +1,41 @@
 /**
- * Prints, for the synthetic preference sets of test/fixtures/lc-winrate-official.json, the LC win
- * rate implied by each set's generating parameters next to alignkit's official fit (the richest
- * variant the set supports), the official reference value and alignkit's maximum-likelihood fit
- * (the README's table).
+ * The README's LC win-rate table: for the synthetic preference sets of
+ * test/fixtures/lc-winrate-official.json, the LC win rate implied by each set's generating
+ * parameters next to alignkit's official fit (the richest variant the set supports, and the time
+ * it took), the official reference value and alignkit's maximum-likelihood fit. Prints the table
+ * and writes it to DIR/summary.json (default runs/lc-winrate) with the run's conditions, for
+ * `npm run readme -- --record lc-winrate DIR "…"`.
  *
- *   node --import tsx scripts/lc-winrate-table.ts
+ *   node --import tsx scripts/lc-winrate-table.ts [--out DIR]
  */
+import { join } from 'node:path';
 import { rawWinRate } from '../src/eval/winrate/glm.ts';
 import { lengthControlled } from '../src/eval/winrate/length-controlled.ts';
+import { markdownTable } from '../src/report/markdown-table.ts';
+import { finishConditions, startConditions } from '../src/run/measurement-conditions.ts';
+import type { Summary, Table } from '../src/run/summary.ts';
+import { writeJsonAtomic } from '../src/util/atomic-write.ts';
 import { comparisonsOf, gamedOf, lcFixture } from '../test/helpers/lc-fixture.ts';
 
+const args = process.argv.slice(2);
+const out = args[0] === '--out' && args[1] ? args[1] : args.length ? undefined : 'runs/lc-winrate';
+if (!out) throw new Error(`usage: node --import tsx scripts/lc-winrate-table.ts [--out DIR] (got ${args.join(' ')})`);
+const conditions = startConditions('node', [...process.execArgv, 'scripts/lc-winrate-table.ts', ...args]);
+
 const f2 = (x: number | null) => (x === null ? '—' : x.toFixed(2));
-console.log(
-  '| set | n | raw win rate | LC of the generating GLM | official fit (variant) | official reference | --lc-fit mle |',
-);
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+const table: Table = {
+  title: 'Official fit against the official code, on synthetic preference sets',
+  columns: [
+    'set',
+    'n',
+    'raw win rate',
+    'LC of the generating GLM',
+    'official fit (variant, time here)',
+    'official reference',
+    '`--lc-fit mle`',
+  ],
+  rows: [],
+};
 for (const set of lcFixture.sets) {
   const comparisons = comparisonsOf(set);
   const gamed = gamedOf(set);
@@ -23,7 +44,23 @@ for (const set of lcFixture.sets) {
   const ms = performance.now() - started;
   const mle = lengthControlled({ comparisons, gamed }, 'mle');
   const raw = rawWinRate(comparisons.flatMap((c) => (c.preference === null ? [] : [c.preference])));
-  console.log(
-    `| ${set.name} | ${set.preference.length} | ${f2(raw.winRate)} | ${f2(set.generating.true_lc)} | ${f2(official.lcWinRate)} (${official.variant?.replace('length_controlled_', '')}, ${ms.toFixed(0)} ms) | ${f2(set.official[official.variant!].lc)} | ${f2(mle.lcWinRate)} |`,
-  );
+  table.rows.push([
+    set.name,
+    set.preference.length,
+    f2(raw.winRate),
+    f2(set.generating.true_lc),
+    `${f2(official.lcWinRate)} (${official.variant?.replace('length_controlled_', '')}, ${ms.toFixed(0)} ms)`,
+    f2(set.official[official.variant!].lc),
+    f2(mle.lcWinRate),
+  ]);
 }
+console.log(markdownTable(table));
+const summary: Summary = {
+  kind: 'lc-winrate-table',
+  title: 'Length-controlled win rate: alignkit against the official AlpacaEval 2.0 fit',
+  tables: [table],
+  plots: [],
+  conditions: finishConditions(conditions),
+};
+writeJsonAtomic(join(out, 'summary.json'), summary);
+console.log(`wrote ${join(out, 'summary.json')}`);

@@ -8,7 +8,7 @@ import { loadNativeModel } from '../src/lm/load.ts';
 import { readHfDirectory } from '../src/models/hf-directory.ts';
 import { Llama2cTokenizer } from '../src/tokenizers/llama2c-tokenizer.ts';
 import { writeRandomLlama, writeRandomGpt2 } from './helpers/random-models.ts';
-import { ReferenceLlama } from './helpers/reference-llama.ts';
+import { plainLlamaReference } from './helpers/reference-decoder.ts';
 import { maxAbsDiff } from './helpers/graph-harness.ts';
 import { createRng } from '../src/util/random.ts';
 import { idTokenizer } from './helpers/id-tokenizer.ts';
@@ -120,7 +120,7 @@ test('stories260K greedy from BOS reproduces the reference C output', async () =
 test('llama-family logits equal an independent float64 forward pass', async (t) => {
   for (const m of (await randomModels(t)).filter((m) => m.config.family === 'llama')) {
     const ids = seq(12, 5);
-    const ref = new ReferenceLlama(m.config, m.weights);
+    const ref = plainLlamaReference(m.config, m.weights);
     const state = await m.model.open([ids.slice(0, 1)]);
     for (let i = 0; i < ids.length; i++) {
       const refLogits = ref.step(ids[i]);

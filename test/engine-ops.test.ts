@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runGraph, randomFloats, maxAbsDiff } from './helpers/graph-harness.ts';
 import { int64 } from '../src/engine/session.ts';
-import { broadcastShapes } from '../src/engine/ops.ts';
+import { broadcastShapes, Ops } from '../src/engine/ops.ts';
+import { Graph } from '../src/engine/graph.ts';
 
 const x = { shape: [2, 3, 4], data: randomFloats(24, 1) };
 const pos = { shape: [2, 3, 4], data: Float32Array.from(randomFloats(24, 2), (v) => Math.abs(v) + 0.1) };
@@ -340,4 +341,15 @@ test('rotary embedding rotates halves (HF layout) at the given positions', async
     expected,
     [B, T, H * hd],
   );
+});
+
+test('reshape declares the -1 dimension it will have, also beside named dimensions', () => {
+  const o = new Ops(new Graph('reshape'));
+  const keys = o.g.input('keys', 'float32', ['B', 'T', 32]);
+  const heads = o.reshape(keys, [0, 0, -1, 16]);
+  assert.deepEqual(heads.shape, ['B', 'T', 2, 16]);
+  assert.deepEqual(o.reshape(heads, [0, 0, -1]).shape, ['B', 'T', 32]);
+  const [rows] = o.reshape(keys, [-1, 32]).shape; // B·T: a fresh name, not a guess
+  assert.ok(typeof rows === 'string' && rows !== 'B' && rows !== 'T', `declared ${rows}`);
+  assert.equal(o.reshape(o.g.input('rows', 'float32', ['N', 8]), [0, -1]).shape[1], 8);
 });

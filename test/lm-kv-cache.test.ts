@@ -73,3 +73,22 @@ test('KV cache: appends land in their columns, growth keeps them, rows reorder, 
   for (let t = 0; t < 9; t++) assertHolds(joined, 4, t, 0, t);
   assert.deepEqual(joined.dims, [5, cfg.numKvHeads, joined.capacity, cfg.headDim]);
 });
+
+test('a released cache lends its buffers, zeroed, to the next cache of the same length', () => {
+  const first = KvCache.empty(cfg, 2).reserve(5);
+  first.append(newKv(2, 5, 0), 5);
+  const buffers = first.layers.flatMap((layer) => [layer.k, layer.v]);
+  first.release();
+  assert.equal(first.layers.length, 0, 'a released cache holds nothing');
+  const next = KvCache.empty(cfg, 2).reserve(5);
+  const reused = next.layers.flatMap((layer) => [layer.k, layer.v]);
+  assert.ok(
+    reused.every((b) => buffers.includes(b)),
+    'the same buffers',
+  );
+  assert.ok(
+    reused.every((b) => b.every((x) => x === 0)),
+    'zeroed',
+  );
+  assert.equal(KvCache.empty(cfg, 3).reserve(5).layers[0].k.length, 3 * cfg.numKvHeads * 5 * cfg.headDim);
+});

@@ -109,6 +109,32 @@ for (const [name, cfg] of FAMILIES)
     await ort.dispose();
   });
 
+test('states and scoring interleaved on one kernel each get their own results (a server runs them concurrently)', async () => {
+  const cfg = FAMILIES[0][1];
+  const model = await NativeModel.create('wasm', cfg, randomWeights(cfg, 9, 0.2), idTokenizer(cfg.vocabSize, 1), {
+    runtime: 'wasm',
+  });
+  const prompts = [
+    [1, 5, 9],
+    [1, 7, 7, 2],
+  ];
+  const decode = async (prompt: number[]) => {
+    const state = await model.open([prompt]);
+    const seen: number[][] = [];
+    for (let i = 0; i < 8; i++) {
+      await state.append([[(prompt[1] * i + 3) % cfg.vocabSize]]);
+      seen.push(Array.from((await state.nextLogprobs()).data));
+    }
+    state.close();
+    return seen;
+  };
+  const items = [{ prefix: [1, 4], continuation: [6, 8, 3] }];
+  const alone = [await decode(prompts[0]), await decode(prompts[1]), await model.score(items)];
+  const together = await Promise.all([decode(prompts[0]), decode(prompts[1]), model.score(items)]);
+  assert.deepEqual(together, alone);
+  await model.dispose();
+});
+
 test('a model the kernel cannot run falls back to onnxruntime and says so once; onnxruntime is chosen by name', async () => {
   const cfg = randomGpt2Config();
   const gpt2 = await NativeModel.create('gpt2', cfg, randomWeights(cfg), idTokenizer(cfg.vocabSize, 1), {

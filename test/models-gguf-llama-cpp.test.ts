@@ -14,44 +14,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNativeModel, readLocalCheckpoint } from '../src/lm/load.ts';
 import { saveGguf } from '../src/lm/save-gguf.ts';
-import type { GgufPrecision } from '../src/models/gguf/gguf-model.ts';
-import type { LanguageModel } from '../src/lm/language-model.ts';
-import { TINYSTORIES, longTests } from './helpers/stories-data.ts';
+import { longTests } from './helpers/stories-data.ts';
 import { writeRandomGpt2 } from './helpers/random-models.ts';
 import { writeGpt2TokenizerDir } from './helpers/gpt2-tokenizer.ts';
+import {
+  GGUF_PRECISIONS as PRECISIONS,
+  GGUF_SOURCES as SOURCES,
+  agreement,
+  cpuLlama,
+  exportGgufFiles,
+  importLlamaCpp,
+  meanNll,
+  openLlamaCpp as openWith,
+  tinyStoriesParagraphs as stories,
+  type Llama,
+} from './helpers/llama-cpp-agreement.ts';
 
-type LlamaCpp = typeof import('node-llama-cpp');
-let llamaCpp: LlamaCpp | null = null;
-try {
-  llamaCpp = await import('node-llama-cpp');
-} catch {
-  llamaCpp = null;
-}
+const llamaCpp = await importLlamaCpp();
 const skip = llamaCpp === null && 'node-llama-cpp is not installed (a dev dependency)';
 
-const SOURCES = {
-  stories260K: { model: 'data/stories260K/stories260K.bin', tokenizer: 'data/stories260K/tok512.bin' },
-  'embedded/small': { model: 'embedded/small', tokenizer: undefined },
-  'embedded/large': { model: 'embedded/large', tokenizer: undefined },
-} as const;
-const PRECISIONS = ['f32', 'q8_0', 'q4_0'] as const satisfies readonly GgufPrecision[];
-
 let dir = '';
-let llama: Awaited<ReturnType<LlamaCpp['getLlama']>> | null = null;
-const files = new Map<string, string>();
+let llama: Llama | null = null;
+let files = new Map<string, string>();
 
 before(async () => {
   if (!llamaCpp) return;
   dir = mkdtempSync(join(tmpdir(), 'alignkit-llama-cpp-'));
-  for (const [name, source] of Object.entries(SOURCES)) {
-    const ckpt = readLocalCheckpoint(source.model, source.tokenizer);
-    for (const precision of PRECISIONS) {
-      const file = join(dir, `${name.replace('/', '-')}-${precision}.gguf`);
-      saveGguf(file, ckpt, precision);
-      files.set(`${name} ${precision}`, file);
-    }
-  }
-  llama = await llamaCpp.getLlama({ gpu: false, build: 'never', logLevel: llamaCpp.LlamaLogLevel.error });
+  files = exportGgufFiles(dir);
+  llama = await cpuLlama(llamaCpp);
 });
 
 after(async () => {
@@ -59,63 +49,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/**
- * llama.cpp on one file: one thread (its pool contends with Node's on 2 cores), a 256-token context,
- * a float32 KV cache and no flash attention (its defaults, a float16 cache and flash attention, move
- * log-probs by ~1e-3 on their own).
- */
-async function openLlamaCpp(file: string) {
-  const model = await llama!.loadModel({ modelPath: file });
-  const context = await model.createContext({
-    contextSize: 256,
-    threads: 1,
-    flashAttention: false,
-    experimentalKvCacheKeyType: 'F32',
-    experimentalKvCacheValueType: 'F32',
-  });
-  return {
-    model,
-    /** greedy continuation of `prompt` */
-    async greedy(prompt: number[], n: number): Promise<number[]> {
-      const sequence = context.getSequence();
-      const out: number[] = [];
-      for await (const token of sequence.evaluate(prompt as never[], { temperature: 0 })) {
-        out.push(token as number);
-        if (out.length >= n) break;
-      }
-      sequence.dispose();
-      return out;
-    },
-    /** next-token probabilities after each prefix tokens[0..i] */
-    async distributions(tokens: number[]): Promise<Map<number, number>[]> {
-      const sequence = context.getSequence();
-      const results = await sequence.controlledEvaluate(
-        tokens.map((t) => [t as never, { generateNext: { probabilities: true } }] as const),
-      );
-      sequence.dispose();
-      return results.map((r) => r!.next.probabilities as Map<number, number>);
-    },
-    async dispose() {
-      await context.dispose();
-      await model.dispose();
-    },
-  };
-}
-
-/** alignkit's next-token log-probs after each prefix tokens[0..i]. */
-async function alignkitDistributions(model: LanguageModel, tokens: number[]): Promise<Float32Array[]> {
-  const state = await model.open!([tokens.slice(0, 1)]);
-  const out: Float32Array[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const { data } = await state.nextLogprobs();
-    out.push(data.slice());
-    if (i + 1 < tokens.length) await state.append([[tokens[i + 1]]]);
-  }
-  state.close();
-  return out;
-}
-
-const stories = () => readFileSync(TINYSTORIES, 'utf8').split('\n').filter(Boolean);
+const openLlamaCpp = (file: string) => openWith(llama!, file);
 
 for (const name of Object.keys(SOURCES)) {
   test(`${name}: llama.cpp tokenizes like alignkit's reading of the same GGUF`, { skip }, async () => {
@@ -140,35 +74,13 @@ for (const name of Object.keys(SOURCES)) {
       const ours = await loadNativeModel(file);
       const theirs = await openLlamaCpp(file);
       try {
-        const prompt = ours.tokenizer.encode('Once upon a time, there was a');
-        const greedy = await theirs.greedy(prompt, 40);
+        const { prompt, greedy, sameArgmax, positions, meanDelta: mean, maxDelta } = await agreement(ours, theirs);
         if (precision === 'f32') {
           const [sample] = await ours.sample({ prompt, maxNewTokens: 40, temperature: 0 });
           assert.deepEqual(sample.tokens, greedy.slice(0, sample.tokens.length), 'greedy tokens');
         }
-        // teacher-force llama.cpp's greedy path through both and compare every next-token distribution
-        const path = [...prompt, ...greedy];
-        const expected = await theirs.distributions(path);
-        const got = await alignkitDistributions(ours, path);
-        let sameArgmax = 0;
-        let sumDelta = 0;
-        let maxDelta = 0;
-        let count = 0;
-        for (let i = 0; i < path.length; i++) {
-          const [top] = expected[i].keys();
-          const ourTop = got[i].indexOf(Math.max(...got[i]));
-          if (ourTop === top) sameArgmax++;
-          // the five most likely tokens under llama.cpp
-          for (const [token, p] of [...expected[i]].slice(0, 5)) {
-            const delta = Math.abs(Math.log(p) - got[i][token]);
-            sumDelta += delta;
-            maxDelta = Math.max(maxDelta, delta);
-            count++;
-          }
-        }
-        const mean = sumDelta / count;
         console.log(
-          `${name} ${precision}: argmax agrees at ${sameArgmax}/${path.length} positions; |Δ log p| of llama.cpp's top-5 tokens: mean ${mean.toExponential(2)}, max ${maxDelta.toExponential(2)}`,
+          `${name} ${precision}: argmax agrees at ${sameArgmax}/${positions} positions; |Δ log p| of llama.cpp's top-5 tokens: mean ${mean.toExponential(2)}, max ${maxDelta.toExponential(2)}`,
         );
         // measured here: f32 ~2e-6 mean; quantized 6e-3…3.5e-2 mean, up to 0.21 max (stories260K's 64-wide
         // rows make llama.cpp's 8-bit activations coarsest)
@@ -178,7 +90,7 @@ for (const name of Object.keys(SOURCES)) {
           q4_0: { mean: 0.05, max: 0.3, argmax: 0.95 },
         }[precision];
         assert.ok(mean <= tolerance.mean && maxDelta <= tolerance.max, `|Δ log p| mean ${mean}, max ${maxDelta}`);
-        assert.ok(sameArgmax >= tolerance.argmax * path.length, `argmax agrees at ${sameArgmax}/${path.length}`);
+        assert.ok(sameArgmax >= tolerance.argmax * positions, `argmax agrees at ${sameArgmax}/${positions}`);
       } finally {
         await theirs.dispose();
         await ours.dispose();
@@ -204,23 +116,8 @@ test(
   async () => {
     const paragraphs = longTests ? stories() : stories().slice(0, 200);
     const nll: Record<string, number> = {};
-    for (const precision of PRECISIONS) {
-      const model = await loadNativeModel(files.get(`stories260K ${precision}`)!);
-      let total = 0;
-      let tokens = 0;
-      for (let i = 0; i < paragraphs.length; i += 32) {
-        const items = paragraphs.slice(i, i + 32).map((text) => ({
-          prefix: [model.tokenizer.bosId!],
-          continuation: model.tokenizer.encode(text, { addBos: false }).slice(0, 255),
-        }));
-        for (const s of await model.score(items)) {
-          total -= s.total;
-          tokens += s.tokens.length;
-        }
-      }
-      await model.dispose();
-      nll[precision] = total / tokens;
-    }
+    for (const precision of PRECISIONS)
+      nll[precision] = await meanNll(files.get(`stories260K ${precision}`)!, paragraphs);
     const change = (p: string) => ((nll[p] / nll.f32 - 1) * 100).toFixed(2);
     console.log(
       `mean NLL (nats/token) of ${paragraphs.length} TinyStories paragraphs under stories260K: f32 ${nll.f32.toFixed(4)}, q8_0 ${nll.q8_0.toFixed(4)} (${change('q8_0')} %), q4_0 ${nll.q4_0.toFixed(4)} (${change('q4_0')} %)`,

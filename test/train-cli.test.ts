@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { main, run as cli } from '../src/cli/main.ts';
 import { writeRandomLlama } from './helpers/random-models.ts';
-import { ReferenceLlama } from './helpers/reference-llama.ts';
+import { plainLlamaReference } from './helpers/reference-decoder.ts';
 import { STORIES_TOKENIZER } from './helpers/model-wrappers.ts';
 import { readHfDirectory } from '../src/models/hf-directory.ts';
 import { loadPreferenceData } from '../src/train/data/load-preferences.ts';
@@ -48,7 +48,7 @@ const common = (out: string) => ['--model', model, '--tokenizer', STORIES_TOKENI
 
 /** log p(tokens[from..] | tokens[..from]) in float64, by the plain reference forward pass. */
 function sequenceLogp(cfg: ModelConfig, w: Weights, tokens: number[], from: number): number {
-  const ref = new ReferenceLlama(cfg, w);
+  const ref = plainLlamaReference(cfg, w);
   let total = 0;
   for (let i = 0; i < tokens.length - 1; i++) {
     const logits = ref.step(tokens[i]);

@@ -89,12 +89,12 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
     about:
       'whole-process SFT (60 steps, vocab 512) and one training step (forward, backward, AdamW) of a llama-shaped and a GPT-2-small-shaped model, vs PyTorch when /usr/bin/python3 has torch; DPO vs SFT; LoRA; memory',
     async run(values) {
-      const { benchTraining, torchReference, trainingBenchFigures } = await import('../train/bench.ts');
+      const { benchTraining, trainingBenchFigures } = await import('../train/bench.ts');
       const { benchSftProcess } = await import('../train/bench-process.ts');
       const dir = values.stories;
       const paths = { tokenizer: `${dir}/tok512.bin`, stories: 'data/tinystories-sample/tinystories.txt' };
       const process = existsSync(paths.tokenizer) && existsSync(paths.stories) ? await benchSftProcess(paths) : [];
-      return [...process, ...trainingBenchFigures(await benchTraining({ memory: true }), torchReference())];
+      return [...process, ...trainingBenchFigures(await benchTraining({ memory: true }))];
     },
   },
   memory: {
@@ -175,10 +175,18 @@ function withStories(
   });
 }
 
+/** The record of this run in DIR (checked and created before any section runs). */
+async function benchRecord(dir: string) {
+  const { BenchRecord } = await import('../run/bench-record.ts');
+  const { startConditions } = await import('../run/measurement-conditions.ts');
+  return new BenchRecord(dir, startConditions('alignkit', process.argv.slice(2)));
+}
+
 function formatFigure(f: Figure): string {
   const v = Number.isFinite(f.value) ? (f.value >= 100 ? f.value.toFixed(0) : f.value.toFixed(2)) : '—';
   const ref = f.reference ? `   vs ${f.reference.name}: ${f.reference.value} → ${f.reference.ratio.toFixed(2)}×` : '';
-  return `  ${f.name.padEnd(58)} ${v.padStart(9)} ${f.unit.padEnd(9)}${ref}`;
+  const target = f.target ? `   (target ${f.target})` : '';
+  return `  ${f.name.padEnd(58)} ${v.padStart(9)} ${f.unit.padEnd(9)}${ref}${target}`;
 }
 
 const SECTION_NAMES = Object.keys(sections).filter((s) => !s.endsWith('-child'));
@@ -202,6 +210,12 @@ const BENCH_OPTIONS = {
     description: 'families section: the published models to measure (default all)',
   },
   json: { type: 'boolean', description: 'print the figures as JSON' },
+  out: {
+    type: 'string',
+    placeholder: 'DIR',
+    description:
+      "also write DIR/summary.json: every figure with its section, reference, ratio and target, and the run's command line, date, commit, threads, load average at the start and end, versions (`npm run readme -- --record` renders it)",
+  },
 } as const;
 
 type BenchValues = OptionValues<typeof BENCH_OPTIONS>;
@@ -211,15 +225,17 @@ export const benchCommand = command({
   summary: 'speed and memory figures',
   description:
     'Speed and memory figures, each with its reference (PyTorch when /usr/bin/python3 has torch, llama2.c with --run-c) measured in the same run and the ratio (> 1 = alignkit better). Figures vary with machine load.',
-  examples: ['bench --section engine,training'],
+  examples: ['bench --section engine,training', 'bench --section startup --out runs/bench-startup'],
   options: BENCH_OPTIONS,
   async run(values) {
     const chosen = values.section.length ? values.section : SECTION_NAMES.filter((s) => !sections[s].optIn);
     const all: Figure[] = [];
+    const record = values.out ? await benchRecord(values.out) : undefined;
     for (const name of chosen) {
       if (!values.json) console.log(`\n${name}: ${sections[name].about}`);
       const figures = await sections[name].run(values);
       all.push(...figures);
+      record?.add(name, sections[name].about, figures);
       if (!values.json) for (const f of figures) console.log(formatFigure(f));
     }
     if (values.json) console.log(JSON.stringify(all));
@@ -227,6 +243,7 @@ export const benchCommand = command({
       console.log(
         '\nRatios > 1 mean alignkit is faster (or uses less memory) than the reference. Figures vary with machine load.',
       );
+    if (record && !values.json) console.log(`wrote ${values.out}/summary.json`);
     return 0;
   },
 });

@@ -93,8 +93,10 @@ export function transposePerm(node: GraphNode): readonly number[] {
 
 /**
  * x transposed by `perm`, simplified: a transpose of a transpose composes (and vanishes when the
- * result is the identity), and (P·Q)ᵀ of 2-D operands becomes Qᵀ·Pᵀ so that onnxruntime fuses
- * the remaining transposes into the matmul instead of copying a weight-sized gradient.
+ * result is the identity), and a product with its last two axes swapped, (P·Q)ᵀ, becomes Qᵀ·Pᵀ
+ * (batch axes broadcast alike either way), so that onnxruntime fuses the remaining transposes
+ * into the matmul instead of copying the product: a weight-sized gradient, or attention's key
+ * gradient (Kᵀ's gradient Qᵀ·dS turned back into dSᵀ·Q).
  */
 export function transposed(o: Ops, x: Value, perm: readonly number[]): Value {
   if (isIdentity(perm)) return x;
@@ -107,11 +109,15 @@ export function transposed(o: Ops, x: Value, perm: readonly number[]): Value {
       perm.map((i) => inner[i]),
     );
   }
-  if (p?.op === 'MatMul' && perm.length === 2 && p.inputs[0].shape.length === 2 && p.inputs[1].shape.length === 2) {
-    return o.matmul(transposed(o, p.inputs[1], [1, 0]), transposed(o, p.inputs[0], [1, 0]));
+  if (p?.op === 'MatMul' && swapsLastTwo(perm) && p.inputs.every((v) => v.shape.length >= 2)) {
+    return o.matmul(swapLast(o, p.inputs[1]), swapLast(o, p.inputs[0]));
   }
   return o.transpose(x, perm);
 }
+
+/** The permutation swaps the last two axes and keeps the others in place. */
+const swapsLastTwo = (perm: readonly number[]) =>
+  perm.length >= 2 && perm.every((axis, i) => (i < perm.length - 2 ? axis === i : axis === perm.length * 2 - 3 - i));
 
 /** Swaps the last two axes. */
 export function swapLast(o: Ops, x: Value): Value {

@@ -170,12 +170,17 @@ export class Ops {
       const rest = shape.reduce<number>((p, d, i) => (i === minus ? p : p * (d as number)), 1);
       if (shape.every((d, i) => i === minus || typeof d === 'number')) shape[minus] = total / rest;
     } else if (minus >= 0) {
-      // infer the -1 symbolically when it merges or keeps named dims: [B,T,H,hd] -> [B,T,-1]
-      const fixed = shape.filter((_, i) => i !== minus);
-      const remaining = x.shape.filter((d) => !fixed.includes(d));
-      if (remaining.length === 1) shape[minus] = remaining[0];
-      else if (remaining.every((d) => typeof d === 'number'))
-        shape[minus] = (remaining as number[]).reduce((p, d) => p * d, 1);
+      // infer the -1 symbolically: x's dims over the others' ([B,T,H·hd] -> [B,T,-1,hd] gives H), a named dim
+      // when one is left alone, otherwise the fresh name above
+      const symbols = x.shape.filter((d): d is string => typeof d === 'string');
+      let numeric = x.shape.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
+      for (const d of shape.filter((_, i) => i !== minus)) {
+        if (typeof d === 'number') numeric /= d;
+        else if (symbols.includes(d)) symbols.splice(symbols.indexOf(d), 1);
+        else numeric = NaN;
+      }
+      if (Number.isInteger(numeric) && symbols.length === 0) shape[minus] = numeric;
+      else if (numeric === 1 && symbols.length === 1) shape[minus] = symbols[0];
     }
     return this.g.node('Reshape', [x, this.ints(dims)], {}, [{ dtype: x.dtype, shape }])[0];
   }

@@ -78,6 +78,7 @@ export class GraphSession {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         enableCpuMemArena: options.memoryArena ?? true,
+        enableMemPattern: options.memoryPattern ?? true,
         // as in Node (session.ts): spinning threads busy-wait between runs and starve the page's own
         extra: { session: { intra_op: { allow_spinning: '0' } } },
       });

@@ -109,6 +109,7 @@ export class GraphSession {
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       enableCpuMemArena: sessionOptions.memoryArena ?? true,
+      enableMemPattern: sessionOptions.memoryPattern ?? true,
     } as const;
     try {
       if (binding) {

@@ -176,6 +176,11 @@ export interface LanguageModel {
   scalarHead?(sequences: readonly (readonly number[])[]): Promise<number[]>;
   /** for a capability the backend lacks: what would provide it (a server feature, a model kind) */
   readonly missing?: Partial<Record<OptionalCapability, string>>;
+  /**
+   * Builds now what later requests may need and would otherwise build on first use (a native
+   * model's onnxruntime session behind its WebAssembly kernel): a server calls it before it listens.
+   */
+  prepare?(): Promise<void>;
   /** Frees sessions and connections. */
   dispose(): Promise<void>;
 }

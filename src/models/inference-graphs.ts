@@ -21,6 +21,17 @@ import { buildBody, lmHead } from './transformer.ts';
 import { stackRows, type QuantizedMatrix } from '../engine/block-quantize.ts';
 import { attentionWindows } from './architectures/registry.ts';
 import { softcap } from './attention.ts';
+import { transposeMatrix } from '../util/transpose.ts';
+
+/**
+ * How nn.Linear weights become initializers. `as-stored`: [out, in] behind a Transpose, which
+ * onnxruntime folds when the session loads (training graphs, whose autodiff cancels that
+ * Transpose in the backward matmuls). `matmul-ready`: written [in, out] as MatMul takes it
+ * (inference graphs): folding kept each transposed copy beside its original while the session
+ * loaded, which set the peak memory of real-size models (a tied LM head then gets its own
+ * [D, V] initializer beside the embedding, as the fold made too).
+ */
+export type LinearLayout = 'as-stored' | 'matmul-ready';
 
 /**
  * The weights as initializers of `g`. Matrices in `quantized` stay block codes: their products
@@ -31,6 +42,7 @@ export function initializerSource(
   weights: Weights,
   quantized: QuantizedWeights = new Map(),
   matmul: QuantizedMatmulOptions = DEFAULT_QUANTIZED_MATMUL,
+  layout: LinearLayout = 'as-stored',
 ): ParameterSource {
   const o = new Ops(g);
   const cache = new Map<string, Value>();
@@ -41,6 +53,16 @@ export function initializerSource(
       throw new AlignkitError('internal', `${name} is held quantized: only its products and rows are available`);
     if (!w) throw new AlignkitError('format', `missing weight ${name}`);
     return w;
+  };
+  /** an nn.Linear weight written [in, out], transposed only as its bytes are written */
+  const matmulReady = (name: string) => {
+    const w = get(name);
+    const [rows, cols] = w.shape;
+    const bytes = {
+      byteLength: w.data.byteLength,
+      produce: () => new Uint8Array(transposeMatrix(w.data, rows, cols).buffer),
+    };
+    return g.tensor(name, 'float32', [cols, rows], bytes);
   };
   return {
     has: (name) => weights.has(name) || quantized.has(name),
@@ -82,9 +104,9 @@ export function initializerSource(
       return cache.get(key)!;
     },
     linear(name) {
-      // stored [out, in]; onnxruntime folds the constant Transpose away when the session loads
       const key = 'l:' + name;
-      if (!cache.has(key)) cache.set(key, o.transpose(this.tensor(name), [1, 0]));
+      if (!cache.has(key))
+        cache.set(key, layout === 'as-stored' ? o.transpose(this.tensor(name), [1, 0]) : matmulReady(name));
       return cache.get(key)!;
     },
   };
@@ -161,7 +183,7 @@ export function buildStepGraph(
     v: g.input(stepNames.pastV(l), 'float32', ['B', cfg.numKvHeads, 'C', cfg.headDim]),
   }));
   const layers = Array.from({ length: cfg.numLayers + 1 }, (_, l) => l);
-  const params = initializerSource(g, weights, quantized, matmul);
+  const params = initializerSource(g, weights, quantized, matmul, 'matmul-ready');
   const body = buildBody(o, cfg, params, { ids, positions, bias, windowBias, past }, { hiddenLayers: layers });
   addStepOutputs(g, cfg, weights, params, body);
   return g;
@@ -189,10 +211,19 @@ export function addStepOutputs(
     const raw = project(o, params, h, weight);
     return cap === null ? raw : softcap(o, raw, cap);
   };
-  const scored = o.logSoftmax(logits(o.gather(flat, rows)), -1);
+  // the LM head runs once, on the score rows and the next rows together: onnxruntime prepacks a
+  // constant matrix once per node that multiplies by it, so two head products held two packed copies
+  const V = cfg.vocabSize;
+  const headLogits = logits(o.gather(flat, o.concat([rows, lastRows], 0)));
+  const sizes = o.concat([o.shapeOf(rows), o.shapeOf(lastRows)], 0);
+  const [scoredLogits, lastLogits] = o.split(headLogits, sizes, 0, [
+    ['N', V],
+    ['M', V],
+  ]);
+  const scored = o.logSoftmax(scoredLogits, -1);
   g.output(o.squeeze(o.gatherElements(scored, o.unsqueeze(targets, [1]), 1), [1]), stepNames.targetLogprobs);
   const last = o.gather(flat, lastRows);
-  g.output(o.logSoftmax(logits(last), -1), stepNames.nextLogprobs);
+  g.output(o.logSoftmax(lastLogits, -1), stepNames.nextLogprobs);
   // reward and value models (*ForSequenceClassification) read a scalar head at the same rows
   if (params.has(SCORE_HEAD))
     g.output(o.reshape(o.matmul(last, o.transpose(params.tensor(SCORE_HEAD), [1, 0])), [-1]), stepNames.scalar);

@@ -232,6 +232,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
+  // what a model builds on first use (a native model's onnxruntime session) is built before the
+  // first request, which would otherwise wait for it
+  for (const served of options.models) await served.model.prepare?.();
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,6 +5,7 @@
  */
 import { Graph } from '../engine/graph.ts';
 import { gradients, pruneGraph } from '../engine/autodiff.ts';
+import type { SessionOptions } from '../engine/session-types.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { Weights } from '../models/weights.ts';
 import { buildBody } from '../models/transformer.ts';
@@ -92,4 +93,9 @@ export function trainingMemoryArena(weights: Weights): boolean {
   let parameters = 0;
   for (const w of weights.values()) parameters += w.data.length;
   return parameters < ARENA_PARAMETER_LIMIT;
+}
+
+/** Session options of training and evaluation graphs: the arena as above, onnxruntime's memory pattern off (session-types.ts says why). */
+export function trainingSessionOptions(weights: Weights): SessionOptions {
+  return { memoryArena: trainingMemoryArena(weights), memoryPattern: false };
 }

@@ -30,7 +30,13 @@ import {
 import type { MetricSums, Objective } from './objective.ts';
 import { clipScale, globalNorm, Optimizer, type OptimizerConfig, type Parameter } from './optimizer.ts';
 import { checkSchedule, learningRate, type ScheduleKind } from './schedule.ts';
-import { buildTrainGraph, gradOutputName, LOSS_OUTPUT, trainingMemoryArena, type TrainGraph } from './train-graph.ts';
+import {
+  buildTrainGraph,
+  gradOutputName,
+  LOSS_OUTPUT,
+  trainingSessionOptions,
+  type TrainGraph,
+} from './train-graph.ts';
 import type { FrozenPlacement, TrainableSpec } from './training-parameters.ts';
 import { readHfDirectory } from '../models/hf-directory.ts';
 import { trainingSummary } from './training-summary.ts';
@@ -208,16 +214,16 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     ? { full: new Set(extras.keys()), lora: { config: o.lora, adapters }, frozen: o.frozen ?? 'input' }
     : { full: new Set(weights.keys()) };
   const trainGraph = buildTrainGraph(cfg, weights, trainable, objective, { gradients: true });
-  const session = await GraphSession.create(trainGraph.graph, `${objective.kind} training graph`, {
-    memoryArena: trainingMemoryArena(weights),
-  });
+  const session = await GraphSession.create(
+    trainGraph.graph,
+    `${objective.kind} training graph`,
+    trainingSessionOptions(weights),
+  );
   const evalGraph = o.eval?.length
     ? buildTrainGraph(cfg, weights, trainable, objective, { gradients: false })
     : undefined;
   const evalSession = evalGraph
-    ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, {
-        memoryArena: trainingMemoryArena(weights),
-      })
+    ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, trainingSessionOptions(weights))
     : undefined;
   const tensorOf = (name: string) => adapters.get(name) ?? weights.get(name)!;
   const weightFeeds = (g: TrainGraph): Record<string, Feed> =>

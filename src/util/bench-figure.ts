@@ -5,6 +5,8 @@ export interface Figure {
   unit: string;
   /** what it is compared with, and the ratio (> 1 = alignkit / the measured path is better) */
   reference?: { name: string; value: number; ratio: number };
+  /** the goal the figure is held to, as a person reads it (e.g. "≥ 3×", "≤ 10 %") */
+  target?: string;
 }
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

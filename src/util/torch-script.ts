@@ -22,3 +22,10 @@ export function runTorchScript(script: string, args: readonly string[], python?:
   const line = run.status === 0 ? run.stdout.trim().split('\n').pop() : undefined;
   return line ? JSON.parse(line) : undefined;
 }
+
+/** The torch version the reference scripts run with, or undefined when there is no python with torch. */
+export function torchVersion(python?: string): string | undefined {
+  const interpreter = python ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  const run = spawnSync(interpreter, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : undefined;
+}

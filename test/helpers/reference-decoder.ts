@@ -5,6 +5,7 @@
  * family difference is a field of ReferenceFeatures, which tests fill from the config.json
  * fields as the published code reads them. Slow: for tiny models only.
  */
+import type { ModelConfig } from '../../src/models/config.ts';
 import type { Weights } from '../../src/models/weights.ts';
 
 export interface ReferenceFeatures {
@@ -186,4 +187,47 @@ export function logSoftmax64(logits: Float64Array): Float64Array {
   for (const z of logits) sum += Math.exp(z - max);
   const lse = max + Math.log(sum);
   return logits.map((z) => z - lse);
+}
+
+/**
+ * The reference for a plain llama-family model (Llama 1/2, Qwen2, Mistral: no RoPE scaling), with
+ * its features read from alignkit's parsed config — for tests of loaders and checkpoints rather
+ * than of config parsing.
+ */
+export function plainLlamaReference(cfg: ModelConfig, weights: Weights): ReferenceDecoder {
+  if (cfg.family !== 'llama' || cfg.ropeScaling)
+    throw new Error('plainLlamaReference is for llama without RoPE scaling');
+  const inverseFrequencies = Array.from(
+    { length: cfg.headDim / 2 },
+    (_, i) => cfg.ropeTheta ** ((-2 * i) / cfg.headDim),
+  );
+  return new ReferenceDecoder(
+    {
+      hidden: cfg.hiddenSize,
+      layers: cfg.numLayers,
+      heads: cfg.numHeads,
+      kvHeads: cfg.numKvHeads,
+      headDim: cfg.headDim,
+      eps: cfg.normEps,
+      normPlusOne: false,
+      embedScale: 1,
+      qkNorm: false,
+      sandwichNorms: false,
+      fused: false,
+      activation: 'silu',
+      attnScale: 1 / Math.sqrt(cfg.headDim),
+      attnSoftcap: null,
+      finalSoftcap: null,
+      window: () => cfg.slidingWindow,
+      rope: () => ({ inverseFrequencies, attentionFactor: 1 }),
+      tied: cfg.tieWordEmbeddings,
+    },
+    weights,
+  );
+}
+
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
 }

@@ -6,9 +6,10 @@
  * recomputation.
  */
 import type { DecodeState, LogprobMatrix } from '../language-model.ts';
-import type { NativeRuntime } from './runtime.ts';
+import type { NativeRuntime, StepRequest } from './runtime.ts';
+import { hostTurn } from '../../util/io.ts';
 import { KvCache } from './kv-cache.ts';
-import { stepBiases } from './attention-bias.ts';
+import { BiasScratch, stepBiases } from './attention-bias.ts';
 import { inputError } from '../../errors.ts';
 
 export interface StateCounters {
@@ -20,6 +21,7 @@ export class NativeDecodeState implements DecodeState {
   prefixHidden?: Float32Array[];
   private closed = false;
   readonly scalars?: () => number[];
+  private readonly biasScratch = new BiasScratch();
 
   constructor(
     private readonly rt: NativeRuntime,
@@ -112,6 +114,8 @@ export class NativeDecodeState implements DecodeState {
       lengths,
       T,
       this.seqs.map((s) => s.length),
+      this.biasScratch,
+      P,
     );
     // the head scores each new token from its predecessor and gives full log-probs after each row's last token
     const scoreRows: number[] = [];
@@ -129,7 +133,7 @@ export class NativeDecodeState implements DecodeState {
         rowsWithNext.push(b);
       }
     }
-    const step = await this.rt.run({
+    const req: StepRequest = {
       ids,
       positions,
       biases,
@@ -142,7 +146,12 @@ export class NativeDecodeState implements DecodeState {
       fetchNewKv: true,
       layers,
       fetchScalar: this.scalar !== null,
-    });
+    };
+    // on the kernel, at once: the step's arrays are views that the next step (maybe another
+    // state's, in a server) overwrites, so everything below up to the cache append stays synchronous
+    const turn = hostTurn();
+    if (turn) await turn;
+    const step = this.rt.runOnKernel(req) ?? (await this.rt.run(req));
     this.counters.processedTokens += lengths.reduce((a, b) => a + b, 0);
 
     const V = cfg.vocabSize;
@@ -172,7 +181,7 @@ export class NativeDecodeState implements DecodeState {
     });
 
     // room is made after the step, so that a prefill attends over its own tokens only
-    this.cache = this.cache.reserve(T, cfg.maxPositions);
+    this.replaceCache(this.cache.reserve(T, cfg.maxPositions));
     this.cache.append(step.newKv!, T);
     const capacity = this.cache.capacity;
     this.valid = this.valid.map((v, b) => {
@@ -188,6 +197,24 @@ export class NativeDecodeState implements DecodeState {
       for (const t of chunk) this.seqs[b].push(t);
     });
     return { logprobs, lastHidden };
+  }
+
+  /**
+   * Makes room now for `tokens` more columns (a decode of known length), so that the cache grows
+   * once instead of by half again whenever full. Only where the steps run on the WebAssembly
+   * kernel, whose work grows with the filled columns; onnxruntime's attends over the whole
+   * capacity.
+   */
+  reserve(tokens: number): void {
+    this.assertOpen();
+    if (this.rt.runtime === 'wasm') this.replaceCache(this.cache.reserve(tokens, this.rt.cfg.maxPositions));
+  }
+
+  /** Takes `cache` as this state's own, giving the old one's buffers back (states never share caches). */
+  private replaceCache(cache: KvCache): void {
+    if (cache === this.cache) return;
+    this.cache.release();
+    this.cache = cache;
   }
 
   fork(indices: readonly number[]): NativeDecodeState {
@@ -245,7 +272,7 @@ export class NativeDecodeState implements DecodeState {
 
   close(): void {
     this.closed = true;
-    this.cache = this.rt.emptyCache(0);
+    this.replaceCache(this.rt.emptyCache(0));
     this.next = null;
   }
 
@@ -261,7 +288,7 @@ export class NativeDecodeState implements DecodeState {
     const counts = this.seqs.map((s) => s.length);
     const Pc = Math.max(...counts);
     if ((P - Pc) * 2 < P + incoming) return;
-    this.cache = this.cache.pack(this.valid);
+    this.replaceCache(this.cache.pack(this.valid));
     this.valid = counts.map((n) => {
       const v = new Uint8Array(Pc);
       v.fill(1, 0, n);

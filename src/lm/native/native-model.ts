@@ -4,7 +4,6 @@
  */
 import type {
   Capabilities,
-  DecodeState,
   HiddenRequest,
   LanguageModel,
   OpenOptions,
@@ -165,8 +164,9 @@ export class NativeModel implements LanguageModel {
     const rng = createRng(req.seed ?? (Math.random() * 2 ** 31) | 0);
     const eos = new Set(this.eosIds);
     const base = await this.open([prompt]);
-    let state: DecodeState = base.fork(new Array(n).fill(0));
+    let state = base.fork(new Array(n).fill(0));
     base.close();
+    state.reserve(budget);
     const stops = (req.stop ?? []).filter((s) => s.length > 0);
     // with stop strings the text is kept per token, incrementally; without, decoded once at the end
     const out: { tokens: number[]; logprobs: number[]; finish: Sample['finishReason'] | null; text?: StreamingText }[] =
@@ -339,6 +339,10 @@ export class NativeModel implements LanguageModel {
         throw inputError(`layer ${l} does not exist (0..${this.config.numLayers}; 0 = embeddings)`, {
           field: 'layers',
         });
+  }
+
+  async prepare(): Promise<void> {
+    await this.rt.prepare();
   }
 
   async dispose(): Promise<void> {

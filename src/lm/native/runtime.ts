@@ -1,7 +1,10 @@
 /**
  * A loaded native model: its config, the step session, and the typed-array plumbing to run it.
  */
-import { GraphSession, int64 } from '../../engine/session.ts';
+// onnxruntime itself (session.ts, graph-flavour.ts) is imported when a step first needs it: a
+// model that the WebAssembly kernel serves never loads its native library (~20-30 ms of start-up)
+import type { GraphSession } from '../../engine/session.ts';
+import { int64 } from '../../engine/session-types.ts';
 import { buildStepGraph, stepNames } from '../../models/inference-graphs.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import type { QuantizedWeights, Weights } from '../../models/weights.ts';
@@ -11,7 +14,7 @@ import type { StepBiases } from './attention-bias.ts';
 import { attentionWindows } from '../../models/architectures/registry.ts';
 import { envVar, hostTurn } from '../../util/io.ts';
 import { buildContribStepGraph, contribStepUnsupported } from '../../models/contrib-step.ts';
-import { requireContribKernels, type GraphFlavour } from '../../engine/graph-flavour.ts';
+import type { GraphFlavour } from '../../engine/graph-flavour.ts';
 import { WasmDecoder, wasmDecoderUnsupported } from './wasm-decoder.ts';
 
 /** What runs a native model's steps. */
@@ -78,7 +81,7 @@ export interface StepResult {
   scalar?: Float32Array;
   /** [B, T, L·2·Hkv·hd], when asked for */
   newKv?: Float32Array;
-  layers: Map<number, Float32Array>;
+  layers: ReadonlyMap<number, Float32Array>;
 }
 
 export class NativeRuntime {
@@ -132,6 +135,7 @@ export class NativeRuntime {
     let flavour = options.graph ?? 'standard';
     const notes: string[] = [];
     if (flavour === 'contrib') {
+      const { requireContribKernels } = await import('../../engine/graph-flavour.ts');
       await requireContribKernels(CONTRIB_STEP_KERNELS, { field: '--graph' });
       const unsupported = contribStepUnsupported(cfg, quantized.size);
       if (unsupported) {
@@ -139,8 +143,8 @@ export class NativeRuntime {
         flavour = 'standard';
       }
     }
-    const createSession = () =>
-      GraphSession.create(
+    const createSession = async () =>
+      (await import('../../engine/session.ts')).GraphSession.create(
         flavour === 'contrib' ? buildContribStepGraph(cfg, weights) : buildStepGraph(cfg, weights, quantized, matmul),
         `${name} ${flavour} step graph`,
         {
@@ -172,11 +176,29 @@ export class NativeRuntime {
     return KvCache.empty(this.cfg, batch);
   }
 
+  /**
+   * The step, run at once, where the WebAssembly kernel takes it (null: it does not). Its arrays
+   * are views into the kernel's memory, which its next step overwrites: read them before
+   * anything awaits (a server's concurrent requests share the kernel). A decode step then
+   * allocates no result arrays, which a short decode would otherwise pay a scavenge for.
+   */
+  runOnKernel(req: StepRequest): StepResult | null {
+    return this.wasm?.handles(req) && req.batch * req.length <= this.wasmTokens ? this.wasm.run(req) : null;
+  }
+
   async run(req: StepRequest): Promise<StepResult> {
     // a page paints and sees its Stop button here (util/io-browser.ts); nothing in Node
     const turn = hostTurn();
     if (turn) await turn;
-    if (this.wasm?.handles(req) && req.batch * req.length <= this.wasmTokens) return this.wasm.run(req);
+    const now = this.runOnKernel(req);
+    // copies: the caller reads them after an await, when another request's step may have run
+    if (now)
+      return {
+        ...now,
+        nextLogprobs: now.nextLogprobs.slice(),
+        targetLogprobs: now.targetLogprobs.slice(),
+        newKv: now.newKv?.slice(),
+      };
     const { batch: B, length: T } = req;
     const C = req.cache.capacity;
     const scoreRows = req.scoreRows ?? [];
@@ -212,6 +234,15 @@ export class NativeRuntime {
       layers,
       scalar: req.fetchScalar ? (out[stepNames.scalar].data as Float32Array) : undefined,
     };
+  }
+
+  /**
+   * Builds the onnxruntime session now where the WebAssembly kernel serves only some steps (`auto`:
+   * larger ones, hidden states and scalar heads go to onnxruntime), so that no later step pays for
+   * building it (a few hundred ms: a server's first batch of joining prompts would).
+   */
+  async prepare(): Promise<void> {
+    if (this.wasm) await this.step();
   }
 
   async release(): Promise<void> {

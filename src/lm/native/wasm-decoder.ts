@@ -63,7 +63,7 @@ function growTo(memory: WebAssembly.Memory, bytes: number): void {
 /** pointers per Layer struct (see llama-step.c): 15 tensors and the windowed flag */
 const LAYER_WORDS = 16;
 const MODEL_WORDS = 15;
-const STEP_WORDS = 18;
+const STEP_WORDS = 19;
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -98,8 +98,9 @@ export class WasmDecoder {
   private f32: Float32Array;
   private i32: Int32Array;
   private layout: Layout | null = null;
-  /** the cache the mirror holds, and how many of its columns */
-  private mirrored: { cache: KvCache; columns: number } | null = null;
+  /** the cache the mirror holds (null: none), and how many of its columns */
+  private mirroredCache: KvCache | null = null;
+  private mirroredColumns = 0;
 
   private constructor(
     private readonly cfg: ModelConfig,
@@ -234,12 +235,19 @@ export class WasmDecoder {
     i32[s + 15] = at.targets;
     i32[s + 16] = at.scores;
     i32[s + 17] = at.scratch;
+    // a decode state appends the new keys/values to this cache right after the step when they
+    // fit (it grows the cache, a new object, only when they do not): the kernel writes them into
+    // its copy as well, so the next step has nothing to copy from JS
+    const writeCache = req.fetchNewKv && cache.used + T <= C;
+    i32[s + 18] = writeCache ? 1 : 0;
     this.kernel.step(this.modelAt, this.stepAt);
+    if (writeCache) this.mirroredColumns = cache.used + T;
+    // views into the kernel's memory, not copies (see NativeRuntime.runOnKernel)
     return {
-      nextLogprobs: f32.slice(at.next / FLOAT, at.next / FLOAT + nextRows.length * V),
-      targetLogprobs: f32.slice(at.scores / FLOAT, at.scores / FLOAT + scoreRows.length),
-      newKv: req.fetchNewKv ? f32.slice(at.newKv / FLOAT, at.newKv / FLOAT + N * kvWidth) : undefined,
-      layers: new Map(),
+      nextLogprobs: f32.subarray(at.next / FLOAT, at.next / FLOAT + nextRows.length * V),
+      targetLogprobs: f32.subarray(at.scores / FLOAT, at.scores / FLOAT + scoreRows.length),
+      newKv: req.fetchNewKv ? f32.subarray(at.newKv / FLOAT, at.newKv / FLOAT + N * kvWidth) : undefined,
+      layers: NO_LAYERS,
     };
   }
 
@@ -265,7 +273,7 @@ export class WasmDecoder {
       this.i32 = new Int32Array(memory.buffer);
     }
     this.layout = { sizes: room, at, end };
-    this.mirrored = null;
+    this.mirroredCache = null;
     return at;
   }
 
@@ -275,16 +283,19 @@ export class WasmDecoder {
     const base = offset / FLOAT;
     const block = cache.batch * this.cfg.numKvHeads * cache.capacity * this.cfg.headDim;
     const layers = cache.layers;
-    if (this.mirrored?.cache !== cache) {
+    if (this.mirroredCache !== cache) {
       for (let l = 0; l < layers.length; l++) {
         f32.set(layers[l].k, base + 2 * l * block);
         f32.set(layers[l].v, base + (2 * l + 1) * block);
       }
+    } else if (cache.used < this.mirroredColumns) {
+      // the kernel wrote a step's keys/values that were not appended: columns from `used` on are
+      // never read, and whatever is appended there later is copied then
     } else {
       // columns appended since the last step: B·Hkv short runs per layer and kind
       const hd = this.cfg.headDim;
       const runs = cache.batch * this.cfg.numKvHeads;
-      const from = this.mirrored.columns * hd,
+      const from = this.mirroredColumns * hd,
         to = cache.used * hd,
         stride = cache.capacity * hd;
       for (let l = 0; l < layers.length; l++)
@@ -295,9 +306,13 @@ export class WasmDecoder {
             for (let i = run * stride + from; i < run * stride + to; i++) f32[dst + i] = src[i];
         }
     }
-    this.mirrored = { cache, columns: cache.used };
+    this.mirroredCache = cache;
+    this.mirroredColumns = cache.used;
   }
 }
+
+/** the kernel returns no hidden states (handles() sends those steps to onnxruntime) */
+const NO_LAYERS: ReadonlyMap<number, Float32Array> = new Map();
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
 

@@ -36,6 +36,7 @@ import {
   toBlockQuantized,
 } from './quantized-blocks.ts';
 import type { QuantizedWeights } from '../weights.ts';
+import { transposeMatrix } from '../../util/transpose.ts';
 
 export interface GgufModel {
   config: ModelConfig;
@@ -162,20 +163,14 @@ function hfShape(ggufShape: number[], layout: TensorLayout): number[] {
 
 function toHfLayout(data: Float32Array, shape: number[], layout: TensorLayout): Float32Array {
   if (layout.kind === 'rope') return permuteRope(data, layout.heads, shape.length === 2 ? shape[1] : 1);
-  if (layout.kind === 'transpose') return transpose2d(data, shape[0], shape[1]);
+  if (layout.kind === 'transpose') return transposeMatrix(data, shape[0], shape[1]);
   return data;
 }
 
 function fromHfLayout(data: Float32Array, hfShape: number[], layout: TensorLayout): Float32Array {
   if (layout.kind === 'rope') return unpermuteRope(data, layout.heads, hfShape.length === 2 ? hfShape[1] : 1);
-  if (layout.kind === 'transpose') return transpose2d(data, hfShape[0], hfShape[1]);
+  if (layout.kind === 'transpose') return transposeMatrix(data, hfShape[0], hfShape[1]);
   return data;
-}
-
-function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
 }
 
 /** What `convert --to gguf --quantize` / `quantize` accept. */

@@ -38,6 +38,7 @@ typedef struct {
   const int *score_rows, *targets;     /* [N] */
   float *target_logprobs;              /* out [N] */
   float *scratch;
+  int write_cache; /* also write the new keys/values into the cache's columns used..used+T−1 (they fit) */
 } Step;
 
 /* ---- elementary functions ---- */
@@ -301,7 +302,7 @@ __attribute__((export_name("step"))) void step(const Model *m, const Step *s) {
   for (int l = 0; l < L; l++) {
     const Layer *w = &m->layer[l];
     const float *bias = w->windowed ? s->window_bias : s->bias;
-    const float *pastK = s->cache + (long)l * 2 * B * Hkv * C * hd, *pastV = pastK + B * Hkv * C * hd;
+    float *pastK = s->cache + (long)l * 2 * B * Hkv * C * hd, *pastV = pastK + B * Hkv * C * hd;
     for (int t = 0; t < N; t++) rmsnorm(normed + t * D, x + t * D, w->attention_norm, D, m->eps);
     matmul(q, w->wq, normed, w->bq, N, H * hd, D);
     matmul(k, w->wk, normed, w->bk, N, Hkv * hd, D);
@@ -319,6 +320,20 @@ __attribute__((export_name("step"))) void step(const Model *m, const Step *s) {
       for (int j = 0; j < Hkv * hd; j++) {
         out[j] = kt[j];
         out[Hkv * hd + j] = vt[j];
+      }
+      /* where the caller will append this step's keys/values to the same cache, the kernel's copy
+         of it is brought up to date here instead of by a copy from JS before the next step;
+         attention below reads only columns before `used`, so writing past them is safe */
+      if (s->write_cache) {
+        const int b = t / T, column = P + t % T;
+        for (int hh = 0; hh < Hkv; hh++) {
+          float *ck = pastK + ((long)(b * Hkv + hh) * C + column) * hd;
+          float *cv = pastV + ((long)(b * Hkv + hh) * C + column) * hd;
+          for (int d = 0; d < hd; d++) {
+            ck[d] = kt[hh * hd + d];
+            cv[d] = vt[hh * hd + d];
+          }
+        }
       }
     }
     for (int t = 0; t < N; t++) {
