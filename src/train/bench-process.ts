@@ -81,6 +81,7 @@ export async function benchSftProcess(paths: Paths, rounds = 3): Promise<Figure[
                 value: +(torch / 1000).toFixed(1),
                 ratio: torch / alignkit.wallMs,
               },
+              target: '≥ 1.3× (issue 18)',
             }
           : {}),
       },
@@ -90,6 +91,7 @@ export async function benchSftProcess(paths: Paths, rounds = 3): Promise<Figure[
               name: `  PyTorch ÷ alignkit, lowest of ${ratios.length} rounds (${ratios.map((x) => x.toFixed(2)).join(', ')})`,
               value: Math.min(...ratios),
               unit: '×',
+              target: '≥ 1.3× (issue 18)',
             },
           ]
         : []),

@@ -156,12 +156,13 @@ const THREAD_COUNTS = [1, 2];
 export async function benchGgufSideBySide(
   models = ['GPT-2-small-sized llama', 'Llama-3.2-1B-shaped'],
   threads = THREAD_COUNTS,
+  precisions = PRECISIONS,
 ): Promise<Figure[]> {
   if (!(await llamaCppInstalled()))
     return [{ name: 'gguf side by side (node-llama-cpp is not installed)', value: NaN, unit: '' }];
   const figures: Figure[] = [];
   for (const name of models)
-    for (const precision of PRECISIONS) {
+    for (const precision of precisions) {
       const file = benchGgufFile(name, precision);
       const runs = { alignkit: [] as [number, GgufRun][], 'llama.cpp': [] as [number, GgufRun][] };
       for (const t of threads) for (const engine of ENGINES) runs[engine].push([t, await runInChild(engine, file, t)]);
