@@ -1,5 +1,6 @@
 import { runTsChild, siblingModule } from '../util/ts-child.ts';
-import { type LanguageModel, requireScoring } from '../lm/language-model.ts';
+import { type LanguageModel, requireDecoding, requireScoring } from '../lm/language-model.ts';
+import { argmax } from '../lm/sampling.ts';
 import type { BatcherStats } from './continuous-batcher.ts';
 import { startGateway } from './http-server.ts';
 import { serveModel } from './served-model.ts';
@@ -17,14 +18,20 @@ export interface GatewayBenchOptions {
   prompt?: string;
   /** requests timed for the overhead figure (default 40) */
   overheadRequests?: number;
+  /** interleaved pairs of runs (1 client, then `clients`) whose speedups are reported (default 5) */
+  runs?: number;
 }
 
 export interface GatewayBenchResult {
   singleClientTokensPerSecond: number;
   concurrentTokensPerSecond: number;
   concurrentClients: number;
-  /** concurrent ÷ single: how much continuous batching buys */
+  /** concurrent ÷ single: how much continuous batching buys (the median over the runs) */
   speedup: number;
+  /** each run's speedup, in order */
+  speedups: number[];
+  /** one decode step of 1 row and of `clients` rows through a decode state (best of several), ms */
+  stepMs: { one: number; batch: number };
   /** median over interleaved pairs of (HTTP round trip of a small scoring request − the same work in-process) */
   gatewayOverheadMs: number;
   httpLatencyMs: number;
@@ -72,8 +79,16 @@ export async function benchGateway(
     ).tokensPerSecond;
   try {
     await run(1); // warm-up: sessions, JIT
-    const single = await run(1);
-    const concurrent = await run(clients);
+    // interleaved pairs, so that machine noise hits both sides alike; figures are the medians
+    const singles: number[] = [],
+      concurrents: number[] = [],
+      speedups: number[] = [];
+    for (let i = 0; i < (options.runs ?? 5); i++) {
+      singles.push(await run(1));
+      concurrents.push(await run(clients));
+      speedups.push(concurrents[i] / singles[i]);
+    }
+    const stepMs = { one: await decodeStepMs(model, 1), batch: await decodeStepMs(model, clients) };
     const ids = model.tokenizer.encode(prompt);
     const scoring = { model: 'bench', prompt: ids, max_tokens: 0, echo: true, logprobs: 0 };
     const overheadRequests = options.overheadRequests ?? 100;
@@ -98,10 +113,12 @@ export async function benchGateway(
     );
     const [httpLatencyMs, inProcessMs, gatewayOverheadMs] = [median(http), median(local), median(overhead)];
     return {
-      singleClientTokensPerSecond: single,
-      concurrentTokensPerSecond: concurrent,
+      singleClientTokensPerSecond: median(singles),
+      concurrentTokensPerSecond: median(concurrents),
       concurrentClients: clients,
-      speedup: concurrent / single,
+      speedup: median(speedups),
+      speedups,
+      stepMs,
       gatewayOverheadMs,
       httpLatencyMs,
       inProcessMs,
@@ -111,6 +128,28 @@ export async function benchGateway(
   } finally {
     await gateway.shutdown(1000);
   }
+}
+
+/**
+ * One decode step of `rows` rows at 64-128 cached tokens, through a decode state as the batcher
+ * steps it (best of 10 runs of 64 steps): what a batch costs against a single row.
+ */
+async function decodeStepMs(model: LanguageModel, rows: number): Promise<number> {
+  const open = requireDecoding(model, 'the gateway bench');
+  let best = Infinity;
+  for (let run = 0; run < 10; run++) {
+    const state = await open(Array.from({ length: rows }, (_, r) => [model.tokenizer.bosId ?? 0, r + 1]));
+    const step = async () => {
+      const lp = await state.nextLogprobs();
+      await state.append(Array.from({ length: rows }, (_, r) => [argmax(lp.data, r * lp.vocab, lp.vocab)]));
+    };
+    for (let i = 0; i < 64; i++) await step();
+    const started = performance.now();
+    for (let i = 0; i < 64; i++) await step();
+    best = Math.min(best, (performance.now() - started) / 64);
+    state.close();
+  }
+  return best;
 }
 
 /** The bench result as figures, with the issue's targets as references (≥ 3× speedup, < 2 ms overhead). */
@@ -123,7 +162,22 @@ export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
       unit: 'tokens/s',
       reference: { name: 'target 3× one client', value: 3 * r.singleClientTokensPerSecond, ratio: r.speedup / 3 },
     },
-    { name: 'gateway: batching speedup', value: r.speedup, unit: '×' },
+    {
+      name: `gateway: batching speedup, median of ${r.speedups.length} (${r.speedups.map((x) => x.toFixed(2)).join(', ')})`,
+      value: r.speedup,
+      unit: '×',
+    },
+    { name: 'gateway: decode step, 1 row', value: r.stepMs.one * 1000, unit: 'µs' },
+    {
+      name: `gateway: decode step, ${r.concurrentClients} rows`,
+      value: r.stepMs.batch * 1000,
+      unit: 'µs',
+      reference: {
+        name: `${r.concurrentClients} one-row steps`,
+        value: Math.round(r.concurrentClients * r.stepMs.one * 1000),
+        ratio: (r.concurrentClients * r.stepMs.one) / r.stepMs.batch,
+      },
+    },
     {
       name: 'gateway: per-request overhead on loopback',
       value: r.gatewayOverheadMs,
