@@ -18,19 +18,10 @@ import { Ops } from '../../engine/ops.ts';
 import { GraphSession } from '../../engine/session.ts';
 
 /**
- * llama2.c's run.c (karpathy/llama2.c master) on stories260K, greedy, 256 tokens from BOS: its
- * own "achieved tok/s", the middle of three runs each of the two builds its Makefile offers
- * (`make run`: -O3; `make runfast`: -Ofast -march=native), on the development machine on
- * 2026-11-29. Only a fallback: `alignkit bench --run-c PATH` runs the binaries in turn with
- * alignkit, which is the comparison to trust on a machine whose speed drifts.
- */
-export const RUN_C = { makeRun: 3800, makeRunfast: 9400 };
-
-/**
- * stories260K greedy decoding of one sequence from BOS, against llama2.c's run.c speed: the
- * figures above, or, given `runC` binaries (paths to llama2.c's compiled `run`), those binaries
- * run on the same checkpoint in turn with alignkit, the best of each side — this machine's speed
- * drifts by a third from one minute to the next, so only interleaved figures compare.
+ * stories260K greedy decoding of one sequence from BOS; given `runC` binaries (paths to llama2.c's
+ * compiled `run`), against those binaries run on the same checkpoint in turn with alignkit, the best
+ * of each side — this machine's speed drifts by a third from one minute to the next, so only
+ * interleaved figures compare, and without binaries there is no reference.
  */
 export async function benchStories(
   checkpoint: string,
@@ -57,18 +48,18 @@ export async function benchStories(
   }
   const figures: Figure[] = [];
   for (const [i, model] of models.entries()) {
-    const figure = (name: string, value: number): Figure => ({
+    const decoded = {
       name: `stories260K greedy decode, 1 sequence (${model.stepRuntime})`,
       value: best[i],
       unit: 'tokens/s',
-      reference: { name, value, ratio: best[i] / value },
-    });
-    if (runC.length) figures.push(...runC.map((binary, j) => figure(`${binary}, run in turn`, measured[j])));
-    else
-      figures.push(
-        figure('llama2.c run.c, `make run` (-O3), measured here earlier', RUN_C.makeRun),
-        figure('run.c, `make runfast` (-Ofast -march=native), earlier', RUN_C.makeRunfast),
-      );
+    };
+    if (!runC.length) figures.push({ ...decoded, name: `${decoded.name} (--run-c PATH compares llama2.c)` });
+    runC.forEach((binary, j) =>
+      figures.push({
+        ...decoded,
+        reference: { name: `${binary}, run in turn`, value: measured[j], ratio: best[i] / measured[j] },
+      }),
+    );
     await model.dispose();
   }
   return figures;
