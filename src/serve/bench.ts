@@ -152,7 +152,7 @@ async function decodeStepMs(model: LanguageModel, rows: number): Promise<number>
   return best;
 }
 
-/** The bench result as figures, with the issue's targets as references (≥ 3× speedup, < 2 ms overhead). */
+/** The bench result as figures, with the issue's targets (≥ 3× speedup, < 2 ms overhead). */
 export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
   return [
     { name: 'gateway: 1 client, completion tokens/s', value: r.singleClientTokensPerSecond, unit: 'tokens/s' },
@@ -160,12 +160,17 @@ export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
       name: `gateway: ${r.concurrentClients} concurrent clients, aggregate tokens/s`,
       value: r.concurrentTokensPerSecond,
       unit: 'tokens/s',
-      reference: { name: 'target 3× one client', value: 3 * r.singleClientTokensPerSecond, ratio: r.speedup / 3 },
+      reference: {
+        name: '1 client',
+        value: r.singleClientTokensPerSecond,
+        ratio: r.concurrentTokensPerSecond / r.singleClientTokensPerSecond,
+      },
     },
     {
       name: `gateway: batching speedup, median of ${r.speedups.length} (${r.speedups.map((x) => x.toFixed(2)).join(', ')})`,
       value: r.speedup,
       unit: '×',
+      target: '≥ 3×',
     },
     { name: 'gateway: decode step, 1 row', value: r.stepMs.one * 1000, unit: 'µs' },
     {
@@ -182,7 +187,7 @@ export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
       name: 'gateway: per-request overhead on loopback',
       value: r.gatewayOverheadMs,
       unit: 'ms',
-      reference: { name: 'target', value: 2, ratio: 2 / Math.max(r.gatewayOverheadMs, 1e-3) },
+      target: '< 2 ms',
     },
     { name: 'gateway: GET /v1/models round trip', value: r.emptyRequestMs, unit: 'ms' },
   ];
