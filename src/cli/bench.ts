@@ -47,14 +47,20 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
     about: 'a native model behind the gateway: 8 concurrent clients vs 1, per-request overhead',
     async run(values) {
       const { benchGateway, gatewayBenchFigures } = await import('../serve/bench.ts');
-      return withStories(values, async (load) => {
-        const model = await load();
+      const { midSizedLlama } = await import('../lm/native/bench.ts');
+      const behindGateway = async (model: LanguageModel, name: string) => {
         try {
-          return gatewayBenchFigures(await benchGateway(model));
+          return gatewayBenchFigures(await benchGateway(model), name);
         } finally {
           await model.dispose();
         }
-      });
+      };
+      // stories260K, whose step is its own arithmetic, and a model large enough that a step is
+      // bound by reading its weights, which a batch shares
+      return [
+        ...(await withStories(values, async (load) => behindGateway(await load(), 'stories260K'))),
+        ...(await behindGateway(await midSizedLlama(), 'llama d 512, 8 layers, 26 M, random weights')),
+      ];
     },
   },
   steering: {

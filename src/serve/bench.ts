@@ -153,8 +153,8 @@ async function decodeStepMs(model: LanguageModel, rows: number): Promise<number>
 }
 
 /** The bench result as figures, with the issue's targets (≥ 3× speedup, < 2 ms overhead). */
-export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
-  return [
+export function gatewayBenchFigures(r: GatewayBenchResult, modelName: string): BenchFigure[] {
+  const figures: BenchFigure[] = [
     { name: 'gateway: 1 client, completion tokens/s', value: r.singleClientTokensPerSecond, unit: 'tokens/s' },
     {
       name: `gateway: ${r.concurrentClients} concurrent clients, aggregate tokens/s`,
@@ -191,4 +191,5 @@ export function gatewayBenchFigures(r: GatewayBenchResult): BenchFigure[] {
     },
     { name: 'gateway: GET /v1/models round trip', value: r.emptyRequestMs, unit: 'ms' },
   ];
+  return figures.map((f) => ({ ...f, name: f.name.replace('gateway:', `gateway (${modelName}):`) }));
 }

@@ -172,6 +172,21 @@ export const GPT2_SMALL_LLAMA: ModelConfig = {
   torchDtype: 'float32',
 };
 
+/** A 26 M-parameter llama with stories260K's vocabulary size and random weights: big enough that a decode step reads more weights than it computes with. */
+export async function midSizedLlama(): Promise<NativeModel> {
+  const cfg: ModelConfig = {
+    ...GPT2_SMALL_LLAMA,
+    vocabSize: 512,
+    hiddenSize: 512,
+    numLayers: 8,
+    numHeads: 8,
+    numKvHeads: 8,
+    intermediateSize: 1376,
+    maxPositions: 512,
+  };
+  return NativeModel.create('mid-sized llama', cfg, randomInitWeights(cfg, 0), benchTokenizer(cfg.vocabSize));
+}
+
 export interface TorchInferenceReference {
   prefill128Ms: number;
   score8x128Ms?: number;
