@@ -118,3 +118,13 @@ test('the import reader finds every form of import, and the check would catch an
   assert.match(found[0], /lm\/ → decode\/ points up/);
   assert.match(found[1], /probe\/ sees models only through lm\//);
 });
+
+test('no module reaches a sibling in src/ by its .ts name (the published dist/ holds .js: use siblingModule)', () => {
+  const offenders = sourceFiles(SRC).flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/new URL\(\s*'(\.{1,2}\/[^']*\.ts)'/g)]
+      .map((m) => normalize(join(dirname(file), m[1])))
+      .filter((target) => target.startsWith(SRC + sep))
+      .map((target) => `${file} → ${target}`),
+  );
+  assert.deepEqual(offenders, []);
+});

@@ -17,7 +17,7 @@ import { writeRandomGguf } from '../../models/gguf/random-gguf.ts';
 import type { GgufPrecision } from '../../models/gguf/gguf-model.ts';
 import { defaultCacheDir } from '../../util/cache-dir.ts';
 import { fastestMs, type Figure } from '../../util/bench-figure.ts';
-import { runTsChild } from '../../util/ts-child.ts';
+import { runTsChild, siblingModule } from '../../util/ts-child.ts';
 import { createRng } from '../../util/random.ts';
 import { loadNativeModel } from '../load.ts';
 import { decodeStepMs, GPT2_SMALL_LLAMA } from './bench.ts';
@@ -130,7 +130,7 @@ export async function runLlamaCpp(file: string, threads: number, steps = 8): Pro
   return { loadMs, prefill128Ms, decode1Ms, decode8Ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
-const worker = new URL('./gguf-bench-worker.ts', import.meta.url);
+const worker = siblingModule('gguf-bench-worker', import.meta.url);
 
 /** One engine on one file in a fresh process (so that its peak RSS is its own). */
 export function runInChild(engine: Engine, file: string, threads: number): Promise<GgufRun> {
