@@ -5,7 +5,7 @@ import { createRng } from '../src/util/random.ts';
 
 /** Straightforward reference: sort everything, cut top-k, then top-p on the renormalized rest. */
 function reference(row: number[], temperature: number, topK: number, topP: number): number[] {
-  const max = Math.max(...row);
+  const max = row.reduce((a, b) => Math.max(a, b), -Infinity);
   let c = row
     .map((v, i) => [i, Math.exp((v - max) / temperature)] as [number, number])
     .filter(([, x]) => x > 0)
@@ -45,6 +45,15 @@ test('top-k and top-p keep exactly the tokens a full sort keeps', () => {
       );
     else assert.deepEqual(got, want, `trial ${trial} vocab ${vocab} k ${topK} p ${topP}`);
   }
+});
+
+test('top-k over a large vocabulary with one far outlier (every other token in one bucket) keeps what a full sort keeps', () => {
+  const rng = createRng(8);
+  const vocab = 262_144;
+  const row = Array.from({ length: vocab }, () => rng.normal());
+  row[7] = -1e9; // a suppressed token written as a huge negative rather than -Infinity
+  const got = filteredWeights(row, 0, vocab, 1, 40, 1).map(([i]) => i);
+  assert.deepEqual(got, reference(row, 1, 40, 1));
 });
 
 test('sampling is greedy at temperature 0, seeded, and follows the distribution', () => {

@@ -223,8 +223,34 @@ function topKWeights(row: ArrayLike<number>, offset: number, vocab: number, k: n
     topIds[at] = id;
     topWeights[at] = x;
   }
-  // insertion sort by value, descending, ties by id: the buckets are already in order
-  for (let i = 1; i < gathered; i++) {
+  sortGathered(gathered);
+  let kept = 0;
+  while (kept < wanted) {
+    const w = Math.exp((topWeights[kept] - max) / temperature);
+    if (!(w > 0)) break;
+    topWeights[kept++] = w;
+  }
+  return kept;
+}
+
+/**
+ * Sorts topIds/topWeights[0, count) by value, descending, ties by id. The buckets are already in
+ * order, so an insertion sort only fixes the order inside each; but one bucket can hold most of
+ * the row (near-ties, or a far outlier stretching the bucket width), where insertion sort would
+ * be quadratic in the vocabulary: past a few thousand tokens, a comparison sort.
+ */
+function sortGathered(count: number): void {
+  if (count > 4096) {
+    const order = Array.from({ length: count }, (_, i) => i).sort(
+      (a, b) => topWeights[b] - topWeights[a] || topIds[a] - topIds[b],
+    );
+    const ids = order.map((i) => topIds[i]),
+      ws = order.map((i) => topWeights[i]);
+    topIds.set(ids);
+    topWeights.set(ws);
+    return;
+  }
+  for (let i = 1; i < count; i++) {
     const id = topIds[i],
       w = topWeights[i];
     let j = i - 1;
@@ -236,13 +262,6 @@ function topKWeights(row: ArrayLike<number>, offset: number, vocab: number, k: n
     topIds[j + 1] = id;
     topWeights[j + 1] = w;
   }
-  let kept = 0;
-  while (kept < wanted) {
-    const w = Math.exp((topWeights[kept] - max) / temperature);
-    if (!(w > 0)) break;
-    topWeights[kept++] = w;
-  }
-  return kept;
 }
 
 /** Which of top-k's buckets a finite value falls in: 0 holds the maximum; larger values never get a larger bucket. */
