@@ -295,9 +295,10 @@ export interface TrainingBench {
   gpt2?: RoundsAgainstTorch;
   /** DPO step / SFT step on the same tokens (llama-shaped) */
   dpoOverSft: { sft: StepTiming; dpo: StepTiming; ratio: number };
-  /** LoRA (q,v; rank 8) step times with the frozen base as initializers vs inputs (llama-shaped) */
-  lora: { initializer: StepTiming; input: StepTiming };
-  memory?: { full: MemoryFigure; lora: MemoryFigure };
+  /** LoRA (q,v; rank 8) step times with the frozen base as initializers vs inputs, and the full fine-tuning step they alternate with (llama-shaped) */
+  lora: { initializer: StepTiming; input: StepTiming; full: StepTiming };
+  /** peak RSS of one step of `shape`: full fine-tuning vs LoRA */
+  memory?: { shape: keyof typeof BENCH_SHAPES; full: MemoryFigure; lora: MemoryFigure };
 }
 
 export async function benchTraining(
@@ -331,12 +332,14 @@ export async function benchTraining(
     ],
     { steps: 2 * steps, weights },
   );
-  say('LoRA: frozen base as initializers vs inputs');
+  say('LoRA: frozen base as initializers vs inputs, vs full fine-tuning');
   const lora = { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'] };
-  const [loraInit, loraInput] = await timeTrainingSteps(
+  // the full step last: its AdamW updates the shared weights, which the LoRA sessions embedded or are fed alike
+  const [loraInit, loraInput, loraFull] = await timeTrainingSteps(
     [
       { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'initializer' },
       { shape: llama, objective: sftObjective(), items: sftBatch(llama), lora, frozen: 'input' },
+      { shape: llama, objective: sftObjective(), items: sftBatch(llama) },
     ],
     { steps, weights },
   );
@@ -344,13 +347,17 @@ export async function benchTraining(
   if (options.memory !== false) {
     say('peak memory: full fine-tuning vs LoRA');
     const shape = options.gpt2 === false ? 'llama' : 'gpt2';
-    memory = { full: await measureTrainingMemory(shape, 'full'), lora: await measureTrainingMemory(shape, 'lora') };
+    memory = {
+      shape,
+      full: await measureTrainingMemory(shape, 'full'),
+      lora: await measureTrainingMemory(shape, 'lora'),
+    };
   }
   return {
     llama: llamaTiming,
     gpt2,
     dpoOverSft: { sft, dpo, ratio: dpo.medianMs / sft.medianMs },
-    lora: { initializer: loraInit, input: loraInput },
+    lora: { initializer: loraInit, input: loraInput, full: loraFull },
     memory,
   };
 }
@@ -387,16 +394,28 @@ export function trainingBenchFigures(b: TrainingBench): Figure[] {
   if (b.gpt2) figures.push(...step(BENCH_SHAPES.gpt2.name, b.gpt2, '≥ 1.5× (issue 18)'));
   figures.push(
     { name: 'DPO step / SFT step, same tokens (llama-shaped)', value: b.dpoOverSft.ratio, unit: '×' },
-    { name: 'LoRA q,v r=8 step, frozen base as initializers', value: b.lora.initializer.medianMs, unit: 'ms' },
+    {
+      name: 'LoRA q,v r=8 step, frozen base as initializers',
+      value: b.lora.initializer.medianMs,
+      unit: 'ms',
+      reference: {
+        name: 'full fine-tuning step, same tokens',
+        value: Math.round(b.lora.full.medianMs),
+        ratio: b.lora.full.medianMs / b.lora.initializer.medianMs,
+      },
+    },
     { name: 'LoRA q,v r=8 step, frozen base as inputs', value: b.lora.input.medianMs, unit: 'ms' },
   );
   if (b.memory) {
     const mb = (x: number) => x / 2 ** 20;
+    // the worker's LoRA: rank 8 on the family's default targets (GPT-2: c_attn; llama: q, v)
+    const shape = BENCH_SHAPES[b.memory.shape];
+    const step = `one ${b.memory.shape === 'gpt2' ? 'GPT-2-small-shaped' : 'llama-shaped'} training step, batch ${shape.batch}×${shape.seq}`;
     figures.push(
-      { name: 'peak RSS, full fine-tuning', value: mb(b.memory.full.peakRss), unit: 'MiB' },
+      { name: `peak RSS of ${step}: full fine-tuning`, value: mb(b.memory.full.peakRss), unit: 'MiB' },
       { name: '  in float32 weight sizes', value: b.memory.full.peakRss / b.memory.full.weightBytes, unit: '×' },
       {
-        name: 'peak RSS, LoRA',
+        name: `peak RSS of ${step}: LoRA (rank 8)`,
         value: mb(b.memory.lora.peakRss),
         unit: 'MiB',
         reference: {
