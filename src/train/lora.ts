@@ -5,7 +5,7 @@
  * weights are stored [in, out] (PEFT's fan_in_fan_out); the adapters keep the same shapes.
  */
 import type { ModelConfig } from '../models/config.ts';
-import type { Weights } from '../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../models/weights.ts';
 import { createRng } from '../util/random.ts';
 import { inputError } from '../errors.ts';
 import { specOf } from '../models/architectures/registry.ts';
@@ -32,8 +32,18 @@ export function adapterNames(weightName: string): { a: string; b: string } {
   return { a: `${m}.lora_A.weight`, b: `${m}.lora_B.weight` };
 }
 
+/** The base model's tensors by name and shape, float or held as block codes ([out, in] as nn.Linear stores them). */
+export type BaseShapes = ReadonlyMap<string, { readonly shape: readonly number[] }>;
+
+/** The shapes of a base model whose matrices may be held quantized (a QLoRA base). */
+export function baseShapes(weights: Weights, quantized: QuantizedWeights = new Map()): BaseShapes {
+  const shapes = new Map<string, { shape: readonly number[] }>(weights);
+  for (const [name, q] of quantized) shapes.set(name, { shape: [q.n, q.k] });
+  return shapes;
+}
+
 /** Weights the adapters attach to: 2-D `.weight` tensors whose module name is a target (embeddings excluded). */
-export function loraTargetWeights(weights: Weights, lora: LoraConfig): string[] {
+export function loraTargetWeights(weights: BaseShapes, lora: LoraConfig): string[] {
   const out: string[] = [];
   for (const [name, t] of weights) {
     if (!name.endsWith('.weight') || t.shape.length !== 2 || /embed_tokens|wte|wpe|score/.test(name)) continue;
@@ -43,7 +53,7 @@ export function loraTargetWeights(weights: Weights, lora: LoraConfig): string[] 
   return out;
 }
 
-export function checkLoraConfig(weights: Weights, lora: LoraConfig): string[] {
+export function checkLoraConfig(weights: BaseShapes, lora: LoraConfig): string[] {
   if (!Number.isInteger(lora.rank) || lora.rank <= 0)
     throw inputError(`LoRA rank must be a positive integer, got ${lora.rank}`, { field: 'lora-rank' });
   if (!(lora.alpha > 0)) throw inputError(`LoRA alpha must be positive, got ${lora.alpha}`, { field: 'lora-alpha' });
@@ -65,7 +75,7 @@ export function layerDims(cfg: ModelConfig, name: string, shape: readonly number
   return isConv1d(cfg, name) ? { inDim: shape[0], outDim: shape[1] } : { inDim: shape[1], outDim: shape[0] };
 }
 
-export function initAdapters(cfg: ModelConfig, weights: Weights, lora: LoraConfig, seed: number): Weights {
+export function initAdapters(cfg: ModelConfig, weights: BaseShapes, lora: LoraConfig, seed: number): Weights {
   const rng = createRng(seed);
   const adapters: Weights = new Map();
   for (const name of checkLoraConfig(weights, lora)) {
