@@ -9,13 +9,9 @@ import type { QuantizedWeights, Weights } from '../models/weights.ts';
 import { createRng } from '../util/random.ts';
 import { inputError } from '../errors.ts';
 import { specOf } from '../models/architectures/registry.ts';
+import { addLowRank, layerDims, type LoraConfig } from '../models/lora-adapter.ts';
 
-export interface LoraConfig {
-  rank: number;
-  alpha: number;
-  /** module names (the path segment before `.weight`), e.g. q_proj, v_proj, c_attn */
-  targets: readonly string[];
-}
+export { layerDims, type LoraConfig };
 
 /** The family's default target modules (PEFT's: q_proj, v_proj; GPT-2's c_attn; Phi-3's qkv_proj). */
 export const defaultLoraTargets = (cfg: ModelConfig): string[] => [...specOf(cfg).loraTargets];
@@ -70,11 +66,6 @@ export function checkLoraConfig(weights: BaseShapes, lora: LoraConfig): string[]
   return targets;
 }
 
-/** [in, out] of a target weight as the layer uses it. */
-export function layerDims(cfg: ModelConfig, name: string, shape: readonly number[]): { inDim: number; outDim: number } {
-  return isConv1d(cfg, name) ? { inDim: shape[0], outDim: shape[1] } : { inDim: shape[1], outDim: shape[0] };
-}
-
 export function initAdapters(cfg: ModelConfig, weights: BaseShapes, lora: LoraConfig, seed: number): Weights {
   const rng = createRng(seed);
   const adapters: Weights = new Map();
@@ -92,25 +83,15 @@ export function initAdapters(cfg: ModelConfig, weights: BaseShapes, lora: LoraCo
 /** Base weights with (alpha/r)·B·A added into each target (transposed for Conv1D); the base is not modified. */
 export function mergeAdapters(cfg: ModelConfig, weights: Weights, adapters: Weights, lora: LoraConfig): Weights {
   const merged: Weights = new Map(weights);
-  const s = loraScale(lora);
   for (const name of loraTargetWeights(weights, lora)) {
     const { a: aName, b: bName } = adapterNames(name);
     const A = adapters.get(aName),
       B = adapters.get(bName);
     if (!A || !B) continue;
     const w = weights.get(name)!;
-    const { inDim, outDim } = layerDims(cfg, name, w.shape);
-    const r = lora.rank;
-    const out = Float32Array.from(w.data);
-    const conv = isConv1d(cfg, name);
-    for (let o = 0; o < outDim; o++) {
-      for (let i = 0; i < inDim; i++) {
-        let d = 0;
-        for (let k = 0; k < r; k++) d += B.data[o * r + k] * A.data[k * inDim + i];
-        out[conv ? i * outDim + o : o * inDim + i] += s * d;
-      }
-    }
-    merged.set(name, { shape: [...w.shape], data: out });
+    const out = { shape: [...w.shape], data: Float32Array.from(w.data) };
+    addLowRank(cfg, name, out, A, B, loraScale(lora));
+    merged.set(name, out);
   }
   return merged;
 }
