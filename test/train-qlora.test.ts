@@ -28,6 +28,11 @@ import { readAdapters } from '../src/train/model-directory.ts';
 import { loadNativeModel } from '../src/lm/load.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
 import { run as cli } from '../src/cli/main.ts';
+import { FrozenQuantizedLinear } from '../src/train/quantized-base.ts';
+import { TrainingOps } from '../src/train/training-ops.ts';
+import { dequantizeBlockwise, inMemory, quantizeBlockwise } from '../src/engine/block-quantize.ts';
+import { gradCheck } from './helpers/gradcheck.ts';
+import { randomFloats, runGraph } from './helpers/graph-harness.ts';
 
 // every matrix a multiple of 32 wide, so each is stored quantized (the embedding and head of q4_0 files at Q8_0)
 const config = randomLlamaConfig({ hiddenSize: 32, intermediateSize: 64, vocabSize: 64, numKvHeads: 2 });
@@ -78,6 +83,40 @@ async function lossAndGradients<Item>(
     await session.release();
   }
 }
+
+test('a frozen quantized linear: x·W equals the float64 product with W dequantized; ∂x matches finite differences, through its own gradient and through the plain MatMul rule (DequantizeLinear of initializers is off the gradient path)', async () => {
+  const [K, N] = [64, 48];
+  const x = { shape: [2, 5, K], data: randomFloats(2 * 5 * K, 4) };
+  for (const bits of [8, 4] as const) {
+    // asymmetric blocks with zero points (the layout Q4_1 and the K-quants load into); Q8_0 / Q4_0 are the symmetric case
+    const q = quantizeBlockwise(randomFloats(N * K, bits, 0.5), N, K, bits);
+    const w = dequantizeBlockwise(q); // [N, K]
+    const y = await runGraph({ x }, (o, v) => new FrozenQuantizedLinear(o, 'w', inMemory(q)).project(v.x));
+    assert.deepEqual([...y.dims], [2, 5, N]);
+    let worst = 0;
+    for (let r = 0; r < 10; r++)
+      for (let n = 0; n < N; n++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += x.data[r * K + k] * w[n * K + k];
+        worst = Math.max(worst, Math.abs((y.data as Float32Array)[r * N + n] - sum));
+      }
+    assert.ok(worst < 1e-4, `${bits}-bit forward differs from the float64 product by ${worst}`);
+    const ops = (g: import('../src/engine/graph.ts').Graph) => new TrainingOps(g);
+    // the product is linear in x: a wide step loses nothing to curvature and keeps float32 rounding small
+    const h = 0.05;
+    const own = await gradCheck({ x }, (o, v) => new FrozenQuantizedLinear(o, 'w', inMemory(q)).project(v.x), {
+      ops,
+      h,
+    });
+    assert.ok(own.worst < 2e-3, `${bits}-bit ∂x: ${own.where}`);
+    const plain = await gradCheck(
+      { x },
+      (o, v) => o.matmul(v.x, new FrozenQuantizedLinear(o, 'w', inMemory(q)).dequantized()),
+      { ops, h },
+    );
+    assert.ok(plain.worst < 2e-3, `${bits}-bit ∂x through MatMul: ${plain.where}`);
+  }
+});
 
 for (const precision of ['q8_0', 'q4_0'] as GgufPrecision[]) {
   test(`${precision} base: LoRA gradients match finite differences and the float32-dequantized base's; the base stays block codes`, () =>
