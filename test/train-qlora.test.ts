@@ -391,7 +391,7 @@ test('a quantized GGUF without --lora-rank is refused, naming the flag; --save m
     const base = ['train', 'sft', '--model', file, '--data', sft, '--quiet', '--steps', '1'];
     await assert.rejects(
       cli([...base, '--out', join(dir, 'a')]),
-      /model-q8_0\.gguf: holds quantized weights \(Q8_0\); full fine-tuning runs on float32 weights: train LoRA adapters over the quantized base with --lora-rank R/,
+      /model-q8_0\.gguf: holds quantized weights \(Q8_0\); training runs on float32 weights unless it trains LoRA adapters over the quantized base: pass --lora-rank R/,
     );
     await assert.rejects(
       cli([...base, '--out', join(dir, 'b'), '--lora-rank', '2', '--save', 'merged']),
