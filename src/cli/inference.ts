@@ -14,6 +14,12 @@ const MODEL = {
     description: 'a local path (HF directory or llama2.c .bin) or BASE_URL#MODEL for an OpenAI-compatible server',
   },
   ...TOKENIZER_OPTION,
+  adapter: {
+    type: 'string',
+    placeholder: 'DIR',
+    description:
+      'a LoRA adapter directory (PEFT layout, as train --lora-rank writes) merged into a local --model at load; over a quantized GGUF the adapted matrices are dequantized, the rest stay quantized',
+  },
   ...API_KEY_OPTION,
   ...ENGINE_OPTIONS,
 } as const;
@@ -23,6 +29,7 @@ async function loadWithEngine(values: {
   model: string;
   tokenizer?: string;
   apiKeyEnv?: string;
+  adapter?: string;
   graph?: GraphFlavour;
   runtime?: StepRuntime;
 }) {
@@ -30,6 +37,7 @@ async function loadWithEngine(values: {
   return loadModel(values.model, {
     tokenizer: values.tokenizer,
     apiKeyEnv: values.apiKeyEnv,
+    adapter: values.adapter,
     graph: values.graph,
     runtime: values.runtime,
   });

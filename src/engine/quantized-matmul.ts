@@ -81,7 +81,7 @@ export class QuantizedLinear {
 }
 
 /** W's codes, scales and zero points laid out [K, N], blocks down the columns (axis 0): the layout onnxruntime fuses with a MatMul. */
-function codesByColumn(g: Graph, name: string, m: QuantizedMatrix): Value[] {
+export function codesByColumn(g: Graph, name: string, m: QuantizedMatrix): Value[] {
   const { k, n, bits, blockSize } = m;
   const blocks = blockCount(k, blockSize);
   const dtype = bits === 4 ? 'uint4' : 'uint8';

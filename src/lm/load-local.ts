@@ -26,6 +26,7 @@ import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts
 import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
 import { parseModelRef } from './model-ref.ts';
 import { announceModelNotes } from './model-notes.ts';
+import { applyAdapter, readAdapters } from '../models/lora-adapter.ts';
 import type { GraphFlavour } from '../engine/graph-flavour.ts';
 import type { StepRuntime } from './native/runtime.ts';
 
@@ -109,15 +110,20 @@ function readGgufCheckpoint(
 }
 
 /**
- * A local checkpoint to train: float32 weights. A GGUF file of quantized tensors is refused:
- * training it would tune a widened copy of rounded values and could not be written back as the
- * same quantization.
+ * A local checkpoint to train. Full fine-tuning needs float32 weights, so a GGUF file of quantized
+ * tensors is refused for it: training would tune a widened copy of rounded values that could not
+ * be written back as the same quantization. LoRA (`lora`) trains adapters over it instead, its
+ * matrices kept as block codes (QLoRA).
  */
-export function readTrainableCheckpoint(path: string, tokenizerPath?: string): LocalCheckpoint {
-  const ckpt = readLocalCheckpoint(path, tokenizerPath);
-  if (ckpt.quantizedTypes)
+export function readTrainableCheckpoint(
+  path: string,
+  tokenizerPath?: string,
+  options: { lora?: boolean } = {},
+): LocalCheckpoint {
+  const ckpt = readLocalCheckpoint(path, tokenizerPath, { keepQuantized: options.lora });
+  if (ckpt.quantizedTypes && !options.lora)
     throw inputError(
-      `holds quantized weights (${ckpt.quantizedTypes.join(', ')}); training runs on float32 weights: convert it first (alignkit convert --model ${path} --out DIR writes a float32 HF directory)`,
+      `holds quantized weights (${ckpt.quantizedTypes.join(', ')}); training runs on float32 weights unless it trains LoRA adapters over the quantized base: pass --lora-rank R (train sft|dpo), or convert it first (alignkit convert --model ${path} --out DIR writes a float32 HF directory)`,
       { file: path },
     );
   return ckpt;
@@ -148,13 +154,33 @@ function siblingLlama2cTokenizer(file: string): string | undefined {
 /**
  * A local model on the native backend. A GGUF file's quantized matrices stay quantized and run
  * onnxruntime's quantized kernels (`quantizedMatmul`, default from quantizedMatmulFromEnv()).
+ * `adapter`: a LoRA adapter directory merged into the weights at load (its quantized targets
+ * dequantized to float32, the rest left quantized).
  */
 export async function loadNativeModel(
   path: string,
   tokenizerPath?: string,
-  engine: { graph?: GraphFlavour; runtime?: StepRuntime; quantizedMatmul?: QuantizedMatmulOptions } = {},
+  engine: {
+    graph?: GraphFlavour;
+    runtime?: StepRuntime;
+    quantizedMatmul?: QuantizedMatmulOptions;
+    adapter?: string;
+  } = {},
 ): Promise<NativeModel> {
   const ckpt = readLocalCheckpoint(path, tokenizerPath, { keepQuantized: true });
+  if (engine.adapter) {
+    const quantized = ckpt.quantized ?? new Map();
+    const { adapted, dequantized } = applyAdapter(
+      ckpt.config,
+      ckpt.weights,
+      quantized,
+      readAdapters(engine.adapter),
+      engine.adapter,
+    );
+    ckpt.quantized = quantized;
+    const widened = dequantized ? ` (${dequantized} of them dequantized to float32)` : '';
+    ckpt.notes = [...(ckpt.notes ?? []), `LoRA adapter ${engine.adapter} merged into ${adapted} weights${widened}`];
+  }
   const has = (name: string) => ckpt.weights.has(name) || (ckpt.quantized?.has(name) ?? false);
   if (!ckpt.config.tieWordEmbeddings && !has('lm_head.weight'))
     throw inputError(

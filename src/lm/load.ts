@@ -7,6 +7,7 @@ import { parseModelRef } from './model-ref.ts';
 import { loadNativeModel } from './load-local.ts';
 import type { GraphFlavour } from '../engine/graph-flavour.ts';
 import type { StepRuntime } from './native/runtime.ts';
+import { inputError } from '../errors.ts';
 
 export {
   loadNativeModel,
@@ -31,13 +32,21 @@ export interface LoadOptions {
   graph?: GraphFlavour;
   /** what runs a native model's steps (default auto: the WebAssembly kernel for small llama-family models) */
   runtime?: StepRuntime;
+  /** a LoRA adapter directory (PEFT layout) merged into a local model at load */
+  adapter?: string;
 }
 
 export async function loadModel(ref: string, options: LoadOptions = {}): Promise<LanguageModel> {
   const parsed = parseModelRef(ref);
   if (parsed.kind === 'openai') {
+    if (options.adapter)
+      throw inputError(`a LoRA adapter applies to local models, not the served "${ref}"`, { field: 'adapter' });
     const { createOpenAIModel } = await import('./openai/openai-model.ts');
     return createOpenAIModel(ref, options);
   }
-  return loadNativeModel(parsed.path, options.tokenizer, { graph: options.graph, runtime: options.runtime });
+  return loadNativeModel(parsed.path, options.tokenizer, {
+    graph: options.graph,
+    runtime: options.runtime,
+    adapter: options.adapter,
+  });
 }

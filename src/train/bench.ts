@@ -1,8 +1,9 @@
 /**
  * Training speed and memory figures for `alignkit bench`: one training step (forward, backward
  * and AdamW) of a llama-shaped and a GPT-2-small-shaped model on random tokens, DPO against SFT
- * on the same tokens, and the peak memory of full fine-tuning against LoRA (each measured in a
- * child process, since a process's peak RSS only grows). Returns figures; printing is the CLI's.
+ * on the same tokens, and the peak memory of full fine-tuning against LoRA, and of LoRA over a
+ * q8_0 / q4_0 GGUF base (QLoRA) against the same file at f32 (each measured in a child process,
+ * since a process's peak RSS only grows). Returns figures; printing is the CLI's.
  * scripts/bench-train-torch.py measures the same steps in PyTorch for comparison.
  */
 import type { Figure } from '../util/bench-figure.ts';
@@ -12,11 +13,12 @@ import { runTsChild, siblingModule } from '../util/ts-child.ts';
 import { GraphSession, type Feed } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { randomInitWeights } from '../models/random-init.ts';
-import type { Weights } from '../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../models/weights.ts';
+import type { GgufPrecision } from '../models/gguf/gguf-model.ts';
 import { createRng } from '../util/random.ts';
 import { dpoObjective } from './dpo-objective.ts';
 import type { PreferencePair, SftExample } from './examples.ts';
-import { initAdapters, type LoraConfig } from './lora.ts';
+import { baseShapes, initAdapters, type LoraConfig } from './lora.ts';
 import type { Objective } from './objective.ts';
 import { clipScale, defaultOptimizer, globalNorm, Optimizer, type Parameter } from './optimizer.ts';
 import { sftObjective } from './sft-objective.ts';
@@ -83,6 +85,25 @@ export const BENCH_SHAPES: Record<'llama' | 'gpt2', BenchShape> = {
   },
 };
 
+/**
+ * The QLoRA memory figure's model: large enough that its weights, not the runtime or the
+ * activations of its one 128-token sequence, set the peak (131M parameters: 524 MB at float32).
+ */
+export const QLORA_SHAPE: BenchShape = {
+  name: 'llama-shaped (d 1024, 6 layers, GQA 16/4 heads, FFN 2816, vocab 32000), 1×128 tokens',
+  batch: 1,
+  seq: 128,
+  config: {
+    ...BENCH_SHAPES.llama.config,
+    hiddenSize: 1024,
+    numLayers: 6,
+    numHeads: 16,
+    numKvHeads: 4,
+    headDim: 64,
+    intermediateSize: 2816,
+  },
+};
+
 export interface StepTiming {
   /** median and min over the timed steps, milliseconds */
   medianMs: number;
@@ -99,6 +120,8 @@ interface StepSetup<Item> {
   items: Item[];
   lora?: LoraConfig;
   frozen?: FrozenPlacement;
+  /** a quantized base's matrices, held as block codes (QLoRA) */
+  quantized?: QuantizedWeights;
 }
 
 /** Random token sequences of the shape's length. */
@@ -144,12 +167,16 @@ interface StepRunner {
 
 async function prepareSteps<Item>(setup: StepSetup<Item>, weights: Weights): Promise<StepRunner> {
   const cfg = setup.shape.config;
-  const adapters = setup.lora ? initAdapters(cfg, weights, setup.lora, 0) : new Map();
+  const adapters = setup.lora ? initAdapters(cfg, baseShapes(weights, setup.quantized), setup.lora, 0) : new Map();
   const trainable: TrainableSpec = setup.lora
-    ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen }
+    ? { full: new Set(), lora: { config: setup.lora, adapters }, frozen: setup.frozen, quantized: setup.quantized }
     : { full: new Set(weights.keys()) };
   const graph = buildTrainGraph(cfg, weights, trainable, setup.objective, { gradients: true });
-  const session = await GraphSession.create(graph.graph, 'bench training graph', trainingSessionOptions(weights));
+  const session = await GraphSession.create(
+    graph.graph,
+    'bench training graph',
+    trainingSessionOptions(weights, setup.quantized),
+  );
   const tensorOf = (n: string) => adapters.get(n) ?? weights.get(n)!;
   const optimizer = new Optimizer({ ...defaultOptimizer('adamw'), weightDecay: 0.01 });
   const batch: Record<string, Feed> = setup.objective.feeds(setup.items, setup.objective.normalizer(setup.items));
@@ -272,9 +299,18 @@ export async function timeTrainingStep<Item>(
 export interface MemoryFigure {
   /** peak resident memory of a process that trains one step, bytes */
   peakRss: number;
-  /** float32 bytes of all weights */
+  /** float32 bytes of all weights (QLoRA: the bytes of the GGUF file's tensors) */
   weightBytes: number;
   trainedParameters: number;
+}
+
+/** Peak RSS of one LoRA (q, v; rank 8) step over a random-weight GGUF file of QLORA_SHAPE at `precision`, in a fresh child process. */
+export function measureQloraMemory(precision: GgufPrecision): Promise<MemoryFigure> {
+  return runTsChild<MemoryFigure>(
+    siblingModule('bench-memory-worker', import.meta.url),
+    ['qlora', 'lora', 'initializer', precision],
+    'QLoRA memory benchmark child',
+  );
 }
 
 /** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA); the child loads TypeScript through tsx however the parent was started. */
@@ -299,6 +335,8 @@ export interface TrainingBench {
   lora: { initializer: StepTiming; input: StepTiming; full: StepTiming };
   /** peak RSS of one step of `shape`: full fine-tuning vs LoRA */
   memory?: { shape: keyof typeof BENCH_SHAPES; full: MemoryFigure; lora: MemoryFigure };
+  /** LoRA over the same GGUF file at f32, q8_0 and q4_0 */
+  qloraMemory?: Record<'f32' | 'q8_0' | 'q4_0', MemoryFigure>;
 }
 
 export async function benchTraining(
@@ -353,12 +391,22 @@ export async function benchTraining(
       lora: await measureTrainingMemory(shape, 'lora'),
     };
   }
+  let qloraMemory: TrainingBench['qloraMemory'];
+  if (options.memory !== false) {
+    say(`peak memory: LoRA over a GGUF base at f32, q8_0 and q4_0 (${QLORA_SHAPE.name})`);
+    qloraMemory = {
+      f32: await measureQloraMemory('f32'),
+      q8_0: await measureQloraMemory('q8_0'),
+      q4_0: await measureQloraMemory('q4_0'),
+    };
+  }
   return {
     llama: llamaTiming,
     gpt2,
     dpoOverSft: { sft, dpo, ratio: dpo.medianMs / sft.medianMs },
     lora: { initializer: loraInit, input: loraInput, full: loraFull },
     memory,
+    qloraMemory,
   };
 }
 
@@ -425,6 +473,24 @@ export function trainingBenchFigures(b: TrainingBench): Figure[] {
         },
       },
     );
+  }
+  if (b.qloraMemory) {
+    const mb = (x: number) => x / 2 ** 20;
+    const f32 = b.qloraMemory.f32;
+    figures.push({
+      name: `peak RSS, LoRA q,v r=8 step over a GGUF base at f32 (${QLORA_SHAPE.name}; tensors ${Math.round(mb(f32.weightBytes))} MiB)`,
+      value: mb(f32.peakRss),
+      unit: 'MiB',
+    });
+    for (const precision of ['q8_0', 'q4_0'] as const) {
+      const q = b.qloraMemory[precision];
+      figures.push({
+        name: `  the same over ${precision} (QLoRA; tensors ${Math.round(mb(q.weightBytes))} MiB)`,
+        value: mb(q.peakRss),
+        unit: 'MiB',
+        reference: { name: 'f32', value: Math.round(mb(f32.peakRss)), ratio: f32.peakRss / q.peakRss },
+      });
+    }
   }
   return figures;
 }

@@ -29,7 +29,12 @@ export class LoraOps extends TrainingOps {
   override matmul(a: Value, b: Value): Value {
     const l = this.lowRank.get(b.id);
     if (!l) return super.matmul(a, b);
-    const low = this.mul(super.matmul(a, l.down), this.scalar(l.scale));
-    return this.add(super.matmul(a, l.base), super.matmul(low, l.up));
+    return this.withLowRank(super.matmul(a, l.base), a, l.down, l.up, l.scale);
+  }
+
+  /** base + s·((x·Aᵀ)·Bᵀ): the adapter's term added to the frozen product `base` = x·W. */
+  withLowRank(base: Value, x: Value, down: Value, up: Value, scale: number): Value {
+    const low = this.mul(super.matmul(x, down), this.scalar(scale));
+    return this.add(base, super.matmul(low, up));
   }
 }

@@ -5,17 +5,13 @@
  * weights are stored [in, out] (PEFT's fan_in_fan_out); the adapters keep the same shapes.
  */
 import type { ModelConfig } from '../models/config.ts';
-import type { Weights } from '../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../models/weights.ts';
 import { createRng } from '../util/random.ts';
 import { inputError } from '../errors.ts';
 import { specOf } from '../models/architectures/registry.ts';
+import { addLowRank, layerDims, type LoraConfig } from '../models/lora-adapter.ts';
 
-export interface LoraConfig {
-  rank: number;
-  alpha: number;
-  /** module names (the path segment before `.weight`), e.g. q_proj, v_proj, c_attn */
-  targets: readonly string[];
-}
+export { layerDims, type LoraConfig };
 
 /** The family's default target modules (PEFT's: q_proj, v_proj; GPT-2's c_attn; Phi-3's qkv_proj). */
 export const defaultLoraTargets = (cfg: ModelConfig): string[] => [...specOf(cfg).loraTargets];
@@ -32,8 +28,18 @@ export function adapterNames(weightName: string): { a: string; b: string } {
   return { a: `${m}.lora_A.weight`, b: `${m}.lora_B.weight` };
 }
 
+/** The base model's tensors by name and shape, float or held as block codes ([out, in] as nn.Linear stores them). */
+export type BaseShapes = ReadonlyMap<string, { readonly shape: readonly number[] }>;
+
+/** The shapes of a base model whose matrices may be held quantized (a QLoRA base). */
+export function baseShapes(weights: Weights, quantized: QuantizedWeights = new Map()): BaseShapes {
+  const shapes = new Map<string, { shape: readonly number[] }>(weights);
+  for (const [name, q] of quantized) shapes.set(name, { shape: [q.n, q.k] });
+  return shapes;
+}
+
 /** Weights the adapters attach to: 2-D `.weight` tensors whose module name is a target (embeddings excluded). */
-export function loraTargetWeights(weights: Weights, lora: LoraConfig): string[] {
+export function loraTargetWeights(weights: BaseShapes, lora: LoraConfig): string[] {
   const out: string[] = [];
   for (const [name, t] of weights) {
     if (!name.endsWith('.weight') || t.shape.length !== 2 || /embed_tokens|wte|wpe|score/.test(name)) continue;
@@ -43,7 +49,7 @@ export function loraTargetWeights(weights: Weights, lora: LoraConfig): string[] 
   return out;
 }
 
-export function checkLoraConfig(weights: Weights, lora: LoraConfig): string[] {
+export function checkLoraConfig(weights: BaseShapes, lora: LoraConfig): string[] {
   if (!Number.isInteger(lora.rank) || lora.rank <= 0)
     throw inputError(`LoRA rank must be a positive integer, got ${lora.rank}`, { field: 'lora-rank' });
   if (!(lora.alpha > 0)) throw inputError(`LoRA alpha must be positive, got ${lora.alpha}`, { field: 'lora-alpha' });
@@ -60,12 +66,7 @@ export function checkLoraConfig(weights: Weights, lora: LoraConfig): string[] {
   return targets;
 }
 
-/** [in, out] of a target weight as the layer uses it. */
-export function layerDims(cfg: ModelConfig, name: string, shape: readonly number[]): { inDim: number; outDim: number } {
-  return isConv1d(cfg, name) ? { inDim: shape[0], outDim: shape[1] } : { inDim: shape[1], outDim: shape[0] };
-}
-
-export function initAdapters(cfg: ModelConfig, weights: Weights, lora: LoraConfig, seed: number): Weights {
+export function initAdapters(cfg: ModelConfig, weights: BaseShapes, lora: LoraConfig, seed: number): Weights {
   const rng = createRng(seed);
   const adapters: Weights = new Map();
   for (const name of checkLoraConfig(weights, lora)) {
@@ -82,25 +83,15 @@ export function initAdapters(cfg: ModelConfig, weights: Weights, lora: LoraConfi
 /** Base weights with (alpha/r)·B·A added into each target (transposed for Conv1D); the base is not modified. */
 export function mergeAdapters(cfg: ModelConfig, weights: Weights, adapters: Weights, lora: LoraConfig): Weights {
   const merged: Weights = new Map(weights);
-  const s = loraScale(lora);
   for (const name of loraTargetWeights(weights, lora)) {
     const { a: aName, b: bName } = adapterNames(name);
     const A = adapters.get(aName),
       B = adapters.get(bName);
     if (!A || !B) continue;
     const w = weights.get(name)!;
-    const { inDim, outDim } = layerDims(cfg, name, w.shape);
-    const r = lora.rank;
-    const out = Float32Array.from(w.data);
-    const conv = isConv1d(cfg, name);
-    for (let o = 0; o < outDim; o++) {
-      for (let i = 0; i < inDim; i++) {
-        let d = 0;
-        for (let k = 0; k < r; k++) d += B.data[o * r + k] * A.data[k * inDim + i];
-        out[conv ? i * outDim + o : o * inDim + i] += s * d;
-      }
-    }
-    merged.set(name, { shape: [...w.shape], data: out });
+    const out = { shape: [...w.shape], data: Float32Array.from(w.data) };
+    addLowRank(cfg, name, out, A, B, loraScale(lora));
+    merged.set(name, out);
   }
   return merged;
 }

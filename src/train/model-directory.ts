@@ -7,13 +7,12 @@
  *   it as a language model);
  * - LoRA adapters: PEFT's adapter_config.json + adapter_model.safetensors.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { readJsonFile } from '../util/data-file.ts';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatError, inputError } from '../errors.ts';
+import { inputError } from '../errors.ts';
 import { configToHf, type ModelConfig } from '../models/config.ts';
 import { writeHfDirectory, CONFIG_FILE } from '../models/hf-directory.ts';
-import { readSafetensors, writeSafetensors, writeSafetensorsCheckpoint } from '../models/safetensors.ts';
+import { writeSafetensors, writeSafetensorsCheckpoint } from '../models/safetensors.ts';
 import { checkWeightShapes } from '../models/weight-shapes.ts';
 import type { Weights } from '../models/weights.ts';
 import { HfTokenizer } from '../tokenizers/hf-tokenizer.ts';
@@ -22,14 +21,13 @@ import { hfTokenizerFiles, saveTokenizer } from '../tokenizers/save-tokenizer.ts
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { writeDirectoryAtomic } from './atomic-directory.ts';
 import { isConv1d, type LoraConfig } from './lora.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PEFT_PREFIX } from '../models/lora-adapter.ts';
 import { SCORE_WEIGHT } from './reward-objective.ts';
 import { specOf } from '../models/architectures/registry.ts';
 
 export { isRewardModelDirectory, readRewardModel } from '../lm/reward-model-directory.ts';
 
-export const ADAPTER_CONFIG = 'adapter_config.json';
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
-const PEFT_PREFIX = 'base_model.model.';
+export { readAdapters, ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../models/lora-adapter.ts';
 
 export interface SavedModel {
   config: ModelConfig;
@@ -105,24 +103,4 @@ export function writeAdapters(
     };
     writeFileSync(join(tmp, ADAPTER_CONFIG), JSON.stringify(adapterConfig, null, 2) + '\n');
   });
-}
-
-/** Adapters (alignkit names, without PEFT's prefix), the LoRA config, and extra trained tensors (a reward head). */
-export function readAdapters(dir: string): { adapters: Weights; lora: LoraConfig; extra: Weights } {
-  const cfgFile = join(dir, ADAPTER_CONFIG);
-  if (!existsSync(cfgFile)) throw inputError(`not a LoRA adapter directory: no ${ADAPTER_CONFIG}`, { file: dir });
-  const raw = readJsonFile<Record<string, any>>(cfgFile);
-  if (raw.peft_type !== 'LORA')
-    throw formatError(`expected peft_type "LORA", got ${JSON.stringify(raw.peft_type)}`, {
-      file: cfgFile,
-      field: 'peft_type',
-    });
-  const adapters: Weights = new Map();
-  const extra: Weights = new Map();
-  for (const [name, t] of readSafetensors(join(dir, ADAPTER_WEIGHTS))) {
-    const bare = name.startsWith(PEFT_PREFIX) ? name.slice(PEFT_PREFIX.length) : name;
-    (/\.lora_[AB]\.weight$/.test(bare) ? adapters : extra).set(bare, t);
-  }
-  const targets = Array.isArray(raw.target_modules) ? raw.target_modules : [raw.target_modules];
-  return { adapters, lora: { rank: raw.r, alpha: raw.lora_alpha, targets }, extra };
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { GraphSession } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
-import type { Weights } from '../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../models/weights.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { pairSums, sequenceLogpFeeds, sequenceLogpOutputs, sequenceLogps } from './dpo-objective.ts';
 import type { PreferencePair } from './examples.ts';
@@ -25,13 +25,24 @@ interface CacheFile {
   rejected: number[];
 }
 
-export function weightsFingerprint(cfg: ModelConfig, weights: Weights): string {
+export function weightsFingerprint(
+  cfg: ModelConfig,
+  weights: Weights,
+  quantized: QuantizedWeights = new Map(),
+): string {
   const h = createHash('sha256');
   h.update(JSON.stringify(cfg));
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   for (const name of [...weights.keys()].sort()) {
     const t = weights.get(name)!;
     h.update(name);
-    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    h.update(bytes(t.data));
+  }
+  // a quantized base: its block codes, one matrix in memory at a time
+  for (const name of [...quantized.keys()].sort()) {
+    const q = quantized.get(name)!.load();
+    h.update(`${name}:q${q.bits}`);
+    for (const part of [q.data, q.scales, q.zeroPoints]) if (part) h.update(bytes(part));
   }
   return h.digest('hex');
 }
@@ -61,9 +72,11 @@ export async function computeSequenceLogps(
   weights: Weights,
   pairs: readonly PreferencePair[],
   onProgress?: (done: number, total: number) => void,
+  quantized?: QuantizedWeights,
 ): Promise<{ chosen: number[]; rejected: number[] }> {
   // weights fed as inputs, as in the training and evaluation graphs, so that the policy at step 0 scores the same
-  const graph = buildTrainGraph(cfg, weights, { full: new Set(), frozen: 'input' }, logpsOnly, {
+  // (a quantized base's matrices stay block codes, as in its LoRA training graph)
+  const graph = buildTrainGraph(cfg, weights, { full: new Set(), frozen: 'input', quantized }, logpsOnly, {
     gradients: false,
     name: 'reference-logps',
   });
@@ -101,8 +114,9 @@ export async function attachReferenceLogps(
   pairs: PreferencePair[],
   cacheFile: string,
   onProgress?: (done: number, total: number) => void,
+  quantized?: QuantizedWeights,
 ): Promise<{ cached: boolean }> {
-  const key = `${weightsFingerprint(cfg, referenceWeights)}:${dataFingerprint(pairs)}`;
+  const key = `${weightsFingerprint(cfg, referenceWeights, quantized)}:${dataFingerprint(pairs)}`;
   let values: { chosen: number[]; rejected: number[] } | undefined;
   if (existsSync(cacheFile)) {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as CacheFile;
@@ -110,7 +124,7 @@ export async function attachReferenceLogps(
   }
   const cached = values !== undefined;
   if (!values) {
-    values = await computeSequenceLogps(cfg, referenceWeights, pairs, onProgress);
+    values = await computeSequenceLogps(cfg, referenceWeights, pairs, onProgress, quantized);
     writeJsonAtomic(cacheFile, { key, chosen: values.chosen, rejected: values.rejected } satisfies CacheFile);
   }
   pairs.forEach((p, i) => {

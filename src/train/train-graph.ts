@@ -7,7 +7,7 @@ import { Graph } from '../engine/graph.ts';
 import { gradients, pruneGraph } from '../engine/autodiff.ts';
 import type { SessionOptions } from '../engine/session-types.ts';
 import type { ModelConfig } from '../models/config.ts';
-import type { Weights } from '../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../models/weights.ts';
 import { buildBody } from '../models/transformer.ts';
 import { slidingWindowBias } from '../models/attention.ts';
 import { attentionWindows } from '../models/architectures/registry.ts';
@@ -89,13 +89,14 @@ const ARENA_PARAMETER_LIMIT = 200e6;
  * 20–27 s, measured under heavy load, issue 18). The price is memory: GPT-2-small's training peak
  * was 5.7 GB with the arena against 4.2 GB without, so larger models keep it off.
  */
-export function trainingMemoryArena(weights: Weights): boolean {
+export function trainingMemoryArena(weights: Weights, quantized: QuantizedWeights = new Map()): boolean {
   let parameters = 0;
   for (const w of weights.values()) parameters += w.data.length;
+  for (const q of quantized.values()) parameters += q.n * q.k;
   return parameters < ARENA_PARAMETER_LIMIT;
 }
 
 /** Session options of training and evaluation graphs: the arena as above, onnxruntime's memory pattern off (session-types.ts says why). */
-export function trainingSessionOptions(weights: Weights): SessionOptions {
-  return { memoryArena: trainingMemoryArena(weights), memoryPattern: false };
+export function trainingSessionOptions(weights: Weights, quantized?: QuantizedWeights): SessionOptions {
+  return { memoryArena: trainingMemoryArena(weights, quantized), memoryPattern: false };
 }

@@ -189,7 +189,7 @@ async function trainingRun<Item>(
   defaultLr: number,
   prepare: (model: LocalCheckpoint, maxLength: number) => Prepared<Item>,
 ): Promise<TrainRunResult> {
-  const model = readTrainableCheckpoint(o.model, o.tokenizer);
+  const model = readTrainableCheckpoint(o.model, o.tokenizer, { lora: o.training.loraRank !== undefined });
   const maxLength = maxLengthFor(model, o.training.maxLength);
   const settings = trainerSettings(model, o.training, defaultLr, o.out, o.resume ?? false);
   const prepared = prepare(model, maxLength);
@@ -283,7 +283,9 @@ export function trainDpo(o: DpoRunOptions): Promise<TrainRunResult> {
   const lengthTerm = lengthRegularization(o.lengthAlpha);
   return trainingRun('train dpo', o, 1e-6, (model, maxLength) => {
     const [data, evalData] = readData(o, (f) => loadPreferenceData(f, model.tokenizer, { maxLength }));
-    const reference = o.refModel ? readTrainableCheckpoint(o.refModel, o.tokenizer) : model;
+    const reference = o.refModel
+      ? readTrainableCheckpoint(o.refModel, o.tokenizer, { lora: o.training.loraRank !== undefined })
+      : model;
     if (JSON.stringify(reference.config) !== JSON.stringify(model.config))
       throw inputError('--ref-model must have the same architecture and vocabulary as --model', { field: 'ref-model' });
     const pairs = [...data.pairs, ...(evalData?.pairs ?? [])];
@@ -307,6 +309,7 @@ export function trainDpo(o: DpoRunOptions): Promise<TrainRunResult> {
           pairs,
           join(o.out, 'reference-logps.json'),
           (done, total) => session.progress({ stage: 'reference log-probs', done, total }),
+          reference.quantized,
         ),
     };
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { AlignkitError, inputError } from '../errors.ts';
 import { GraphSession, type Feed, type Fetched } from '../engine/session.ts';
 import type { ModelConfig } from '../models/config.ts';
-import type { Weights } from '../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../models/weights.ts';
 import type { Tokenizer } from '../tokenizers/tokenizer.ts';
 import { appendJsonl, readJsonlForResume } from '../util/jsonl.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
@@ -19,7 +19,7 @@ import { versions } from '../run/run-dir.ts';
 import type { Summary } from '../run/summary.ts';
 import { listCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.ts';
 import { epochBatches } from './data/batches.ts';
-import { initAdapters, mergeAdapters, type LoraConfig } from './lora.ts';
+import { baseShapes, initAdapters, mergeAdapters, type LoraConfig } from './lora.ts';
 import {
   readAdapters,
   readRewardModel,
@@ -58,8 +58,11 @@ export interface TrainProgress {
 
 export interface TrainOptions<Item> {
   objective: Objective<Item>;
-  /** the starting model; `weights` may already hold objective extras (a reward head) */
-  model: { config: ModelConfig; weights: Weights; tokenizer: Tokenizer; source: string };
+  /**
+   * the starting model; `weights` may already hold objective extras (a reward head). Matrices in
+   * `quantized` (a quantized GGUF file) stay block codes: LoRA only, adapters saved alone.
+   */
+  model: { config: ModelConfig; weights: Weights; tokenizer: Tokenizer; source: string; quantized?: QuantizedWeights };
   train: readonly Item[];
   eval?: readonly Item[];
   /** LoRA adapters instead of full fine-tuning */
@@ -164,7 +167,8 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
   if (o.modelKind === 'causal-lm') weights.delete(SCORE_WEIGHT);
   const extras = objective.extraWeights?.(cfg, o.seed) ?? new Map();
   for (const [n, t] of extras) if (!weights.has(n)) weights.set(n, t);
-  let adapters: Weights = o.lora ? initAdapters(cfg, weights, o.lora, o.seed) : new Map();
+  const quantized = o.model.quantized?.size ? o.model.quantized : undefined;
+  let adapters: Weights = o.lora ? initAdapters(cfg, baseShapes(weights, quantized), o.lora, o.seed) : new Map();
   let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, tokens: 0, seconds: 0, fingerprint: fingerprint(o) };
   let optimizer = new Optimizer(o.optimizer);
   const metricsFile = join(o.outDir, METRICS_FILE);
@@ -211,19 +215,23 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
 
   // ---- graphs and sessions ----
   const trainable: TrainableSpec = o.lora
-    ? { full: new Set(extras.keys()), lora: { config: o.lora, adapters }, frozen: o.frozen ?? 'input' }
+    ? { full: new Set(extras.keys()), lora: { config: o.lora, adapters }, frozen: o.frozen ?? 'input', quantized }
     : { full: new Set(weights.keys()) };
   const trainGraph = buildTrainGraph(cfg, weights, trainable, objective, { gradients: true });
   const session = await GraphSession.create(
     trainGraph.graph,
     `${objective.kind} training graph`,
-    trainingSessionOptions(weights),
+    trainingSessionOptions(weights, quantized),
   );
   const evalGraph = o.eval?.length
     ? buildTrainGraph(cfg, weights, trainable, objective, { gradients: false })
     : undefined;
   const evalSession = evalGraph
-    ? await GraphSession.create(evalGraph.graph, `${objective.kind} evaluation graph`, trainingSessionOptions(weights))
+    ? await GraphSession.create(
+        evalGraph.graph,
+        `${objective.kind} evaluation graph`,
+        trainingSessionOptions(weights, quantized),
+      )
     : undefined;
   const tensorOf = (name: string) => adapters.get(name) ?? weights.get(name)!;
   const weightFeeds = (g: TrainGraph): Record<string, Feed> =>
@@ -252,7 +260,8 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     const tokenizer = o.model.tokenizer;
     if (o.lora) {
       const extra: Weights = new Map([...trainable.full].map((n) => [n, weights.get(n)!]));
-      const save = final ? (o.save ?? 'both') : 'adapter';
+      // a quantized base is not widened into a float32 merged model: its adapters are the result
+      const save = final && !quantized ? (o.save ?? 'both') : 'adapter';
       if (save !== 'merged')
         writeAdapters(join(dir, FINAL_ADAPTER_DIR), adapters, o.lora, {
           config: cfg,
@@ -368,7 +377,7 @@ export async function train<Item>(o: TrainOptions<Item>): Promise<TrainResult> {
     o.onProgress?.({ phase: 'done', step: state.step, totalSteps, loss: last.loss });
     return {
       steps: state.step,
-      modelDir: o.lora && o.save === 'adapter' ? undefined : join(o.outDir, FINAL_MODEL_DIR),
+      modelDir: o.lora && (o.save === 'adapter' || quantized) ? undefined : join(o.outDir, FINAL_MODEL_DIR),
       adapterDir: o.lora && o.save !== 'merged' ? join(o.outDir, FINAL_ADAPTER_DIR) : undefined,
       final: last,
       evalBefore: evalBefore ?? firstEval(metricsFile),
@@ -435,6 +444,18 @@ function validate<Item>(o: TrainOptions<Item>): void {
   if (!(o.maxGradNorm >= 0))
     throw inputError(`--max-grad-norm must be ≥ 0, got ${o.maxGradNorm}`, { field: 'max-grad-norm' });
   if (o.train.length === 0) throw inputError('no training examples');
+  if (o.model.quantized?.size) {
+    if (!o.lora)
+      throw inputError(
+        'holds quantized weights: full fine-tuning needs float32 weights; train LoRA adapters over the quantized base with --lora-rank R',
+        { file: o.model.source, field: 'lora-rank' },
+      );
+    if (o.save === 'merged')
+      throw inputError(
+        'a quantized base is not merged into a float32 model: save the adapter (--save adapter) and apply it with --adapter DIR, or convert the base to float32 first',
+        { file: o.model.source, field: 'save' },
+      );
+  }
   if (!o.resume && existsSync(o.outDir)) {
     const foreign = readdirSync(o.outDir).filter(
       (f) => !/^(config\.json|reference-logps\.json|metrics\.jsonl|checkpoint-\d+|run\.lock)$/.test(f),

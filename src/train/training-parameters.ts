@@ -1,17 +1,20 @@
 /**
  * The ParameterSource of training graphs: trained tensors are graph inputs (fed from the
  * optimizer's arrays each step, zero-copy, and differentiated); frozen ones are initializers
- * (prepacked by onnxruntime) or inputs; LoRA targets become adapted weights.
+ * (prepacked by onnxruntime) or inputs; LoRA targets become adapted weights. A quantized base
+ * (QLoRA) keeps its matrices as block codes (quantized-base.ts), whatever the frozen placement.
  */
 import type { Graph, Value } from '../engine/graph.ts';
 import type { Ops } from '../engine/ops.ts';
 import { initializerSource } from '../models/inference-graphs.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { ParameterSource } from '../models/parameters.ts';
-import type { Weights } from '../models/weights.ts';
+import type { QuantizedWeights, Weights } from '../models/weights.ts';
+import { quantizedGather } from '../engine/quantized-matmul.ts';
 import { AlignkitError } from '../errors.ts';
 import { LoraOps } from './lora-ops.ts';
-import { adapterNames, isConv1d, loraScale, loraTargetWeights, type LoraConfig } from './lora.ts';
+import { adapterNames, baseShapes, isConv1d, loraScale, loraTargetWeights, type LoraConfig } from './lora.ts';
+import { FrozenQuantizedLinear } from './quantized-base.ts';
 
 export type FrozenPlacement = 'initializer' | 'input';
 
@@ -21,6 +24,8 @@ export interface TrainableSpec {
   lora?: { config: LoraConfig; adapters: Weights };
   /** where frozen weights go (default: initializer) */
   frozen?: FrozenPlacement;
+  /** frozen matrices held as block codes (a quantized GGUF base), absent from the weights */
+  quantized?: QuantizedWeights;
 }
 
 export class TrainingParameters implements ParameterSource {
@@ -31,6 +36,8 @@ export class TrainingParameters implements ParameterSource {
   private readonly frozenSource: ParameterSource;
   private readonly linears = new Map<string, Value>();
   private readonly loraTargets: Set<string>;
+  private readonly quantized: QuantizedWeights;
+  private readonly quantizedLinears = new Map<string, FrozenQuantizedLinear>();
 
   constructor(
     private readonly o: Ops,
@@ -40,16 +47,35 @@ export class TrainingParameters implements ParameterSource {
   ) {
     const g: Graph = o.g;
     this.frozenSource = initializerSource(g, weights);
-    this.loraTargets = new Set(spec.lora ? loraTargetWeights(weights, spec.lora.config) : []);
+    this.quantized = spec.quantized ?? new Map();
+    this.loraTargets = new Set(
+      spec.lora ? loraTargetWeights(baseShapes(weights, this.quantized), spec.lora.config) : [],
+    );
     if (this.loraTargets.size && !(o instanceof LoraOps))
       throw new AlignkitError('internal', 'LoRA training graphs need LoraOps');
   }
 
   has(name: string): boolean {
-    return this.weights.has(name);
+    return this.weights.has(name) || this.quantized.has(name);
+  }
+
+  /** x · Wᵀ; a quantized base weight's product is dequantized in place (plus its adapter's term). */
+  project(x: Value, name: string): Value {
+    if (!this.quantized.has(name)) return this.o.matmul(x, this.linear(name));
+    const base = this.quantizedLinear(name).project(x);
+    if (!this.loraTargets.has(name)) return base;
+    const { down, up, scale } = this.adapterFactors(name);
+    return (this.o as LoraOps).withLowRank(base, x, down, up, scale);
+  }
+
+  rows(name: string, ids: Value): Value {
+    const q = this.quantized.get(name);
+    return q ? quantizedGather(this.o.g, q, ids, name) : this.o.gather(this.tensor(name), ids);
   }
 
   tensor(name: string): Value {
+    if (this.quantized.has(name))
+      throw new AlignkitError('internal', `${name} is held quantized: only its products and rows are available`);
     if (this.loraTargets.has(name) && isConv1d(this.cfg, name))
       return this.adapted(name, this.frozenSource.tensor(name), () => this.input(name, false));
     return this.plain(name);
@@ -59,7 +85,11 @@ export class TrainingParameters implements ParameterSource {
     const hit = this.linears.get(name);
     if (hit) return hit;
     let v: Value;
-    if (this.loraTargets.has(name)) {
+    if (this.quantized.has(name)) {
+      // used whole (an LM head): one dequantized copy for the forward and backward passes
+      const base = this.quantizedLinear(name).dequantized();
+      v = this.loraTargets.has(name) ? this.adapted(name, base, () => base) : base;
+    } else if (this.loraTargets.has(name)) {
       v = this.adapted(name, this.frozenSource.linear(name), () => this.o.transpose(this.input(name, false), [1, 0]));
     } else if (this.isInput(name)) {
       v = this.o.transpose(this.plain(name), [1, 0]);
@@ -92,13 +122,26 @@ export class TrainingParameters implements ParameterSource {
     return v;
   }
 
+  private quantizedLinear(name: string): FrozenQuantizedLinear {
+    let q = this.quantizedLinears.get(name);
+    if (!q) this.quantizedLinears.set(name, (q = new FrozenQuantizedLinear(this.o, name, this.quantized.get(name)!)));
+    return q;
+  }
+
+  /** Aᵀ [in, r], Bᵀ [r, out] and the scale alpha/r of a target's adapter. */
+  private adapterFactors(name: string): { down: Value; up: Value; scale: number } {
+    const { a, b } = adapterNames(name);
+    return {
+      down: this.o.transpose(this.input(a, true), [1, 0]),
+      up: this.o.transpose(this.input(b, true), [1, 0]),
+      scale: loraScale(this.spec.lora!.config),
+    };
+  }
+
   /** W + s·(B·A) as [in, out]; the frozen base as the frozen placement says. */
   private adapted(name: string, frozenInitializer: Value, frozenInput: () => Value): Value {
-    const lora = this.spec.lora!;
-    const { a, b } = adapterNames(name);
     const base = this.spec.frozen === 'input' ? frozenInput() : frozenInitializer;
-    const down = this.o.transpose(this.input(a, true), [1, 0]);
-    const up = this.o.transpose(this.input(b, true), [1, 0]);
-    return (this.o as LoraOps).adaptedWeight(base, down, up, loraScale(lora.config));
+    const { down, up, scale } = this.adapterFactors(name);
+    return (this.o as LoraOps).adaptedWeight(base, down, up, scale);
   }
 }
