@@ -133,12 +133,19 @@ export class KvCache {
     return [this.rows, this.cfg.numKvHeads, this.capacity, this.cfg.headDim];
   }
 
-  /** A cache with room for `extra` more columns: this one, or a larger copy (growing past `limit` only as needed). */
-  reserve(extra: number, limit = Infinity): KvCache {
+  /**
+   * A cache with room for `extra` more columns: this one, or a larger copy, `growth` times as
+   * wide (growing past `limit` only as needed).
+   */
+  reserve(extra: number, limit = Infinity, growth = 1.5): KvCache {
     const needed = this.filled + extra;
     if (needed <= this.capacity) return this;
-    const capacity = Math.max(needed, Math.min(Math.ceil(this.capacity * 1.5), limit));
-    const out = KvCache.allocate(this.cfg, this.lengths.slice(), capacity, this.roomRows);
+    return this.resize(Math.max(needed, Math.min(Math.ceil(this.capacity * growth), limit)));
+  }
+
+  /** A copy `capacity` columns wide (at least `used`), with the same rows and room for rows. */
+  resize(capacity: number): KvCache {
+    const out = KvCache.allocate(this.cfg, this.lengths.slice(), Math.max(capacity, this.filled), this.roomRows);
     this.copyRows(out, 0);
     return out;
   }

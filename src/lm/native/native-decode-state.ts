@@ -179,7 +179,7 @@ export class NativeDecodeState implements DecodeState {
     });
 
     // room is made after the step, so that a prefill attends over its own tokens only
-    this.replaceCache(this.cache.reserve(T, cfg.maxPositions));
+    this.replaceCache(this.cache.reserve(T, cfg.maxPositions, this.growth));
     this.cache.append(step.newKv!, T, lengths);
     const capacity = this.cache.capacity;
     this.valid = this.valid.map((v, b) => {
@@ -291,6 +291,21 @@ export class NativeDecodeState implements DecodeState {
     this.seqs = rows.map((row) => this.seqs[row]);
     this.valid = rows.map((row) => this.valid[row]);
     this.cache.retain(rows);
+    // onnxruntime attends over the whole capacity: when the longest rows have left, a narrower
+    // copy (once) is cheaper than the masked columns in every later step
+    const used = this.cache.used;
+    if (this.rt.runtime !== 'wasm' && this.cache.capacity > Math.ceil(used * 1.25) + 8)
+      this.replaceCache(this.cache.resize(Math.ceil(used * 1.125) + 1));
+  }
+
+  /**
+   * How much wider the cache grows when full. onnxruntime attends over the whole capacity, so
+   * there the unused columns cost every step: 1.25× wastes half as many as 1.5×, for a copy of
+   * the cache (about what one step's attention copies anyway) twice as often. The WebAssembly
+   * kernel reads only the filled columns.
+   */
+  private get growth(): number {
+    return this.rt.runtime === 'wasm' ? 1.5 : 1.25;
   }
 
   /**
