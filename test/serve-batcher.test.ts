@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LanguageModel } from '../src/lm/language-model.ts';
-import { ContinuousBatcher, type GenerationRequest } from '../src/serve/continuous-batcher.ts';
+import { type ChoiceResult, ContinuousBatcher, type GenerationRequest } from '../src/serve/continuous-batcher.ts';
+import { loadModel } from '../src/lm/load.ts';
 import { TextStream } from '../src/serve/text-stream.ts';
-import { loadStories } from './helpers/serve-fixtures.ts';
+import { loadStories, STORIES, STORIES_TOKENIZER } from './helpers/serve-fixtures.ts';
 
 let model: LanguageModel;
 before(async () => {
@@ -81,6 +82,50 @@ test('a request that arrives while others run joins the batch between steps', as
     (await model.sample({ prompt: late.prompt, seed: late.seed, maxNewTokens: 12 }))[0].tokens,
   );
 });
+
+for (const runtime of ['wasm', 'onnxruntime'] as const)
+  test(`rows that leave and join a running batch in place keep every request's greedy text (${runtime})`, async () => {
+    const local = await loadModel(STORIES, { tokenizer: STORIES_TOKENIZER, runtime });
+    try {
+      const batcher = new ContinuousBatcher(local, new Set(local.eosIds));
+      const prompts = [
+        'Once upon a time',
+        'The dog',
+        'Lily was',
+        'Tom had a',
+        'One day',
+        'The sun',
+        'A little',
+        'She saw',
+      ];
+      const lengths = [60, 4, 17, 9, 25, 2, 12, 20];
+      // request i starts when the first has generated startAt[i] tokens: the batch churns, and
+      // the last one runs on with a short row after the long first one leaves (a narrower cache)
+      const startAt = [0, 1, 2, 3, 4, 5, 6, 50];
+      const started: Promise<ChoiceResult[]>[] = [];
+      const start = (i: number, onToken?: GenerationRequest['onToken']): void => {
+        started[i] = batcher.generate({
+          ...request(prompts[i], { maxNewTokens: lengths[i], sampling: { temperature: 0 } }),
+          prompt: local.tokenizer.encode(prompts[i]),
+          onToken,
+        });
+      };
+      let generated = 0;
+      start(0, () => {
+        generated++;
+        for (let i = 1; i < prompts.length; i++) if (startAt[i] === generated) start(i);
+      });
+      while (started.length < prompts.length) await started[started.length - 1];
+      const batched = await Promise.all(started);
+      assert.ok(batcher.stats.maxBatch >= 3, `rows overlapped (at most ${batcher.stats.maxBatch} at once)`);
+      for (const [i, prompt] of prompts.entries()) {
+        const [alone] = await local.sample({ prompt, maxNewTokens: lengths[i], temperature: 0 });
+        assert.deepEqual(batched[i][0].tokens, alone.tokens, `request ${i} ("${prompt}")`);
+      }
+    } finally {
+      await local.dispose();
+    }
+  });
 
 test('top alternatives and streamed deltas: the deltas spell the text', async () => {
   const batcher = new ContinuousBatcher(model, new Set(model.eosIds));

@@ -43,13 +43,18 @@ export interface ChoiceResult {
   tail: string;
 }
 
-/** DecodeState with a batch join, when the backend offers one (see the batcher's notes). */
+/**
+ * DecodeState whose rows change in place, when the backend offers it (see the batcher's notes):
+ * `absorb` adds another state's rows after its own, `retain` keeps only some rows (ascending).
+ */
 interface JoinableDecodeState extends DecodeState {
-  concat(other: DecodeState): DecodeState;
+  absorb(other: DecodeState): void;
+  retain(rows: readonly number[]): void;
 }
 
 const isJoinable = (state: DecodeState): state is JoinableDecodeState =>
-  typeof (state as Partial<JoinableDecodeState>).concat === 'function';
+  typeof (state as Partial<JoinableDecodeState>).absorb === 'function' &&
+  typeof (state as Partial<JoinableDecodeState>).retain === 'function';
 
 interface Job {
   req: GenerationRequest;
@@ -76,7 +81,7 @@ export interface BatcherStats {
   steps: number;
   /** sequences × steps: tokens decoded */
   decodedTokens: number;
-  /** times running sequences were re-prefilled to let new ones join (no concat on the state) */
+  /** times running sequences were re-prefilled to let new ones join (a state that cannot absorb rows) */
   rebuilds: number;
   maxBatch: number;
 }
@@ -87,8 +92,9 @@ export interface BatcherStats {
  * sequence (with its request's own seeded RNG, consumed in the same order as the model's own
  * `sample`), drops finished sequences with fork(), appends the rest. Requests join between steps.
  *
- * Joining needs the running state and the newcomers' state in one batch. With a state that has
- * `concat`, newcomers are opened and joined. Without it, the running sequences are re-opened
+ * Joining needs the running state and the newcomers' state in one batch. With a state that
+ * changes rows in place (`absorb`, `retain`), newcomers are opened together (one prefill) and
+ * absorbed, and finished rows are dropped, each copying only the rows that come or move. Without it, the running sequences are re-opened
  * together with the newcomers (a prefill of everything); to keep that rare, newcomers wait until
  * they are numerous relative to the running batch or have waited a few steps.
  */
@@ -172,9 +178,12 @@ export class ContinuousBatcher {
   private keepRows(rows: number[]): void {
     if (rows.length === this.active.length) return;
     const kept = rows.map((row) => this.active[row]);
-    const old = this.state;
-    this.state = kept.length ? old!.fork(rows) : null;
-    old?.close();
+    const old = this.state!;
+    if (kept.length && isJoinable(old)) old.retain(rows);
+    else {
+      this.state = kept.length ? old.fork(rows) : null;
+      old.close();
+    }
     this.active = kept;
   }
 
@@ -205,12 +214,11 @@ export class ContinuousBatcher {
     try {
       if (this.state && isJoinable(this.state)) {
         const opened = await requireDecoding(this.model, 'continuous batching')(joining.map((job) => job.req.prompt));
-        const expanded = opened.fork(rowOf);
-        opened.close();
-        const joined = this.state.concat(expanded);
-        this.state.close();
+        // one row per choice; a request of one choice already has its row
+        const expanded = rowOf.length === joining.length ? opened : opened.fork(rowOf);
+        if (expanded !== opened) opened.close();
+        this.state.absorb(expanded);
         expanded.close();
-        this.state = joined;
       } else {
         const running = this.active.map((s) => [...s.job.req.prompt, ...s.tokens]);
         const opened = await requireDecoding(

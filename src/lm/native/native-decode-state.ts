@@ -1,9 +1,8 @@
 /**
- * KV-cached decoding state of the native backend. All sequences share one padded cache (see
- * kv-cache.ts); `valid[b][k]` says whether cache column k holds a real token of row b.
- * Appending chunks of different lengths leaves masked holes, which `maybeCompact` squeezes out
- * when they start to cost more than they save. fork() copies rows (beam reordering) without
- * recomputation.
+ * KV-cached decoding state of the native backend. All sequences share one cache (see
+ * kv-cache.ts), each row packed to the left; `valid[b][k]` says whether cache column k holds a
+ * real token of row b (columns 0 .. length−1). fork() copies rows (beam reordering) without
+ * recomputation; retain() and absorb() drop and add rows in place (a server's batch).
  */
 import type { DecodeState, LogprobMatrix } from '../language-model.ts';
 import type { NativeRuntime, StepRequest } from './runtime.ts';
@@ -95,7 +94,6 @@ export class NativeDecodeState implements DecodeState {
         if (!Number.isInteger(t) || t < 0 || t >= cfg.vocabSize)
           throw inputError(`token id ${t} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
     }
-    this.maybeCompact(T);
     const P = this.cache.used;
     const ids = new Array<number>(B * T).fill(0);
     const positions = new Array<number>(B * T).fill(0);
@@ -181,8 +179,8 @@ export class NativeDecodeState implements DecodeState {
     });
 
     // room is made after the step, so that a prefill attends over its own tokens only
-    this.replaceCache(this.cache.reserve(T, cfg.maxPositions));
-    this.cache.append(step.newKv!, T);
+    this.replaceCache(this.cache.reserve(T, cfg.maxPositions, this.growth));
+    this.cache.append(step.newKv!, T, lengths);
     const capacity = this.cache.capacity;
     this.valid = this.valid.map((v, b) => {
       let marks = v;
@@ -190,7 +188,8 @@ export class NativeDecodeState implements DecodeState {
         marks = new Uint8Array(capacity);
         marks.set(v);
       }
-      marks.fill(1, P, P + lengths[b]);
+      const before = this.seqs[b].length;
+      marks.fill(1, before, before + lengths[b]);
       return marks;
     });
     chunks.forEach((chunk, b) => {
@@ -270,6 +269,71 @@ export class NativeDecodeState implements DecodeState {
     );
   }
 
+  /**
+   * Keeps only the rows `rows` (ascending, no repeats), in place: what fork(rows) gives without
+   * copying the rows that stay where they are (a server drops the requests that ended).
+   */
+  retain(rows: readonly number[]): void {
+    this.assertOpen();
+    rows.forEach((row, i) => {
+      if (!Number.isInteger(row) || row < 0 || row >= this.size || (i > 0 && row <= rows[i - 1]))
+        throw inputError(`retain needs ascending row indices in 0..${this.size - 1}, got [${rows.join(', ')}]`);
+    });
+    if (rows.length === this.size) return;
+    const V = this.rt.cfg.vocabSize;
+    const next = this.next;
+    rows.forEach((from, to) => {
+      if (next && from !== to) next.copyWithin(to * V, from * V, (from + 1) * V);
+      if (this.scalar) this.scalar[to] = this.scalar[from];
+    });
+    if (next) this.next = next.subarray(0, rows.length * V);
+    if (this.scalar) this.scalar = this.scalar.subarray(0, rows.length);
+    this.seqs = rows.map((row) => this.seqs[row]);
+    this.valid = rows.map((row) => this.valid[row]);
+    this.cache.retain(rows);
+    // onnxruntime attends over the whole capacity: when the longest rows have left, a narrower
+    // copy (once) is cheaper than the masked columns in every later step
+    const used = this.cache.used;
+    if (this.rt.runtime !== 'wasm' && this.cache.capacity > Math.ceil(used * 1.25) + 8)
+      this.replaceCache(this.cache.resize(Math.ceil(used * 1.125) + 1));
+  }
+
+  /**
+   * How much wider the cache grows when full. onnxruntime attends over the whole capacity, so
+   * there the unused columns cost every step: 1.25× wastes half as many as 1.5×, for a copy of
+   * the cache (about what one step's attention copies anyway) twice as often. The WebAssembly
+   * kernel reads only the filled columns.
+   */
+  private get growth(): number {
+    return this.rt.runtime === 'wasm' ? 1.5 : 1.25;
+  }
+
+  /**
+   * Adds the rows of `other` (a state of the same model) after this state's rows, in place: what
+   * concat(other) gives, copying only `other`'s rows (a server's joining requests). `other` is
+   * left as it was, for its owner to close.
+   */
+  absorb(other: DecodeState): void {
+    this.assertOpen();
+    if (!(other instanceof NativeDecodeState) || other.rt !== this.rt)
+      throw inputError('absorb needs two decode states of the same native model');
+    other.assertOpen();
+    if (!this.next !== !other.next)
+      throw inputError('absorb needs both states to have next-token log-probs, or neither');
+    const V = this.rt.cfg.vocabSize;
+    if (this.next && other.next) {
+      const next = new Float32Array((this.size + other.size) * V);
+      next.set(this.next);
+      next.set(other.next, this.size * V);
+      this.next = next;
+    }
+    if (this.scalar)
+      this.scalar = Float32Array.from([...this.scalar, ...(other.scalar ?? new Float32Array(other.size).fill(NaN))]);
+    this.seqs.push(...other.seqs.map((s) => s.slice()));
+    this.valid.push(...other.valid.map((v) => v.slice()));
+    this.replaceCache(this.cache.absorb(other.cache));
+  }
+
   close(): void {
     this.closed = true;
     this.replaceCache(this.rt.emptyCache(0));
@@ -278,21 +342,5 @@ export class NativeDecodeState implements DecodeState {
 
   private assertOpen(): void {
     if (this.closed) throw inputError('this decode state was closed');
-  }
-
-  /** Removes masked columns when they make up most of the cache. */
-  private maybeCompact(incoming: number): void {
-    const P = this.cache.used;
-    if (P < 32) return;
-    // each token of a row holds exactly one valid column
-    const counts = this.seqs.map((s) => s.length);
-    const Pc = Math.max(...counts);
-    if ((P - Pc) * 2 < P + incoming) return;
-    this.replaceCache(this.cache.pack(this.valid));
-    this.valid = counts.map((n) => {
-      const v = new Uint8Array(Pc);
-      v.fill(1, 0, n);
-      return v;
-    });
   }
 }

@@ -98,9 +98,10 @@ export class WasmDecoder {
   private f32: Float32Array;
   private i32: Int32Array;
   private layout: Layout | null = null;
-  /** the cache the mirror holds (null: none), and how many of its columns */
+  /** the cache the mirror holds (null: none), at which revision, and how many columns of each row */
   private mirroredCache: KvCache | null = null;
-  private mirroredColumns = 0;
+  private mirroredRevision = 0;
+  private mirroredLengths: number[] = [];
 
   private constructor(
     private readonly cfg: ModelConfig,
@@ -237,11 +238,16 @@ export class WasmDecoder {
     i32[s + 17] = at.scratch;
     // a decode state appends the new keys/values to this cache right after the step when they
     // fit (it grows the cache, a new object, only when they do not): the kernel writes them into
-    // its copy as well, so the next step has nothing to copy from JS
-    const writeCache = req.fetchNewKv && cache.used + T <= C;
+    // its copy as well, so the next step has nothing to copy from JS. The kernel writes every
+    // row's T new columns from `used` on, which is where they go when each row is that long and
+    // none is padded (one row, or one token for each of rows of one length); otherwise the
+    // columns are copied before the next step
+    const uniform =
+      B === 1 || (T === 1 && nextRows.length === B && this.mirroredLengths.every((n) => n === cache.used));
+    const writeCache = req.fetchNewKv && cache.used + T <= C && uniform;
     i32[s + 18] = writeCache ? 1 : 0;
     this.kernel.step(this.modelAt, this.stepAt);
-    if (writeCache) this.mirroredColumns = cache.used + T;
+    if (writeCache) this.mirroredLengths.fill(cache.used + T);
     // views into the kernel's memory, not copies (see NativeRuntime.runOnKernel)
     return {
       nextLogprobs: f32.subarray(at.next / FLOAT, at.next / FLOAT + nextRows.length * V),
@@ -277,37 +283,44 @@ export class WasmDecoder {
     return at;
   }
 
-  /** Brings the kernel's copy of `cache` (per layer keys then values) up to its filled columns. */
+  /** Brings the kernel's copy of `cache` (per layer keys then values) up to each row's filled columns. */
   private syncMirror(cache: KvCache, offset: number): void {
     const f32 = this.f32;
     const base = offset / FLOAT;
-    const block = cache.batch * this.cfg.numKvHeads * cache.capacity * this.cfg.headDim;
     const layers = cache.layers;
-    if (this.mirroredCache !== cache) {
+    const block = layers.length ? layers[0].k.length : 0;
+    const mirrored = this.mirroredLengths;
+    if (this.mirroredCache !== cache || this.mirroredRevision !== cache.revision || mirrored.length !== cache.batch) {
       for (let l = 0; l < layers.length; l++) {
         f32.set(layers[l].k, base + 2 * l * block);
         f32.set(layers[l].v, base + (2 * l + 1) * block);
       }
-    } else if (cache.used < this.mirroredColumns) {
-      // the kernel wrote a step's keys/values that were not appended: columns from `used` on are
-      // never read, and whatever is appended there later is copied then
+      mirrored.length = 0;
+      for (let b = 0; b < cache.batch; b++) mirrored.push(cache.lengthOf(b));
     } else {
-      // columns appended since the last step: B·Hkv short runs per layer and kind
-      const hd = this.cfg.headDim;
-      const runs = cache.batch * this.cfg.numKvHeads;
-      const from = this.mirroredColumns * hd,
-        to = cache.used * hd,
-        stride = cache.capacity * hd;
-      for (let l = 0; l < layers.length; l++)
-        for (let kind = 0; kind < 2; kind++) {
-          const src = kind === 0 ? layers[l].k : layers[l].v;
-          const dst = base + (2 * l + kind) * block;
-          for (let run = 0; run < runs; run++)
-            for (let i = run * stride + from; i < run * stride + to; i++) f32[dst + i] = src[i];
-        }
+      // columns appended since the last step: per row, Hkv short runs per layer and kind (a
+      // column the kernel wrote that was not appended is past the row's length: never read, and
+      // whatever is appended there later is copied then)
+      const { numKvHeads: Hkv, headDim: hd } = this.cfg;
+      const stride = cache.capacity * hd;
+      for (let b = 0; b < cache.batch; b++) {
+        const to = cache.lengthOf(b);
+        const from = Math.min(mirrored[b], to);
+        mirrored[b] = to;
+        if (from === to) continue;
+        for (let l = 0; l < layers.length; l++)
+          for (let kind = 0; kind < 2; kind++) {
+            const src = kind === 0 ? layers[l].k : layers[l].v;
+            const dst = base + (2 * l + kind) * block;
+            for (let h = 0; h < Hkv; h++) {
+              const run = (b * Hkv + h) * stride;
+              for (let i = run + from * hd; i < run + to * hd; i++) f32[dst + i] = src[i];
+            }
+          }
+      }
     }
     this.mirroredCache = cache;
-    this.mirroredColumns = cache.used;
+    this.mirroredRevision = cache.revision;
   }
 }
 
