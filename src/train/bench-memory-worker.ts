@@ -27,7 +27,7 @@ if (shapeName === 'qlora') {
     const file = join(dir, 'model.gguf');
     const fileBytes = writeRandomGguf(file, QLORA_SHAPE.config, precision!, 1);
     const model = readGgufModel(file, { keepQuantized: precision !== 'f32' });
-    await timeTrainingStep(
+    const timing = await timeTrainingStep(
       {
         shape: QLORA_SHAPE,
         objective: sftObjective(),
@@ -38,7 +38,12 @@ if (shapeName === 'qlora') {
       },
       { steps: 1, warmup: 1, weights: model.weights },
     );
-    process.send!({ peakRss: process.resourceUsage().maxRSS * 1024, weightBytes: fileBytes, trainedParameters: 0 });
+    process.send!({
+      peakRss: process.resourceUsage().maxRSS * 1024,
+      weightBytes: fileBytes,
+      trainedParameters: 0,
+      stepMs: timing.medianMs,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

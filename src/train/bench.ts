@@ -302,6 +302,8 @@ export interface MemoryFigure {
   /** float32 bytes of all weights (QLoRA: the bytes of the GGUF file's tensors) */
   weightBytes: number;
   trainedParameters: number;
+  /** QLoRA children: the time of the step after a warm-up one, ms */
+  stepMs?: number;
 }
 
 /** Peak RSS of one LoRA (q, v; rank 8) step over a random-weight GGUF file of QLORA_SHAPE at `precision`, in a fresh child process. */
@@ -489,6 +491,17 @@ export function trainingBenchFigures(b: TrainingBench): Figure[] {
         value: mb(q.peakRss),
         unit: 'MiB',
         reference: { name: 'f32', value: Math.round(mb(f32.peakRss)), ratio: f32.peakRss / q.peakRss },
+      });
+    }
+    // one step after a warm-up in each child: a coarse figure, but the one that shows what the 4-bit codes cost in time
+    for (const precision of ['q8_0', 'q4_0'] as const) {
+      const q = b.qloraMemory[precision];
+      if (q.stepMs === undefined || f32.stepMs === undefined) continue;
+      figures.push({
+        name: `  one LoRA step over ${precision} (1 step after a warm-up)`,
+        value: q.stepMs,
+        unit: 'ms',
+        reference: { name: 'over f32', value: Math.round(f32.stepMs), ratio: f32.stepMs / q.stepMs },
       });
     }
   }
