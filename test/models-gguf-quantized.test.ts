@@ -24,7 +24,11 @@ import { ggmlType } from '../src/models/gguf/ggml-types.ts';
 import { GgufFile } from '../src/models/gguf/gguf-file.ts';
 import { gguf } from '../src/models/gguf/gguf-writer.ts';
 import { dequantizeBlockwise, quantizedBytes } from '../src/engine/block-quantize.ts';
-import { QUANTIZED_KERNELS, type QuantizedMatmulOptions } from '../src/engine/quantized-matmul.ts';
+import {
+  parseQuantizedAccuracy,
+  QUANTIZED_KERNELS,
+  type QuantizedMatmulOptions,
+} from '../src/engine/quantized-matmul.ts';
 import type { ModelConfig } from '../src/models/config.ts';
 import { float32ToFloat16 } from '../src/util/half-precision.ts';
 import { randomLlamaConfig, randomWeights } from './helpers/random-models.ts';
@@ -250,6 +254,38 @@ test('bad files fail the quantized load as the float32 one does: one error namin
       assertNamedError(() => readLocalCheckpoint(path, undefined, { keepQuantized: true }), path, pattern);
       await assert.rejects(loadNativeModel(path), (e: Error) => e.message.includes(path) && pattern.test(e.message));
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('float32-4bit: 4-bit products multiply in float32, 8-bit ones (the q4_0 file keeps its head at Q8_0) in int8', async () => {
+  const dir = tmp();
+  try {
+    const config = randomLlamaConfig({ hiddenSize: 64, numHeads: 4, numKvHeads: 2, intermediateSize: 96 });
+    const file = writeModel(dir, config, 'q4_0');
+    const model = readGgufModel(file, { keepQuantized: true });
+    const options = { kernel: 'matmulnbits', ...parseQuantizedAccuracy('float32-4bit', {}) } as const;
+    const graph = buildStepGraph(model.config, model.weights, model.quantized, options);
+    const levels = new Set(
+      graph.nodes
+        .filter((n) => n.op === 'MatMulNBits')
+        .map((n) => {
+          const attr = (name: string) => (n.attrs[name] as { value: number }).value;
+          return `${attr('bits')}-bit at level ${attr('accuracy_level')}`;
+        }),
+    );
+    assert.deepEqual([...levels].sort(), ['4-bit at level 0', '8-bit at level 4']);
+    const reference = await trace(await float32Model(file));
+    const mixed = await loadNativeModel(file, undefined, { quantizedMatmul: options });
+    const d = maxDiff(await trace(mixed), reference);
+    assert.ok(d > 0 && d < 0.05, `max |Δ log p| ${d}`);
+    await mixed.dispose();
+    assertNamedError(
+      () => parseQuantizedAccuracy('float16', { field: 'ALIGNKIT_QUANTIZED_ACCURACY' }),
+      'ALIGNKIT_QUANTIZED_ACCURACY',
+      /"float16".*int8, float32, float32-4bit/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

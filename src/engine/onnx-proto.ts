@@ -104,6 +104,7 @@ export interface TensorValue {
 /** Bytes made only when needed, so a model's weights are never all in memory at once. */
 export interface LazyBytes {
   readonly byteLength: number;
+  /** the bytes, used (written out) before the next tensor's are produced: they may sit in a reused buffer */
   produce(): Uint8Array;
 }
 
@@ -156,7 +157,9 @@ function writeTensor(w: ProtoWriter, t: TensorValue): void {
   w.int(2, OnnxDataType[t.dtype]);
   w.string(8, t.name);
   if (!t.external) {
-    w.bytes(9, tensorBytes(t));
+    // the writer keeps the chunk until the model is joined; lazy bytes may sit in a reused buffer
+    const bytes = tensorBytes(t);
+    w.bytes(9, t.data instanceof Uint8Array ? bytes : bytes.slice());
     return;
   }
   const entry = (key: string, value: string) =>

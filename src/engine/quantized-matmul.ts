@@ -9,7 +9,8 @@
  *   optimizer fuses the pair into the very MatMulNBits kernel (measured: same speed, same
  *   numbers). Its arithmetic is set per session (`Graph.sessionConfig`), not per node.
  *
- * Either way `accuracy` says whether x is multiplied in float32 or quantized to int8 first.
+ * Either way `accuracy` says whether x is multiplied in float32 or quantized to int8 first;
+ * `accuracy4bit`, when set, overrides it for 4-bit weights (see QuantizedMatmulOptions).
  */
 import type { Graph, Value } from './graph.ts';
 import { ContribOps, ACCURACY_LEVEL, type MatMulAccuracy } from './contrib-ops.ts';
@@ -21,17 +22,27 @@ import {
   zeroPointOf,
   type QuantizedMatrix,
 } from './block-quantize.ts';
-import { inputError, type ErrorWhere } from '../errors.ts';
+import { AlignkitError, inputError, type ErrorWhere } from '../errors.ts';
 
 export const QUANTIZED_KERNELS = ['matmulnbits', 'dequantize-linear'] as const;
 export type QuantizedKernel = (typeof QUANTIZED_KERNELS)[number];
 export const MATMUL_ACCURACIES = ['int8', 'float32'] as const;
+/** ALIGNKIT_QUANTIZED_ACCURACY's values: an arithmetic for every product, or float32 for 4-bit weights only */
+export const QUANTIZED_ACCURACIES = [...MATMUL_ACCURACIES, 'float32-4bit'] as const;
 
 export interface QuantizedMatmulOptions {
   /** default 'matmulnbits' (the two measured the same; it needs no re-layout of the codes at load) */
   kernel: QuantizedKernel;
   /** default 'int8', as llama.cpp computes */
   accuracy: MatMulAccuracy;
+  /**
+   * The arithmetic of products by 4-bit weights, when it differs from `accuracy`. 'float32' takes
+   * less memory: onnxruntime 1.30 (x86) prepacks a 4-bit weight for int8 arithmetic with its
+   * scales and per-block sums and keeps the original scales too, 0.875 bytes per weight against
+   * 0.625 for float32 (measured: a Llama-3-8B-shaped q4_0 model is 7.0 GB resident at int8); 8-bit
+   * weights stay int8, since float32 arithmetic on them dequantizes the whole matrix on every call.
+   */
+  accuracy4bit?: MatMulAccuracy;
 }
 
 export const DEFAULT_QUANTIZED_MATMUL: QuantizedMatmulOptions = { kernel: 'matmulnbits', accuracy: 'int8' };
@@ -47,6 +58,23 @@ export function parseMatMulAccuracy(name: string, where: ErrorWhere): MatMulAccu
   throw inputError(`unknown quantized matmul accuracy "${name}" (available: ${MATMUL_ACCURACIES.join(', ')})`, where);
 }
 
+/** `accuracy` / `accuracy4bit` named by one of QUANTIZED_ACCURACIES. */
+export function parseQuantizedAccuracy(
+  name: string,
+  where: ErrorWhere,
+): Pick<QuantizedMatmulOptions, 'accuracy' | 'accuracy4bit'> {
+  if (name === 'float32-4bit') return { accuracy: 'int8', accuracy4bit: 'float32' };
+  if ((MATMUL_ACCURACIES as readonly string[]).includes(name)) return { accuracy: name as MatMulAccuracy };
+  throw inputError(
+    `unknown quantized matmul accuracy "${name}" (available: ${QUANTIZED_ACCURACIES.join(', ')})`,
+    where,
+  );
+}
+
+/** The arithmetic of a product by a `bits`-bit weight. */
+export const accuracyFor = (options: QuantizedMatmulOptions, bits: 4 | 8): MatMulAccuracy =>
+  bits === 4 ? (options.accuracy4bit ?? options.accuracy) : options.accuracy;
+
 /** The session setting that gives fused DequantizeLinear → MatMul pairs their arithmetic. */
 export const DQ_MATMUL_ACCURACY_KEY = 'session.qdq_matmulnbits_accuracy_level';
 
@@ -58,13 +86,17 @@ export class QuantizedLinear {
   readonly apply: (x: Value) => Value;
 
   constructor(g: Graph, name: string, q: QuantizedMatrix, options: QuantizedMatmulOptions) {
+    const accuracy = accuracyFor(options, q.bits);
     if (options.kernel === 'matmulnbits') {
       const w = quantizedInitializers(g, name, q);
       const contrib = new ContribOps(g);
-      this.apply = (x) => contrib.matMulNBits(x, w, options.accuracy);
+      this.apply = (x) => contrib.matMulNBits(x, w, accuracy);
       return;
     }
-    g.sessionConfig.set(DQ_MATMUL_ACCURACY_KEY, String(ACCURACY_LEVEL[options.accuracy]));
+    // the fused pairs' arithmetic is one per session
+    if (accuracy !== options.accuracy)
+      throw new AlignkitError('input', 'a separate 4-bit accuracy needs the matmulnbits kernel, not dequantize-linear');
+    g.sessionConfig.set(DQ_MATMUL_ACCURACY_KEY, String(ACCURACY_LEVEL[accuracy]));
     const columns = codesByColumn(g, name, q);
     const { k, n, blockSize } = q;
     // a DequantizeLinear per product: onnxruntime fuses the pair only when the MatMul is its sole consumer

@@ -13,7 +13,7 @@ import type { ModelConfig } from '../models/config.ts';
 import type { QuantizedWeights, Weights } from '../models/weights.ts';
 import {
   DEFAULT_QUANTIZED_MATMUL,
-  parseMatMulAccuracy,
+  parseQuantizedAccuracy,
   parseQuantizedKernel,
   type QuantizedMatmulOptions,
 } from '../engine/quantized-matmul.ts';
@@ -133,14 +133,20 @@ export function readTrainableCheckpoint(
 export function quantizedMatmulFromEnv(): QuantizedMatmulOptions {
   const kernel = envVar('ALIGNKIT_QUANTIZED_MATMUL');
   const accuracy = envVar('ALIGNKIT_QUANTIZED_ACCURACY');
-  return {
+  const options: QuantizedMatmulOptions = {
     kernel: kernel
       ? parseQuantizedKernel(kernel, { field: 'ALIGNKIT_QUANTIZED_MATMUL' })
       : DEFAULT_QUANTIZED_MATMUL.kernel,
-    accuracy: accuracy
-      ? parseMatMulAccuracy(accuracy, { field: 'ALIGNKIT_QUANTIZED_ACCURACY' })
-      : DEFAULT_QUANTIZED_MATMUL.accuracy,
+    ...(accuracy
+      ? parseQuantizedAccuracy(accuracy, { field: 'ALIGNKIT_QUANTIZED_ACCURACY' })
+      : { accuracy: DEFAULT_QUANTIZED_MATMUL.accuracy }),
   };
+  if (options.accuracy4bit && options.kernel !== 'matmulnbits')
+    throw inputError(
+      `${accuracy} needs ALIGNKIT_QUANTIZED_MATMUL=matmulnbits (dequantize-linear has one arithmetic per session)`,
+      { field: 'ALIGNKIT_QUANTIZED_ACCURACY' },
+    );
+  return options;
 }
 
 /** llama2.c keeps its tokenizer next to the checkpoint: tokenizer.bin, or a single tok*.bin. */
