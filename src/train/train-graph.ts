@@ -86,8 +86,9 @@ const ARENA_PARAMETER_LIMIT = 200e6;
  * freeing every activation back to the system after each run and faulting fresh pages in on the
  * next made steps 1.5–2.5× slower on the 2-core machine (a d-256, 4-layer model with a batch of
  * 8×128: whole 60-step SFT runs of 79–92 s against 41–54 s; a GPT-2-small step 42–53 s against
- * 20–27 s, measured under heavy load, issue 18). The price is memory: GPT-2-small's training peak
- * was 5.7 GB with the arena against 4.2 GB without, so larger models keep it off.
+ * 20–27 s, measured under heavy load, issue 18). The price is memory (GPT-2-small's peak was
+ * 5.7 GB with the arena against 4.2 GB without, when the memory pattern was still on; with the
+ * pattern off, 3.9 GB with the arena in the training bench), so larger models keep it off.
  */
 export function trainingMemoryArena(weights: Weights, quantized: QuantizedWeights = new Map()): boolean {
   let parameters = 0;
