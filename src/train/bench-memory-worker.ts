@@ -12,6 +12,7 @@ import { writeRandomGguf } from '../models/gguf/random-gguf.ts';
 import { BENCH_SHAPES, QLORA_SHAPE, sftBatch, timeTrainingStep } from './bench.ts';
 import { sftObjective } from './sft-objective.ts';
 import { defaultLoraTargets } from './lora.ts';
+import { peakRssBytes } from '../util/peak-rss.ts';
 
 const [shapeName, mode, frozen, precision] = process.argv.slice(2) as [
   'llama' | 'gpt2' | 'qlora',
@@ -39,7 +40,7 @@ if (shapeName === 'qlora') {
       { steps: 1, warmup: 1, weights: model.weights },
     );
     process.send!({
-      peakRss: process.resourceUsage().maxRSS * 1024,
+      peakRss: peakRssBytes(),
       weightBytes: fileBytes,
       trainedParameters: 0,
       stepMs: timing.medianMs,
@@ -58,5 +59,5 @@ if (shapeName === 'qlora') {
     { steps: 1, warmup: 1, weights },
   );
   const trained = mode === 'full' ? weightBytes / 4 : 0;
-  process.send!({ peakRss: process.resourceUsage().maxRSS * 1024, weightBytes, trainedParameters: trained });
+  process.send!({ peakRss: peakRssBytes(), weightBytes, trainedParameters: trained });
 }

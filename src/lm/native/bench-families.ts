@@ -20,6 +20,7 @@ import { createRng } from '../../util/random.ts';
 import { NativeModel } from './native-model.ts';
 import { inputError } from '../../errors.ts';
 import { benchTokenizer, decodeStepMs } from './bench.ts';
+import { peakRssBytes } from '../../util/peak-rss.ts';
 
 export interface FamilyRun {
   loadMs: number;
@@ -60,7 +61,7 @@ export async function runBenchModel(dir: string): Promise<FamilyRun> {
     prefill128Ms,
     decode1Ms,
     decode8Ms,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    peakRssBytes: peakRssBytes(),
     weightBytes,
   };
 }

@@ -16,6 +16,7 @@ import { inputError } from '../../errors.ts';
 import { Graph } from '../../engine/graph.ts';
 import { Ops } from '../../engine/ops.ts';
 import { GraphSession } from '../../engine/session.ts';
+import { peakRssBytes } from '../../util/peak-rss.ts';
 
 /**
  * stories260K greedy decoding of one sequence from BOS; given `runC` binaries (paths to llama2.c's
@@ -336,7 +337,7 @@ export async function benchMemory(): Promise<Figure[]> {
   });
   await (await model.open([[1, 2, 3, 4]])).close();
   await model.dispose();
-  const peak = process.resourceUsage().maxRSS * 1024;
+  const peak = peakRssBytes();
   const budget = 2 * bytes + 300e6;
   return [
     {

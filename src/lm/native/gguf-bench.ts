@@ -21,6 +21,7 @@ import { runTsChild, siblingModule } from '../../util/ts-child.ts';
 import { createRng } from '../../util/random.ts';
 import { loadNativeModel } from '../load.ts';
 import { decodeStepMs, GPT2_SMALL_LLAMA } from './bench.ts';
+import { peakRssBytes } from '../../util/peak-rss.ts';
 
 export const ENGINES = ['alignkit', 'llama.cpp'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -90,7 +91,7 @@ export async function runAlignkit(file: string, steps = 8, oneSequence = false):
   const decode1Ms = await decodeStepMs(model, 1, steps);
   const decode8Ms = oneSequence ? NaN : await decodeStepMs(model, 8, steps);
   await model.dispose();
-  return { loadMs, prefill128Ms, decode1Ms, decode8Ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { loadMs, prefill128Ms, decode1Ms, decode8Ms, peakRssBytes: peakRssBytes() };
 }
 
 /** llama.cpp (node-llama-cpp's prebuilt CPU binary) on one file, in this process, at `threads`. */
@@ -127,7 +128,7 @@ export async function runLlamaCpp(file: string, threads: number, steps = 8): Pro
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return { loadMs, prefill128Ms, decode1Ms, decode8Ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { loadMs, prefill128Ms, decode1Ms, decode8Ms, peakRssBytes: peakRssBytes() };
 }
 
 const worker = siblingModule('gguf-bench-worker', import.meta.url);
