@@ -8,17 +8,13 @@
  *
  *   node --import tsx scripts/contrib-graphs-table.ts [--out DIR]
  */
-import { join } from 'node:path';
 import { markdownTable } from '../src/report/markdown-table.ts';
 import { finishConditions, startConditions } from '../src/run/measurement-conditions.ts';
 import type { Summary, Table } from '../src/run/summary.ts';
-import { writeJsonAtomic } from '../src/util/atomic-write.ts';
+import { tableScriptOut, writeTableSummary } from './table-script.ts';
 import { contribAgreement, STORY, STORY_TOKENS } from '../test/helpers/contrib-agreement.ts';
 
-const args = process.argv.slice(2);
-const out = args[0] === '--out' && args[1] ? args[1] : args.length ? undefined : 'runs/contrib-graphs';
-if (!out)
-  throw new Error(`usage: node --import tsx scripts/contrib-graphs-table.ts [--out DIR] (got ${args.join(' ')})`);
+const { args, out } = tableScriptOut('scripts/contrib-graphs-table.ts', 'contrib-graphs');
 const conditions = startConditions('node', [...process.execArgv, 'scripts/contrib-graphs-table.ts', ...args]);
 
 const e = (x: number) => (x < 0.1 ? x.toExponential(1) : x.toFixed(2));
@@ -37,5 +33,4 @@ const summary: Summary = {
   plots: [],
   conditions: finishConditions(conditions),
 };
-writeJsonAtomic(join(out, 'summary.json'), summary);
-console.log(`wrote ${join(out, 'summary.json')}`);
+writeTableSummary(out, summary);

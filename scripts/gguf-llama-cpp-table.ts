@@ -16,7 +16,7 @@ import { loadNativeModel } from '../src/lm/load.ts';
 import { markdownTable } from '../src/report/markdown-table.ts';
 import { finishConditions, startConditions } from '../src/run/measurement-conditions.ts';
 import type { Summary, Table } from '../src/run/summary.ts';
-import { writeJsonAtomic } from '../src/util/atomic-write.ts';
+import { tableScriptOut, writeTableSummary } from './table-script.ts';
 import {
   GGUF_PRECISIONS,
   GGUF_SOURCES,
@@ -29,10 +29,7 @@ import {
   tinyStoriesParagraphs,
 } from '../test/helpers/llama-cpp-agreement.ts';
 
-const args = process.argv.slice(2);
-const out = args[0] === '--out' && args[1] ? args[1] : args.length ? undefined : 'runs/gguf-llama-cpp';
-if (!out)
-  throw new Error(`usage: node --import tsx scripts/gguf-llama-cpp-table.ts [--out DIR] (got ${args.join(' ')})`);
+const { args, out } = tableScriptOut('scripts/gguf-llama-cpp-table.ts', 'gguf-llama-cpp');
 const llamaCpp = await importLlamaCpp();
 if (!llamaCpp) throw new Error('node-llama-cpp is not installed (a dev dependency: npm ci installs it)');
 const conditions = startConditions('node', [...process.execArgv, 'scripts/gguf-llama-cpp-table.ts', ...args]);
@@ -111,8 +108,7 @@ try {
       versions: { ...conditions.versions, 'node-llama-cpp': JSON.parse(readFileSync(llamaCppPackage, 'utf8')).version },
     }),
   };
-  writeJsonAtomic(join(out, 'summary.json'), summary);
-  console.log(`wrote ${join(out, 'summary.json')}`);
+  writeTableSummary(out, summary);
 } finally {
   await llama.dispose();
   rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from '../src/report/markdown-table.ts';
 import type { Summary, Table } from '../src/run/summary.ts';
-import { writeJsonAtomic } from '../src/util/atomic-write.ts';
+import { writeTableSummary } from './table-script.ts';
 
 const [flag, out, ...runDirs] = process.argv.slice(2);
 if (flag !== '--out' || !out || !runDirs.length)
@@ -59,5 +59,4 @@ const summary: Summary = {
   plots: [],
   runs: runs.map(({ dir, identity, metrics }) => ({ dir, identity, metrics })),
 };
-writeJsonAtomic(join(out, 'summary.json'), summary);
-console.log(`wrote ${join(out, 'summary.json')}`);
+writeTableSummary(out, summary);

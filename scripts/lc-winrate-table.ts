@@ -8,18 +8,15 @@
  *
  *   node --import tsx scripts/lc-winrate-table.ts [--out DIR]
  */
-import { join } from 'node:path';
 import { rawWinRate } from '../src/eval/winrate/glm.ts';
 import { lengthControlled } from '../src/eval/winrate/length-controlled.ts';
 import { markdownTable } from '../src/report/markdown-table.ts';
 import { finishConditions, startConditions } from '../src/run/measurement-conditions.ts';
 import type { Summary, Table } from '../src/run/summary.ts';
-import { writeJsonAtomic } from '../src/util/atomic-write.ts';
+import { tableScriptOut, writeTableSummary } from './table-script.ts';
 import { comparisonsOf, gamedOf, lcFixture } from '../test/helpers/lc-fixture.ts';
 
-const args = process.argv.slice(2);
-const out = args[0] === '--out' && args[1] ? args[1] : args.length ? undefined : 'runs/lc-winrate';
-if (!out) throw new Error(`usage: node --import tsx scripts/lc-winrate-table.ts [--out DIR] (got ${args.join(' ')})`);
+const { args, out } = tableScriptOut('scripts/lc-winrate-table.ts', 'lc-winrate');
 const conditions = startConditions('node', [...process.execArgv, 'scripts/lc-winrate-table.ts', ...args]);
 
 const f2 = (x: number | null) => (x === null ? '—' : x.toFixed(2));
@@ -62,5 +59,4 @@ const summary: Summary = {
   plots: [],
   conditions: finishConditions(conditions),
 };
-writeJsonAtomic(join(out, 'summary.json'), summary);
-console.log(`wrote ${join(out, 'summary.json')}`);
+writeTableSummary(out, summary);

@@ -12,14 +12,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/cli/main.ts';
 import type { Summary, Table } from '../src/run/summary.ts';
-import { writeJsonAtomic } from '../src/util/atomic-write.ts';
+import { tableScriptOut, writeTableSummary } from './table-script.ts';
 
 const RESPONSES = 'test/fixtures/safety-rule-responses.jsonl';
 const STORIES_TOKENIZER = 'data/stories260K/tok512.bin';
 
-const args = process.argv.slice(2);
-const out = args[0] === '--out' && args[1] ? args[1] : args.length ? undefined : 'runs/safety-rules';
-if (!out) throw new Error(`usage: node --import tsx scripts/safety-rules-table.ts [--out DIR] (got ${args.join(' ')})`);
+const { out } = tableScriptOut('scripts/safety-rules-table.ts', 'safety-rules');
 if (existsSync(out) && readdirSync(out).length) throw new Error(`--out ${out}: not empty; give a new folder`);
 
 const rules: { rule: string; folder: string; flags: string[] }[] = [
@@ -77,5 +75,5 @@ const summary: Summary = {
   plots: [],
   runs,
 };
-writeJsonAtomic(join(out, 'summary.json'), summary);
-console.log(`\n${table.rows.map((r) => r.join(' | ')).join('\n')}\nwrote ${join(out, 'summary.json')}`);
+console.log(`\n${table.rows.map((r) => r.join(' | ')).join('\n')}`);
+writeTableSummary(out, summary);

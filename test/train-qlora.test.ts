@@ -21,9 +21,9 @@ import type { TrainableSpec } from '../src/train/training-parameters.ts';
 import { GraphSession, type Feed } from '../src/engine/session.ts';
 import type { Weights } from '../src/models/weights.ts';
 import { createRng } from '../src/util/random.ts';
-import { pairLength, type PreferencePair } from '../src/train/examples.ts';
-import type { Objective } from '../src/train/objective.ts';
-import { sequenceLogpFeeds, sequenceLogps, sequenceLogpOutputs } from '../src/train/dpo-objective.ts';
+import type { PreferencePair } from '../src/train/examples.ts';
+import { sequenceLogpOutputs } from '../src/train/dpo-objective.ts';
+import { logpsOnly } from '../src/train/reference-logps.ts';
 import { readAdapters } from '../src/train/model-directory.ts';
 import { loadNativeModel } from '../src/lm/load.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
@@ -177,27 +177,13 @@ for (const precision of ['q8_0', 'q4_0'] as GgufPrecision[]) {
     }));
 }
 
-/** The training graph's log-probs of each chosen response token (the evaluation graph of a LoRA spec). */
-const tokenLogps: Objective<PreferencePair> = {
-  kind: 'token-logps',
-  addLoss(ctx) {
-    const { chosen, tokens } = sequenceLogps(ctx);
-    return { loss: ctx.o.reduceSum(chosen, [0], false), outputs: { [sequenceLogpOutputs.tokens]: tokens } };
-  },
-  normalizer: (items) => items.length,
-  feeds: (items) => sequenceLogpFeeds(items),
-  sequences: () => [],
-  metrics: (items) => ({ sums: {}, count: items.length }),
-  length: pairLength,
-};
-
 /** log p of each token of `chosenIds` after `promptIds`, per pair, from the training graph over the quantized base. */
 async function trainingGraphLogps(weights: Weights, spec: TrainableSpec, pairs: PreferencePair[]): Promise<number[][]> {
-  const built = buildTrainGraph(config, weights, spec, tokenLogps, { gradients: false });
+  const built = buildTrainGraph(config, weights, spec, logpsOnly, { gradients: false });
   const session = await GraphSession.create(built.graph, 'qlora logps');
   try {
     const tensors = new Map([...weights, ...(spec.lora?.adapters ?? [])]);
-    const feeds: Record<string, Feed> = { ...tokenLogps.feeds(pairs, 1) };
+    const feeds: Record<string, Feed> = { ...logpsOnly.feeds(pairs, 1) };
     for (const n of built.weightInputs) feeds[n] = { dims: tensors.get(n)!.shape, data: tensors.get(n)!.data };
     const flat = (await session.run(feeds))[sequenceLogpOutputs.tokens].data as Float32Array;
     // rows are chosen responses then rejected ones, each its tokens in order

@@ -53,8 +53,8 @@ function dataFingerprint(pairs: readonly PreferencePair[]): string {
   return h.digest('hex');
 }
 
-/** A forward-only graph giving the summed response log-probs of each pair, weights embedded. */
-const logpsOnly: Objective<PreferencePair> = {
+/** A forward-only graph giving the summed response log-probs of each pair (and each response token's, as an output). */
+export const logpsOnly: Objective<PreferencePair> = {
   kind: 'reference-logps',
   addLoss(ctx) {
     const { chosen, tokens } = sequenceLogps(ctx);
