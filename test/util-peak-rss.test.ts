@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { peakRssBytes } from '../src/util/peak-rss.ts';
+import { peakRssFigure } from '../src/util/bench-figure.ts';
 
 const module = fileURLToPath(new URL('../src/util/peak-rss.ts', import.meta.url));
 
@@ -29,3 +30,14 @@ test(
     assert.ok(peakRssBytes() > 400e6 && held[0] === 1);
   },
 );
+
+test('peakRssFigure: MB, the budget rounded to MB, and a ratio above 1 only within the budget', () => {
+  const within = peakRssFigure('m: peak RSS', 1_500e6, { name: '1.2× bytes + 400 MB', bytes: 1_800.4e6 });
+  assert.deepEqual(within, {
+    name: 'm: peak RSS',
+    value: 1500,
+    unit: 'MB',
+    reference: { name: '1.2× bytes + 400 MB', value: 1800, ratio: 1_800.4e6 / 1_500e6 },
+  });
+  assert.ok(peakRssFigure('over', 2e9, { name: 'b', bytes: 1e9 }).reference!.ratio < 1);
+});

@@ -34,3 +34,13 @@ export async function medianMs(fn: () => Promise<unknown>, reps: number, warmup 
   }
   return median(times);
 }
+
+/** A peak-RSS figure in MB held against a memory budget (ratio > 1: within it). */
+export function peakRssFigure(name: string, peakBytes: number, budget: { name: string; bytes: number }): Figure {
+  return {
+    name,
+    value: peakBytes / 1e6,
+    unit: 'MB',
+    reference: { name: budget.name, value: Math.round(budget.bytes / 1e6), ratio: budget.bytes / peakBytes },
+  };
+}

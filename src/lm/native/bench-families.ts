@@ -13,7 +13,7 @@ import { readHfDirectory, writeHfDirectory } from '../../models/hf-directory.ts'
 import { BENCH_MODELS, PUBLISHED_CONFIGS } from '../../models/published-configs.ts';
 import { randomInitWeights } from '../../models/random-init.ts';
 import { defaultCacheDir } from '../../util/cache-dir.ts';
-import { fastestMs, type Figure } from '../../util/bench-figure.ts';
+import { fastestMs, peakRssFigure, type Figure } from '../../util/bench-figure.ts';
 import { runTorchScript } from '../../util/torch-script.ts';
 import { runTsChild, siblingModule } from '../../util/ts-child.ts';
 import { createRng } from '../../util/random.ts';
@@ -124,16 +124,7 @@ function familyFigures(name: string, ours: FamilyRun, torch: Record<string, numb
       unit: 'ms/step',
       ...versus(ours.decode8Ms, torch?.decode8_ms),
     },
-    {
-      name: `${name}: peak RSS`,
-      value: ours.peakRssBytes / 1e6,
-      unit: 'MB',
-      reference: {
-        name: '1.5× float32 weights + 300 MB',
-        value: Math.round(budget / 1e6),
-        ratio: budget / ours.peakRssBytes,
-      },
-    },
+    peakRssFigure(`${name}: peak RSS`, ours.peakRssBytes, { name: '1.5× float32 weights + 300 MB', bytes: budget }),
     ...(torch
       ? [
           {

@@ -16,7 +16,7 @@ import { PUBLISHED_CONFIGS } from '../../models/published-configs.ts';
 import { writeRandomGguf } from '../../models/gguf/random-gguf.ts';
 import type { GgufPrecision } from '../../models/gguf/gguf-model.ts';
 import { defaultCacheDir } from '../../util/cache-dir.ts';
-import { fastestMs, type Figure } from '../../util/bench-figure.ts';
+import { fastestMs, peakRssFigure, type Figure } from '../../util/bench-figure.ts';
 import { runTsChild, siblingModule } from '../../util/ts-child.ts';
 import { createRng } from '../../util/random.ts';
 import { loadNativeModel } from '../load.ts';
@@ -233,16 +233,7 @@ export async function benchGguf8b(dir: string, threads = 2): Promise<Figure[]> {
         { name: `${label}: load`, value: run.loadMs, unit: 'ms' },
         { name: `${label}: prefill 128 tokens`, value: run.prefill128Ms, unit: 'ms' },
         { name: `${label}: decode, 1 sequence`, value: 1000 / run.decode1Ms, unit: 'tok/s' },
-        {
-          name: `${label}: peak RSS`,
-          value: run.peakRssBytes / 1e6,
-          unit: 'MB',
-          reference: {
-            name: '1.2× quantized bytes + 400 MB',
-            value: Math.round(budget / 1e6),
-            ratio: budget / run.peakRssBytes,
-          },
-        },
+        peakRssFigure(`${label}: peak RSS`, run.peakRssBytes, { name: '1.2× quantized bytes + 400 MB', bytes: budget }),
       );
     }
     return figures;
