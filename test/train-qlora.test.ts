@@ -111,7 +111,7 @@ test('a frozen quantized linear: x·W equals the float64 product with W dequanti
     assert.ok(own.worst < 2e-3, `${bits}-bit ∂x: ${own.where}`);
     const plain = await gradCheck(
       { x },
-      (o, v) => o.matmul(v.x, new FrozenQuantizedLinear(o, 'w', inMemory(q)).dequantized()),
+      (o, v) => o.matmul(v.x, new FrozenQuantizedLinear(o, 'w', inMemory(q)).whole()),
       { ops, h },
     );
     assert.ok(plain.worst < 2e-3, `${bits}-bit ∂x through MatMul: ${plain.where}`);
@@ -140,6 +140,18 @@ for (const precision of ['q8_0', 'q4_0'] as GgufPrecision[]) {
       // the same loss and gradients as ordinary LoRA over the dequantized float32 weights
       const items = sftExamples(64, 4);
       const quantized = await lossAndGradients(kept.weights, spec, sftObjective(), items);
+      // products (and the head) dequantized a few rows at a time, as a large model's are: the same numbers
+      const chunked = await lossAndGradients(
+        kept.weights,
+        { ...spec, quantizedChunkBytes: 8 * 4 * config.hiddenSize },
+        sftObjective(),
+        items,
+      );
+      assert.ok(
+        chunked.graph.nodes.filter((n) => n.op === 'DequantizeLinear').length >
+          2 * quantized.graph.nodes.filter((n) => n.op === 'DequantizeLinear').length,
+        'the chunked graph dequantizes row ranges',
+      );
       const float = await lossAndGradients(
         widened.weights,
         { full: new Set(), lora: { config: lora, adapters }, frozen: 'initializer' },
@@ -147,16 +159,17 @@ for (const precision of ['q8_0', 'q4_0'] as GgufPrecision[]) {
         items,
       );
       assert.ok(Math.abs(quantized.loss - float.loss) < 1e-5, `loss ${quantized.loss} vs ${float.loss}`);
-      for (const [name, g] of float.grads) {
-        const q = quantized.grads.get(name)!;
-        let worst = 0,
-          scale = 0;
-        for (let i = 0; i < g.length; i++) {
-          worst = Math.max(worst, Math.abs(q[i] - g[i]));
-          scale = Math.max(scale, Math.abs(g[i]));
+      assert.ok(Math.abs(chunked.loss - float.loss) < 1e-5, `chunked loss ${chunked.loss} vs ${float.loss}`);
+      for (const [name, g] of float.grads)
+        for (const q of [quantized.grads.get(name)!, chunked.grads.get(name)!]) {
+          let worst = 0,
+            scale = 0;
+          for (let i = 0; i < g.length; i++) {
+            worst = Math.max(worst, Math.abs(q[i] - g[i]));
+            scale = Math.max(scale, Math.abs(g[i]));
+          }
+          assert.ok(worst <= 1e-4 * scale + 1e-7, `${name}: gradients differ by ${worst} (largest ${scale})`);
         }
-        assert.ok(worst <= 1e-4 * scale + 1e-7, `${name}: gradients differ by ${worst} (largest ${scale})`);
-      }
       // the matrices are in the graph as their codes only: no float32 initializer of their size bears their names
       const floatCopies = [...quantized.graph.initializers.values()].filter(
         (t) =>

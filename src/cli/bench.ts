@@ -135,11 +135,12 @@ const sections: Record<string, { about: string; optIn?: boolean; run: (values: B
   'gguf-8b': {
     optIn: true,
     about:
-      'a Llama-3-8B-shaped q4_0 GGUF (random weights, ~4.7 GB written to the system temp folder), at int8 and at float32-4bit arithmetic: load, prefill, tokens/s, peak RSS vs 1.2× its bytes + 400 MB',
+      'a Llama-3-8B-shaped q4_0 GGUF (random weights, ~4.7 GB written to the system temp folder), at int8 and at float32-4bit arithmetic: load, prefill, tokens/s, peak RSS vs 1.2× its bytes + 400 MB; and one QLoRA step over it (LoRA q,v r=8): peak RSS and time',
     async run() {
       const { benchGguf8b } = await import('../lm/native/gguf-bench.ts');
+      const { qloraStepFigures } = await import('../train/bench.ts');
       const { tmpdir } = await import('node:os');
-      return benchGguf8b(tmpdir());
+      return benchGguf8b(tmpdir(), 2, qloraStepFigures);
     },
   },
   'memory-child': {

@@ -100,6 +100,49 @@ export function stackRows(parts: readonly QuantizedMatrix[]): QuantizedMatrix | 
   };
 }
 
+/**
+ * `q` cut into consecutive row ranges of at most `rows` rows, each a QuantizedMatrix of its own
+ * (rows are independent blocks, so a range is a view). The whole matrix is loaded once, when the
+ * first range is, and dropped once every range has been.
+ */
+export function rowChunks(q: QuantizedMatrix, rows: number): QuantizedMatrix[] {
+  const count = Math.ceil(q.n / rows);
+  if (count <= 1) return [q];
+  let loaded: BlockQuantized | null = null;
+  const waiting = new Set<number>();
+  return Array.from({ length: count }, (_, c) => {
+    const from = c * rows;
+    const to = Math.min(q.n, from + rows);
+    return {
+      ...q,
+      n: to - from,
+      load() {
+        if (!loaded) {
+          loaded = q.load();
+          for (let i = 0; i < count; i++) waiting.add(i);
+        }
+        const range = sliceRows(loaded, from, to);
+        waiting.delete(c);
+        if (waiting.size === 0) loaded = null;
+        return range;
+      },
+    };
+  });
+}
+
+/** Rows [from, to) of a loaded weight, as views of its arrays. */
+function sliceRows(q: BlockQuantized, from: number, to: number): BlockQuantized {
+  const blocks = blockCount(q.k, q.blockSize);
+  const rowBytes = (blocks * q.blockSize * q.bits) / 8;
+  const zpRow = Math.ceil((blocks * q.bits) / 8);
+  return {
+    ...{ n: to - from, k: q.k, bits: q.bits, blockSize: q.blockSize },
+    data: q.data.subarray(from * rowBytes, to * rowBytes),
+    scales: q.scales.subarray(from * blocks, to * blocks),
+    zeroPoints: q.zeroPoints?.subarray(from * zpRow, to * zpRow),
+  };
+}
+
 /** The arrays one after another, in one array of their type. */
 function joined<T extends Uint8Array | Float32Array>(xs: readonly T[]): T {
   const out = new (xs[0].constructor as new (length: number) => T)(xs.reduce((sum, x) => sum + x.length, 0));

@@ -16,6 +16,16 @@ export interface ParameterSource {
   project?(x: Value, name: string): Value;
   /** rows `ids` of a matrix (the embedding), where the source gathers them itself (quantized weights) */
   rows?(name: string, ids: Value): Value;
+  /** a frozen matrix the source holds quantized (a QLoRA base), for hand-written gradients; null otherwise */
+  frozenQuantized?(name: string): FrozenQuantizedMatrix | null;
+}
+
+/** A frozen nn.Linear weight W [out, in] held quantized, multiplied without a float copy of the whole of it. */
+export interface FrozenQuantizedMatrix {
+  /** x [..., in] · Wᵀ → [..., out], with no gradient of its own */
+  times(x: Value): Value;
+  /** dy [..., out] · W → [..., in]: the gradient of `times` in x (built with `o`, a gradient's ops) */
+  transposedTimes(dy: Value, o?: Ops): Value;
 }
 
 /** x · Wᵀ (+ bias) for the nn.Linear weight `name` [out, in]: quantized where the source holds it so. */

@@ -1,50 +1,58 @@
 /**
- * Child process of measureTrainingMemory and measureQloraMemory (bench.ts): trains a bench shape,
- * full or LoRA, or LoRA over a random-weight GGUF file at a given precision (its quantized
- * matrices kept as block codes), and sends its peak RSS to the parent over IPC.
+ * Child process of measureTrainingMemory, measureQloraMemory and qloraStepFigures (bench.ts): trains
+ * a bench shape, full or LoRA, or LoRA over a GGUF file (a random-weight one it writes at a given
+ * precision, or a given one), its quantized matrices kept as block codes, and sends its peak RSS
+ * to the parent over IPC.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInitWeights } from '../models/random-init.ts';
 import { readGgufModel, type GgufPrecision } from '../models/gguf/gguf-model.ts';
 import { writeRandomGguf } from '../models/gguf/random-gguf.ts';
-import { BENCH_SHAPES, QLORA_SHAPE, sftBatch, timeTrainingStep } from './bench.ts';
+import { BENCH_SHAPES, QLORA_FILE_SHAPE, QLORA_SHAPE, sftBatch, timeTrainingStep, type BenchShape } from './bench.ts';
 import { sftObjective } from './sft-objective.ts';
 import { defaultLoraTargets } from './lora.ts';
 import { peakRssBytes } from '../util/peak-rss.ts';
 
-const [shapeName, mode, frozen, precision] = process.argv.slice(2) as [
-  'llama' | 'gpt2' | 'qlora',
+const [shapeName, mode, frozen, precisionOrFile] = process.argv.slice(2) as [
+  'llama' | 'gpt2' | 'qlora' | 'qlora-file',
   'full' | 'lora',
   'initializer' | 'input',
-  GgufPrecision | undefined,
+  string | undefined,
 ];
 
-if (shapeName === 'qlora') {
+/** One LoRA (q, v; rank 8) step over a GGUF file, its quantized matrices kept as block codes, after a warm-up step. */
+async function qloraStep(file: string, shape: BenchShape, keepQuantized: boolean): Promise<number> {
+  const model = readGgufModel(file, { keepQuantized });
+  const timing = await timeTrainingStep(
+    {
+      shape: { ...shape, config: model.config },
+      objective: sftObjective(),
+      items: sftBatch(shape),
+      lora: { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'] },
+      frozen,
+      quantized: model.quantized,
+    },
+    { steps: 1, warmup: 1, weights: model.weights },
+  );
+  return timing.medianMs;
+}
+
+if (shapeName === 'qlora-file') {
+  // an existing file (the 8B bench's): its bytes are what the step's peak is set against
+  const file = precisionOrFile!;
+  const stepMs = await qloraStep(file, QLORA_FILE_SHAPE, true);
+  process.send!({ peakRss: peakRssBytes(), weightBytes: statSync(file).size, trainedParameters: 0, stepMs });
+} else if (shapeName === 'qlora') {
   // the file is written by this process, one tensor at a time; its page cache is not this process's memory
   const dir = mkdtempSync(join(tmpdir(), 'alignkit-qlora-bench-'));
   try {
     const file = join(dir, 'model.gguf');
-    const fileBytes = writeRandomGguf(file, QLORA_SHAPE.config, precision!, 1);
-    const model = readGgufModel(file, { keepQuantized: precision !== 'f32' });
-    const timing = await timeTrainingStep(
-      {
-        shape: QLORA_SHAPE,
-        objective: sftObjective(),
-        items: sftBatch(QLORA_SHAPE),
-        lora: { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'] },
-        frozen,
-        quantized: model.quantized,
-      },
-      { steps: 1, warmup: 1, weights: model.weights },
-    );
-    process.send!({
-      peakRss: peakRssBytes(),
-      weightBytes: fileBytes,
-      trainedParameters: 0,
-      stepMs: timing.medianMs,
-    });
+    const precision = precisionOrFile as GgufPrecision;
+    const fileBytes = writeRandomGguf(file, QLORA_SHAPE.config, precision, 1);
+    const stepMs = await qloraStep(file, QLORA_SHAPE, precision !== 'f32');
+    process.send!({ peakRss: peakRssBytes(), weightBytes: fileBytes, trainedParameters: 0, stepMs });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -104,6 +104,9 @@ export const QLORA_SHAPE: BenchShape = {
   },
 };
 
+/** The tokens of a QLoRA step over a given file (the 8B bench's): one 64-token sequence; the file's config is used. */
+export const QLORA_FILE_SHAPE: BenchShape = { ...QLORA_SHAPE, name: '1×64 tokens', seq: 64 };
+
 export interface StepTiming {
   /** median and min over the timed steps, milliseconds */
   medianMs: number;
@@ -313,6 +316,24 @@ export function measureQloraMemory(precision: GgufPrecision): Promise<MemoryFigu
     ['qlora', 'lora', 'initializer', precision],
     'QLoRA memory benchmark child',
   );
+}
+
+/**
+ * One LoRA (q, v; rank 8) step over an existing quantized GGUF file (1×64 tokens, after a warm-up
+ * step), in a fresh child process: its peak RSS against the file's bytes, and its time.
+ */
+export async function qloraStepFigures(file: string, label: string): Promise<Figure[]> {
+  const m = await runTsChild<MemoryFigure>(
+    siblingModule('bench-memory-worker', import.meta.url),
+    ['qlora-file', 'lora', 'initializer', file],
+    'QLoRA step benchmark child',
+  );
+  const step = `${label}: QLoRA step (LoRA q,v r=8, ${QLORA_FILE_SHAPE.name})`;
+  return [
+    { name: `${step}: peak RSS`, value: m.peakRss / 1e6, unit: 'MB' },
+    { name: `${step}: peak RSS ÷ the file's bytes`, value: m.peakRss / m.weightBytes, unit: '×' },
+    { name: `${step}: time`, value: m.stepMs!, unit: 'ms' },
+  ];
 }
 
 /** Peak RSS of one training step in a fresh child process (full fine-tuning or LoRA); the child loads TypeScript through tsx however the parent was started. */

@@ -12,7 +12,9 @@
  */
 import { defineGradient } from '../engine/autodiff.ts';
 import { swapLast, transposed } from '../engine/grad-helpers.ts';
-import type { Value } from '../engine/graph.ts';
+import type { Graph, Value } from '../engine/graph.ts';
+import type { Ops } from '../engine/ops.ts';
+import { embed, type FrozenQuantizedMatrix } from '../models/parameters.ts';
 import type { Feed } from '../engine/session.ts';
 import { lmHead } from '../models/transformer.ts';
 import { softcap } from '../models/attention.ts';
@@ -27,11 +29,17 @@ export function targetLogprobs({ o, g, cfg, params, hidden }: LossContext): Valu
   const targets = g.input(scoredRowNames.targets, 'int64', ['N']);
   const h = o.gather(o.reshape(hidden, [-1, cfg.hiddenSize]), rows);
   const { weight, softcap: cap } = lmHead(cfg, params);
-  const headT = params.linear(weight); // [D, V]
   const targetColumn = o.unsqueeze(targets, [1]);
   // soft-capped logits (Gemma 2) take the generic autodiff path; the hand-written gradient below is for plain ones
   if (cap !== null)
-    return o.squeeze(o.gatherElements(o.logSoftmax(softcap(o, o.matmul(h, headT), cap), -1), targetColumn, 1), [1]);
+    return o.squeeze(
+      o.gatherElements(o.logSoftmax(softcap(o, o.matmul(h, params.linear(weight)), cap), -1), targetColumn, 1),
+      [1],
+    );
+  // a frozen quantized head (QLoRA) is multiplied a range of rows at a time, never whole as floats
+  const frozen = params.frozenQuantized?.(weight) ?? null;
+  if (frozen) return frozenHeadLogprobs(o, g, h, frozen, (ids) => embed(o, params, weight, ids), targets, targetColumn);
+  const headT = params.linear(weight); // [D, V]
   const logSoftmax = o.logSoftmax(o.matmul(h, headT), -1);
   const logp = o.squeeze(o.gatherElements(logSoftmax, targetColumn, 1), [1]);
   // the head as [V, D]: the weight itself when it is fed transposed (trained), else a transpose of a constant
@@ -51,6 +59,27 @@ export function targetLogprobs({ o, g, cfg, params, hidden }: LossContext): Valu
       }
       return [dh, dW];
     },
+  });
+  return logp;
+}
+
+/** targetLogprobs over a frozen quantized head: ∂h = g ⊙ (W[target] − p·W), with W's rows gathered and p·W taken range by range. */
+function frozenHeadLogprobs(
+  o: Ops,
+  g: Graph,
+  h: Value,
+  head: FrozenQuantizedMatrix,
+  headRows: (ids: Value) => Value,
+  targets: Value,
+  targetColumn: Value,
+): Value {
+  const logSoftmax = o.logSoftmax(head.times(h), -1);
+  const logp = o.squeeze(o.gatherElements(logSoftmax, targetColumn, 1), [1]);
+  defineGradient(g, logp, {
+    inputs: [h],
+    grad: (o, dy) => [
+      o.mul(o.unsqueeze(dy, [1]), o.sub(headRows(targets), head.transposedTimes(o.exp(logSoftmax), o))),
+    ],
   });
   return logp;
 }

@@ -26,6 +26,8 @@ export interface TrainableSpec {
   frozen?: FrozenPlacement;
   /** frozen matrices held as block codes (a quantized GGUF base), absent from the weights */
   quantized?: QuantizedWeights;
+  /** float32 bytes a product by one of them dequantizes at once (default FROZEN_CHUNK_BYTES) */
+  quantizedChunkBytes?: number;
 }
 
 export class TrainingParameters implements ParameterSource {
@@ -68,6 +70,10 @@ export class TrainingParameters implements ParameterSource {
     return (this.o as LoraOps).withLowRank(base, x, down, up, scale);
   }
 
+  frozenQuantized(name: string): FrozenQuantizedLinear | null {
+    return this.quantized.has(name) && !this.loraTargets.has(name) ? this.quantizedLinear(name) : null;
+  }
+
   rows(name: string, ids: Value): Value {
     const q = this.quantized.get(name);
     return q ? quantizedGather(this.o.g, q, ids, name) : this.o.gather(this.tensor(name), ids);
@@ -86,8 +92,8 @@ export class TrainingParameters implements ParameterSource {
     if (hit) return hit;
     let v: Value;
     if (this.quantized.has(name)) {
-      // used whole (an LM head): one dequantized copy for the forward and backward passes
-      const base = this.quantizedLinear(name).dequantized();
+      // used whole (a LoRA-adapted LM head; a frozen one goes through frozenQuantized): one dequantized copy
+      const base = this.quantizedLinear(name).whole();
       v = this.loraTargets.has(name) ? this.adapted(name, base, () => base) : base;
     } else if (this.loraTargets.has(name)) {
       v = this.adapted(name, this.frozenSource.linear(name), () => this.o.transpose(this.input(name, false), [1, 0]));
@@ -124,7 +130,11 @@ export class TrainingParameters implements ParameterSource {
 
   private quantizedLinear(name: string): FrozenQuantizedLinear {
     let q = this.quantizedLinears.get(name);
-    if (!q) this.quantizedLinears.set(name, (q = new FrozenQuantizedLinear(this.o, name, this.quantized.get(name)!)));
+    if (!q)
+      this.quantizedLinears.set(
+        name,
+        (q = new FrozenQuantizedLinear(this.o, name, this.quantized.get(name)!, this.spec.quantizedChunkBytes)),
+      );
     return q;
   }
 

@@ -216,7 +216,12 @@ const ACCURACIES_8B = ['int8', 'float32-4bit'];
  * The large-model check: a Llama-3-8B-shaped q4_0 file (written to `dir`, ~4.7 GB) loaded and
  * run by alignkit in a fresh process per arithmetic; peak RSS against 1.2× the file's bytes + 400 MB.
  */
-export async function benchGguf8b(dir: string, threads = 2): Promise<Figure[]> {
+export async function benchGguf8b(
+  dir: string,
+  threads = 2,
+  /** more figures measured on the same file before it is deleted (the CLI adds a QLoRA step) */
+  alsoOnFile?: (file: string, label: string) => Promise<Figure[]>,
+): Promise<Figure[]> {
   const file = benchGgufFile('Llama-3-8B-shaped', 'q4_0', dir);
   const quantizedBytes = statSync(file).size;
   const budget = 1.2 * quantizedBytes + 400e6;
@@ -236,6 +241,7 @@ export async function benchGguf8b(dir: string, threads = 2): Promise<Figure[]> {
         peakRssFigure(`${label}: peak RSS`, run.peakRssBytes, { name: '1.2× quantized bytes + 400 MB', bytes: budget }),
       );
     }
+    if (alsoOnFile) figures.push(...(await alsoOnFile(file, 'Llama-3-8B-shaped q4_0')));
     return figures;
   } finally {
     if (!process.env.ALIGNKIT_KEEP_BENCH_MODELS) rmSync(file, { force: true });
