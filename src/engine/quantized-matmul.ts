@@ -20,6 +20,7 @@ import {
   lazyParts,
   quantizedInitializers,
   zeroPointOf,
+  type BlockQuantized,
   type QuantizedMatrix,
 } from './block-quantize.ts';
 import { AlignkitError, inputError, type ErrorWhere } from '../errors.ts';
@@ -117,17 +118,8 @@ export function codesByColumn(g: Graph, name: string, m: QuantizedMatrix): Value
   const { k, n, bits, blockSize } = m;
   const blocks = blockCount(k, blockSize);
   const dtype = bits === 4 ? 'uint4' : 'uint8';
-  const blob = (blockSize * bits) / 8;
   const [codes, scales, zeros] = lazyParts(m, [
-    {
-      byteLength: packedBytes(bits, k * n),
-      bytes: (q) =>
-        packed(bits, k * n, (i) => {
-          const kk = (i / n) | 0;
-          const row = i % n;
-          return codeAt(q, (row * blocks + ((kk / blockSize) | 0)) * blob, kk % blockSize);
-        }),
-    },
+    { byteLength: packedBytes(bits, k * n), bytes: codesInColumns },
     {
       byteLength: blocks * n * 4,
       bytes: (q) => {
@@ -147,6 +139,30 @@ export function codesByColumn(g: Graph, name: string, m: QuantizedMatrix): Value
     g.tensor(`${name}.scales`, 'float32', [blocks, n], scales),
     g.tensor(`${name}.zero_points`, dtype, [blocks, n], zeros),
   ];
+}
+
+/**
+ * The codes of W [N, K] laid out [K, N] (code of row r, input kk at kk·N + r), packed like W's.
+ * Plain loops over W's rows: an 8B model has 7·10⁹ codes to move here.
+ */
+function codesInColumns(q: BlockQuantized): Uint8Array {
+  const { k, n, bits, blockSize, data } = q;
+  const rowBytes = (blockCount(k, blockSize) * blockSize * bits) / 8;
+  const out = new Uint8Array(packedBytes(bits, k * n));
+  for (let row = 0; row < n; row++) {
+    const from = row * rowBytes;
+    if (bits === 8) {
+      for (let kk = 0; kk < k; kk++) out[kk * n + row] = data[from + kk];
+      continue;
+    }
+    // a row's blocks are contiguous and even-sized, so its value kk is nibble kk & 1 of byte kk >> 1
+    for (let kk = 0; kk < k; kk++) {
+      const code = (data[from + (kk >> 1)] >> ((kk & 1) << 2)) & 15;
+      const i = kk * n + row;
+      out[i >> 1] |= code << ((i & 1) << 2);
+    }
+  }
+  return out;
 }
 
 /**
