@@ -26,6 +26,7 @@ import { sequenceLogpOutputs } from '../src/train/dpo-objective.ts';
 import { logpsOnly } from '../src/train/reference-logps.ts';
 import { readAdapters } from '../src/train/model-directory.ts';
 import { loadNativeModel } from '../src/lm/load.ts';
+import { loadRewardLanguageModel } from '../src/train/reward-model.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
 import { run as cli } from '../src/cli/main.ts';
 import { FrozenQuantizedLinear } from '../src/train/quantized-base.ts';
@@ -332,29 +333,14 @@ test('train sft|dpo --lora-rank over q8_0 and q4_0 GGUF files: the loss falls, t
         'the adapter changes the log-probs',
       );
 
-      // the CLI applies it too
-      const printed: string[] = [];
-      const log = console.log;
-      console.log = (line: string) => printed.push(line);
-      try {
-        const argv = [
-          'score',
-          '--model',
-          file,
-          '--adapter',
-          join(out, 'adapter'),
-          '--prompt',
-          'Story 1:',
-          '--continuation',
-          ' Once upon a time.',
-          '--json',
-        ];
-        assert.equal(await cli(argv), 0);
-      } finally {
-        console.log = log;
-      }
-      const scored = JSON.parse(printed.at(-1)!) as { total: number; tokens: number[] };
+      // the CLI applies it too, and takes the adapter directory alone for its base with the adapter
+      const scored = await scoreJson(['--model', file, '--adapter', join(out, 'adapter')]);
       assert.ok(Number.isFinite(scored.total) && scored.tokens.length > 0);
+      assert.deepEqual(await scoreJson(['--model', join(out, 'adapter')]), scored);
+      await assert.rejects(
+        scoreJson(['--model', join(out, 'adapter'), '--adapter', join(out, 'adapter')]),
+        /is a LoRA adapter directory: pass it alone, or its base model with --adapter/,
+      );
 
       // DPO: the reference log-probs come from the same quantized base, the loss starts at log 2 and falls
       const dpoOut = join(dir, `dpo-${precision}`);
@@ -378,8 +364,38 @@ test('train sft|dpo --lora-rank over q8_0 and q4_0 GGUF files: the loss falls, t
       const dpoLosses = lossesOf(dpoOut);
       assert.ok(Math.abs(dpoLosses[0] - Math.log(2)) < 1e-4, `first DPO loss ${dpoLosses[0]}`);
       assert.ok(dpoLosses.at(-1)! < dpoLosses[0], `${precision} dpo losses ${dpoLosses.join(', ')}`);
+
+      // a reward model: adapters and a new score head over the quantized base, saved as one PEFT
+      // adapter (score in modules_to_save) and loaded as a reward model from that directory alone
+      const rmOut = join(dir, `rm-${precision}`);
+      const rm = ['rm', ...common, '--data', pairsFile, '--out', rmOut, '--lr', '0.05', '--steps', '6'];
+      assert.equal(await cli(['train', ...rm, '--batch-size', '2']), 0);
+      const rmLosses = lossesOf(rmOut);
+      assert.ok(rmLosses.at(-1)! < rmLosses[0], `${precision} rm losses ${rmLosses.join(', ')}`);
+      assert.ok(!existsSync(join(rmOut, 'model')));
+      const rewardModel = await loadRewardLanguageModel(join(rmOut, 'adapter'));
+      try {
+        const rewards = await rewardModel.scalarHead([rewardModel.tokenizer.encode('Tom had a ball. He was happy.')]);
+        assert.ok(Number.isFinite(rewards[0]), `reward ${rewards[0]}`);
+      } finally {
+        await rewardModel.dispose();
+      }
     }
   }));
+
+/** What `alignkit score ... --prompt "Story 1:" --continuation " Once upon a time." --json` prints, parsed. */
+async function scoreJson(model: string[]): Promise<{ total: number; tokens: number[] }> {
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (line: string) => printed.push(line);
+  try {
+    const argv = ['score', ...model, '--prompt', 'Story 1:', '--continuation', ' Once upon a time.', '--json'];
+    assert.equal(await cli(argv), 0);
+  } finally {
+    console.log = log;
+  }
+  return JSON.parse(printed.at(-1)!);
+}
 
 test('a quantized GGUF without --lora-rank is refused, naming the flag; --save merged is refused too', () =>
   withTempDir(async (dir) => {

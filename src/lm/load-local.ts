@@ -26,7 +26,7 @@ import { describeStoredTypes, readGgufModel } from '../models/gguf/gguf-model.ts
 import { ggufTokenizer } from '../tokenizers/gguf-tokenizer.ts';
 import { parseModelRef } from './model-ref.ts';
 import { announceModelNotes } from './model-notes.ts';
-import { applyAdapter, readAdapters } from '../models/lora-adapter.ts';
+import { adapterBaseModel, applyAdapter, isAdapterDirectory, readAdapters } from '../models/lora-adapter.ts';
 import type { GraphFlavour } from '../engine/graph-flavour.ts';
 import type { StepRuntime } from './native/runtime.ts';
 
@@ -173,6 +173,16 @@ export async function loadNativeModel(
     adapter?: string;
   } = {},
 ): Promise<NativeModel> {
+  if (isAdapterDirectory(path)) {
+    // an adapter alone stands for its base with the adapter merged (a QLoRA run saves nothing else)
+    if (engine.adapter)
+      throw inputError('is a LoRA adapter directory: pass it alone, or its base model with --adapter', {
+        file: path,
+        field: 'adapter',
+      });
+    engine = { ...engine, adapter: path };
+    path = adapterBaseModel(path);
+  }
   const ckpt = readLocalCheckpoint(path, tokenizerPath, { keepQuantized: true });
   if (engine.adapter) {
     const quantized = ckpt.quantized ?? new Map();

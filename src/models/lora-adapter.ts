@@ -5,7 +5,7 @@
  * GGUF base, the adapter trained over it by QLoRA) is dequantized first, so the adapted matrices
  * run in float32 and every other matrix stays quantized.
  */
-import { existsSync, join } from '../util/io.ts';
+import { existsSync, join, resolve } from '../util/io.ts';
 import { readJsonFile } from '../util/data-file.ts';
 import { formatError, inputError } from '../errors.ts';
 import { dequantizeBlockwise } from '../engine/block-quantize.ts';
@@ -31,6 +31,33 @@ export interface LoraAdapter {
   lora: LoraConfig;
   /** other trained tensors saved beside them (PEFT's modules_to_save, e.g. a reward head) */
   extra: Weights;
+}
+
+/** Whether `dir` is a PEFT LoRA adapter directory: an adapter config and no model config of its own. */
+export function isAdapterDirectory(dir: string): boolean {
+  return existsSync(join(dir, ADAPTER_CONFIG)) && !existsSync(join(dir, 'config.json'));
+}
+
+/**
+ * The local model an adapter directory was trained over (adapter_config.json's
+ * base_model_name_or_path, as `train --lora-rank` records its --model), resolved against the
+ * current directory.
+ */
+export function adapterBaseModel(dir: string): string {
+  const file = join(dir, ADAPTER_CONFIG);
+  const base = readJsonFile<Record<string, unknown>>(file).base_model_name_or_path;
+  if (typeof base !== 'string' || base === '')
+    throw formatError('names no base model: pass the base as --model and this directory as --adapter', {
+      file,
+      field: 'base_model_name_or_path',
+    });
+  const path = resolve(base);
+  if (!existsSync(path))
+    throw inputError(
+      `the base model "${base}" is not found (resolved against the current directory to ${path}): pass the base as --model and this directory as --adapter`,
+      { file, field: 'base_model_name_or_path' },
+    );
+  return path;
 }
 
 /** Adapters (alignkit names, without PEFT's prefix), the LoRA config, and extra trained tensors (a reward head). */
