@@ -413,3 +413,55 @@ test('a quantized GGUF without --lora-rank is refused, naming the flag; --save m
       /field "save": a quantized base is not merged into a float32 model/,
     );
   }));
+
+test('a killed QLoRA run resumes from its last checkpoint: the same adapters as a run never stopped', () =>
+  withTempDir(async (dir) => {
+    const { train } = await import('../src/train/trainer.ts');
+    const { defaultOptimizer } = await import('../src/train/optimizer.ts');
+    const { readLocalCheckpoint } = await import('../src/lm/load-local.ts');
+    const file = join(dir, 'model-q4_0.gguf');
+    writeRandomGguf(file, cliConfig, 'q4_0', 13);
+    const data = [1, 2, 3, 4].flatMap((seed) => sftExamples(cliConfig.vocabSize, seed));
+    const options = (outDir: string) => ({
+      objective: sftObjective(),
+      model: readLocalCheckpoint(file, undefined, { keepQuantized: true }),
+      train: data,
+      optimizer: defaultOptimizer('adamw'),
+      lr: 0.02,
+      schedule: 'cosine' as const,
+      warmup: 1,
+      maxGradNorm: 1,
+      batchSize: 3,
+      gradAccum: 1,
+      steps: 5,
+      seed: 7,
+      outDir,
+      saveEvery: 2,
+      evalEvery: 0,
+      modelKind: 'causal-lm' as const,
+      lora: { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'] },
+    });
+    const straight = join(dir, 'straight');
+    await train(options(straight));
+    const killed = join(dir, 'killed');
+    await assert.rejects(
+      train({
+        ...options(killed),
+        afterStep: (s) => {
+          if (s === 3) throw new Error('killed');
+        },
+      }),
+      /killed/,
+    );
+    assert.ok(existsSync(join(killed, 'checkpoint-2')) && !existsSync(join(killed, 'adapter')));
+    const resumed = await train({ ...options(killed), resume: true });
+    assert.equal(resumed.resumedFrom, 2);
+    const a = readAdapters(join(straight, 'adapter')).adapters;
+    const b = readAdapters(join(killed, 'adapter')).adapters;
+    assert.equal(a.size, 2 * 2 * cliConfig.numLayers);
+    assert.ok(
+      [...a].some(([n, t]) => n.includes('lora_B') && t.data.some((v) => v !== 0)),
+      'the adapters trained',
+    );
+    for (const [name, t] of a) assert.deepEqual(b.get(name)!.data, t.data, `${name} equal after resume`);
+  }));
