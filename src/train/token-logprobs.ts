@@ -29,17 +29,14 @@ export function targetLogprobs({ o, g, cfg, params, hidden }: LossContext): Valu
   const targets = g.input(scoredRowNames.targets, 'int64', ['N']);
   const h = o.gather(o.reshape(hidden, [-1, cfg.hiddenSize]), rows);
   const { weight, softcap: cap } = lmHead(cfg, params);
+  // a frozen quantized head (QLoRA) is multiplied a range of rows at a time, never whole as floats
+  const frozen = cap === null ? (params.frozenQuantized?.(weight) ?? null) : null;
+  if (frozen) return frozenHeadLogprobs(o, g, h, frozen, (ids) => embed(o, params, weight, ids), targets);
+  const headT = params.linear(weight); // [D, V]
   const targetColumn = o.unsqueeze(targets, [1]);
   // soft-capped logits (Gemma 2) take the generic autodiff path; the hand-written gradient below is for plain ones
   if (cap !== null)
-    return o.squeeze(
-      o.gatherElements(o.logSoftmax(softcap(o, o.matmul(h, params.linear(weight)), cap), -1), targetColumn, 1),
-      [1],
-    );
-  // a frozen quantized head (QLoRA) is multiplied a range of rows at a time, never whole as floats
-  const frozen = params.frozenQuantized?.(weight) ?? null;
-  if (frozen) return frozenHeadLogprobs(o, g, h, frozen, (ids) => embed(o, params, weight, ids), targets, targetColumn);
-  const headT = params.linear(weight); // [D, V]
+    return o.squeeze(o.gatherElements(o.logSoftmax(softcap(o, o.matmul(h, headT), cap), -1), targetColumn, 1), [1]);
   const logSoftmax = o.logSoftmax(o.matmul(h, headT), -1);
   const logp = o.squeeze(o.gatherElements(logSoftmax, targetColumn, 1), [1]);
   // the head as [V, D]: the weight itself when it is fed transposed (trained), else a transpose of a constant
@@ -71,8 +68,8 @@ function frozenHeadLogprobs(
   head: FrozenQuantizedMatrix,
   headRows: (ids: Value) => Value,
   targets: Value,
-  targetColumn: Value,
 ): Value {
+  const targetColumn = o.unsqueeze(targets, [1]);
   const logSoftmax = o.logSoftmax(head.times(h), -1);
   const logp = o.squeeze(o.gatherElements(logSoftmax, targetColumn, 1), [1]);
   defineGradient(g, logp, {
