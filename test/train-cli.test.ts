@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { main, run as cli } from '../src/cli/main.ts';
 import { writeRandomLlama } from './helpers/random-models.ts';
+import { checkpointedRun, trainKilledAndResumed } from './helpers/kill-and-resume.ts';
 import { plainLlamaReference } from './helpers/reference-decoder.ts';
 import { STORIES_TOKENIZER } from './helpers/model-wrappers.ts';
 import { readHfDirectory } from '../src/models/hf-directory.ts';
@@ -283,10 +284,8 @@ test('sft with LoRA writes PEFT adapters and a merged model that alignkit loads;
 });
 
 test('a killed run resumes from its last checkpoint with the same optimizer state and data order', async () => {
-  const { train } = await import('../src/train/trainer.ts');
   const { sftObjective } = await import('../src/train/sft-objective.ts');
   const { loadSftData } = await import('../src/train/data/load-sft.ts');
-  const { defaultOptimizer } = await import('../src/train/optimizer.ts');
   const ckpt = readLocalCheckpoint(model, STORIES_TOKENIZER);
   const data = loadSftData(
     write(
@@ -303,44 +302,17 @@ test('a killed run resumes from its last checkpoint with the same optimizer stat
     objective: sftObjective(),
     model: { ...ckpt, weights: readLocalCheckpoint(model, STORIES_TOKENIZER).weights },
     train: data,
-    optimizer: defaultOptimizer('adamw'),
+    ...checkpointedRun,
     lr: 0.01,
-    schedule: 'cosine' as const,
-    warmup: 1,
-    maxGradNorm: 1,
-    batchSize: 3,
-    gradAccum: 2,
-    steps: 5,
-    seed: 7,
     outDir,
-    saveEvery: 2,
-    evalEvery: 0,
     modelKind: 'causal-lm' as const,
   });
   const straight = join(dir, 'straight');
-  await train(options(straight));
   const killed = join(dir, 'killed');
-  await assert.rejects(
-    train({
-      ...options(killed),
-      afterStep: (s) => {
-        if (s === 3) throw new Error('killed');
-      },
-    }),
-    /killed/,
-  );
-  assert.ok(existsSync(join(killed, 'checkpoint-2')) && !existsSync(join(killed, 'model')));
-  await assert.rejects(train(options(killed)), /already holds a training run; pass --resume/);
-  const resumed = await train({ ...options(killed), resume: true });
-  assert.equal(resumed.resumedFrom, 2);
+  await trainKilledAndResumed(options, straight, killed);
   const a = readHfDirectory(join(straight, 'model')).weights;
   const b = readHfDirectory(join(killed, 'model')).weights;
   for (const [name, t] of a) assert.deepEqual(b.get(name)!.data, t.data, `${name} equal after resume`);
-  const steps = readJsonl<{ step: number; split: string }>(join(killed, 'metrics.jsonl'))
-    .map((r) => r.value)
-    .filter((r) => r.split === 'train')
-    .map((r) => r.step);
-  assert.deepEqual(steps, [1, 2, 3, 4, 5], 'metrics of the lost step 3 were dropped and written again');
   assert.ok(JSON.parse(readFileSync(join(killed, 'summary.json'), 'utf8')).plots.length >= 2);
 });
 

@@ -16,6 +16,8 @@ import type { GgufPrecision } from '../src/models/gguf/gguf-model.ts';
 import { baseShapes, initAdapters } from '../src/train/lora.ts';
 import { sftObjective } from '../src/train/sft-objective.ts';
 import { dpoObjective } from '../src/train/dpo-objective.ts';
+import { valueObjective } from '../src/train/value-objective.ts';
+import type { Objective } from '../src/train/objective.ts';
 import { buildTrainGraph, gradOutputName, LOSS_OUTPUT } from '../src/train/train-graph.ts';
 import type { TrainableSpec } from '../src/train/training-parameters.ts';
 import { GraphSession, type Feed } from '../src/engine/session.ts';
@@ -28,11 +30,14 @@ import { readAdapters } from '../src/train/model-directory.ts';
 import { loadNativeModel } from '../src/lm/load.ts';
 import { loadRewardLanguageModel } from '../src/train/reward-model.ts';
 import { readJsonl } from '../src/util/jsonl.ts';
+import { loadValueData } from '../src/train/data/load-value.ts';
 import { run as cli } from '../src/cli/main.ts';
 import { FrozenQuantizedLinear } from '../src/train/quantized-base.ts';
 import { TrainingOps } from '../src/train/training-ops.ts';
 import { dequantizeBlockwise, inMemory, quantizeBlockwise } from '../src/engine/block-quantize.ts';
 import { gradCheck } from './helpers/gradcheck.ts';
+import { checkpointedRun, trainKilledAndResumed } from './helpers/kill-and-resume.ts';
+import { readLocalCheckpoint } from '../src/lm/load-local.ts';
 import { randomFloats, runGraph } from './helpers/graph-harness.ts';
 
 // every matrix a multiple of 32 wide, so each is stored quantized (the embedding and head of q4_0 files at Q8_0)
@@ -255,10 +260,17 @@ for (const precision of ['q8_0', 'q4_0'] as GgufPrecision[]) {
     }));
 }
 
+/** The training rows of a run's metrics.jsonl. */
+function trainMetrics(out: string) {
+  return readJsonl<{ split: string; loss: number; 'mse/full_response'?: number }>(join(out, 'metrics.jsonl'))
+    .map((r) => r.value)
+    .filter((r) => r.split === 'train');
+}
+
 // a vocabulary with all 256 byte tokens, so any text tokenizes; matrices multiples of 32 wide
 const cliConfig = randomLlamaConfig({ hiddenSize: 32, intermediateSize: 64, vocabSize: 320, numKvHeads: 2 });
 
-test('train sft|dpo --lora-rank over q8_0 and q4_0 GGUF files: the loss falls, the adapter is saved alone, reloads, and applies to the same file for score', () =>
+test('train sft|dpo|rm|value --lora-rank over q8_0 and q4_0 GGUF files: the loss falls, the adapter is saved alone, reloads, and applies to the same file for score', () =>
   withTempDir(async (dir) => {
     const sft = join(dir, 'sft.jsonl');
     writeFileSync(
@@ -277,11 +289,19 @@ test('train sft|dpo --lora-rank over q8_0 and q4_0 GGUF files: the loss falls, t
         .map((l) => JSON.stringify(l))
         .join('\n') + '\n',
     );
-    const lossesOf = (out: string) =>
-      readJsonl<{ split: string; loss: number }>(join(out, 'metrics.jsonl'))
-        .map((r) => r.value)
-        .filter((r) => r.split === 'train')
-        .map((r) => r.loss);
+    // value-model data: the final reward of each response, +1 for a good ending and −1 for a bad one
+    const valueFile = join(dir, 'value.jsonl');
+    writeFileSync(
+      valueFile,
+      Array.from({ length: 8 }, (_, i) =>
+        JSON.stringify({
+          prompt: `Story ${i}:`,
+          completion: i % 2 ? ' Good end.' : ' Bad end.',
+          reward: i % 2 ? 1 : -1,
+        }),
+      ).join('\n') + '\n',
+    );
+    const lossesOf = (out: string) => trainMetrics(out).map((r) => r.loss);
     for (const precision of ['q8_0', 'q4_0'] as GgufPrecision[]) {
       const file = join(dir, `model-${precision}.gguf`);
       writeRandomGguf(file, cliConfig, precision, 11);
@@ -380,6 +400,30 @@ test('train sft|dpo --lora-rank over q8_0 and q4_0 GGUF files: the loss falls, t
       } finally {
         await rewardModel.dispose();
       }
+
+      // a value model the same way: over the whole set each step (batch 8 of 8), so the loss falls
+      // from step to step; reloaded from its adapter alone, its values at the full responses fit
+      // the rewards far better than the untrained head's did at step 1
+      const valueOut = join(dir, `value-${precision}`);
+      const value = ['value', ...common, '--data', valueFile, '--out', valueOut, '--lr', '0.02', '--steps', '8'];
+      assert.equal(await cli(['train', ...value, '--batch-size', '8']), 0);
+      const valueLosses = lossesOf(valueOut);
+      assert.ok(
+        valueLosses.every((loss, i) => i === 0 || loss < valueLosses[i - 1]),
+        `${precision} value losses ${valueLosses.join(', ')}`,
+      );
+      assert.ok(!existsSync(join(valueOut, 'model')));
+      assert.deepEqual([...readAdapters(join(valueOut, 'adapter')).extra.keys()], ['score.weight']);
+      const valueModel = await loadRewardLanguageModel(join(valueOut, 'adapter'));
+      try {
+        const examples = loadValueData(valueFile, valueModel.tokenizer, { maxLength: 64 }).examples;
+        const values = await valueModel.scalarHead(examples.map((e) => [...e.promptIds, ...e.responseIds]));
+        const mse = values.reduce((sum, v, i) => sum + (v - examples[i].reward) ** 2, 0) / values.length;
+        const untrained = trainMetrics(valueOut)[0]['mse/full_response']!;
+        assert.ok(mse < untrained / 4, `${precision} value MSE ${mse} after, ${untrained} untrained`);
+      } finally {
+        await valueModel.dispose();
+      }
     }
   }));
 
@@ -414,54 +458,51 @@ test('a quantized GGUF without --lora-rank is refused, naming the flag; --save m
     );
   }));
 
-test('a killed QLoRA run resumes from its last checkpoint: the same adapters as a run never stopped', () =>
-  withTempDir(async (dir) => {
-    const { train } = await import('../src/train/trainer.ts');
-    const { defaultOptimizer } = await import('../src/train/optimizer.ts');
-    const { readLocalCheckpoint } = await import('../src/lm/load-local.ts');
-    const file = join(dir, 'model-q4_0.gguf');
-    writeRandomGguf(file, cliConfig, 'q4_0', 13);
-    const data = [1, 2, 3, 4].flatMap((seed) => sftExamples(cliConfig.vocabSize, seed));
-    const options = (outDir: string) => ({
-      objective: sftObjective(),
-      model: readLocalCheckpoint(file, undefined, { keepQuantized: true }),
-      train: data,
-      optimizer: defaultOptimizer('adamw'),
-      lr: 0.02,
-      schedule: 'cosine' as const,
-      warmup: 1,
-      maxGradNorm: 1,
-      batchSize: 3,
-      gradAccum: 1,
-      steps: 5,
-      seed: 7,
-      outDir,
-      saveEvery: 2,
-      evalEvery: 0,
-      modelKind: 'causal-lm' as const,
-      lora: { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'] },
-    });
-    const straight = join(dir, 'straight');
-    await train(options(straight));
-    const killed = join(dir, 'killed');
-    await assert.rejects(
-      train({
-        ...options(killed),
-        afterStep: (s) => {
-          if (s === 3) throw new Error('killed');
-        },
-      }),
-      /killed/,
-    );
-    assert.ok(existsSync(join(killed, 'checkpoint-2')) && !existsSync(join(killed, 'adapter')));
-    const resumed = await train({ ...options(killed), resume: true });
-    assert.equal(resumed.resumedFrom, 2);
-    const a = readAdapters(join(straight, 'adapter')).adapters;
-    const b = readAdapters(join(killed, 'adapter')).adapters;
-    assert.equal(a.size, 2 * 2 * cliConfig.numLayers);
-    assert.ok(
-      [...a].some(([n, t]) => n.includes('lora_B') && t.data.some((v) => v !== 0)),
-      'the adapters trained',
-    );
-    for (const [name, t] of a) assert.deepEqual(b.get(name)!.data, t.data, `${name} equal after resume`);
-  }));
+/**
+ * A LoRA run over the file killed after step 3 and resumed (trainKilledAndResumed's checks), and
+ * its adapters (and a scalar head's `score.weight`) equal bit for bit those of a run never stopped.
+ */
+async function killAndResume<Item>(
+  dir: string,
+  precision: GgufPrecision,
+  objective: Objective<Item>,
+  data: readonly Item[],
+  modelKind: 'causal-lm' | 'reward-model',
+) {
+  const file = join(dir, `model-${precision}.gguf`);
+  writeRandomGguf(file, cliConfig, precision, 13);
+  const options = (outDir: string) => ({
+    ...checkpointedRun,
+    objective,
+    model: readLocalCheckpoint(file, undefined, { keepQuantized: true }),
+    train: data,
+    lr: 0.02,
+    outDir,
+    modelKind,
+    lora: { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'] },
+  });
+  const label = `${precision} ${objective.kind}`;
+  const straight = join(dir, `straight-${precision}-${objective.kind}`);
+  const killed = join(dir, `killed-${precision}-${objective.kind}`);
+  await trainKilledAndResumed(options, straight, killed);
+
+  const a = readAdapters(join(straight, 'adapter'));
+  const b = readAdapters(join(killed, 'adapter'));
+  assert.equal(a.adapters.size, 2 * 2 * cliConfig.numLayers, label);
+  assert.ok(
+    [...a.adapters].some(([n, t]) => n.includes('lora_B') && t.data.some((v) => v !== 0)),
+    `${label}: the adapters trained`,
+  );
+  assert.deepEqual([...a.extra.keys()], modelKind === 'reward-model' ? ['score.weight'] : [], label);
+  for (const [name, t] of [...a.adapters, ...a.extra])
+    assert.deepEqual(b.adapters.get(name)?.data ?? b.extra.get(name)?.data, t.data, `${label}: ${name} after resume`);
+}
+
+for (const precision of ['q8_0', 'q4_0'] as GgufPrecision[])
+  test(`${precision}: a killed QLoRA run resumes from its last checkpoint with the adapters (and a value model's score head) of a run never stopped`, () =>
+    withTempDir(async (dir) => {
+      const examples = [1, 2, 3, 4].flatMap((seed) => sftExamples(cliConfig.vocabSize, seed));
+      await killAndResume(dir, precision, sftObjective(), examples, 'causal-lm');
+      const valued = examples.map((e, i) => ({ ...e, reward: (i % 3) - 1 }));
+      await killAndResume(dir, precision, valueObjective(), valued, 'reward-model');
+    }));
