@@ -123,7 +123,7 @@ export function readTrainableCheckpoint(
   const ckpt = readLocalCheckpoint(path, tokenizerPath, { keepQuantized: options.lora });
   if (ckpt.quantizedTypes && !options.lora)
     throw inputError(
-      `holds quantized weights (${ckpt.quantizedTypes.join(', ')}); training runs on float32 weights unless it trains LoRA adapters over the quantized base: pass --lora-rank R (train sft|dpo), or convert it first (alignkit convert --model ${path} --out DIR writes a float32 HF directory)`,
+      `holds quantized weights (${ckpt.quantizedTypes.join(', ')}); training runs on float32 weights unless it trains LoRA adapters over the quantized base: pass --lora-rank R (train sft|dpo|rm|value), or convert it first (alignkit convert --model ${path} --out DIR writes a float32 HF directory)`,
       { file: path },
     );
   return ckpt;
