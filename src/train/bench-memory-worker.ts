@@ -23,11 +23,13 @@ const [shapeName, mode, frozen, precisionOrFile] = process.argv.slice(2) as [
 ];
 
 /** One LoRA (q, v; rank 8) step over a GGUF file, its quantized matrices kept as block codes, after a warm-up step. */
-async function qloraStep(file: string, shape: BenchShape, keepQuantized: boolean): Promise<number> {
+async function qloraStep(file: string, tokens: BenchShape, keepQuantized: boolean): Promise<number> {
   const model = readGgufModel(file, { keepQuantized });
+  // the file's own config: the batch's token ids are drawn from its vocabulary
+  const shape = { ...tokens, config: model.config };
   const timing = await timeTrainingStep(
     {
-      shape: { ...shape, config: model.config },
+      shape,
       objective: sftObjective(),
       items: sftBatch(shape),
       lora: { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj'] },

@@ -104,7 +104,7 @@ export const QLORA_SHAPE: BenchShape = {
   },
 };
 
-/** The tokens of a QLoRA step over a given file (the 8B bench's): one 64-token sequence; the file's config is used. */
+/** The tokens of a QLoRA step over a given file (the 8B bench's): one 64-token sequence; the file's config replaces QLORA_SHAPE's. */
 export const QLORA_FILE_SHAPE: BenchShape = { ...QLORA_SHAPE, name: '1×64 tokens', seq: 64 };
 
 export interface StepTiming {
